@@ -1,0 +1,151 @@
+/**
+ * `npm start`: the whole product on one machine, no AWS account (DESIGN §5).
+ *   - the provider emulator + local AWS endpoints on EMULATOR_PORT (4010);
+ *   - the HTTP functions under serverless-offline on PORT (3000), running the
+ *     same bundles as in AWS with the SDK and providers pointed at loopback;
+ *   - secrets from local/secrets.json.
+ * Ctrl-C or SIGTERM stops every child.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseRoutesConfig } from '../shared/config/routes.js';
+import { SOURCES } from '../shared/contact.js';
+import { credentialsFromSecrets } from '../test/emulator/credentials.js';
+import { startEmulator } from '../test/emulator/server.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const STAGE = 'local';
+
+function fail(message: string): never {
+  console.error(`npm start: ${message}`);
+  process.exit(1);
+}
+
+function port(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 65535) fail(`${name} must be a TCP port number, got "${raw}"`);
+  return value;
+}
+
+function readJson(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path.join(root, file), 'utf8'));
+  } catch (error) {
+    return fail(`cannot read ${file}: ${(error as Error).message}`);
+  }
+}
+
+const httpPort = port('PORT', 3000);
+const emulatorPort = port('EMULATOR_PORT', 4010);
+const lambdaPort = port('LAMBDA_PORT', 3002);
+
+let routes;
+try {
+  routes = parseRoutesConfig(readJson('config/routes.json'));
+} catch (error) {
+  fail((error as Error).message);
+}
+const secrets = readJson('local/secrets.json');
+if (typeof secrets !== 'object' || secrets === null || Array.isArray(secrets)) fail('local/secrets.json must be an object of secret name → secret JSON value');
+
+const emulator = await startEmulator({
+  port: emulatorPort,
+  secrets: secrets as Record<string, unknown>,
+  credentials: credentialsFromSecrets(routes, secrets as Record<string, unknown>, STAGE),
+}).catch((error: Error) => fail(`the emulator cannot listen on port ${emulatorPort}: ${error.message}`));
+
+const env = {
+  ...process.env,
+  PORT: String(httpPort),
+  LAMBDA_PORT: String(lambdaPort),
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'local',
+  AWS_SECRET_ACCESS_KEY: 'local',
+  AWS_ENDPOINT_URL_SECRETS_MANAGER: emulator.url,
+  PROVIDER_URL_TWOCHAT: `${emulator.url}/twochat`,
+  PROVIDER_URL_KIRIM: `${emulator.url}/kirim`,
+  PROVIDER_URL_CALLBELL: `${emulator.url}/callbell`,
+  PROVIDER_URL_CHATWOOT: `${emulator.url}/chatwoot`,
+};
+
+const offline = spawn(process.execPath, [path.join(root, 'node_modules', 'osls', 'bin', 'serverless.js'), 'offline', 'start', '--stage', STAGE], {
+  cwd: root,
+  env,
+  stdio: ['ignore', 'pipe', 'pipe'],
+  detached: true,
+});
+
+let announced = false;
+const relay = (stream: NodeJS.ReadableStream, out: NodeJS.WriteStream) => {
+  stream.on('data', (chunk: Buffer) => {
+    out.write(chunk);
+    if (!announced && chunk.toString().includes('Server ready')) {
+      announced = true;
+      announce();
+    }
+  });
+};
+relay(offline.stdout, process.stdout);
+relay(offline.stderr, process.stderr);
+
+function announce(): void {
+  const base = `http://127.0.0.1:${httpPort}`;
+  console.log(
+    [
+      '',
+      'contact-relay is running locally (stage "local").',
+      '',
+      'Webhook URLs (route "default"):',
+      ...SOURCES.map((source) => `  POST ${base}/hooks/${source}/default${source === 'form' ? '' : '   (not served yet)'}`),
+      '',
+      `Provider emulator: ${emulator.url}  (/twochat /kirim /callbell /chatwoot)`,
+      `  requests received: GET ${emulator.url}/_emulator/requests?provider=twochat`,
+      `  forget them:       DELETE ${emulator.url}/_emulator/requests`,
+      `Secrets Manager:   ${emulator.url}  (from local/secrets.json)`,
+      '',
+      'Try it:',
+      `  curl -s -X POST ${base}/hooks/form/default -H 'content-type: application/json' \\`,
+      `    -d '{"name":"Ada Lovelace","email":"ada@example.com","phone":"(415) 555-0132"}'`,
+      '',
+      'Ctrl-C stops everything.',
+      '',
+    ].join('\n'),
+  );
+}
+
+let stopping = false;
+async function stop(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  if (offline.exitCode === null && offline.pid !== undefined) {
+    try {
+      process.kill(-offline.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+    const killer = setTimeout(() => {
+      try {
+        if (offline.pid !== undefined) process.kill(-offline.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, 5000);
+    await new Promise((resolve) => offline.once('exit', resolve));
+    clearTimeout(killer);
+  }
+  await emulator.close();
+  process.exit(code);
+}
+
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+offline.on('exit', (code) => {
+  if (!stopping) {
+    console.error(`serverless-offline exited with code ${code ?? 'null'}`);
+    void stop(code === 0 ? 0 : 1);
+  }
+});

@@ -1,0 +1,41 @@
+/**
+ * Function environment, validated at cold start: a wrong value stops the
+ * function with a message naming the variable instead of failing later.
+ */
+import { PROVIDERS, type ProviderName } from './routes.js';
+import { DEFAULT_BASE_URLS } from '../providers/types.js';
+import { describeIssues, z } from '../validation.js';
+
+const Url = z.url({ protocol: /^https?$/ });
+
+export const EnvSchema = z.object({
+  STAGE: z.string().check(z.regex(/^[a-zA-Z0-9-]+$/, 'must be letters, digits and dashes')),
+  SECRETS_TTL_SECONDS: z.optional(z.string().check(z.regex(/^\d+$/, 'must be a whole number of seconds'))),
+  /** Override a provider's API base URL (the local stack points these at the emulator). */
+  PROVIDER_URL_TWOCHAT: z.optional(Url),
+  PROVIDER_URL_KIRIM: z.optional(Url),
+  PROVIDER_URL_CALLBELL: z.optional(Url),
+  PROVIDER_URL_CHATWOOT: z.optional(Url),
+});
+export type Env = z.infer<typeof EnvSchema>;
+
+export class EnvConfigError extends Error {
+  override name = 'EnvConfigError';
+}
+
+export function loadEnv(source: Record<string, string | undefined> = process.env): Env {
+  // Empty strings are what unset variables become in serverless.yml.
+  const present = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) throw new EnvConfigError(`invalid environment: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+export function providerBaseUrls(env: Env): Record<ProviderName, string> {
+  const urls = { ...DEFAULT_BASE_URLS };
+  for (const provider of PROVIDERS) {
+    const override = env[`PROVIDER_URL_${provider.toUpperCase()}` as keyof Env];
+    if (override !== undefined) urls[provider] = override.replace(/\/+$/, '');
+  }
+  return urls;
+}

@@ -1,0 +1,117 @@
+/**
+ * Route config: which provider accounts each (source, route) delivers to,
+ * and how its payloads map to a Contact. One JSON file (config/routes.json),
+ * validated here at cold start, by `npm start`, by the tests and by
+ * `osls package`; every error names the field that is wrong.
+ */
+import { SOURCES, type SourceName } from '../contact.js';
+import { isRegion } from '../phone.js';
+import { describeIssues, formatPath, z } from '../validation.js';
+
+export const PROVIDERS = ['twochat', 'kirim', 'callbell', 'chatwoot'] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const name = (what: string) => z.string().check(z.regex(NAME, `${what} must be lower-case letters, digits and dashes (e.g. "main-shop")`));
+
+const RegionSchema = z.string().check(z.refine((value) => isRegion(value), 'must be an ISO 3166-1 alpha-2 region libphonenumber knows, such as "US" or "GB"'));
+
+const FieldNames = z.array(z.string().check(z.minLength(1))).check(z.minLength(1));
+
+/** Explicit field names; when absent, the source's automatic detection applies. */
+export const FieldMappingSchema = z.strictObject({
+  firstName: z.optional(FieldNames),
+  lastName: z.optional(FieldNames),
+  fullName: z.optional(FieldNames),
+  email: z.optional(FieldNames),
+  phone: z.optional(FieldNames),
+  country: z.optional(FieldNames),
+  tags: z.optional(FieldNames),
+  /** Extra fields copied into the contact's attributes under their own names. */
+  attributes: z.optional(FieldNames),
+});
+export type FieldMapping = z.infer<typeof FieldMappingSchema>;
+
+export const AccountSchema = z.strictObject({
+  provider: z.enum(PROVIDERS),
+});
+export type Account = z.infer<typeof AccountSchema>;
+
+export const RouteSchema = z.strictObject({
+  /** Provider account names (keys of `accounts`) this route creates contacts in. */
+  deliverTo: z.array(name('an account name')).check(z.minLength(1)),
+  /** Region for national phone numbers when the payload names no country. */
+  defaultRegion: z.optional(RegionSchema),
+  /** The numbers this route collects are WhatsApp numbers (2Chat gets WAPH instead of PH). */
+  whatsappNumbers: z._default(z.boolean(), false),
+  /** Tags added to every contact of this route. */
+  tags: z._default(z.array(z.string().check(z.minLength(1))), []),
+  /** Secret holding this route's signing secret, instead of `contact-relay/{stage}/source/{source}`. */
+  secretName: z.optional(z.string().check(z.minLength(1))),
+  fields: z.optional(FieldMappingSchema),
+});
+export type Route = z.infer<typeof RouteSchema>;
+
+const SourceRoutes = z.record(name('a route name'), RouteSchema);
+
+export const RoutesConfigSchema = z
+  .strictObject({
+    $schema: z.optional(z.string()),
+    accounts: z.record(name('an account name'), AccountSchema),
+    sources: z.partialRecord(z.enum(SOURCES), SourceRoutes),
+  })
+  .check(
+    z.superRefine((config, ctx) => {
+      const known = Object.keys(config.accounts);
+      for (const [source, routes] of Object.entries(config.sources)) {
+        for (const [routeName, route] of Object.entries(routes ?? {})) {
+          route.deliverTo.forEach((account, index) => {
+            if (!(account in config.accounts)) {
+              ctx.issues.push({
+                code: 'custom',
+                input: account,
+                path: ['sources', source, routeName, 'deliverTo', index],
+                message: `unknown account "${account}" (accounts defined: ${known.length ? known.join(', ') : 'none'})`,
+              });
+            }
+          });
+          if (new Set(route.deliverTo).size !== route.deliverTo.length) {
+            ctx.issues.push({ code: 'custom', input: route.deliverTo, path: ['sources', source, routeName, 'deliverTo'], message: 'lists an account twice' });
+          }
+        }
+      }
+    }),
+  );
+export type RoutesConfig = z.infer<typeof RoutesConfigSchema>;
+
+export class RouteConfigError extends Error {
+  override name = 'RouteConfigError';
+}
+
+/** Validate a parsed routes file; throws a RouteConfigError naming every bad field. */
+export function parseRoutesConfig(raw: unknown, file = 'config/routes.json'): RoutesConfig {
+  const parsed = RoutesConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new RouteConfigError(`invalid route config ${file}: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+export interface ResolvedRoute extends Route {
+  source: SourceName;
+  name: string;
+  accounts: Array<Account & { name: string }>;
+}
+
+/** The route a webhook URL names, with its accounts resolved; undefined when there is none. */
+export function findRoute(config: RoutesConfig, source: SourceName, routeName: string): ResolvedRoute | undefined {
+  const routes = config.sources[source];
+  if (routes === undefined || !Object.hasOwn(routes, routeName)) return undefined;
+  const route = routes[routeName] as Route;
+  return {
+    ...route,
+    source,
+    name: routeName,
+    accounts: route.deliverTo.map((account) => ({ name: account, ...(config.accounts[account] as Account) })),
+  };
+}
+
+export { formatPath };

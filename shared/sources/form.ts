@@ -1,0 +1,171 @@
+/**
+ * The plain form source: JSON or urlencoded bodies posted by an HTML form, a
+ * site builder or a script. Field names are found automatically (`name`,
+ * `first_name`, `email`, `phone`, ...) or named by the route config.
+ */
+import { createHash } from 'node:crypto';
+import type { Contact } from '../contact.js';
+import type { Source } from '../ingest.js';
+import type { FieldMapping, ResolvedRoute } from '../config/routes.js';
+import { normalisePhone } from '../phone.js';
+import { z } from '../validation.js';
+import { checkBodySize, mediaType, WebhookRejectedError, type WebhookRequest } from '../webhook.js';
+
+export type FormFields = Record<string, string | string[]>;
+
+/** Parse the body by its content type; reject what is not a flat form. */
+export function parseFormBody(request: WebhookRequest): FormFields {
+  checkBodySize(request);
+  const type = mediaType(request);
+  if (type === 'application/x-www-form-urlencoded') {
+    const fields: FormFields = {};
+    for (const [key, value] of new URLSearchParams(request.rawBody.toString('utf8'))) {
+      const name = key.endsWith('[]') ? key.slice(0, -2) : key;
+      const existing = fields[name];
+      fields[name] = existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing]), value];
+    }
+    return fields;
+  }
+  if (type === 'application/json' || type?.endsWith('+json')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(request.rawBody.toString('utf8'));
+    } catch (error) {
+      throw new WebhookRejectedError(400, 'malformed_body', `body is not valid JSON: ${(error as Error).message}`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new WebhookRejectedError(400, 'malformed_body', 'body must be a JSON object of form fields');
+    }
+    const fields: FormFields = {};
+    for (const [key, value] of Object.entries(parsed)) {
+      if (typeof value === 'string') fields[key] = value;
+      else if (typeof value === 'number' || typeof value === 'boolean') fields[key] = String(value);
+      else if (Array.isArray(value)) fields[key] = value.filter((item) => typeof item === 'string' || typeof item === 'number').map(String);
+      // Nested objects and nulls carry no form field: ignored.
+    }
+    return fields;
+  }
+  throw new WebhookRejectedError(
+    415,
+    'unsupported_content_type',
+    `content type ${type === undefined ? '(none)' : `"${type}"`} is not supported; send application/json or application/x-www-form-urlencoded`,
+  );
+}
+
+/** Field names tried, in order, when the route names none. Compared without case, spaces, dashes or underscores. */
+export const AUTOMATIC_FIELDS: Required<Omit<FieldMapping, 'attributes'>> = {
+  firstName: ['first_name', 'firstname', 'fname', 'given_name'],
+  lastName: ['last_name', 'lastname', 'lname', 'surname', 'family_name'],
+  fullName: ['name', 'full_name', 'your_name', 'contact_name'],
+  email: ['email', 'email_address', 'e-mail', 'mail'],
+  phone: ['phone', 'phone_number', 'mobile', 'mobile_phone', 'tel', 'telephone', 'whatsapp', 'cell'],
+  country: ['country', 'country_code'],
+  tags: ['tags'],
+};
+
+const squash = (key: string) => key.toLowerCase().replace(/[\s_-]/g, '');
+
+function pick(fields: FormFields, names: readonly string[], exact: boolean): string[] {
+  const index = exact ? undefined : new Map(Object.keys(fields).map((key) => [squash(key), key]));
+  for (const name of names) {
+    const key = exact ? name : index?.get(squash(name));
+    if (key === undefined || !Object.hasOwn(fields, key)) continue;
+    const value = fields[key];
+    const values = (Array.isArray(value) ? value : [value]).map((item) => (item ?? '').trim()).filter((item) => item !== '');
+    if (values.length > 0) return values;
+  }
+  return [];
+}
+
+const EmailSchema = z.email();
+
+export interface MappedContact {
+  contact: Contact;
+  /** Why the payload gives no usable contact; set when there is nothing to deliver. */
+  skipReason?: string;
+}
+
+/** Map form fields to a Contact using the route's field names, else the automatic ones. */
+export function mapFormToContact(fields: FormFields, route: ResolvedRoute, eventKey: string, now = new Date()): MappedContact {
+  const names = route.fields ?? {};
+  const get = (field: keyof typeof AUTOMATIC_FIELDS) =>
+    names[field] !== undefined ? pick(fields, names[field], true) : pick(fields, AUTOMATIC_FIELDS[field], false);
+
+  let firstName = get('firstName')[0];
+  let lastName = get('lastName')[0];
+  const fullName = get('fullName')[0];
+  if (firstName === undefined && lastName === undefined && fullName !== undefined) {
+    const [first, ...rest] = fullName.split(/\s+/);
+    firstName = first;
+    lastName = rest.length > 0 ? rest.join(' ') : undefined;
+  }
+
+  const problems: string[] = [];
+  const emails: string[] = [];
+  for (const email of get('email')) {
+    if (EmailSchema.safeParse(email).success) emails.push(email.toLowerCase());
+    else problems.push(`email "${email}" is not an email address`);
+  }
+
+  const country = get('country')[0];
+  const phones: Contact['phones'] = [];
+  const rejectedPhones: Contact['rejectedPhones'] = [];
+  for (const input of get('phone')) {
+    const result = normalisePhone(input, { country, defaultRegion: route.defaultRegion });
+    if (result.ok) {
+      if (!phones.some((phone) => phone.e164 === result.e164)) phones.push({ e164: result.e164, ...(route.whatsappNumbers ? { whatsapp: true } : {}) });
+    } else {
+      rejectedPhones.push({ input, reason: result.message });
+      problems.push(`phone "${input}": ${result.message}`);
+    }
+  }
+
+  const tags = [...new Set([...route.tags, ...get('tags').flatMap((value) => value.split(',').map((tag) => tag.trim()))].filter(Boolean))];
+  const attributes: Record<string, string> = {};
+  for (const name of names.attributes ?? []) {
+    const values = pick(fields, [name], true);
+    if (values.length > 0) attributes[name] = values.join(', ');
+  }
+
+  const contact: Contact = {
+    ...(firstName !== undefined ? { firstName } : {}),
+    ...(lastName !== undefined ? { lastName } : {}),
+    emails,
+    phones,
+    rejectedPhones,
+    tags,
+    attributes,
+    origin: {
+      source: route.source,
+      route: route.name,
+      eventKey,
+      occurredAt: now.toISOString(),
+      ...(emails[0] ?? phones[0]?.e164 ? { personKey: emails[0] ?? phones[0]?.e164 } : {}),
+    },
+  };
+
+  if (emails.length === 0 && phones.length === 0) {
+    const why = problems.length > 0 ? problems.join('; ') : 'no email or phone field found';
+    return { contact, skipReason: `no usable email or phone: ${why}` };
+  }
+  return { contact };
+}
+
+/** `Idempotency-Key` when the sender gives one, else a hash of the exact body. */
+export function formEventKey(request: WebhookRequest): string {
+  const given = request.headers['idempotency-key']?.trim();
+  const key = given ? given.slice(0, 200) : `sha256:${createHash('sha256').update(request.rawBody).digest('hex')}`;
+  return `form:${request.routeName}:${key}`;
+}
+
+/** `POST /hooks/form/{route}`: JSON or urlencoded, fields found by name. */
+export const formSource: Source = {
+  name: 'form',
+  unknownRouteStatus: 404,
+  read(request, route, now) {
+    const fields = parseFormBody(request);
+    const eventKey = formEventKey(request);
+    const { contact, skipReason } = mapFormToContact(fields, route, eventKey, now);
+    return { kind: 'contact', eventKey, contact, ...(skipReason !== undefined ? { skipReason } : {}) };
+  },
+};

@@ -1,0 +1,60 @@
+/**
+ * What a webhook looks like once the adapter has taken it out of its AWS
+ * envelope, and the answers we give senders (DESIGN §9). No AWS types here.
+ */
+import type { SourceName } from './contact.js';
+import type { Outcome } from './delivery.js';
+
+export interface WebhookRequest {
+  source: SourceName;
+  routeName: string;
+  /** Header names lower-cased. */
+  headers: Record<string, string | undefined>;
+  query: Record<string, string | undefined>;
+  /** The exact bytes the sender signed. */
+  rawBody: Buffer;
+}
+
+export type AnswerBody =
+  | { status: 'accepted'; eventKey: string; outcomes?: Outcome[] }
+  | { status: 'duplicate'; eventKey: string }
+  | { status: 'ignored'; reason: string }
+  | { status: 'skipped'; reason: string; eventKey?: string }
+  | { error: { code: string; message: string } };
+
+export interface WebhookAnswer {
+  statusCode: number;
+  body: AnswerBody;
+}
+
+/** A request we refuse; thrown by parsers and verifiers, turned into an answer at the edge. */
+export class WebhookRejectedError extends Error {
+  override name = 'WebhookRejectedError';
+  constructor(
+    readonly statusCode: 400 | 401 | 404 | 413 | 415 | 422 | 500 | 502 | 503,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function rejection(error: WebhookRejectedError): WebhookAnswer {
+  return { statusCode: error.statusCode, body: { error: { code: error.code, message: error.message } } };
+}
+
+/** Webhook bodies are small; anything larger is refused before parsing. */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+export function checkBodySize(request: WebhookRequest): void {
+  if (request.rawBody.length > MAX_BODY_BYTES) {
+    throw new WebhookRejectedError(413, 'body_too_large', `request body is ${request.rawBody.length} bytes; the limit is ${MAX_BODY_BYTES}`);
+  }
+}
+
+/** The media type without parameters, lower-cased: `application/json`. */
+export function mediaType(request: WebhookRequest): string | undefined {
+  const value = request.headers['content-type'];
+  if (value === undefined) return undefined;
+  return value.split(';')[0]?.trim().toLowerCase() || undefined;
+}

@@ -1,0 +1,183 @@
+/**
+ * The provider emulator (DESIGN §5): the four providers under
+ * /twochat, /kirim, /callbell, /chatwoot, the AWS endpoints the functions
+ * need on `/` (by `X-Amz-Target`), and the inspection API under /_emulator.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { twoChatApi } from './providers/twochat.js';
+import { secretsManagerCall } from './secrets-manager.js';
+import { EMULATED_PROVIDERS, EmulatorState, maskHeaders, type EmulatedProvider, type Fault } from './state.js';
+import { isRecord, json, type EmulatedApi, type EmulatedResponse } from './http-kit.js';
+
+export interface EmulatorOptions {
+  port?: number;
+  host?: string;
+  /** Secret name → JSON text, as local/secrets.json holds them. */
+  secrets?: Record<string, unknown>;
+  /** Credentials each provider accepts. */
+  credentials?: Partial<Record<EmulatedProvider, string[]>>;
+}
+
+export interface Emulator {
+  url: string;
+  port: number;
+  state: EmulatorState;
+  close(): Promise<void>;
+}
+
+export type ProviderApis = Partial<Record<EmulatedProvider, EmulatedApi>>;
+
+/** Provider APIs the emulator serves; each module adds itself here. */
+export function providerApis(state: EmulatorState): ProviderApis {
+  return { twochat: twoChatApi(state) };
+}
+
+export function setSecrets(state: EmulatorState, secrets: Record<string, unknown>): void {
+  for (const [name, value] of Object.entries(secrets)) state.secrets.set(name, typeof value === 'string' ? value : JSON.stringify(value));
+}
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const state = new EmulatorState();
+  setSecrets(state, options.secrets ?? {});
+  for (const [provider, keys] of Object.entries(options.credentials ?? {})) {
+    for (const key of keys ?? []) state.credentials[provider as EmulatedProvider].add(key);
+  }
+  const apis = providerApis(state);
+
+  const server = http.createServer((incoming, outgoing) => {
+    const chunks: Buffer[] = [];
+    incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+    incoming.on('end', () => {
+      void handle(Buffer.concat(chunks).toString('utf8')).catch((error: unknown) => {
+        send(json(500, { message: `emulator error: ${(error as Error).message}` }));
+      });
+    });
+
+    function send(response: EmulatedResponse): void {
+      if (outgoing.headersSent || outgoing.destroyed) return;
+      const body = response.body === undefined ? '' : JSON.stringify(response.body);
+      outgoing.writeHead(response.status, { 'content-type': 'application/json; charset=utf-8', ...response.headers });
+      outgoing.end(body);
+    }
+
+    async function handle(rawBody: string): Promise<void> {
+      const url = new URL(incoming.url ?? '/', 'http://emulator');
+      const method = incoming.method ?? 'GET';
+      let body: unknown;
+      try {
+        body = rawBody === '' ? undefined : JSON.parse(rawBody);
+      } catch {
+        body = undefined;
+      }
+
+      // AWS JSON protocol: every call is a POST to / naming its operation.
+      const target = incoming.headers['x-amz-target'];
+      if (typeof target === 'string') {
+        const response = target.startsWith('secretsmanager.') ? secretsManagerCall(state, target, body) : json(400, { __type: 'UnknownOperationException', message: `unsupported target ${target}` });
+        state.requests.push({ provider: 'secretsmanager', method, path: target, headers: maskHeaders(incoming.headers), body, status: response.status, at: new Date().toISOString() });
+        return send(response);
+      }
+
+      if (url.pathname.startsWith('/_emulator/')) return send(inspect(state, method, url, body));
+
+      const [, prefix = '', ...rest] = url.pathname.split('/');
+      const provider = EMULATED_PROVIDERS.find((name) => name === prefix);
+      const api = provider === undefined ? undefined : apis[provider];
+      if (provider === undefined || api === undefined) return send(json(404, { message: `no emulated provider at /${prefix}` }));
+
+      const record = (status: number) =>
+        state.requests.push({ provider, method, path: `/${rest.join('/')}${url.search}`, headers: maskHeaders(incoming.headers), body: body ?? (rawBody || undefined), status, at: new Date().toISOString() });
+
+      const fault = state.takeFault(provider);
+      if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+      if (fault?.reset) {
+        record(0);
+        incoming.socket.destroy();
+        return;
+      }
+      if (fault?.status !== undefined) {
+        record(fault.status);
+        const headers: Record<string, string> = fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
+        return send(json(fault.status, faultBody(provider, fault.status), headers));
+      }
+      const response = api({ method, path: `/${rest.join('/')}`, query: url.searchParams, headers: incoming.headers, rawBody, json: body });
+      record(response.status);
+      return send(response);
+    }
+  });
+  // Keep-alive clients must not see the emulator drop their idle sockets first.
+  server.keepAliveTimeout = 65_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port, address } = server.address() as AddressInfo;
+  return {
+    url: `http://${address}:${port}`,
+    port,
+    state,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Each provider's own error envelope, so clients parse injected faults as they would real ones. */
+function faultBody(provider: EmulatedProvider, status: number): unknown {
+  const message = status === 429 ? 'Too many requests' : `Emulated fault ${status}`;
+  switch (provider) {
+    case 'kirim':
+      return { error: { type: status === 429 ? 'rate_limit_error' : 'api_error', code: status === 429 ? 'rate_limited' : 'internal_error', message, request_id: 'req_emulated' } };
+    case 'chatwoot':
+      return { error: message };
+    case 'callbell':
+      return { error: message };
+    default:
+      return { success: false, message };
+  }
+}
+
+function inspect(state: EmulatorState, method: string, url: URL, body: unknown): EmulatedResponse {
+  if (url.pathname === '/_emulator/requests' && method === 'GET') {
+    const provider = url.searchParams.get('provider');
+    return json(200, provider === null ? state.requests : state.requests.filter((request) => request.provider === provider));
+  }
+  if (url.pathname === '/_emulator/requests' && method === 'DELETE') {
+    state.reset();
+    return json(200, { status: 'cleared' });
+  }
+  if (url.pathname === '/_emulator/faults' && method === 'POST') {
+    const fault = parseFault(body);
+    if (typeof fault === 'string') return json(400, { error: { code: 'invalid_fault', message: fault } });
+    state.faults.push(fault);
+    return json(201, fault);
+  }
+  if (url.pathname === '/_emulator/contacts' && method === 'GET') {
+    const provider = url.searchParams.get('provider');
+    return json(200, state.contacts.filter((contact) => provider === null || contact.provider === provider).map(({ raw: _raw, ...contact }) => contact));
+  }
+  return json(404, { error: { code: 'not_found', message: `no emulator endpoint ${method} ${url.pathname}` } });
+}
+
+function parseFault(body: unknown): Fault | string {
+  if (!isRecord(body)) return 'body must be a JSON object {provider, status, times, retryAfterSeconds?, delayMs?}';
+  const { provider, status, times, retryAfterSeconds, delayMs, reset } = body;
+  if (typeof provider !== 'string' || !EMULATED_PROVIDERS.includes(provider as EmulatedProvider)) return `provider must be one of ${EMULATED_PROVIDERS.join(', ')}`;
+  if (status !== undefined && (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599)) return 'status must be an HTTP status code';
+  if (status === undefined && delayMs === undefined && reset !== true) return 'give a status, a delayMs or reset: true';
+  if (times !== undefined && (typeof times !== 'number' || !Number.isInteger(times) || times < 1)) return 'times must be a whole number >= 1';
+  if (retryAfterSeconds !== undefined && (typeof retryAfterSeconds !== 'number' || retryAfterSeconds < 0)) return 'retryAfterSeconds must be a number >= 0';
+  if (delayMs !== undefined && (typeof delayMs !== 'number' || delayMs < 0)) return 'delayMs must be a number >= 0';
+  return {
+    provider: provider as EmulatedProvider,
+    times: (times as number | undefined) ?? 1,
+    ...(status !== undefined ? { status: status as number } : {}),
+    ...(retryAfterSeconds !== undefined ? { retryAfterSeconds: retryAfterSeconds as number } : {}),
+    ...(delayMs !== undefined ? { delayMs: delayMs as number } : {}),
+    ...(reset === true ? { reset: true } : {}),
+  };
+}
