@@ -7,25 +7,26 @@
 import type { Contact } from './contact.js';
 import type { ProviderName, ResolvedRoute } from './config/routes.js';
 import { SecretFormatError, SecretNotFoundError } from './secrets.js';
-import { deliverToTwoChat } from './providers/twochat.js';
-import type { Outcome, ProviderClient, ProviderContext } from './providers/types.js';
+import { deliverWithAdapter } from './providers/engine.js';
+import { twoChatAdapter } from './providers/twochat.js';
+import type { Outcome, ProviderAdapter, ProviderContext } from './providers/types.js';
 
 export type { Outcome } from './providers/types.js';
 
-const CLIENTS: Partial<Record<ProviderName, ProviderClient>> = {
-  twochat: deliverToTwoChat,
+const ADAPTERS: Partial<Record<ProviderName, ProviderAdapter>> = {
+  twochat: twoChatAdapter,
 };
 
 export async function deliverContact(contact: Contact, route: ResolvedRoute, context: ProviderContext): Promise<Outcome[]> {
   return Promise.all(
     route.accounts.map(async (account): Promise<Outcome> => {
       const base = { account: account.name, provider: account.provider };
-      const client = CLIENTS[account.provider];
-      if (client === undefined) return { ...base, status: 'failed', code: 'provider_not_supported', message: `provider "${account.provider}" is not supported yet` };
+      const adapter = ADAPTERS[account.provider];
+      if (adapter === undefined) return { ...base, status: 'failed', code: 'provider_not_supported', message: `provider "${account.provider}" is not supported yet` };
       try {
-        return await client(contact, { route, account }, context);
+        return await deliverWithAdapter(adapter, contact, { route, account }, context);
       } catch (error) {
-        // A missing or malformed secret is a configuration fault: the job can succeed once it is fixed.
+        // A missing or malformed secret is a configuration fault: the delivery can succeed once it is fixed.
         if (error instanceof SecretNotFoundError || error instanceof SecretFormatError) {
           return { ...base, status: 'transient', message: error.message };
         }

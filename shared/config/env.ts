@@ -3,7 +3,6 @@
  * function with a message naming the variable instead of failing later.
  */
 import { PROVIDERS, type ProviderName } from './routes.js';
-import { DEFAULT_BASE_URLS } from '../providers/types.js';
 import { describeIssues, z } from '../validation.js';
 
 const Url = z.url({ protocol: /^https?$/ });
@@ -31,8 +30,9 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
   return parsed.data;
 }
 
-export function providerBaseUrls(env: Env): Record<ProviderName, string> {
-  const urls = { ...DEFAULT_BASE_URLS };
+/** Base URL overrides set in the environment; providers without one use their public API. */
+export function providerBaseUrls(env: Env): Partial<Record<ProviderName, string>> {
+  const urls: Partial<Record<ProviderName, string>> = {};
   for (const provider of PROVIDERS) {
     const override = env[`PROVIDER_URL_${provider.toUpperCase()}` as keyof Env];
     if (override !== undefined) urls[provider] = override.replace(/\/+$/, '');

@@ -6,7 +6,7 @@
  */
 import { SOURCES, type SourceName } from '../contact.js';
 import { isRegion } from '../phone.js';
-import { describeIssues, formatPath, z } from '../validation.js';
+import { describeIssues, z } from '../validation.js';
 
 export const PROVIDERS = ['twochat', 'kirim', 'callbell', 'chatwoot'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
@@ -49,6 +49,16 @@ export const RouteSchema = z.strictObject({
   /** Secret holding this route's signing secret, instead of `contact-relay/{stage}/source/{source}`. */
   secretName: z.optional(z.string().check(z.minLength(1))),
   fields: z.optional(FieldMappingSchema),
+  /** Callbell options: its tags and custom fields must already exist in the Callbell account. */
+  callbell: z.optional(
+    z.strictObject({
+      tags: z.optional(z.array(z.string().check(z.minLength(1)))),
+      /** Email of the Callbell user new contacts are assigned to. */
+      assignedUser: z.optional(z.email()),
+      /** Callbell has no email field: the custom field that receives the email (else it goes to the note). */
+      emailCustomField: z.optional(z.string().check(z.minLength(1))),
+    }),
+  ),
 });
 export type Route = z.infer<typeof RouteSchema>;
 
@@ -114,4 +124,3 @@ export function findRoute(config: RoutesConfig, source: SourceName, routeName: s
   };
 }
 
-export { formatPath };

@@ -1,11 +1,15 @@
 /**
- * What every provider client is: a function from a Contact to one recorded
- * outcome for one provider account.
+ * What a provider client is. Each provider module (twochat.ts, kirim.ts,
+ * callbell.ts, chatwoot.ts) exports a `ProviderAdapter`: pure functions that
+ * build the documented requests and read the documented answers. The engine
+ * (engine.ts) runs them: reads the secret, looks the person up, creates,
+ * retries transient answers with backoff, re-reads a rotated key on 401.
  */
 import type { Contact } from '../contact.js';
 import type { ProviderName, ResolvedRoute } from '../config/routes.js';
-import type { HttpClient } from '../http.js';
+import type { HttpClient, HttpRequest, HttpResponse } from '../http.js';
 import type { SecretStore } from '../secrets.js';
+import type { z } from '../validation.js';
 
 interface OutcomeBase {
   account: string;
@@ -22,20 +26,64 @@ export type Outcome = OutcomeBase &
     | { status: 'transient'; httpStatus?: number; message: string; retryAfterMs?: number }
   );
 
-export interface ProviderContext {
-  stage: string;
-  secrets: SecretStore;
-  http: HttpClient;
-  /** Base URL per provider; the local stack points these at the emulator. */
-  baseUrls: Record<ProviderName, string>;
-}
+/** How an adapter reads one provider answer. */
+export type ProviderAnswer =
+  | { kind: 'created'; id?: string }
+  /** The person is already there (lookup hit, or the provider refused a duplicate). */
+  | { kind: 'exists'; id?: string }
+  /** A lookup that found nobody. */
+  | { kind: 'not_found' }
+  | { kind: 'unauthorized'; httpStatus: number; message: string }
+  | { kind: 'failed'; httpStatus: number; code?: string; message: string }
+  | { kind: 'transient'; httpStatus: number; message: string; retryAfterMs?: number };
 
 export interface DeliveryTarget {
   route: ResolvedRoute;
   account: { name: string; provider: ProviderName };
 }
 
-export type ProviderClient = (contact: Contact, target: DeliveryTarget, context: ProviderContext) => Promise<Outcome>;
+export interface RequestContext<C> {
+  contact: Contact;
+  target: DeliveryTarget;
+  credentials: C;
+  /** No trailing slash, e.g. `https://api.kirim.chat`. */
+  baseUrl: string;
+}
+
+export interface ProviderAdapter<S extends z.ZodMiniType = z.ZodMiniType> {
+  provider: ProviderName;
+  /** Shape of the account secret `contact-relay/{stage}/provider/{account}`. */
+  credentials: S;
+  /** Where the API lives when no override is set (Chatwoot: from the secret). */
+  defaultBaseUrl(credentials: z.infer<S>): string;
+  /** Why this contact cannot go to this provider (e.g. no E.164 phone), or undefined. */
+  skipReason(contact: Contact, target: DeliveryTarget): string | undefined;
+  /** A lookup of the person before creating; undefined when the provider has none for this contact. */
+  lookup?(context: RequestContext<z.infer<S>>): HttpRequest | undefined;
+  readLookup?(response: HttpResponse): ProviderAnswer;
+  create(context: RequestContext<z.infer<S>>): HttpRequest;
+  readCreate(response: HttpResponse): ProviderAnswer;
+}
+
+export interface ProviderContext {
+  stage: string;
+  secrets: SecretStore;
+  http: HttpClient;
+  /** Base URL overrides per provider; the local stack points these at the emulator. */
+  baseUrls: Partial<Record<ProviderName, string>>;
+  /** Retry policy; engine defaults apply when absent. */
+  retry?: Partial<RetryPolicy>;
+}
+
+export interface RetryPolicy {
+  /** Attempts per request, the first included. */
+  maxAttempts: number;
+  /** Backoff base: attempt n waits a random time in [0, min(cap, base·2^n)] (full jitter). */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Total time one delivery may spend, waits included; past it the outcome is transient. */
+  budgetMs: number;
+}
 
 /** Public API hosts; Chatwoot's comes from the account secret. */
 export const DEFAULT_BASE_URLS: Record<ProviderName, string> = {
@@ -44,3 +92,32 @@ export const DEFAULT_BASE_URLS: Record<ProviderName, string> = {
   callbell: 'https://api.callbell.eu',
   chatwoot: 'https://online.99digital.co.il',
 };
+
+/** Parse a JSON body without throwing; undefined when it is not JSON. */
+export function parseJson(body: string): unknown {
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Milliseconds to wait from `Retry-After` (seconds or HTTP date) or `X-RateLimit-Reset` (epoch seconds or seconds). */
+export function retryAfterMs(headers: HttpResponse['headers'], now = Date.now()): number | undefined {
+  const retryAfter = headers['retry-after'];
+  if (retryAfter !== undefined && retryAfter.trim() !== '') {
+    const seconds = Number(retryAfter);
+    if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+    const date = Date.parse(retryAfter);
+    if (Number.isFinite(date)) return Math.max(0, date - now);
+  }
+  const reset = headers['x-ratelimit-reset'];
+  if (reset !== undefined && reset.trim() !== '') {
+    const value = Number(reset);
+    if (Number.isFinite(value)) {
+      // Large values are epoch seconds; small ones are seconds from now.
+      return Math.max(0, value > 1_000_000_000 ? value * 1000 - now : value * 1000);
+    }
+  }
+  return undefined;
+}
