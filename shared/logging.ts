@@ -24,8 +24,9 @@ export function maskEmail(email: string): string {
 export function maskPhone(phone: string): string {
   const digits = phone.replace(/\D/g, '');
   if (digits.length < 4) return '***';
-  const head = phone.trim().startsWith('+') ? `+${digits.slice(0, 2)}` : '';
-  return `${head}${'*'.repeat(Math.max(3, digits.length - head.length - 1))}${digits.slice(-2)}`;
+  const headDigits = phone.trim().startsWith('+') ? 2 : 0;
+  const head = headDigits > 0 ? `+${digits.slice(0, headDigits)}` : '';
+  return `${head}${'*'.repeat(Math.max(3, digits.length - headDigits - 2))}${digits.slice(-2)}`;
 }
 
 export function maskText(text: string, allowDigitRuns = false): string {

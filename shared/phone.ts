@@ -4,7 +4,7 @@
  * Nothing is guessed: a number that does not parse to a valid number in that
  * region is reported with the reason.
  */
-import { parsePhoneNumberWithError, ParseError, isSupportedCountry, type CountryCode } from 'libphonenumber-js';
+import { isSupportedCountry, parsePhoneNumberWithError, ParseError, validatePhoneNumberLength, type CountryCode } from 'libphonenumber-js';
 
 export type PhoneNormalisation =
   | { ok: true; e164: string; country: string | undefined }
@@ -54,7 +54,11 @@ export function normalisePhone(input: string | number, hints: PhoneHints = {}): 
   if (!text.startsWith('+') && region === undefined) return reject('NO_REGION');
   try {
     const parsed = parsePhoneNumberWithError(text, region === undefined ? undefined : { defaultCountry: region });
-    if (!parsed.isValid()) return reject('INVALID', region);
+    if (!parsed.isValid()) {
+      // Say why when the length is the problem; otherwise the number is simply not assigned.
+      const length = validatePhoneNumberLength(text, region === undefined ? undefined : { defaultCountry: region });
+      return reject(length === 'TOO_SHORT' || length === 'TOO_LONG' ? length : 'INVALID', region);
+    }
     return { ok: true, e164: parsed.number, country: parsed.country };
   } catch (error) {
     if (error instanceof ParseError) {

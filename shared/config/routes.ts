@@ -12,7 +12,7 @@ export const PROVIDERS = ['twochat', 'kirim', 'callbell', 'chatwoot'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
-const name = (what: string) => z.string().check(z.regex(NAME, `${what} must be lower-case letters, digits and dashes (e.g. "main-shop")`));
+const NAME_RULE = 'must be lower-case letters, digits and dashes (e.g. "main-shop")';
 
 const RegionSchema = z.string().check(z.refine((value) => isRegion(value), 'must be an ISO 3166-1 alpha-2 region libphonenumber knows, such as "US" or "GB"'));
 
@@ -39,7 +39,7 @@ export type Account = z.infer<typeof AccountSchema>;
 
 export const RouteSchema = z.strictObject({
   /** Provider account names (keys of `accounts`) this route creates contacts in. */
-  deliverTo: z.array(name('an account name')).check(z.minLength(1)),
+  deliverTo: z.array(z.string()).check(z.minLength(1)),
   /** Region for national phone numbers when the payload names no country. */
   defaultRegion: z.optional(RegionSchema),
   /** The numbers this route collects are WhatsApp numbers (2Chat gets WAPH instead of PH). */
@@ -62,19 +62,26 @@ export const RouteSchema = z.strictObject({
 });
 export type Route = z.infer<typeof RouteSchema>;
 
-const SourceRoutes = z.record(name('a route name'), RouteSchema);
+const SourceRoutes = z.record(z.string(), RouteSchema);
 
 export const RoutesConfigSchema = z
   .strictObject({
     $schema: z.optional(z.string()),
-    accounts: z.record(name('an account name'), AccountSchema),
+    accounts: z.record(z.string(), AccountSchema),
     sources: z.partialRecord(z.enum(SOURCES), SourceRoutes),
   })
   .check(
     z.superRefine((config, ctx) => {
       const known = Object.keys(config.accounts);
+      // Names are checked here rather than as record keys so the message can say what is wrong.
+      for (const account of known) {
+        if (!NAME.test(account)) ctx.issues.push({ code: 'custom', input: account, path: ['accounts', account], message: `account name "${account}" ${NAME_RULE}` });
+      }
       for (const [source, routes] of Object.entries(config.sources)) {
         for (const [routeName, route] of Object.entries(routes ?? {})) {
+          if (!NAME.test(routeName)) {
+            ctx.issues.push({ code: 'custom', input: routeName, path: ['sources', source, routeName], message: `route name "${routeName}" ${NAME_RULE} (it is a URL path segment)` });
+          }
           route.deliverTo.forEach((account, index) => {
             if (!(account in config.accounts)) {
               ctx.issues.push({

@@ -1,0 +1,204 @@
+/**
+ * Callbell (../shared/seeds/callbell-create-contact.txt):
+ * `POST {base}/v1/contacts` with `Authorization: Bearer`. A contact is keyed
+ * by its `identifier` (the WhatsApp number), `source` and `name` are
+ * required; tags, custom fields and the assigned user must already exist in
+ * the Callbell account, so they come from the route's `callbell` options
+ * only. Callbell documents no duplicate handling and no error body, so the
+ * person is looked up first (`GET /v1/contacts/phone/:number`) and errors are
+ * read leniently.
+ */
+import { displayName, type Contact, type Phone } from '../contact.js';
+import type { HttpResponse } from '../http.js';
+import { z } from '../validation.js';
+import { DEFAULT_BASE_URLS, parseJson, retryAfterMs, type DeliveryTarget, type ProviderAdapter, type ProviderAnswer } from './types.js';
+
+export const CallbellCredentialsSchema = z.object({
+  token: z.string().check(z.minLength(1)),
+});
+export type CallbellCredentials = z.infer<typeof CallbellCredentialsSchema>;
+
+export interface CallbellContactRequest {
+  identifier: string;
+  source: 'whatsapp';
+  name: string;
+  tags?: string[];
+  custom_fields?: Record<string, string>;
+  assigned_user?: string;
+  /** Not in the create doc; see toCallbellRequest for why the email lands here. */
+  note?: string;
+}
+
+const CallbellContactSchema = z.object({ uuid: z.string().check(z.minLength(1)) });
+
+/**
+ * The create doc's example answers `{contact: [ {...} ]}` (an array) while its
+ * table says "contact: Contact"; the lookup answers one object. Both shapes
+ * are read everywhere, so a change of mind on Callbell's side breaks nothing.
+ */
+export const CallbellContactAnswerSchema = z.object({
+  contact: z.nullable(z.union([CallbellContactSchema, z.array(CallbellContactSchema)])),
+});
+
+/** The error body is undocumented: take whatever of these fields is there, in any shape. */
+const CallbellErrorSchema = z.object({
+  error: z.optional(z.unknown()),
+  message: z.optional(z.unknown()),
+  errors: z.optional(z.unknown()),
+});
+
+/** The phone Callbell gets: one flagged as WhatsApp if any, else the first. */
+export function callbellPhone(contact: Contact): Phone | undefined {
+  return contact.phones.find((phone) => phone.whatsapp === true) ?? contact.phones[0];
+}
+
+/**
+ * Callbell's identifier for an E.164 number: its digits without the '+'.
+ * The doc's example sends "123456789" and its example answer's phoneNumber is
+ * digits only, so that is the form Callbell stores and matches on; sending the
+ * '+' risks a second contact for the same person next to one made in the
+ * Callbell inbox.
+ */
+export function toCallbellIdentifier(e164: string): string {
+  return e164.replace(/^\+/, '');
+}
+
+/** The documented body (plus `note` for the email when no custom field is configured). */
+export function toCallbellRequest(contact: Contact, target: DeliveryTarget): CallbellContactRequest {
+  const phone = callbellPhone(contact);
+  if (phone === undefined) throw new Error('toCallbellRequest needs a contact with a phone (skipReason rules the others out)');
+  const email = contact.emails[0];
+  const options = target.route.callbell;
+  const request: CallbellContactRequest = {
+    identifier: toCallbellIdentifier(phone.e164),
+    source: 'whatsapp',
+    // `name` is required: fall back to what else identifies the person.
+    name: displayName(contact) ?? email ?? phone.e164,
+  };
+  if (options?.tags !== undefined && options.tags.length > 0) request.tags = [...options.tags];
+  if (email !== undefined) {
+    if (options?.emailCustomField !== undefined) {
+      request.custom_fields = { [options.emailCustomField]: email };
+    } else {
+      // Callbell has no email field, its create doc lists no `note` either, and
+      // custom fields must pre-exist in the account (an unknown one is refused):
+      // without a configured field, the note (DESIGN §6) keeps the email
+      // without risking a refused create.
+      request.note = email;
+    }
+  }
+  if (options?.assignedUser !== undefined) request.assigned_user = options.assignedUser;
+  return request;
+}
+
+/** Why this contact cannot become a Callbell contact; never names the raw number. */
+export function callbellSkipReason(contact: Contact): string | undefined {
+  if (callbellPhone(contact) !== undefined) return undefined;
+  const rejected = contact.rejectedPhones;
+  if (rejected.length === 0) return 'Callbell needs a phone number (its contact identifier) and the contact has none';
+  const reasons = [...new Set(rejected.map((phone) => phone.reason))].join('; ');
+  return `Callbell needs a valid phone number (its contact identifier); ${rejected.length} phone number${rejected.length === 1 ? ' was' : 's were'} rejected: ${reasons}`;
+}
+
+/** Flatten whatever an error field holds (string, list, Rails-style `{field: [msgs]}`) into one line. */
+function errorText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.trim() === '' ? undefined : value;
+  if (Array.isArray(value)) {
+    const parts = value.map(errorText).filter((part): part is string => part !== undefined);
+    return parts.length === 0 ? undefined : parts.join('; ');
+  }
+  if (typeof value === 'object' && value !== null) {
+    const record = value as Record<string, unknown>;
+    const message = errorText(record['message']);
+    if (message !== undefined) return message;
+    const parts = Object.entries(record)
+      .map(([field, inner]) => {
+        const text = errorText(inner);
+        return text === undefined ? undefined : `${field}: ${text}`;
+      })
+      .filter((part): part is string => part !== undefined);
+    return parts.length === 0 ? undefined : parts.join('; ');
+  }
+  return undefined;
+}
+
+export function callbellErrorMessage(response: HttpResponse): string {
+  const parsed = CallbellErrorSchema.safeParse(parseJson(response.body));
+  const fields = parsed.success ? [parsed.data.error, parsed.data.message, parsed.data.errors] : [];
+  const texts = [...new Set(fields.map(errorText).filter((text): text is string => text !== undefined))];
+  return texts.length > 0 ? texts.join('; ') : `HTTP ${response.status}`;
+}
+
+/** Callbell's words for "this person is already a contact" (undocumented, so matched loosely). */
+const ALREADY_EXISTS = /already (exists?|taken|registered|been taken|in use)|duplicate/i;
+
+function contactId(body: string): string | undefined {
+  const parsed = CallbellContactAnswerSchema.safeParse(parseJson(body));
+  if (!parsed.success || parsed.data.contact === null) return undefined;
+  const contact = parsed.data.contact;
+  return Array.isArray(contact) ? contact[0]?.uuid : contact.uuid;
+}
+
+function readError(response: HttpResponse): ProviderAnswer {
+  const message = callbellErrorMessage(response);
+  if (response.status === 401 || response.status === 403) return { kind: 'unauthorized', httpStatus: response.status, message };
+  // DESIGN §6: Callbell's 5xx are safe to retry; 429 above 300 req/s; 408 is a timeout.
+  if (response.status === 429 || response.status === 408 || response.status >= 500) {
+    const wait = retryAfterMs(response.headers);
+    return { kind: 'transient', httpStatus: response.status, message, ...(wait !== undefined ? { retryAfterMs: wait } : {}) };
+  }
+  // 422 for an unknown tag, custom field or assigned user, and the rest: the
+  // same request would be refused again; the message says which field.
+  return { kind: 'failed', httpStatus: response.status, message };
+}
+
+export function readCallbellCreate(response: HttpResponse): ProviderAnswer {
+  if (response.status >= 200 && response.status < 300) {
+    const id = contactId(response.body);
+    if (id !== undefined) return { kind: 'created', id };
+    return { kind: 'failed', httpStatus: response.status, code: 'unexpected_response', message: 'Callbell answered 2xx without the created contact' };
+  }
+  // A lookup miss followed by a refused duplicate (another delivery won the
+  // race, or the lookup's number form differs): the person is there. 409 on a
+  // create can only mean that; 422 only when the message says so.
+  if (response.status === 409 || (response.status === 422 && ALREADY_EXISTS.test(callbellErrorMessage(response)))) {
+    const id = contactId(response.body);
+    return { kind: 'exists', ...(id !== undefined ? { id } : {}) };
+  }
+  return readError(response);
+}
+
+export function readCallbellLookup(response: HttpResponse): ProviderAnswer {
+  if (response.status === 404) return { kind: 'not_found' };
+  if (response.status < 200 || response.status >= 300) return readError(response);
+  const parsed = CallbellContactAnswerSchema.safeParse(parseJson(response.body));
+  if (!parsed.success) return { kind: 'failed', httpStatus: response.status, code: 'unexpected_response', message: 'Callbell lookup answered without a contact' };
+  const contact = parsed.data.contact;
+  const found = contact === null ? undefined : Array.isArray(contact) ? contact[0] : contact;
+  return found === undefined ? { kind: 'not_found' } : { kind: 'exists', id: found.uuid };
+}
+
+export const callbellAdapter: ProviderAdapter<typeof CallbellCredentialsSchema> = {
+  provider: 'callbell',
+  credentials: CallbellCredentialsSchema,
+  defaultBaseUrl: () => DEFAULT_BASE_URLS.callbell,
+  skipReason: callbellSkipReason,
+  lookup: ({ contact, credentials, baseUrl }) => {
+    const phone = callbellPhone(contact);
+    if (phone === undefined) return undefined;
+    // The same digits as the identifier, so lookup and create agree on who the person is.
+    return {
+      method: 'GET',
+      url: `${baseUrl}/v1/contacts/phone/${toCallbellIdentifier(phone.e164)}`,
+      headers: { authorization: `Bearer ${credentials.token}` },
+    };
+  },
+  readLookup: readCallbellLookup,
+  create: ({ contact, target, credentials, baseUrl }) => ({
+    method: 'POST',
+    url: `${baseUrl}/v1/contacts`,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${credentials.token}` },
+    body: JSON.stringify(toCallbellRequest(contact, target)),
+  }),
+  readCreate: readCallbellCreate,
+};

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { normalisePhone } from '../../shared/phone.js';
+
+describe('Function: normalisePhone', () => {
+  it('keeps an international number as E.164', () => {
+    expect(normalisePhone('+44 20 7946 0018')).toEqual({ ok: true, e164: '+442079460018', country: 'GB' });
+  });
+
+  it('reads a national number with the payload country hint', () => {
+    expect(normalisePhone('020 7946 0018', { country: 'GB' })).toMatchObject({ ok: true, e164: '+442079460018' });
+    expect(normalisePhone('(415) 555-0132', { country: 'us' })).toMatchObject({ ok: true, e164: '+14155550132' });
+  });
+
+  it('falls back to the route default region when the payload names no country', () => {
+    expect(normalisePhone('0612345678', { defaultRegion: 'NL' })).toMatchObject({ ok: true, e164: '+31612345678' });
+  });
+
+  it('prefers the payload country over the route default region', () => {
+    expect(normalisePhone('0612345678', { country: 'NL', defaultRegion: 'US' })).toMatchObject({ ok: true, e164: '+31612345678' });
+  });
+
+  it('reads a 00 international prefix whatever the region', () => {
+    expect(normalisePhone('0044 20 7946 0018')).toMatchObject({ ok: true, e164: '+442079460018' });
+    expect(normalisePhone('0049-30-901820', { defaultRegion: 'US' })).toMatchObject({ ok: true, e164: '+4930901820' });
+  });
+
+  it('accepts a phone sent as a JSON number', () => {
+    expect(normalisePhone(14155550132, { defaultRegion: 'US' })).toMatchObject({ ok: true, e164: '+14155550132' });
+  });
+
+  it('never guesses a region for a national number', () => {
+    expect(normalisePhone('020 7946 0018')).toMatchObject({ ok: false, reason: 'NO_REGION' });
+  });
+
+  it.each([
+    ['', 'EMPTY'],
+    ['   ', 'EMPTY'],
+    ['call me', 'NOT_A_NUMBER'],
+    ['+1 415', 'TOO_SHORT'],
+    ['+999 1234 5678', 'INVALID_COUNTRY'],
+    ['+44 20 7946 0018 1234 5678 99', 'TOO_LONG'],
+  ])('reports %j as %s', (input, reason) => {
+    const result = normalisePhone(input, { defaultRegion: 'US' });
+    expect(result).toMatchObject({ ok: false, reason });
+    if (!result.ok) expect(result.message).toMatch(/^phone number /);
+  });
+
+  it('reports a well-formed but unassigned number as invalid', () => {
+    expect(normalisePhone('+1 000 555 0132')).toMatchObject({ ok: false });
+  });
+
+  it('ignores an unknown country hint and uses the default region', () => {
+    expect(normalisePhone('(415) 555-0132', { country: 'XX', defaultRegion: 'US' })).toMatchObject({ ok: true, e164: '+14155550132' });
+  });
+
+  it('rejects a JSON number too large to be exact', () => {
+    expect(normalisePhone(2 ** 60)).toMatchObject({ ok: false, reason: 'EMPTY' });
+  });
+});

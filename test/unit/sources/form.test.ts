@@ -1,0 +1,188 @@
+import { describe, expect, it, vi } from 'vitest';
+import { parseRoutesConfig } from '../../../shared/config/routes.js';
+import type { Outcome } from '../../../shared/delivery.js';
+import { ingestWebhook } from '../../../shared/ingest.js';
+import { formEventKey, formSource, mapFormToContact, parseFormBody } from '../../../shared/sources/form.js';
+import { MAX_BODY_BYTES, WebhookRejectedError } from '../../../shared/webhook.js';
+import { jsonRequest, urlencodedRequest } from '../../helpers/requests.js';
+import { testRoute } from '../../helpers/routes.js';
+
+const route = testRoute({ defaultRegion: 'US', tags: ['web-form'] });
+const now = new Date('2026-11-21T10:00:00.000Z');
+
+function rejectionOf(fn: () => unknown): WebhookRejectedError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(WebhookRejectedError);
+    return error as WebhookRejectedError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('Function: parseFormBody', () => {
+  it('reads a JSON object, turning numbers into strings', () => {
+    expect(parseFormBody(jsonRequest({ name: 'Ada', phone: 4155550132, tags: ['a', 'b'], nested: { x: 1 } }))).toEqual({ name: 'Ada', phone: '4155550132', tags: ['a', 'b'] });
+  });
+
+  it('reads a urlencoded form, collecting repeated fields', () => {
+    expect(parseFormBody(urlencodedRequest('first_name=Ada&email=ada%40example.com&tags[]=a&tags[]=b'))).toEqual({ first_name: 'Ada', email: 'ada@example.com', tags: ['a', 'b'] });
+  });
+
+  it('accepts a charset parameter and a +json media type', () => {
+    expect(parseFormBody(jsonRequest({ a: '1' }, { 'content-type': 'application/JSON; charset=utf-8' }))).toEqual({ a: '1' });
+    expect(parseFormBody(jsonRequest({ a: '1' }, { 'content-type': 'application/vnd.form+json' }))).toEqual({ a: '1' });
+  });
+
+  it('answers 400 malformed_body for invalid JSON, naming the problem', () => {
+    const error = rejectionOf(() => parseFormBody(jsonRequest('{"name": ')));
+    expect([error.statusCode, error.code]).toEqual([400, 'malformed_body']);
+    expect(error.message).toMatch(/^body is not valid JSON: /);
+  });
+
+  it('answers 400 for JSON that is not an object', () => {
+    for (const body of ['[1,2]', '"text"', 'null', '42']) {
+      expect(rejectionOf(() => parseFormBody(jsonRequest(body))).message).toBe('body must be a JSON object of form fields');
+    }
+  });
+
+  it('answers 415 for other content types and for none', () => {
+    const plain = rejectionOf(() => parseFormBody(jsonRequest('a=1', { 'content-type': 'text/plain' })));
+    expect([plain.statusCode, plain.code]).toEqual([415, 'unsupported_content_type']);
+    expect(plain.message).toContain('"text/plain"');
+    const none = rejectionOf(() => parseFormBody({ ...jsonRequest('{}'), headers: {} }));
+    expect(none.message).toContain('content type (none) is not supported');
+  });
+
+  it('answers 413 for a body over the limit', () => {
+    const error = rejectionOf(() => parseFormBody(jsonRequest({ big: 'x'.repeat(MAX_BODY_BYTES) })));
+    expect([error.statusCode, error.code]).toEqual([413, 'body_too_large']);
+  });
+});
+
+describe('Function: mapFormToContact', () => {
+  it('maps common field names into a contact with an E.164 phone', () => {
+    const { contact, skipReason } = mapFormToContact({ first_name: 'Ada', last_name: 'Lovelace', email: 'Ada@Example.com', phone: '(415) 555-0132' }, route, 'k1', now);
+    expect(skipReason).toBeUndefined();
+    expect(contact).toEqual({
+      firstName: 'Ada',
+      lastName: 'Lovelace',
+      emails: ['ada@example.com'],
+      phones: [{ e164: '+14155550132' }],
+      rejectedPhones: [],
+      tags: ['web-form'],
+      attributes: {},
+      origin: { source: 'form', route: 'default', eventKey: 'k1', occurredAt: '2026-11-21T10:00:00.000Z', personKey: 'ada@example.com' },
+    });
+  });
+
+  it.each([
+    [{ firstName: 'Ada', lastName: 'Lovelace' }],
+    [{ 'First Name': 'Ada', 'Last-Name': 'Lovelace' }],
+    [{ fname: 'Ada', surname: 'Lovelace' }],
+    [{ name: 'Ada Lovelace' }],
+    [{ full_name: '  Ada   Lovelace ' }],
+  ])('finds the name in %j', (fields) => {
+    const { contact } = mapFormToContact({ ...fields, email: 'ada@example.com' }, route, 'k', now);
+    expect([contact.firstName, contact.lastName]).toEqual(['Ada', 'Lovelace']);
+  });
+
+  it('uses the country field as the phone region before the route default', () => {
+    const { contact } = mapFormToContact({ phone: '020 7946 0018', country: 'GB' }, route, 'k', now);
+    expect(contact.phones).toEqual([{ e164: '+442079460018' }]);
+  });
+
+  it('marks phones as WhatsApp numbers when the route says so', () => {
+    const { contact } = mapFormToContact({ phone: '+14155550132' }, testRoute({ whatsappNumbers: true }), 'k', now);
+    expect(contact.phones).toEqual([{ e164: '+14155550132', whatsapp: true }]);
+  });
+
+  it('uses the route field names instead of the automatic ones', () => {
+    const custom = testRoute({ defaultRegion: 'US', fields: { firstName: ['vorname'], email: ['contact_mail'], phone: ['handy'], attributes: ['utm_source', 'plan'] } });
+    const { contact } = mapFormToContact({ vorname: 'Ada', name: 'Ignored Person', contact_mail: 'ada@example.com', email: 'other@example.com', handy: '4155550132', utm_source: 'ads', plan: '' }, custom, 'k', now);
+    expect(contact).toMatchObject({ firstName: 'Ada', emails: ['ada@example.com'], phones: [{ e164: '+14155550132' }], attributes: { utm_source: 'ads' } });
+  });
+
+  it('adds tags from the form to the route tags, once each', () => {
+    const { contact } = mapFormToContact({ email: 'ada@example.com', tags: 'vip, web-form,newsletter' }, route, 'k', now);
+    expect(contact.tags).toEqual(['web-form', 'vip', 'newsletter']);
+  });
+
+  it('keeps the valid details and records an invalid phone with its reason', () => {
+    const { contact, skipReason } = mapFormToContact({ email: 'ada@example.com', phone: '12' }, route, 'k', now);
+    expect(skipReason).toBeUndefined();
+    expect(contact.phones).toEqual([]);
+    expect(contact.rejectedPhones).toEqual([{ input: '12', reason: expect.stringMatching(/^phone number /) as string }]);
+  });
+
+  it('skips a submission with no usable email or phone, saying why', () => {
+    expect(mapFormToContact({ name: 'Ada' }, route, 'k', now).skipReason).toBe('no usable email or phone: no email or phone field found');
+    expect(mapFormToContact({ name: 'Ada', email: 'not-an-email', phone: 'n/a' }, route, 'k', now).skipReason).toBe(
+      'no usable email or phone: email "not-an-email" is not an email address; phone "n/a": phone number is not a phone number (region US)',
+    );
+  });
+
+  it('skips a national phone when neither the form nor the route names a region', () => {
+    const { skipReason } = mapFormToContact({ phone: '020 7946 0018' }, testRoute(), 'k', now);
+    expect(skipReason).toContain('is a national number and no country is known for it');
+  });
+});
+
+describe('Function: formEventKey', () => {
+  it('uses the Idempotency-Key header when given', () => {
+    expect(formEventKey(jsonRequest({ a: 1 }, { 'idempotency-key': 'abc-123' }))).toBe('form:default:abc-123');
+  });
+
+  it('hashes the exact body otherwise, so a re-sent submission has the same key', () => {
+    expect(formEventKey(jsonRequest({ a: 1 }))).toBe(formEventKey(jsonRequest({ a: 1 })));
+    expect(formEventKey(jsonRequest({ a: 1 }))).not.toBe(formEventKey(jsonRequest({ a: 2 })));
+    expect(formEventKey(jsonRequest({ a: 1 }))).toMatch(/^form:default:sha256:[0-9a-f]{64}$/);
+  });
+});
+
+describe('Function: ingestWebhook with the form source', () => {
+  const routes = parseRoutesConfig({ accounts: { twochat: { provider: 'twochat' } }, sources: { form: { default: { deliverTo: ['twochat'], defaultRegion: 'US' } } } });
+  const created: Outcome[] = [{ account: 'twochat', provider: 'twochat', status: 'created', providerContactId: 'CON1' }];
+  const quietLogger = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+  const deps = (deliver = vi.fn(async () => created)) => ({ routes, deliver, logger: quietLogger, now: () => now });
+
+  it('answers 202 accepted with the event key and delivers once', async () => {
+    const d = deps();
+    const answer = await ingestWebhook(jsonRequest({ name: 'Ada', email: 'ada@example.com' }, { 'idempotency-key': 'x' }), formSource, d);
+    expect(answer).toEqual({ statusCode: 202, body: { status: 'accepted', eventKey: 'form:default:x', outcomes: created } });
+    expect(d.deliver).toHaveBeenCalledTimes(1);
+  });
+
+  it('answers 404 unknown_route and delivers nothing', async () => {
+    const d = deps();
+    const answer = await ingestWebhook(jsonRequest({ email: 'ada@example.com' }, {}, 'nope'), formSource, d);
+    expect(answer).toEqual({ statusCode: 404, body: { error: { code: 'unknown_route', message: 'no route "nope" is configured for source "form"' } } });
+    expect(d.deliver).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ['malformed JSON', jsonRequest('{oops'), 400, 'malformed_body'],
+    ['unsupported content type', jsonRequest('x', { 'content-type': 'text/csv' }), 415, 'unsupported_content_type'],
+    ['oversized body', jsonRequest({ x: 'y'.repeat(MAX_BODY_BYTES) }), 413, 'body_too_large'],
+  ])('answers %s with the error envelope and delivers nothing', async (_name, request, statusCode, code) => {
+    const d = deps();
+    const answer = await ingestWebhook(request, formSource, d);
+    expect(answer.statusCode).toBe(statusCode);
+    expect(answer.body).toEqual({ error: { code, message: expect.any(String) as string } });
+    expect(d.deliver).not.toHaveBeenCalled();
+  });
+
+  it('answers 200 skipped with the reason when there is no usable contact detail', async () => {
+    const d = deps();
+    const answer = await ingestWebhook(jsonRequest({ name: 'Ada', phone: '12' }), formSource, d);
+    expect(answer.statusCode).toBe(200);
+    expect(answer.body).toMatchObject({ status: 'skipped', reason: expect.stringContaining('phone "12"') as string });
+    expect(d.deliver).not.toHaveBeenCalled();
+  });
+
+  it('answers 503 when a provider could not be reached, so the sender retries', async () => {
+    const d = deps(vi.fn(async (): Promise<Outcome[]> => [{ account: 'twochat', provider: 'twochat', status: 'transient', message: 'timeout' }]));
+    const answer = await ingestWebhook(jsonRequest({ email: 'ada@example.com' }), formSource, d);
+    expect(answer).toEqual({ statusCode: 503, body: { error: { code: 'delivery_pending', message: 'a provider could not be reached; retry the webhook later' } } });
+  });
+});
