@@ -23,7 +23,7 @@ export interface HttpResponse {
 export interface HttpClientOptions {
   /** Time allowed to open the TCP (and TLS) connection. */
   connectTimeoutMs: number;
-  /** Time allowed from sending the request to reading the whole response. */
+  /** Time allowed from the connection being ready to the last byte of the response. */
   responseTimeoutMs: number;
   /** Larger responses are cut off with an error: providers answer small JSON. */
   maxResponseBytes: number;
@@ -94,15 +94,19 @@ export function createHttpClient(options: Partial<HttpClientOptions> = {}): Http
       };
 
       const outgoing = transport.request(url, { method: req.method, headers, agent: agents[url.protocol as 'http:' | 'https:'] });
+      const startResponseTimer = () =>
+        timers.push(setTimeout(() => finish(new HttpTimeoutError('response', settings.responseTimeoutMs, where)), settings.responseTimeoutMs));
       outgoing.on('socket', (socket) => {
-        // A reused keep-alive socket is already connected: no connect timer.
-        if (!socket.connecting) return;
+        // A reused keep-alive socket is already connected: only the response timer runs.
+        if (!socket.connecting) return startResponseTimer();
         opened[url.host] = (opened[url.host] ?? 0) + 1;
         const timer = setTimeout(() => finish(new HttpTimeoutError('connect', settings.connectTimeoutMs, where)), settings.connectTimeoutMs);
         timers.push(timer);
-        socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => clearTimeout(timer));
+        socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
+          clearTimeout(timer);
+          startResponseTimer();
+        });
       });
-      timers.push(setTimeout(() => finish(new HttpTimeoutError('response', settings.responseTimeoutMs, where)), settings.connectTimeoutMs + settings.responseTimeoutMs));
       outgoing.on('error', (error: NodeJS.ErrnoException) => finish(new HttpConnectionError(error.code, where, error)));
       outgoing.on('response', (incoming) => {
         const chunks: Buffer[] = [];

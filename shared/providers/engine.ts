@@ -1,12 +1,12 @@
 /**
  * Runs a ProviderAdapter for one contact and one account and turns whatever
  * happens into exactly one Outcome:
- *   secret → lookup → create, each request retried on transient answers with
- *   exponential backoff and full jitter (or the provider's Retry-After /
+ *   secret → lookup → create; a transient answer retries the whole sequence
+ *   with exponential backoff and full jitter (or the provider's Retry-After /
  *   X-RateLimit-Reset) inside a time budget; a 401/403 drops the cached secret
  *   and tries once more with a fresh read (key rotation), then fails.
  */
-import { HttpConnectionError, HttpResponseTooLargeError, HttpTimeoutError, type HttpRequest, type HttpResponse } from '../http.js';
+import { HttpConnectionError, HttpResponseTooLargeError, HttpTimeoutError } from '../http.js';
 import { providerSecretName } from '../secrets.js';
 import type { Contact } from '../contact.js';
 import type { DeliveryTarget, Outcome, ProviderAdapter, ProviderAnswer, ProviderContext, RetryPolicy } from './types.js';
@@ -38,32 +38,28 @@ export async function deliverWithAdapter(adapter: ProviderAdapter, contact: Cont
   const deadline = Date.now() + policy.budgetMs;
   const secretName = providerSecretName(context.stage, target.account.name);
 
-  /** One request, retried while the answer is transient and the budget allows. */
-  async function call(request: HttpRequest, read: (response: HttpResponse) => ProviderAnswer): Promise<ProviderAnswer> {
-    for (let attempt = 0; ; attempt++) {
-      let answer: ProviderAnswer;
-      try {
-        answer = read(await context.http.request(request));
-      } catch (error) {
-        if (!isTransportError(error)) throw error;
-        answer = { kind: 'transient', httpStatus: 0, message: error.message };
+  /** Look the person up, then create if nobody is there: one attempt of the sequence. */
+  async function attempt(credentials: unknown): Promise<ProviderAnswer> {
+    const requestContext = { contact, target, credentials, baseUrl: (context.baseUrls[adapter.provider] ?? adapter.defaultBaseUrl(credentials)).replace(/\/+$/, '') };
+    try {
+      const lookup = adapter.lookup?.(requestContext);
+      if (lookup !== undefined && adapter.readLookup !== undefined) {
+        const found = adapter.readLookup(await context.http.request(lookup));
+        if (found.kind !== 'not_found') return found;
       }
-      if (answer.kind !== 'transient' || attempt + 1 >= policy.maxAttempts) return answer;
-      const wait = answer.retryAfterMs ?? backoffMs(attempt, policy);
-      if (Date.now() + wait > deadline) return answer;
-      await sleep(wait);
+      return adapter.readCreate(await context.http.request(adapter.create(requestContext)));
+    } catch (error) {
+      if (!isTransportError(error)) throw error;
+      return { kind: 'transient', httpStatus: 0, message: error.message };
     }
   }
 
-  for (let rotated = false; ; rotated = true) {
-    const credentials = await context.secrets.get(secretName, adapter.credentials);
-    const requestContext = { contact, target, credentials, baseUrl: (context.baseUrls[adapter.provider] ?? adapter.defaultBaseUrl(credentials)).replace(/\/+$/, '') };
-
-    let answer: ProviderAnswer = { kind: 'not_found' };
-    const lookup = adapter.lookup?.(requestContext);
-    if (lookup !== undefined && adapter.readLookup !== undefined) answer = await call(lookup, adapter.readLookup);
-    if (answer.kind === 'not_found') answer = await call(adapter.create(requestContext), adapter.readCreate);
-
+  let rotated = false;
+  let credentials = await context.secrets.get(secretName, adapter.credentials);
+  for (let attempts = 1; ; attempts++) {
+    // A retry starts again from the lookup: a create that timed out may have
+    // succeeded, and the lookup (or the provider's duplicate answer) finds it.
+    const answer = await attempt(credentials);
     switch (answer.kind) {
       case 'created':
       case 'exists':
@@ -72,18 +68,13 @@ export async function deliverWithAdapter(adapter: ProviderAdapter, contact: Cont
         return { ...base, status: 'failed', code: 'unexpected_response', message: 'the create call answered "not found"' };
       case 'failed':
         return { ...base, status: 'failed', httpStatus: answer.httpStatus, ...(answer.code !== undefined ? { code: answer.code } : {}), message: answer.message };
-      case 'transient':
-        return {
-          ...base,
-          status: 'transient',
-          ...(answer.httpStatus ? { httpStatus: answer.httpStatus } : {}),
-          message: answer.message,
-          ...(answer.retryAfterMs !== undefined ? { retryAfterMs: answer.retryAfterMs } : {}),
-        };
       case 'unauthorized':
         if (!rotated) {
           // The key may have been rotated since we cached it: read it again, once.
+          rotated = true;
           context.secrets.forget(secretName);
+          credentials = await context.secrets.get(secretName, adapter.credentials);
+          attempts--;
           continue;
         }
         return {
@@ -93,6 +84,20 @@ export async function deliverWithAdapter(adapter: ProviderAdapter, contact: Cont
           code: 'unauthorized',
           message: `${adapter.provider} refused the credentials in secret "${secretName}" (HTTP ${answer.httpStatus}: ${answer.message}); update the secret`,
         };
+      case 'transient': {
+        const wait = answer.retryAfterMs ?? backoffMs(attempts - 1, policy);
+        if (attempts < policy.maxAttempts && Date.now() + wait <= deadline) {
+          await sleep(wait);
+          continue;
+        }
+        return {
+          ...base,
+          status: 'transient',
+          ...(answer.httpStatus ? { httpStatus: answer.httpStatus } : {}),
+          message: answer.message,
+          ...(answer.retryAfterMs !== undefined ? { retryAfterMs: answer.retryAfterMs } : {}),
+        };
+      }
     }
   }
 }

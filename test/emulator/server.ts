@@ -89,19 +89,23 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       const record = (status: number) =>
         state.requests.push({ provider, method, path: `/${rest.join('/')}${url.search}`, headers: maskHeaders(incoming.headers), body: body ?? (rawBody || undefined), status, at: new Date().toISOString() });
 
-      const fault = state.takeFault(provider);
-      if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+      const fault = state.takeFault(provider, method);
+      const hold = () => (fault?.delayMs ? new Promise((resolve) => setTimeout(resolve, fault.delayMs)) : Promise.resolve());
       if (fault?.reset) {
+        await hold();
         record(0);
         incoming.socket.destroy();
         return;
       }
       if (fault?.status !== undefined) {
+        await hold();
         record(fault.status);
         const headers: Record<string, string> = fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
         return send(json(fault.status, faultBody(provider, fault.status), headers));
       }
+      // A slow provider still does the work; only its answer is late (as when a client times out on a real API).
       const response = api({ method, path: `/${rest.join('/')}`, query: url.searchParams, headers: incoming.headers, rawBody, json: body });
+      await hold();
       record(response.status);
       return send(response);
     }
@@ -165,13 +169,14 @@ function inspect(state: EmulatorState, method: string, url: URL, body: unknown):
 
 function parseFault(body: unknown): Fault | string {
   if (!isRecord(body)) return 'body must be a JSON object {provider, status, times, retryAfterSeconds?, delayMs?}';
-  const { provider, status, times, retryAfterSeconds, delayMs, reset } = body;
+  const { provider, status, times, retryAfterSeconds, delayMs, reset, method } = body;
   if (typeof provider !== 'string' || !EMULATED_PROVIDERS.includes(provider as EmulatedProvider)) return `provider must be one of ${EMULATED_PROVIDERS.join(', ')}`;
   if (status !== undefined && (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599)) return 'status must be an HTTP status code';
   if (status === undefined && delayMs === undefined && reset !== true) return 'give a status, a delayMs or reset: true';
   if (times !== undefined && (typeof times !== 'number' || !Number.isInteger(times) || times < 1)) return 'times must be a whole number >= 1';
   if (retryAfterSeconds !== undefined && (typeof retryAfterSeconds !== 'number' || retryAfterSeconds < 0)) return 'retryAfterSeconds must be a number >= 0';
   if (delayMs !== undefined && (typeof delayMs !== 'number' || delayMs < 0)) return 'delayMs must be a number >= 0';
+  if (method !== undefined && (typeof method !== 'string' || !/^[A-Z]+$/.test(method))) return 'method must be an HTTP method such as POST';
   return {
     provider: provider as EmulatedProvider,
     times: (times as number | undefined) ?? 1,
@@ -179,5 +184,6 @@ function parseFault(body: unknown): Fault | string {
     ...(retryAfterSeconds !== undefined ? { retryAfterSeconds: retryAfterSeconds as number } : {}),
     ...(delayMs !== undefined ? { delayMs: delayMs as number } : {}),
     ...(reset === true ? { reset: true } : {}),
+    ...(method !== undefined ? { method: method as string } : {}),
   };
 }

@@ -27,6 +27,8 @@ export interface Fault {
   delayMs?: number;
   /** Destroy the connection without answering. */
   reset?: boolean;
+  /** Only requests with this method (e.g. POST, to hit the create and not a lookup). */
+  method?: string;
 }
 
 export interface EmulatedContact {
@@ -58,8 +60,8 @@ export class EmulatorState {
   }
 
   /** Take the next armed fault for a provider, counting it down. */
-  takeFault(provider: EmulatedProvider): Fault | undefined {
-    const fault = this.faults.find((candidate) => candidate.provider === provider && candidate.times > 0);
+  takeFault(provider: EmulatedProvider, method: string): Fault | undefined {
+    const fault = this.faults.find((candidate) => candidate.provider === provider && candidate.times > 0 && (candidate.method === undefined || candidate.method === method));
     if (fault === undefined) return undefined;
     fault.times -= 1;
     if (fault.times === 0) this.faults.splice(this.faults.indexOf(fault), 1);
