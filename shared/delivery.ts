@@ -8,6 +8,9 @@ import type { Contact } from './contact.js';
 import type { ProviderName, ResolvedRoute } from './config/routes.js';
 import { SecretFormatError, SecretNotFoundError } from './secrets.js';
 import { deliverWithAdapter } from './providers/engine.js';
+import { callbellAdapter } from './providers/callbell.js';
+import { chatwootAdapter } from './providers/chatwoot.js';
+import { kirimAdapter } from './providers/kirim.js';
 import { twoChatAdapter } from './providers/twochat.js';
 import type { Outcome, ProviderAdapter, ProviderContext } from './providers/types.js';
 
@@ -15,6 +18,9 @@ export type { Outcome } from './providers/types.js';
 
 const ADAPTERS: Partial<Record<ProviderName, ProviderAdapter>> = {
   twochat: twoChatAdapter,
+  kirim: kirimAdapter,
+  callbell: callbellAdapter,
+  chatwoot: chatwootAdapter,
 };
 
 export async function deliverContact(contact: Contact, route: ResolvedRoute, context: ProviderContext): Promise<Outcome[]> {

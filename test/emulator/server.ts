@@ -5,6 +5,9 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { callbellApi } from './providers/callbell.js';
+import { chatwootApi } from './providers/chatwoot.js';
+import { kirimApi } from './providers/kirim.js';
 import { twoChatApi } from './providers/twochat.js';
 import { secretsManagerCall } from './secrets-manager.js';
 import { EMULATED_PROVIDERS, EmulatorState, maskHeaders, type EmulatedProvider, type Fault } from './state.js';
@@ -30,7 +33,7 @@ export type ProviderApis = Partial<Record<EmulatedProvider, EmulatedApi>>;
 
 /** Provider APIs the emulator serves; each module adds itself here. */
 export function providerApis(state: EmulatorState): ProviderApis {
-  return { twochat: twoChatApi(state) };
+  return { twochat: twoChatApi(state), kirim: kirimApi(state), callbell: callbellApi(state), chatwoot: chatwootApi(state) };
 }
 
 export function setSecrets(state: EmulatorState, secrets: Record<string, unknown>): void {

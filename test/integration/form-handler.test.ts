@@ -13,15 +13,20 @@ let handler: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGat
 
 beforeAll(async () => {
   emulator = await startEmulator({
-    secrets: { 'contact-relay/itest/provider/twochat': { apiKey: 'itest-2chat-key' } },
-    credentials: { twochat: ['itest-2chat-key'] },
+    secrets: {
+      'contact-relay/itest/provider/twochat': { apiKey: 'itest-2chat-key' },
+      'contact-relay/itest/provider/kirim': { token: 'itest-kirim-key', phoneNumberId: '106540352242922' },
+      'contact-relay/itest/provider/callbell': { token: 'itest-callbell-key' },
+      'contact-relay/itest/provider/chatwoot': { baseUrl: 'https://online.99digital.co.il', accountId: 1, inboxId: 1, accessToken: 'itest-chatwoot-key' },
+    },
+    credentials: { twochat: ['itest-2chat-key'], kirim: ['itest-kirim-key'], callbell: ['itest-callbell-key'], chatwoot: ['itest-chatwoot-key'] },
   });
   vi.stubEnv('STAGE', 'itest');
   vi.stubEnv('AWS_REGION', 'us-east-1');
   vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
   vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
   vi.stubEnv('AWS_ENDPOINT_URL_SECRETS_MANAGER', emulator.url);
-  vi.stubEnv('PROVIDER_URL_TWOCHAT', `${emulator.url}/twochat`);
+  for (const provider of ['twochat', 'kirim', 'callbell', 'chatwoot']) vi.stubEnv(`PROVIDER_URL_${provider.toUpperCase()}`, `${emulator.url}/${provider}`);
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
   vi.resetModules();
   ({ handler } = await import('../../functions/forms/handler.js'));
@@ -35,11 +40,23 @@ beforeEach(() => emulator.state.reset());
 const creates = () => emulator.state.requests.filter((request) => request.provider === 'twochat' && request.method === 'POST');
 
 describe('Function: forms handler (against the emulator)', () => {
+  it('creates the contact at each of the four providers exactly once', async () => {
+    const event = httpApiEvent('form', 'default', JSON.stringify({ name: 'Dee Four', email: 'dee@example.com', phone: '+14155550144' }), { 'content-type': 'application/json' });
+    const result = await handler(event, lambdaContext());
+    expect(result.statusCode).toBe(202);
+    for (const provider of ['twochat', 'kirim', 'callbell', 'chatwoot'] as const) {
+      expect(emulator.state.contacts.filter((contact) => contact.provider === provider), provider).toHaveLength(1);
+    }
+  });
+
   it('creates one 2Chat contact from a JSON form, with the documented body', async () => {
     const event = httpApiEvent('form', 'default', JSON.stringify({ name: 'Ada Lovelace', email: 'ada@example.com', phone: '(415) 555-0132' }), { 'Content-Type': 'application/json' });
     const result = await handler(event, lambdaContext());
     expect(result.statusCode).toBe(202);
-    expect(JSON.parse(result.body as string)).toMatchObject({ status: 'accepted', outcomes: [{ account: 'twochat', provider: 'twochat', status: 'created' }] });
+    expect(JSON.parse(result.body as string)).toMatchObject({
+      status: 'accepted',
+      outcomes: ['twochat', 'kirim', 'callbell', 'chatwoot'].map((provider) => ({ account: provider, provider, status: 'created' })),
+    });
     expect(creates()).toHaveLength(1);
     expect(creates()[0]).toMatchObject({
       path: '/open/contacts',
@@ -57,10 +74,10 @@ describe('Function: forms handler (against the emulator)', () => {
   });
 
   it('reports an existing person as exists and creates nothing the second time', async () => {
-    const event = httpApiEvent('form', 'default', JSON.stringify({ name: 'Cy', phone: '+14155550199' }), { 'content-type': 'application/json' });
+    const event = httpApiEvent('form', 'default', JSON.stringify({ name: 'Cy Young', phone: '+14155550199' }), { 'content-type': 'application/json' });
     await handler(event, lambdaContext());
     const again = await handler(event, lambdaContext());
-    expect(JSON.parse(again.body as string)).toMatchObject({ outcomes: [{ status: 'exists' }] });
+    expect(JSON.parse(again.body as string).outcomes.map((outcome: { status: string }) => outcome.status)).toEqual(['exists', 'exists', 'exists', 'exists']);
     expect(creates()).toHaveLength(1);
   });
 
@@ -77,12 +94,12 @@ describe('Function: forms handler (against the emulator)', () => {
     }
     const skipped = await handler(httpApiEvent('form', 'default', '{"name":"Ada"}', { 'content-type': 'application/json' }), lambdaContext());
     expect([skipped.statusCode, JSON.parse(skipped.body as string).status]).toEqual([200, 'skipped']);
-    expect(emulator.state.requests.filter((request) => request.provider === 'twochat')).toHaveLength(0);
+    expect(emulator.state.requests.filter((request) => request.provider !== 'secretsmanager')).toHaveLength(0);
   });
 
   it('reads the provider secret once across many warm invocations', async () => {
     for (let i = 0; i < 20; i++) {
-      await handler(httpApiEvent('form', 'default', JSON.stringify({ email: `p${i}@example.com` }), { 'content-type': 'application/json' }), lambdaContext());
+      await handler(httpApiEvent('form', 'default', JSON.stringify({ email: `p${i}@example.com`, phone: `+1415555${String(1000 + i)}` }), { 'content-type': 'application/json' }), lambdaContext());
     }
     // Secrets were already cached by the earlier tests of this warm "container".
     expect(emulator.state.requests.filter((request) => request.provider === 'secretsmanager')).toHaveLength(0);
