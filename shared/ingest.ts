@@ -1,12 +1,15 @@
 /**
  * The ingest use case, the same for every source: find the route, let the
- * source verify and read the request, then hand the Contact to delivery and
- * answer the sender (DESIGN §9). Sources only know how to read their payloads.
+ * source verify and read the request, record the event once and put one
+ * delivery job on the queue, then answer the sender (DESIGN §9). Sources
+ * only know how to read their payloads.
  */
 import type { Contact, SourceName } from './contact.js';
 import { findRoute, type ResolvedRoute, type RoutesConfig } from './config/routes.js';
-import type { Outcome } from './delivery.js';
+import { toDeliveryJob } from './jobs.js';
 import { logger as defaultLogger } from './logging.js';
+import type { JobQueue } from './queue.js';
+import type { OutcomeStore } from './store.js';
 import { rejection, WebhookRejectedError, type WebhookAnswer, type WebhookRequest } from './webhook.js';
 
 export type SourceReading =
@@ -20,11 +23,42 @@ export interface Source {
   read(request: WebhookRequest, route: ResolvedRoute, now: Date): SourceReading | Promise<SourceReading>;
 }
 
+export type Acceptance = 'accepted' | 'duplicate';
+
 export interface IngestDependencies {
   routes: RoutesConfig;
-  deliver: (contact: Contact, route: ResolvedRoute) => Promise<Outcome[]>;
+  /** Record the event and queue its delivery job; `duplicate` when it was accepted before. */
+  accept: (contact: Contact, route: ResolvedRoute, eventKey: string) => Promise<Acceptance>;
   logger?: Pick<typeof defaultLogger, 'info' | 'warn' | 'error'>;
   now?: () => Date;
+}
+
+export class NotAcceptedError extends Error {
+  override name = 'NotAcceptedError';
+}
+
+/**
+ * Dedupe, then queue. The dedupe record is written first as `pending` and
+ * becomes `queued` once the job is on the queue; if queueing fails it is
+ * removed so the sender's retry is accepted, and a pending record left by a
+ * crashed attempt goes stale and is taken over. A job queued twice is
+ * harmless: delivery keeps one outcome per provider.
+ */
+export async function acceptEvent(
+  contact: Contact,
+  route: ResolvedRoute,
+  eventKey: string,
+  deps: { store: OutcomeStore; queue: JobQueue; now?: () => Date },
+): Promise<Acceptance> {
+  if (!(await deps.store.beginIngest(eventKey))) return 'duplicate';
+  try {
+    await deps.queue.send(toDeliveryJob(contact, route, eventKey, deps.now?.() ?? new Date()));
+  } catch (error) {
+    await deps.store.abandonIngest(eventKey).catch(() => undefined);
+    throw new NotAcceptedError(`the delivery job could not be queued: ${(error as Error).message}`, { cause: error });
+  }
+  await deps.store.completeIngest(eventKey);
+  return 'accepted';
 }
 
 export async function ingestWebhook(request: WebhookRequest, source: Source, deps: IngestDependencies): Promise<WebhookAnswer> {
@@ -52,11 +86,16 @@ export async function ingestWebhook(request: WebhookRequest, source: Source, dep
     log.info('webhook skipped', { source: source.name, route: route.name, eventKey, reason: reading.skipReason });
     return { statusCode: 200, body: { status: 'skipped', reason: reading.skipReason, eventKey } };
   }
-  const outcomes = await deps.deliver(contact, route);
-  for (const outcome of outcomes) log.info('delivery outcome', { source: source.name, route: route.name, eventKey, ...outcome });
-  if (outcomes.some((outcome) => outcome.status === 'transient')) {
-    // Delivery is inline until the queue lands: a retryable failure asks the sender to retry.
-    return rejection(new WebhookRejectedError(503, 'delivery_pending', 'a provider could not be reached; retry the webhook later'));
+  let acceptance: Acceptance;
+  try {
+    acceptance = await deps.accept(contact, route, eventKey);
+  } catch (error) {
+    // Not durably accepted: a 5xx makes the sender retry, which is what we want.
+    log.error('webhook not accepted', { source: source.name, route: route.name, eventKey, error: error as Error });
+    return rejection(new WebhookRejectedError(503, 'not_accepted', 'the event could not be stored; retry the webhook later'));
   }
-  return { statusCode: 202, body: { status: 'accepted', eventKey, outcomes } };
+  log.info(acceptance === 'accepted' ? 'webhook accepted' : 'webhook duplicate', { source: source.name, route: route.name, eventKey });
+  return acceptance === 'accepted'
+    ? { statusCode: 202, body: { status: 'accepted', eventKey } }
+    : { statusCode: 200, body: { status: 'duplicate', eventKey } };
 }

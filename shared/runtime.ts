@@ -1,29 +1,45 @@
 /**
  * What a warm container keeps between invocations: validated env and route
- * config, one secrets cache, one keep-alive HTTP client. Built once at cold
- * start; a bad env or route file fails here with the field named.
+ * config, one secrets cache, one keep-alive HTTP client, the AWS clients.
+ * Built once at cold start; a bad env or route file fails here with the
+ * field named.
  */
 import routesFile from '../config/routes.json' with { type: 'json' };
-import { loadEnv, providerBaseUrls } from './config/env.js';
+import { loadEnv, providerBaseUrls, requireEnv, type Env } from './config/env.js';
 import { parseRoutesConfig, type RoutesConfig } from './config/routes.js';
 import { createHttpClient } from './http.js';
+import { acceptEvent, type IngestDependencies } from './ingest.js';
 import type { ProviderContext } from './providers/types.js';
+import { createSqsQueue } from './queue.js';
 import { SecretStore } from './secrets.js';
+import { createDynamoStore, type OutcomeStore } from './store.js';
 
 export interface Runtime {
+  env: Env;
   routes: RoutesConfig;
-  providers: ProviderContext;
 }
 
-export function createRuntime(env: Record<string, string | undefined> = process.env, routes: unknown = routesFile): Runtime {
-  const config = loadEnv(env);
+export function createRuntime(environment: Record<string, string | undefined> = process.env, routes: unknown = routesFile): Runtime {
+  return { env: loadEnv(environment), routes: parseRoutesConfig(routes) };
+}
+
+/** Ingest functions: dedupe in the table, jobs on the queue. */
+export function ingestDependencies(runtime: Runtime): Pick<IngestDependencies, 'routes' | 'accept'> {
+  const store = createDynamoStore({ tableName: requireEnv(runtime.env, 'TABLE_NAME') });
+  const queue = createSqsQueue(requireEnv(runtime.env, 'QUEUE_URL'));
+  return { routes: runtime.routes, accept: (contact, route, eventKey) => acceptEvent(contact, route, eventKey, { store, queue }) };
+}
+
+export function providerContext(runtime: Runtime): ProviderContext {
+  const ttl = runtime.env.SECRETS_TTL_SECONDS;
   return {
-    routes: parseRoutesConfig(routes),
-    providers: {
-      stage: config.STAGE,
-      secrets: new SecretStore(config.SECRETS_TTL_SECONDS === undefined ? {} : { ttlMs: Number(config.SECRETS_TTL_SECONDS) * 1000 }),
-      http: createHttpClient(),
-      baseUrls: providerBaseUrls(config),
-    },
+    stage: runtime.env.STAGE,
+    secrets: new SecretStore(ttl === undefined ? {} : { ttlMs: Number(ttl) * 1000 }),
+    http: createHttpClient(),
+    baseUrls: providerBaseUrls(runtime.env),
   };
+}
+
+export function outcomeStore(runtime: Runtime): OutcomeStore {
+  return createDynamoStore({ tableName: requireEnv(runtime.env, 'TABLE_NAME') });
 }

@@ -3,7 +3,6 @@
  * envelope, and the answers we give senders (DESIGN §9). No AWS types here.
  */
 import type { SourceName } from './contact.js';
-import type { Outcome } from './delivery.js';
 
 export interface WebhookRequest {
   source: SourceName;
@@ -16,7 +15,7 @@ export interface WebhookRequest {
 }
 
 export type AnswerBody =
-  | { status: 'accepted'; eventKey: string; outcomes?: Outcome[] }
+  | { status: 'accepted'; eventKey: string }
   | { status: 'duplicate'; eventKey: string }
   | { status: 'ignored'; reason: string }
   | { status: 'skipped'; reason: string; eventKey?: string }

@@ -6,20 +6,13 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { fromHttpApiEvent, toHttpApiResult } from '../../shared/adapters/http-api.js';
-import { deliverContact } from '../../shared/delivery.js';
 import { ingestWebhook } from '../../shared/ingest.js';
 import { logger } from '../../shared/logging.js';
-import { createRuntime } from '../../shared/runtime.js';
+import { createRuntime, ingestDependencies } from '../../shared/runtime.js';
 import { formSource } from '../../shared/sources/form.js';
 
-const runtime = createRuntime();
+const deps = ingestDependencies(createRuntime());
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
   .use(injectLambdaContext(logger))
-  .handler(async (event) => {
-    const answer = await ingestWebhook(fromHttpApiEvent(event, 'form'), formSource, {
-      routes: runtime.routes,
-      deliver: (contact, route) => deliverContact(contact, route, runtime.providers),
-    });
-    return toHttpApiResult(answer);
-  });
+  .handler(async (event) => toHttpApiResult(await ingestWebhook(fromHttpApiEvent(event, 'form'), formSource, deps)));

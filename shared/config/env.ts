@@ -15,6 +15,13 @@ export const EnvSchema = z.object({
   PROVIDER_URL_KIRIM: z.optional(Url),
   PROVIDER_URL_CALLBELL: z.optional(Url),
   PROVIDER_URL_CHATWOOT: z.optional(Url),
+  /** The DynamoDB table of dedupe records, outcomes and checkpoints. */
+  TABLE_NAME: z.optional(z.string()),
+  /** The delivery queue and its dead-letter queue. */
+  QUEUE_URL: z.optional(Url),
+  QUEUE_ARN: z.optional(z.string().check(z.startsWith('arn:'))),
+  DLQ_URL: z.optional(Url),
+  DLQ_ARN: z.optional(z.string().check(z.startsWith('arn:'))),
 });
 export type Env = z.infer<typeof EnvSchema>;
 
@@ -38,4 +45,11 @@ export function providerBaseUrls(env: Env): Partial<Record<ProviderName, string>
     if (override !== undefined) urls[provider] = override.replace(/\/+$/, '');
   }
   return urls;
+}
+
+/** A variable this function cannot run without; named when missing. */
+export function requireEnv<K extends keyof Env>(env: Env, name: K): NonNullable<Env[K]> {
+  const value = env[name];
+  if (value === undefined) throw new EnvConfigError(`invalid environment: ${String(name)} is required by this function`);
+  return value as NonNullable<Env[K]>;
 }

@@ -49,6 +49,18 @@ export const RouteSchema = z.strictObject({
   /** Secret holding this route's signing secret, instead of `contact-relay/{stage}/source/{source}`. */
   secretName: z.optional(z.string().check(z.minLength(1))),
   fields: z.optional(FieldMappingSchema),
+  /**
+   * Shopify routes only: reconcile orders through the Admin API, so an order
+   * whose webhook never arrived is still delivered. Credentials live in the
+   * secret `secretName` (default `contact-relay/{stage}/shopify-admin/{route}`).
+   */
+  reconcile: z.optional(
+    z.strictObject({
+      secretName: z.optional(z.string().check(z.minLength(1))),
+      /** How far back the first run looks when there is no checkpoint yet. */
+      lookbackHours: z._default(z.number().check(z.int(), z.positive(), z.lte(24 * 60)), 24),
+    }),
+  ),
   /** Callbell options: its tags and custom fields must already exist in the Callbell account. */
   callbell: z.optional(
     z.strictObject({
@@ -92,6 +104,9 @@ export const RoutesConfigSchema = z
               });
             }
           });
+          if (route.reconcile !== undefined && source !== 'shopify') {
+            ctx.issues.push({ code: 'custom', input: route.reconcile, path: ['sources', source, routeName, 'reconcile'], message: 'only Shopify routes can be reconciled' });
+          }
           if (new Set(route.deliverTo).size !== route.deliverTo.length) {
             ctx.issues.push({ code: 'custom', input: route.deliverTo, path: ['sources', source, routeName, 'deliverTo'], message: 'lists an account twice' });
           }

@@ -10,6 +10,7 @@ import { chatwootApi } from './providers/chatwoot.js';
 import { kirimApi } from './providers/kirim.js';
 import { twoChatApi } from './providers/twochat.js';
 import { secretsManagerCall } from './secrets-manager.js';
+import { forward, listMessageMoveTasks, startAwsBackends, startMessageMoveTask, type AwsBackends } from './aws-backends.js';
 import { EMULATED_PROVIDERS, EmulatorState, maskHeaders, type EmulatedProvider, type Fault } from './state.js';
 import { isRecord, json, type EmulatedApi, type EmulatedResponse } from './http-kit.js';
 
@@ -20,12 +21,16 @@ export interface EmulatorOptions {
   secrets?: Record<string, unknown>;
   /** Credentials each provider accepts. */
   credentials?: Partial<Record<EmulatedProvider, string[]>>;
+  /** Also serve DynamoDB (dynalite) and SQS (fauxqs) on this endpoint. */
+  aws?: boolean;
 }
 
 export interface Emulator {
   url: string;
   port: number;
   state: EmulatorState;
+  /** Present when started with `aws: true`. */
+  aws?: AwsBackends;
   close(): Promise<void>;
 }
 
@@ -47,6 +52,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     for (const key of keys ?? []) state.credentials[provider as EmulatedProvider].add(key);
   }
   const apis = providerApis(state);
+  const aws = options.aws ? await startAwsBackends() : undefined;
 
   const server = http.createServer((incoming, outgoing) => {
     const chunks: Buffer[] = [];
@@ -57,9 +63,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       });
     });
 
-    function send(response: EmulatedResponse): void {
+    function send(response: EmulatedResponse & { raw?: string }): void {
       if (outgoing.headersSent || outgoing.destroyed) return;
-      const body = response.body === undefined ? '' : JSON.stringify(response.body);
+      const body = response.raw ?? (response.body === undefined ? '' : JSON.stringify(response.body));
       outgoing.writeHead(response.status, { 'content-type': 'application/json; charset=utf-8', ...response.headers });
       outgoing.end(body);
     }
@@ -76,6 +82,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
       // AWS JSON protocol: every call is a POST to / naming its operation.
       const target = incoming.headers['x-amz-target'];
+      if (typeof target === 'string' && aws !== undefined && !target.startsWith('secretsmanager.')) {
+        if (target === 'AmazonSQS.StartMessageMoveTask') return send(await startMessageMoveTask(aws, body));
+        if (target === 'AmazonSQS.ListMessageMoveTasks') return send(listMessageMoveTasks(aws, body));
+        if (target.startsWith('AmazonSQS.')) return send(await forward(aws.sqsUrl, incoming, rawBody));
+        if (target.startsWith('DynamoDB_')) return send(await forward(aws.dynamodbUrl, incoming, rawBody));
+      }
       if (typeof target === 'string') {
         const response = target.startsWith('secretsmanager.') ? secretsManagerCall(state, target, body) : json(400, { __type: 'UnknownOperationException', message: `unsupported target ${target}` });
         state.requests.push({ provider: 'secretsmanager', method, path: target, headers: maskHeaders(incoming.headers), body, status: response.status, at: new Date().toISOString() });
@@ -125,11 +137,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     url: `http://${address}:${port}`,
     port,
     state,
-    close: () =>
-      new Promise<void>((resolve) => {
+    ...(aws !== undefined ? { aws } : {}),
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+      await aws?.close();
+    },
   };
 }
 

@@ -1,7 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { parseRoutesConfig } from '../../../shared/config/routes.js';
-import type { Outcome } from '../../../shared/delivery.js';
-import { ingestWebhook } from '../../../shared/ingest.js';
+import { ingestWebhook, type IngestDependencies } from '../../../shared/ingest.js';
 import { formEventKey, formSource, mapFormToContact, parseFormBody } from '../../../shared/sources/form.js';
 import { MAX_BODY_BYTES, WebhookRejectedError } from '../../../shared/webhook.js';
 import { jsonRequest, urlencodedRequest } from '../../helpers/requests.js';
@@ -142,34 +141,39 @@ describe('Function: formEventKey', () => {
 
 describe('Function: ingestWebhook with the form source', () => {
   const routes = parseRoutesConfig({ accounts: { twochat: { provider: 'twochat' } }, sources: { form: { default: { deliverTo: ['twochat'], defaultRegion: 'US' } } } });
-  const created: Outcome[] = [{ account: 'twochat', provider: 'twochat', status: 'created', providerContactId: 'CON1' }];
   const quietLogger = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
-  const deps = (deliver = vi.fn(async () => created)) => ({ routes, deliver, logger: quietLogger, now: () => now });
+  const deps = (accept: IngestDependencies['accept'] = vi.fn(async () => 'accepted' as const)) => ({ routes, accept, logger: quietLogger, now: () => now });
 
-  it('answers 202 accepted with the event key and delivers once', async () => {
+  it('answers 202 accepted with the event key once the job is accepted', async () => {
     const d = deps();
     const answer = await ingestWebhook(jsonRequest({ name: 'Ada', email: 'ada@example.com' }, { 'idempotency-key': 'x' }), formSource, d);
-    expect(answer).toEqual({ statusCode: 202, body: { status: 'accepted', eventKey: 'form:default:x', outcomes: created } });
-    expect(d.deliver).toHaveBeenCalledTimes(1);
+    expect(answer).toEqual({ statusCode: 202, body: { status: 'accepted', eventKey: 'form:default:x' } });
+    expect(d.accept).toHaveBeenCalledTimes(1);
+    expect(d.accept).toHaveBeenCalledWith(expect.objectContaining({ firstName: 'Ada', emails: ['ada@example.com'] }), expect.objectContaining({ name: 'default' }), 'form:default:x');
   });
 
-  it('answers 404 unknown_route and delivers nothing', async () => {
+  it('answers 200 duplicate for an event accepted before', async () => {
+    const answer = await ingestWebhook(jsonRequest({ email: 'ada@example.com' }, { 'idempotency-key': 'x' }), formSource, deps(vi.fn(async () => 'duplicate' as const)));
+    expect(answer).toEqual({ statusCode: 200, body: { status: 'duplicate', eventKey: 'form:default:x' } });
+  });
+
+  it('answers 404 unknown_route and accepts nothing', async () => {
     const d = deps();
     const answer = await ingestWebhook(jsonRequest({ email: 'ada@example.com' }, {}, 'nope'), formSource, d);
     expect(answer).toEqual({ statusCode: 404, body: { error: { code: 'unknown_route', message: 'no route "nope" is configured for source "form"' } } });
-    expect(d.deliver).not.toHaveBeenCalled();
+    expect(d.accept).not.toHaveBeenCalled();
   });
 
   it.each([
     ['malformed JSON', jsonRequest('{oops'), 400, 'malformed_body'],
     ['unsupported content type', jsonRequest('x', { 'content-type': 'text/csv' }), 415, 'unsupported_content_type'],
     ['oversized body', jsonRequest({ x: 'y'.repeat(MAX_BODY_BYTES) }), 413, 'body_too_large'],
-  ])('answers %s with the error envelope and delivers nothing', async (_name, request, statusCode, code) => {
+  ])('answers %s with the error envelope and accepts nothing', async (_name, request, statusCode, code) => {
     const d = deps();
     const answer = await ingestWebhook(request, formSource, d);
     expect(answer.statusCode).toBe(statusCode);
     expect(answer.body).toEqual({ error: { code, message: expect.any(String) as string } });
-    expect(d.deliver).not.toHaveBeenCalled();
+    expect(d.accept).not.toHaveBeenCalled();
   });
 
   it('answers 200 skipped with the reason when there is no usable contact detail', async () => {
@@ -177,12 +181,11 @@ describe('Function: ingestWebhook with the form source', () => {
     const answer = await ingestWebhook(jsonRequest({ name: 'Ada', phone: '12' }), formSource, d);
     expect(answer.statusCode).toBe(200);
     expect(answer.body).toMatchObject({ status: 'skipped', reason: expect.stringContaining('phone "12"') as string });
-    expect(d.deliver).not.toHaveBeenCalled();
+    expect(d.accept).not.toHaveBeenCalled();
   });
 
-  it('answers 503 when a provider could not be reached, so the sender retries', async () => {
-    const d = deps(vi.fn(async (): Promise<Outcome[]> => [{ account: 'twochat', provider: 'twochat', status: 'transient', message: 'timeout' }]));
-    const answer = await ingestWebhook(jsonRequest({ email: 'ada@example.com' }), formSource, d);
-    expect(answer).toEqual({ statusCode: 503, body: { error: { code: 'delivery_pending', message: 'a provider could not be reached; retry the webhook later' } } });
+  it('answers 503 when the event cannot be stored or queued, so the sender retries', async () => {
+    const answer = await ingestWebhook(jsonRequest({ email: 'ada@example.com' }), formSource, deps(vi.fn(async () => Promise.reject(new Error('queue down')))));
+    expect(answer).toEqual({ statusCode: 503, body: { error: { code: 'not_accepted', message: 'the event could not be stored; retry the webhook later' } } });
   });
 });

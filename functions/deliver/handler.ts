@@ -1,0 +1,26 @@
+/**
+ * Delivery jobs from SQS, in batches with partial failure reporting: a job
+ * with a transient outcome (or that cannot be read) is reported failed alone
+ * and comes back after the visibility timeout; after maxReceiveCount it lands
+ * in the dead-letter queue. Its neighbours are never re-delivered.
+ */
+import middy from '@middy/core';
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { deliverQueuedJob } from '../../shared/delivery.js';
+import { logger } from '../../shared/logging.js';
+import { createRuntime, outcomeStore, providerContext } from '../../shared/runtime.js';
+
+const runtime = createRuntime();
+const deps = { routes: runtime.routes, providers: providerContext(runtime), store: outcomeStore(runtime), logger };
+const processor = new BatchProcessor(EventType.SQS);
+
+const recordHandler = async (record: SQSRecord): Promise<void> => {
+  await deliverQueuedJob(record.body, { ...deps, receiveCount: Number(record.attributes.ApproximateReceiveCount) });
+};
+
+export const handler = middy<SQSEvent, SQSBatchResponse>()
+  .use(injectLambdaContext(logger))
+  // Answer with the failed items even when all failed: SQS retries them alike, and the answer stays uniform.
+  .handler(async (event, context) => processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false }));

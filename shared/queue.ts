@@ -1,0 +1,15 @@
+/** The delivery queue (SQS standard): ingest and reconcile put jobs on it. */
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { DeliveryJob } from './jobs.js';
+
+export interface JobQueue {
+  send(job: DeliveryJob): Promise<void>;
+}
+
+export function createSqsQueue(queueUrl: string, client: SQSClient = new SQSClient({})): JobQueue {
+  return {
+    async send(job) {
+      await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(job) }));
+    },
+  };
+}

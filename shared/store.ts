@@ -1,0 +1,169 @@
+/**
+ * The one DynamoDB table (conditional writes, TTL) behind the promises
+ * "nothing accepted twice" and "no provider called twice for one event":
+ *
+ *   pk = event#{eventKey}   sk = ingest             the ingest dedupe record
+ *   pk = event#{eventKey}   sk = outcome#{account}  one outcome per provider account
+ *   pk = checkpoint#{name}  sk = {scope}            scheduled jobs' progress
+ *
+ * Every record but checkpoints expires through the table's TTL attribute
+ * `expiresAt` (epoch seconds).
+ */
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Outcome } from './providers/types.js';
+
+export const storeDefaults = {
+  /** Longer than any sender's retry window (Shopify: 4 h; WooCommerce, Typeform: less). */
+  dedupeTtlSeconds: 30 * 24 * 3600,
+  outcomeTtlSeconds: 30 * 24 * 3600,
+  /** A pending ingest record older than this belongs to an attempt that died before queueing. */
+  pendingStaleMs: 30_000,
+  /** How long one delivery attempt owns an outcome; longer than the provider retry budget. */
+  leaseMs: 120_000,
+};
+
+export type FinalStatus = 'created' | 'exists' | 'skipped' | 'failed';
+const FINAL: ReadonlySet<string> = new Set<FinalStatus>(['created', 'exists', 'skipped', 'failed']);
+
+export type Claim =
+  /** This attempt owns the call to the provider. */
+  | { kind: 'claimed' }
+  /** Already settled by an earlier attempt: do not call the provider again. */
+  | { kind: 'settled'; outcome: Outcome }
+  /** Another attempt is calling the provider right now. */
+  | { kind: 'busy' };
+
+export interface OutcomeStore {
+  /** Record an event as accepted; false when it was accepted before. */
+  beginIngest(eventKey: string): Promise<boolean>;
+  /** The job is on the queue: the dedupe record becomes permanent (until TTL). */
+  completeIngest(eventKey: string): Promise<void>;
+  /** Queueing failed: forget the event so the sender's retry is accepted. */
+  abandonIngest(eventKey: string): Promise<void>;
+  claimOutcome(eventKey: string, account: string): Promise<Claim>;
+  recordOutcome(eventKey: string, outcome: Outcome): Promise<void>;
+  getCheckpoint(name: string, scope: string): Promise<string | undefined>;
+  putCheckpoint(name: string, scope: string, value: string): Promise<void>;
+}
+
+export interface DynamoStoreOptions {
+  tableName: string;
+  client?: DynamoDBClient;
+  now?: () => number;
+  settings?: Partial<typeof storeDefaults>;
+}
+
+const eventPk = (eventKey: string) => `event#${eventKey}`;
+const outcomeSk = (account: string) => `outcome#${account}`;
+
+function isConditionFailure(error: unknown): error is ConditionalCheckFailedException {
+  return error instanceof ConditionalCheckFailedException || (error as { name?: string }).name === 'ConditionalCheckFailedException';
+}
+
+export function createDynamoStore(options: DynamoStoreOptions): OutcomeStore {
+  const { tableName } = options;
+  const settings = { ...storeDefaults, ...options.settings };
+  const now = options.now ?? Date.now;
+  const documents = DynamoDBDocumentClient.from(options.client ?? new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+  const expiry = (seconds: number) => Math.floor(now() / 1000) + seconds;
+
+  return {
+    async beginIngest(eventKey) {
+      try {
+        await documents.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: { pk: eventPk(eventKey), sk: 'ingest', state: 'pending', at: now(), expiresAt: expiry(settings.dedupeTtlSeconds) },
+            // New, or left pending by an attempt that died between this write and the queue.
+            ConditionExpression: 'attribute_not_exists(pk) OR (#state = :pending AND #at < :stale)',
+            ExpressionAttributeNames: { '#state': 'state', '#at': 'at' },
+            ExpressionAttributeValues: { ':pending': 'pending', ':stale': now() - settings.pendingStaleMs },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (isConditionFailure(error)) return false;
+        throw error;
+      }
+    },
+
+    async completeIngest(eventKey) {
+      await documents.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { pk: eventPk(eventKey), sk: 'ingest' },
+          UpdateExpression: 'SET #state = :queued, queuedAt = :now',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':queued': 'queued', ':now': now() },
+        }),
+      );
+    },
+
+    async abandonIngest(eventKey) {
+      await documents.send(
+        new DeleteCommand({
+          TableName: tableName,
+          Key: { pk: eventPk(eventKey), sk: 'ingest' },
+          ConditionExpression: '#state = :pending',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':pending': 'pending' },
+        }),
+      ).catch((error: unknown) => {
+        if (!isConditionFailure(error)) throw error;
+      });
+    },
+
+    async claimOutcome(eventKey, account) {
+      try {
+        await documents.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { pk: eventPk(eventKey), sk: outcomeSk(account) },
+            UpdateExpression: 'SET #status = :inProgress, leaseUntil = :lease, attempts = if_not_exists(attempts, :zero) + :one, expiresAt = :expires',
+            // Free, or retryable, or held by an attempt whose lease ran out (a Lambda that timed out).
+            ConditionExpression: 'attribute_not_exists(pk) OR #status = :transient OR (#status = :inProgress AND leaseUntil < :now)',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':inProgress': 'in_progress',
+              ':transient': 'transient',
+              ':lease': now() + settings.leaseMs,
+              ':now': now(),
+              ':zero': 0,
+              ':one': 1,
+              ':expires': expiry(settings.outcomeTtlSeconds),
+            },
+          }),
+        );
+        return { kind: 'claimed' };
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+      const existing = await documents.send(new GetCommand({ TableName: tableName, Key: { pk: eventPk(eventKey), sk: outcomeSk(account) }, ConsistentRead: true }));
+      const item = existing.Item as { status?: string; outcome?: Outcome } | undefined;
+      if (item?.status !== undefined && FINAL.has(item.status) && item.outcome !== undefined) return { kind: 'settled', outcome: item.outcome };
+      return { kind: 'busy' };
+    },
+
+    async recordOutcome(eventKey, outcome) {
+      await documents.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { pk: eventPk(eventKey), sk: outcomeSk(outcome.account) },
+          UpdateExpression: 'SET #status = :status, outcome = :outcome, provider = :provider, updatedAt = :now, expiresAt = :expires REMOVE leaseUntil',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':status': outcome.status, ':outcome': outcome, ':provider': outcome.provider, ':now': now(), ':expires': expiry(settings.outcomeTtlSeconds) },
+        }),
+      );
+    },
+
+    async getCheckpoint(name, scope) {
+      const result = await documents.send(new GetCommand({ TableName: tableName, Key: { pk: `checkpoint#${name}`, sk: scope }, ConsistentRead: true }));
+      return (result.Item as { value?: string } | undefined)?.value;
+    },
+
+    async putCheckpoint(name, scope, value) {
+      await documents.send(new PutCommand({ TableName: tableName, Item: { pk: `checkpoint#${name}`, sk: scope, value, updatedAt: now() } }));
+    },
+  };
+}
