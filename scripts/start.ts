@@ -1,9 +1,12 @@
 /**
  * `npm start`: the whole product on one machine, no AWS account (DESIGN §5).
- *   - the provider emulator + local AWS endpoints on EMULATOR_PORT (4010);
- *   - the HTTP functions under serverless-offline on PORT (3000), running the
- *     same bundles as in AWS with the SDK and providers pointed at loopback;
- *   - secrets from local/secrets.json.
+ *   - the provider emulator + local AWS endpoints on EMULATOR_PORT (4010):
+ *     Secrets Manager from local/secrets.json, DynamoDB (dynalite), SQS
+ *     (fauxqs), with the table and queues of infra/resources.yml;
+ *   - the functions under serverless-offline on PORT (3000), running the same
+ *     bundles as in AWS with the SDK and providers pointed at loopback;
+ *   - a poller that feeds the delivery queue to the deliver function, as
+ *     Lambda's event source mapping does.
  * Ctrl-C or SIGTERM stops every child.
  */
 import { spawn } from 'node:child_process';
@@ -12,7 +15,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseRoutesConfig } from '../shared/config/routes.js';
 import { SOURCES } from '../shared/contact.js';
+import type { SQSBatchResponse } from 'aws-lambda';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { credentialsFromSecrets } from '../test/emulator/credentials.js';
+import { provisionLocal } from '../test/emulator/provision.js';
+import { startQueuePoller, type QueuePoller } from '../test/emulator/queue-poller.js';
 import { startEmulator } from '../test/emulator/server.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -42,6 +49,7 @@ function readJson(file: string): unknown {
 const httpPort = port('PORT', 3000);
 const emulatorPort = port('EMULATOR_PORT', 4010);
 const lambdaPort = port('LAMBDA_PORT', 3002);
+const visibilityTimeoutSeconds = port('LOCAL_QUEUE_VISIBILITY_SECONDS', 10);
 
 let routes;
 try {
@@ -54,9 +62,11 @@ if (typeof secrets !== 'object' || secrets === null || Array.isArray(secrets)) f
 
 const emulator = await startEmulator({
   port: emulatorPort,
+  aws: true,
   secrets: secrets as Record<string, unknown>,
   credentials: credentialsFromSecrets(routes, secrets as Record<string, unknown>, STAGE),
 }).catch((error: Error) => fail(`the emulator cannot listen on port ${emulatorPort}: ${error.message}`));
+const resources = await provisionLocal({ endpoint: emulator.url, stage: STAGE, visibilityTimeoutSeconds });
 
 const env = {
   ...process.env,
@@ -66,6 +76,13 @@ const env = {
   AWS_ACCESS_KEY_ID: 'local',
   AWS_SECRET_ACCESS_KEY: 'local',
   AWS_ENDPOINT_URL_SECRETS_MANAGER: emulator.url,
+  AWS_ENDPOINT_URL_DYNAMODB: emulator.url,
+  AWS_ENDPOINT_URL_SQS: emulator.url,
+  TABLE_NAME: resources.tableName,
+  QUEUE_URL: resources.queueUrl,
+  QUEUE_ARN: resources.queueArn,
+  DLQ_URL: resources.dlqUrl,
+  DLQ_ARN: resources.dlqArn,
   PROVIDER_URL_TWOCHAT: `${emulator.url}/twochat`,
   PROVIDER_URL_KIRIM: `${emulator.url}/kirim`,
   PROVIDER_URL_CALLBELL: `${emulator.url}/callbell`,
@@ -79,12 +96,30 @@ const offline = spawn(process.execPath, [path.join(root, 'node_modules', 'osls',
   detached: true,
 });
 
+/** Invoke a function through serverless-offline's Lambda API, as AWS services do. */
+async function invoke(name: string, event: unknown): Promise<unknown> {
+  const response = await fetch(`http://127.0.0.1:${lambdaPort}/2015-03-31/functions/contact-relay-${STAGE}-${name}/invocations`, { method: 'POST', body: JSON.stringify(event) });
+  const text = await response.text();
+  if (!response.ok || response.headers.get('x-amz-function-error')) throw new Error(`${name} failed: ${text}`);
+  return text === '' ? undefined : (JSON.parse(text) as unknown);
+}
+
+const sqs = new SQSClient({ endpoint: emulator.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+let poller: QueuePoller | undefined;
+
 let announced = false;
 const relay = (stream: NodeJS.ReadableStream, out: NodeJS.WriteStream) => {
   stream.on('data', (chunk: Buffer) => {
     out.write(chunk);
     if (!announced && chunk.toString().includes('Server ready')) {
       announced = true;
+      poller = startQueuePoller({
+        sqs,
+        queueUrl: resources.queueUrl,
+        queueArn: resources.queueArn,
+        invoke: async (event) => (await invoke('deliver', event)) as SQSBatchResponse,
+        onError: (error) => console.error(`delivery poller: ${(error as Error).message}`),
+      });
       announce();
     }
   });
@@ -105,7 +140,8 @@ function announce(): void {
       `Provider emulator: ${emulator.url}  (/twochat /kirim /callbell /chatwoot)`,
       `  requests received: GET ${emulator.url}/_emulator/requests?provider=twochat`,
       `  forget them:       DELETE ${emulator.url}/_emulator/requests`,
-      `Secrets Manager:   ${emulator.url}  (from local/secrets.json)`,
+      `AWS endpoints:     ${emulator.url}  (Secrets Manager from local/secrets.json, DynamoDB, SQS)`,
+      `  delivery queue:  ${resources.queueUrl}  (dead letters: ${resources.dlqUrl})`,
       '',
       'Try it:',
       `  curl -s -X POST ${base}/hooks/form/default -H 'content-type: application/json' \\`,
@@ -121,6 +157,8 @@ let stopping = false;
 async function stop(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
+  await poller?.stop();
+  sqs.destroy();
   if (offline.exitCode === null && offline.pid !== undefined) {
     try {
       process.kill(-offline.pid, 'SIGTERM');

@@ -90,7 +90,9 @@ export async function deliverQueuedJob(
   const job = parseDeliveryJob(body);
   const outcomes = await deliverJob(job, deps);
   for (const outcome of outcomes) {
-    const line = { eventKey: job.eventKey, source: job.source, route: job.route, receiveCount: deps.receiveCount, ...outcome };
+    // Powertools reserves `message` for the log line's own text: the provider's message goes under `detail`.
+    const { message, ...fields } = outcome as Outcome & { message?: string };
+    const line = { eventKey: job.eventKey, source: job.source, route: job.route, receiveCount: deps.receiveCount, ...fields, ...(message !== undefined ? { detail: message } : {}) };
     if (outcome.status === 'failed') deps.logger.error('delivery outcome', line);
     else if (outcome.status === 'transient') deps.logger.warn('delivery outcome', line);
     else deps.logger.info('delivery outcome', line);

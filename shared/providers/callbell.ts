@@ -201,4 +201,6 @@ export const callbellAdapter: ProviderAdapter<typeof CallbellCredentialsSchema> 
     body: JSON.stringify(toCallbellRequest(contact, target)),
   }),
   readCreate: readCallbellCreate,
+  // "GET /channels" (docs.callbell.eu, Channels API): the account's channels, read-only; one page is enough.
+  healthCheck: (credentials, baseUrl) => ({ method: 'GET', url: `${baseUrl}/v1/channels`, headers: { authorization: `Bearer ${credentials.token}` } }),
 };

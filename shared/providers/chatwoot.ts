@@ -229,4 +229,15 @@ export const chatwootAdapter: ProviderAdapter<typeof ChatwootCredentialsSchema> 
     body: JSON.stringify(toChatwootRequest(contact, target, credentials)),
   }),
   readCreate: readChatwootCreate,
+  /**
+   * "Get an inbox" (developers.chatwoot.com/api-reference/inboxes/get-an-inbox): the same host,
+   * account and inbox the create call uses, so a wrong accountId or inboxId shows up as a 404
+   * here rather than as failed deliveries. Chatwoot's InboxPolicy lets an administrator, or an
+   * agent who is a member of the inbox, see it: an agent's token outside the inbox gets 401 here.
+   */
+  healthCheck: (credentials, baseUrl) => ({
+    method: 'GET',
+    url: `${baseUrl}/api/v1/accounts/${credentials.accountId}/inboxes/${credentials.inboxId}`,
+    headers: { api_access_token: credentials.accessToken },
+  }),
 };

@@ -234,4 +234,7 @@ export const kirimAdapter: ProviderAdapter<typeof KirimCredentialsSchema> = {
     body: JSON.stringify(toKirimRequest(contact, target)),
   }),
   readCreate: readKirimCreate,
+  // "List connected WhatsApp accounts" (developers.kirim.chat/api/operations/accounts/), the call the
+  // contact doc points to for phone_number_id. It proves the token only, not that phoneNumberId is one of them.
+  healthCheck: (credentials, baseUrl) => ({ method: 'GET', url: `${baseUrl}/v1/accounts`, headers: authHeaders(credentials) }),
 };

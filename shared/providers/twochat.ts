@@ -107,4 +107,6 @@ export const twoChatAdapter: ProviderAdapter<typeof TwoChatCredentialsSchema> = 
     body: JSON.stringify(toTwoChatRequest(contact, target)),
   }),
   readCreate: readTwoChatCreate,
+  // "List WhatsApp Numbers" (developers.2chat.co/docs/API/WhatsApp/list-numbers): read-only, one small list.
+  healthCheck: (credentials, baseUrl) => ({ method: 'GET', url: `${baseUrl}/open/whatsapp/get-numbers`, headers: { 'x-user-api-key': credentials.apiKey } }),
 };

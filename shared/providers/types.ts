@@ -63,6 +63,12 @@ export interface ProviderAdapter<S extends z.ZodMiniType = z.ZodMiniType> {
   readLookup?(response: HttpResponse): ProviderAnswer;
   create(context: RequestContext<z.infer<S>>): HttpRequest;
   readCreate(response: HttpResponse): ProviderAnswer;
+  /**
+   * One cheap authenticated GET that creates nothing, for the scheduled
+   * health check: a 2xx means the key (and the ids in the secret the call
+   * names) are accepted.
+   */
+  healthCheck?(credentials: z.infer<S>, baseUrl: string): HttpRequest;
 }
 
 export interface ProviderContext {

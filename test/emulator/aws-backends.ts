@@ -40,7 +40,7 @@ export async function startAwsBackends(): Promise<AwsBackends> {
   const [{ default: dynalite }, { startFauxqs }] = await Promise.all([import('dynalite'), import('fauxqs')]);
   const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', () => resolve()));
-  const fauxqs = await startFauxqs({ port: 0, host: '127.0.0.1', logger: false });
+  const fauxqs = await startFauxqs({ port: 0, logger: false });
   const sqs = new SQSClient({ endpoint: fauxqs.address, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   return {
     dynamodbUrl: `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`,

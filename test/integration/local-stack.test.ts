@@ -6,22 +6,27 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { validateChatwootCreatePayload } from '../helpers/chatwoot-contract.js';
+import { eventually } from '../helpers/pipeline.js';
 import { freePort, isListening, waitForOutput } from '../helpers/processes.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let stack: ChildProcess;
 let ports: { http: number; emulator: number; lambda: number };
 let banner = '';
+/** Everything the stack printed: shown when a test fails, to say why. */
+let output = '';
 
 beforeAll(async () => {
   ports = { http: await freePort(), emulator: await freePort(), lambda: await freePort() };
   stack = spawn(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'scripts/start.ts'], {
     cwd: root,
-    env: { ...process.env, PORT: String(ports.http), EMULATOR_PORT: String(ports.emulator), LAMBDA_PORT: String(ports.lambda) },
+    env: { ...process.env, PORT: String(ports.http), EMULATOR_PORT: String(ports.emulator), LAMBDA_PORT: String(ports.lambda), LOCAL_QUEUE_VISIBILITY_SECONDS: '2' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  stack.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  stack.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   banner = await waitForOutput(stack, 'Ctrl-C stops everything', 120_000);
 });
 
@@ -29,8 +34,16 @@ afterAll(() => {
   if (stack.exitCode === null) stack.kill('SIGKILL');
 });
 
-const post = (body: string, contentType: string) =>
-  fetch(`http://127.0.0.1:${ports.http}/hooks/form/default`, { method: 'POST', headers: { 'content-type': contentType }, body });
+afterEach((context) => {
+  if (context.task.result?.state === 'fail') console.error(`npm start printed:\n${output.slice(-5000)}`);
+});
+
+const post = (body: string, contentType: string, idempotencyKey?: string) =>
+  fetch(`http://127.0.0.1:${ports.http}/hooks/form/default`, {
+    method: 'POST',
+    headers: { 'content-type': contentType, ...(idempotencyKey === undefined ? {} : { 'idempotency-key': idempotencyKey }) },
+    body,
+  });
 
 interface Recorded {
   provider: string;
@@ -61,9 +74,13 @@ describe('npm start (local stack)', () => {
     expect(json.status).toBe(202);
     const form = await post('first_name=Bob&last_name=Stone&email=bob%40example.com&phone=%2B442079460018', 'application/x-www-form-urlencoded');
     expect(form.status).toBe(202);
-    expect(await form.json()).toMatchObject({ status: 'accepted', outcomes: [{ provider: 'twochat', status: 'created' }, {}, {}, {}] });
+    expect(await form.json()).toEqual({ status: 'accepted', eventKey: expect.stringMatching(/^form:default:/) as string });
 
-    const creates = await createsOf('twochat');
+    const creates = await eventually(async () => {
+      const found = await createsOf('twochat');
+      expect(found).toHaveLength(2);
+      return found;
+    });
     expect(creates.map((request) => [request.path, request.body])).toEqual([
       ['/open/contacts', { first_name: 'Ada', last_name: 'Lovelace', contact_detail: [{ type: 'PH', value: '+14155550132' }, { type: 'E', value: 'ada@example.com' }] }],
       ['/open/contacts', { first_name: 'Bob', last_name: 'Stone', contact_detail: [{ type: 'PH', value: '+442079460018' }, { type: 'E', value: 'bob@example.com' }] }],
@@ -74,11 +91,14 @@ describe('npm start (local stack)', () => {
   it('creates one form submission exactly once at each of the four providers, as each documents', async () => {
     await fetch(`http://127.0.0.1:${ports.emulator}/_emulator/requests`, { method: 'DELETE' });
     const submission = JSON.stringify({ first_name: 'Grace', last_name: 'Hopper', email: 'grace@example.com', phone: '+1 212 555 0199' });
-    const first = await post(submission, 'application/json');
+    const first = await post(submission, 'application/json', 'grace-1');
     expect(first.status).toBe(202);
-    expect(((await first.json()) as { outcomes: Array<{ status: string }> }).outcomes.map((outcome) => outcome.status)).toEqual(['created', 'created', 'created', 'created']);
 
-    const [twochat, kirim, callbell, chatwoot] = await Promise.all(['twochat', 'kirim', 'callbell', 'chatwoot'].map(createsOf));
+    const [twochat, kirim, callbell, chatwoot] = await eventually(async () => {
+      const all = await Promise.all(['twochat', 'kirim', 'callbell', 'chatwoot'].map(createsOf));
+      for (const creates of all) expect(creates).toHaveLength(1);
+      return all;
+    });
     expect(twochat?.map((r) => [r.path, r.status, r.body])).toEqual([
       ['/open/contacts', 200, { first_name: 'Grace', last_name: 'Hopper', contact_detail: [{ type: 'PH', value: '+12125550199' }, { type: 'E', value: 'grace@example.com' }] }],
     ]);
@@ -92,12 +112,22 @@ describe('npm start (local stack)', () => {
     expect(chatwoot?.[0]?.body).toMatchObject({ inbox_id: 1, name: 'Grace Hopper', email: 'grace@example.com', phone_number: '+12125550199' });
     expect(validateChatwootCreatePayload(chatwoot?.[0]?.body), JSON.stringify(validateChatwootCreatePayload.errors)).toBe(true);
 
-    // The same person again: every provider reports exists, nobody creates a second contact.
-    const second = await post(submission, 'application/json');
-    expect(((await second.json()) as { outcomes: Array<{ status: string }> }).outcomes.map((outcome) => outcome.status)).toEqual(['exists', 'exists', 'exists', 'exists']);
-    for (const provider of ['twochat', 'kirim', 'callbell']) expect(await createsOf(provider), provider).toHaveLength(1);
+    // The same webhook again is a duplicate: nothing is queued.
+    const resent = await post(submission, 'application/json', 'grace-1');
+    expect([resent.status, await resent.json()]).toEqual([200, { status: 'duplicate', eventKey: 'form:default:grace-1' }]);
+
+    // The same person in a new submission: every provider finds the contact, nobody creates a second one.
+    const second = await post(submission, 'application/json', 'grace-2');
+    expect(second.status).toBe(202);
     // Chatwoot has no lookup: its second create is refused as a duplicate (422) and nothing new is stored.
-    expect((await createsOf('chatwoot')).map((r) => r.status)).toEqual([200, 422]);
+    await eventually(async () => expect((await createsOf('chatwoot')).map((r) => r.status)).toEqual([200, 422]));
+    await eventually(async () => {
+      for (const provider of ['twochat', 'kirim', 'callbell']) {
+        const lookups = (await requests(provider)).filter((request) => request.method === 'GET');
+        expect(lookups.length, provider).toBeGreaterThanOrEqual(2);
+      }
+    });
+    for (const provider of ['twochat', 'kirim', 'callbell']) expect(await createsOf(provider), provider).toHaveLength(1);
     const contacts = (await (await fetch(`http://127.0.0.1:${ports.emulator}/_emulator/contacts`)).json()) as Array<{ provider: string }>;
     expect(contacts.map((contact) => contact.provider).sort()).toEqual(['callbell', 'chatwoot', 'kirim', 'twochat']);
   });

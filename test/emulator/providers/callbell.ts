@@ -3,9 +3,11 @@
  * `POST /v1/contacts` with `Authorization: Bearer`, required `identifier`,
  * `source` and `name`, optional `tags`, `custom_fields`, `assigned_user`; the
  * answer is the doc's example shape, `{contact: [ {...} ]}`. The lookup
- * `GET /v1/contacts/phone/:number` answers one contact object. Error bodies
+ * `GET /v1/contacts/phone/:number` answers one contact object; `GET /v1/channels`
+ * lists the account's channels (the health check). Error bodies
  * are undocumented: the emulator answers `{error: "..."}` naming the field.
  */
+import { createHash } from 'node:crypto';
 import type { EmulatorState } from '../state.js';
 import { isRecord, json, type EmulatedApi, type EmulatedResponse } from '../http-kit.js';
 
@@ -19,10 +21,17 @@ export function callbellApi(state: EmulatorState): EmulatedApi {
     const token = bearer(request.headers['authorization']);
     if (token === undefined || !state.credentials.callbell.has(token)) return json(401, { error: 'Unauthorized' });
     if (request.method === 'POST' && request.path === '/v1/contacts') return create(state, token, request.json);
+    if (request.method === 'GET' && request.path === '/v1/channels') return channels(token);
     const lookup = request.method === 'GET' ? LOOKUP.exec(request.path) : null;
     if (lookup !== null) return findByPhone(state, token, lookup[1] ?? '');
     return json(404, { error: `Cannot ${request.method} ${request.path}` });
   };
+}
+
+/** `GET /channels` as documented: one main WhatsApp channel per account, its uuid derived from the token so it is stable. */
+function channels(token: string): EmulatedResponse {
+  const uuid = createHash('sha256').update(token).digest('hex').slice(0, 32);
+  return json(200, { channels: [{ uuid, title: 'Emulated WhatsApp', type: 'whatsapp', main: true, discardedAt: false }], meta: { page: 1, pages: 1 } });
 }
 
 function bearer(header: string | string[] | undefined): string | undefined {

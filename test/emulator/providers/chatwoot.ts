@@ -8,7 +8,9 @@
  *   attributes: [...]}`; success is 200 `{payload:{contact, contact_inbox}}`
  *   as create.json.jbuilder renders it;
  * - `GET .../contacts/search?q=` and `POST .../contacts/filter` answer
- *   `{meta:{count, current_page}, payload:[contact, ...]}`.
+ *   `{meta:{count, current_page}, payload:[contact, ...]}`;
+ * - `GET /api/v1/accounts/{account_id}/inboxes/{id}` answers the inbox
+ *   record, or 404 for an inbox the account does not have.
  *
  * Accounts are not modelled: any token the state accepts may use any
  * positive account id. Inboxes are any positive id (an API inbox) unless
@@ -58,6 +60,7 @@ interface SlimInbox {
 }
 
 const ACCOUNT_PATH = /^\/api\/v1\/accounts\/([^/]+)\/contacts(\/search|\/filter)?\/?$/;
+const INBOX_PATH = /^\/api\/v1\/accounts\/([^/]+)\/inboxes\/([^/]+)\/?$/;
 /** Devise.email_regexp as config/initializers/devise.rb sets it: one @, no whitespace. */
 const DEVISE_EMAIL = /^[^@\s]+@[^@\s]+$/;
 /** Contact's phone format: anchored only at the end (`\z`), as the Ruby model is. */
@@ -78,6 +81,9 @@ export function chatwootApi(state: EmulatorState, options: ChatwootApiOptions = 
     if (token === undefined || token.trim() === '') return json(401, { errors: ['You need to sign in or sign up before continuing.'] });
     if (!state.credentials.chatwoot.has(token)) return json(401, { error: 'Invalid Access Token' });
 
+    const inboxMatch = request.method === 'GET' ? INBOX_PATH.exec(request.path) : null;
+    if (inboxMatch !== null) return showInbox(options, inboxMatch[1] ?? '', inboxMatch[2] ?? '');
+
     const match = ACCOUNT_PATH.exec(request.path);
     if (match === null) return json(404, { error: `No route matches [${request.method}] "${request.path}"` });
     const accountId = positiveId(decodeURIComponent(match[1] ?? ''));
@@ -90,6 +96,15 @@ export function chatwootApi(state: EmulatorState, options: ChatwootApiOptions = 
     if (action === '/filter' && request.method === 'POST') return filter(state, accountId, request);
     return json(404, { error: `No route matches [${request.method}] "${request.path}"` });
   };
+}
+
+/** `GET .../inboxes/{id}` (the health check): an inbox outside the account is a 404, as `Current.account.inboxes.find` makes it. */
+function showInbox(options: ChatwootApiOptions, accountSegment: string, inboxSegment: string): EmulatedResponse {
+  const accountId = positiveId(decodeURIComponent(accountSegment));
+  const inboxId = positiveId(decodeURIComponent(inboxSegment));
+  const inbox = accountId === undefined || inboxId === undefined ? undefined : findInbox(options, accountId, inboxId);
+  if (accountId === undefined || inbox === undefined) return json(404, NOT_FOUND);
+  return json(200, fullInbox(inbox, accountId));
 }
 
 function positiveId(value: unknown): number | undefined {

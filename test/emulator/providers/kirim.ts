@@ -6,6 +6,8 @@
  * `{error:{type, code, message, param?, request_id}}` envelope.
  *
  * Where the doc is silent, these are the emulator's own choices:
+ * - `GET /v1/accounts` (documented) lists the phone_number_ids the local
+ *   secrets pair with the caller's token;
  * - `GET /v1/{phone_number_id}/contacts?phone=+E164` lists matches as
  *   `{object:"list", data:[...], has_more, request_id}`;
  * - a create for a phone already in that WhatsApp account answers 409
@@ -71,6 +73,8 @@ export function kirimApi(state: EmulatorState): EmulatedApi {
     if (token === undefined || !state.credentials.kirim.has(token)) {
       return kirimError(401, 'authentication_error', 'invalid_api_key', 'Invalid API key provided.');
     }
+
+    if (request.path === '/v1/accounts' && request.method === 'GET') return listAccounts(state, token, request.query);
 
     const match = CONTACTS_PATH.exec(request.path);
     const phoneNumberId = match?.[1] === undefined ? undefined : decodeURIComponent(match[1]);
@@ -152,6 +156,30 @@ function create(state: EmulatorState, phoneNumberId: string, body: EmulatedReque
     createdAt: now,
   });
   return { response: json(201, { data: contact, request_id: `req_${ulid()}` }), ran: true };
+}
+
+/**
+ * `GET /v1/accounts` as documented. The emulator accepts any all-digit
+ * phone_number_id, so it has no account list of its own: the accounts it
+ * shows are the phone_number_ids the local secrets pair with this token.
+ */
+function listAccounts(state: EmulatorState, token: string, query: URLSearchParams): EmulatedResponse {
+  const status = query.get('status');
+  if (status !== null && status !== 'connected' && status !== 'all') {
+    return kirimError(400, 'invalid_request_error', 'invalid_param', 'status must be "connected" or "all".', 'status');
+  }
+  const ids = new Set<string>();
+  for (const text of state.secrets.values()) {
+    let secret: unknown;
+    try {
+      secret = JSON.parse(text);
+    } catch {
+      continue;
+    }
+    if (isRecord(secret) && secret['token'] === token && typeof secret['phoneNumberId'] === 'string') ids.add(secret['phoneNumberId']);
+  }
+  const data = [...ids].map((id) => ({ object: 'account', phone_number_id: id, phone_number: null, name: null, status: 'connected' }));
+  return json(200, { data, has_more: false, next_cursor: null, request_id: `req_${ulid()}` });
 }
 
 /** Exact phone match inside one WhatsApp account; without `phone`, the account's contacts. */

@@ -2,6 +2,7 @@
  * 2Chat as ../shared/seeds/2chat-create-contact.txt documents it:
  * `POST /open/contacts` with `X-User-API-Key`, `first_name` and at least one
  * `contact_detail` (the table's `contact_details` spelling is accepted too).
+ * `GET /open/whatsapp/get-numbers` answers the documented envelope for the health check.
  */
 import type { EmulatorState } from '../state.js';
 import { E164, isRecord, json, type EmulatedApi } from '../http-kit.js';
@@ -16,6 +17,8 @@ export function twoChatApi(state: EmulatorState): EmulatedApi {
     }
     if (request.method === 'POST' && request.path === '/open/contacts') return create(state, key, request.json);
     if (request.method === 'GET' && request.path === '/open/contacts/search') return search(state, key, request.query.get('query') ?? '');
+    // "List WhatsApp Numbers": the emulator connects no numbers, so the list is empty (still proof the key works).
+    if (request.method === 'GET' && request.path === '/open/whatsapp/get-numbers') return json(200, { success: true, numbers: [] });
     return json(404, { success: false, message: `Cannot ${request.method} ${request.path}` });
   };
 }

@@ -1,0 +1,96 @@
+/**
+ * The whole pipeline in one test process: the emulator with its AWS
+ * backends (dynalite, fauxqs), the table and queues of infra/resources.yml,
+ * the real form and deliver handlers with their environment pointed at
+ * loopback, and a poller feeding the queue to the deliver handler.
+ */
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { vi } from 'vitest';
+import { provisionLocal, type LocalResources } from '../emulator/provision.js';
+import { startQueuePoller, type QueuePoller } from '../emulator/queue-poller.js';
+import { startEmulator, type Emulator } from '../emulator/server.js';
+import { lambdaContext } from './lambda.js';
+
+export const STAGE = 'itest';
+export const PROVIDERS = ['twochat', 'kirim', 'callbell', 'chatwoot'] as const;
+export const KEYS = { twochat: 'itest-2chat-key', kirim: 'itest-kirim-key', callbell: 'itest-callbell-key', chatwoot: 'itest-chatwoot-key' };
+
+export interface Pipeline {
+  emulator: Emulator;
+  resources: LocalResources;
+  sqs: SQSClient;
+  forms: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+  deliver: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+  startPoller(): QueuePoller;
+  close(): Promise<void>;
+}
+
+export async function startPipeline(options: { visibilityTimeoutSeconds?: number } = {}): Promise<Pipeline> {
+  const emulator = await startEmulator({
+    aws: true,
+    secrets: {
+      [`contact-relay/${STAGE}/provider/twochat`]: { apiKey: KEYS.twochat },
+      [`contact-relay/${STAGE}/provider/kirim`]: { token: KEYS.kirim, phoneNumberId: '106540352242922' },
+      [`contact-relay/${STAGE}/provider/callbell`]: { token: KEYS.callbell },
+      [`contact-relay/${STAGE}/provider/chatwoot`]: { baseUrl: 'https://online.99digital.co.il', accountId: 1, inboxId: 1, accessToken: KEYS.chatwoot },
+    },
+    credentials: { twochat: [KEYS.twochat], kirim: [KEYS.kirim], callbell: [KEYS.callbell], chatwoot: [KEYS.chatwoot] },
+  });
+  const resources = await provisionLocal({ endpoint: emulator.url, stage: STAGE, visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 1 });
+  const env: Record<string, string> = {
+    STAGE,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: emulator.url,
+    AWS_ENDPOINT_URL_DYNAMODB: emulator.url,
+    AWS_ENDPOINT_URL_SQS: emulator.url,
+    TABLE_NAME: resources.tableName,
+    QUEUE_URL: resources.queueUrl,
+    QUEUE_ARN: resources.queueArn,
+    DLQ_URL: resources.dlqUrl,
+    DLQ_ARN: resources.dlqArn,
+    POWERTOOLS_LOG_LEVEL: process.env['DEBUG_LOGS'] ? 'DEBUG' : 'SILENT',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+  };
+  for (const provider of PROVIDERS) env[`PROVIDER_URL_${provider.toUpperCase()}`] = `${emulator.url}/${provider}`;
+  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+  vi.resetModules();
+  const { handler: forms } = await import('../../functions/forms/handler.js');
+  const { handler: deliver } = await import('../../functions/deliver/handler.js');
+  const sqs = new SQSClient({ endpoint: emulator.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const pollers: QueuePoller[] = [];
+
+  return {
+    emulator,
+    resources,
+    sqs,
+    forms,
+    deliver,
+    startPoller() {
+      const poller = startQueuePoller({ sqs, queueUrl: resources.queueUrl, queueArn: resources.queueArn, invoke: (event) => deliver(event, lambdaContext('contact-relay-itest-deliver')) });
+      pollers.push(poller);
+      return poller;
+    },
+    async close() {
+      await Promise.all(pollers.map((poller) => poller.stop()));
+      sqs.destroy();
+      vi.unstubAllEnvs();
+      await emulator.close();
+    },
+  };
+}
+
+/** Poll until `check` passes or the time is up (the queue is asynchronous). */
+export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
