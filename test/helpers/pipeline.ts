@@ -10,6 +10,7 @@ import { vi } from 'vitest';
 import { provisionLocal, type LocalResources } from '../emulator/provision.js';
 import { startQueuePoller, type QueuePoller } from '../emulator/queue-poller.js';
 import { startEmulator, type Emulator } from '../emulator/server.js';
+import type { RedriveReport } from '../../shared/operations/redrive.js';
 import { lambdaContext } from './lambda.js';
 
 export const STAGE = 'itest';
@@ -22,6 +23,7 @@ export interface Pipeline {
   sqs: SQSClient;
   forms: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
   deliver: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+  redrive: (event: unknown, context: Context) => Promise<RedriveReport>;
   startPoller(): QueuePoller;
   close(): Promise<void>;
 }
@@ -59,6 +61,7 @@ export async function startPipeline(options: { visibilityTimeoutSeconds?: number
   vi.resetModules();
   const { handler: forms } = await import('../../functions/forms/handler.js');
   const { handler: deliver } = await import('../../functions/deliver/handler.js');
+  const { handler: redrive } = await import('../../functions/redrive/handler.js');
   const sqs = new SQSClient({ endpoint: emulator.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
   const pollers: QueuePoller[] = [];
 
@@ -68,6 +71,7 @@ export async function startPipeline(options: { visibilityTimeoutSeconds?: number
     sqs,
     forms,
     deliver,
+    redrive,
     startPoller() {
       const poller = startQueuePoller({ sqs, queueUrl: resources.queueUrl, queueArn: resources.queueArn, invoke: (event) => deliver(event, lambdaContext('contact-relay-itest-deliver')) });
       pollers.push(poller);

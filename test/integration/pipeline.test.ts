@@ -77,7 +77,7 @@ describe('Pipeline: form webhook → queue → four providers', () => {
     await pipeline.sqs.send(new DeleteMessageCommand({ QueueUrl: pipeline.resources.queueUrl, ReceiptHandle: Messages[0]?.ReceiptHandle }));
   });
 
-  it('parks a job in the dead-letter queue when a provider fails past the retries, with the others delivered', async () => {
+  it('parks a job in the dead-letter queue when a provider fails past the retries, with the others delivered, and redrives it once the provider is back', async () => {
     pipeline.emulator.state.faults.push({ provider: 'kirim', status: 500, times: 10_000 });
     expect((await post({ email: 'outage@example.com', phone: '+14155550133' }, { 'idempotency-key': 'outage-1' })).statusCode).toBe(202);
     poller = pipeline.startPoller();
@@ -86,10 +86,22 @@ describe('Pipeline: form webhook → queue → four providers', () => {
     for (const provider of ['twochat', 'callbell', 'chatwoot']) expect(contactsAt(provider), provider).toHaveLength(1);
     expect(contactsAt('kirim')).toHaveLength(0);
     // The providers that succeeded were called once, however often the job came back.
-    for (const provider of ['twochat', 'callbell', 'chatwoot']) {
-      expect(pipeline.emulator.state.requests.filter((request) => request.provider === provider && request.method === 'POST'), provider).toHaveLength(1);
-    }
+    const postsTo = (provider: string) => pipeline.emulator.state.requests.filter((request) => request.provider === provider && request.method === 'POST');
+    for (const provider of ['twochat', 'callbell', 'chatwoot']) expect(postsTo(provider), provider).toHaveLength(1);
+
+    // While Kirim still fails, redrive leaves the job where it is.
+    const held = await pipeline.redrive({}, lambdaContext());
+    expect(held).toMatchObject({ started: false, dlqMessages: 1 });
+    expect(await queueDepth(pipeline.resources.dlqUrl)).toBe(1);
+
+    // Kirim answers again: redrive moves the job back, and only Kirim is called, once.
     pipeline.emulator.state.faults = [];
+    const moved = await pipeline.redrive({}, lambdaContext());
+    expect(moved).toMatchObject({ started: true, dlqMessages: 1 });
+    await eventually(() => expect(contactsAt('kirim')).toHaveLength(1));
+    await eventually(async () => expect((await queueDepth(pipeline.resources.queueUrl)) + (await queueDepth(pipeline.resources.dlqUrl))).toBe(0));
+    expect(creates('kirim')).toHaveLength(1);
+    for (const provider of ['twochat', 'callbell', 'chatwoot']) expect(postsTo(provider), provider).toHaveLength(1);
   }, 90_000);
 
   it('rejects a malformed job to the dead-letter queue without touching its neighbours', async () => {
