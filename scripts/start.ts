@@ -87,6 +87,7 @@ const env = {
   PROVIDER_URL_KIRIM: `${emulator.url}/kirim`,
   PROVIDER_URL_CALLBELL: `${emulator.url}/callbell`,
   PROVIDER_URL_CHATWOOT: `${emulator.url}/chatwoot`,
+  SHOPIFY_ADMIN_URL: `${emulator.url}/shopify`,
 };
 
 const offline = spawn(process.execPath, [path.join(root, 'node_modules', 'osls', 'bin', 'serverless.js'), 'offline', 'start', '--stage', STAGE], {
@@ -140,6 +141,7 @@ function announce(): void {
       `Provider emulator: ${emulator.url}  (/twochat /kirim /callbell /chatwoot)`,
       `  requests received: GET ${emulator.url}/_emulator/requests?provider=twochat`,
       `  forget them:       DELETE ${emulator.url}/_emulator/requests`,
+      `Shopify Admin API: ${emulator.url}/shopify  (seed orders for reconcile: POST ${emulator.url}/_emulator/shopify/orders)`,
       `AWS endpoints:     ${emulator.url}  (Secrets Manager from local/secrets.json, DynamoDB, SQS)`,
       `  delivery queue:  ${resources.queueUrl}  (dead letters: ${resources.dlqUrl})`,
       '',

@@ -15,6 +15,8 @@ export const EnvSchema = z.object({
   PROVIDER_URL_KIRIM: z.optional(Url),
   PROVIDER_URL_CALLBELL: z.optional(Url),
   PROVIDER_URL_CHATWOOT: z.optional(Url),
+  /** Override the Shopify Admin API origin (the local stack points it at the emulator's stub). */
+  SHOPIFY_ADMIN_URL: z.optional(Url),
   /** The DynamoDB table of dedupe records, outcomes and checkpoints. */
   TABLE_NAME: z.optional(z.string()),
   /** The delivery queue and its dead-letter queue. */

@@ -10,6 +10,9 @@ import { chatwootApi } from './providers/chatwoot.js';
 import { kirimApi } from './providers/kirim.js';
 import { twoChatApi } from './providers/twochat.js';
 import { secretsManagerCall } from './secrets-manager.js';
+import { ShopifyAdminStub } from './shopify-admin.js';
+import { AdminOrderNodeSchema, type AdminOrderNode } from '../../shared/sources/shopify.js';
+import { describeIssues } from '../../shared/validation.js';
 import { forward, listMessageMoveTasks, startAwsBackends, startMessageMoveTask, type AwsBackends } from './aws-backends.js';
 import { EMULATED_PROVIDERS, EmulatorState, maskHeaders, type EmulatedProvider, type Fault } from './state.js';
 import { isRecord, json, type EmulatedApi, type EmulatedResponse } from './http-kit.js';
@@ -31,6 +34,8 @@ export interface Emulator {
   state: EmulatorState;
   /** Present when started with `aws: true`. */
   aws?: AwsBackends;
+  /** The Shopify Admin API stub under /shopify; its tokens come from `shopify-admin` secrets. */
+  shopify: ShopifyAdminStub;
   close(): Promise<void>;
 }
 
@@ -39,6 +44,15 @@ export type ProviderApis = Partial<Record<EmulatedProvider, EmulatedApi>>;
 /** Provider APIs the emulator serves; each module adds itself here. */
 export function providerApis(state: EmulatorState): ProviderApis {
   return { twochat: twoChatApi(state), kirim: kirimApi(state), callbell: callbellApi(state), chatwoot: chatwootApi(state) };
+}
+
+/** Access tokens of every `contact-relay/{stage}/shopify-admin/{route}` secret. */
+function shopifyTokens(secrets: Record<string, unknown>): string[] {
+  return Object.entries(secrets)
+    .filter(([name]) => /^contact-relay\/[^/]+\/shopify-admin\//.test(name))
+    .map(([, value]) => (typeof value === 'string' ? (JSON.parse(value) as unknown) : value))
+    .map((value) => (typeof value === 'object' && value !== null ? (value as Record<string, unknown>)['accessToken'] : undefined))
+    .filter((token): token is string => typeof token === 'string');
 }
 
 export function setSecrets(state: EmulatorState, secrets: Record<string, unknown>): void {
@@ -53,6 +67,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   }
   const apis = providerApis(state);
   const aws = options.aws ? await startAwsBackends() : undefined;
+  const shopify = new ShopifyAdminStub({ tokens: shopifyTokens(options.secrets ?? {}) });
 
   const server = http.createServer((incoming, outgoing) => {
     const chunks: Buffer[] = [];
@@ -94,9 +109,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         return send(response);
       }
 
+      if (url.pathname.startsWith('/_emulator/shopify/orders')) return send(shopifyOrders(shopify, method, body));
       if (url.pathname.startsWith('/_emulator/')) return send(inspect(state, method, url, body));
 
       const [, prefix = '', ...rest] = url.pathname.split('/');
+      if (prefix === 'shopify') {
+        const response = shopify.handle({ method, path: `/${rest.join('/')}`, query: url.searchParams, headers: incoming.headers, rawBody, json: body });
+        state.requests.push({ provider: 'shopify', method, path: `/${rest.join('/')}`, headers: maskHeaders(incoming.headers), body, status: response.status, at: new Date().toISOString() });
+        return send(response);
+      }
       const provider = EMULATED_PROVIDERS.find((name) => name === prefix);
       const api = provider === undefined ? undefined : apis[provider];
       if (provider === undefined || api === undefined) return send(json(404, { message: `no emulated provider at /${prefix}` }));
@@ -137,6 +158,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     url: `http://${address}:${port}`,
     port,
     state,
+    shopify,
     ...(aws !== undefined ? { aws } : {}),
     close: async () => {
       await new Promise<void>((resolve) => {
@@ -183,6 +205,23 @@ function inspect(state: EmulatorState, method: string, url: URL, body: unknown):
     return json(200, state.contacts.filter((contact) => provider === null || contact.provider === provider).map(({ raw: _raw, ...contact }) => contact));
   }
   return json(404, { error: { code: 'not_found', message: `no emulator endpoint ${method} ${url.pathname}` } });
+}
+
+/** Seed or read the Shopify stub's orders (GraphQL order nodes), for demos of `reconcile`. */
+function shopifyOrders(stub: ShopifyAdminStub, method: string, body: unknown): EmulatedResponse {
+  if (method === 'GET') return json(200, stub.orders);
+  if (method === 'DELETE') {
+    stub.orders = [];
+    return json(200, { status: 'cleared' });
+  }
+  if (method !== 'POST') return json(405, { error: { code: 'method_not_allowed', message: 'use GET, POST or DELETE' } });
+  const nodes = Array.isArray(body) ? body : [body];
+  for (const [index, node] of nodes.entries()) {
+    const parsed = AdminOrderNodeSchema.safeParse(node);
+    if (!parsed.success) return json(400, { error: { code: 'invalid_order', message: `order ${index}: ${describeIssues(parsed.error)}` } });
+  }
+  stub.orders.push(...(nodes as AdminOrderNode[]));
+  return json(201, { orders: stub.orders.length });
 }
 
 function parseFault(body: unknown): Fault | string {

@@ -5,7 +5,7 @@
  */
 export const EMULATED_PROVIDERS = ['twochat', 'kirim', 'callbell', 'chatwoot'] as const;
 export type EmulatedProvider = (typeof EMULATED_PROVIDERS)[number];
-export type RecordedService = EmulatedProvider | 'secretsmanager';
+export type RecordedService = EmulatedProvider | 'secretsmanager' | 'shopify';
 
 export interface RecordedRequest {
   provider: RecordedService;
@@ -76,7 +76,7 @@ export class EmulatorState {
 }
 
 /** Auth headers are recorded masked: the inspection API must not leak keys. */
-const AUTH_HEADERS = new Set(['authorization', 'x-user-api-key', 'api_access_token', 'api-access-token', 'x-amz-security-token']);
+const AUTH_HEADERS = new Set(['authorization', 'x-user-api-key', 'api_access_token', 'api-access-token', 'x-amz-security-token', 'x-shopify-access-token']);
 
 export function maskHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};

@@ -11,9 +11,11 @@ import { provisionLocal, type LocalResources } from '../emulator/provision.js';
 import { startQueuePoller, type QueuePoller } from '../emulator/queue-poller.js';
 import { startEmulator, type Emulator } from '../emulator/server.js';
 import type { RedriveReport } from '../../shared/operations/redrive.js';
+import type { RouteReconcileReport } from '../../shared/operations/reconcile.js';
 import { lambdaContext } from './lambda.js';
 
 export const STAGE = 'itest';
+export const SHOP = 'itest-shop.myshopify.com';
 export const PROVIDERS = ['twochat', 'kirim', 'callbell', 'chatwoot'] as const;
 export const KEYS = { twochat: 'itest-2chat-key', kirim: 'itest-kirim-key', callbell: 'itest-callbell-key', chatwoot: 'itest-chatwoot-key' };
 
@@ -24,6 +26,7 @@ export interface Pipeline {
   forms: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
   deliver: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
   redrive: (event: unknown, context: Context) => Promise<RedriveReport>;
+  reconcile: (event: unknown, context: Context) => Promise<RouteReconcileReport[]>;
   startPoller(): QueuePoller;
   close(): Promise<void>;
 }
@@ -33,6 +36,7 @@ export async function startPipeline(options: { visibilityTimeoutSeconds?: number
     aws: true,
     secrets: {
       [`contact-relay/${STAGE}/provider/twochat`]: { apiKey: KEYS.twochat },
+      [`contact-relay/${STAGE}/shopify-admin/default`]: { shopDomain: SHOP, accessToken: 'itest-shopify-token' },
       [`contact-relay/${STAGE}/provider/kirim`]: { token: KEYS.kirim, phoneNumberId: '106540352242922' },
       [`contact-relay/${STAGE}/provider/callbell`]: { token: KEYS.callbell },
       [`contact-relay/${STAGE}/provider/chatwoot`]: { baseUrl: 'https://online.99digital.co.il', accountId: 1, inboxId: 1, accessToken: KEYS.chatwoot },
@@ -57,11 +61,13 @@ export async function startPipeline(options: { visibilityTimeoutSeconds?: number
     POWERTOOLS_METRICS_DISABLED: 'true',
   };
   for (const provider of PROVIDERS) env[`PROVIDER_URL_${provider.toUpperCase()}`] = `${emulator.url}/${provider}`;
+  env['SHOPIFY_ADMIN_URL'] = `${emulator.url}/shopify`;
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
   vi.resetModules();
   const { handler: forms } = await import('../../functions/forms/handler.js');
   const { handler: deliver } = await import('../../functions/deliver/handler.js');
   const { handler: redrive } = await import('../../functions/redrive/handler.js');
+  const { handler: reconcile } = await import('../../functions/reconcile/handler.js');
   const sqs = new SQSClient({ endpoint: emulator.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
   const pollers: QueuePoller[] = [];
 
@@ -72,6 +78,7 @@ export async function startPipeline(options: { visibilityTimeoutSeconds?: number
     forms,
     deliver,
     redrive,
+    reconcile,
     startPoller() {
       const poller = startQueuePoller({ sqs, queueUrl: resources.queueUrl, queueArn: resources.queueArn, invoke: (event) => deliver(event, lambdaContext('contact-relay-itest-deliver')) });
       pollers.push(poller);

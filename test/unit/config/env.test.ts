@@ -16,6 +16,10 @@ describe('Function: loadEnv', () => {
     expect(() => loadEnv({ STAGE: 'dev', PROVIDER_URL_TWOCHAT: 'not a url' })).toThrow(/PROVIDER_URL_TWOCHAT/);
   });
 
+  it('names a malformed Shopify Admin URL', () => {
+    expect(() => loadEnv({ STAGE: 'dev', SHOPIFY_ADMIN_URL: 'not a url' })).toThrow(/^invalid environment: SHOPIFY_ADMIN_URL: /);
+  });
+
   it('names a malformed secrets TTL', () => {
     expect(() => loadEnv({ STAGE: 'dev', SECRETS_TTL_SECONDS: 'ten' })).toThrow(/SECRETS_TTL_SECONDS: must be a whole number of seconds/);
   });
