@@ -98,6 +98,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       // AWS JSON protocol: every call is a POST to / naming its operation.
       const target = incoming.headers['x-amz-target'];
       if (typeof target === 'string' && aws !== undefined && !target.startsWith('secretsmanager.')) {
+        state.awsCalls.set(target, (state.awsCalls.get(target) ?? 0) + 1);
         if (target === 'AmazonSQS.StartMessageMoveTask') return send(await startMessageMoveTask(aws, body));
         if (target === 'AmazonSQS.ListMessageMoveTasks') return send(listMessageMoveTasks(aws, body));
         if (target.startsWith('AmazonSQS.')) return send(await forward(aws.sqsUrl, incoming, rawBody));

@@ -53,6 +53,8 @@ export class EmulatorState {
   contacts: EmulatedContact[] = [];
   credentials: Credentials = { twochat: new Set(), kirim: new Set(), callbell: new Set(), chatwoot: new Set() };
   secrets = new Map<string, string>();
+  /** AWS calls passed to the backends, by `X-Amz-Target` (e.g. `DynamoDB_20120810.UpdateItem`): what a run costs. */
+  awsCalls = new Map<string, number>();
   #nextId = 1;
 
   nextId(): number {
@@ -69,6 +71,7 @@ export class EmulatorState {
   }
 
   reset(): void {
+    this.awsCalls.clear();
     this.requests = [];
     this.faults = [];
     this.contacts = [];

@@ -27,6 +27,10 @@ const post = (body: unknown, headers: Record<string, string> = {}) =>
 const creates = (provider: string) => pipeline.emulator.state.requests.filter((request) => request.provider === provider && request.method === 'POST' && request.status < 300);
 const contactsAt = (provider: string) => pipeline.emulator.state.contacts.filter((contact) => contact.provider === provider);
 
+/** DynamoDB operations the functions made since the last reset, by name. */
+const dynamoCalls = () =>
+  Object.fromEntries([...pipeline.emulator.state.awsCalls].filter(([target]) => target.startsWith('DynamoDB_')).map(([target, count]) => [target.split('.')[1], count]));
+
 async function queueDepth(queueUrl: string): Promise<number> {
   const { Attributes = {} } = await pipeline.sqs.send(
     new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
@@ -42,11 +46,17 @@ describe('Pipeline: form webhook → queue → four providers', () => {
     // The answer does not wait for providers: nothing has reached them yet.
     expect(pipeline.emulator.state.requests.filter((request) => request.provider !== 'secretsmanager')).toEqual([]);
 
+    // Ingest cost: one conditional put (pending), one update (queued), one SendMessage.
+    expect(dynamoCalls()).toEqual({ PutItem: 1, UpdateItem: 1 });
+
+    pipeline.emulator.state.awsCalls.clear();
     poller = pipeline.startPoller();
     await eventually(() => {
       for (const provider of PROVIDERS) expect(contactsAt(provider), provider).toHaveLength(1);
     });
     await eventually(async () => expect(await queueDepth(pipeline.resources.queueUrl)).toBe(0));
+    // Delivery cost: per provider account one conditional claim and one outcome write.
+    expect(dynamoCalls()).toEqual({ UpdateItem: 2 * PROVIDERS.length });
   });
 
   it('answers a re-sent webhook 200 duplicate and queues nothing', async () => {
