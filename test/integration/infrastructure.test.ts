@@ -1,0 +1,560 @@
+/**
+ * The infrastructure as code, checked on the CloudFormation `osls package`
+ * generates with no AWS credentials (scratch copies of the service, as in
+ * package.test.ts): every function and its events, the queue's redrive
+ * policy and timing arithmetic, the table's TTL, the alarms and dashboard,
+ * and least privilege — every IAM statement in the template is walked.
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { httpClientDefaults } from '../../shared/http.js';
+import { retryDefaults } from '../../shared/providers/engine.js';
+import { storeDefaults } from '../../shared/store.js';
+import { run } from '../helpers/processes.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const scratch: string[] = [];
+
+// ---------------------------------------------------------------- running osls
+
+function copyService(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'contact-relay-infra-'));
+  scratch.push(dir);
+  for (const entry of ['serverless.yml', 'package.json', 'tsconfig.json', 'config', 'infra', 'shared', 'functions', 'scripts', 'local', 'test/emulator']) {
+    cpSync(path.join(root, entry), path.join(dir, entry), { recursive: true });
+  }
+  symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  return dir;
+}
+
+/** No credentials of any kind: env, files or instance metadata. */
+function credentialFreeEnv(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('AWS_')) env[key] = value;
+  return { ...env, HOME: home, AWS_EC2_METADATA_DISABLED: 'true', SLS_TELEMETRY_DISABLED: '1', ...extra };
+}
+
+async function osls(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<{ dir: string; output: string }> {
+  const dir = copyService();
+  const result = await run(process.execPath, [path.join(root, 'node_modules/osls/bin/serverless.js'), ...args], { cwd: dir, env: credentialFreeEnv(dir, extraEnv), timeoutMs: 240_000 });
+  if (result.code !== 0) throw new Error(`osls ${args.join(' ')} exited with ${result.code}:\n${result.output}`);
+  return { dir, output: result.output };
+}
+
+async function packageStage(stage: string, ...extra: string[]): Promise<Template> {
+  const { dir } = await osls(['package', '--stage', stage, ...extra]);
+  return JSON.parse(readFileSync(path.join(dir, '.serverless/cloudformation-template-update-stack.json'), 'utf8')) as Template;
+}
+
+// ---------------------------------------------------------------- template helpers
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+interface Resource {
+  Type: string;
+  Condition?: string;
+  DependsOn?: string | string[];
+  Properties: Record<string, any>;
+}
+interface Template {
+  Resources: Record<string, Resource>;
+  Conditions?: Record<string, Json>;
+  Parameters?: Record<string, Json>;
+  Outputs?: Record<string, Json>;
+}
+
+const FUNCTIONS = ['forms', 'deliver', 'healthcheck', 'redrive', 'reconcile'] as const;
+type FunctionName = (typeof FUNCTIONS)[number];
+const logicalId = (name: string) => `${name[0]!.toUpperCase()}${name.slice(1)}LambdaFunction`;
+
+function resource(template: Template, id: string): Resource {
+  const found = template.Resources[id];
+  if (found === undefined) throw new Error(`no resource ${id} in the template`);
+  return found;
+}
+
+function ofType(template: Template, type: string): Array<[string, Resource]> {
+  return Object.entries(template.Resources).filter(([, value]) => value.Type === type);
+}
+
+const getAtt = (id: string, attribute: string) => ({ 'Fn::GetAtt': [id, attribute] });
+
+/**
+ * An ARN-ish expression as one string, in Fn::Sub's notation: pseudo parameters
+ * stay `${AWS::Region}`, `Ref X` becomes `${X}`, `GetAtt X.Attr` `${X.Attr}`.
+ * Fn::Join and Fn::Sub forms of the same ARN render alike.
+ */
+function render(value: Json): string {
+  if (typeof value === 'string') return value;
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    if ('Ref' in value) return `\${${String(value['Ref'])}}`;
+    if ('Fn::GetAtt' in value) {
+      const target = value['Fn::GetAtt'];
+      return `\${${Array.isArray(target) ? target.join('.') : String(target)}}`;
+    }
+    if ('Fn::Join' in value) {
+      const [separator, parts] = value['Fn::Join'] as [string, Json[]];
+      return parts.map(render).join(separator);
+    }
+    if ('Fn::Sub' in value && typeof value['Fn::Sub'] === 'string') return value['Fn::Sub'];
+  }
+  throw new Error(`cannot render ${JSON.stringify(value)}`);
+}
+
+const asArray = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+
+interface Statement {
+  where: string;
+  Effect: 'Allow' | 'Deny';
+  actions: string[];
+  resources: string[];
+  principal?: Json;
+  notAction?: Json;
+  notResource?: Json;
+}
+
+/** Every policy statement in the template: role policies, managed/inline policies, resource policies. */
+function statements(template: Template): Statement[] {
+  const found: Statement[] = [];
+  const collect = (where: string, document: { Statement?: unknown } | undefined) => {
+    for (const raw of asArray(document?.Statement as Record<string, Json>[] | Record<string, Json> | undefined)) {
+      found.push({
+        where,
+        Effect: raw['Effect'] as 'Allow' | 'Deny',
+        actions: asArray(raw['Action'] as string | string[] | undefined),
+        resources: asArray(raw['Resource'] as Json).map(render),
+        ...(raw['Principal'] !== undefined ? { principal: raw['Principal'] } : {}),
+        ...(raw['NotAction'] !== undefined ? { notAction: raw['NotAction'] } : {}),
+        ...(raw['NotResource'] !== undefined ? { notResource: raw['NotResource'] } : {}),
+      });
+    }
+  };
+  for (const [id, value] of Object.entries(template.Resources)) {
+    const properties = value.Properties ?? {};
+    if (value.Type === 'AWS::IAM::Role') {
+      for (const policy of asArray(properties['Policies'] as Array<{ PolicyName: string; PolicyDocument: { Statement: unknown } }>)) {
+        collect(`${id}/${String(policy.PolicyName)}`, policy.PolicyDocument);
+      }
+      // Managed policies could grant anything: a role here has only its own inline policy.
+      expect(properties['ManagedPolicyArns'], `${id} attaches managed policies`).toBeUndefined();
+    } else if (properties['PolicyDocument'] !== undefined) {
+      collect(id, properties['PolicyDocument'] as { Statement?: unknown });
+    }
+  }
+  return found;
+}
+
+/** A role's grants: action → the resources it is allowed on. */
+function grants(template: Template, roleId: string): Record<string, string[]> {
+  const result: Record<string, string[]> = {};
+  for (const statement of statements(template).filter((s) => s.where.startsWith(`${roleId}/`))) {
+    expect(statement.Effect, `${statement.where}`).toBe('Allow');
+    for (const action of statement.actions) result[action] = [...(result[action] ?? []), ...statement.resources].sort();
+  }
+  return result;
+}
+
+function roleOf(template: Template, fn: string): string {
+  const role = resource(template, logicalId(fn)).Properties['Role'] as { 'Fn::GetAtt'?: [string, string] };
+  const target = role['Fn::GetAtt'];
+  if (target === undefined || target[1] !== 'Arn') throw new Error(`${fn}'s role is not a role of this stack: ${JSON.stringify(role)}`);
+  return target[0];
+}
+
+/** Evaluate a CloudFormation condition whose operands are literals (as after Serverless resolves params). */
+function evaluate(condition: Json, template: Template): boolean {
+  if (condition === null || typeof condition !== 'object' || Array.isArray(condition)) throw new Error(`not a condition: ${JSON.stringify(condition)}`);
+  if ('Fn::Not' in condition) return !evaluate((condition['Fn::Not'] as Json[])[0]!, template);
+  if ('Fn::Equals' in condition) {
+    const [a, b] = condition['Fn::Equals'] as Json[];
+    if (typeof a !== 'string' || typeof b !== 'string') throw new Error(`Fn::Equals of non-literals: ${JSON.stringify(condition)}`);
+    return a === b;
+  }
+  if ('Condition' in condition) return evaluate(template.Conditions![condition['Condition'] as string]!, template);
+  throw new Error(`unsupported condition ${JSON.stringify(condition)}`);
+}
+
+/** Every Ref, Fn::GetAtt and Fn::Sub name in the template points at something that exists. */
+function danglingReferences(template: Template): string[] {
+  const known = new Set([...Object.keys(template.Resources), ...Object.keys(template.Parameters ?? {})]);
+  const pseudo = (name: string) => name.startsWith('AWS::');
+  const problems: string[] = [];
+  const walk = (value: Json, where: string) => {
+    if (Array.isArray(value)) return value.forEach((item, index) => walk(item, `${where}[${index}]`));
+    if (value === null || typeof value !== 'object') return;
+    for (const [key, inner] of Object.entries(value)) {
+      if (key === 'Ref' && typeof inner === 'string' && !pseudo(inner) && !known.has(inner)) problems.push(`${where}: Ref ${inner}`);
+      if (key === 'Fn::GetAtt') {
+        const target = Array.isArray(inner) ? String(inner[0]) : String(inner).split('.')[0]!;
+        if (!known.has(target)) problems.push(`${where}: GetAtt ${target}`);
+      }
+      if (key === 'Fn::Sub') {
+        const text = typeof inner === 'string' ? inner : String((inner as Json[])[0]);
+        const locals = Array.isArray(inner) && inner[1] !== null && typeof inner[1] === 'object' ? Object.keys(inner[1]) : [];
+        for (const match of text.matchAll(/\$\{([^!}][^}]*)\}/g)) {
+          const name = match[1]!.split('.')[0]!;
+          if (!pseudo(name) && !known.has(name) && !locals.includes(name)) problems.push(`${where}: Fn::Sub \${${match[1]}}`);
+        }
+      }
+      if (key === 'Condition' && typeof inner === 'string' && !(inner in (template.Conditions ?? {}))) problems.push(`${where}: Condition ${inner}`);
+      walk(inner, `${where}.${key}`);
+    }
+  };
+  walk(template.Resources as unknown as Json, 'Resources');
+  walk((template.Outputs ?? {}) as Json, 'Outputs');
+  return problems;
+}
+
+// ---------------------------------------------------------------- the templates
+
+let ci: Template;
+let prod: Template;
+let localConfig: { provider: { environment: Record<string, unknown> }; functions: Record<string, { events?: Array<Record<string, any>> }> };
+
+beforeAll(async () => {
+  const printed = osls(['print', '--stage', 'local', '--format', 'json'], { QUEUE_URL: 'http://127.0.0.1:4010/000000000000/contact-relay-local-delivery', QUEUE_ARN: 'arn:aws:sqs:us-east-1:000000000000:contact-relay-local-delivery' });
+  [ci, prod, localConfig] = await Promise.all([
+    packageStage('ci'),
+    packageStage('prod', '--param=alarmEmail=ops@example.com'),
+    printed.then(({ output }) => JSON.parse(output.slice(output.indexOf('{'))) as typeof localConfig),
+  ]);
+}, 300_000);
+
+afterAll(() => {
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+});
+
+const SECRETS_CI = 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:contact-relay/ci/*';
+const TABLE = '${EventsTable.Arn}';
+const QUEUE = '${DeliveryQueue.Arn}';
+const DLQ = '${DeliveryDeadLetterQueue.Arn}';
+const logs = (fn: string) => {
+  const group = `\${${fn[0]!.toUpperCase()}${fn.slice(1)}LogGroup.Arn}`;
+  return { 'logs:CreateLogStream': [group], 'logs:PutLogEvents': [group] };
+};
+
+/** Exactly what each function's code calls, and on which resource (the ticket's least-privilege table). */
+const EXPECTED_GRANTS: Record<FunctionName, Record<string, string[]>> = {
+  forms: {
+    ...logs('forms'),
+    'secretsmanager:GetSecretValue': [SECRETS_CI],
+    'dynamodb:PutItem': [TABLE],
+    'dynamodb:UpdateItem': [TABLE],
+    'dynamodb:DeleteItem': [TABLE],
+    'sqs:SendMessage': [QUEUE],
+  },
+  deliver: {
+    ...logs('deliver'),
+    'secretsmanager:GetSecretValue': [SECRETS_CI],
+    // claimOutcome (UpdateItem, then GetItem when refused) and recordOutcome (UpdateItem): no PutItem.
+    'dynamodb:GetItem': [TABLE],
+    'dynamodb:UpdateItem': [TABLE],
+    'sqs:ReceiveMessage': [QUEUE],
+    'sqs:DeleteMessage': [QUEUE],
+    'sqs:GetQueueAttributes': [QUEUE],
+    'sqs:ChangeMessageVisibility': [QUEUE],
+  },
+  healthcheck: {
+    ...logs('healthcheck'),
+    'secretsmanager:GetSecretValue': [SECRETS_CI],
+  },
+  redrive: {
+    ...logs('redrive'),
+    'secretsmanager:GetSecretValue': [SECRETS_CI],
+    'sqs:GetQueueAttributes': [DLQ],
+    'sqs:ListMessageMoveTasks': [DLQ],
+    'sqs:StartMessageMoveTask': [DLQ],
+    'sqs:ReceiveMessage': [DLQ],
+    'sqs:DeleteMessage': [DLQ],
+    'sqs:SendMessage': [QUEUE],
+  },
+  reconcile: {
+    ...logs('reconcile'),
+    'secretsmanager:GetSecretValue': [SECRETS_CI],
+    'dynamodb:GetItem': [TABLE],
+    'dynamodb:PutItem': [TABLE],
+    'dynamodb:UpdateItem': [TABLE],
+    'dynamodb:DeleteItem': [TABLE],
+    'sqs:SendMessage': [QUEUE],
+  },
+};
+
+// ---------------------------------------------------------------- functions and events
+
+describe('functions and their events', () => {
+  it('has every function on nodejs22.x, arm64', () => {
+    for (const fn of FUNCTIONS) {
+      const properties = resource(ci, logicalId(fn)).Properties;
+      expect([fn, properties['Runtime'], properties['Architectures']]).toEqual([fn, 'nodejs22.x', ['arm64']]);
+      expect(properties['Handler']).toBe(`functions/${fn}/handler.handler`);
+    }
+    for (const [id, fn] of ofType(ci, 'AWS::Lambda::Function')) expect([id, fn.Properties['Runtime'], fn.Properties['Architectures']]).toEqual([id, 'nodejs22.x', ['arm64']]);
+  });
+
+  it('routes POST /hooks/form/{route} to the forms function', () => {
+    const routes = ofType(ci, 'AWS::ApiGatewayV2::Route').filter(([, route]) => route.Properties['RouteKey'] === 'POST /hooks/form/{route}');
+    expect(routes).toHaveLength(1);
+    const target = routes[0]![1].Properties['Target'] as { 'Fn::Join': [string, [string, { Ref: string }]] };
+    const integration = resource(ci, target['Fn::Join'][1][1].Ref);
+    expect(integration.Properties['IntegrationUri']).toEqual(getAtt('FormsLambdaFunction', 'Arn'));
+    expect(integration.Properties['PayloadFormatVersion']).toBe('2.0');
+  });
+
+  it('feeds the delivery queue to deliver in batches with partial batch failures and a per-stage maximum concurrency', () => {
+    const mappings = ofType(ci, 'AWS::Lambda::EventSourceMapping');
+    expect(mappings).toHaveLength(1);
+    const mapping = mappings[0]![1].Properties;
+    expect(mapping['EventSourceArn']).toEqual(getAtt('DeliveryQueue', 'Arn'));
+    expect(mapping['FunctionName']).toEqual(getAtt('DeliverLambdaFunction', 'Arn'));
+    expect(mapping['FunctionResponseTypes']).toEqual(['ReportBatchItemFailures']);
+    expect(mapping['BatchSize']).toBe(10);
+    expect(mapping['ScalingConfig']).toEqual({ MaximumConcurrency: 5 });
+    const prodMapping = ofType(prod, 'AWS::Lambda::EventSourceMapping')[0]![1].Properties;
+    expect(prodMapping['ScalingConfig']).toEqual({ MaximumConcurrency: 10 });
+  });
+
+  it('schedules reconcile, redrive and healthcheck with EventBridge Scheduler through a role that may only invoke them', () => {
+    const schedules = ofType(ci, 'AWS::Scheduler::Schedule').map(([, schedule]) => ({
+      target: (schedule.Properties['Target'] as { Arn: { 'Fn::GetAtt': [string, string] } }).Arn['Fn::GetAtt'][0],
+      expression: schedule.Properties['ScheduleExpression'] as string,
+      state: schedule.Properties['State'] as string,
+      role: (schedule.Properties['Target'] as { RoleArn: Json }).RoleArn,
+    }));
+    expect(schedules.map(({ target, expression, state }) => [target, expression, state]).sort()).toEqual([
+      ['HealthcheckLambdaFunction', 'rate(15 minutes)', 'ENABLED'],
+      ['ReconcileLambdaFunction', 'rate(15 minutes)', 'ENABLED'],
+      ['RedriveLambdaFunction', 'rate(30 minutes)', 'ENABLED'],
+    ]);
+    for (const schedule of schedules) expect(schedule.role).toEqual(getAtt('SchedulerInvokeRole', 'Arn'));
+    expect(ofType(ci, 'AWS::Events::Rule')).toEqual([]);
+
+    const role = resource(ci, 'SchedulerInvokeRole').Properties;
+    expect(role['AssumeRolePolicyDocument'].Statement).toEqual([
+      { Effect: 'Allow', Principal: { Service: 'scheduler.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } } },
+    ]);
+    expect(grants(ci, 'SchedulerInvokeRole')).toEqual({
+      'lambda:InvokeFunction': ['${HealthcheckLambdaFunction.Arn}', '${ReconcileLambdaFunction.Arn}', '${RedriveLambdaFunction.Arn}'],
+    });
+  });
+
+  it('keeps the local stage renderable for serverless-offline: every environment value a plain string', () => {
+    for (const [name, value] of Object.entries(localConfig.provider.environment)) expect([name, typeof value]).toEqual([name, 'string']);
+    expect(localConfig.provider.environment['QUEUE_URL']).toBe('http://127.0.0.1:4010/000000000000/contact-relay-local-delivery');
+    const sqs = localConfig.functions['deliver']?.events?.find((event) => 'sqs' in event)?.['sqs'] as { arn: unknown; maximumConcurrency: unknown };
+    expect(sqs.arn).toBe('arn:aws:sqs:us-east-1:000000000000:contact-relay-local-delivery');
+    expect(sqs.maximumConcurrency).toBe(5);
+  });
+});
+
+// ---------------------------------------------------------------- queue and table
+
+describe('queue, dead letters and table', () => {
+  it('dead-letters a job after 5 receives, with a visibility timeout of at least 6 × the deliver timeout', () => {
+    const queue = resource(ci, 'DeliveryQueue').Properties;
+    expect(queue['RedrivePolicy']).toEqual({ deadLetterTargetArn: getAtt('DeliveryDeadLetterQueue', 'Arn'), maxReceiveCount: 5 });
+    const deliverTimeout = resource(ci, 'DeliverLambdaFunction').Properties['Timeout'] as number;
+    expect(deliverTimeout).toBe(60);
+    expect(queue['VisibilityTimeout']).toBeGreaterThanOrEqual(6 * deliverTimeout);
+    // The DLQ keeps jobs longer than the queue, so a redrive never races their expiry.
+    expect(resource(ci, 'DeliveryDeadLetterQueue').Properties['MessageRetentionPeriod']).toBeGreaterThan(queue['MessageRetentionPeriod'] as number);
+  });
+
+  it('fits one batch in the deliver timeout and one job in the outcome lease', () => {
+    const deliverTimeoutMs = (resource(ci, 'DeliverLambdaFunction').Properties['Timeout'] as number) * 1000;
+    // Retries stop starting after the budget; the last attempt may still run a lookup and a create.
+    const oneAttemptMs = httpClientDefaults.connectTimeoutMs + httpClientDefaults.responseTimeoutMs;
+    const worstJobMs = retryDefaults.budgetMs + 2 * oneAttemptMs;
+    // Jobs of a batch (and accounts of a job) run side by side: a batch takes as long as its slowest job.
+    expect(worstJobMs).toBeLessThan(deliverTimeoutMs);
+    expect(deliverTimeoutMs).toBeLessThan(storeDefaults.leaseMs);
+  });
+
+  it('expires records through the table TTL attribute expiresAt', () => {
+    expect(resource(ci, 'EventsTable').Properties['TimeToLiveSpecification']).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+  });
+});
+
+// ---------------------------------------------------------------- least privilege
+
+describe('IAM: least privilege', () => {
+  it('gives every function a role of its own and creates no shared role', () => {
+    expect(ci.Resources['IamRoleLambdaExecution']).toBeUndefined();
+    const roles = ofType(ci, 'AWS::Lambda::Function').map(([id, fn]) => {
+      const role = (fn.Properties['Role'] as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
+      expect(role, `${id} has no role of this stack`).toBeDefined();
+      expect(resource(ci, role[0]).Type).toBe('AWS::IAM::Role');
+      return role[0];
+    });
+    expect(new Set(roles).size).toBe(roles.length);
+    for (const role of roles) {
+      expect(resource(ci, role).Properties['AssumeRolePolicyDocument'].Statement).toEqual([{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
+    }
+  });
+
+  it.each(FUNCTIONS)('allows %s exactly the calls its code makes, on this stack’s resources', (fn) => {
+    expect(grants(ci, roleOf(ci, fn))).toEqual(Object.fromEntries(Object.entries(EXPECTED_GRANTS[fn]).map(([action, resources]) => [action, [...resources].sort()])));
+  });
+
+  it('grants no wildcard action, no secrets, queue or table action on "*", and secrets only under contact-relay/{stage}/', () => {
+    const all = statements(ci);
+    expect(all.length).toBeGreaterThan(10);
+    for (const statement of all) {
+      const label = `${statement.where}: ${statement.actions.join(',')} on ${statement.resources.join(',')}`;
+      expect(statement.notAction, label).toBeUndefined();
+      expect(statement.notResource, label).toBeUndefined();
+      if (statement.Effect !== 'Allow') continue;
+      for (const action of statement.actions) {
+        expect(action, label).not.toContain('*');
+        expect(action, label).not.toBe('secretsmanager:*');
+      }
+      const touchesData = statement.actions.some((action) => /^(secretsmanager|sqs|dynamodb|kms):/.test(action));
+      if (touchesData) {
+        expect(statement.resources.length, label).toBeGreaterThan(0);
+        for (const arn of statement.resources) {
+          expect(arn, label).not.toBe('*');
+          // The only wildcard allowed is the stage's secret prefix.
+          if (arn.includes('*')) expect(arn, label).toBe(SECRETS_CI);
+        }
+      }
+      if (statement.actions.includes('secretsmanager:GetSecretValue')) expect(statement.resources, label).toEqual([SECRETS_CI]);
+    }
+  });
+
+  it('names the stage in the secrets ARN of every stage', () => {
+    const arns = statements(prod)
+      .filter((statement) => statement.actions.some((action) => action.startsWith('secretsmanager:')))
+      .flatMap((statement) => statement.resources);
+    expect(new Set(arns)).toEqual(new Set([SECRETS_CI.replace('/ci/', '/prod/')]));
+  });
+
+  it('refers only to resources that exist', () => {
+    expect(danglingReferences(ci)).toEqual([]);
+    expect(danglingReferences(prod)).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------- alarms and dashboard
+
+describe('alarms and dashboard', () => {
+  const alarms = (template: Template) => ofType(template, 'AWS::CloudWatch::Alarm').map(([id, alarm]) => ({ id, ...alarm.Properties }) as Record<string, any>);
+  const findAlarm = (template: Template, match: (alarm: Record<string, any>) => boolean, what: string) => {
+    const found = alarms(template).filter(match);
+    expect(found, what).toHaveLength(1);
+    return found[0]!;
+  };
+  const dimension = (alarm: Record<string, any>, name: string) => (alarm['Dimensions'] as Array<{ Name: string; Value: Json }>).find((d) => d.Name === name)?.Value;
+
+  it('alarms when the dead-letter queue is not empty', () => {
+    const alarm = findAlarm(ci, (a) => a['MetricName'] === 'ApproximateNumberOfMessagesVisible' && a['Namespace'] === 'AWS/SQS', 'DLQ alarm');
+    expect(dimension(alarm, 'QueueName')).toEqual(getAtt('DeliveryDeadLetterQueue', 'QueueName'));
+    expect([alarm['ComparisonOperator'], alarm['Threshold']]).toEqual(['GreaterThanThreshold', 0]);
+  });
+
+  it('alarms on deliver errors and on permanently failed deliveries counted from the deliver logs', () => {
+    const errors = findAlarm(ci, (a) => a['MetricName'] === 'Errors' && render(dimension(a, 'FunctionName')!) === '${DeliverLambdaFunction}', 'deliver errors alarm');
+    expect([errors['Namespace'], errors['ComparisonOperator'], errors['Threshold']]).toEqual(['AWS/Lambda', 'GreaterThanOrEqualToThreshold', 1]);
+
+    const filters = ofType(ci, 'AWS::Logs::MetricFilter').filter(([, filter]) => filter.Properties['MetricTransformations'][0].MetricName === 'DeliveryFailed');
+    expect(filters).toHaveLength(1);
+    const filter = filters[0]![1].Properties;
+    expect(filter['LogGroupName']).toEqual({ Ref: 'DeliverLogGroup' });
+    expect(filter['FilterPattern']).toContain('$.message = "delivery outcome"');
+    expect(filter['FilterPattern']).toContain('$.status = "failed"');
+    expect(filter['MetricTransformations']).toEqual([{ MetricNamespace: 'ContactRelay', MetricName: 'DeliveryFailed', MetricValue: '1', Unit: 'Count' }]);
+    const failed = findAlarm(ci, (a) => a['MetricName'] === 'DeliveryFailed', 'delivery failed alarm');
+    expect([failed['Namespace'], failed['Statistic'], failed['ComparisonOperator'], failed['Threshold']]).toEqual(['ContactRelay', 'Sum', 'GreaterThanOrEqualToThreshold', 1]);
+  });
+
+  it('alarms on throttles and errors of every function', () => {
+    for (const [id] of ofType(ci, 'AWS::Lambda::Function')) {
+      for (const metric of ['Throttles', 'Errors']) {
+        const alarm = findAlarm(ci, (a) => a['MetricName'] === metric && render(dimension(a, 'FunctionName') ?? '') === `\${${id}}`, `${metric} alarm of ${id}`);
+        expect([alarm['Namespace'], alarm['ComparisonOperator'], alarm['Threshold']]).toEqual(['AWS/Lambda', 'GreaterThanOrEqualToThreshold', 1]);
+      }
+    }
+  });
+
+  it('alarms when a provider account fails its health check (Powertools EMF metric)', () => {
+    const alarm = findAlarm(ci, (a) => a['MetricName'] === 'ProviderCredentialsFailing', 'credentials alarm');
+    expect([alarm['Namespace'], alarm['Dimensions'], alarm['ComparisonOperator'], alarm['Threshold']]).toEqual([
+      'ContactRelay',
+      [{ Name: 'service', Value: 'contact-relay' }],
+      'GreaterThanOrEqualToThreshold',
+      1,
+    ]);
+  });
+
+  it('alarms when the oldest queued job is older than 15 minutes, and when webhooks get a 5xx', () => {
+    const age = findAlarm(ci, (a) => a['MetricName'] === 'ApproximateAgeOfOldestMessage', 'queue age alarm');
+    expect([age['Namespace'], dimension(age, 'QueueName'), age['ComparisonOperator'], age['Threshold']]).toEqual(['AWS/SQS', getAtt('DeliveryQueue', 'QueueName'), 'GreaterThanThreshold', 900]);
+    const http = findAlarm(ci, (a) => a['MetricName'] === '5xx', 'webhook 5xx alarm');
+    expect([http['Namespace'], dimension(http, 'ApiId')]).toEqual(['AWS/ApiGateway', { Ref: 'HttpApi' }]);
+  });
+
+  it('sends every alarm, and its recovery, to the alarm topic; email only when alarmEmail is set', () => {
+    const all = alarms(ci);
+    expect(all.length).toBeGreaterThanOrEqual(15);
+    for (const alarm of all) {
+      expect(alarm['AlarmName'], alarm['id']).toMatch(/^contact-relay-ci-/);
+      expect(alarm['AlarmActions'], alarm['id']).toEqual([{ Ref: 'AlarmTopic' }]);
+      expect(alarm['OKActions'], alarm['id']).toEqual([{ Ref: 'AlarmTopic' }]);
+      expect(alarm['TreatMissingData'], alarm['id']).toBe('notBreaching');
+    }
+    expect(resource(ci, 'AlarmTopic').Type).toBe('AWS::SNS::Topic');
+
+    const subscription = (template: Template) => resource(template, 'AlarmEmailSubscription');
+    expect(evaluate(ci.Conditions![subscription(ci).Condition!]!, ci)).toBe(false);
+    expect(evaluate(prod.Conditions![subscription(prod).Condition!]!, prod)).toBe(true);
+    expect(subscription(prod).Properties).toEqual({ TopicArn: { Ref: 'AlarmTopic' }, Protocol: 'email', Endpoint: 'ops@example.com' });
+  });
+
+  it('counts outcomes per status and provider from the deliver logs', () => {
+    const byMetric = new Map(
+      ofType(ci, 'AWS::Logs::MetricFilter').map(([, filter]) => [filter.Properties['MetricTransformations'][0].MetricName as string, filter.Properties] as const),
+    );
+    for (const status of ['created', 'exists', 'skipped', 'failed', 'transient']) {
+      const name = `Outcome${status[0]!.toUpperCase()}${status.slice(1)}`;
+      const filter = byMetric.get(name);
+      expect(filter, name).toBeDefined();
+      expect(filter!['LogGroupName']).toEqual({ Ref: 'DeliverLogGroup' });
+      expect(filter!['FilterPattern']).toBe(`{ ($.message = "delivery outcome") && ($.status = "${status}") }`);
+      expect(filter!['MetricTransformations'][0]).toMatchObject({ MetricNamespace: 'ContactRelay', MetricValue: '1', Dimensions: [{ Key: 'Provider', Value: '$.provider' }] });
+    }
+  });
+
+  it('has a dashboard of outcomes per provider, queue and dead-letter depth, function errors and duration', () => {
+    const dashboards = ofType(ci, 'AWS::CloudWatch::Dashboard');
+    expect(dashboards).toHaveLength(1);
+    const properties = dashboards[0]![1].Properties;
+    expect(properties['DashboardName']).toBe('contact-relay-ci');
+    const body = (properties['DashboardBody'] as { 'Fn::Sub': string })['Fn::Sub'];
+    // What CloudFormation substitutes: names of this stack's resources and the region.
+    const rendered = body.replace(/\$\{([^}]+)\}/g, (_match, name: string) => `<${name}>`);
+    const dashboard = JSON.parse(rendered) as { widgets: Array<{ type: string; properties: { title?: string; region?: string; metrics?: Json[][]; alarms?: string[] } }> };
+    const metricWidgets = dashboard.widgets.filter((widget) => widget.type === 'metric');
+    for (const widget of metricWidgets) expect(widget.properties.region).toBe('<AWS::Region>');
+
+    /** Metric rows with the "." shorthand expanded. */
+    const rows = metricWidgets.flatMap((widget) => {
+      let previous: Json[] = [];
+      return (widget.properties.metrics ?? []).map((row) => {
+        const values = row.filter((item) => typeof item === 'string').map((item, index) => (item === '.' ? previous[index]! : item));
+        previous = values;
+        return values.join(' ');
+      });
+    });
+    for (const provider of ['twochat', 'kirim', 'callbell', 'chatwoot']) {
+      for (const status of ['Created', 'Exists', 'Skipped', 'Failed', 'Transient']) expect(rows).toContain(`ContactRelay Outcome${status} Provider ${provider}`);
+    }
+    expect(rows).toContain('AWS/SQS ApproximateNumberOfMessagesVisible QueueName <DeliveryQueue.QueueName>');
+    expect(rows).toContain('AWS/SQS ApproximateNumberOfMessagesVisible QueueName <DeliveryDeadLetterQueue.QueueName>');
+    for (const fn of FUNCTIONS) {
+      expect(rows).toContain(`AWS/Lambda Errors FunctionName <${logicalId(fn)}>`);
+      expect(rows).toContain(`AWS/Lambda Duration FunctionName <${logicalId(fn)}>`);
+    }
+    const alarmWidget = dashboard.widgets.find((widget) => widget.type === 'alarm');
+    expect(new Set(alarmWidget?.properties.alarms)).toEqual(new Set(alarms(ci).map((alarm) => `<${alarm['id']}.Arn>`)));
+  });
+});
