@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { validateChatwootCreatePayload } from '../helpers/chatwoot-contract.js';
 import { eventually } from '../helpers/pipeline.js';
 import { freePort, isListening, waitForOutput } from '../helpers/processes.js';
@@ -139,6 +140,29 @@ describe('npm start (local stack)', () => {
     const unknown = await fetch(`http://127.0.0.1:${ports.http}/hooks/form/nope`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(unknown.status).toBe(404);
   });
+
+  it('parks a job whose provider keeps failing in the dead-letter queue, and redrive delivers it once', async () => {
+    await fetch(`http://127.0.0.1:${ports.emulator}/_emulator/requests`, { method: 'DELETE' });
+    const armed = await fetch(`http://127.0.0.1:${ports.emulator}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ provider: 'callbell', status: 500, times: 100_000 }) });
+    expect(armed.status).toBe(201);
+    const accepted = await post(JSON.stringify({ name: 'Kay Outage', email: 'kay@example.com', phone: '+1 212 555 0142' }), 'application/json', 'kay-1');
+    expect(accepted.status).toBe(202);
+
+    const sqs = new SQSClient({ endpoint: `http://127.0.0.1:${ports.emulator}`, region: 'us-east-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+    const dlqUrl = `http://127.0.0.1:${ports.emulator}/000000000000/contact-relay-local-delivery-dlq`;
+    const depth = async (QueueUrl: string) => Number((await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }))).Attributes?.['ApproximateNumberOfMessages']);
+    await eventually(async () => expect(await depth(dlqUrl)).toBe(1), 60_000);
+    for (const provider of ['twochat', 'kirim', 'chatwoot']) expect(await createsOf(provider), provider).toHaveLength(1);
+
+    // Callbell answers again (clearing requests clears faults); the scheduled redrive is invoked as EventBridge would.
+    await fetch(`http://127.0.0.1:${ports.emulator}/_emulator/requests`, { method: 'DELETE' });
+    const invoked = await fetch(`http://127.0.0.1:${ports.lambda}/2015-03-31/functions/contact-relay-local-redrive/invocations`, { method: 'POST', body: '{}' });
+    expect(await invoked.json()).toMatchObject({ started: true, dlqMessages: 1 });
+    await eventually(async () => expect((await createsOf('callbell')).filter((r) => r.status === 200)).toHaveLength(1), 30_000);
+    for (const provider of ['twochat', 'kirim', 'chatwoot']) expect(await createsOf(provider), provider).toHaveLength(0);
+    expect(await depth(dlqUrl)).toBe(0);
+    sqs.destroy();
+  }, 120_000);
 
   it('stops every child on SIGTERM', async () => {
     const exited = new Promise<number | null>((resolve) => stack.once('exit', resolve));
