@@ -9,18 +9,50 @@ import { findRoute, type ResolvedRoute, type RoutesConfig } from './config/route
 import { toDeliveryJob } from './jobs.js';
 import { logger as defaultLogger } from './logging.js';
 import type { JobQueue } from './queue.js';
+import { SecretFormatError, SecretNotFoundError, sourceSecretName, type SecretStore } from './secrets.js';
 import type { OutcomeStore } from './store.js';
+import { z } from './validation.js';
 import { rejection, WebhookRejectedError, type WebhookAnswer, type WebhookRequest } from './webhook.js';
 
 export type SourceReading =
-  | { kind: 'contact'; eventKey: string; contact: Contact; skipReason?: string }
+  | {
+      kind: 'contact';
+      eventKey: string;
+      contact: Contact;
+      skipReason?: string;
+      /** Other keys of the same event, marked as seen (e.g. a Shopify order's key, which reconcile uses). */
+      aliases?: string[];
+    }
   | { kind: 'ignored'; reason: string };
+
+export interface ReadContext {
+  now: Date;
+  /** The route's signing secret (`route.secretName`, else `contact-relay/{stage}/source/{source}`), read on demand. */
+  secret: () => Promise<SourceSecret>;
+}
 
 export interface Source {
   name: SourceName;
   /** Status for a URL naming no route: 404, except where a sender disables hooks on 404. */
   unknownRouteStatus: 400 | 404;
-  read(request: WebhookRequest, route: ResolvedRoute, now: Date): SourceReading | Promise<SourceReading>;
+  read(request: WebhookRequest, route: ResolvedRoute, context: ReadContext): SourceReading | Promise<SourceReading>;
+}
+
+/**
+ * A source's secret: `secret` signs (HMAC) its webhooks; `token` is a shared
+ * token for senders that cannot sign (Jotform, plain forms).
+ */
+export const SourceSecretSchema = z
+  .object({
+    secret: z.optional(z.string().check(z.minLength(1))),
+    token: z.optional(z.string().check(z.minLength(1))),
+  })
+  .check(z.refine((value) => value.secret !== undefined || value.token !== undefined, 'needs "secret" (a signing secret) or "token"'));
+export type SourceSecret = z.infer<typeof SourceSecretSchema>;
+
+/** Reads a route's source secret through the shared cache. */
+export function sourceSecretReader(secrets: SecretStore, stage: string): (route: ResolvedRoute) => Promise<SourceSecret> {
+  return (route) => secrets.get(route.secretName ?? sourceSecretName(stage, route.source), SourceSecretSchema);
 }
 
 export type Acceptance = 'accepted' | 'duplicate';
@@ -28,7 +60,9 @@ export type Acceptance = 'accepted' | 'duplicate';
 export interface IngestDependencies {
   routes: RoutesConfig;
   /** Record the event and queue its delivery job; `duplicate` when it was accepted before. */
-  accept: (contact: Contact, route: ResolvedRoute, eventKey: string) => Promise<Acceptance>;
+  accept: (contact: Contact, route: ResolvedRoute, eventKey: string, aliases?: string[]) => Promise<Acceptance>;
+  /** The route's source secret; a missing or malformed one is a 500 (our configuration, not the sender's fault). */
+  sourceSecret?: (route: ResolvedRoute) => Promise<SourceSecret>;
   logger?: Pick<typeof defaultLogger, 'info' | 'warn' | 'error'>;
   now?: () => Date;
 }
@@ -49,8 +83,11 @@ export async function acceptEvent(
   route: ResolvedRoute,
   eventKey: string,
   deps: { store: OutcomeStore; queue: JobQueue; now?: () => Date },
+  aliases: string[] = [],
 ): Promise<Acceptance> {
   if (!(await deps.store.beginIngest(eventKey))) return 'duplicate';
+  // Aliases only mark the event as seen under its other keys; an alias seen before does not make this a duplicate.
+  await Promise.all(aliases.map((alias) => deps.store.markSeen(alias)));
   try {
     await deps.queue.send(toDeliveryJob(contact, route, eventKey, deps.now?.() ?? new Date()));
   } catch (error) {
@@ -68,12 +105,21 @@ export async function ingestWebhook(request: WebhookRequest, source: Source, dep
     return rejection(new WebhookRejectedError(source.unknownRouteStatus, 'unknown_route', `no route "${request.routeName}" is configured for source "${source.name}"`));
   }
   let reading: SourceReading;
+  const secret = () => {
+    if (deps.sourceSecret === undefined) throw new SecretNotFoundError(sourceSecretName('(none)', source.name));
+    return deps.sourceSecret(route);
+  };
   try {
-    reading = await source.read(request, route, deps.now?.() ?? new Date());
+    reading = await source.read(request, route, { now: deps.now?.() ?? new Date(), secret });
   } catch (error) {
     if (error instanceof WebhookRejectedError) {
       log.warn('webhook rejected', { source: source.name, route: route.name, code: error.code, reason: error.message });
       return rejection(error);
+    }
+    if (error instanceof SecretNotFoundError || error instanceof SecretFormatError) {
+      // Our configuration is wrong, not the request: a 5xx keeps the sender retrying until it is fixed.
+      log.error('source secret unusable', { source: source.name, route: route.name, error });
+      return rejection(new WebhookRejectedError(500, 'source_secret_unavailable', `this route's signing secret is missing or malformed (${error.message})`));
     }
     throw error;
   }
@@ -88,7 +134,7 @@ export async function ingestWebhook(request: WebhookRequest, source: Source, dep
   }
   let acceptance: Acceptance;
   try {
-    acceptance = await deps.accept(contact, route, eventKey);
+    acceptance = await deps.accept(contact, route, eventKey, reading.aliases);
   } catch (error) {
     // Not durably accepted: a 5xx makes the sender retry, which is what we want.
     log.error('webhook not accepted', { source: source.name, route: route.name, eventKey, error: error as Error });

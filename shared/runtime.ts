@@ -8,7 +8,7 @@ import routesFile from '../config/routes.json' with { type: 'json' };
 import { loadEnv, providerBaseUrls, requireEnv, type Env } from './config/env.js';
 import { parseRoutesConfig, type RoutesConfig } from './config/routes.js';
 import { createHttpClient } from './http.js';
-import { acceptEvent, type IngestDependencies } from './ingest.js';
+import { acceptEvent, sourceSecretReader, type IngestDependencies } from './ingest.js';
 import type { ProviderContext } from './providers/types.js';
 import { createSqsQueue } from './queue.js';
 import { SecretStore } from './secrets.js';
@@ -23,18 +23,26 @@ export function createRuntime(environment: Record<string, string | undefined> = 
   return { env: loadEnv(environment), routes: parseRoutesConfig(routes) };
 }
 
-/** Ingest functions: dedupe in the table, jobs on the queue. */
-export function ingestDependencies(runtime: Runtime): Pick<IngestDependencies, 'routes' | 'accept'> {
+/** Ingest functions: source secrets from the shared cache, dedupe in the table, jobs on the queue. */
+export function ingestDependencies(runtime: Runtime, secrets = new SecretStore(secretTtl(runtime))): Pick<IngestDependencies, 'routes' | 'accept' | 'sourceSecret'> {
   const store = createDynamoStore({ tableName: requireEnv(runtime.env, 'TABLE_NAME') });
   const queue = createSqsQueue(requireEnv(runtime.env, 'QUEUE_URL'));
-  return { routes: runtime.routes, accept: (contact, route, eventKey) => acceptEvent(contact, route, eventKey, { store, queue }) };
+  return {
+    routes: runtime.routes,
+    accept: (contact, route, eventKey, aliases) => acceptEvent(contact, route, eventKey, { store, queue }, aliases),
+    sourceSecret: sourceSecretReader(secrets, runtime.env.STAGE),
+  };
+}
+
+function secretTtl(runtime: Runtime): { ttlMs?: number } {
+  const ttl = runtime.env.SECRETS_TTL_SECONDS;
+  return ttl === undefined ? {} : { ttlMs: Number(ttl) * 1000 };
 }
 
 export function providerContext(runtime: Runtime): ProviderContext {
-  const ttl = runtime.env.SECRETS_TTL_SECONDS;
   return {
     stage: runtime.env.STAGE,
-    secrets: new SecretStore(ttl === undefined ? {} : { ttlMs: Number(ttl) * 1000 }),
+    secrets: new SecretStore(secretTtl(runtime)),
     http: createHttpClient(),
     baseUrls: providerBaseUrls(runtime.env),
   };

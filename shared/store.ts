@@ -37,6 +37,8 @@ export type Claim =
 export interface OutcomeStore {
   /** Record an event as accepted; false when it was accepted before. */
   beginIngest(eventKey: string): Promise<boolean>;
+  /** Record another key of an accepted event as seen (it is then a duplicate for whoever uses that key). */
+  markSeen(eventKey: string): Promise<void>;
   /** The job is on the queue: the dedupe record becomes permanent (until TTL). */
   completeIngest(eventKey: string): Promise<void>;
   /** Queueing failed: forget the event so the sender's retry is accepted. */
@@ -86,6 +88,20 @@ export function createDynamoStore(options: DynamoStoreOptions): OutcomeStore {
         if (isConditionFailure(error)) return false;
         throw error;
       }
+    },
+
+    async markSeen(eventKey) {
+      await documents
+        .send(
+          new PutCommand({
+            TableName: tableName,
+            Item: { pk: eventPk(eventKey), sk: 'ingest', state: 'queued', alias: true, at: now(), expiresAt: expiry(settings.dedupeTtlSeconds) },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        )
+        .catch((error: unknown) => {
+          if (!isConditionFailure(error)) throw error;
+        });
     },
 
     async completeIngest(eventKey) {

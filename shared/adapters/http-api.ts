@@ -20,6 +20,12 @@ export function fromHttpApiEvent(event: APIGatewayProxyEventV2, source: SourceNa
   };
 }
 
+/** The source a webhook URL names: `/hooks/{source}/{route}`. */
+export function sourceOfHttpApiEvent(event: APIGatewayProxyEventV2): string | undefined {
+  const match = /^\/hooks\/([^/]+)\//.exec(event.rawPath ?? event.requestContext?.http?.path ?? '');
+  return match?.[1];
+}
+
 export function toHttpApiResult(answer: WebhookAnswer): APIGatewayProxyStructuredResultV2 {
   return {
     statusCode: answer.statusCode,

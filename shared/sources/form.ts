@@ -162,7 +162,7 @@ export function formEventKey(request: WebhookRequest): string {
 export const formSource: Source = {
   name: 'form',
   unknownRouteStatus: 404,
-  read(request, route, now) {
+  read(request, route, { now }) {
     const fields = parseFormBody(request);
     const eventKey = formEventKey(request);
     const { contact, skipReason } = mapFormToContact(fields, route, eventKey, now);

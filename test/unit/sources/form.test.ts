@@ -149,7 +149,7 @@ describe('Function: ingestWebhook with the form source', () => {
     const answer = await ingestWebhook(jsonRequest({ name: 'Ada', email: 'ada@example.com' }, { 'idempotency-key': 'x' }), formSource, d);
     expect(answer).toEqual({ statusCode: 202, body: { status: 'accepted', eventKey: 'form:default:x' } });
     expect(d.accept).toHaveBeenCalledTimes(1);
-    expect(d.accept).toHaveBeenCalledWith(expect.objectContaining({ firstName: 'Ada', emails: ['ada@example.com'] }), expect.objectContaining({ name: 'default' }), 'form:default:x');
+    expect(d.accept).toHaveBeenCalledWith(expect.objectContaining({ firstName: 'Ada', emails: ['ada@example.com'] }), expect.objectContaining({ name: 'default' }), 'form:default:x', undefined);
   });
 
   it('answers 200 duplicate for an event accepted before', async () => {
