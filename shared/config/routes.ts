@@ -48,6 +48,15 @@ export const RouteSchema = z.strictObject({
   tags: z._default(z.array(z.string().check(z.minLength(1))), []),
   /** Secret holding this route's signing secret, instead of `contact-relay/{stage}/source/{source}`. */
   secretName: z.optional(z.string().check(z.minLength(1))),
+  /**
+   * How requests prove they come from the sender: `hmac` (a signature with the
+   * route's `secret`), `token` (the route's `token` in the URL or a header) or
+   * `none`. Defaults per source (see AUTH_DEFAULTS); senders that always sign
+   * cannot be set to anything else.
+   */
+  auth: z.optional(z.enum(['none', 'token', 'hmac'])),
+  /** Shopify routes only: accept webhooks from these shops alone (`my-shop.myshopify.com`). */
+  shopDomains: z.optional(z.array(z.string().check(z.regex(/^[a-z0-9][a-z0-9-]*\.myshopify\.com$/, 'must be a shop domain such as "my-shop.myshopify.com"'))).check(z.minLength(1))),
   fields: z.optional(FieldMappingSchema),
   /**
    * Shopify routes only: reconcile orders through the Admin API, so an order
@@ -73,6 +82,24 @@ export const RouteSchema = z.strictObject({
   ),
 });
 export type Route = z.infer<typeof RouteSchema>;
+
+export type RouteAuth = 'none' | 'token' | 'hmac';
+
+/** What each source does by default, and what it may be set to. */
+export const AUTH_RULES: Record<SourceName, { default: RouteAuth; allowed: readonly RouteAuth[] }> = {
+  shopify: { default: 'hmac', allowed: ['hmac'] },
+  woocommerce: { default: 'hmac', allowed: ['hmac'] },
+  typeform: { default: 'hmac', allowed: ['hmac'] },
+  webflow: { default: 'hmac', allowed: ['hmac'] },
+  'google-forms': { default: 'hmac', allowed: ['hmac'] },
+  tally: { default: 'hmac', allowed: ['hmac', 'none'] },
+  jotform: { default: 'token', allowed: ['token'] },
+  form: { default: 'none', allowed: ['none', 'token', 'hmac'] },
+};
+
+export function routeAuth(route: Pick<Route, 'auth'> & { source: SourceName }): RouteAuth {
+  return route.auth ?? AUTH_RULES[route.source].default;
+}
 
 const SourceRoutes = z.record(z.string(), RouteSchema);
 
@@ -104,6 +131,13 @@ export const RoutesConfigSchema = z
               });
             }
           });
+          const rules = AUTH_RULES[source as SourceName];
+          if (route.auth !== undefined && !rules.allowed.includes(route.auth)) {
+            ctx.issues.push({ code: 'custom', input: route.auth, path: ['sources', source, routeName, 'auth'], message: `${source} routes can use ${rules.allowed.map((a) => `"${a}"`).join(' or ')}` });
+          }
+          if (route.shopDomains !== undefined && source !== 'shopify') {
+            ctx.issues.push({ code: 'custom', input: route.shopDomains, path: ['sources', source, routeName, 'shopDomains'], message: 'only Shopify routes have shop domains' });
+          }
           if (route.reconcile !== undefined && source !== 'shopify') {
             ctx.issues.push({ code: 'custom', input: route.reconcile, path: ['sources', source, routeName, 'reconcile'], message: 'only Shopify routes can be reconciled' });
           }
