@@ -12,9 +12,11 @@ import { ingestWebhook, type Source } from '../../shared/ingest.js';
 import { logger } from '../../shared/logging.js';
 import { createRuntime, ingestDependencies } from '../../shared/runtime.js';
 import { formSource } from '../../shared/sources/form.js';
+import { googleFormsSource } from '../../shared/sources/google-forms.js';
+import { jotformSource } from '../../shared/sources/jotform.js';
 
 const deps = ingestDependencies(createRuntime());
-const sources = new Map<string, Source>([formSource].map((source) => [source.name, source]));
+const sources = new Map<string, Source>([formSource, jotformSource, googleFormsSource].map((source) => [source.name, source]));
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
   .use(injectLambdaContext(logger))

@@ -1,15 +1,18 @@
 /**
  * The plain form source: JSON or urlencoded bodies posted by an HTML form, a
- * site builder or a script. Field names are found automatically (`name`,
- * `first_name`, `email`, `phone`, ...) or named by the route config.
+ * site builder or a script, open or checked by token or HMAC (see auth.ts).
+ * Field names are found automatically (`name`, `first_name`, `email`,
+ * `phone`, ...) or named by the route config. `mapFormToContact` also serves
+ * the other flat key/value senders (Jotform, Google Forms).
  */
 import { createHash } from 'node:crypto';
 import type { Contact } from '../contact.js';
 import type { Source } from '../ingest.js';
 import type { FieldMapping, ResolvedRoute } from '../config/routes.js';
-import { normalisePhone } from '../phone.js';
+import { isRegion, normalisePhone } from '../phone.js';
 import { z } from '../validation.js';
 import { checkBodySize, mediaType, WebhookRejectedError, type WebhookRequest } from '../webhook.js';
+import { requireRouteAuth } from './auth.js';
 
 export type FormFields = Record<string, string | string[]>;
 
@@ -52,18 +55,24 @@ export function parseFormBody(request: WebhookRequest): FormFields {
   );
 }
 
-/** Field names tried, in order, when the route names none. Compared without case, spaces, dashes or underscores. */
-export const AUTOMATIC_FIELDS: Required<Omit<FieldMapping, 'attributes'>> = {
+export type ContactField = keyof Required<Omit<FieldMapping, 'attributes'>>;
+
+/**
+ * Field names tried, in order, when the route names none. Compared without
+ * case, spaces or punctuation, so a question titled "E-mail address:" is
+ * `email_address`.
+ */
+export const AUTOMATIC_FIELDS: Record<ContactField, string[]> = {
   firstName: ['first_name', 'firstname', 'fname', 'given_name'],
   lastName: ['last_name', 'lastname', 'lname', 'surname', 'family_name'],
-  fullName: ['name', 'full_name', 'your_name', 'contact_name'],
-  email: ['email', 'email_address', 'e-mail', 'mail'],
-  phone: ['phone', 'phone_number', 'mobile', 'mobile_phone', 'tel', 'telephone', 'whatsapp', 'cell'],
+  fullName: ['name', 'full_name', 'your_name', 'your_full_name', 'contact_name'],
+  email: ['email', 'email_address', 'your_email', 'mail'],
+  phone: ['phone', 'phone_number', 'phone_no', 'mobile', 'mobile_phone', 'mobile_number', 'tel', 'telephone', 'whatsapp', 'whatsapp_number', 'cell', 'cell_phone', 'contact_number'],
   country: ['country', 'country_code'],
   tags: ['tags'],
 };
 
-const squash = (key: string) => key.toLowerCase().replace(/[\s_-]/g, '');
+const squash = (key: string) => key.toLowerCase().replace(/[^\p{L}\p{N}]/gu, '');
 
 function pick(fields: FormFields, names: readonly string[], exact: boolean): string[] {
   const index = exact ? undefined : new Map(Object.keys(fields).map((key) => [squash(key), key]));
@@ -85,14 +94,42 @@ export interface MappedContact {
   skipReason?: string;
 }
 
-/** Map form fields to a Contact using the route's field names, else the automatic ones. */
-export function mapFormToContact(fields: FormFields, route: ResolvedRoute, eventKey: string, now = new Date()): MappedContact {
-  const names = route.fields ?? {};
-  const get = (field: keyof typeof AUTOMATIC_FIELDS) =>
-    names[field] !== undefined ? pick(fields, names[field], true) : pick(fields, AUTOMATIC_FIELDS[field], false);
+export interface FormMappingOptions {
+  /**
+   * Keys whose kind the sender's payload shows (a Jotform name control's
+   * `.first`, a phone control): tried before the automatic names when the
+   * route names none for that field.
+   */
+  typed?: Partial<Record<ContactField, readonly string[]>>;
+  /** Values used when neither the route's names nor the automatic ones find any (Google Forms' collected respondent email). */
+  fallback?: Partial<Record<ContactField, readonly string[]>>;
+  /** Tag naming the sender (`jotform`), first among the route's tags, as Shopify contacts carry `shopify`. */
+  sourceTag?: string;
+}
 
-  let firstName = get('firstName')[0];
-  let lastName = get('lastName')[0];
+const clean = (values: readonly string[]) => values.map((value) => value.trim()).filter((value) => value !== '');
+
+/**
+ * Map form fields to a Contact: for each contact field, the route's field
+ * names (exact keys) when it gives them; else the typed keys, then the
+ * automatic names; then the fallback values. `occurredAt` is the submission
+ * time when the sender states it, else when we received it.
+ */
+export function mapFormToContact(fields: FormFields, route: ResolvedRoute, eventKey: string, occurredAt = new Date(), options: FormMappingOptions = {}): MappedContact {
+  const names = route.fields ?? {};
+  const get = (field: ContactField): string[] => {
+    const explicit = names[field];
+    const found =
+      explicit !== undefined
+        ? pick(fields, explicit, true)
+        : [pick(fields, options.typed?.[field] ?? [], true), pick(fields, AUTOMATIC_FIELDS[field], false)].find((values) => values.length > 0) ?? [];
+    return found.length > 0 ? found : clean(options.fallback?.[field] ?? []);
+  };
+
+  // A route that names only the full name means that field: detected first and last names must not win over it.
+  const fullNameOnly = names.fullName !== undefined && names.firstName === undefined && names.lastName === undefined;
+  let firstName = fullNameOnly ? undefined : get('firstName')[0];
+  let lastName = fullNameOnly ? undefined : get('lastName')[0];
   const fullName = get('fullName')[0];
   if (firstName === undefined && lastName === undefined && fullName !== undefined) {
     const [first, ...rest] = fullName.split(/\s+/);
@@ -107,7 +144,8 @@ export function mapFormToContact(fields: FormFields, route: ResolvedRoute, event
     else problems.push(`email "${email}" is not an email address`);
   }
 
-  const country = get('country')[0];
+  const countryInput = get('country')[0];
+  const country = countryInput === undefined ? undefined : (regionOf(countryInput) ?? countryInput);
   const phones: Contact['phones'] = [];
   const rejectedPhones: Contact['rejectedPhones'] = [];
   for (const input of get('phone')) {
@@ -120,7 +158,7 @@ export function mapFormToContact(fields: FormFields, route: ResolvedRoute, event
     }
   }
 
-  const tags = [...new Set([...route.tags, ...get('tags').flatMap((value) => value.split(',').map((tag) => tag.trim()))].filter(Boolean))];
+  const tags = [...new Set([...(options.sourceTag !== undefined ? [options.sourceTag] : []), ...route.tags, ...get('tags').flatMap((value) => value.split(',').map((tag) => tag.trim()))].filter(Boolean))];
   const attributes: Record<string, string> = {};
   for (const name of names.attributes ?? []) {
     const values = pick(fields, [name], true);
@@ -139,7 +177,7 @@ export function mapFormToContact(fields: FormFields, route: ResolvedRoute, event
       source: route.source,
       route: route.name,
       eventKey,
-      occurredAt: now.toISOString(),
+      occurredAt: occurredAt.toISOString(),
       ...(emails[0] ?? phones[0]?.e164 ? { personKey: emails[0] ?? phones[0]?.e164 } : {}),
     },
   };
@@ -151,6 +189,34 @@ export function mapFormToContact(fields: FormFields, route: ResolvedRoute, event
   return { contact };
 }
 
+/** Common English names that are not the names `Intl.DisplayNames` gives (those are covered by it). */
+const COUNTRY_ALIASES: Record<string, string> = { usa: 'US', unitedstatesofamerica: 'US', uk: 'GB', greatbritain: 'GB', england: 'GB', scotland: 'GB', wales: 'GB' };
+
+let countryNames: Map<string, string> | undefined;
+
+/**
+ * The ISO region of a country field: a code (`gb`) or an English name
+ * (`United Kingdom`, as Jotform's country and address controls send it);
+ * undefined when it is neither. Names come from ICU via `Intl.DisplayNames`,
+ * so no country list is kept here.
+ */
+export function regionOf(value: string): string | undefined {
+  const text = value.trim();
+  if (/^[A-Za-z]{2}$/.test(text) && isRegion(text)) return text.toUpperCase();
+  if (countryNames === undefined) {
+    countryNames = new Map(Object.entries(COUNTRY_ALIASES));
+    const display = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'none' });
+    for (let first = 65; first <= 90; first += 1) {
+      for (let second = 65; second <= 90; second += 1) {
+        const code = String.fromCharCode(first, second);
+        const name = isRegion(code) ? display.of(code) : undefined;
+        if (name !== undefined && !countryNames.has(squash(name))) countryNames.set(squash(name), code);
+      }
+    }
+  }
+  return countryNames.get(squash(text));
+}
+
 /** `Idempotency-Key` when the sender gives one, else a hash of the exact body. */
 export function formEventKey(request: WebhookRequest): string {
   const given = request.headers['idempotency-key']?.trim();
@@ -158,11 +224,12 @@ export function formEventKey(request: WebhookRequest): string {
   return `form:${request.routeName}:${key}`;
 }
 
-/** `POST /hooks/form/{route}`: JSON or urlencoded, fields found by name. */
+/** `POST /hooks/form/{route}`: JSON or urlencoded, fields found by name; open, or checked by token or HMAC as the route says. */
 export const formSource: Source = {
   name: 'form',
   unknownRouteStatus: 404,
-  read(request, route, { now }) {
+  async read(request, route, { now, secret }) {
+    await requireRouteAuth(request, route, secret);
     const fields = parseFormBody(request);
     const eventKey = formEventKey(request);
     const { contact, skipReason } = mapFormToContact(fields, route, eventKey, now);

@@ -1,8 +1,12 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
+import { fromHttpApiEvent } from '../../../shared/adapters/http-api.js';
 import { parseRoutesConfig } from '../../../shared/config/routes.js';
-import { ingestWebhook, type IngestDependencies } from '../../../shared/ingest.js';
-import { formEventKey, formSource, mapFormToContact, parseFormBody } from '../../../shared/sources/form.js';
+import { ingestWebhook, type IngestDependencies, type SourceSecret } from '../../../shared/ingest.js';
+import { requireToken } from '../../../shared/sources/auth.js';
+import { formEventKey, formSource, mapFormToContact, parseFormBody, regionOf } from '../../../shared/sources/form.js';
 import { MAX_BODY_BYTES, WebhookRejectedError } from '../../../shared/webhook.js';
+import { httpApiEvent } from '../../helpers/lambda.js';
 import { jsonRequest, urlencodedRequest } from '../../helpers/requests.js';
 import { testRoute } from '../../helpers/routes.js';
 
@@ -187,5 +191,178 @@ describe('Function: ingestWebhook with the form source', () => {
   it('answers 503 when the event cannot be stored or queued, so the sender retries', async () => {
     const answer = await ingestWebhook(jsonRequest({ email: 'ada@example.com' }), formSource, deps(vi.fn(async () => Promise.reject(new Error('queue down')))));
     expect(answer).toEqual({ statusCode: 503, body: { error: { code: 'not_accepted', message: 'the event could not be stored; retry the webhook later' } } });
+  });
+});
+
+describe('Function: mapFormToContact options', () => {
+  it('tries typed keys before the automatic names, and the route names before both', () => {
+    const fields = { 'q3_who.first': 'Mary Ann', 'q3_who.last': 'Evans', name: 'Someone Else', email: 'mae@example.com' };
+    const typed = { firstName: ['q3_who.first'], lastName: ['q3_who.last'] };
+    expect(mapFormToContact(fields, route, 'k', now, { typed }).contact).toMatchObject({ firstName: 'Mary Ann', lastName: 'Evans' });
+    const named = testRoute({ fields: { fullName: ['name'] } });
+    expect(mapFormToContact(fields, named, 'k', now, { typed }).contact).toMatchObject({ firstName: 'Someone', lastName: 'Else' });
+  });
+
+  it('uses fallback values only when nothing else gives the field', () => {
+    const fallback = { email: ['respondent@example.com'] };
+    expect(mapFormToContact({ name: 'Ada' }, route, 'k', now, { fallback }).contact.emails).toEqual(['respondent@example.com']);
+    expect(mapFormToContact({ email: 'ada@example.com' }, route, 'k', now, { fallback }).contact.emails).toEqual(['ada@example.com']);
+  });
+
+  it('puts the source tag first, once', () => {
+    expect(mapFormToContact({ email: 'ada@example.com', tags: 'jotform, vip' }, route, 'k', now, { sourceTag: 'jotform' }).contact.tags).toEqual(['jotform', 'web-form', 'vip']);
+  });
+
+  it('matches automatic names whatever their punctuation, as question titles have it', () => {
+    const { contact } = mapFormToContact({ 'E-mail address:': 'ada@example.com', 'WhatsApp number': '+14155550132', 'Your full name': 'Ada Lovelace' }, route, 'k', now);
+    expect(contact).toMatchObject({ firstName: 'Ada', lastName: 'Lovelace', emails: ['ada@example.com'], phones: [{ e164: '+14155550132' }] });
+  });
+
+  it('reads a country given by its English name as the phone region', () => {
+    const { contact } = mapFormToContact({ phone: '020 7946 0018', country: 'United Kingdom' }, testRoute(), 'k', now);
+    expect(contact.phones).toEqual([{ e164: '+442079460018' }]);
+  });
+});
+
+describe('Function: regionOf', () => {
+  it.each([
+    ['gb', 'GB'],
+    [' US ', 'US'],
+    ['United Kingdom', 'GB'],
+    ['united states', 'US'],
+    ['Germany', 'DE'],
+    ['UK', 'GB'],
+    ['USA', 'US'],
+    ['Côte d’Ivoire', 'CI'],
+  ])('reads %j as %s', (input, region) => {
+    expect(regionOf(input)).toBe(region);
+  });
+
+  it('gives undefined for what is no country', () => {
+    expect(regionOf('Atlantis')).toBeUndefined();
+    expect(regionOf('ZZ')).toBeUndefined();
+    expect(regionOf('')).toBeUndefined();
+  });
+});
+
+describe('Function: requireToken', () => {
+  const request = (headers: Record<string, string>, query: Record<string, string>) => ({ ...jsonRequest({}, headers), query });
+
+  it('prefers the header to the query string', () => {
+    expect(() => requireToken(request({ 'x-contact-relay-token': 't' }, { token: 'wrong' }), 't')).not.toThrow();
+    expect(() => requireToken(request({ 'x-contact-relay-token': 'wrong' }, { token: 't' }), 't')).toThrow(/does not match/);
+  });
+
+  it('treats an empty token as missing', () => {
+    expect(() => requireToken(request({}, { token: ' ' }), 't')).toThrow(/needs its token/);
+  });
+});
+
+describe('Function: ingestWebhook with an authenticated form route', () => {
+  const routes = parseRoutesConfig({
+    accounts: { twochat: { provider: 'twochat' } },
+    sources: {
+      form: {
+        default: { deliverTo: ['twochat'], defaultRegion: 'US' },
+        tokened: { deliverTo: ['twochat'], defaultRegion: 'US', auth: 'token' },
+        signed: { deliverTo: ['twochat'], defaultRegion: 'US', auth: 'hmac' },
+      },
+    },
+  });
+  const quietLogger = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+  const setup = (secret: SourceSecret = { secret: 's', token: 't' }) => {
+    const accept = vi.fn<IngestDependencies['accept']>(async () => 'accepted');
+    const sourceSecret = vi.fn(async () => secret);
+    return { accept, sourceSecret, deps: { routes, accept, sourceSecret, logger: quietLogger, now: () => now } };
+  };
+  const body = JSON.stringify({ name: 'Ada Lovelace', email: 'ada@example.com' });
+  const sign = (text: string, secret = 's') => `sha256=${createHmac('sha256', secret).update(text).digest('base64')}`;
+  const request = (routeName: string, options: { body?: string; headers?: Record<string, string>; query?: Record<string, string> } = {}) => ({
+    ...jsonRequest(options.body ?? body, options.headers ?? {}, routeName),
+    query: options.query ?? {},
+  });
+
+  it('accepts a token in the query string or in the X-Contact-Relay-Token header', async () => {
+    const { accept, deps } = setup();
+    expect((await ingestWebhook(request('tokened', { query: { token: 't' } }), formSource, deps)).statusCode).toBe(202);
+    expect((await ingestWebhook(request('tokened', { headers: { 'x-contact-relay-token': 't' } }), formSource, deps)).statusCode).toBe(202);
+    expect(accept).toHaveBeenCalledTimes(2);
+  });
+
+  it.each([
+    ['no token', {}, 'missing_token'],
+    ['a wrong token', { query: { token: 'T' } }, 'invalid_token'],
+    ['a longer token', { headers: { 'x-contact-relay-token': 'tt' } }, 'invalid_token'],
+  ])('answers 401 for %s and accepts nothing', async (_name, options, code) => {
+    const { accept, deps } = setup();
+    const answer = await ingestWebhook(request('tokened', options), formSource, deps);
+    expect(answer).toEqual({ statusCode: 401, body: { error: { code, message: expect.any(String) as string } } });
+    expect(accept).not.toHaveBeenCalled();
+  });
+
+  it('checks the token before it reads the body: a malformed body without a token is a 401', async () => {
+    const { deps } = setup();
+    expect((await ingestWebhook(request('tokened', { body: '{oops' }), formSource, deps)).statusCode).toBe(401);
+    const answer = await ingestWebhook(request('tokened', { body: '{oops', query: { token: 't' } }), formSource, deps);
+    expect(answer.body).toMatchObject({ error: { code: 'malformed_body' } });
+    expect(answer.statusCode).toBe(400);
+  });
+
+  it('accepts a body signed with the route secret in X-Contact-Relay-Signature', async () => {
+    const { accept, deps } = setup();
+    const answer = await ingestWebhook(request('signed', { headers: { 'x-contact-relay-signature': sign(body) } }), formSource, deps);
+    expect(answer.statusCode).toBe(202);
+    expect(accept).toHaveBeenCalledWith(expect.objectContaining({ emails: ['ada@example.com'] }), expect.objectContaining({ name: 'signed' }), expect.any(String), undefined);
+  });
+
+  it.each([
+    ['no signature', {}, 'missing_signature'],
+    ['a signature with another secret', { 'x-contact-relay-signature': sign(body, 'other') }, 'invalid_signature'],
+    ['a signature of another body', { 'x-contact-relay-signature': sign(`${body} `) }, 'invalid_signature'],
+    ['a signature that is not base64', { 'x-contact-relay-signature': 'sha256=not base64!' }, 'invalid_signature'],
+    ['a token instead of a signature', { 'x-contact-relay-token': 't' }, 'missing_signature'],
+  ])('answers 401 for %s and accepts nothing', async (_name, headers, code) => {
+    const { accept, deps } = setup();
+    const answer = await ingestWebhook(request('signed', { headers }), formSource, deps);
+    expect(answer.statusCode).toBe(401);
+    expect(answer.body).toMatchObject({ error: { code } });
+    expect(accept).not.toHaveBeenCalled();
+  });
+
+  it('answers 400 for a malformed body that is correctly signed', async () => {
+    const { accept, deps } = setup();
+    const answer = await ingestWebhook(request('signed', { body: '[1]', headers: { 'x-contact-relay-signature': sign('[1]') } }), formSource, deps);
+    expect(answer).toEqual({ statusCode: 400, body: { error: { code: 'malformed_body', message: 'body must be a JSON object of form fields' } } });
+    expect(accept).not.toHaveBeenCalled();
+  });
+
+  it('never reads the secret for an open route', async () => {
+    const { sourceSecret, deps } = setup();
+    expect((await ingestWebhook(request('default'), formSource, deps)).statusCode).toBe(202);
+    expect(sourceSecret).not.toHaveBeenCalled();
+  });
+
+  it('answers 500 when the route secret lacks what the route checks, so the sender retries', async () => {
+    for (const [routeName, secret, field] of [
+      ['tokened', { secret: 's' }, 'token'],
+      ['signed', { token: 't' }, 'secret'],
+    ] as const) {
+      const { accept, deps } = setup(secret);
+      const answer = await ingestWebhook(request(routeName, { query: { token: 't' } }), formSource, deps);
+      expect(answer.statusCode).toBe(500);
+      expect(answer.body).toMatchObject({ error: { code: 'source_secret_unavailable', message: expect.stringContaining(`needs "${field}"`) as string } });
+      expect(accept).not.toHaveBeenCalled();
+    }
+  });
+
+  it('verifies a base64-encoded API Gateway body against the bytes the sender signed', async () => {
+    const { accept, deps } = setup();
+    const text = JSON.stringify({ name: 'Zoë Ōkubo', email: 'zoe@example.com' });
+    const event = httpApiEvent('form', 'signed', text, { 'Content-Type': 'application/json', 'X-Contact-Relay-Signature': sign(text) }, true);
+    const answer = await ingestWebhook(fromHttpApiEvent(event, 'form'), formSource, deps);
+    expect(answer.statusCode).toBe(202);
+    expect(accept).toHaveBeenCalledWith(expect.objectContaining({ firstName: 'Zoë', lastName: 'Ōkubo' }), expect.anything(), expect.any(String), undefined);
+    const tokened = { ...httpApiEvent('form', 'tokened', text, { 'content-type': 'application/json' }, true), queryStringParameters: { token: 't' } };
+    expect((await ingestWebhook(fromHttpApiEvent(tokened, 'form'), formSource, deps)).statusCode).toBe(202);
   });
 });
