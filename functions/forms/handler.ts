@@ -14,9 +14,12 @@ import { createRuntime, ingestDependencies } from '../../shared/runtime.js';
 import { formSource } from '../../shared/sources/form.js';
 import { googleFormsSource } from '../../shared/sources/google-forms.js';
 import { jotformSource } from '../../shared/sources/jotform.js';
+import { tallySource } from '../../shared/sources/tally.js';
+import { typeformSource } from '../../shared/sources/typeform.js';
+import { webflowSource } from '../../shared/sources/webflow.js';
 
 const deps = ingestDependencies(createRuntime());
-const sources = new Map<string, Source>([formSource, jotformSource, googleFormsSource].map((source) => [source.name, source]));
+const sources = new Map<string, Source>([formSource, typeformSource, tallySource, jotformSource, webflowSource, googleFormsSource].map((source) => [source.name, source]));
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
   .use(injectLambdaContext(logger))
