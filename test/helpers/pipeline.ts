@@ -7,6 +7,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { vi } from 'vitest';
+import { SOURCES } from '../../shared/contact.js';
 import { provisionLocal, type LocalResources } from '../emulator/provision.js';
 import { startQueuePoller, type QueuePoller } from '../emulator/queue-poller.js';
 import { startEmulator, type Emulator } from '../emulator/server.js';
@@ -16,6 +17,8 @@ import { lambdaContext } from './lambda.js';
 
 export const STAGE = 'itest';
 export const SHOP = 'itest-shop.myshopify.com';
+/** Every source's secret in the pipeline: signs HMAC sources, and is the token of token sources. */
+export const SOURCE_SECRET = { secret: 'itest-signing-secret', token: 'itest-token' };
 export const PROVIDERS = ['twochat', 'kirim', 'callbell', 'chatwoot'] as const;
 export const KEYS = { twochat: 'itest-2chat-key', kirim: 'itest-kirim-key', callbell: 'itest-callbell-key', chatwoot: 'itest-chatwoot-key' };
 
@@ -37,6 +40,7 @@ export async function startPipeline(options: { visibilityTimeoutSeconds?: number
     secrets: {
       [`contact-relay/${STAGE}/provider/twochat`]: { apiKey: KEYS.twochat },
       [`contact-relay/${STAGE}/shopify-admin/default`]: { shopDomain: SHOP, accessToken: 'itest-shopify-token' },
+      ...Object.fromEntries(SOURCES.map((source) => [`contact-relay/${STAGE}/source/${source}`, SOURCE_SECRET])),
       [`contact-relay/${STAGE}/provider/kirim`]: { token: KEYS.kirim, phoneNumberId: '106540352242922' },
       [`contact-relay/${STAGE}/provider/callbell`]: { token: KEYS.callbell },
       [`contact-relay/${STAGE}/provider/chatwoot`]: { baseUrl: 'https://online.99digital.co.il', accountId: 1, inboxId: 1, accessToken: KEYS.chatwoot },
