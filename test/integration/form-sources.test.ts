@@ -50,13 +50,13 @@ async function expectAtEveryProvider(expected: Expected): Promise<void> {
 }
 
 /** What each fixture holds (see its file): national numbers made E.164 with the payload's country. */
-const EXPECTED: Record<string, Expected> = {
+const EXPECTED = {
   typeform: { name: 'Ada Lovelace', email: 'ada@example.com', phone: '+14155550132' },
   tally: { name: 'Jan Peeters', phone: '+32471123456' },
   webflow: { name: 'Ford Prefect', phone: '+442079460018' },
   jotform: { name: 'Ada Lovelace', email: 'ada@example.com', phone: '+14155550132' },
   'google-forms': { name: 'Ada Lovelace', email: 'ada@example.com', phone: '+14155550132' },
-};
+} satisfies Record<string, Expected>;
 
 const creates = () => pipeline.emulator.state.requests.filter((request) => request.provider !== 'secretsmanager' && request.provider !== 'shopify');
 
