@@ -1,9 +1,12 @@
 /**
- * Shopify orders → Contact, shared by every way an order reaches us: the
- * order webhooks, Shopify's EventBridge delivery and the `reconcile` job
- * that pulls orders through the GraphQL Admin API. The GraphQL node is first
- * turned into the REST/webhook shape, so one mapper decides names, phones,
- * consent and the dedupe key for all of them.
+ * Shopify orders and customers → Contact, shared by every way they reach
+ * us: the HTTPS webhooks (shopify-webhook.ts), Shopify's Amazon EventBridge
+ * delivery (../shopify-events.ts) and the `reconcile` job that pulls orders
+ * through the GraphQL Admin API. The GraphQL node is first turned into the
+ * REST/webhook shape, so one mapper decides names, phones, consent and the
+ * order's dedupe key for all of them; one reader turns a delivery (topic,
+ * shop, webhook and event ids, payload) into what ingest accepts, whichever
+ * transport carried it.
  *
  * Shopify order and customer ids exceed 2^53: the numeric `id` fields are
  * never part of the schemas (zod drops them unread) and ids are taken from
@@ -11,8 +14,10 @@
  */
 import type { Address, Contact } from '../contact.js';
 import type { ResolvedRoute } from '../config/routes.js';
+import type { SourceReading } from '../ingest.js';
 import { normalisePhone } from '../phone.js';
-import { z } from '../validation.js';
+import { describeIssues, z } from '../validation.js';
+import { WebhookRejectedError } from '../webhook.js';
 import type { MappedContact } from './form.js';
 
 /** Shopify sends `null` for every absent field; absent keys happen too (trimmed payloads, old API versions). */
@@ -46,6 +51,27 @@ export const ShopifyCustomerSchema = z.object({
 });
 
 export const ORDER_GID = /^gid:\/\/shopify\/Order\/\d+$/;
+export const CUSTOMER_GID = /^gid:\/\/shopify\/Customer\/\d+$/;
+
+/**
+ * The part of a `customers/create` / `customers/update` payload we read.
+ * Since API version 2025-01 Shopify leaves the consent fields out of these
+ * payloads (they have topics of their own); older versions still send them.
+ */
+export const ShopifyCustomerWebhookSchema = z.object({
+  admin_graphql_api_id: z.string().check(z.regex(CUSTOMER_GID, 'must be a customer id such as "gid://shopify/Customer/706405506930370084"')),
+  first_name: text,
+  last_name: text,
+  email: text,
+  phone: text,
+  created_at: text,
+  updated_at: text,
+  default_address: z.nullish(ShopifyAddressSchema),
+  addresses: z.nullish(z.array(ShopifyAddressSchema)),
+  email_marketing_consent: ShopifyConsentSchema,
+  sms_marketing_consent: ShopifyConsentSchema,
+});
+export type ShopifyCustomerWebhook = z.infer<typeof ShopifyCustomerWebhookSchema>;
 
 /** The part of a REST/webhook order we read. `id` is deliberately absent: see the module comment. */
 export const ShopifyOrderSchema = z.object({
@@ -120,6 +146,56 @@ function isoOrUndefined(value: string | null | undefined): string | undefined {
 
 const EmailSchema = z.email();
 
+/** The first valid email of the candidates, lower-cased; invalid ones are named in `problems`. */
+function firstValidEmail(candidates: Array<string | null | undefined>, problems: string[]): string[] {
+  for (const candidate of candidates) {
+    if (!present(candidate)) continue;
+    const email = candidate.trim().toLowerCase();
+    if (EmailSchema.safeParse(email).success) return [email];
+    problems.push(`email "${candidate}" is not an email address`);
+  }
+  return [];
+}
+
+interface PhoneCandidate {
+  input: string | null | undefined;
+  /** The region the number is read in: the country of the address it sits on. */
+  country: string | undefined;
+}
+
+/**
+ * The first candidate that is a valid number, as E.164; the invalid ones
+ * before it are kept with their reasons (and named in `problems`) so a skip
+ * can say why. The same text in the same region is tried once.
+ */
+function firstValidPhone(candidates: PhoneCandidate[], route: ResolvedRoute, problems: string[]): Pick<Contact, 'phones' | 'rejectedPhones'> {
+  const phones: Contact['phones'] = [];
+  const rejectedPhones: Contact['rejectedPhones'] = [];
+  const tried = new Set<string>();
+  for (const { input, country } of candidates) {
+    if (!present(input)) continue;
+    const key = `${input.trim()}|${country ?? ''}`;
+    if (tried.has(key)) continue;
+    tried.add(key);
+    const result = normalisePhone(input, { country, defaultRegion: route.defaultRegion });
+    if (result.ok) {
+      phones.push({ e164: result.e164, ...(route.whatsappNumbers ? { whatsapp: true } : {}) });
+      break;
+    }
+    rejectedPhones.push({ input: input.trim(), reason: result.message });
+    problems.push(`phone "${input.trim()}": ${result.message}`);
+  }
+  return { phones, rejectedPhones };
+}
+
+/** Email and SMS marketing consent, when the payload says either way. */
+function consentOfCustomer(customer: Pick<ShopifyCustomerWebhook, 'email_marketing_consent' | 'sms_marketing_consent'> | undefined): Pick<Contact, 'consent'> {
+  const email = consentOf(customer?.email_marketing_consent?.state);
+  const sms = consentOf(customer?.sms_marketing_consent?.state);
+  if (email === undefined && sms === undefined) return {};
+  return { consent: { ...(email !== undefined ? { email } : {}), ...(sms !== undefined ? { sms } : {}) } };
+}
+
 /**
  * Map an order to a Contact. Names and email come from the customer, else
  * the order, else the billing then shipping address. The phone is the first
@@ -141,42 +217,21 @@ export function mapShopifyOrder(order: ShopifyOrder, route: ResolvedRoute, shopD
   const lastName = trimmed(named?.last_name);
 
   const problems: string[] = [];
-  const emails: string[] = [];
-  for (const candidate of [customer?.email, order.email]) {
-    if (!present(candidate)) continue;
-    const email = candidate.trim().toLowerCase();
-    if (EmailSchema.safeParse(email).success) {
-      emails.push(email);
-      break;
-    }
-    problems.push(`email "${candidate}" is not an email address`);
-  }
+  const emails = firstValidEmail([customer?.email, order.email], problems);
 
   // The person's own number has no address of its own: the billing country is where they pay from.
   const personCountry = trimmed(billing?.country_code) ?? trimmed(shipping?.country_code) ?? trimmed(defaultAddress?.country_code);
-  const phoneCandidates: Array<{ input: string | null | undefined; country: string | undefined }> = [
-    { input: customer?.phone, country: personCountry },
-    { input: order.phone, country: personCountry },
-    { input: billing?.phone, country: trimmed(billing?.country_code) },
-    { input: shipping?.phone, country: trimmed(shipping?.country_code) },
-    { input: defaultAddress?.phone, country: trimmed(defaultAddress?.country_code) },
-  ];
-  const phones: Contact['phones'] = [];
-  const rejectedPhones: Contact['rejectedPhones'] = [];
-  const tried = new Set<string>();
-  for (const { input, country } of phoneCandidates) {
-    if (!present(input)) continue;
-    const key = `${input.trim()}|${country ?? ''}`;
-    if (tried.has(key)) continue;
-    tried.add(key);
-    const result = normalisePhone(input, { country, defaultRegion: route.defaultRegion });
-    if (result.ok) {
-      phones.push({ e164: result.e164, ...(route.whatsappNumbers ? { whatsapp: true } : {}) });
-      break;
-    }
-    rejectedPhones.push({ input: input.trim(), reason: result.message });
-    problems.push(`phone "${input.trim()}": ${result.message}`);
-  }
+  const { phones, rejectedPhones } = firstValidPhone(
+    [
+      { input: customer?.phone, country: personCountry },
+      { input: order.phone, country: personCountry },
+      { input: billing?.phone, country: trimmed(billing?.country_code) },
+      { input: shipping?.phone, country: trimmed(shipping?.country_code) },
+      { input: defaultAddress?.phone, country: trimmed(defaultAddress?.country_code) },
+    ],
+    route,
+    problems,
+  );
 
   const attributes: Record<string, string> = { shopify_shop: shopDomain.trim().toLowerCase() };
   const orderName = trimmed(order.name);
@@ -187,8 +242,6 @@ export function mapShopifyOrder(order: ShopifyOrder, route: ResolvedRoute, shopD
   const customerId = gidTail(customer?.admin_graphql_api_id);
   if (customerId !== undefined) attributes['shopify_customer_id'] = customerId;
 
-  const emailConsent = consentOf(customer?.email_marketing_consent?.state);
-  const smsConsent = consentOf(customer?.sms_marketing_consent?.state);
   const address = toAddress(billing) ?? toAddress(shipping) ?? toAddress(defaultAddress);
   const personKey = trimmed(customer?.admin_graphql_api_id) ?? emails[0] ?? phones[0]?.e164;
 
@@ -201,9 +254,7 @@ export function mapShopifyOrder(order: ShopifyOrder, route: ResolvedRoute, shopD
     ...(address !== undefined ? { address } : {}),
     tags: [...new Set(['shopify', ...route.tags])],
     attributes,
-    ...(emailConsent !== undefined || smsConsent !== undefined
-      ? { consent: { ...(emailConsent !== undefined ? { email: emailConsent } : {}), ...(smsConsent !== undefined ? { sms: smsConsent } : {}) } }
-      : {}),
+    ...consentOfCustomer(customer),
     origin: {
       source: 'shopify',
       route: route.name,
@@ -221,6 +272,196 @@ export function mapShopifyOrder(order: ShopifyOrder, route: ResolvedRoute, shopD
     return { contact, skipReason: `no usable email or phone: ${why}` };
   }
   return { contact };
+}
+
+/**
+ * Map a `customers/create` or `customers/update` payload to a Contact.
+ * Names come from the customer, else from its default address, else from
+ * the first named address in its address book. The phone is the first
+ * valid one of the customer's own (read with the default address's
+ * country), the default address's and each address's, each read with the
+ * country of the address it sits on. `eventKey` is the delivery's key: a
+ * customer has no single event to dedupe on, every update is an event.
+ */
+export function mapShopifyCustomer(customer: ShopifyCustomerWebhook, route: ResolvedRoute, shopDomain: string, eventKey: string, now = new Date()): MappedContact {
+  const addresses = [customer.default_address, ...(customer.addresses ?? [])].filter((address): address is ShopifyAddress => address !== null && address !== undefined);
+
+  const named = [customer, ...addresses].find((who) => present(who.first_name) || present(who.last_name));
+  const firstName = trimmed(named?.first_name);
+  const lastName = trimmed(named?.last_name);
+
+  const problems: string[] = [];
+  const emails = firstValidEmail([customer.email], problems);
+
+  // The person's own number has no address: the country they live in (default address first) is its region.
+  const personCountry = addresses.map((address) => trimmed(address.country_code)).find((country) => country !== undefined);
+  const { phones, rejectedPhones } = firstValidPhone(
+    [{ input: customer.phone, country: personCountry }, ...addresses.map((address) => ({ input: address.phone, country: trimmed(address.country_code) }))],
+    route,
+    problems,
+  );
+
+  const shop = shopDomain.trim().toLowerCase();
+  const attributes: Record<string, string> = { shopify_shop: shop };
+  const customerId = gidTail(customer.admin_graphql_api_id);
+  if (customerId !== undefined) attributes['shopify_customer_id'] = customerId;
+  const address = addresses.map(toAddress).find((candidate) => candidate !== undefined);
+
+  const contact: Contact = {
+    ...(firstName !== undefined ? { firstName } : {}),
+    ...(lastName !== undefined ? { lastName } : {}),
+    emails,
+    phones,
+    rejectedPhones,
+    ...(address !== undefined ? { address } : {}),
+    tags: [...new Set(['shopify', ...route.tags])],
+    attributes,
+    ...consentOfCustomer(customer),
+    origin: {
+      source: 'shopify',
+      route: route.name,
+      eventKey,
+      occurredAt: isoOrUndefined(customer.updated_at) ?? isoOrUndefined(customer.created_at) ?? now.toISOString(),
+      personKey: customer.admin_graphql_api_id,
+    },
+  };
+
+  if (emails.length === 0 && phones.length === 0) {
+    const why =
+      problems.length > 0
+        ? problems.join('; ')
+        : 'the customer has no email or phone (Shopify leaves them out for apps without protected customer data access)';
+    return { contact, skipReason: `no usable email or phone: ${why}` };
+  }
+  return { contact };
+}
+
+// ---------------------------------------------------------------------------
+// Webhook deliveries, over HTTPS or Amazon EventBridge
+
+/** Topics whose payload is an order. `orders/paid` carries the same person as `orders/create`. */
+export const SHOPIFY_ORDER_TOPICS: readonly string[] = ['orders/create', 'orders/paid'];
+/** Topics whose payload is a customer. */
+export const SHOPIFY_CUSTOMER_TOPICS: readonly string[] = ['customers/create', 'customers/update'];
+
+export function isShopifyContactTopic(topic: string): boolean {
+  return SHOPIFY_ORDER_TOPICS.includes(topic) || SHOPIFY_CUSTOMER_TOPICS.includes(topic);
+}
+
+/** The headers Shopify sends with every delivery, as Shopify spells them (errors name them this way). */
+export const SHOPIFY_HEADERS = {
+  hmac: 'X-Shopify-Hmac-Sha256',
+  topic: 'X-Shopify-Topic',
+  shopDomain: 'X-Shopify-Shop-Domain',
+  webhookId: 'X-Shopify-Webhook-Id',
+  eventId: 'X-Shopify-Event-Id',
+  apiVersion: 'X-Shopify-API-Version',
+  triggeredAt: 'X-Shopify-Triggered-At',
+} as const;
+
+/** What a delivery says about itself, whichever transport carried it (HTTP headers or EventBridge metadata). */
+export interface ShopifyDelivery {
+  topic: string;
+  /** `my-shop.myshopify.com`, lower-cased. */
+  shopDomain: string;
+  /** Unique per delivery: a retry of the same delivery keeps it. */
+  webhookId: string;
+  /** Shared by every delivery of one merchant action (all subscriptions, HTTPS and EventBridge alike). */
+  eventId?: string;
+  apiVersion?: string;
+  triggeredAt?: string;
+}
+
+const SHOP_DOMAIN = /^[a-z0-9][a-z0-9-]*\.myshopify\.com$/;
+/** Shopify's ids are UUIDs; anything printable and short enough to sit in a table key is accepted. */
+const DELIVERY_ID = /^[\x21-\x7e]{1,200}$/;
+
+/**
+ * Read the delivery headers (names lower-cased). A missing one is a 401 like
+ * a missing signature: a request without them did not come from Shopify. A
+ * malformed one is a 400 (they are not covered by the signature, which
+ * signs the body only).
+ */
+export function shopifyDeliveryFromHeaders(headers: Record<string, string | undefined>): ShopifyDelivery {
+  const get = (name: string, required: boolean, pattern?: RegExp): string | undefined => {
+    const value = headers[name.toLowerCase()]?.trim();
+    if (value === undefined || value === '') {
+      if (required) throw new WebhookRejectedError(401, 'missing_header', `the ${name} header is missing`);
+      return undefined;
+    }
+    if (pattern !== undefined && !pattern.test(value)) throw new WebhookRejectedError(400, 'invalid_header', `the ${name} header is not valid`);
+    return value;
+  };
+  const topic = get(SHOPIFY_HEADERS.topic, true, /^[\x21-\x7e]{1,100}$/) as string;
+  const shopDomain = (get(SHOPIFY_HEADERS.shopDomain, true) as string).toLowerCase();
+  if (!SHOP_DOMAIN.test(shopDomain)) throw new WebhookRejectedError(400, 'invalid_header', `the ${SHOPIFY_HEADERS.shopDomain} header must be a shop domain such as "my-shop.myshopify.com"`);
+  const webhookId = get(SHOPIFY_HEADERS.webhookId, true, DELIVERY_ID) as string;
+  const eventId = get(SHOPIFY_HEADERS.eventId, false, DELIVERY_ID);
+  const apiVersion = get(SHOPIFY_HEADERS.apiVersion, false);
+  const triggeredAt = get(SHOPIFY_HEADERS.triggeredAt, false);
+  return {
+    topic,
+    shopDomain,
+    webhookId,
+    ...(eventId !== undefined ? { eventId } : {}),
+    ...(apiVersion !== undefined ? { apiVersion } : {}),
+    ...(triggeredAt !== undefined ? { triggeredAt } : {}),
+  };
+}
+
+/**
+ * The dedupe key of a delivery: `X-Shopify-Event-Id` when present (it is
+ * the same for the HTTPS and the EventBridge copy of one event, and for
+ * Shopify's retries), else `X-Shopify-Webhook-Id` (the same across retries
+ * of one delivery).
+ */
+export function shopifyDeliveryEventKey(delivery: Pick<ShopifyDelivery, 'shopDomain' | 'webhookId' | 'eventId'>): string {
+  const shop = delivery.shopDomain.trim().toLowerCase();
+  return delivery.eventId !== undefined ? `shopify:${shop}:event:${delivery.eventId}` : `shopify:${shop}:webhook:${delivery.webhookId}`;
+}
+
+/** A route without `shopDomains` takes every shop signed with its secret. */
+export function isShopAllowed(route: Pick<ResolvedRoute, 'shopDomains'>, shopDomain: string): boolean {
+  return route.shopDomains === undefined || route.shopDomains.includes(shopDomain.trim().toLowerCase());
+}
+
+function withEventKey(contact: Contact, eventKey: string): Contact {
+  return { ...contact, origin: { ...contact.origin, eventKey } };
+}
+
+/**
+ * Turn a verified delivery into what ingest accepts. Orders are keyed by
+ * the delivery and also mark the order's own key (`shopifyOrderEventKey`)
+ * as seen, so `reconcile` does not deliver an order whose webhook arrived.
+ * A payload that does not fit the topic's schema is a 400: Shopify retries
+ * it, and the error names the fields (an `include_fields` subscription that
+ * leaves out `admin_graphql_api_id`, say).
+ */
+export function readShopifyDelivery(delivery: ShopifyDelivery, payload: unknown, route: ResolvedRoute, now: Date): SourceReading {
+  const eventKey = shopifyDeliveryEventKey(delivery);
+  if (SHOPIFY_ORDER_TOPICS.includes(delivery.topic)) {
+    const parsed = ShopifyOrderSchema.safeParse(payload);
+    if (!parsed.success) throw new WebhookRejectedError(400, 'malformed_body', `not a Shopify ${delivery.topic} payload: ${describeIssues(parsed.error)}`);
+    const { contact, skipReason } = mapShopifyOrder(parsed.data, route, delivery.shopDomain, now);
+    return {
+      kind: 'contact',
+      eventKey,
+      contact: withEventKey(contact, eventKey),
+      aliases: [shopifyOrderEventKey(delivery.shopDomain, parsed.data.admin_graphql_api_id)],
+      ...(skipReason !== undefined ? { skipReason } : {}),
+    };
+  }
+  if (SHOPIFY_CUSTOMER_TOPICS.includes(delivery.topic)) {
+    const parsed = ShopifyCustomerWebhookSchema.safeParse(payload);
+    if (!parsed.success) throw new WebhookRejectedError(400, 'malformed_body', `not a Shopify ${delivery.topic} payload: ${describeIssues(parsed.error)}`);
+    const { contact, skipReason } = mapShopifyCustomer(parsed.data, route, delivery.shopDomain, eventKey, now);
+    return { kind: 'contact', eventKey, contact, ...(skipReason !== undefined ? { skipReason } : {}) };
+  }
+  return { kind: 'ignored', reason: ignoredTopicReason(delivery.topic) };
+}
+
+export function ignoredTopicReason(topic: string): string {
+  return `topic "${topic}" carries no contact (${[...SHOPIFY_ORDER_TOPICS, ...SHOPIFY_CUSTOMER_TOPICS].join(', ')} do)`;
 }
 
 // ---------------------------------------------------------------------------

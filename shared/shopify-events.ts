@@ -1,0 +1,100 @@
+/**
+ * Shopify webhooks delivered through Amazon EventBridge: the same reading,
+ * mapping and dedupe as the HTTPS webhooks (sources/shopify.ts), without
+ * the signature. EventBridge invokes the function asynchronously and
+ * retries it when it throws, then hands the event to the dead-letter queue;
+ * so an event that could not be accepted (table or queue down) or is not a
+ * Shopify delivery throws, and one that is fine but carries no contact is
+ * logged and returns.
+ *
+ * All events of the bus go to one route, named by `SHOPIFY_EVENTS_ROUTE`.
+ */
+import { EnvConfigError } from './config/env.js';
+import { findRoute, type ResolvedRoute, type RoutesConfig } from './config/routes.js';
+import { fromShopifyEventBridgeEvent, MalformedEventError } from './adapters/eventbridge.js';
+import type { IngestDependencies, SourceReading } from './ingest.js';
+import { logger as defaultLogger } from './logging.js';
+import { isShopAllowed, readShopifyDelivery } from './sources/shopify.js';
+import { z } from './validation.js';
+import { WebhookRejectedError } from './webhook.js';
+
+export const SHOPIFY_EVENTS_ROUTE_VARIABLE = 'SHOPIFY_EVENTS_ROUTE';
+export const DEFAULT_SHOPIFY_EVENTS_ROUTE = 'default';
+
+const RouteNameSchema = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a route name: lower-case letters, digits and dashes'));
+
+/**
+ * The Shopify route EventBridge events are delivered under, from
+ * `SHOPIFY_EVENTS_ROUTE` (default `default`); checked at cold start, so a
+ * wrong name stops the function with the variable named instead of failing
+ * every event.
+ */
+export function shopifyEventsRoute(routes: RoutesConfig, environment: Record<string, string | undefined> = process.env): ResolvedRoute {
+  const raw = environment[SHOPIFY_EVENTS_ROUTE_VARIABLE];
+  const name = raw === undefined || raw === '' ? DEFAULT_SHOPIFY_EVENTS_ROUTE : raw;
+  const parsed = RouteNameSchema.safeParse(name);
+  if (!parsed.success) throw new EnvConfigError(`invalid environment: ${SHOPIFY_EVENTS_ROUTE_VARIABLE}: "${name}" ${parsed.error.issues[0]?.message ?? 'is not a route name'}`);
+  const route = findRoute(routes, 'shopify', parsed.data);
+  if (route === undefined) {
+    const defined = Object.keys(routes.sources.shopify ?? {});
+    throw new EnvConfigError(
+      `invalid environment: ${SHOPIFY_EVENTS_ROUTE_VARIABLE} names route "${parsed.data}", which config/routes.json does not define under sources.shopify (defined: ${defined.length > 0 ? defined.join(', ') : 'none'})`,
+    );
+  }
+  return route;
+}
+
+export type ShopifyEventOutcome =
+  | { status: 'accepted' | 'duplicate'; eventKey: string }
+  | { status: 'skipped'; reason: string; eventKey: string }
+  | { status: 'ignored'; reason: string };
+
+export interface ShopifyEventDependencies {
+  route: ResolvedRoute;
+  accept: IngestDependencies['accept'];
+  logger?: Pick<typeof defaultLogger, 'info' | 'warn' | 'error'>;
+  now?: () => Date;
+}
+
+/** Accept one EventBridge event; throws when EventBridge should retry it (or dead-letter it). */
+export async function ingestShopifyEvent(event: unknown, deps: ShopifyEventDependencies): Promise<ShopifyEventOutcome> {
+  const log = deps.logger ?? defaultLogger;
+  const { route } = deps;
+  let reading: SourceReading;
+  let where: Record<string, string>;
+  try {
+    const { delivery, payload, eventBridgeId } = fromShopifyEventBridgeEvent(event);
+    where = { source: 'shopify', transport: 'eventbridge', route: route.name, topic: delivery.topic, shop: delivery.shopDomain, ...(eventBridgeId !== undefined ? { eventBridgeId } : {}) };
+    if (!isShopAllowed(route, delivery.shopDomain)) {
+      // The bus is trusted, so this is the route's choice rather than an attack: nothing to retry.
+      const reason = `shop "${delivery.shopDomain}" is not in this route's shopDomains`;
+      log.warn('shopify event ignored', { ...where, reason });
+      return { status: 'ignored', reason };
+    }
+    reading = readShopifyDelivery(delivery, payload, route, deps.now?.() ?? new Date());
+  } catch (error) {
+    if (error instanceof MalformedEventError || error instanceof WebhookRejectedError) {
+      log.error('shopify event malformed', { source: 'shopify', transport: 'eventbridge', route: route.name, reason: error.message });
+      throw error instanceof MalformedEventError ? error : new MalformedEventError(error.message, { cause: error });
+    }
+    throw error;
+  }
+  if (reading.kind === 'ignored') {
+    log.info('shopify event ignored', { ...where, reason: reading.reason });
+    return { status: 'ignored', reason: reading.reason };
+  }
+  const { eventKey, contact } = reading;
+  if (reading.skipReason !== undefined) {
+    log.info('shopify event skipped', { ...where, eventKey, reason: reading.skipReason });
+    return { status: 'skipped', reason: reading.skipReason, eventKey };
+  }
+  try {
+    const acceptance = await deps.accept(contact, route, eventKey, reading.aliases);
+    log.info(acceptance === 'accepted' ? 'shopify event accepted' : 'shopify event duplicate', { ...where, eventKey });
+    return { status: acceptance, eventKey };
+  } catch (error) {
+    // Not durably accepted: throwing makes EventBridge retry, which is what we want.
+    log.error('shopify event not accepted', { ...where, eventKey, error: error as Error });
+    throw error;
+  }
+}
