@@ -12,6 +12,8 @@ import { provisionLocal, type LocalResources } from '../emulator/provision.js';
 import { startQueuePoller, type QueuePoller } from '../emulator/queue-poller.js';
 import { startEmulator, type Emulator } from '../emulator/server.js';
 import type { RedriveReport } from '../../shared/operations/redrive.js';
+import type { ShopifyEventBridgeEvent } from '../../shared/adapters/eventbridge.js';
+import type { ShopifyEventOutcome } from '../../shared/shopify-events.js';
 import type { RouteReconcileReport } from '../../shared/operations/reconcile.js';
 import { lambdaContext } from './lambda.js';
 
@@ -27,6 +29,8 @@ export interface Pipeline {
   resources: LocalResources;
   sqs: SQSClient;
   forms: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+  shops: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+  shopifyEvents: (event: ShopifyEventBridgeEvent, context: Context) => Promise<ShopifyEventOutcome>;
   deliver: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
   redrive: (event: unknown, context: Context) => Promise<RedriveReport>;
   reconcile: (event: unknown, context: Context) => Promise<RouteReconcileReport[]>;
@@ -69,6 +73,8 @@ export async function startPipeline(options: { visibilityTimeoutSeconds?: number
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
   vi.resetModules();
   const { handler: forms } = await import('../../functions/forms/handler.js');
+  const { handler: shops } = await import('../../functions/shops/handler.js');
+  const { handler: shopifyEvents } = await import('../../functions/shopify-events/handler.js');
   const { handler: deliver } = await import('../../functions/deliver/handler.js');
   const { handler: redrive } = await import('../../functions/redrive/handler.js');
   const { handler: reconcile } = await import('../../functions/reconcile/handler.js');
@@ -80,6 +86,8 @@ export async function startPipeline(options: { visibilityTimeoutSeconds?: number
     resources,
     sqs,
     forms,
+    shops,
+    shopifyEvents,
     deliver,
     redrive,
     reconcile,

@@ -1,0 +1,118 @@
+/**
+ * Shop webhooks end to end: Shopify over HTTPS and over EventBridge, and
+ * WooCommerce, through the shops (or shopify-events) function, the queue and
+ * the deliver function to the four emulated providers.
+ */
+import { createHmac, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ShopifyEventBridgeEvent } from '../../shared/adapters/eventbridge.js';
+import type { QueuePoller } from '../emulator/queue-poller.js';
+import { httpApiEvent, lambdaContext } from '../helpers/lambda.js';
+import { eventually, PROVIDERS, SOURCE_SECRET, startPipeline, type Pipeline } from '../helpers/pipeline.js';
+
+const fixture = (path: string) => readFileSync(new URL(`../fixtures/${path}`, import.meta.url));
+const sign = (body: Buffer) => createHmac('sha256', SOURCE_SECRET.secret).update(body).digest('base64');
+
+let pipeline: Pipeline;
+let poller: QueuePoller;
+beforeAll(async () => {
+  pipeline = await startPipeline();
+  poller = pipeline.startPoller();
+});
+afterAll(async () => {
+  await poller.stop();
+  await pipeline.close();
+});
+beforeEach(() => pipeline.emulator.state.reset());
+
+async function post(source: 'shopify' | 'woocommerce', body: Buffer, headers: Record<string, string>) {
+  const result = await pipeline.shops({ ...httpApiEvent(source, 'default', body.toString('base64'), headers), isBase64Encoded: true }, lambdaContext());
+  return { statusCode: result.statusCode, body: JSON.parse(result.body as string) as Record<string, unknown> };
+}
+
+const shopifyHeaders = (body: Buffer, eventId: string) => ({
+  'content-type': 'application/json',
+  'x-shopify-topic': 'orders/create',
+  'x-shopify-shop-domain': 'jsmith.myshopify.com',
+  'x-shopify-webhook-id': 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043',
+  'x-shopify-event-id': eventId,
+  'x-shopify-api-version': '2026-07',
+  'x-shopify-hmac-sha256': sign(body),
+});
+
+const providerRequests = () => pipeline.emulator.state.requests.filter((request) => (PROVIDERS as readonly string[]).includes(request.provider));
+const createBodies = () =>
+  Object.fromEntries(PROVIDERS.map((provider) => [provider, pipeline.emulator.state.requests.find((request) => request.provider === provider && request.method === 'POST')?.body]));
+
+async function contactsAtEveryProvider(): Promise<void> {
+  await eventually(() => {
+    for (const provider of PROVIDERS) expect(pipeline.emulator.state.contacts.filter((contact) => contact.provider === provider), provider).toHaveLength(1);
+  });
+}
+
+describe('Shop sources through the local pipeline', () => {
+  let httpContact: Record<string, unknown> = {};
+
+  it('Shopify orders/create, signed with the secret, becomes one contact per provider; the same delivery again is a duplicate', async () => {
+    const body = fixture('shopify/orders-create-billing-phone.json');
+    const headers = shopifyHeaders(body, '98880550-7158-44d4-b7cd-2c97c8a091b5');
+    const answer = await post('shopify', body, headers);
+    expect(answer).toEqual({ statusCode: 202, body: { status: 'accepted', eventKey: 'shopify:jsmith.myshopify.com:event:98880550-7158-44d4-b7cd-2c97c8a091b5' } });
+    await contactsAtEveryProvider();
+    httpContact = createBodies();
+    expect(httpContact['kirim']).toMatchObject({ name: 'John Smith', email: 'john@example.com', phone_number: '+14155550132' });
+    expect(httpContact['twochat']).toMatchObject({ first_name: 'John', last_name: 'Smith', contact_detail: [{ type: 'PH', value: '+14155550132' }, { type: 'E', value: 'john@example.com' }] });
+
+    const before = providerRequests().length;
+    const again = await post('shopify', body, headers);
+    expect(again).toEqual({ statusCode: 200, body: { status: 'duplicate', eventKey: 'shopify:jsmith.myshopify.com:event:98880550-7158-44d4-b7cd-2c97c8a091b5' } });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(providerRequests()).toHaveLength(before);
+  });
+
+  it('the same order delivered through EventBridge gives the same contact', async () => {
+    const payload = JSON.parse(fixture('shopify/orders-create-billing-phone.json').toString('utf8')) as Record<string, unknown>;
+    const envelope = JSON.parse(fixture('shopify/eventbridge-orders-create.json').toString('utf8')) as ShopifyEventBridgeEvent;
+    // A fresh pipeline state and a new event id: the contact is created from the bus event alone.
+    const event = { ...envelope, detail: { payload, metadata: { ...envelope.detail.metadata, 'X-Shopify-Event-Id': randomUUID() } } } as ShopifyEventBridgeEvent;
+    const outcome = await pipeline.shopifyEvents(event, lambdaContext('contact-relay-itest-shopifyEvents'));
+    expect(outcome).toMatchObject({ status: 'accepted' });
+    await contactsAtEveryProvider();
+    expect(createBodies()).toEqual(httpContact);
+  });
+
+  it('WooCommerce order.created, signed, becomes one contact per provider', async () => {
+    const body = fixture('woocommerce/order-billing-phone.json');
+    const answer = await post('woocommerce', body, {
+      'content-type': 'application/json',
+      'x-wc-webhook-topic': 'order.created',
+      'x-wc-webhook-resource': 'order',
+      'x-wc-webhook-event': 'created',
+      'x-wc-webhook-source': 'https://shop.example.com/',
+      'x-wc-webhook-id': '12',
+      'x-wc-webhook-delivery-id': 'b1c2d3',
+      'x-wc-webhook-signature': sign(body),
+    });
+    expect(answer.statusCode).toBe(202);
+    await contactsAtEveryProvider();
+    expect(createBodies()['kirim']).toMatchObject({ name: 'John Doe', email: 'john.doe@example.com', phone_number: '+14155550132' });
+  });
+
+  it('WooCommerce: the unsigned creation ping gets exactly 200, and nothing is queued', async () => {
+    const answer = await post('woocommerce', Buffer.from('webhook_id=12'), { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(answer).toEqual({ statusCode: 200, body: { status: 'ignored', reason: 'webhook creation ping' } });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(providerRequests()).toEqual([]);
+  });
+
+  it('Shopify: a body changed after signing gets 401 and reaches no provider', async () => {
+    const body = fixture('shopify/orders-create-billing-phone.json');
+    const headers = shopifyHeaders(body, randomUUID());
+    const tampered = Buffer.from(body.toString('utf8').replace('john@example.com', 'eve@example.com'));
+    const answer = await post('shopify', tampered, headers);
+    expect(answer).toMatchObject({ statusCode: 401, body: { error: { code: 'invalid_signature' } } });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(providerRequests()).toEqual([]);
+  });
+});
