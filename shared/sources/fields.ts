@@ -25,11 +25,11 @@
 import type { Contact, SourceName } from '../contact.js';
 import type { FieldMapping, ResolvedRoute } from '../config/routes.js';
 import type { ReadContext } from '../ingest.js';
-import { normalisePhone } from '../phone.js';
 import { SecretFormatError } from '../secrets.js';
 import { describeIssues, z } from '../validation.js';
 import { mediaType, WebhookRejectedError, type WebhookRequest } from '../webhook.js';
 import { AUTOMATIC_FIELDS, type MappedContact } from './form.js';
+import { isEmail, isoTime, nameParts, phoneReader, withSkipReason } from './mapping.js';
 
 export type TypedFieldType =
   | 'email'
@@ -149,27 +149,12 @@ function candidates(fields: readonly TypedField[], part: Part, mapping: FieldMap
 
 const firstText = (fields: readonly TypedField[]) => fields.map((field) => textValues(field.value)[0]).find((value) => value !== undefined);
 
-const EmailSchema = z.email();
-
-function isoOrUndefined(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const time = Date.parse(value);
-  return Number.isNaN(time) ? undefined : new Date(time).toISOString();
-}
-
 /** Map a form tool's typed fields to a Contact; `skipReason` when it has no usable email or phone. */
 export function mapTypedFields(fields: readonly TypedField[], route: ResolvedRoute, options: MapTypedFieldsOptions): MappedContact {
   const mapping = route.fields ?? {};
   const find = (part: Part) => candidates(fields, part, mapping);
 
-  let firstName = firstText(find('firstName'));
-  let lastName = firstText(find('lastName'));
-  const fullName = firstText(find('fullName'));
-  if (firstName === undefined && lastName === undefined && fullName !== undefined) {
-    const [first, ...rest] = fullName.split(/\s+/);
-    firstName = first;
-    lastName = rest.length > 0 ? rest.join(' ') : undefined;
-  }
+  const contactName = nameParts(firstText(find('firstName')), firstText(find('lastName')), firstText(find('fullName')));
 
   // Fields are tried in order until one gives a valid value, so a typed
   // answer wins over a field that merely looks like one; invalid values seen
@@ -180,7 +165,7 @@ export function mapTypedFields(fields: readonly TypedField[], route: ResolvedRou
   for (const field of find('email')) {
     for (const input of textValues(field.value)) {
       const email = input.toLowerCase();
-      if (EmailSchema.safeParse(email).success) {
+      if (isEmail(email)) {
         if (!emails.includes(email)) emails.push(email);
       } else problems.push(`email "${input}" is not an email address`);
     }
@@ -191,20 +176,11 @@ export function mapTypedFields(fields: readonly TypedField[], route: ResolvedRou
   }
 
   const country = firstText(find('country'));
-  const phones: Contact['phones'] = [];
-  const rejectedPhones: Contact['rejectedPhones'] = [];
+  const { phones, rejectedPhones, read: readPhone } = phoneReader(route, problems);
   for (const field of find('phone')) {
     // A field labelled "Email or phone" that gave the email is not also read as a phone.
     if (field === emailField) continue;
-    for (const input of phoneValues(field.value)) {
-      const result = normalisePhone(input, { country, defaultRegion: route.defaultRegion });
-      if (result.ok) {
-        if (!phones.some((phone) => phone.e164 === result.e164)) phones.push({ e164: result.e164, ...(route.whatsappNumbers ? { whatsapp: true } : {}) });
-      } else {
-        rejectedPhones.push({ input: String(input), reason: result.message });
-        problems.push(`phone "${String(input)}": ${result.message}`);
-      }
-    }
+    for (const input of phoneValues(field.value)) readPhone(input, country);
     if (phones.length > 0) break;
   }
 
@@ -223,8 +199,7 @@ export function mapTypedFields(fields: readonly TypedField[], route: ResolvedRou
 
   const personKey = emails[0] ?? phones[0]?.e164;
   const contact: Contact = {
-    ...(firstName !== undefined ? { firstName } : {}),
-    ...(lastName !== undefined ? { lastName } : {}),
+    ...contactName,
     emails,
     phones,
     rejectedPhones,
@@ -234,16 +209,11 @@ export function mapTypedFields(fields: readonly TypedField[], route: ResolvedRou
       source: options.source,
       route: route.name,
       eventKey: options.eventKey,
-      occurredAt: isoOrUndefined(options.occurredAt) ?? options.now.toISOString(),
+      occurredAt: isoTime(options.occurredAt) ?? options.now.toISOString(),
       ...(personKey !== undefined ? { personKey } : {}),
     },
   };
-
-  if (emails.length === 0 && phones.length === 0) {
-    const why = problems.length > 0 ? problems.join('; ') : 'no email or phone field found';
-    return { contact, skipReason: `no usable email or phone: ${why}` };
-  }
-  return { contact };
+  return withSkipReason(contact, problems, 'no email or phone field found');
 }
 
 // ---------------------------------------------------------------------------
@@ -288,5 +258,5 @@ export async function signingSecret(context: ReadContext, route: ResolvedRoute):
 
 /** The time the person submitted, as ISO 8601, from the first of `values` that is a date. */
 export function firstTimestamp(...values: Array<string | null | undefined>): string | undefined {
-  return values.map((value) => isoOrUndefined(value ?? undefined)).find((value) => value !== undefined);
+  return values.map(isoTime).find((value) => value !== undefined);
 }

@@ -9,10 +9,10 @@ import { createHash } from 'node:crypto';
 import type { Contact } from '../contact.js';
 import type { Source } from '../ingest.js';
 import type { FieldMapping, ResolvedRoute } from '../config/routes.js';
-import { isRegion, normalisePhone } from '../phone.js';
-import { z } from '../validation.js';
+import { isRegion } from '../phone.js';
 import { checkBodySize, mediaType, WebhookRejectedError, type WebhookRequest } from '../webhook.js';
 import { requireRouteAuth } from './auth.js';
+import { contactReading, isEmail, nameParts, phoneReader, withSkipReason } from './mapping.js';
 
 export type FormFields = Record<string, string | string[]>;
 
@@ -86,8 +86,6 @@ function pick(fields: FormFields, names: readonly string[], exact: boolean): str
   return [];
 }
 
-const EmailSchema = z.email();
-
 export interface MappedContact {
   contact: Contact;
   /** Why the payload gives no usable contact; set when there is nothing to deliver. */
@@ -128,35 +126,19 @@ export function mapFormToContact(fields: FormFields, route: ResolvedRoute, event
 
   // A route that names only the full name means that field: detected first and last names must not win over it.
   const fullNameOnly = names.fullName !== undefined && names.firstName === undefined && names.lastName === undefined;
-  let firstName = fullNameOnly ? undefined : get('firstName')[0];
-  let lastName = fullNameOnly ? undefined : get('lastName')[0];
-  const fullName = get('fullName')[0];
-  if (firstName === undefined && lastName === undefined && fullName !== undefined) {
-    const [first, ...rest] = fullName.split(/\s+/);
-    firstName = first;
-    lastName = rest.length > 0 ? rest.join(' ') : undefined;
-  }
+  const contactName = nameParts(fullNameOnly ? undefined : get('firstName')[0], fullNameOnly ? undefined : get('lastName')[0], get('fullName')[0]);
 
   const problems: string[] = [];
   const emails: string[] = [];
   for (const email of get('email')) {
-    if (EmailSchema.safeParse(email).success) emails.push(email.toLowerCase());
+    if (isEmail(email)) emails.push(email.toLowerCase());
     else problems.push(`email "${email}" is not an email address`);
   }
 
   const countryInput = get('country')[0];
   const country = countryInput === undefined ? undefined : (regionOf(countryInput) ?? countryInput);
-  const phones: Contact['phones'] = [];
-  const rejectedPhones: Contact['rejectedPhones'] = [];
-  for (const input of get('phone')) {
-    const result = normalisePhone(input, { country, defaultRegion: route.defaultRegion });
-    if (result.ok) {
-      if (!phones.some((phone) => phone.e164 === result.e164)) phones.push({ e164: result.e164, ...(route.whatsappNumbers ? { whatsapp: true } : {}) });
-    } else {
-      rejectedPhones.push({ input, reason: result.message });
-      problems.push(`phone "${input}": ${result.message}`);
-    }
-  }
+  const { phones, rejectedPhones, read: readPhone } = phoneReader(route, problems);
+  for (const input of get('phone')) readPhone(input, country);
 
   const tags = [...new Set([...(options.sourceTag !== undefined ? [options.sourceTag] : []), ...route.tags, ...get('tags').flatMap((value) => value.split(',').map((tag) => tag.trim()))].filter(Boolean))];
   const attributes: Record<string, string> = {};
@@ -166,8 +148,7 @@ export function mapFormToContact(fields: FormFields, route: ResolvedRoute, event
   }
 
   const contact: Contact = {
-    ...(firstName !== undefined ? { firstName } : {}),
-    ...(lastName !== undefined ? { lastName } : {}),
+    ...contactName,
     emails,
     phones,
     rejectedPhones,
@@ -181,12 +162,7 @@ export function mapFormToContact(fields: FormFields, route: ResolvedRoute, event
       ...(emails[0] ?? phones[0]?.e164 ? { personKey: emails[0] ?? phones[0]?.e164 } : {}),
     },
   };
-
-  if (emails.length === 0 && phones.length === 0) {
-    const why = problems.length > 0 ? problems.join('; ') : 'no email or phone field found';
-    return { contact, skipReason: `no usable email or phone: ${why}` };
-  }
-  return { contact };
+  return withSkipReason(contact, problems, 'no email or phone field found');
 }
 
 /** Common English names that are not the names `Intl.DisplayNames` gives (those are covered by it). */
@@ -232,7 +208,6 @@ export const formSource: Source = {
     await requireRouteAuth(request, route, secret);
     const fields = parseFormBody(request);
     const eventKey = formEventKey(request);
-    const { contact, skipReason } = mapFormToContact(fields, route, eventKey, now);
-    return { kind: 'contact', eventKey, contact, ...(skipReason !== undefined ? { skipReason } : {}) };
+    return contactReading(eventKey, mapFormToContact(fields, route, eventKey, now));
   },
 };

@@ -17,6 +17,7 @@ import { describeIssues, z } from '../validation.js';
 import { checkBodySize, mediaType, WebhookRejectedError, type WebhookRequest } from '../webhook.js';
 import { requireRouteAuth } from './auth.js';
 import { mapFormToContact, type MappedContact } from './form.js';
+import { contactReading } from './mapping.js';
 
 /** Apps Script form and response ids are URL-safe base64-like strings ("2_ABaOnud…"); nothing else belongs in a dedupe key. */
 const GoogleId = z.string().check(z.regex(/^[A-Za-z0-9_-]{1,256}$/, 'must be a Google Forms id (letters, digits, "_" and "-")'));
@@ -85,7 +86,7 @@ export const googleFormsSource: Source = {
   async read(request, route, { now, secret }) {
     await requireRouteAuth(request, route, secret);
     const response = parseGoogleFormsBody(request);
-    const { eventKey, contact, skipReason } = mapGoogleFormsResponse(response, route, now);
-    return { kind: 'contact', eventKey, contact, ...(skipReason !== undefined ? { skipReason } : {}) };
+    const { eventKey, ...mapped } = mapGoogleFormsResponse(response, route, now);
+    return contactReading(eventKey, mapped);
   },
 };

@@ -17,6 +17,7 @@ import { describeIssues, z } from '../validation.js';
 import { checkBodySize, mediaType, WebhookRejectedError, type WebhookRequest } from '../webhook.js';
 import { requireRouteAuth } from './auth.js';
 import { mapFormToContact, type ContactField, type FormFields, type MappedContact } from './form.js';
+import { contactReading } from './mapping.js';
 
 /** Jotform ids are digits; anything safe in a dedupe key is accepted rather than guessing their future format. */
 const JotformId = z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a Jotform id such as "5945194041717462825"'));
@@ -197,7 +198,7 @@ export const jotformSource: Source = {
   async read(request, route, { now, secret }) {
     await requireRouteAuth(request, route, secret);
     const submission = await parseJotformBody(request);
-    const { eventKey, contact, skipReason } = mapJotformSubmission(submission, route, now);
-    return { kind: 'contact', eventKey, contact, ...(skipReason !== undefined ? { skipReason } : {}) };
+    const { eventKey, ...mapped } = mapJotformSubmission(submission, route, now);
+    return contactReading(eventKey, mapped);
   },
 };

@@ -12,13 +12,13 @@
  * never part of the schemas (zod drops them unread) and ids are taken from
  * the string `admin_graphql_api_id` / GraphQL `id` instead.
  */
-import type { Address, Contact } from '../contact.js';
+import type { Address, Contact, Origin } from '../contact.js';
 import type { ResolvedRoute } from '../config/routes.js';
 import type { SourceReading } from '../ingest.js';
-import { normalisePhone } from '../phone.js';
 import { describeIssues, z } from '../validation.js';
 import { WebhookRejectedError } from '../webhook.js';
 import type { MappedContact } from './form.js';
+import { addressOf, contactReading, isoTime, mapPerson, orderTotal, present, trimmed, withSkipReason, type Person, type PhoneCandidate } from './mapping.js';
 
 /** Shopify sends `null` for every absent field; absent keys happen too (trimmed payloads, old API versions). */
 const text = z.nullish(z.string());
@@ -106,9 +106,6 @@ export function gidTail(gid: string | null | undefined): string | undefined {
   return gid?.match(/\/(\d+)(?:\?.*)?$/)?.[1];
 }
 
-const present = (value: string | null | undefined): value is string => typeof value === 'string' && value.trim() !== '';
-const trimmed = (value: string | null | undefined): string | undefined => (present(value) ? value.trim() : undefined);
-
 /** REST says `subscribed`, GraphQL `SUBSCRIBED`; `PENDING`, `REDACTED`, `INVALID` say nothing either way. */
 function consentOf(state: string | null | undefined): boolean | undefined {
   switch (state?.trim().toUpperCase()) {
@@ -123,77 +120,40 @@ function consentOf(state: string | null | undefined): boolean | undefined {
 }
 
 function toAddress(address: ShopifyAddress | null | undefined): Address | undefined {
-  if (address === null || address === undefined) return undefined;
-  const result: Address = {};
-  const set = (key: keyof Address, value: string | null | undefined) => {
-    const clean = trimmed(value);
-    if (clean !== undefined) result[key] = key === 'countryCode' ? clean.toUpperCase() : clean;
-  };
-  set('line1', address.address1);
-  set('line2', address.address2);
-  set('city', address.city);
-  set('region', address.province);
-  set('postalCode', address.zip);
-  set('countryCode', address.country_code);
-  return Object.keys(result).length > 0 ? result : undefined;
+  return address ? addressOf({ line1: address.address1, line2: address.address2, city: address.city, region: address.province, postalCode: address.zip, countryCode: address.country_code }) : undefined;
 }
 
-function isoOrUndefined(value: string | null | undefined): string | undefined {
-  if (!present(value)) return undefined;
-  const time = Date.parse(value);
-  return Number.isNaN(time) ? undefined : new Date(time).toISOString();
-}
-
-const EmailSchema = z.email();
-
-/** The first valid email of the candidates, lower-cased; invalid ones are named in `problems`. */
-function firstValidEmail(candidates: Array<string | null | undefined>, problems: string[]): string[] {
-  for (const candidate of candidates) {
-    if (!present(candidate)) continue;
-    const email = candidate.trim().toLowerCase();
-    if (EmailSchema.safeParse(email).success) return [email];
-    problems.push(`email "${candidate}" is not an email address`);
-  }
-  return [];
-}
-
-interface PhoneCandidate {
-  input: string | null | undefined;
-  /** The region the number is read in: the country of the address it sits on. */
-  country: string | undefined;
-}
-
-/**
- * The first candidate that is a valid number, as E.164; the invalid ones
- * before it are kept with their reasons (and named in `problems`) so a skip
- * can say why. The same text in the same region is tried once.
- */
-function firstValidPhone(candidates: PhoneCandidate[], route: ResolvedRoute, problems: string[]): Pick<Contact, 'phones' | 'rejectedPhones'> {
-  const phones: Contact['phones'] = [];
-  const rejectedPhones: Contact['rejectedPhones'] = [];
+/** The candidates that hold a number, without repeats: the same text in the same region is tried once. */
+function distinctPhones(candidates: PhoneCandidate[]): PhoneCandidate[] {
   const tried = new Set<string>();
-  for (const { input, country } of candidates) {
-    if (!present(input)) continue;
+  return candidates.filter(({ input, country }) => {
+    if (!present(input)) return false;
     const key = `${input.trim()}|${country ?? ''}`;
-    if (tried.has(key)) continue;
+    if (tried.has(key)) return false;
     tried.add(key);
-    const result = normalisePhone(input, { country, defaultRegion: route.defaultRegion });
-    if (result.ok) {
-      phones.push({ e164: result.e164, ...(route.whatsappNumbers ? { whatsapp: true } : {}) });
-      break;
-    }
-    rejectedPhones.push({ input: input.trim(), reason: result.message });
-    problems.push(`phone "${input.trim()}": ${result.message}`);
-  }
-  return { phones, rejectedPhones };
+    return true;
+  });
 }
+
+type ShopifyConsents = Pick<ShopifyCustomerWebhook, 'email_marketing_consent' | 'sms_marketing_consent'>;
 
 /** Email and SMS marketing consent, when the payload says either way. */
-function consentOfCustomer(customer: Pick<ShopifyCustomerWebhook, 'email_marketing_consent' | 'sms_marketing_consent'> | undefined): Pick<Contact, 'consent'> {
+function consentOfCustomer(customer: ShopifyConsents | undefined): Pick<Contact, 'consent'> {
   const email = consentOf(customer?.email_marketing_consent?.state);
   const sms = consentOf(customer?.sms_marketing_consent?.state);
   if (email === undefined && sms === undefined) return {};
   return { consent: { ...(email !== undefined ? { email } : {}), ...(sms !== undefined ? { sms } : {}) } };
+}
+
+/** The person as a Shopify contact: tagged `shopify` and the route's tags, with the customer's marketing consent. */
+function shopifyContact(person: Person, customer: ShopifyConsents | undefined, route: ResolvedRoute, attributes: Record<string, string>, origin: Pick<Origin, 'eventKey' | 'occurredAt' | 'personKey'>): Contact {
+  return {
+    ...person,
+    tags: [...new Set(['shopify', ...route.tags])],
+    attributes,
+    ...consentOfCustomer(customer),
+    origin: { source: 'shopify', route: route.name, ...origin },
+  };
 }
 
 /**
@@ -211,67 +171,39 @@ export function mapShopifyOrder(order: ShopifyOrder, route: ResolvedRoute, shopD
   const shipping = order.shipping_address ?? undefined;
   const defaultAddress = customer?.default_address ?? undefined;
 
-  // First and last name from one place, so a customer's first name is never paired with a recipient's surname.
-  const named = [customer, billing, shipping, defaultAddress].find((who) => present(who?.first_name) || present(who?.last_name));
-  const firstName = trimmed(named?.first_name);
-  const lastName = trimmed(named?.last_name);
-
-  const problems: string[] = [];
-  const emails = firstValidEmail([customer?.email, order.email], problems);
-
   // The person's own number has no address of its own: the billing country is where they pay from.
   const personCountry = trimmed(billing?.country_code) ?? trimmed(shipping?.country_code) ?? trimmed(defaultAddress?.country_code);
-  const { phones, rejectedPhones } = firstValidPhone(
-    [
-      { input: customer?.phone, country: personCountry },
-      { input: order.phone, country: personCountry },
-      { input: billing?.phone, country: trimmed(billing?.country_code) },
-      { input: shipping?.phone, country: trimmed(shipping?.country_code) },
-      { input: defaultAddress?.phone, country: trimmed(defaultAddress?.country_code) },
-    ],
+  const { person, problems } = mapPerson(
+    {
+      names: [customer, billing, shipping, defaultAddress],
+      emails: [customer?.email, order.email],
+      phones: distinctPhones([
+        { input: customer?.phone, country: personCountry },
+        { input: order.phone, country: personCountry },
+        { input: billing?.phone, country: trimmed(billing?.country_code) },
+        { input: shipping?.phone, country: trimmed(shipping?.country_code) },
+        { input: defaultAddress?.phone, country: trimmed(defaultAddress?.country_code) },
+      ]),
+      addresses: [toAddress(billing), toAddress(shipping), toAddress(defaultAddress)],
+    },
     route,
-    problems,
   );
 
   const attributes: Record<string, string> = { shopify_shop: shopDomain.trim().toLowerCase() };
   const orderName = trimmed(order.name);
   if (orderName !== undefined) attributes['shopify_order'] = orderName;
-  const total = order.total_price === null || order.total_price === undefined ? undefined : String(order.total_price).trim();
-  const currency = trimmed(order.currency);
-  if (total !== undefined && total !== '') attributes['shopify_total'] = currency === undefined ? total : `${total} ${currency}`;
+  const total = orderTotal(order.total_price, order.currency);
+  if (total !== undefined) attributes['shopify_total'] = total;
   const customerId = gidTail(customer?.admin_graphql_api_id);
   if (customerId !== undefined) attributes['shopify_customer_id'] = customerId;
 
-  const address = toAddress(billing) ?? toAddress(shipping) ?? toAddress(defaultAddress);
-  const personKey = trimmed(customer?.admin_graphql_api_id) ?? emails[0] ?? phones[0]?.e164;
-
-  const contact: Contact = {
-    ...(firstName !== undefined ? { firstName } : {}),
-    ...(lastName !== undefined ? { lastName } : {}),
-    emails,
-    phones,
-    rejectedPhones,
-    ...(address !== undefined ? { address } : {}),
-    tags: [...new Set(['shopify', ...route.tags])],
-    attributes,
-    ...consentOfCustomer(customer),
-    origin: {
-      source: 'shopify',
-      route: route.name,
-      eventKey,
-      occurredAt: isoOrUndefined(order.created_at) ?? now.toISOString(),
-      ...(personKey !== undefined ? { personKey } : {}),
-    },
-  };
-
-  if (emails.length === 0 && phones.length === 0) {
-    const why =
-      problems.length > 0
-        ? problems.join('; ')
-        : 'the order carries no email or phone (Shopify leaves them out for apps without protected customer data access)';
-    return { contact, skipReason: `no usable email or phone: ${why}` };
-  }
-  return { contact };
+  const personKey = trimmed(customer?.admin_graphql_api_id) ?? person.emails[0] ?? person.phones[0]?.e164;
+  const contact = shopifyContact(person, customer, route, attributes, {
+    eventKey,
+    occurredAt: isoTime(order.created_at) ?? now.toISOString(),
+    ...(personKey !== undefined ? { personKey } : {}),
+  });
+  return withSkipReason(contact, problems, 'the order carries no email or phone (Shopify leaves them out for apps without protected customer data access)');
 }
 
 /**
@@ -286,54 +218,28 @@ export function mapShopifyOrder(order: ShopifyOrder, route: ResolvedRoute, shopD
 export function mapShopifyCustomer(customer: ShopifyCustomerWebhook, route: ResolvedRoute, shopDomain: string, eventKey: string, now = new Date()): MappedContact {
   const addresses = [customer.default_address, ...(customer.addresses ?? [])].filter((address): address is ShopifyAddress => address !== null && address !== undefined);
 
-  const named = [customer, ...addresses].find((who) => present(who.first_name) || present(who.last_name));
-  const firstName = trimmed(named?.first_name);
-  const lastName = trimmed(named?.last_name);
-
-  const problems: string[] = [];
-  const emails = firstValidEmail([customer.email], problems);
-
   // The person's own number has no address: the country they live in (default address first) is its region.
   const personCountry = addresses.map((address) => trimmed(address.country_code)).find((country) => country !== undefined);
-  const { phones, rejectedPhones } = firstValidPhone(
-    [{ input: customer.phone, country: personCountry }, ...addresses.map((address) => ({ input: address.phone, country: trimmed(address.country_code) }))],
+  const { person, problems } = mapPerson(
+    {
+      names: [customer, ...addresses],
+      emails: [customer.email],
+      phones: distinctPhones([{ input: customer.phone, country: personCountry }, ...addresses.map((address) => ({ input: address.phone, country: trimmed(address.country_code) }))]),
+      addresses: addresses.map(toAddress),
+    },
     route,
-    problems,
   );
 
-  const shop = shopDomain.trim().toLowerCase();
-  const attributes: Record<string, string> = { shopify_shop: shop };
+  const attributes: Record<string, string> = { shopify_shop: shopDomain.trim().toLowerCase() };
   const customerId = gidTail(customer.admin_graphql_api_id);
   if (customerId !== undefined) attributes['shopify_customer_id'] = customerId;
-  const address = addresses.map(toAddress).find((candidate) => candidate !== undefined);
 
-  const contact: Contact = {
-    ...(firstName !== undefined ? { firstName } : {}),
-    ...(lastName !== undefined ? { lastName } : {}),
-    emails,
-    phones,
-    rejectedPhones,
-    ...(address !== undefined ? { address } : {}),
-    tags: [...new Set(['shopify', ...route.tags])],
-    attributes,
-    ...consentOfCustomer(customer),
-    origin: {
-      source: 'shopify',
-      route: route.name,
-      eventKey,
-      occurredAt: isoOrUndefined(customer.updated_at) ?? isoOrUndefined(customer.created_at) ?? now.toISOString(),
-      personKey: customer.admin_graphql_api_id,
-    },
-  };
-
-  if (emails.length === 0 && phones.length === 0) {
-    const why =
-      problems.length > 0
-        ? problems.join('; ')
-        : 'the customer has no email or phone (Shopify leaves them out for apps without protected customer data access)';
-    return { contact, skipReason: `no usable email or phone: ${why}` };
-  }
-  return { contact };
+  const contact = shopifyContact(person, customer, route, attributes, {
+    eventKey,
+    occurredAt: isoTime(customer.updated_at) ?? isoTime(customer.created_at) ?? now.toISOString(),
+    personKey: customer.admin_graphql_api_id,
+  });
+  return withSkipReason(contact, problems, 'the customer has no email or phone (Shopify leaves them out for apps without protected customer data access)');
 }
 
 // ---------------------------------------------------------------------------
@@ -454,8 +360,7 @@ export function readShopifyDelivery(delivery: ShopifyDelivery, payload: unknown,
   if (SHOPIFY_CUSTOMER_TOPICS.includes(delivery.topic)) {
     const parsed = ShopifyCustomerWebhookSchema.safeParse(payload);
     if (!parsed.success) throw new WebhookRejectedError(400, 'malformed_body', `not a Shopify ${delivery.topic} payload: ${describeIssues(parsed.error)}`);
-    const { contact, skipReason } = mapShopifyCustomer(parsed.data, route, delivery.shopDomain, eventKey, now);
-    return { kind: 'contact', eventKey, contact, ...(skipReason !== undefined ? { skipReason } : {}) };
+    return contactReading(eventKey, mapShopifyCustomer(parsed.data, route, delivery.shopDomain, eventKey, now));
   }
   return { kind: 'ignored', reason: ignoredTopicReason(delivery.topic) };
 }

@@ -16,6 +16,7 @@ import { requireHmac } from '../signatures.js';
 import { z } from '../validation.js';
 import { checkBodySize, WebhookRejectedError } from '../webhook.js';
 import { checkBody, firstTimestamp, mapTypedFields, readJsonBody, signingSecret, type TypedField, type TypedFieldType, type TypedFieldValue } from './fields.js';
+import { contactReading } from './mapping.js';
 
 const text = z.nullish(z.string());
 
@@ -116,12 +117,12 @@ export const tallySource: Source = {
     const webhook = checkBody(TallyWebhookSchema, body, 'Tally');
 
     const eventKey = tallyEventKey(webhook);
-    const { contact, skipReason } = mapTypedFields(tallyFields(webhook), route, {
+    const mapped = mapTypedFields(tallyFields(webhook), route, {
       source: 'tally',
       eventKey,
       now: context.now,
       occurredAt: firstTimestamp(webhook.data.createdAt, webhook.createdAt),
     });
-    return { kind: 'contact', eventKey, contact, ...(skipReason !== undefined ? { skipReason } : {}) };
+    return contactReading(eventKey, mapped);
   },
 };

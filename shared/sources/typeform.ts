@@ -15,6 +15,7 @@ import { requireHmac } from '../signatures.js';
 import { z } from '../validation.js';
 import { checkBodySize, WebhookRejectedError } from '../webhook.js';
 import { checkBody, firstTimestamp, mapTypedFields, readJsonBody, signingSecret, type TypedField, type TypedFieldType, type TypedFieldValue } from './fields.js';
+import { contactReading } from './mapping.js';
 
 /** Typeform adds answer types and form properties over time: every schema keeps only what is read and tolerates the rest. */
 const text = z.nullish(z.string());
@@ -139,12 +140,12 @@ export const typeformSource: Source = {
     const webhook = checkBody(TypeformWebhookSchema, body, 'Typeform');
 
     const eventKey = typeformEventKey(webhook);
-    const { contact, skipReason } = mapTypedFields(typeformFields(webhook.form_response), route, {
+    const mapped = mapTypedFields(typeformFields(webhook.form_response), route, {
       source: 'typeform',
       eventKey,
       now: context.now,
       occurredAt: firstTimestamp(webhook.form_response.submitted_at),
     });
-    return { kind: 'contact', eventKey, contact, ...(skipReason !== undefined ? { skipReason } : {}) };
+    return contactReading(eventKey, mapped);
   },
 };

@@ -16,6 +16,7 @@ import { requireHmac } from '../signatures.js';
 import { z } from '../validation.js';
 import { checkBodySize, WebhookRejectedError, type WebhookRequest } from '../webhook.js';
 import { checkBody, firstTimestamp, mapTypedFields, readJsonBody, signingSecret, type TypedField, type TypedFieldValue } from './fields.js';
+import { contactReading } from './mapping.js';
 
 /** How far `x-webflow-timestamp` may be from our clock, either way. */
 export const WEBFLOW_MAX_SKEW_MS = 5 * 60 * 1000;
@@ -84,12 +85,12 @@ export const webflowSource: Source = {
     const submission = checkBody(WebflowFormSubmissionSchema, body, 'Webflow');
 
     const eventKey = webflowEventKey(submission);
-    const { contact, skipReason } = mapTypedFields(webflowFields(submission), route, {
+    const mapped = mapTypedFields(webflowFields(submission), route, {
       source: 'webflow',
       eventKey,
       now: context.now,
       occurredAt: firstTimestamp(submission.payload.submittedAt),
     });
-    return { kind: 'contact', eventKey, contact, ...(skipReason !== undefined ? { skipReason } : {}) };
+    return contactReading(eventKey, mapped);
   },
 };

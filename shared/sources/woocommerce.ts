@@ -14,12 +14,12 @@ import { createHash } from 'node:crypto';
 import type { Address, Contact } from '../contact.js';
 import type { ResolvedRoute } from '../config/routes.js';
 import type { Source, SourceReading } from '../ingest.js';
-import { normalisePhone } from '../phone.js';
 import { requireHmac } from '../signatures.js';
 import { z } from '../validation.js';
 import { checkBodySize, mediaType, WebhookRejectedError, type WebhookRequest } from '../webhook.js';
 import { checkBody, readJsonBody, signingSecret } from './fields.js';
 import type { MappedContact } from './form.js';
+import { addressOf, contactReading, isoTime, mapPerson, orderTotal, present, trimmed, withSkipReason, type PersonCandidates } from './mapping.js';
 
 /** The headers WooCommerce sends with every delivery, as it spells them. */
 export const WC_HEADERS = {
@@ -133,86 +133,21 @@ export function wooEventKey(store: string, topic: string, resource: { id: number
   return deliveryId !== undefined ? `${base}:delivery:${deliveryId.slice(0, 200)}` : `${base}:sha256:${createHash('sha256').update(request.rawBody).digest('hex')}`;
 }
 
-const present = (value: string | null | undefined): value is string => typeof value === 'string' && value.trim() !== '';
-const trimmed = (value: string | null | undefined): string | undefined => (present(value) ? value.trim() : undefined);
-const EmailSchema = z.email();
-
 /** WooCommerce's `*_gmt` times are UTC without a zone designator: `2017-03-22T19:28:02`. */
 function gmtToIso(value: string | null | undefined): string | undefined {
   if (!present(value)) return undefined;
-  const zoned = /(?:Z|[+-]\d{2}:?\d{2})$/i.test(value.trim()) ? value.trim() : `${value.trim()}Z`;
-  const time = Date.parse(zoned);
-  return Number.isNaN(time) ? undefined : new Date(time).toISOString();
+  return isoTime(/(?:Z|[+-]\d{2}:?\d{2})$/i.test(value.trim()) ? value.trim() : `${value.trim()}Z`);
 }
 
 function toAddress(address: WooAddress | null | undefined): Address | undefined {
-  if (address === null || address === undefined) return undefined;
-  const result: Address = {};
-  const set = (key: keyof Address, value: string | null | undefined) => {
-    const clean = trimmed(value);
-    if (clean !== undefined) result[key] = key === 'countryCode' ? clean.toUpperCase() : clean;
-  };
-  set('line1', address.address_1);
-  set('line2', address.address_2);
-  set('city', address.city);
-  set('region', address.state);
-  set('postalCode', address.postcode);
-  set('countryCode', address.country);
-  return Object.keys(result).length > 0 ? result : undefined;
+  return address ? addressOf({ line1: address.address_1, line2: address.address_2, city: address.city, region: address.state, postalCode: address.postcode, countryCode: address.country }) : undefined;
 }
 
-interface Person {
-  names: Array<{ first_name?: string | null | undefined; last_name?: string | null | undefined } | null | undefined>;
-  emails: Array<string | null | undefined>;
-  billing: WooAddress | null | undefined;
-  shipping: WooAddress | null | undefined;
-}
-
-/** Names, email, phone and address of one person: the parts orders and customers share. */
-function mapPerson(person: Person, route: ResolvedRoute): { contact: Pick<Contact, 'firstName' | 'lastName' | 'emails' | 'phones' | 'rejectedPhones' | 'address'>; problems: string[] } {
-  // Both names from one place, so a billing first name is never paired with a shipping surname.
-  const named = person.names.find((who) => present(who?.first_name) || present(who?.last_name));
-  const firstName = trimmed(named?.first_name);
-  const lastName = trimmed(named?.last_name);
-
-  const problems: string[] = [];
-  const emails: string[] = [];
-  for (const candidate of person.emails) {
-    if (!present(candidate)) continue;
-    const email = candidate.trim().toLowerCase();
-    if (EmailSchema.safeParse(email).success) {
-      emails.push(email);
-      break;
-    }
-    problems.push(`email "${candidate}" is not an email address`);
-  }
-
-  // Each phone is read in the country of the address it sits on; WooCommerce's checkout asks for both.
-  const phones: Contact['phones'] = [];
-  const rejectedPhones: Contact['rejectedPhones'] = [];
-  for (const address of [person.billing, person.shipping]) {
-    const input = address?.phone;
-    if (!present(input)) continue;
-    const result = normalisePhone(input, { country: trimmed(address?.country), defaultRegion: route.defaultRegion });
-    if (result.ok) {
-      phones.push({ e164: result.e164, ...(route.whatsappNumbers ? { whatsapp: true } : {}) });
-      break;
-    }
-    rejectedPhones.push({ input: input.trim(), reason: result.message });
-    problems.push(`phone "${input.trim()}": ${result.message}`);
-  }
-
-  const address = toAddress(person.billing) ?? toAddress(person.shipping);
+/** Phones and addresses, billing first. Each phone is read in the country of the address it sits on; WooCommerce's checkout asks for both. */
+function billingAndShipping({ billing, shipping }: { billing?: WooAddress | null | undefined; shipping?: WooAddress | null | undefined }): Pick<PersonCandidates, 'phones' | 'addresses'> {
   return {
-    contact: {
-      ...(firstName !== undefined ? { firstName } : {}),
-      ...(lastName !== undefined ? { lastName } : {}),
-      emails,
-      phones,
-      rejectedPhones,
-      ...(address !== undefined ? { address } : {}),
-    },
-    problems,
+    phones: [billing, shipping].map((address) => ({ input: address?.phone, country: trimmed(address?.country) })),
+    addresses: [toAddress(billing), toAddress(shipping)],
   };
 }
 
@@ -222,22 +157,16 @@ function personKeyOf(store: string, customerId: number | null | undefined, conta
   return contact.emails[0] ?? contact.phones[0]?.e164;
 }
 
-function finish(contact: Contact, problems: string[], nothingFound: string): MappedContact {
-  if (contact.emails.length > 0 || contact.phones.length > 0) return { contact };
-  return { contact, skipReason: `no usable email or phone: ${problems.length > 0 ? problems.join('; ') : nothingFound}` };
-}
-
 /**
  * Map an order: names from billing, else shipping; the billing email; the
  * billing phone read with `billing.country`, else the shipping phone with
  * `shipping.country`, falling back to the route's default region.
  */
 export function mapWooOrder(order: WooOrder, route: ResolvedRoute, store: string, eventKey: string, now = new Date()): MappedContact {
-  const { contact: person, problems } = mapPerson({ names: [order.billing, order.shipping], emails: [order.billing?.email], billing: order.billing, shipping: order.shipping }, route);
+  const { person, problems } = mapPerson({ names: [order.billing, order.shipping], emails: [order.billing?.email], ...billingAndShipping(order) }, route);
   const attributes: Record<string, string> = { woocommerce_store: store, woocommerce_order: trimmed(order.number) ?? String(order.id) };
-  const total = order.total === null || order.total === undefined ? undefined : String(order.total).trim();
-  const currency = trimmed(order.currency);
-  if (total !== undefined && total !== '') attributes['woocommerce_total'] = currency === undefined ? total : `${total} ${currency}`;
+  const total = orderTotal(order.total, order.currency);
+  if (total !== undefined) attributes['woocommerce_total'] = total;
   if (typeof order.customer_id === 'number' && order.customer_id > 0) attributes['woocommerce_customer_id'] = String(order.customer_id);
   const personKey = personKeyOf(store, order.customer_id, person);
   const contact: Contact = {
@@ -252,15 +181,12 @@ export function mapWooOrder(order: WooOrder, route: ResolvedRoute, store: string
       ...(personKey !== undefined ? { personKey } : {}),
     },
   };
-  return finish(contact, problems, 'the order has no billing email or phone');
+  return withSkipReason(contact, problems, 'the order has no billing email or phone');
 }
 
 /** Map a customer: its own names and email first, then the billing (and shipping) details. */
 export function mapWooCustomer(customer: WooCustomer, route: ResolvedRoute, store: string, eventKey: string, now = new Date()): MappedContact {
-  const { contact: person, problems } = mapPerson(
-    { names: [customer, customer.billing, customer.shipping], emails: [customer.email, customer.billing?.email], billing: customer.billing, shipping: customer.shipping },
-    route,
-  );
+  const { person, problems } = mapPerson({ names: [customer, customer.billing, customer.shipping], emails: [customer.email, customer.billing?.email], ...billingAndShipping(customer) }, route);
   const personKey = personKeyOf(store, customer.id, person);
   const contact: Contact = {
     ...person,
@@ -274,7 +200,7 @@ export function mapWooCustomer(customer: WooCustomer, route: ResolvedRoute, stor
       ...(personKey !== undefined ? { personKey } : {}),
     },
   };
-  return finish(contact, problems, 'the customer has no email or phone');
+  return withSkipReason(contact, problems, 'the customer has no email or phone');
 }
 
 export const woocommerceSource: Source = {
@@ -299,12 +225,10 @@ export const woocommerceSource: Source = {
     if (isOrder) {
       const order = checkBody(WooOrderSchema, payload, `WooCommerce ${topic}`);
       const eventKey = wooEventKey(store, topic, order, request);
-      const { contact, skipReason } = mapWooOrder(order, route, store, eventKey, context.now);
-      return { kind: 'contact', eventKey, contact, ...(skipReason !== undefined ? { skipReason } : {}) };
+      return contactReading(eventKey, mapWooOrder(order, route, store, eventKey, context.now));
     }
     const customer = checkBody(WooCustomerSchema, payload, `WooCommerce ${topic}`);
     const eventKey = wooEventKey(store, topic, customer, request);
-    const { contact, skipReason } = mapWooCustomer(customer, route, store, eventKey, context.now);
-    return { kind: 'contact', eventKey, contact, ...(skipReason !== undefined ? { skipReason } : {}) };
+    return contactReading(eventKey, mapWooCustomer(customer, route, store, eventKey, context.now));
   },
 };
