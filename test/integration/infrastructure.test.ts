@@ -4,6 +4,9 @@
  * package.test.ts): every function and its events, the queue's redrive
  * policy and timing arithmetic, the table's TTL, the alarms and dashboard,
  * and least privilege — every IAM statement in the template is walked.
+ * Shopify through EventBridge is packaged twice: without the
+ * shopifyEventSource param (its resources are in the template, but their
+ * condition is false, so CloudFormation deploys none of them) and with it.
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
@@ -65,8 +68,12 @@ interface Template {
   Outputs?: Record<string, Json>;
 }
 
-const FUNCTIONS = ['forms', 'deliver', 'healthcheck', 'redrive', 'reconcile'] as const;
+/** Deployed in every stack. */
+const FUNCTIONS = ['forms', 'shops', 'deliver', 'healthcheck', 'redrive', 'reconcile'] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
+/** Deployed only with the shopifyEventSource param. */
+const SHOPIFY_EVENTS = 'shopifyEvents' as const;
+const SHOPIFY_EVENT_SOURCE = 'aws.partner/shopify.com/123/demo';
 const logicalId = (name: string) => `${name[0]!.toUpperCase()}${name.slice(1)}LambdaFunction`;
 
 function resource(template: Template, id: string): Resource {
@@ -176,6 +183,43 @@ function evaluate(condition: Json, template: Template): boolean {
   throw new Error(`unsupported condition ${JSON.stringify(condition)}`);
 }
 
+/**
+ * The stack CloudFormation would create from a template: resources and
+ * outputs whose condition is false left out, Fn::If replaced by the branch
+ * its condition picks (AWS::NoValue removes the property or item).
+ */
+function deployed(template: Template): Template {
+  const holds = (name: string | undefined) => {
+    if (name === undefined) return true;
+    const condition = template.Conditions?.[name];
+    if (condition === undefined) throw new Error(`no condition ${name} in the template`);
+    return evaluate(condition, template);
+  };
+  const NO_VALUE = Symbol('AWS::NoValue');
+  const resolve = (value: Json): Json | typeof NO_VALUE => {
+    if (Array.isArray(value)) return value.map(resolve).filter((item): item is Json => item !== NO_VALUE);
+    if (value === null || typeof value !== 'object') return value;
+    if ('Ref' in value && value['Ref'] === 'AWS::NoValue') return NO_VALUE;
+    if ('Fn::If' in value) {
+      const [condition, whenTrue, whenFalse] = value['Fn::If'] as [string, Json, Json];
+      return resolve(holds(condition) ? whenTrue : whenFalse);
+    }
+    const result: Record<string, Json> = {};
+    for (const [key, inner] of Object.entries(value)) {
+      const resolved = resolve(inner);
+      if (resolved !== NO_VALUE) result[key] = resolved;
+    }
+    return result;
+  };
+  const keep = <T extends { Condition?: string }>(entries: Record<string, T> | undefined) =>
+    Object.fromEntries(Object.entries(entries ?? {}).filter(([, entry]) => holds(entry.Condition)).map(([id, entry]) => [id, resolve(entry as unknown as Json) as unknown as T]));
+  return {
+    ...template,
+    Resources: keep(template.Resources),
+    Outputs: keep(template.Outputs as Record<string, { Condition?: string }> | undefined) as Record<string, Json>,
+  };
+}
+
 /** Every Ref, Fn::GetAtt and Fn::Sub name in the template points at something that exists. */
 function danglingReferences(template: Template): string[] {
   const known = new Set([...Object.keys(template.Resources), ...Object.keys(template.Parameters ?? {})]);
@@ -204,22 +248,34 @@ function danglingReferences(template: Template): string[] {
   };
   walk(template.Resources as unknown as Json, 'Resources');
   walk((template.Outputs ?? {}) as Json, 'Outputs');
+  for (const [id, value] of Object.entries(template.Resources)) {
+    for (const dependency of asArray(value.DependsOn)) if (!known.has(dependency)) problems.push(`Resources.${id}.DependsOn: ${dependency}`);
+  }
   return problems;
 }
 
 // ---------------------------------------------------------------- the templates
 
+/** As packaged: conditional resources included, with their conditions. */
 let ci: Template;
 let prod: Template;
-let localConfig: { provider: { environment: Record<string, unknown> }; functions: Record<string, { events?: Array<Record<string, any>> }> };
+let shopify: Template;
+/** What CloudFormation would deploy from each. */
+let live: { ci: Template; prod: Template; shopify: Template };
+let localConfig: {
+  provider: { environment: Record<string, unknown> };
+  functions: Record<string, { environment?: Record<string, unknown>; events?: Array<Record<string, any>> }>;
+};
 
 beforeAll(async () => {
   const printed = osls(['print', '--stage', 'local', '--format', 'json'], { QUEUE_URL: 'http://127.0.0.1:4010/000000000000/contact-relay-local-delivery', QUEUE_ARN: 'arn:aws:sqs:us-east-1:000000000000:contact-relay-local-delivery' });
-  [ci, prod, localConfig] = await Promise.all([
+  [ci, prod, shopify, localConfig] = await Promise.all([
     packageStage('ci'),
     packageStage('prod', '--param=alarmEmail=ops@example.com'),
+    packageStage('ci', `--param=shopifyEventSource=${SHOPIFY_EVENT_SOURCE}`),
     printed.then(({ output }) => JSON.parse(output.slice(output.indexOf('{'))) as typeof localConfig),
   ]);
+  live = { ci: deployed(ci), prod: deployed(prod), shopify: deployed(shopify) };
 }, 300_000);
 
 afterAll(() => {
@@ -230,13 +286,14 @@ const SECRETS_CI = 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::A
 const TABLE = '${EventsTable.Arn}';
 const QUEUE = '${DeliveryQueue.Arn}';
 const DLQ = '${DeliveryDeadLetterQueue.Arn}';
+const EVENTS_DLQ = '${ShopifyEventsDeadLetterQueue.Arn}';
 const logs = (fn: string) => {
   const group = `\${${fn[0]!.toUpperCase()}${fn.slice(1)}LogGroup.Arn}`;
   return { 'logs:CreateLogStream': [group], 'logs:PutLogEvents': [group] };
 };
 
 /** Exactly what each function's code calls, and on which resource (the ticket's least-privilege table). */
-const EXPECTED_GRANTS: Record<FunctionName, Record<string, string[]>> = {
+const EXPECTED_GRANTS: Record<FunctionName | typeof SHOPIFY_EVENTS, Record<string, string[]>> = {
   forms: {
     ...logs('forms'),
     'secretsmanager:GetSecretValue': [SECRETS_CI],
@@ -244,6 +301,22 @@ const EXPECTED_GRANTS: Record<FunctionName, Record<string, string[]>> = {
     'dynamodb:UpdateItem': [TABLE],
     'dynamodb:DeleteItem': [TABLE],
     'sqs:SendMessage': [QUEUE],
+  },
+  shops: {
+    ...logs('shops'),
+    'secretsmanager:GetSecretValue': [SECRETS_CI],
+    'dynamodb:PutItem': [TABLE],
+    'dynamodb:UpdateItem': [TABLE],
+    'dynamodb:DeleteItem': [TABLE],
+    'sqs:SendMessage': [QUEUE],
+  },
+  // No signature on the bus, so no secrets; the on-failure destination is sent with this role.
+  shopifyEvents: {
+    ...logs('shopifyEvents'),
+    'dynamodb:PutItem': [TABLE],
+    'dynamodb:UpdateItem': [TABLE],
+    'dynamodb:DeleteItem': [TABLE],
+    'sqs:SendMessage': [QUEUE, EVENTS_DLQ],
   },
   deliver: {
     ...logs('deliver'),
@@ -286,20 +359,39 @@ const EXPECTED_GRANTS: Record<FunctionName, Record<string, string[]>> = {
 describe('functions and their events', () => {
   it('has every function on nodejs22.x, arm64', () => {
     for (const fn of FUNCTIONS) {
-      const properties = resource(ci, logicalId(fn)).Properties;
+      const properties = resource(live.ci, logicalId(fn)).Properties;
       expect([fn, properties['Runtime'], properties['Architectures']]).toEqual([fn, 'nodejs22.x', ['arm64']]);
       expect(properties['Handler']).toBe(`functions/${fn}/handler.handler`);
     }
-    for (const [id, fn] of ofType(ci, 'AWS::Lambda::Function')) expect([id, fn.Properties['Runtime'], fn.Properties['Architectures']]).toEqual([id, 'nodejs22.x', ['arm64']]);
+    expect(resource(live.shopify, logicalId(SHOPIFY_EVENTS)).Properties['Handler']).toBe('functions/shopify-events/handler.handler');
+    for (const template of [ci, shopify]) {
+      for (const [id, fn] of ofType(template, 'AWS::Lambda::Function')) expect([id, fn.Properties['Runtime'], fn.Properties['Architectures']]).toEqual([id, 'nodejs22.x', ['arm64']]);
+    }
   });
 
-  it('routes POST /hooks/form/{route} to the forms function', () => {
-    const routes = ofType(ci, 'AWS::ApiGatewayV2::Route').filter(([, route]) => route.Properties['RouteKey'] === 'POST /hooks/form/{route}');
+  it.each([
+    ['form', 'forms'],
+    ['typeform', 'forms'],
+    ['tally', 'forms'],
+    ['jotform', 'forms'],
+    ['webflow', 'forms'],
+    ['google-forms', 'forms'],
+    ['shopify', 'shops'],
+    ['woocommerce', 'shops'],
+  ])('routes POST /hooks/%s/{route} to the %s function', (source, fn) => {
+    const routes = ofType(ci, 'AWS::ApiGatewayV2::Route').filter(([, route]) => route.Properties['RouteKey'] === `POST /hooks/${source}/{route}`);
     expect(routes).toHaveLength(1);
     const target = routes[0]![1].Properties['Target'] as { 'Fn::Join': [string, [string, { Ref: string }]] };
     const integration = resource(ci, target['Fn::Join'][1][1].Ref);
-    expect(integration.Properties['IntegrationUri']).toEqual(getAtt('FormsLambdaFunction', 'Arn'));
+    expect(integration.Properties['IntegrationUri']).toEqual(getAtt(logicalId(fn), 'Arn'));
     expect(integration.Properties['PayloadFormatVersion']).toBe('2.0');
+  });
+
+  it('serves no other HTTP route, and the shops function answers within Shopify’s 5 s with the default 10 s timeout', () => {
+    expect(ofType(ci, 'AWS::ApiGatewayV2::Route').map(([, route]) => route.Properties['RouteKey'] as string).sort()).toEqual(
+      ['form', 'typeform', 'tally', 'jotform', 'webflow', 'google-forms', 'shopify', 'woocommerce'].map((source) => `POST /hooks/${source}/{route}`).sort(),
+    );
+    expect(resource(ci, 'ShopsLambdaFunction').Properties['Timeout']).toBe(10);
   });
 
   it('feeds the delivery queue to deliver in batches with partial batch failures and a per-stage maximum concurrency', () => {
@@ -328,7 +420,8 @@ describe('functions and their events', () => {
       ['RedriveLambdaFunction', 'rate(30 minutes)', 'ENABLED'],
     ]);
     for (const schedule of schedules) expect(schedule.role).toEqual(getAtt('SchedulerInvokeRole', 'Arn'));
-    expect(ofType(ci, 'AWS::Events::Rule')).toEqual([]);
+    // No EventBridge rule: Scheduler schedules, and the Shopify rule only with its param.
+    expect(ofType(live.ci, 'AWS::Events::Rule')).toEqual([]);
 
     const role = resource(ci, 'SchedulerInvokeRole').Properties;
     expect(role['AssumeRolePolicyDocument'].Statement).toEqual([
@@ -345,6 +438,120 @@ describe('functions and their events', () => {
     const sqs = localConfig.functions['deliver']?.events?.find((event) => 'sqs' in event)?.['sqs'] as { arn: unknown; maximumConcurrency: unknown };
     expect(sqs.arn).toBe('arn:aws:sqs:us-east-1:000000000000:contact-relay-local-delivery');
     expect(sqs.maximumConcurrency).toBe(5);
+    // serverless-offline ignores conditions: shopifyEvents is there to invoke, with its route as a string.
+    expect(localConfig.functions[SHOPIFY_EVENTS]?.environment).toEqual({ SHOPIFY_EVENTS_ROUTE: 'default' });
+  });
+});
+
+// ---------------------------------------------------------------- Shopify through EventBridge
+
+describe('Shopify through EventBridge (the shopifyEventSource param)', () => {
+  /** Everything the param adds; Lambda versions' ids hash the code, so they are matched by prefix. */
+  const EVENTBRIDGE_RESOURCES = [
+    'ShopifyEventBus',
+    'ShopifyEventsRule',
+    'ShopifyEventsInvokePermission',
+    'ShopifyEventsEventInvokeConfig',
+    'ShopifyEventsLambdaFunction',
+    'ShopifyEventsFunctionRole',
+    'ShopifyEventsLogGroup',
+    'ShopifyEventsDeadLetterQueue',
+    'ShopifyEventsDeadLetterQueuePolicy',
+    'ShopifyEventsErrorsAlarm',
+    'ShopifyEventsThrottlesAlarm',
+    'ShopifyEventsDeadLettersAlarm',
+  ];
+  const ids = (template: Template) => Object.keys(template.Resources).filter((id) => !/LambdaVersion/.test(id)).sort();
+  const versions = (template: Template) => Object.keys(template.Resources).filter((id) => id.startsWith('ShopifyEventsLambdaVersion'));
+
+  it('deploys nothing extra without it: no bus, rule, function, role, log group, queue or alarm', () => {
+    for (const type of ['AWS::Events::EventBus', 'AWS::Events::Rule', 'AWS::Lambda::EventInvokeConfig', 'AWS::SQS::QueuePolicy']) expect(ofType(live.ci, type), type).toEqual([]);
+    expect(ofType(live.ci, 'AWS::Lambda::Function').map(([id]) => id).sort()).toEqual(FUNCTIONS.map(logicalId).sort());
+    expect(Object.keys(live.ci.Resources).filter((id) => id.startsWith('ShopifyEvent'))).toEqual([]);
+    expect(Object.keys(live.ci.Outputs ?? {}).filter((id) => id.startsWith('ShopifyEvent'))).toEqual([]);
+    // The param adds exactly these, and changes no other resource's presence.
+    expect(ids(live.shopify)).toEqual([...ids(live.ci), ...EVENTBRIDGE_RESOURCES].sort());
+    expect(versions(live.ci)).toEqual([]);
+    expect(versions(live.shopify)).toHaveLength(1);
+  });
+
+  it('puts all of it under one condition, false when the param is empty and true when it is set', () => {
+    for (const template of [ci, shopify]) {
+      expect(template.Conditions!['HasShopifyEventSource']).toBeDefined();
+      for (const id of [...EVENTBRIDGE_RESOURCES, ...versions(template)]) expect([id, resource(template, id).Condition]).toEqual([id, 'HasShopifyEventSource']);
+    }
+    expect(evaluate({ Condition: 'HasShopifyEventSource' }, ci)).toBe(false);
+    expect(evaluate({ Condition: 'HasShopifyEventSource' }, shopify)).toBe(true);
+  });
+
+  it('associates a bus with the partner event source and routes the contact topics to shopifyEvents', () => {
+    expect(resource(shopify, 'ShopifyEventBus').Properties).toEqual({ Name: SHOPIFY_EVENT_SOURCE, EventSourceName: SHOPIFY_EVENT_SOURCE });
+    const rules = ofType(live.shopify, 'AWS::Events::Rule');
+    expect(rules.map(([id]) => id)).toEqual(['ShopifyEventsRule']);
+    const rule = rules[0]![1].Properties;
+    expect(rule['EventBusName']).toEqual({ Ref: 'ShopifyEventBus' });
+    expect(rule['State']).toBe('ENABLED');
+    expect(rule['EventPattern']).toEqual({
+      source: [{ prefix: 'aws.partner/shopify.com' }],
+      $or: [
+        { detail: { metadata: { 'X-Shopify-Topic': ['orders/create', 'orders/paid', 'customers/create', 'customers/update'] } } },
+        { detail: { metadata: { 'Shopify-Topic': ['orders/create', 'orders/paid', 'customers/create', 'customers/update'] } } },
+      ],
+    });
+    expect(rule['Targets']).toEqual([
+      {
+        Id: 'shopifyEvents',
+        Arn: getAtt('ShopifyEventsLambdaFunction', 'Arn'),
+        RetryPolicy: { MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 },
+        DeadLetterConfig: { Arn: getAtt('ShopifyEventsDeadLetterQueue', 'Arn') },
+      },
+    ]);
+    const permissions = ofType(live.shopify, 'AWS::Lambda::Permission').filter(([, permission]) => permission.Properties['Principal'] === 'events.amazonaws.com');
+    expect(permissions.map(([, permission]) => permission.Properties)).toEqual([
+      { Action: 'lambda:InvokeFunction', FunctionName: getAtt('ShopifyEventsLambdaFunction', 'Arn'), Principal: 'events.amazonaws.com', SourceArn: getAtt('ShopifyEventsRule', 'Arn') },
+    ]);
+  });
+
+  it('runs shopifyEvents under the route shopifyEventsRoute names, with its own role', () => {
+    const fn = resource(shopify, 'ShopifyEventsLambdaFunction');
+    expect(fn.Properties['Environment'].Variables['SHOPIFY_EVENTS_ROUTE']).toBe('default');
+    expect(fn.Properties['Timeout']).toBe(10);
+    expect(roleOf(shopify, SHOPIFY_EVENTS)).toBe('ShopifyEventsFunctionRole');
+  });
+
+  it('retries a failed invocation twice, then dead-letters it in a 14-day encrypted queue the rule may also use', () => {
+    const configs = ofType(live.shopify, 'AWS::Lambda::EventInvokeConfig');
+    expect(configs.map(([id]) => id)).toEqual(['ShopifyEventsEventInvokeConfig']);
+    expect(configs[0]![1].Properties).toEqual({
+      FunctionName: { Ref: 'ShopifyEventsLambdaFunction' },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: getAtt('ShopifyEventsDeadLetterQueue', 'Arn') } },
+    });
+    expect(resource(shopify, 'ShopifyEventsDeadLetterQueue').Properties).toMatchObject({ MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true });
+    const policy = resource(shopify, 'ShopifyEventsDeadLetterQueuePolicy').Properties;
+    expect(policy['Queues']).toEqual([{ Ref: 'ShopifyEventsDeadLetterQueue' }]);
+    expect(policy['PolicyDocument'].Statement).toEqual([
+      {
+        Sid: 'ShopifyEventsRuleDeadLetters',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: getAtt('ShopifyEventsDeadLetterQueue', 'Arn'),
+        Condition: { ArnEquals: { 'aws:SourceArn': getAtt('ShopifyEventsRule', 'Arn') } },
+      },
+    ]);
+  });
+
+  it('alarms when the events dead-letter queue is not empty', () => {
+    const alarm = resource(live.shopify, 'ShopifyEventsDeadLettersAlarm').Properties;
+    expect([alarm['Namespace'], alarm['MetricName'], alarm['Dimensions'], alarm['ComparisonOperator'], alarm['Threshold']]).toEqual([
+      'AWS/SQS',
+      'ApproximateNumberOfMessagesVisible',
+      [{ Name: 'QueueName', Value: getAtt('ShopifyEventsDeadLetterQueue', 'QueueName') }],
+      'GreaterThanThreshold',
+      0,
+    ]);
   });
 });
 
@@ -379,26 +586,33 @@ describe('queue, dead letters and table', () => {
 // ---------------------------------------------------------------- least privilege
 
 describe('IAM: least privilege', () => {
-  it('gives every function a role of its own and creates no shared role', () => {
-    expect(ci.Resources['IamRoleLambdaExecution']).toBeUndefined();
-    const roles = ofType(ci, 'AWS::Lambda::Function').map(([id, fn]) => {
+  it.each(['ci', 'shopify'] as const)('gives every function a role of its own and creates no shared role (%s)', (name) => {
+    const template = live[name];
+    expect(template.Resources['IamRoleLambdaExecution']).toBeUndefined();
+    const roles = ofType(template, 'AWS::Lambda::Function').map(([id, fn]) => {
       const role = (fn.Properties['Role'] as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
       expect(role, `${id} has no role of this stack`).toBeDefined();
-      expect(resource(ci, role[0]).Type).toBe('AWS::IAM::Role');
+      expect(resource(template, role[0]).Type).toBe('AWS::IAM::Role');
       return role[0];
     });
+    expect(roles.length).toBe(name === 'ci' ? FUNCTIONS.length : FUNCTIONS.length + 1);
     expect(new Set(roles).size).toBe(roles.length);
     for (const role of roles) {
-      expect(resource(ci, role).Properties['AssumeRolePolicyDocument'].Statement).toEqual([{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
+      expect(resource(template, role).Properties['AssumeRolePolicyDocument'].Statement).toEqual([{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
     }
+    // Every role of the stack belongs to a function, except the one Scheduler assumes.
+    expect(ofType(template, 'AWS::IAM::Role').map(([id]) => id).sort()).toEqual([...roles, 'SchedulerInvokeRole'].sort());
   });
 
-  it.each(FUNCTIONS)('allows %s exactly the calls its code makes, on this stack’s resources', (fn) => {
-    expect(grants(ci, roleOf(ci, fn))).toEqual(Object.fromEntries(Object.entries(EXPECTED_GRANTS[fn]).map(([action, resources]) => [action, [...resources].sort()])));
+  it.each([...FUNCTIONS, SHOPIFY_EVENTS] as Array<FunctionName | typeof SHOPIFY_EVENTS>)('allows %s exactly the calls its code makes, on this stack’s resources', (fn) => {
+    const template = fn === SHOPIFY_EVENTS ? shopify : ci;
+    expect(grants(template, roleOf(template, fn))).toEqual(Object.fromEntries(Object.entries(EXPECTED_GRANTS[fn]).map(([action, resources]) => [action, [...resources].sort()])));
   });
 
   it('grants no wildcard action, no secrets, queue or table action on "*", and secrets only under contact-relay/{stage}/', () => {
-    const all = statements(ci);
+    // The packaged template holds every statement, those of conditional resources included.
+    const all = statements(shopify);
+    expect(all.length).toBe(statements(ci).length);
     expect(all.length).toBeGreaterThan(10);
     for (const statement of all) {
       const label = `${statement.where}: ${statement.actions.join(',')} on ${statement.resources.join(',')}`;
@@ -432,6 +646,14 @@ describe('IAM: least privilege', () => {
   it('refers only to resources that exist', () => {
     expect(danglingReferences(ci)).toEqual([]);
     expect(danglingReferences(prod)).toEqual([]);
+    expect(danglingReferences(shopify)).toEqual([]);
+  });
+
+  it('refers only to resources that are deployed: nothing unconditional names a resource whose condition is false', () => {
+    // CloudFormation rejects the template otherwise (the dashboard or an alarm naming shopifyEvents without its param).
+    expect(danglingReferences(live.ci)).toEqual([]);
+    expect(danglingReferences(live.prod)).toEqual([]);
+    expect(danglingReferences(live.shopify)).toEqual([]);
   });
 });
 
@@ -447,7 +669,7 @@ describe('alarms and dashboard', () => {
   const dimension = (alarm: Record<string, any>, name: string) => (alarm['Dimensions'] as Array<{ Name: string; Value: Json }>).find((d) => d.Name === name)?.Value;
 
   it('alarms when the dead-letter queue is not empty', () => {
-    const alarm = findAlarm(ci, (a) => a['MetricName'] === 'ApproximateNumberOfMessagesVisible' && a['Namespace'] === 'AWS/SQS', 'DLQ alarm');
+    const alarm = findAlarm(live.ci, (a) => a['MetricName'] === 'ApproximateNumberOfMessagesVisible' && a['Namespace'] === 'AWS/SQS', 'DLQ alarm');
     expect(dimension(alarm, 'QueueName')).toEqual(getAtt('DeliveryDeadLetterQueue', 'QueueName'));
     expect([alarm['ComparisonOperator'], alarm['Threshold']]).toEqual(['GreaterThanThreshold', 0]);
   });
@@ -467,10 +689,14 @@ describe('alarms and dashboard', () => {
     expect([failed['Namespace'], failed['Statistic'], failed['ComparisonOperator'], failed['Threshold']]).toEqual(['ContactRelay', 'Sum', 'GreaterThanOrEqualToThreshold', 1]);
   });
 
-  it('alarms on throttles and errors of every function', () => {
-    for (const [id] of ofType(ci, 'AWS::Lambda::Function')) {
+  it.each(['ci', 'shopify'] as const)('alarms on throttles and errors of every function (%s)', (name) => {
+    const template = live[name];
+    expect(ofType(template, 'AWS::Lambda::Function').map(([id]) => id).sort()).toEqual(
+      [...FUNCTIONS, ...(name === 'shopify' ? [SHOPIFY_EVENTS] : [])].map(logicalId).sort(),
+    );
+    for (const [id] of ofType(template, 'AWS::Lambda::Function')) {
       for (const metric of ['Throttles', 'Errors']) {
-        const alarm = findAlarm(ci, (a) => a['MetricName'] === metric && render(dimension(a, 'FunctionName') ?? '') === `\${${id}}`, `${metric} alarm of ${id}`);
+        const alarm = findAlarm(template, (a) => a['MetricName'] === metric && render(dimension(a, 'FunctionName') ?? '') === `\${${id}}`, `${metric} alarm of ${id}`);
         expect([alarm['Namespace'], alarm['ComparisonOperator'], alarm['Threshold']]).toEqual(['AWS/Lambda', 'GreaterThanOrEqualToThreshold', 1]);
       }
     }
@@ -494,8 +720,9 @@ describe('alarms and dashboard', () => {
   });
 
   it('sends every alarm, and its recovery, to the alarm topic; email only when alarmEmail is set', () => {
+    // As packaged: the conditional alarms too.
     const all = alarms(ci);
-    expect(all.length).toBeGreaterThanOrEqual(15);
+    expect(all.length).toBeGreaterThanOrEqual(20);
     for (const alarm of all) {
       expect(alarm['AlarmName'], alarm['id']).toMatch(/^contact-relay-ci-/);
       expect(alarm['AlarmActions'], alarm['id']).toEqual([{ Ref: 'AlarmTopic' }]);
@@ -524,15 +751,31 @@ describe('alarms and dashboard', () => {
     }
   });
 
-  it('has a dashboard of outcomes per provider, queue and dead-letter depth, function errors and duration', () => {
-    const dashboards = ofType(ci, 'AWS::CloudWatch::Dashboard');
+  /**
+   * The dashboard as CloudWatch gets it: Fn::Sub's own variables (the Fn::If
+   * branches the param picked) spliced in, then this stack's names and the
+   * region left as `<Name>`.
+   */
+  const dashboardOf = (template: Template) => {
+    const dashboards = ofType(template, 'AWS::CloudWatch::Dashboard');
     expect(dashboards).toHaveLength(1);
     const properties = dashboards[0]![1].Properties;
-    expect(properties['DashboardName']).toBe('contact-relay-ci');
-    const body = (properties['DashboardBody'] as { 'Fn::Sub': string })['Fn::Sub'];
-    // What CloudFormation substitutes: names of this stack's resources and the region.
+    const sub = (properties['DashboardBody'] as { 'Fn::Sub': string | [string, Record<string, Json>] })['Fn::Sub'];
+    const [text, variables] = typeof sub === 'string' ? [sub, {}] : sub;
+    const body = text.replace(/\$\{([^}]+)\}/g, (match, name: string) => {
+      if (!(name in variables)) return match;
+      const value = variables[name]!;
+      if (typeof value === 'string') return value;
+      return (value as { 'Fn::Sub': string })['Fn::Sub'];
+    });
     const rendered = body.replace(/\$\{([^}]+)\}/g, (_match, name: string) => `<${name}>`);
-    const dashboard = JSON.parse(rendered) as { widgets: Array<{ type: string; properties: { title?: string; region?: string; metrics?: Json[][]; alarms?: string[] } }> };
+    return { name: properties['DashboardName'] as string, dashboard: JSON.parse(rendered) as { widgets: Array<{ type: string; properties: { title?: string; region?: string; metrics?: Json[][]; alarms?: string[] } }> } };
+  };
+
+  it.each(['ci', 'shopify'] as const)('has a dashboard of outcomes per provider, queue and dead-letter depth, function errors and duration (%s)', (name) => {
+    const template = live[name];
+    const { name: dashboardName, dashboard } = dashboardOf(template);
+    expect(dashboardName).toBe('contact-relay-ci');
     const metricWidgets = dashboard.widgets.filter((widget) => widget.type === 'metric');
     for (const widget of metricWidgets) expect(widget.properties.region).toBe('<AWS::Region>');
 
@@ -550,11 +793,17 @@ describe('alarms and dashboard', () => {
     }
     expect(rows).toContain('AWS/SQS ApproximateNumberOfMessagesVisible QueueName <DeliveryQueue.QueueName>');
     expect(rows).toContain('AWS/SQS ApproximateNumberOfMessagesVisible QueueName <DeliveryDeadLetterQueue.QueueName>');
-    for (const fn of FUNCTIONS) {
-      expect(rows).toContain(`AWS/Lambda Errors FunctionName <${logicalId(fn)}>`);
-      expect(rows).toContain(`AWS/Lambda Duration FunctionName <${logicalId(fn)}>`);
+    const functions = ofType(template, 'AWS::Lambda::Function').map(([id]) => id);
+    for (const id of functions) {
+      for (const metric of ['Errors', 'Duration', 'Throttles']) expect(rows).toContain(`AWS/Lambda ${metric} FunctionName <${id}>`);
     }
+    // No row names a function (or queue) this stack does not deploy.
+    const named = rows.flatMap((row) => [...row.matchAll(/<([A-Za-z0-9]+)(?:\.[A-Za-z]+)?>/g)].map((match) => match[1]!)).filter((id) => id !== 'AWS');
+    for (const id of named) expect(template.Resources[id], `dashboard row names ${id}`).toBeDefined();
+    const eventsDlqRow = 'AWS/SQS ApproximateNumberOfMessagesVisible QueueName <ShopifyEventsDeadLetterQueue.QueueName>';
+    if (name === 'shopify') expect(rows).toContain(eventsDlqRow);
+    else expect(rows).not.toContain(eventsDlqRow);
     const alarmWidget = dashboard.widgets.find((widget) => widget.type === 'alarm');
-    expect(new Set(alarmWidget?.properties.alarms)).toEqual(new Set(alarms(ci).map((alarm) => `<${alarm['id']}.Arn>`)));
+    expect(new Set(alarmWidget?.properties.alarms)).toEqual(new Set(alarms(template).map((alarm) => `<${alarm['id']}.Arn>`)));
   });
 });
