@@ -4,6 +4,8 @@
  * reads the emulator's inspection API, then stops it with SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -131,6 +133,42 @@ describe('npm start (local stack)', () => {
     for (const provider of ['twochat', 'kirim', 'callbell']) expect(await createsOf(provider), provider).toHaveLength(1);
     const contacts = (await (await fetch(`http://127.0.0.1:${ports.emulator}/_emulator/contacts`)).json()) as Array<{ provider: string }>;
     expect(contacts.map((contact) => contact.provider).sort()).toEqual(['callbell', 'chatwoot', 'kirim', 'twochat']);
+  });
+
+  it('turns a Shopify order signed with the local secret into one contact per provider; the same delivery again is a duplicate', async () => {
+    await fetch(`http://127.0.0.1:${ports.emulator}/_emulator/requests`, { method: 'DELETE' });
+    const body = readFileSync(path.join(root, 'test/fixtures/shopify/orders-create-billing-phone.json'));
+    const secrets = JSON.parse(readFileSync(path.join(root, 'local/secrets.json'), 'utf8')) as Record<string, { secret: string }>;
+    const signature = createHmac('sha256', secrets['contact-relay/local/source/shopify']?.secret ?? '').update(body).digest('base64');
+    const send = () =>
+      fetch(`http://127.0.0.1:${ports.http}/hooks/shopify/default`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-shopify-topic': 'orders/create',
+          'x-shopify-shop-domain': 'jsmith.myshopify.com',
+          'x-shopify-webhook-id': 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043',
+          'x-shopify-event-id': 'local-stack-event-1',
+          'x-shopify-hmac-sha256': signature,
+        },
+        body,
+      });
+    const first = await send();
+    expect([first.status, await first.json()]).toEqual([202, { status: 'accepted', eventKey: 'shopify:jsmith.myshopify.com:event:local-stack-event-1' }]);
+    const kirim = await eventually(async () => {
+      const creates = await createsOf('kirim');
+      expect(creates).toHaveLength(1);
+      return creates;
+    });
+    expect(kirim[0]?.body).toMatchObject({ name: 'John Smith', email: 'john@example.com', phone_number: '+14155550132' });
+    await eventually(async () => {
+      for (const provider of ['twochat', 'callbell', 'chatwoot']) expect(await createsOf(provider), provider).toHaveLength(1);
+    });
+    const seen = (await requests('twochat')).length + (await requests('kirim')).length;
+    const again = await send();
+    expect([again.status, await again.json()]).toEqual([200, { status: 'duplicate', eventKey: 'shopify:jsmith.myshopify.com:event:local-stack-event-1' }]);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect((await requests('twochat')).length + (await requests('kirim')).length).toBe(seen);
   });
 
   it('answers bad input through API Gateway emulation with the error envelope', async () => {
