@@ -11,7 +11,8 @@ const SECRET_KEY = /(secret|token|password|passwd|api[-_]?key|authorization|cred
 /** Keys that hold machine ids or times: digit runs there are not phones. */
 const ID_KEY = /(^timestamp$|^level$|id$|_id$|Id$|^eventKey$|^at$|At$|_at$|^x-ray|xray|^sampling_rate$|^function_)/;
 
-const EMAIL = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;
+// Anything shaped like local@domain, valid or not: an address a sender mistyped is still personal data.
+const EMAIL = /([^\s"'<>@,;:()[\]\\])[^\s"'<>@,;:()[\]\\]*@([^\s"'<>@,;:()[\]\\]+)/g;
 // International (+...) or national numbers of 7+ digits with common separators,
 // not glued to letters or digits (so uuids and request ids keep their shape).
 const PHONE = /(?<![\w+])\+?\d(?:[\s().-]{0,2}\d){6,16}(?![\w])/g;

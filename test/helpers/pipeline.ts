@@ -25,6 +25,8 @@ export const PROVIDERS = ['twochat', 'kirim', 'callbell', 'chatwoot'] as const;
 export const KEYS = { twochat: 'itest-2chat-key', kirim: 'itest-kirim-key', callbell: 'itest-callbell-key', chatwoot: 'itest-chatwoot-key' };
 
 export interface Pipeline {
+  /** Every secret value the pipeline's secrets hold (for leak checks). */
+  secretValues: string[];
   emulator: Emulator;
   resources: LocalResources;
   sqs: SQSClient;
@@ -38,7 +40,7 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-export async function startPipeline(options: { visibilityTimeoutSeconds?: number } = {}): Promise<Pipeline> {
+export async function startPipeline(options: { visibilityTimeoutSeconds?: number; logLevel?: 'DEBUG' | 'INFO' | 'SILENT' } = {}): Promise<Pipeline> {
   const emulator = await startEmulator({
     aws: true,
     secrets: {
@@ -65,7 +67,7 @@ export async function startPipeline(options: { visibilityTimeoutSeconds?: number
     QUEUE_ARN: resources.queueArn,
     DLQ_URL: resources.dlqUrl,
     DLQ_ARN: resources.dlqArn,
-    POWERTOOLS_LOG_LEVEL: process.env['DEBUG_LOGS'] ? 'DEBUG' : 'SILENT',
+    POWERTOOLS_LOG_LEVEL: options.logLevel ?? (process.env['DEBUG_LOGS'] ? 'DEBUG' : 'SILENT'),
     POWERTOOLS_METRICS_DISABLED: 'true',
   };
   for (const provider of PROVIDERS) env[`PROVIDER_URL_${provider.toUpperCase()}`] = `${emulator.url}/${provider}`;
@@ -82,6 +84,7 @@ export async function startPipeline(options: { visibilityTimeoutSeconds?: number
   const pollers: QueuePoller[] = [];
 
   return {
+    secretValues: [...emulator.state.secrets.values()].flatMap((text) => Object.values(JSON.parse(text) as Record<string, unknown>)).filter((value): value is string => typeof value === 'string' && !value.startsWith('http') && !value.endsWith('.myshopify.com')),
     emulator,
     resources,
     sqs,
