@@ -1,0 +1,229 @@
+/**
+ * The bad-input catalogue: every bad input we handle, its exact answer, run
+ * against the real functions of the local pipeline. README's "Bad input"
+ * table is checked against CATALOGUE below, row for row, so neither can
+ * drift from the other.
+ */
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseRoutesConfig } from '../../shared/config/routes.js';
+import { deliverContact } from '../../shared/delivery.js';
+import { SecretStore } from '../../shared/secrets.js';
+import { createHttpClient } from '../../shared/http.js';
+import { findRoute, type ResolvedRoute } from '../../shared/config/routes.js';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { httpApiEvent, lambdaContext } from '../helpers/lambda.js';
+import { testContact } from '../helpers/contacts.js';
+import { SOURCE_SECRET, STAGE, startPipeline, type Pipeline } from '../helpers/pipeline.js';
+
+let pipeline: Pipeline;
+beforeAll(async () => {
+  pipeline = await startPipeline();
+});
+afterAll(() => pipeline.close());
+
+const order = readFileSync(new URL('../fixtures/shopify/orders-create-billing-phone.json', import.meta.url));
+const sign = (body: Buffer | string, secret = SOURCE_SECRET.secret) => createHmac('sha256', secret).update(body).digest('base64');
+const shopifyHeaders = (body: Buffer | string, overrides: Record<string, string | undefined> = {}) =>
+  Object.fromEntries(
+    Object.entries({
+      'content-type': 'application/json',
+      'x-shopify-topic': 'orders/create',
+      'x-shopify-shop-domain': 'jsmith.myshopify.com',
+      'x-shopify-webhook-id': `wh-${Math.random()}`,
+      'x-shopify-hmac-sha256': sign(body),
+      ...overrides,
+    }).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+
+type Answer = { statusCode: number; body: Record<string, unknown> };
+const read = (result: APIGatewayProxyStructuredResultV2): Answer => ({ statusCode: result.statusCode ?? 0, body: JSON.parse(result.body as string) as Record<string, unknown> });
+const shops = async (body: Buffer | string, headers: Record<string, string>, route = 'default') => read(await pipeline.shops(httpApiEvent('shopify', route, body.toString(), headers), lambdaContext()));
+const forms = async (source: string, body: Buffer | string, headers: Record<string, string>, route = 'default', query = '') =>
+  read(
+    await pipeline.forms(
+      { ...httpApiEvent(source, route, Buffer.from(body).toString('base64'), headers), isBase64Encoded: true, queryStringParameters: Object.fromEntries(new URLSearchParams(query)) },
+      lambdaContext(),
+    ),
+  );
+
+interface Row {
+  input: string;
+  answer: string;
+  check: () => Promise<void>;
+}
+
+/** The rows, in README order. `answer` is what README prints. */
+const CATALOGUE: Row[] = [
+  {
+    input: 'missing signature',
+    answer: '401 `missing_signature`',
+    check: async () => expect(await shops(order, shopifyHeaders(order, { 'x-shopify-hmac-sha256': undefined }))).toMatchObject({ statusCode: 401, body: { error: { code: 'missing_signature' } } }),
+  },
+  {
+    input: 'signature made with another secret',
+    answer: '401 `invalid_signature`',
+    check: async () => expect(await shops(order, shopifyHeaders(order, { 'x-shopify-hmac-sha256': sign(order, 'wrong-secret') }))).toMatchObject({ statusCode: 401, body: { error: { code: 'invalid_signature' } } }),
+  },
+  {
+    input: 'body changed after signing',
+    answer: '401 `invalid_signature`',
+    check: async () => {
+      const headers = shopifyHeaders(order);
+      expect(await shops(Buffer.concat([order, Buffer.from(' ')]), headers)).toMatchObject({ statusCode: 401, body: { error: { code: 'invalid_signature' } } });
+    },
+  },
+  {
+    input: 'required sender header missing (e.g. `X-Shopify-Topic`)',
+    answer: '401 `missing_header`',
+    check: async () => expect(await shops(order, shopifyHeaders(order, { 'x-shopify-topic': undefined }))).toMatchObject({ statusCode: 401, body: { error: { code: 'missing_header' } } }),
+  },
+  {
+    input: 'missing or wrong token (Jotform, token routes)',
+    answer: '401 `missing_token` / `invalid_token`',
+    check: async () => {
+      const body = 'formID=1&submissionID=2&rawRequest=%7B%7D';
+      expect(await forms('jotform', body, { 'content-type': 'application/x-www-form-urlencoded' })).toMatchObject({ statusCode: 401, body: { error: { code: 'missing_token' } } });
+      expect(await forms('jotform', body, { 'content-type': 'application/x-www-form-urlencoded' }, 'default', 'token=nope')).toMatchObject({ statusCode: 401, body: { error: { code: 'invalid_token' } } });
+    },
+  },
+  {
+    input: 'stale timestamp (Webflow, more than 5 minutes off)',
+    answer: '401 `stale_timestamp`',
+    check: async () => {
+      const body = readFileSync(new URL('../fixtures/webflow/example.json', import.meta.url));
+      const timestamp = String(Date.now() - 10 * 60_000);
+      const signature = createHmac('sha256', SOURCE_SECRET.secret).update(`${timestamp}:${body.toString()}`).digest('hex');
+      expect(await forms('webflow', body, { 'content-type': 'application/json', 'x-webflow-timestamp': timestamp, 'x-webflow-signature': signature })).toMatchObject({ statusCode: 401, body: { error: { code: 'stale_timestamp' } } });
+    },
+  },
+  {
+    input: 'malformed JSON under a valid signature',
+    answer: '400 `malformed_body`',
+    check: async () => {
+      const body = '{"id": 1, "email":';
+      expect(await shops(body, shopifyHeaders(body))).toMatchObject({ statusCode: 400, body: { error: { code: 'malformed_body' } } });
+    },
+  },
+  {
+    input: 'malformed form body (a JSON form that is not an object)',
+    answer: '400 `malformed_body`',
+    check: async () => expect(await forms('form', '["a", "b"]', { 'content-type': 'application/json' })).toMatchObject({ statusCode: 400, body: { error: { code: 'malformed_body' } } }),
+  },
+  {
+    input: 'malformed multipart (Jotform)',
+    answer: '400 `malformed_body`',
+    check: async () =>
+      expect(await forms('jotform', '--x\r\nbroken', { 'content-type': 'multipart/form-data; boundary=x' }, 'default', `token=${SOURCE_SECRET.token}`)).toMatchObject({
+        statusCode: 400,
+        body: { error: { code: 'malformed_body' } },
+      }),
+  },
+  {
+    input: 'wrong content type',
+    answer: '415 `unsupported_content_type`',
+    check: async () => expect(await forms('form', 'name=Ada', { 'content-type': 'text/plain' })).toMatchObject({ statusCode: 415, body: { error: { code: 'unsupported_content_type' } } }),
+  },
+  {
+    input: 'body over 256 KB',
+    answer: '413 `body_too_large`',
+    check: async () => {
+      const body = JSON.stringify({ email: 'big@example.com', padding: 'x'.repeat(300 * 1024) });
+      expect(await forms('form', body, { 'content-type': 'application/json' })).toMatchObject({ statusCode: 413, body: { error: { code: 'body_too_large' } } });
+    },
+  },
+  {
+    input: 'duplicate delivery (same event key)',
+    answer: '200 `duplicate`',
+    check: async () => {
+      const headers = shopifyHeaders(order, { 'x-shopify-event-id': 'catalogue-duplicate' });
+      expect((await shops(order, headers)).statusCode).toBe(202);
+      expect(await shops(order, headers)).toMatchObject({ statusCode: 200, body: { status: 'duplicate' } });
+    },
+  },
+  {
+    input: 'unknown route',
+    answer: '404 `unknown_route` (Typeform: 400)',
+    check: async () => {
+      expect(await shops(order, shopifyHeaders(order), 'nope')).toMatchObject({ statusCode: 404, body: { error: { code: 'unknown_route' } } });
+      const typeform = readFileSync(new URL('../fixtures/typeform/example.json', import.meta.url));
+      expect(await forms('typeform', typeform, { 'content-type': 'application/json', 'typeform-signature': `sha256=${sign(typeform)}` }, 'nope')).toMatchObject({ statusCode: 400, body: { error: { code: 'unknown_route' } } });
+    },
+  },
+  {
+    input: 'topic or event that carries no contact',
+    answer: '200 `ignored`',
+    check: async () => expect(await shops(order, shopifyHeaders(order, { 'x-shopify-topic': 'orders/fulfilled' }))).toMatchObject({ statusCode: 200, body: { status: 'ignored' } }),
+  },
+  {
+    input: 'payload without contact details',
+    answer: '200 `skipped` with the reason',
+    check: async () => {
+      const body = readFileSync(new URL('../fixtures/shopify/orders-create-no-contact.json', import.meta.url));
+      expect(await shops(body, shopifyHeaders(body))).toMatchObject({ statusCode: 200, body: { status: 'skipped', reason: expect.stringContaining('no usable email or phone') as string } });
+    },
+  },
+  {
+    input: 'invalid phone (and no other contact detail)',
+    answer: '200 `skipped`, the reason naming the phone and why',
+    check: async () =>
+      expect(await forms('form', JSON.stringify({ name: 'Ada', phone: '+1 415 555' }), { 'content-type': 'application/json' })).toMatchObject({
+        statusCode: 200,
+        body: { status: 'skipped', reason: expect.stringContaining('phone "+1 415 555": phone number is too short') as string },
+      }),
+  },
+  {
+    input: 'invalid phone next to a valid email',
+    answer: '202; providers that need a phone (Kirim, Callbell) record `skipped`',
+    check: async () => {
+      const route = findRoute(parseRoutesConfig({ accounts: { kirim: { provider: 'kirim' } }, sources: { form: { default: { deliverTo: ['kirim'] } } } }), 'form', 'default') as ResolvedRoute;
+      const [outcome] = await deliverContact(testContact({ phones: [], rejectedPhones: [{ input: '12', reason: 'phone number is too short' }] }), route, providerContext());
+      expect(outcome).toMatchObject({ status: 'skipped', reason: expect.stringContaining('phone') as string });
+    },
+  },
+  {
+    input: 'invalid route config',
+    answer: '`npm start`, `osls package` and cold start fail naming the field',
+    check: async () => expect(() => parseRoutesConfig({ accounts: {}, sources: { form: { default: { deliverTo: ['ghost'] } } } })).toThrow('sources.form.default.deliverTo[0]: unknown account "ghost"'),
+  },
+  {
+    input: 'missing or malformed source secret',
+    answer: '500 `source_secret_unavailable` (the sender retries)',
+    check: async () => {
+      pipeline.emulator.state.secrets.set(`contact-relay/${STAGE}/source/tally`, JSON.stringify({ wrong: 'shape' }));
+      const body = readFileSync(new URL('../fixtures/tally/example.json', import.meta.url));
+      expect(await forms('tally', body, { 'content-type': 'application/json', 'tally-signature': sign(body) })).toMatchObject({ statusCode: 500, body: { error: { code: 'source_secret_unavailable' } } });
+    },
+  },
+  {
+    input: 'missing or malformed provider secret',
+    answer: 'delivery outcome `transient` naming the secret; the job is retried, then dead-lettered',
+    check: async () => {
+      const route = findRoute(parseRoutesConfig({ accounts: { ghost: { provider: 'twochat' } }, sources: { form: { default: { deliverTo: ['ghost'] } } } }), 'form', 'default') as ResolvedRoute;
+      const [outcome] = await deliverContact(testContact(), route, providerContext());
+      expect(outcome).toMatchObject({ status: 'transient', message: expect.stringContaining(`secret "contact-relay/${STAGE}/provider/ghost" does not exist`) as string });
+    },
+  },
+];
+
+function providerContext() {
+  const client = new SecretsManagerClient({ endpoint: pipeline.emulator.url, region: 'us-east-1', credentials: { accessKeyId: 't', secretAccessKey: 't' } });
+  return { stage: STAGE, secrets: new SecretStore({ client }), http: createHttpClient(), baseUrls: { kirim: `${pipeline.emulator.url}/kirim`, twochat: `${pipeline.emulator.url}/twochat` } };
+}
+
+describe('Bad-input catalogue', () => {
+  for (const row of CATALOGUE) it(`${row.input} → ${row.answer}`, row.check);
+
+  it('README lists exactly these rows with these answers', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const start = readme.indexOf('## Bad input');
+    const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+    const rows = section
+      .split('\n')
+      .filter((line) => line.startsWith('| ') && !line.startsWith('| bad input') && !line.startsWith('|---'))
+      .map((line) => line.split(' | ').map((cell) => cell.replace(/^\| |\s\|$/g, '').trim()));
+    expect(rows.map(([input, answer]) => ({ input, answer }))).toEqual(CATALOGUE.map(({ input, answer }) => ({ input, answer })));
+  });
+});
