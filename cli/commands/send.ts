@@ -1,0 +1,174 @@
+import { readFileSync } from 'node:fs';
+import { SOURCES, type SourceName } from '../../shared/contact.js';
+import { SourceSecretSchema, type SourceSecret } from '../../shared/ingest.js';
+import { intOption, noExtraPositionals, parse, requireSource, TARGET_OPTIONS } from '../args.js';
+import { DEFAULT_EMULATOR_URL, loadRoutes, requireRoute, resolveTarget, secretBackend, shown, userPath, type SecretBackend } from '../context.js';
+import { CliError, EXIT, print, UsageError, type Io } from '../io.js';
+import { describeRefusal, postWebhook, unreachableHint, type Answer } from '../post.js';
+import { samplePath, SAMPLES } from '../samples.js';
+import { buildWebhook, EVENT_ID_HEADER, routeSecretName, secretField, TOPICS, type SignedWebhook } from '../webhook.js';
+import type { ResolvedRoute } from '../../shared/config/routes.js';
+
+export const SEND_HELP = `Usage: contact-relay send <source> <payload-file> [options]
+       contact-relay send <source> --sample [options]
+
+Sign a payload exactly as its platform signs it, post it to
+{url}/hooks/{source}/{route}, and print the answer.
+
+Sources: ${SOURCES.join(', ')}
+Samples: contact-relay samples lists the payload shipped for each source.
+
+Options:
+  --sample              send the source's shipped sample payload
+  --route R             route name in config/routes.json (default: default)
+  --url URL             base URL (default for stage local: http://127.0.0.1:3000, the
+                        local stack of \`npm start\`); a deployed stage needs its API URL
+  --stage S             stage whose secrets sign the request (default: local, read from
+                        local/secrets.json; other stages read AWS Secrets Manager)
+  --secrets FILE        read secrets from this JSON file (name → value) instead
+  --config FILE         route config (default: config/routes.json)
+  --topic T             Shopify topic (default orders/create) or WooCommerce topic
+                        (default order.created)
+  --event-id ID         delivery id: X-Shopify-Webhook-Id/Event-Id, X-WC-Webhook-Delivery-ID,
+                        or the form's Idempotency-Key. Shopify's default is derived from
+                        the payload, so sending the same file again is a retry (duplicate)
+  --shop SHOP           Shopify shop domain (default: the route's first shopDomains entry,
+                        else demo-shop.myshopify.com) or WooCommerce store URL
+  --timeout SECONDS     give up waiting for the answer (default 30)
+  --json                print one JSON object: {url, proof, httpStatus, outcome, body}
+  -h, --help            this help
+
+Exit codes:
+  0  the webhook was answered 2xx: accepted, duplicate, ignored or skipped
+  1  it was refused (4xx/5xx, or a 2xx that is none of those), the payload file
+     or the secret is missing, or the URL cannot be reached
+  2  usage error: unknown source, option or route; a missing argument
+
+Examples:
+  contact-relay send shopify --sample
+  contact-relay send typeform answer.json --route newsletter
+  contact-relay send woocommerce customer.json --topic customer.created
+  contact-relay send form lead.json --stage prod --url https://abc123.execute-api.eu-west-1.amazonaws.com
+`;
+
+const OPTIONS = {
+  ...TARGET_OPTIONS,
+  route: { type: 'string' },
+  topic: { type: 'string' },
+  sample: { type: 'boolean' },
+  'event-id': { type: 'string' },
+  shop: { type: 'string' },
+  timeout: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+/** The route's source secret, when its check needs one; a missing or malformed secret is a failure naming it. */
+export async function routeSecret(backend: SecretBackend, route: ResolvedRoute, stage: string): Promise<{ secret?: SourceSecret; secretName: string }> {
+  const secretName = routeSecretName(route, stage);
+  if (secretField(route) === undefined) return { secretName };
+  try {
+    return { secret: await backend.store.get(secretName, SourceSecretSchema), secretName };
+  } catch (error) {
+    const fix = backend.kind === 'aws' ? `create it: contact-relay secrets init --stage ${stage}` : `add it to ${backend.label}`;
+    throw new CliError(`${backend.explain(error)}; ${route.source} route "${route.name}" needs it to sign (${fix}; check with contact-relay doctor${stage === 'local' ? '' : ` --stage ${stage}`})`);
+  }
+}
+
+export function readPayload(io: Io, file: string): Buffer {
+  const where = userPath(io, file);
+  try {
+    return readFileSync(where);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new CliError(`payload file ${file} does not exist`);
+    if (code === 'EISDIR') throw new CliError(`payload file ${file} is a directory`);
+    throw new CliError(`cannot read payload file ${file}: ${(error as Error).message}`);
+  }
+}
+
+export function checkTopic(source: SourceName, topic: string | undefined, command: string): void {
+  if (topic === undefined) return;
+  if (TOPICS[source] === undefined) throw new UsageError(`--topic applies to shopify and woocommerce only; ${source} payloads name their own event`, command);
+  if (!/^[\x21-\x7e]{1,100}$/.test(topic)) throw new UsageError(`--topic must be a topic such as "${TOPICS[source]?.default}", got "${topic}"`, command);
+}
+
+function outcomeLine(answer: Answer, source: SourceName, route: ResolvedRoute, local: boolean): string {
+  switch (answer.outcome) {
+    case 'accepted':
+      return `accepted: the contact is queued for ${route.deliverTo.join(', ')}${local ? ` (see them: curl -s ${DEFAULT_EMULATOR_URL}/_emulator/contacts)` : ''}`;
+    case 'duplicate':
+      return `duplicate: this event was accepted before (${answer.eventKey ?? 'same event key'}); nothing was queued.${
+        EVENT_ID_HEADER[source] ? ` Send it as a new event with --event-id <new id>.` : ' Change the id in the payload to send it as a new event.'
+      }`;
+    case 'skipped':
+      return `skipped: ${answer.reason ?? 'no usable email or phone'} (answered 200 so the sender does not retry)`;
+    case 'ignored':
+      return `ignored: ${answer.reason ?? 'this event carries no contact'}`;
+    case 'rejected':
+      return `refused: ${describeRefusal(answer)}${refusalHint(answer)}`;
+  }
+}
+
+function refusalHint(answer: Answer): string {
+  switch (answer.code) {
+    case 'invalid_signature':
+    case 'invalid_token':
+      return '\nhint: the stage checks with another secret than the one used here (--stage / --secrets); contact-relay doctor checks them';
+    case 'source_secret_unavailable':
+      return '\nhint: the route\'s signing secret is missing or malformed where the functions run; contact-relay doctor names it and the fix';
+    case 'unknown_route':
+      return '\nhint: the deployed route config has no such route; deploy config/routes.json again';
+    case 'stale_timestamp':
+      return '\nhint: this machine\'s clock is more than 5 minutes off';
+    default:
+      return '';
+  }
+}
+
+export async function send(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse('send', argv, OPTIONS);
+  if (values.help) {
+    io.stdout.write(SEND_HELP);
+    return EXIT.ok;
+  }
+  const source = requireSource(positionals[0], 'send');
+  const file = values.sample ? samplePath(source) : positionals[1];
+  if (values.sample && positionals[1] !== undefined) throw new UsageError('give a payload file or --sample, not both', 'send');
+  if (file === undefined) throw new UsageError(`give a payload file, or --sample to send ${SAMPLES[source].file} from the shipped samples`, 'send');
+  noExtraPositionals(positionals, 2, 'send');
+  checkTopic(source, values.topic, 'send');
+  if (values['event-id'] !== undefined && EVENT_ID_HEADER[source] === undefined) {
+    throw new UsageError(`--event-id applies to ${Object.keys(EVENT_ID_HEADER).join(', ')}; ${source} payloads carry their own id`, 'send');
+  }
+  const timeoutMs = intOption(values.timeout, 'timeout', 30, 1, 600, 'send') * 1000;
+  const target = resolveTarget(values, 'send');
+  const routes = loadRoutes(io, values.config);
+  const route = requireRoute(routes, source, values.route ?? 'default', 'send');
+
+  const payload = readPayload(io, file);
+  const backend = secretBackend(io, target.stage, values.secrets);
+  let signed: SignedWebhook;
+  let answer: Answer;
+  try {
+    const { secret, secretName } = await routeSecret(backend, route, target.stage);
+    const sign = () => buildWebhook({ route, payload, topic: values.topic, eventId: values['event-id'], shop: values.shop, secret, secretName, now: io.now() });
+    signed = sign();
+    answer = await postWebhook(target.baseUrl, signed, { timeoutMs, unreachableHint: unreachableHint(target) });
+  } finally {
+    backend.close();
+  }
+
+  const url = `${target.baseUrl}${signed.path.replace(/\?token=[^&]*/, '?token=…')}`;
+  if (values.json) {
+    print(io.stdout, JSON.stringify({ url, proof: signed.proof, httpStatus: answer.httpStatus, outcome: answer.outcome, body: answer.body }));
+  } else {
+    print(io.stdout, `POST ${url}`);
+    const about =
+      source === 'shopify' ? `topic ${signed.headers['x-shopify-topic']}, shop ${signed.headers['x-shopify-shop-domain']}` : source === 'woocommerce' ? `topic ${signed.headers['x-wc-webhook-topic']}` : '';
+    print(io.stdout, `  payload ${values.sample ? `sample ${shown(io, file)}` : file}; ${signed.proof}${about ? `; ${about}` : ''}`);
+    print(io.stdout, `HTTP ${answer.httpStatus}`);
+    print(io.stdout, typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body, null, 2));
+    print(io.stdout, outcomeLine(answer, source, route, target.defaultLocal));
+  }
+  return answer.outcome === 'rejected' ? EXIT.failed : EXIT.ok;
+}

@@ -1,0 +1,171 @@
+/**
+ * Where a command sends and what it reads: the route config, the stage, the
+ * base URL, and the secrets — `local/secrets.json` for stage `local` (the
+ * file `npm start` serves as Secrets Manager), Secrets Manager for any other
+ * stage, or the file `--secrets` names.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { findRoute, parseRoutesConfig, type ResolvedRoute, type RoutesConfig } from '../shared/config/routes.js';
+import type { SourceName } from '../shared/contact.js';
+import { SecretFormatError, SecretNotFoundError, SecretStore } from '../shared/secrets.js';
+import { CliError, UsageError, type Io } from './io.js';
+
+/** The project the CLI ships in: config/routes.json, local/secrets.json and the samples live here. */
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const LOCAL_STAGE = 'local';
+export const DEFAULT_LOCAL_URL = 'http://127.0.0.1:3000';
+export const DEFAULT_EMULATOR_URL = 'http://127.0.0.1:4010';
+const STAGE = /^[a-zA-Z0-9-]{1,32}$/;
+
+/** A path as the user wrote it, resolved against their working directory. */
+export function userPath(io: Pick<Io, 'cwd'>, file: string): string {
+  return path.resolve(io.cwd, file);
+}
+
+/** A path shown to the user: relative to where they are when that is shorter. */
+export function shown(io: Pick<Io, 'cwd'>, file: string): string {
+  const relative = path.relative(io.cwd, file);
+  return relative !== '' && !relative.startsWith('..') && relative.length < file.length ? relative : file;
+}
+
+export function checkStage(stage: string | undefined, command: string): string {
+  const value = stage ?? LOCAL_STAGE;
+  if (!STAGE.test(value)) throw new UsageError(`--stage must be letters, digits and dashes (a serverless stage such as "prod"), got "${value}"`, command);
+  return value;
+}
+
+export interface Target {
+  stage: string;
+  /** No trailing slash. */
+  baseUrl: string;
+  /** True when the URL is the default local stack one: unreachable then means `npm start` is not running. */
+  defaultLocal: boolean;
+}
+
+/** `--url`, else the local stack for stage local; a deployed stage must name its URL. */
+export function resolveTarget(options: { url?: string | undefined; stage?: string | undefined }, command: string): Target {
+  const stage = checkStage(options.stage, command);
+  if (options.url !== undefined) return { stage, baseUrl: checkUrl(options.url, '--url', command), defaultLocal: false };
+  if (stage !== LOCAL_STAGE) {
+    throw new UsageError(`--stage ${stage} needs --url: the HTTP API URL \`osls deploy --stage ${stage}\` printed (https://<api-id>.execute-api.<region>.amazonaws.com)`, command);
+  }
+  return { stage, baseUrl: DEFAULT_LOCAL_URL, defaultLocal: true };
+}
+
+export function checkUrl(value: string, option: string, command: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`${option} must be an http(s) URL such as ${DEFAULT_LOCAL_URL}, got "${value}"`, command);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`${option} must be an http(s) URL, got "${value}"`, command);
+  if (url.search !== '' || url.hash !== '') throw new UsageError(`${option} must be a base URL without query or fragment, got "${value}"`, command);
+  return url.toString().replace(/\/+$/, '');
+}
+
+export interface LoadedRoutes {
+  config: RoutesConfig;
+  file: string;
+}
+
+/** Parse the route config as the functions do; a mistake is a failure naming the field. */
+export function loadRoutes(io: Pick<Io, 'cwd'>, file?: string): LoadedRoutes {
+  const where = file === undefined ? path.join(PROJECT_ROOT, 'config/routes.json') : userPath(io, file);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(where, 'utf8'));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CliError(code === 'ENOENT' ? `route config ${shown(io, where)} does not exist` : `cannot read route config ${shown(io, where)}: ${(error as Error).message}`);
+  }
+  try {
+    return { config: parseRoutesConfig(raw, shown(io, where)), file: where };
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+}
+
+/** The route, or a usage error listing the routes the source has. */
+export function requireRoute(routes: LoadedRoutes, source: SourceName, routeName: string, command: string): ResolvedRoute {
+  const route = findRoute(routes.config, source, routeName);
+  if (route !== undefined) return route;
+  const known = Object.keys(routes.config.sources[source] ?? {});
+  throw new UsageError(
+    `no route "${routeName}" for source "${source}" in ${path.basename(routes.file)}${known.length > 0 ? ` (routes: ${known.join(', ')})` : ` (the config has no ${source} routes)`}`,
+    command,
+  );
+}
+
+/** Where secrets come from, for messages and fixes. */
+export interface SecretBackend {
+  kind: 'file' | 'aws';
+  /** `local/secrets.json` or `Secrets Manager`. */
+  label: string;
+  file?: string;
+  store: SecretStore;
+  /** Why a secret could not be used, in this backend's words. */
+  explain(error: unknown): string;
+  close(): void;
+}
+
+/**
+ * `--secrets FILE` wins; else stage local reads `local/secrets.json`; else
+ * Secrets Manager (the SDK's usual credentials, region and
+ * `AWS_ENDPOINT_URL_SECRETS_MANAGER`).
+ */
+export function secretBackend(io: Pick<Io, 'cwd'>, stage: string, secretsFile?: string): SecretBackend {
+  if (secretsFile !== undefined || stage === LOCAL_STAGE) {
+    const file = secretsFile === undefined ? path.join(PROJECT_ROOT, 'local/secrets.json') : userPath(io, secretsFile);
+    return fileSecretBackend(file, shown(io, file));
+  }
+  const client = new SecretsManagerClient({});
+  return {
+    kind: 'aws',
+    label: 'Secrets Manager',
+    store: new SecretStore({ client, ttlMs: 60 * 60 * 1000 }),
+    explain: (error) => {
+      if (error instanceof SecretNotFoundError) return `secret "${error.secretName}" does not exist in Secrets Manager`;
+      if (error instanceof SecretFormatError) return error.message;
+      const message = (error as Error).message;
+      return `cannot read Secrets Manager: ${message} (check AWS credentials and region: aws sts get-caller-identity; AWS_PROFILE, AWS_REGION)`;
+    },
+    close: () => client.destroy(),
+  };
+}
+
+export function fileSecretBackend(file: string, label: string): SecretBackend {
+  if (!existsSync(file)) throw new CliError(`secrets file ${label} does not exist`);
+  let secrets: unknown;
+  try {
+    secrets = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new CliError(`cannot read secrets file ${label}: ${(error as Error).message}`);
+  }
+  if (typeof secrets !== 'object' || secrets === null || Array.isArray(secrets)) throw new CliError(`secrets file ${label} must be a JSON object of secret name → secret JSON value`);
+  const values = secrets as Record<string, unknown>;
+  // The same SecretStore the functions use, over a client that answers GetSecretValue from the file.
+  const client = {
+    send: async (command: GetSecretValueCommand) => {
+      const name = command.input.SecretId ?? '';
+      if (!Object.hasOwn(values, name)) throw Object.assign(new Error(`${name} is not in ${label}`), { name: 'ResourceNotFoundException' });
+      const value = values[name];
+      return { SecretString: typeof value === 'string' ? value : JSON.stringify(value) };
+    },
+  } as unknown as SecretsManagerClient;
+  return {
+    kind: 'file',
+    label,
+    file,
+    store: new SecretStore({ client, ttlMs: 60 * 60 * 1000 }),
+    explain: (error) => {
+      if (error instanceof SecretNotFoundError) return `secret "${error.secretName}" is not in ${label}`;
+      if (error instanceof SecretFormatError) return `${error.message} (in ${label})`;
+      return (error as Error).message;
+    },
+    close: () => undefined,
+  };
+}

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { parseRoutesConfig } from '../../../shared/config/routes.js';
+import { neededSecrets, outsideStage, placeholders, templateFileName } from '../../../cli/secret-specs.js';
+import { createSecretCommand, shellQuote } from '../../../cli/shell.js';
+
+const config = parseRoutesConfig({
+  accounts: { main: { provider: 'twochat' }, eu: { provider: 'chatwoot' } },
+  sources: {
+    form: { default: { deliverTo: ['main'] }, tokened: { deliverTo: ['main'], auth: 'token' }, signed: { deliverTo: ['eu'], auth: 'hmac' } },
+    tally: { open: { deliverTo: ['main'], auth: 'none' } },
+    typeform: { leads: { deliverTo: ['main', 'eu'], secretName: 'contact-relay/prod/typeform-leads' } },
+    shopify: { default: { deliverTo: ['main'], reconcile: { lookbackHours: 24 } }, other: { deliverTo: ['main'], reconcile: { secretName: 'shop-admin' } } },
+  },
+});
+
+describe('neededSecrets', () => {
+  const specs = neededSecrets(config, 'prod');
+  const byName = Object.fromEntries(specs.map((spec) => [spec.name, spec]));
+
+  it('lists provider accounts, source secrets of routes that check one, and Shopify Admin secrets of reconcile routes', () => {
+    expect(specs.map((spec) => spec.name)).toEqual([
+      'contact-relay/prod/provider/main',
+      'contact-relay/prod/provider/eu',
+      'contact-relay/prod/source/shopify',
+      'contact-relay/prod/typeform-leads',
+      'contact-relay/prod/source/form',
+      'contact-relay/prod/shopify-admin/default',
+      'shop-admin',
+    ]);
+    expect(byName['contact-relay/prod/provider/eu']?.usedBy).toEqual(['typeform/leads', 'form/signed']);
+  });
+
+  it('one secret used by a token route and an HMAC route needs both fields', () => {
+    const form = byName['contact-relay/prod/source/form'];
+    expect(form?.template).toEqual({ secret: expect.stringMatching(/^<.+>$/) as string, token: expect.stringMatching(/^<.+>$/) as string });
+    expect(form?.problem({ token: 't' })).toBe('needs "secret": form/tokened, form/signed checks a signature');
+    expect(form?.problem({ token: 't', secret: 's' })).toBeUndefined();
+  });
+
+  it('reports placeholders left from a template, then the shape, naming fields only', () => {
+    const chatwoot = byName['contact-relay/prod/provider/eu'];
+    expect(chatwoot?.problem(chatwoot.template)).toBe('accountId, inboxId, accessToken still hold the template placeholder');
+    expect(chatwoot?.problem({ baseUrl: 'https://x.example.com/app/accounts', accountId: 1, inboxId: 2, accessToken: 'secret-value' })).toMatch(/^baseUrl: /);
+    expect(chatwoot?.problem({ baseUrl: 'https://x.example.com', accountId: '1', inboxId: 2, accessToken: 'secret-value' })).toBeUndefined();
+    expect(byName['contact-relay/prod/provider/main']?.problem({})).toMatch(/^apiKey: /);
+    expect(placeholders({ apiKey: '<2Chat API key>', other: 'real', n: 1 })).toEqual(['apiKey']);
+  });
+
+  it('names template files after the secret, and finds names the functions may not read', () => {
+    expect(templateFileName('contact-relay/prod/provider/main', 'prod')).toBe('provider-main.json');
+    expect(templateFileName('shop-admin', 'prod')).toBe('shop-admin.json');
+    expect(outsideStage(specs, 'prod').map((spec) => spec.name)).toEqual(['shop-admin']);
+  });
+});
+
+describe('shell quoting', () => {
+  it('quotes what the shell would split or expand, including single quotes', () => {
+    expect(shellQuote('contact-relay/prod/provider/main')).toBe('contact-relay/prod/provider/main');
+    expect(shellQuote(`{"secret":"<the webhook's secret>"}`)).toBe(`'{"secret":"<the webhook'\\''s secret>"}'`);
+    expect(createSecretCommand('contact-relay/prod/x', { apiKey: '<k>' })).toBe(`aws secretsmanager create-secret --name contact-relay/prod/x --secret-string '{"apiKey":"<k>"}'`);
+  });
+});
