@@ -11,15 +11,17 @@ const SECRET_KEY = /(secret|token|password|passwd|api[-_]?key|authorization|cred
 /** Keys that hold machine ids or times: digit runs there are not phones. */
 const ID_KEY = /(^timestamp$|^level$|id$|_id$|Id$|^eventKey$|^at$|At$|_at$|^x-ray|xray|^sampling_rate$|^function_)/;
 
-// Anything shaped like local@domain, valid or not: an address a sender mistyped is still personal data.
-const EMAIL = /([^\s"'<>@,;:()[\]\\])[^\s"'<>@,;:()[\]\\]*@([^\s"'<>@,;:()[\]\\]+)/g;
+// Anything around an @, valid or not — doubled @, a space either side, quotes in
+// the local part: an address a sender mistyped is still personal data.
+const EMAIL_CHAR = String.raw`[^\s"<>,;()[\]\\@]`;
+const EMAIL = new RegExp(String.raw`(${EMAIL_CHAR}*) ?@+ ?(${EMAIL_CHAR}*)`, 'g');
 // International (+...) or national numbers of 7+ digits with common separators,
 // not glued to letters or digits (so uuids and request ids keep their shape).
 const PHONE = /(?<![\w+])\+?\d(?:[\s().-]{0,2}\d){6,16}(?![\w])/g;
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}/;
 
 export function maskEmail(email: string): string {
-  return email.replace(EMAIL, (_match, first: string, domain: string) => `${first}***@${domain}`);
+  return maskText(email, true);
 }
 
 export function maskPhone(phone: string): string {
@@ -31,7 +33,7 @@ export function maskPhone(phone: string): string {
 }
 
 export function maskText(text: string, allowDigitRuns = false): string {
-  const withoutEmails = text.replace(EMAIL, (_match, first: string, domain: string) => `${first}***@${domain}`);
+  const withoutEmails = text.replace(EMAIL, (match, local: string, domain: string) => (local === '' && domain === '' ? match : `${local.slice(0, 1)}***@${domain}`));
   if (allowDigitRuns) return withoutEmails;
   return withoutEmails.replace(PHONE, (match) => (ISO_DATE.test(match) ? match : maskPhone(match)));
 }

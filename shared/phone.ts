@@ -4,7 +4,9 @@
  * Nothing is guessed: a number that does not parse to a valid number in that
  * region is reported with the reason.
  */
-import { isSupportedCountry, parsePhoneNumberWithError, ParseError, validatePhoneNumberLength, type CountryCode } from 'libphonenumber-js';
+import { isSupportedCountry, isValidPhoneNumber, parsePhoneNumberWithError, ParseError, validatePhoneNumberLength, type CountryCode } from 'libphonenumber-js';
+
+const E164 = /^\+[1-9]\d{1,14}$/;
 
 export type PhoneNormalisation =
   | { ok: true; e164: string; country: string | undefined }
@@ -59,6 +61,11 @@ export function normalisePhone(input: string | number, hints: PhoneHints = {}): 
       const length = validatePhoneNumberLength(text, region === undefined ? undefined : { defaultCountry: region });
       return reject(length === 'TOO_SHORT' || length === 'TOO_LONG' ? length : 'INVALID', region);
     }
+    // libphonenumber's small metadata accepts a few national numbers whose international form is
+    // longer than E.164 allows, or is not valid when read back (shared calling codes): refuse both,
+    // so every number we hand a provider is one it will accept and one we read the same way again.
+    if (!E164.test(parsed.number)) return reject('TOO_LONG', region);
+    if (!isValidPhoneNumber(parsed.number)) return reject('INVALID', region);
     return { ok: true, e164: parsed.number, country: parsed.country };
   } catch (error) {
     if (error instanceof ParseError) {

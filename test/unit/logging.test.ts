@@ -19,6 +19,12 @@ describe('Function: maskText', () => {
     expect(text).toContain('a***@example.com');
   });
 
+  it('masks mistyped emails too (found by the property tests)', () => {
+    for (const typo of ['a@@a.com', 'ada.lovelace @example.com', 'ada@ example.com', "ada'@example.com"]) {
+      expect(maskText(`email "${typo}" is not an email address`)).not.toContain(typo);
+    }
+  });
+
   it('leaves dates, uuids and request ids readable', () => {
     const text = 'at 2026-11-21T05:10:01.123Z contact CON2226e836-36dc-4103-b2a2-6307749cf390 req_01HXYZ';
     expect(maskText(text)).toBe(text);

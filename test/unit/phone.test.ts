@@ -53,6 +53,18 @@ describe('Function: normalisePhone', () => {
     expect(normalisePhone('(415) 555-0132', { country: 'XX', defaultRegion: 'US' })).toMatchObject({ ok: true, e164: '+14155550132' });
   });
 
+  it('refuses a national number whose international form is longer than E.164 allows', () => {
+    // Found by the property tests: accepted by libphonenumber's small metadata, refused by every E.164 check downstream.
+    expect(normalisePhone('010000000000000', { defaultRegion: 'DE' })).toMatchObject({ ok: false, reason: 'TOO_LONG' });
+    expect(normalisePhone('+4910000000000000')).toMatchObject({ ok: false });
+  });
+
+  it('refuses a national number that is not valid once written internationally', () => {
+    // Found by the property tests: regions sharing a calling code (Isle of Man with +44).
+    const result = normalisePhone('5000000000', { defaultRegion: 'IM' });
+    expect(result.ok).toBe(false);
+  });
+
   it('rejects a JSON number too large to be exact', () => {
     expect(normalisePhone(2 ** 60)).toMatchObject({ ok: false, reason: 'EMPTY' });
   });
