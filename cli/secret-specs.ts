@@ -12,7 +12,8 @@ import { SourceSecretSchema } from '../shared/ingest.js';
 import { HEALTH_ADAPTERS } from '../shared/operations/healthcheck.js';
 import { providerSecretName } from '../shared/secrets.js';
 import { ShopifyAdminCredentialsSchema, shopifyAdminSecretName } from '../shared/shopify-admin.js';
-import { describeIssues, type z } from '../shared/validation.js';
+import type * as z from '../shared/zod.js';
+import { describeIssues } from '../shared/validation.js';
 import { routeSecretName, secretField } from './webhook.js';
 
 export const PROVIDER_LABELS: Record<ProviderName, string> = { twochat: '2Chat', kirim: 'Kirim.chat', callbell: 'Callbell', chatwoot: '99digital (Chatwoot)' };

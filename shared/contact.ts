@@ -2,7 +2,7 @@
  * The canonical Contact: what every source maps into and every provider
  * client maps out of. It knows nothing of webhooks or AWS.
  */
-import { z } from './validation.js';
+import * as z from './zod.js';
 
 export const SOURCES = [
   'shopify',

@@ -35,7 +35,7 @@ export const httpClientDefaults: HttpClientOptions = {
   connectTimeoutMs: 3_000,
   responseTimeoutMs: 10_000,
   maxResponseBytes: 1024 * 1024,
-  maxSockets: 50,
+  maxSockets: 16,
 };
 
 export class HttpTimeoutError extends Error {

@@ -11,7 +11,7 @@ import { logger as defaultLogger } from './logging.js';
 import type { JobQueue } from './queue.js';
 import { SecretFormatError, SecretNotFoundError, sourceSecretName, type SecretStore } from './secrets.js';
 import type { OutcomeStore } from './store.js';
-import { z } from './validation.js';
+import * as z from './zod.js';
 import { rejection, WebhookRejectedError, type WebhookAnswer, type WebhookRequest } from './webhook.js';
 
 export type SourceReading =

@@ -5,7 +5,8 @@
  */
 import { ContactSchema, SourceNameSchema, type Contact } from './contact.js';
 import type { ResolvedRoute } from './config/routes.js';
-import { describeIssues, z } from './validation.js';
+import * as z from './zod.js';
+import { describeIssues } from './validation.js';
 
 export const DeliveryJobSchema = z.object({
   v: z.literal(1),

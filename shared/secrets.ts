@@ -10,7 +10,8 @@
  * per-entry drop and in-flight sharing; it is 60 lines either way.
  */
 import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { describeIssues, type z } from './validation.js';
+import type * as z from './zod.js';
+import { describeIssues } from './validation.js';
 
 export const DEFAULT_SECRET_TTL_MS = 5 * 60 * 1000;
 

@@ -6,7 +6,8 @@
  */
 import { HttpConnectionError, HttpResponseTooLargeError, HttpTimeoutError, type HttpClient, type HttpResponse } from './http.js';
 import { AdminOrderNodeSchema, type AdminOrderNode } from './sources/shopify.js';
-import { describeIssues, z } from './validation.js';
+import * as z from './zod.js';
+import { describeIssues } from './validation.js';
 
 export const DEFAULT_SHOPIFY_API_VERSION = '2025-07';
 

@@ -15,7 +15,7 @@ import { fromShopifyEventBridgeEvent, MalformedEventError } from './adapters/eve
 import type { IngestDependencies, SourceReading } from './ingest.js';
 import { logger as defaultLogger } from './logging.js';
 import { isShopAllowed, readShopifyDelivery } from './sources/shopify.js';
-import { z } from './validation.js';
+import * as z from './zod.js';
 import { WebhookRejectedError } from './webhook.js';
 
 export const SHOPIFY_EVENTS_ROUTE_VARIABLE = 'SHOPIFY_EVENTS_ROUTE';

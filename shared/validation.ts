@@ -1,14 +1,8 @@
 /**
- * zod/mini keeps bundles small (~14 KB against ~83 KB for classic zod); the
- * English locale gives issues readable messages instead of "Invalid input".
- * Every module that validates imports `z` from here so the locale is set once.
+ * How validation errors are told: every error that names a field uses these.
+ * (zod itself is imported from ./zod.js, as a namespace, for small bundles.)
  */
-import * as z from 'zod/mini';
-import { en } from 'zod/locales';
-
-z.config(en());
-
-export { z };
+import type * as z from './zod.js';
 
 /** `a.b[0].c` — the path notation used in every error that names a field. */
 export function formatPath(path: readonly PropertyKey[]): string {

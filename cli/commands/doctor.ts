@@ -2,7 +2,7 @@ import { createHttpClient } from '../../shared/http.js';
 import { checkProviderAccounts, type AccountHealth } from '../../shared/operations/healthcheck.js';
 import type { ProviderName } from '../../shared/config/routes.js';
 import { SecretFormatError, SecretNotFoundError } from '../../shared/secrets.js';
-import { z } from '../../shared/validation.js';
+import * as z from '../../shared/zod.js';
 import { noExtraPositionals, parse } from '../args.js';
 import { checkStage, checkUrl, DEFAULT_EMULATOR_URL, LOCAL_STAGE, loadRoutes, secretBackend, shown, type LoadedRoutes, type SecretBackend } from '../context.js';
 import { CliError, EXIT, plural, print, type Io } from '../io.js';

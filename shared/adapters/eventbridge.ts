@@ -13,7 +13,8 @@
  * source, so the bus is the trust boundary. No AWS types leak past here.
  */
 import type { EventBridgeEvent } from 'aws-lambda';
-import { describeIssues, z } from '../validation.js';
+import * as z from '../zod.js';
+import { describeIssues } from '../validation.js';
 import { WebhookRejectedError } from '../webhook.js';
 import { shopifyDeliveryFromHeaders, type ShopifyDelivery } from '../sources/shopify.js';
 

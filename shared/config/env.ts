@@ -3,7 +3,8 @@
  * function with a message naming the variable instead of failing later.
  */
 import { PROVIDERS, type ProviderName } from './routes.js';
-import { describeIssues, z } from '../validation.js';
+import * as z from '../zod.js';
+import { describeIssues } from '../validation.js';
 
 const Url = z.url({ protocol: /^https?$/ });
 

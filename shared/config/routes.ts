@@ -6,7 +6,8 @@
  */
 import { SOURCES, type SourceName } from '../contact.js';
 import { isRegion } from '../phone.js';
-import { describeIssues, z } from '../validation.js';
+import * as z from '../zod.js';
+import { describeIssues } from '../validation.js';
 
 export const PROVIDERS = ['twochat', 'kirim', 'callbell', 'chatwoot'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];

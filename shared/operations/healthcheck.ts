@@ -17,7 +17,7 @@ import { kirimAdapter } from '../providers/kirim.js';
 import { twoChatAdapter } from '../providers/twochat.js';
 import { parseJson, type ProviderAdapter, type ProviderContext } from '../providers/types.js';
 import { providerSecretName, SecretFormatError, SecretNotFoundError } from '../secrets.js';
-import { z } from '../validation.js';
+import * as z from '../zod.js';
 
 /** Imported directly rather than from delivery.ts, which carries the queue and table code a health check does not need. */
 export const HEALTH_ADAPTERS: Record<ProviderName, ProviderAdapter> = {

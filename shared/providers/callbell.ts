@@ -10,7 +10,7 @@
  */
 import { displayName, type Contact, type Phone } from '../contact.js';
 import type { HttpResponse } from '../http.js';
-import { z } from '../validation.js';
+import * as z from '../zod.js';
 import { DEFAULT_BASE_URLS, parseJson, retryAfterMs, type DeliveryTarget, type ProviderAdapter, type ProviderAnswer } from './types.js';
 
 export const CallbellCredentialsSchema = z.object({

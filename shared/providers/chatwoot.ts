@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import { displayName, type Contact } from '../contact.js';
 import type { HttpResponse } from '../http.js';
-import { z } from '../validation.js';
+import * as z from '../zod.js';
 import { parseJson, retryAfterMs, type DeliveryTarget, type ProviderAdapter, type ProviderAnswer } from './types.js';
 
 /** Account, inbox and contact ids are integers; a secret typed by hand may quote them. */

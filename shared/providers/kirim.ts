@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { displayName, type Contact } from '../contact.js';
 import type { HttpResponse } from '../http.js';
-import { z } from '../validation.js';
+import * as z from '../zod.js';
 import { DEFAULT_BASE_URLS, parseJson, retryAfterMs, type DeliveryTarget, type ProviderAdapter, type ProviderAnswer } from './types.js';
 
 export const KirimCredentialsSchema = z.object({

@@ -7,7 +7,7 @@
  * person is searched first (`GET /open/contacts/search?query=`).
  */
 import type { Contact } from '../contact.js';
-import { z } from '../validation.js';
+import * as z from '../zod.js';
 import { parseJson, retryAfterMs, type DeliveryTarget, type ProviderAdapter, type ProviderAnswer } from './types.js';
 import type { HttpResponse } from '../http.js';
 

@@ -9,7 +9,7 @@ import type { Contact } from '../contact.js';
 import type { ProviderName, ResolvedRoute } from '../config/routes.js';
 import type { HttpClient, HttpRequest, HttpResponse } from '../http.js';
 import type { SecretStore } from '../secrets.js';
-import type { z } from '../validation.js';
+import type * as z from '../zod.js';
 
 interface OutcomeBase {
   account: string;

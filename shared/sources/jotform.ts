@@ -13,7 +13,8 @@
  */
 import type { Source } from '../ingest.js';
 import type { ResolvedRoute } from '../config/routes.js';
-import { describeIssues, z } from '../validation.js';
+import * as z from '../zod.js';
+import { describeIssues } from '../validation.js';
 import { checkBodySize, mediaType, WebhookRejectedError, type WebhookRequest } from '../webhook.js';
 import { requireRouteAuth } from './auth.js';
 import { mapFormToContact, type ContactField, type FormFields, type MappedContact } from './form.js';

@@ -8,7 +8,7 @@ import { hasContactDetails, type Address, type Contact } from '../contact.js';
 import type { ResolvedRoute } from '../config/routes.js';
 import type { SourceReading } from '../ingest.js';
 import { normalisePhone } from '../phone.js';
-import { z } from '../validation.js';
+import * as z from '../zod.js';
 import type { MappedContact } from './form.js';
 
 export const present = (value: string | null | undefined): value is string => typeof value === 'string' && value.trim() !== '';

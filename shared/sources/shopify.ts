@@ -15,7 +15,8 @@
 import type { Address, Contact, Origin } from '../contact.js';
 import type { ResolvedRoute } from '../config/routes.js';
 import type { SourceReading } from '../ingest.js';
-import { describeIssues, z } from '../validation.js';
+import * as z from '../zod.js';
+import { describeIssues } from '../validation.js';
 import { WebhookRejectedError } from '../webhook.js';
 import type { MappedContact } from './form.js';
 import { addressOf, contactReading, isoTime, mapPerson, orderTotal, present, trimmed, withSkipReason, type Person, type PhoneCandidate } from './mapping.js';

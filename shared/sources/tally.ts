@@ -13,7 +13,7 @@
 import { routeAuth } from '../config/routes.js';
 import type { Source } from '../ingest.js';
 import { requireHmac } from '../signatures.js';
-import { z } from '../validation.js';
+import * as z from '../zod.js';
 import { checkBodySize, WebhookRejectedError } from '../webhook.js';
 import { checkBody, firstTimestamp, mapTypedFields, readJsonBody, signingSecret, type TypedField, type TypedFieldType, type TypedFieldValue } from './fields.js';
 import { contactReading } from './mapping.js';

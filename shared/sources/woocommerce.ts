@@ -15,7 +15,7 @@ import type { Address, Contact } from '../contact.js';
 import type { ResolvedRoute } from '../config/routes.js';
 import type { Source, SourceReading } from '../ingest.js';
 import { requireHmac } from '../signatures.js';
-import { z } from '../validation.js';
+import * as z from '../zod.js';
 import { checkBodySize, mediaType, WebhookRejectedError, type WebhookRequest } from '../webhook.js';
 import { checkBody, readJsonBody, signingSecret } from './fields.js';
 import type { MappedContact } from './form.js';

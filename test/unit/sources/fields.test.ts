@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ContactSchema } from '../../../shared/contact.js';
 import { SecretFormatError } from '../../../shared/secrets.js';
 import { checkBody, firstTimestamp, mapTypedFields, readJsonBody, signingSecret, type TypedField } from '../../../shared/sources/fields.js';
-import { z } from '../../../shared/validation.js';
+import * as z from '../../../shared/zod.js';
 import { WebhookRejectedError } from '../../../shared/webhook.js';
 import { jsonRequest } from '../../helpers/requests.js';
 import { testRoute } from '../../helpers/routes.js';

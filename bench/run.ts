@@ -1,0 +1,900 @@
+/**
+ * `npm run bench`: each performance figure of issue 8 next to its floor, in
+ * one run, on this machine. Prints a table with every target marked met or
+ * not and writes everything measured to bench/results/latest.json.
+ *
+ *   1. bundle size per function from `osls package` (scratch copy, no
+ *      credentials), split by an esbuild metafile of the same build into our
+ *      code, the AWS SDK and each other dependency;
+ *   2. cold init: import + handler build in a fresh Node process, next to a
+ *      baseline bundle with only the SDK clients the function uses;
+ *   3. warm per-event compute (verify + parse + validate + map) next to
+ *      HMAC-SHA256 + JSON.parse of the same bytes; the whole ingest handlers
+ *      against local DynamoDB and SQS, next to the same three SDK calls alone;
+ *   4. delivery throughput and TCP connections per provider host, next to a
+ *      bare keep-alive client sending the same requests to the same emulators
+ *      (one emulator process, one server per provider, cleared every 1,000
+ *      contacts so its linear lookups do not bound the rate);
+ *   5. GetSecretValue calls over the warm invocations of the real shops, forms
+ *      and deliver bundles (counted at the emulator), and the cache over
+ *      1,000 invocations on a simulated clock (one call per secret per TTL);
+ *   6. peak RSS of the deliver path over the contacts;
+ *   7. cost per million webhooks from the measured durations.
+ * Every measuring process is a fresh Node (the one running this script: npm
+ * puts the project's node 22 first on PATH) running esbuild bundles built
+ * with serverless.yml's options and NODE_OPTIONS, from one snapshot of the
+ * sources.
+ * Plus what-if builds for the choices the issue asks about (zod import form,
+ * AWS SDK bundled or external, libphonenumber-js metadata, undici or the
+ * built-in HTTP clients).
+ *
+ * Knobs (env): BENCH_COLD_RUNS (15), BENCH_CONTACTS (5000),
+ * BENCH_INGEST (500 per source), BENCH_QUICK=1 (a smoke run), BENCH_KEEP=1
+ * (keep the scratch copy).
+ */
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+import { getCountries } from 'libphonenumber-js';
+import { aliasPlugin, baselineSource, composition, sdkUse, sourceRewritePlugin, type Composition, type SdkUse } from './lib/bundles.js';
+import { runChild, startServiceChild } from './lib/children.js';
+import { costPerMillion, PRICES } from './lib/cost.js';
+import { shopifyOrder, STAGE, typeformResponse } from './lib/fixtures.js';
+import { readService, type ServiceConfig } from './lib/service.js';
+import { median, round, summarize, type Summary } from './lib/stats.js';
+import { listZip } from './lib/zip.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const quick = process.env['BENCH_QUICK'] === '1';
+const num = (name: string, fallback: number) => {
+  const raw = process.env[name];
+  const value = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got "${raw}"`);
+  return value;
+};
+const COLD_RUNS = num('BENCH_COLD_RUNS', quick ? 3 : 15);
+const WHATIF_RUNS = Math.max(3, Math.round(COLD_RUNS / 3));
+const LIBRARY_RUNS = Math.max(3, Math.round(COLD_RUNS / 4));
+const ROUND_SIZE = 1000;
+/** The functions whose what-if builds get a cold-init measurement (one ingest, one deliver). */
+const COLD_WHATIF_FUNCTIONS = ['forms', 'deliver'];
+const CONTACTS = num('BENCH_CONTACTS', quick ? 500 : 5000);
+const INGEST_PER_SOURCE = num('BENCH_INGEST', quick ? 50 : 500);
+const WARM_MS = quick ? 300 : 1500;
+const KB = 1024;
+
+const TARGETS = {
+  budgetBytes: 250 * KB,
+  coldRatio: 1.25,
+  warmRatio: 3,
+  throughputRatio: 0.7,
+  connectionsPerHost: 16,
+  rssMb: 128,
+};
+
+const startedAt = new Date();
+const t0 = performance.now();
+const log = (message: string) => console.error(`[bench ${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${message}`);
+
+// ---------------------------------------------------------------- scratch copy
+
+const SERVICE_ENTRIES = ['serverless.yml', 'package.json', 'tsconfig.json', 'config', 'infra', 'shared', 'functions', 'scripts', 'local', 'test/emulator', 'test/helpers'];
+
+function scratchCopy(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'contact-relay-bench-'));
+  for (const entry of SERVICE_ENTRIES) cpSync(path.join(root, entry), path.join(dir, entry), { recursive: true });
+  symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  return dir;
+}
+
+/** No credentials of any kind (env, files, instance metadata), as test/integration/package.test.ts runs it. */
+function credentialFreeEnv(home: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('AWS_')) env[key] = value;
+  return { ...env, HOME: home, AWS_EC2_METADATA_DISABLED: 'true', SLS_TELEMETRY_DISABLED: '1' };
+}
+
+function runCommand(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+// ---------------------------------------------------------------- builds
+
+interface FunctionBuild {
+  name: string;
+  bundle: string;
+  composition: Composition;
+  zipBytes: number | undefined;
+  matchesPackage: boolean | undefined;
+  sdk: SdkUse;
+  baseline: { bundle: string; bytes: number; source: string };
+}
+
+async function build(options: esbuild.BuildOptions & { entryPoints: string[]; outdir: string }): Promise<{ file: string; metafile: esbuild.Metafile }> {
+  const result = await esbuild.build({ ...options, metafile: true, logLevel: 'silent', write: true });
+  const file = Object.keys(result.metafile.outputs).find((name) => !name.endsWith('.map'));
+  if (file === undefined) throw new Error(`no output for ${options.entryPoints.join(', ')}`);
+  return { file, metafile: result.metafile };
+}
+
+// ---------------------------------------------------------------- cold init
+
+/** The environment a function gets in Lambda (dummy values; nothing here is reachable). */
+function lambdaEnv(fn: string, memoryMb: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env['PATH'] ?? '',
+    LANG: 'en_US.UTF-8',
+    TZ: ':UTC',
+    AWS_REGION: 'us-east-1',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    AWS_SESSION_TOKEN: 'bench',
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+    AWS_LAMBDA_FUNCTION_NAME: `contact-relay-${STAGE}-${fn}`,
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memoryMb),
+    AWS_EC2_METADATA_DISABLED: 'true',
+    STAGE,
+    POWERTOOLS_SERVICE_NAME: 'contact-relay',
+    TABLE_NAME: `contact-relay-${STAGE}-events`,
+    QUEUE_URL: `https://sqs.us-east-1.amazonaws.com/000000000000/contact-relay-${STAGE}-delivery`,
+    QUEUE_ARN: `arn:aws:sqs:us-east-1:000000000000:contact-relay-${STAGE}-delivery`,
+    DLQ_URL: `https://sqs.us-east-1.amazonaws.com/000000000000/contact-relay-${STAGE}-delivery-dlq`,
+    DLQ_ARN: `arn:aws:sqs:us-east-1:000000000000:contact-relay-${STAGE}-delivery-dlq`,
+    SHOPIFY_EVENTS_ROUTE: 'default',
+    ...extra,
+  };
+}
+
+interface ColdSample {
+  importMs: number;
+  importCpuMs: number;
+  connects: number;
+  rssMb: number;
+  sinceProcessStartMs: number;
+}
+
+interface ColdSummary {
+  importMs: Summary;
+  importCpuMs: Summary;
+  sinceProcessStartMs: Summary;
+  rssMb: number;
+  connects: number;
+  failed?: string;
+}
+
+async function coldOnce(bundle: string, env: NodeJS.ProcessEnv, flags: string[], coldScript: string): Promise<ColdSample> {
+  const { result } = await runChild<ColdSample>(coldScript, { args: [bundle], env, nodeFlags: flags, timeoutMs: 60_000 });
+  return result;
+}
+
+function summarizeCold(samples: ColdSample[], failed?: string): ColdSummary {
+  if (samples.length === 0) return { importMs: summarize([Number.NaN]), importCpuMs: summarize([Number.NaN]), sinceProcessStartMs: summarize([Number.NaN]), rssMb: Number.NaN, connects: Number.NaN, ...(failed ? { failed } : {}) };
+  return {
+    importMs: summarize(samples.map((s) => s.importMs)),
+    importCpuMs: summarize(samples.map((s) => s.importCpuMs)),
+    sinceProcessStartMs: summarize(samples.map((s) => s.sinceProcessStartMs)),
+    rssMb: median(samples.map((s) => s.rssMb)),
+    connects: Math.max(...samples.map((s) => s.connects)),
+    ...(failed ? { failed } : {}),
+  };
+}
+
+/** Interleaved runs (a, b, c, a, b, c, …) after one unmeasured round, so load drifts hit every bundle alike. */
+async function coldRounds(items: Array<{ key: string; bundle: string; env: NodeJS.ProcessEnv; flags: string[] }>, runs: number, coldScript: string): Promise<Record<string, ColdSummary>> {
+  const samples = new Map<string, ColdSample[]>(items.map((item) => [item.key, []]));
+  const failures = new Map<string, string>();
+  for (let round = 0; round <= runs; round++) {
+    for (const item of items) {
+      if (failures.has(item.key)) continue;
+      try {
+        const sample = await coldOnce(item.bundle, item.env, item.flags, coldScript);
+        if (round > 0) samples.get(item.key)?.push(sample);
+      } catch (error) {
+        failures.set(item.key, (error as Error).message.split('\n').slice(0, 6).join(' | '));
+      }
+    }
+  }
+  return Object.fromEntries(items.map((item) => [item.key, summarizeCold(samples.get(item.key) ?? [], failures.get(item.key))]));
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const machine = {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    arch: os.arch(),
+    memoryGb: round(os.totalmem() / 1024 ** 3, 1),
+    loadAverageAtStart: os.loadavg().map((value) => round(value, 2)),
+    node: process.version,
+    platform: `${os.type()} ${os.release()}`,
+  };
+  if (!process.version.startsWith('v22.')) log(`warning: running on Node ${process.version}; Lambda runs Node 22 (npm run bench uses the project's node 22 from node_modules/.bin)`);
+  log(`machine: ${machine.cpus} × ${machine.cpuModel}, load ${machine.loadAverageAtStart.join(' ')}, Node ${process.version}`);
+
+  const scratch = scratchCopy();
+  const buildDir = path.join(scratch, '.bench-build');
+  mkdirSync(buildDir, { recursive: true });
+  const service = readService(scratch);
+  const flags = service.nodeOptions.split(/\s+/).filter(Boolean);
+  let emulator: ReturnType<typeof startServiceChild> | undefined;
+
+  try {
+    // 1. osls package, then the same entry points through esbuild with a metafile.
+    log('osls package (scratch copy, no credentials) …');
+    const packageStarted = performance.now();
+    const packaged = await runCommand(process.execPath, [path.join(root, 'node_modules/osls/bin/serverless.js'), 'package', '--stage', STAGE], scratch, credentialFreeEnv(scratch), 300_000);
+    const packageSeconds = (performance.now() - packageStarted) / 1000;
+    const zipFile = path.join(scratch, '.serverless', `${JSON.parse(readFileSync(path.join(scratch, 'package.json'), 'utf8')).name as string}.zip`);
+    if (packaged.code !== 0 || !existsSync(zipFile)) throw new Error(`osls package failed (${packaged.code}):\n${packaged.output.slice(-3000)}`);
+    const zipEntries = listZip(zipFile);
+    log(`packaged in ${packageSeconds.toFixed(1)} s: ${zipEntries.length} files, zip ${(statSync(zipFile).size / KB / KB).toFixed(2)} MB`);
+
+    const common = { ...service.esbuild, absWorkingDir: scratch };
+    const functions: FunctionBuild[] = [];
+    for (const fn of service.functions) {
+      const outdir = path.join(buildDir, 'functions', path.dirname(fn.entry));
+      const { file, metafile } = await build({ ...common, entryPoints: [fn.entry], outdir });
+      const bundle = path.join(scratch, file);
+      const zipBytes = zipEntries.find((entry) => entry.name === fn.bundle)?.bytes;
+      const sdk = sdkUse(metafile, file, scratch);
+      const source = baselineSource(sdk);
+      const baselineEntry = path.join(buildDir, 'baselines-src', `${fn.name}.mjs`);
+      mkdirSync(path.dirname(baselineEntry), { recursive: true });
+      writeFileSync(baselineEntry, source);
+      const baseline = await build({ ...common, entryPoints: [baselineEntry], outdir: path.join(buildDir, 'baselines', fn.name) });
+      functions.push({
+        name: fn.name,
+        bundle,
+        composition: composition(metafile, file),
+        zipBytes,
+        matchesPackage: zipBytes === undefined ? undefined : zipBytes === statSync(bundle).size,
+        sdk,
+        baseline: { bundle: path.join(scratch, baseline.file), bytes: statSync(path.join(scratch, baseline.file)).size, source },
+      });
+    }
+    log(`built ${functions.length} functions and their SDK-only baselines with esbuild (${functions.every((f) => f.matchesPackage) ? 'byte sizes identical to the osls package zip' : 'WARNING: sizes differ from the zip'})`);
+
+    // What-if builds of the real functions (the sources stay untouched: esbuild resolves or rewrites on the way in).
+    const regions = getCountries();
+    const sdkExternal = [...(service.esbuild.external ?? []), '@aws-sdk/*', '@smithy/*', '@aws-crypto/*', '@aws/lambda-invoke-store'];
+    const everyFunction = service.functions.map((fn) => fn.name);
+    const whatIfs: Record<string, { label: string; options: esbuild.BuildOptions; rebuildBaseline: boolean; cold: boolean; functions: string[] }> = {
+      'zod-namespace': {
+        label: "zod as a namespace import (`import * as z from './zod.js'`, a module re-exporting zod/mini) instead of `export { z }` from validation.ts",
+        options: { plugins: [sourceRewritePlugin({ zodNamespace: true }, scratch)] },
+        rebuildBaseline: false,
+        cold: true,
+        functions: everyFunction,
+      },
+      'regions-list': {
+        label: 'routes.ts checks defaultRegion against a constant region list instead of importing phone.ts',
+        options: { plugins: [sourceRewritePlugin({ regions }, scratch)] },
+        rebuildBaseline: false,
+        cold: false,
+        functions: ['deliver', 'healthcheck', 'redrive'],
+      },
+      'esm-first': {
+        label: "mainFields [module, main]: the AWS SDK bundled from its ES modules (tree-shaken) instead of dist-cjs",
+        options: { mainFields: ['module', 'main'] },
+        rebuildBaseline: true,
+        cold: true,
+        functions: everyFunction,
+      },
+      'sdk-external': {
+        label: 'AWS SDK external (the nodejs22.x runtime provides it)',
+        options: { external: sdkExternal },
+        rebuildBaseline: true,
+        cold: true,
+        functions: ['forms', 'deliver'],
+      },
+      'source-fixes': {
+        label: '(a) + (b): the two source changes, build options as now',
+        options: { plugins: [sourceRewritePlugin({ zodNamespace: true, regions }, scratch)] },
+        rebuildBaseline: false,
+        cold: true,
+        functions: everyFunction,
+      },
+      recommended: {
+        label: '(a) + (b) + (c): the two source changes and mainFields [module, main]',
+        options: { mainFields: ['module', 'main'], plugins: [sourceRewritePlugin({ zodNamespace: true, regions }, scratch)] },
+        rebuildBaseline: true,
+        cold: true,
+        functions: everyFunction,
+      },
+      'maps-no-sources': {
+        label: 'source maps without sourcesContent (smaller .map for --enable-source-maps to load)',
+        options: { sourcesContent: false },
+        rebuildBaseline: true,
+        cold: true,
+        functions: ['forms', 'deliver'],
+      },
+      'phone-max': { label: 'libphonenumber-js/max metadata (strict validation, phone types)', options: { plugins: [aliasPlugin('phone-max', { 'libphonenumber-js': 'libphonenumber-js/max' }, scratch)] }, rebuildBaseline: false, cold: false, functions: ['forms', 'deliver'] },
+      'phone-mobile': { label: 'libphonenumber-js/mobile metadata', options: { plugins: [aliasPlugin('phone-mobile', { 'libphonenumber-js': 'libphonenumber-js/mobile' }, scratch)] }, rebuildBaseline: false, cold: false, functions: ['forms', 'deliver'] },
+    };
+    const whatIfBuilds: Record<string, Record<string, { bundle?: string; baseline?: string; composition?: Composition; error?: string }>> = {};
+    for (const [key, whatIf] of Object.entries(whatIfs)) {
+      const byFunction: Record<string, { bundle?: string; baseline?: string; composition?: Composition; error?: string }> = {};
+      whatIfBuilds[key] = byFunction;
+      for (const fn of service.functions.filter((f) => whatIf.functions.includes(f.name))) {
+        try {
+          // Only bundles whose cold init is measured need their source map (NODE_OPTIONS loads it).
+          const measured = whatIf.cold && COLD_WHATIF_FUNCTIONS.includes(fn.name);
+          const options = { ...common, ...whatIf.options, ...(measured ? {} : { sourcemap: false }) };
+          const { file, metafile } = await build({ ...options, entryPoints: [fn.entry], outdir: path.join(buildDir, `whatif-${key}`, path.dirname(fn.entry)) });
+          const baselineEntry = path.join(buildDir, 'baselines-src', `${fn.name}.mjs`);
+          const baseline = !measured
+            ? undefined
+            : whatIf.rebuildBaseline
+              ? path.join(scratch, (await build({ ...options, entryPoints: [baselineEntry], outdir: path.join(buildDir, `whatif-${key}`, 'baselines', fn.name) })).file)
+              : functions.find((f) => f.name === fn.name)?.baseline.bundle;
+          byFunction[fn.name] = { bundle: path.join(scratch, file), composition: composition(metafile, file), ...(baseline !== undefined ? { baseline } : {}) };
+        } catch (error) {
+          byFunction[fn.name] = { error: (error as Error).message.split('\n')[0] ?? 'build failed' };
+        }
+      }
+    }
+
+    // Library-only bundles: the size and load time of each option on its own.
+    const libraries: Record<string, { label: string; contents: string }> = {
+      'zod-validation': {
+        label: "zod through shared/validation.ts (`export { z }`, now)",
+        contents: "import { z } from './shared/validation.ts'; export const S = z.object({ a: z.string(), b: z.optional(z.number()) }); export const handler = async () => S.safeParse({ a: 'x' }).success;",
+      },
+      'zod-mini-namespace': {
+        label: "zod/mini namespace import + { en } from 'zod/locales'",
+        contents: "import * as z from 'zod/mini'; import { en } from 'zod/locales'; z.config(en()); export const S = z.object({ a: z.string(), b: z.optional(z.number()) }); export const handler = async () => S.safeParse({ a: 'x' }).success;",
+      },
+      'zod-classic': {
+        label: "zod (classic) namespace import + { en } from 'zod/locales'",
+        contents: "import * as z from 'zod'; import { en } from 'zod/locales'; z.config(en()); export const S = z.object({ a: z.string(), b: z.number().optional() }); export const handler = async () => S.safeParse({ a: 'x' }).success;",
+      },
+      'http-node': {
+        label: 'node:http client (shared/http.ts)',
+        contents: "import { createHttpClient } from './shared/http.ts'; export const client = createHttpClient(); export const handler = async () => client.connectionsOpened();",
+      },
+      undici: {
+        label: 'undici package (Agent + request), bundled',
+        contents: "import { Agent, request } from 'undici'; export const agent = new Agent({ connections: 16 }); export const handler = async () => typeof request;",
+      },
+      'phone-min': {
+        label: 'libphonenumber-js (min metadata, now)',
+        contents: "import { parsePhoneNumberWithError, isSupportedCountry, validatePhoneNumberLength } from 'libphonenumber-js'; export const handler = async () => [parsePhoneNumberWithError('+14155550132').number, isSupportedCountry('US'), validatePhoneNumberLength('+1415')];",
+      },
+      'phone-max': {
+        label: 'libphonenumber-js/max',
+        contents: "import { parsePhoneNumberWithError, isSupportedCountry, validatePhoneNumberLength } from 'libphonenumber-js/max'; export const handler = async () => [parsePhoneNumberWithError('+14155550132').number, isSupportedCountry('US'), validatePhoneNumberLength('+1415')];",
+      },
+      'phone-mobile': {
+        label: 'libphonenumber-js/mobile',
+        contents: "import { parsePhoneNumberWithError, isSupportedCountry, validatePhoneNumberLength } from 'libphonenumber-js/mobile'; export const handler = async () => [parsePhoneNumberWithError('+14155550132').number, isSupportedCountry('US'), validatePhoneNumberLength('+1415')];",
+      },
+    };
+    const libraryBuilds: Record<string, { label: string; bytes?: number; bundle?: string; error?: string }> = {};
+    for (const [key, library] of Object.entries(libraries)) {
+      try {
+        const result = await esbuild.build({
+          ...common,
+          stdin: { contents: library.contents, resolveDir: scratch, sourcefile: `${key}.mjs`, loader: 'ts' },
+          outfile: path.join(buildDir, 'libraries', `${key}.mjs`),
+          metafile: true,
+          logLevel: 'silent',
+        });
+        const file = Object.keys(result.metafile.outputs).find((name) => !name.endsWith('.map')) as string;
+        libraryBuilds[key] = { label: library.label, bytes: result.metafile.outputs[file]?.bytes ?? 0, bundle: path.join(scratch, file) };
+      } catch (error) {
+        libraryBuilds[key] = { label: library.label, error: (error as Error).message.split('\n')[0] ?? 'build failed' };
+      }
+    }
+
+    // The bench's own measuring processes, bundled like the functions (same options, same snapshot).
+    cpSync(path.join(root, 'bench'), path.join(scratch, 'bench'), { recursive: true, filter: (source) => !source.includes(`${path.sep}results`) });
+    const procs: Record<string, string | undefined> = {};
+    for (const name of ['warm', 'deliver-ours', 'deliver-bare', 'deliver-undici', 'handlers']) {
+      try {
+        const { file } = await build({ ...common, entryPoints: [`bench/procs/${name}.ts`], outdir: path.join(buildDir, 'procs') });
+        procs[name] = path.join(scratch, file);
+      } catch (error) {
+        if (name !== 'deliver-undici') throw error;
+        log(`undici is not resolvable from node_modules: its delivery run is skipped (${(error as Error).message.split('\n')[0]})`);
+      }
+    }
+    const coldScript = path.join(scratch, 'bench/procs/cold.mjs');
+    log('built what-if variants, library bundles and the measuring processes');
+
+    // 2. Cold init: every function next to its baseline, interleaved.
+    log(`cold init: ${service.functions.length} functions + baselines × ${COLD_RUNS} runs (${flags.join(' ') || 'no NODE_OPTIONS'}) …`);
+    const coldItems = functions.flatMap((fn) => [
+      { key: fn.name, bundle: fn.bundle, env: lambdaEnv(fn.name, service.memorySizeMb), flags },
+      { key: `${fn.name}:baseline`, bundle: fn.baseline.bundle, env: lambdaEnv(fn.name, service.memorySizeMb), flags },
+    ]);
+    const cold = await coldRounds(coldItems, COLD_RUNS, coldScript);
+    log('cold init: what-ifs (forms, deliver) and library bundles …');
+    const whatIfCold = await coldRounds(
+      COLD_WHATIF_FUNCTIONS.flatMap((name) => [
+        { key: `${name}:no-source-maps`, bundle: functions.find((fn) => fn.name === name)?.bundle as string, env: lambdaEnv(name, service.memorySizeMb), flags: [] },
+        { key: `${name}:baseline:no-source-maps`, bundle: functions.find((fn) => fn.name === name)?.baseline.bundle as string, env: lambdaEnv(name, service.memorySizeMb), flags: [] },
+        ...Object.entries(whatIfs)
+          .filter(([key, whatIf]) => whatIf.cold && whatIfBuilds[key]?.[name]?.bundle !== undefined)
+          .flatMap(([key, whatIf]) => [
+            { key: `${name}:${key}`, bundle: whatIfBuilds[key]?.[name]?.bundle as string, env: lambdaEnv(name, service.memorySizeMb), flags },
+            ...(whatIf.rebuildBaseline ? [{ key: `${name}:${key}:baseline`, bundle: whatIfBuilds[key]?.[name]?.baseline as string, env: lambdaEnv(name, service.memorySizeMb), flags }] : []),
+          ]),
+      ]),
+      WHATIF_RUNS,
+      coldScript,
+    );
+    const libraryCold = await coldRounds(
+      Object.entries(libraryBuilds)
+        .filter(([, lib]) => lib.bundle !== undefined)
+        .map(([key, lib]) => ({ key, bundle: lib.bundle as string, env: lambdaEnv('library', service.memorySizeMb), flags })),
+      LIBRARY_RUNS,
+      coldScript,
+    );
+
+    // The emulators, in their own process.
+    log('starting the emulators (4 providers + AWS endpoints) …');
+    emulator = startServiceChild(path.join(scratch, 'bench/procs/emulator.ts'), { cwd: scratch, nodeFlags: ['--import', 'tsx'], timeoutMs: 60_000 });
+    const endpoints = (await emulator.ready) as { providers: Record<string, string>; aws: string; resources: { tableName: string; queueUrl: string; queueArn: string; dlqUrl: string; dlqArn: string } };
+
+    // 3. Warm per-event compute.
+    const order = shopifyOrder(root);
+    const typeform = typeformResponse(root);
+    const inputs = path.join(buildDir, 'inputs');
+    mkdirSync(inputs, { recursive: true });
+    const writeInput = (name: string, value: unknown) => {
+      const file = path.join(inputs, `${name}.json`);
+      writeFileSync(file, JSON.stringify(value));
+      return file;
+    };
+    log(`warm compute: Shopify order ${order.body.length} B (${order.lineItems} line items), Typeform ${typeform.length} B …`);
+    const warm = (
+      await runChild<WarmResult>(procs['warm'] as string, {
+        env: { ...lambdaEnv('warm', service.memorySizeMb), BENCH_INPUT: writeInput('warm', { shopifyBody: order.body, typeformBody: typeform, measureMs: WARM_MS }), POWERTOOLS_LOG_LEVEL: 'SILENT' },
+        nodeFlags: flags,
+        timeoutMs: 120_000,
+      })
+    ).result;
+
+    // 4 + 6. Delivery throughput, connections, peak RSS.
+    const providerEnv: Record<string, string> = {
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.aws,
+      ...Object.fromEntries(Object.entries(endpoints.providers).map(([provider, url]) => [`PROVIDER_URL_${provider.toUpperCase()}`, `${url}/${provider}`])),
+    };
+    const deliverRun = async (proc: string, args: string[], contacts: number, concurrency: number) => {
+      await emulator?.call('reset');
+      const before = await emulator?.call<EmulatorStats>('stats');
+      const run = await runChild<DeliverResult>(proc, {
+        args,
+        env: {
+          ...lambdaEnv('deliver', service.memorySizeMb, providerEnv),
+          BENCH_INPUT: writeInput(`deliver-${contacts}-${concurrency}`, { contacts, concurrency, roundSize: ROUND_SIZE, providers: endpoints.providers, aws: endpoints.aws }),
+        },
+        nodeFlags: flags,
+        timeoutMs: 600_000,
+        onRequest: (message, reply) => {
+          if (message.type === 'clear') void emulator?.call('clear').then(() => reply({ type: 'cleared' }));
+        },
+      });
+      const after = (await emulator?.call<EmulatorStats>('stats')) as EmulatorStats;
+      return { ...run.result, processWallMs: run.wallMs, emulator: { connections: after.connections, requests: after.requests, contacts: after.contacts, statuses: after.statuses, secretCalls: after.secretCalls, cpuMs: after.cpuMs - (before?.cpuMs ?? 0) } };
+    };
+    const concurrency = service.deliverBatchSize;
+    // One unrecorded run first, so the emulators' code is compiled before any client is measured against them.
+    await deliverRun(procs['deliver-bare'] as string, ['bare'], Math.min(CONTACTS, 500), concurrency);
+    log(`delivery: ${CONTACTS} contacts, ${concurrency} in flight (the deliver batch size), our client …`);
+    const ours = await deliverRun(procs['deliver-ours'] as string, [], CONTACTS, concurrency);
+    log('delivery: bare node:http keep-alive client …');
+    const bare = await deliverRun(procs['deliver-bare'] as string, ['bare'], CONTACTS, concurrency);
+    log('delivery: our engine and adapters over a thin node:http transport …');
+    const thinRun = await deliverRun(procs['deliver-ours'] as string, ['thin'], CONTACTS, concurrency);
+    log('delivery: built-in fetch …');
+    const fetchRun = await deliverRun(procs['deliver-bare'] as string, ['fetch'], CONTACTS, concurrency);
+    let undiciRun: Awaited<ReturnType<typeof deliverRun>> | undefined;
+    if (procs['deliver-undici'] !== undefined) {
+      log('delivery: undici package …');
+      undiciRun = await deliverRun(procs['deliver-undici'], [], CONTACTS, concurrency);
+    }
+    const burstContacts = Math.min(CONTACTS, quick ? 500 : 2000);
+    const burstConcurrency = 100;
+    log(`delivery: burst, ${burstConcurrency} contacts in flight (${burstContacts} contacts): our client and the bare one …`);
+    const oursBurst = await deliverRun(procs['deliver-ours'] as string, [], burstContacts, burstConcurrency);
+    const bareBurst = await deliverRun(procs['deliver-bare'] as string, ['bare'], burstContacts, burstConcurrency);
+
+    // 3 (whole handlers) + 5 + cost: the real bundles against the local AWS endpoints.
+    log(`whole handlers: ${INGEST_PER_SOURCE} Shopify + ${INGEST_PER_SOURCE} Typeform webhooks, then their jobs through deliver …`);
+    await emulator.call('reset');
+    const deliverSingles = Math.min(Math.round(INGEST_PER_SOURCE * 0.6), INGEST_PER_SOURCE * 2);
+    const handlersRun = await runChild<HandlersResult>(procs['handlers'] as string, {
+      env: {
+        ...lambdaEnv('handlers', service.memorySizeMb, providerEnv),
+        AWS_ENDPOINT_URL_DYNAMODB: endpoints.aws,
+        AWS_ENDPOINT_URL_SQS: endpoints.aws,
+        TABLE_NAME: endpoints.resources.tableName,
+        QUEUE_URL: endpoints.resources.queueUrl,
+        QUEUE_ARN: endpoints.resources.queueArn,
+        DLQ_URL: endpoints.resources.dlqUrl,
+        DLQ_ARN: endpoints.resources.dlqArn,
+        BENCH_INPUT: writeInput('handlers', {
+          bundles: Object.fromEntries(['shops', 'forms', 'deliver'].map((name) => [name, functions.find((fn) => fn.name === name)?.bundle])),
+          shopifyBody: order.body,
+          typeformBody: typeform,
+          ingestPerSource: INGEST_PER_SOURCE,
+          deliverSingles,
+          batchSize: service.deliverBatchSize,
+          providers: endpoints.providers,
+          aws: endpoints.aws,
+          resources: endpoints.resources,
+        }),
+      },
+      nodeFlags: flags,
+      timeoutMs: 600_000,
+    });
+    const handlers = handlersRun.result;
+    const handlerStats = await emulator.call<EmulatorStats>('stats');
+    await emulator.stop();
+    emulator = undefined;
+
+    // ------------------------------------------------------------ figures and targets
+    const rows: Row[] = [];
+    const fmtKb = (bytes: number) => `${(bytes / KB).toFixed(1)} KB`;
+    for (const fn of functions) {
+      const c = fn.composition;
+      const deps = c.dependencies.slice(0, 3).map((dep) => `${dep.name} ${fmtKb(dep.bytes)}`).join(', ');
+      rows.push({
+        id: '1',
+        measure: `bundle ${fn.name}: ours + non-AWS deps`,
+        value: fmtKb(c.budgetBytes),
+        floor: `total ${fmtKb(c.totalBytes)}, AWS SDK ${fmtKb(c.awsSdkBytes)}`,
+        ratio: `ours ${fmtKb(c.oursBytes)}; ${deps}`,
+        target: `≤ ${fmtKb(TARGETS.budgetBytes)}`,
+        met: c.budgetBytes <= TARGETS.budgetBytes,
+      });
+    }
+    for (const fn of functions) {
+      const mine = cold[fn.name] as ColdSummary;
+      const base = cold[`${fn.name}:baseline`] as ColdSummary;
+      const ratio = mine.importMs.median / base.importMs.median;
+      rows.push({
+        id: '2',
+        measure: `cold init ${fn.name} (import + build handler)`,
+        value: mine.failed ? `failed: ${mine.failed}` : `${mine.importMs.median.toFixed(1)} ms`,
+        floor: `SDK-only ${base.importMs.median.toFixed(1)} ms`,
+        ratio: `${ratio.toFixed(2)}× (CPU ${(mine.importCpuMs.median / base.importCpuMs.median).toFixed(2)}×)${mine.connects > 0 ? `, ${mine.connects} connects at init!` : ''}`,
+        target: `≤ ${TARGETS.coldRatio}×`,
+        met: !mine.failed && ratio <= TARGETS.coldRatio && mine.connects === 0,
+      });
+    }
+    for (const [name, result] of [['Shopify order', warm.shopify], ['Typeform response', warm.typeform]] as const) {
+      rows.push({
+        id: '3',
+        measure: `warm compute ${name} (${(result.bytes / KB).toFixed(1)} KB): verify+parse+validate+map`,
+        value: `${result.ours.medianUs.toFixed(1)} µs (${Math.round(result.ours.eventsPerSecond)}/s)`,
+        floor: `HMAC+JSON.parse ${result.floor.medianUs.toFixed(1)} µs (${Math.round(result.floor.eventsPerSecond)}/s)`,
+        ratio: `${result.ratio.toFixed(2)}×`,
+        target: `≤ ${TARGETS.warmRatio}×`,
+        met: result.ratio <= TARGETS.warmRatio,
+      });
+    }
+    for (const [name, run] of [['shops (Shopify)', handlers.shops], ['forms (Typeform)', handlers.forms]] as const) {
+      rows.push({
+        id: '3',
+        measure: `whole ingest handler ${name}, local DynamoDB + SQS`,
+        value: `${run.ms.median.toFixed(2)} ms/event, CPU ${run.cpuMsPerInvocation.toFixed(2)} ms`,
+        floor: `SDK-only ${handlers.floor.ms.median.toFixed(2)} ms, CPU ${handlers.floor.cpuMsPerInvocation.toFixed(2)} ms`,
+        ratio: `${(run.ms.median / handlers.floor.ms.median).toFixed(2)}× (CPU ${(run.cpuMsPerInvocation / handlers.floor.cpuMsPerInvocation).toFixed(2)}×)${run.unexpected > 0 ? `, ${run.unexpected} not 202!` : `, ${run.invocations} × 202`}`,
+        target: 'info',
+        met: undefined,
+      });
+    }
+    const throughputRatio = ours.contactsPerSecond / bare.contactsPerSecond;
+    rows.push({
+      id: '4',
+      measure: `delivery ${CONTACTS} contacts, ${concurrency} in flight (deliverContact)`,
+      value: `${Math.round(ours.contactsPerSecond)} contacts/s`,
+      floor: `bare keep-alive ${Math.round(bare.contactsPerSecond)}/s`,
+      ratio: `${throughputRatio.toFixed(2)}×`,
+      target: `≥ ${TARGETS.throughputRatio}×`,
+      met: throughputRatio >= TARGETS.throughputRatio,
+    });
+    const providerConnections = (run: { emulator: { connections: Record<string, number> } }) =>
+      Object.fromEntries(Object.entries(run.emulator.connections).filter(([name]) => name !== 'aws'));
+    const maxConnections = (run: { emulator: { connections: Record<string, number> } }) => Math.max(...Object.values(providerConnections(run)));
+    rows.push({
+      id: '4',
+      measure: `TCP connections per provider host (${concurrency} in flight)`,
+      value: Object.entries(providerConnections(ours)).map(([name, count]) => `${name} ${count}`).join(', '),
+      floor: `bare max ${maxConnections(bare)}`,
+      ratio: `max ${maxConnections(ours)}`,
+      target: `≤ ${TARGETS.connectionsPerHost}`,
+      met: maxConnections(ours) <= TARGETS.connectionsPerHost,
+    });
+    rows.push({
+      id: '4',
+      measure: `TCP connections per provider host, burst (${burstConcurrency} in flight)`,
+      value: Object.entries(providerConnections(oursBurst)).map(([name, count]) => `${name} ${count}`).join(', '),
+      floor: `bare max ${maxConnections(bareBurst)}`,
+      ratio: `max ${maxConnections(oursBurst)} (${Math.round(oursBurst.contactsPerSecond)} vs ${Math.round(bareBurst.contactsPerSecond)}/s)`,
+      target: `≤ ${TARGETS.connectionsPerHost}`,
+      met: maxConnections(oursBurst) <= TARGETS.connectionsPerHost,
+    });
+    const ingestSecretCalls = { shops: handlers.shops.secretCalls, forms: handlers.forms.secretCalls };
+    const sum = (calls: Record<string, number>) => Object.values(calls).reduce((a, b) => a + b, 0);
+    const secretsOk =
+      Object.values(handlers.shops.secretCalls).every((count) => count <= 1) &&
+      Object.values(handlers.forms.secretCalls).every((count) => count <= 1) &&
+      Object.values(handlers.deliverSecretCalls).every((count) => count <= 1) &&
+      warm.secrets.calls <= warm.secrets.expected &&
+      warm.secrets.coldCalls === warm.secrets.secrets;
+    const deliverInvocations = handlers.deliverSingle.invocations + handlers.deliverBatch.invocations;
+    rows.push({
+      id: '5',
+      measure: 'GetSecretValue calls over warm invocations (run < TTL)',
+      value: `shops ${sum(handlers.shops.secretCalls)} in ${handlers.shops.invocations} inv., forms ${sum(handlers.forms.secretCalls)} in ${handlers.forms.invocations}, deliver ${sum(handlers.deliverSecretCalls)} in ${deliverInvocations}`,
+      floor: `secrets read: ${Object.keys(handlers.shops.secretCalls).length}, ${Object.keys(handlers.forms.secretCalls).length}, ${Object.keys(handlers.deliverSecretCalls).length}`,
+      ratio: `max ${Math.max(...[handlers.shops.secretCalls, handlers.forms.secretCalls, handlers.deliverSecretCalls].flatMap((calls) => Object.values(calls)))} per secret; TTL sim ${warm.secrets.calls}/${warm.secrets.expected}`,
+      target: '1 per secret per TTL',
+      met: secretsOk,
+    });
+    rows.push({
+      id: '6',
+      measure: `peak RSS, deliver path over ${CONTACTS} contacts`,
+      value: `${ours.maxRssMb.toFixed(1)} MB (${ours.rssAtStartMb.toFixed(0)} MB at start)`,
+      floor: `bare client ${bare.maxRssMb.toFixed(1)} MB`,
+      ratio: `deliver bundle after init ${cold['deliver']?.rssMb.toFixed(0)} MB (SDK-only ${cold['deliver:baseline']?.rssMb.toFixed(0)} MB)`,
+      target: `≤ ${TARGETS.rssMb} MB`,
+      met: ours.maxRssMb <= TARGETS.rssMb,
+    });
+
+    // 7. Cost.
+    const ingestMs = (handlers.shops.ms.median + handlers.forms.ms.median) / 2;
+    const ingestCpuMs = (handlers.shops.cpuMsPerInvocation + handlers.forms.cpuMsPerInvocation) / 2;
+    const trickle = costPerMillion({ memoryMb: service.memorySizeMb, ingestMs, deliverMs: handlers.deliverSingle.ms.median, jobsPerInvocation: 1 });
+    const burst = costPerMillion({ memoryMb: service.memorySizeMb, ingestMs, deliverMs: handlers.deliverBatch.ms.median, jobsPerInvocation: service.deliverBatchSize });
+    // An estimate for Lambda itself: CPU scaled to the memory's vCPU share, plus in-region and provider round trips.
+    const lambda = {
+      vcpuShare: Math.min(1, service.memorySizeMb / 1769),
+      awsCallMs: 10,
+      providerCallMs: 250,
+      ingestAwsCalls: 3,
+    };
+    const scaledCpu = (cpuMs: number) => cpuMs / lambda.vcpuShare;
+    const estIngestMs = scaledCpu(ingestCpuMs) + lambda.ingestAwsCalls * lambda.awsCallMs;
+    const estDeliverSingleMs = scaledCpu(handlers.deliverSingle.cpuMsPerInvocation) + 2 * lambda.awsCallMs + 2 * lambda.providerCallMs;
+    const estDeliverBatchMs = scaledCpu(handlers.deliverBatch.cpuMsPerInvocation) + 2 * lambda.awsCallMs + 2 * lambda.providerCallMs;
+    const lambdaTrickle = costPerMillion({ memoryMb: service.memorySizeMb, ingestMs: estIngestMs, deliverMs: estDeliverSingleMs, jobsPerInvocation: 1 });
+    const lambdaBurst = costPerMillion({ memoryMb: service.memorySizeMb, ingestMs: estIngestMs, deliverMs: estDeliverBatchMs, jobsPerInvocation: service.deliverBatchSize });
+    rows.push({
+      id: '7',
+      measure: `cost per million webhooks (arm64, ${service.memorySizeMb} MB), measured durations`,
+      value: `$${trickle.total.toFixed(2)} (1 job/invocation)`,
+      floor: `$${burst.total.toFixed(2)} (batches of ${service.deliverBatchSize})`,
+      ratio: `Lambda est. $${lambdaTrickle.total.toFixed(2)} / $${lambdaBurst.total.toFixed(2)}`,
+      target: 'info',
+      met: undefined,
+    });
+
+    // ------------------------------------------------------------ print
+    const elapsedSeconds = (performance.now() - t0) / 1000;
+    const lines: string[] = [];
+    lines.push('');
+    lines.push(`contact-relay bench — ${startedAt.toISOString()} — ${machine.cpus} × ${machine.cpuModel} (${machine.arch}), Node ${process.version}, load at start ${machine.loadAverageAtStart.join(' ')}, now ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+    lines.push(`cold runs ${COLD_RUNS} (median), contacts ${CONTACTS}, ingest ${INGEST_PER_SOURCE}/source, NODE_OPTIONS "${service.nodeOptions}", run took ${elapsedSeconds.toFixed(0)} s`);
+    lines.push('');
+    lines.push(...table(['#', 'measure', 'ours', 'floor', 'ratio / detail', 'target', 'met'], rows.map((row) => [row.id, row.measure, row.value, row.floor, row.ratio, row.target, row.met === undefined ? '–' : row.met ? 'met' : 'NOT MET'])));
+    lines.push('');
+    lines.push('Cost per million webhooks (ingest + deliver), us-east-1 arm64 prices of the issue:');
+    lines.push(
+      ...table(
+        ['item', 'measured, 1 job/inv.', `measured, ${service.deliverBatchSize} jobs/inv.`, 'Lambda est., 1 job/inv.', `Lambda est., ${service.deliverBatchSize} jobs/inv.`],
+        trickle.lines.map((line, i) => [line.item, `$${line.perMillion.toFixed(4)}`, `$${burst.lines[i]?.perMillion.toFixed(4)}`, `$${lambdaTrickle.lines[i]?.perMillion.toFixed(4)}`, `$${lambdaBurst.lines[i]?.perMillion.toFixed(4)}`]).concat([
+          ['total', `$${trickle.total.toFixed(2)}`, `$${burst.total.toFixed(2)}`, `$${lambdaTrickle.total.toFixed(2)}`, `$${lambdaBurst.total.toFixed(2)}`],
+        ]),
+      ),
+    );
+    lines.push(
+      `  assumptions: ingest ${ingestMs.toFixed(2)} ms (median of shops and forms here), deliver ${handlers.deliverSingle.ms.median.toFixed(2)} ms per 1-job invocation and ${handlers.deliverBatch.ms.median.toFixed(2)} ms per ${service.deliverBatchSize}-job invocation (local endpoints); ` +
+        `each webhook = 1 API request, 1 ingest invocation, 1 SQS send, (1 receive + 1 delete) per deliver batch; DynamoDB (2–3 writes per ingest, 8 per job), Secrets Manager, CloudWatch Logs and data transfer are not priced (not in the issue's price list).`,
+    );
+    lines.push(
+      `  Lambda estimate: CPU time measured here ÷ ${lambda.vcpuShare.toFixed(3)} vCPU (${service.memorySizeMb} MB of 1,769 MB per vCPU), + ${lambda.awsCallMs} ms per sequential AWS call (${lambda.ingestAwsCalls} per ingest, 2 per job) + ${lambda.providerCallMs} ms per provider call (lookup + create in sequence, providers side by side): ingest ≈ ${estIngestMs.toFixed(0)} ms, deliver ≈ ${estDeliverSingleMs.toFixed(0)} ms (1 job) / ${estDeliverBatchMs.toFixed(0)} ms (${service.deliverBatchSize} jobs).`,
+    );
+    lines.push('');
+    lines.push('Choices: what-if builds of the same sources, the files untouched (sizes minified, KB = 1,024 bytes):');
+    const whatIfKeys = Object.keys(whatIfs);
+    lines.push(...whatIfKeys.map((key, i) => `  (${String.fromCharCode(97 + i)}) ${whatIfs[key]?.label}`));
+    lines.push(
+      ...table(
+        ['ours + non-AWS deps (AWS SDK)', 'now', ...whatIfKeys.map((_, i) => `(${String.fromCharCode(97 + i)})`)],
+        functions.map((fn) => [
+          fn.name,
+          `${fmtKb(fn.composition.budgetBytes)} (${(fn.composition.awsSdkBytes / KB).toFixed(0)})`,
+          ...whatIfKeys.map((key) => {
+            const variant = whatIfBuilds[key]?.[fn.name];
+            if (variant === undefined) return '';
+            return variant.composition ? `${fmtKb(variant.composition.budgetBytes)} (${(variant.composition.awsSdkBytes / KB).toFixed(0)})` : 'build failed';
+          }),
+        ]),
+      ),
+    );
+    const coldCell = (fnKey: string, baseKey: string) => {
+      const fnCold = whatIfCold[fnKey] ?? cold[fnKey];
+      const baseCold = whatIfCold[baseKey] ?? cold[baseKey];
+      if (fnCold === undefined) return '–';
+      if (fnCold.failed) return `failed: ${fnCold.failed.slice(0, 60)}`;
+      if (baseCold === undefined || baseCold.failed) return `${fnCold.importMs.median.toFixed(0)} ms`;
+      return `${fnCold.importMs.median.toFixed(0)}/${baseCold.importMs.median.toFixed(0)} ms = ${(fnCold.importMs.median / baseCold.importMs.median).toFixed(2)}×`;
+    };
+    const coldKeys = whatIfKeys.filter((key) => whatIfs[key]?.cold);
+    lines.push('');
+    lines.push(
+      ...table(
+        ['cold import: function / its SDK-only baseline', 'now', 'no source maps', ...coldKeys.map((key) => `(${String.fromCharCode(97 + whatIfKeys.indexOf(key))})`)],
+        COLD_WHATIF_FUNCTIONS.map((fn) => [
+          fn,
+          coldCell(fn, `${fn}:baseline`),
+          coldCell(`${fn}:no-source-maps`, `${fn}:baseline:no-source-maps`),
+          ...coldKeys.map((key) => coldCell(`${fn}:${key}`, whatIfs[key]?.rebuildBaseline ? `${fn}:${key}:baseline` : `${fn}:baseline`)),
+        ]),
+      ),
+    );
+    lines.push(`  (the what-if columns are medians of ${WHATIF_RUNS} runs, "now" of ${COLD_RUNS}; a rebuilt SDK-only baseline is used where the what-if changes how the SDK is bundled)`);
+    lines.push('');
+    lines.push(
+      ...table(
+        ['library bundle (alone)', 'minified', 'cold import'],
+        Object.entries(libraryBuilds).map(([key, lib]) => [lib.label, lib.bytes !== undefined ? fmtKb(lib.bytes) : `failed: ${lib.error}`, libraryCold[key]?.importMs.median !== undefined && !Number.isNaN(libraryCold[key]?.importMs.median) ? `${libraryCold[key]?.importMs.median.toFixed(1)} ms` : '–']),
+      ),
+    );
+    lines.push('');
+    lines.push(
+      ...table(
+        ['HTTP client (same requests)', 'contacts/s', 'vs bare', 'max conn/host', 'client CPU µs/contact', 'vs bare', 'peak RSS (at start)'],
+        [ours, thinRun, bare, fetchRun, ...(undiciRun ? [undiciRun] : [])].map((run) => [
+          run.client,
+          String(Math.round(run.contactsPerSecond)),
+          `${(run.contactsPerSecond / bare.contactsPerSecond).toFixed(2)}×`,
+          String(maxConnections(run)),
+          ((run.cpuMs * 1000) / run.contacts).toFixed(0),
+          `${(run.cpuMs / run.contacts / (bare.cpuMs / bare.contacts)).toFixed(2)}×`,
+          `${run.maxRssMb.toFixed(1)} MB (${run.rssAtStartMb.toFixed(0)})`,
+        ]),
+      ),
+    );
+    lines.push(
+      `  ${CONTACTS} contacts in rounds of ${ROUND_SIZE} (provider emulators cleared between rounds, clock stopped), ${concurrency} in flight; emulator process CPU: ours run ${ours.emulator.cpuMs.toFixed(0)} ms over ${ours.elapsedMs.toFixed(0)} ms, bare run ${bare.emulator.cpuMs.toFixed(0)} ms over ${bare.elapsedMs.toFixed(0)} ms (near 100 % means the emulator bounds the rate, not the client).`,
+    );
+    lines.push(`  warm: phone normalisation alone ${warm.phone.medianUs.toFixed(1)} µs; secrets TTL simulation: ${warm.secrets.coldConcurrentReads} concurrent cold reads of ${warm.secrets.secrets} secrets → ${warm.secrets.coldCalls} calls; ${warm.secrets.invocations} invocations ${warm.secrets.spacingMs / 1000} s apart → ${warm.secrets.calls} calls (expected ${warm.secrets.expected}).`);
+    const met = rows.filter((row) => row.met === true).length;
+    const checked = rows.filter((row) => row.met !== undefined).length;
+    lines.push('');
+    lines.push(`${met} of ${checked} checks met. Other processes on this machine may have been using the CPU: treat the figures as noisy.`);
+    console.log(lines.join('\n'));
+
+    // ------------------------------------------------------------ JSON
+    const resultsDir = path.join(root, 'bench', 'results');
+    mkdirSync(resultsDir, { recursive: true });
+    const report = {
+      startedAt: startedAt.toISOString(),
+      elapsedSeconds: round(elapsedSeconds, 1),
+      machine: { ...machine, loadAverageAtEnd: os.loadavg().map((value) => round(value, 2)) },
+      settings: { coldRuns: COLD_RUNS, whatIfRuns: WHATIF_RUNS, libraryRuns: LIBRARY_RUNS, roundSize: ROUND_SIZE, contacts: CONTACTS, ingestPerSource: INGEST_PER_SOURCE, warmMeasureMs: WARM_MS, quick },
+      service: { memorySizeMb: service.memorySizeMb, architecture: service.architecture, runtime: service.runtime, nodeOptions: service.nodeOptions, deliverBatchSize: service.deliverBatchSize, esbuild: service.esbuild },
+      targets: TARGETS,
+      rows,
+      package: { seconds: round(packageSeconds, 1), zipBytes: statSync(zipFile).size, entries: zipEntries },
+      bundles: Object.fromEntries(
+        functions.map((fn) => [fn.name, { ...fn.composition, zipBytes: fn.zipBytes, matchesPackage: fn.matchesPackage, sdk: fn.sdk, baseline: { bytes: fn.baseline.bytes, source: fn.baseline.source } }]),
+      ),
+      cold,
+      whatIfs: {
+        labels: Object.fromEntries(Object.entries(whatIfs).map(([key, whatIf]) => [key, whatIf.label])),
+        builds: Object.fromEntries(Object.entries(whatIfBuilds).map(([key, byFn]) => [key, Object.fromEntries(Object.entries(byFn).map(([fn, b]) => [fn, b.composition ? { budgetBytes: b.composition.budgetBytes, totalBytes: b.composition.totalBytes, awsSdkBytes: b.composition.awsSdkBytes, dependencies: b.composition.dependencies } : { error: b.error }]))])),
+        cold: whatIfCold,
+      },
+      libraries: Object.fromEntries(Object.entries(libraryBuilds).map(([key, lib]) => [key, { label: lib.label, bytes: lib.bytes, error: lib.error, cold: libraryCold[key] }])),
+      warm: { ...warm, order: { bytes: order.body.length, lineItems: order.lineItems, paddedLineItems: order.padded }, typeformBytes: typeform.length },
+      delivery: { concurrency, ours, thin: thinRun, bare, fetch: fetchRun, undici: undiciRun, burst: { concurrency: burstConcurrency, contacts: burstContacts, ours: oursBurst, bare: bareBurst } },
+      handlers: { ...handlers, ingestSecretCalls, emulator: handlerStats },
+      cost: { prices: PRICES, measured: { ingestMs, trickle, burst }, lambdaEstimate: { ...lambda, estIngestMs, estDeliverSingleMs, estDeliverBatchMs, trickle: lambdaTrickle, burst: lambdaBurst } },
+    };
+    writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+    log(`wrote bench/results/latest.json (${elapsedSeconds.toFixed(0)} s)`);
+  } finally {
+    await emulator?.stop().catch(() => undefined);
+    if (process.env['BENCH_KEEP'] === '1') log(`scratch copy kept at ${scratch}`);
+    else rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+interface Row {
+  id: string;
+  measure: string;
+  value: string;
+  floor: string;
+  ratio: string;
+  target: string;
+  met: boolean | undefined;
+}
+
+function table(header: string[], body: string[][]): string[] {
+  const widths = header.map((title, i) => Math.max(title.length, ...body.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  return [line(header), `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`, ...body.map(line)];
+}
+
+interface WarmCase {
+  medianUs: number;
+  eventsPerSecond: number;
+  samples: number;
+}
+interface WarmResult {
+  shopify: { bytes: number; ours: WarmCase; floor: WarmCase; ratio: number };
+  typeform: { bytes: number; ours: WarmCase; floor: WarmCase; ratio: number };
+  phone: WarmCase;
+  secrets: { secrets: number; invocations: number; spacingMs: number; ttlMs: number; coldConcurrentReads: number; coldCalls: number; calls: number; expected: number };
+}
+interface DeliverResult {
+  client: string;
+  contacts: number;
+  concurrency: number;
+  elapsedMs: number;
+  contactsPerSecond: number;
+  requests: number;
+  outcomes: Record<string, number>;
+  clientConnections?: Record<string, number>;
+  cpuMs: number;
+  maxRssMb: number;
+  rssAtStartMb: number;
+  rssAfterMb: number;
+  rounds: number;
+}
+interface EmulatorStats {
+  connections: Record<string, number>;
+  requests: Record<string, number>;
+  contacts: Record<string, number>;
+  statuses: Record<string, Record<string, number>>;
+  secretCalls: Record<string, number>;
+  awsCalls: Record<string, number>;
+  cpuMs: number;
+  rssMb: number;
+}
+interface HandlerRun {
+  invocations: number;
+  ms: Summary;
+  cpuMsPerInvocation: number;
+  unexpected: number;
+  secretCalls: Record<string, number>;
+  coldImportMs: number;
+}
+interface HandlersResult {
+  floor: HandlerRun;
+  shops: HandlerRun;
+  forms: HandlerRun;
+  deliverSingle: HandlerRun;
+  deliverBatch: HandlerRun & { batchSize: number };
+  jobsQueued: number;
+  deliverSecretCalls: Record<string, number>;
+  maxRssMb: number;
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
