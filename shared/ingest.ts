@@ -85,7 +85,11 @@ export async function acceptEvent(
   deps: { store: OutcomeStore; queue: JobQueue; now?: () => Date },
   aliases: string[] = [],
 ): Promise<Acceptance> {
-  if (!(await deps.store.beginIngest(eventKey))) return 'duplicate';
+  const begun = await deps.store.beginIngest(eventKey);
+  if (begun === 'queued') return 'duplicate';
+  // Another attempt is queueing this event right now and may still fail: only a queued
+  // event is a duplicate, so this one is told to retry rather than that it was received.
+  if (begun === 'pending') throw new NotAcceptedError('an earlier delivery of this event is still being accepted; retry later');
   // Aliases only mark the event as seen under its other keys; an alias seen before does not make this a duplicate.
   await Promise.all(aliases.map((alias) => deps.store.markSeen(alias)));
   try {

@@ -35,8 +35,12 @@ export type Claim =
   | { kind: 'busy' };
 
 export interface OutcomeStore {
-  /** Record an event as accepted; false when it was accepted before. */
-  beginIngest(eventKey: string): Promise<boolean>;
+  /**
+   * Record an event as being accepted: `new` for the first attempt, `queued`
+   * when it was accepted before, `pending` while another attempt is still
+   * queueing it (that attempt may yet fail, so this is not a duplicate yet).
+   */
+  beginIngest(eventKey: string): Promise<'new' | 'queued' | 'pending'>;
   /** Record another key of an accepted event as seen (it is then a duplicate for whoever uses that key). */
   markSeen(eventKey: string): Promise<void>;
   /** The job is on the queue: the dedupe record becomes permanent (until TTL). */
@@ -83,11 +87,12 @@ export function createDynamoStore(options: DynamoStoreOptions): OutcomeStore {
             ExpressionAttributeValues: { ':pending': 'pending', ':stale': now() - settings.pendingStaleMs },
           }),
         );
-        return true;
+        return 'new';
       } catch (error) {
-        if (isConditionFailure(error)) return false;
-        throw error;
+        if (!isConditionFailure(error)) throw error;
       }
+      const existing = await documents.send(new GetCommand({ TableName: tableName, Key: { pk: eventPk(eventKey), sk: 'ingest' }, ConsistentRead: true }));
+      return (existing.Item as { state?: string } | undefined)?.state === 'pending' ? 'pending' : 'queued';
     },
 
     async markSeen(eventKey) {

@@ -14,7 +14,6 @@ import { createRuntime, outcomeStore, providerContext } from '../../shared/runti
 
 const runtime = createRuntime();
 const deps = { routes: runtime.routes, providers: providerContext(runtime), store: outcomeStore(runtime), logger };
-const processor = new BatchProcessor(EventType.SQS);
 
 const recordHandler = async (record: SQSRecord): Promise<void> => {
   await deliverQueuedJob(record.body, { ...deps, receiveCount: Number(record.attributes.ApproximateReceiveCount) });
@@ -23,4 +22,5 @@ const recordHandler = async (record: SQSRecord): Promise<void> => {
 export const handler = middy<SQSEvent, SQSBatchResponse>()
   .use(injectLambdaContext(logger))
   // Answer with the failed items even when all failed: SQS retries them alike, and the answer stays uniform.
-  .handler(async (event, context) => processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false }));
+  // A processor per invocation: it holds the batch's failures, which must never mix between invocations.
+  .handler(async (event, context) => processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false }));

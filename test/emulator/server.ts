@@ -14,7 +14,7 @@ import { ShopifyAdminStub } from './shopify-admin.js';
 import { AdminOrderNodeSchema, type AdminOrderNode } from '../../shared/sources/shopify.js';
 import { describeIssues } from '../../shared/validation.js';
 import { forward, listMessageMoveTasks, startAwsBackends, startMessageMoveTask, type AwsBackends } from './aws-backends.js';
-import { EMULATED_PROVIDERS, EmulatorState, maskHeaders, type EmulatedProvider, type Fault } from './state.js';
+import { EMULATED_PROVIDERS, EmulatorState, maskHeaders, RANDOM_FAULT_KINDS, type EmulatedProvider, type Fault, type RandomFaultPlan, type RandomFaults } from './state.js';
 import { isRecord, json, type EmulatedApi, type EmulatedResponse } from './http-kit.js';
 
 export interface EmulatorOptions {
@@ -26,6 +26,8 @@ export interface EmulatorOptions {
   credentials?: Partial<Record<EmulatedProvider, string[]>>;
   /** Also serve DynamoDB (dynalite) and SQS (fauxqs) on this endpoint. */
   aws?: boolean;
+  /** Random transient faults per provider from the start (see `RandomFaultPlan`); `seed` makes the draws repeatable. */
+  randomFaults?: { plans: RandomFaults; seed?: number };
 }
 
 export interface Emulator {
@@ -65,6 +67,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   for (const [provider, keys] of Object.entries(options.credentials ?? {})) {
     for (const key of keys ?? []) state.credentials[provider as EmulatedProvider].add(key);
   }
+  if (options.randomFaults !== undefined) state.setRandomFaults(options.randomFaults.plans, options.randomFaults.seed);
   const apis = providerApis(state);
   const aws = options.aws ? await startAwsBackends() : undefined;
   const shopify = new ShopifyAdminStub({ tokens: shopifyTokens(options.secrets ?? {}) });
@@ -123,10 +126,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       const api = provider === undefined ? undefined : apis[provider];
       if (provider === undefined || api === undefined) return send(json(404, { message: `no emulated provider at /${prefix}` }));
 
-      const record = (status: number) =>
-        state.requests.push({ provider, method, path: `/${rest.join('/')}${url.search}`, headers: maskHeaders(incoming.headers), body: body ?? (rawBody || undefined), status, at: new Date().toISOString() });
-
       const fault = state.takeFault(provider, method);
+      const record = (status: number) =>
+        state.requests.push({
+          provider,
+          method,
+          path: `/${rest.join('/')}${url.search}`,
+          headers: maskHeaders(incoming.headers),
+          body: body ?? (rawBody || undefined),
+          status,
+          at: new Date().toISOString(),
+          ...(fault?.random !== undefined ? { fault: fault.random } : {}),
+        });
+
       const hold = () => (fault?.delayMs ? new Promise((resolve) => setTimeout(resolve, fault.delayMs)) : Promise.resolve());
       if (fault?.reset) {
         await hold();
@@ -201,6 +213,19 @@ function inspect(state: EmulatorState, method: string, url: URL, body: unknown):
     state.faults.push(fault);
     return json(201, fault);
   }
+  if (url.pathname === '/_emulator/random-faults') {
+    if (method === 'GET') return json(200, { plans: state.randomFaults, injected: state.randomFaultsInjected, draws: state.randomFaultDraws });
+    if (method === 'DELETE') {
+      state.setRandomFaults({});
+      return json(200, { status: 'cleared' });
+    }
+    if (method === 'POST') {
+      const parsed = parseRandomFaults(body);
+      if (typeof parsed === 'string') return json(400, { error: { code: 'invalid_random_faults', message: parsed } });
+      state.setRandomFaults(parsed.plans, parsed.seed);
+      return json(201, { plans: state.randomFaults });
+    }
+  }
   if (url.pathname === '/_emulator/contacts' && method === 'GET') {
     const provider = url.searchParams.get('provider');
     return json(200, state.contacts.filter((contact) => provider === null || contact.provider === provider).map(({ raw: _raw, ...contact }) => contact));
@@ -244,4 +269,35 @@ function parseFault(body: unknown): Fault | string {
     ...(reset === true ? { reset: true } : {}),
     ...(method !== undefined ? { method: method as string } : {}),
   };
+}
+
+/**
+ * `POST /_emulator/random-faults` `{rate, mix?, retryAfterSeconds?, hangMs?, method?, providers?, seed?}`:
+ * one plan for the listed providers (all four by default), replacing any plans set before.
+ */
+export function parseRandomFaults(body: unknown): { plans: RandomFaults; seed?: number } | string {
+  if (!isRecord(body)) return 'body must be a JSON object {rate, mix?, retryAfterSeconds?, hangMs?, method?, providers?, seed?}';
+  const { rate, mix, retryAfterSeconds, hangMs, method, providers, seed } = body;
+  if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) return 'rate must be a number from 0 to 1';
+  if (mix !== undefined) {
+    if (!isRecord(mix)) return `mix must be an object of weights by kind (${RANDOM_FAULT_KINDS.join(', ')})`;
+    for (const [kind, weight] of Object.entries(mix)) {
+      if (!(RANDOM_FAULT_KINDS as readonly string[]).includes(kind)) return `mix: unknown kind "${kind}" (kinds: ${RANDOM_FAULT_KINDS.join(', ')})`;
+      if (typeof weight !== 'number' || !(weight >= 0)) return `mix.${kind} must be a number >= 0`;
+    }
+  }
+  if (retryAfterSeconds !== undefined && (typeof retryAfterSeconds !== 'number' || retryAfterSeconds < 0)) return 'retryAfterSeconds must be a number >= 0';
+  if (hangMs !== undefined && (typeof hangMs !== 'number' || hangMs < 0)) return 'hangMs must be a number >= 0';
+  if (method !== undefined && (typeof method !== 'string' || !/^[A-Z]+$/.test(method))) return 'method must be an HTTP method such as POST';
+  if (seed !== undefined && (typeof seed !== 'number' || !Number.isInteger(seed))) return 'seed must be a whole number';
+  const names = providers ?? [...EMULATED_PROVIDERS];
+  if (!Array.isArray(names) || !names.every((name) => EMULATED_PROVIDERS.includes(name as EmulatedProvider))) return `providers must be a list of ${EMULATED_PROVIDERS.join(', ')}`;
+  const plan: RandomFaultPlan = {
+    rate,
+    ...(mix !== undefined ? { mix: mix as RandomFaultPlan['mix'] } : {}),
+    ...(retryAfterSeconds !== undefined ? { retryAfterSeconds: retryAfterSeconds as number } : {}),
+    ...(hangMs !== undefined ? { hangMs: hangMs as number } : {}),
+    ...(method !== undefined ? { method: method as string } : {}),
+  };
+  return { plans: Object.fromEntries((names as EmulatedProvider[]).map((name) => [name, plan])), ...(seed !== undefined ? { seed: seed as number } : {}) };
 }

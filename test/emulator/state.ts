@@ -3,6 +3,8 @@
  * contacts exist, which credentials are valid. Kept in one object so tests
  * can inspect it in-process and the inspection API can serve it.
  */
+import { seededRandom, weightedPick, type Random } from './random.js';
+
 export const EMULATED_PROVIDERS = ['twochat', 'kirim', 'callbell', 'chatwoot'] as const;
 export type EmulatedProvider = (typeof EMULATED_PROVIDERS)[number];
 export type RecordedService = EmulatedProvider | 'secretsmanager' | 'shopify';
@@ -15,6 +17,8 @@ export interface RecordedRequest {
   body: unknown;
   status: number;
   at: string;
+  /** Set when a random fault (see `RandomFaultPlan`) answered or held this request. */
+  fault?: RandomFaultKind;
 }
 
 export interface Fault {
@@ -30,6 +34,38 @@ export interface Fault {
   /** Only requests with this method (e.g. POST, to hit the create and not a lookup). */
   method?: string;
 }
+
+/**
+ * Transient faults drawn at random, for soak runs: each request to the
+ * provider gets one with probability `rate`, its kind drawn by `mix`:
+ * - `429`: Too Many Requests with `Retry-After: retryAfterSeconds`;
+ * - `500`, `503`: the provider's error envelope;
+ * - `hang`: the request is served (a create does create) but the answer is
+ *   held `hangMs`, past the client's response timeout;
+ * - `reset`: the connection is destroyed before anything is done.
+ * Armed faults (`faults`) are taken first; random ones only when none applies.
+ */
+export const RANDOM_FAULT_KINDS = ['429', '500', '503', 'hang', 'reset'] as const;
+export type RandomFaultKind = (typeof RANDOM_FAULT_KINDS)[number];
+
+export interface RandomFaultPlan {
+  /** Share of requests that get a fault, 0 to 1. */
+  rate: number;
+  /** Relative weight of each kind; kinds left out are never drawn. Default `DEFAULT_RANDOM_FAULT_MIX`. */
+  mix?: Partial<Record<RandomFaultKind, number>>;
+  /** `Retry-After` of a 429, in seconds (default 1). */
+  retryAfterSeconds?: number;
+  /** How long a hung answer is held (default 10 500 ms: just past the provider client's 10 s response timeout). */
+  hangMs?: number;
+  /** Only requests with this method (e.g. POST). */
+  method?: string;
+}
+
+/** Mostly quick errors; hung answers are rare because each costs the client a whole response timeout. */
+export const DEFAULT_RANDOM_FAULT_MIX: Record<RandomFaultKind, number> = { '429': 30, '500': 25, '503': 25, hang: 2, reset: 18 };
+export const DEFAULT_HANG_MS = 10_500;
+
+export type RandomFaults = Partial<Record<EmulatedProvider, RandomFaultPlan>>;
 
 export interface EmulatedContact {
   id: string;
@@ -55,19 +91,53 @@ export class EmulatorState {
   secrets = new Map<string, string>();
   /** AWS calls passed to the backends, by `X-Amz-Target` (e.g. `DynamoDB_20120810.UpdateItem`): what a run costs. */
   awsCalls = new Map<string, number>();
+  /** Random transient faults per provider (soak runs); empty means none. */
+  randomFaults: RandomFaults = {};
+  /** Random faults injected so far, per provider and kind. */
+  randomFaultsInjected: Record<EmulatedProvider, Record<RandomFaultKind, number>> = emptyFaultCounts();
+  /** Requests a random fault was drawn for (a plan applied and no armed fault did), per provider. */
+  randomFaultDraws: Record<EmulatedProvider, number> = emptyDrawCounts();
+  #random: Random = Math.random;
   #nextId = 1;
 
   nextId(): number {
     return this.#nextId++;
   }
 
-  /** Take the next armed fault for a provider, counting it down. */
-  takeFault(provider: EmulatedProvider, method: string): Fault | undefined {
+  /** Take the next armed fault for a provider, counting it down; else draw a random one when a plan is set. */
+  takeFault(provider: EmulatedProvider, method: string): (Fault & { random?: RandomFaultKind }) | undefined {
     const fault = this.faults.find((candidate) => candidate.provider === provider && candidate.times > 0 && (candidate.method === undefined || candidate.method === method));
-    if (fault === undefined) return undefined;
+    if (fault === undefined) return this.drawRandomFault(provider, method);
     fault.times -= 1;
     if (fault.times === 0) this.faults.splice(this.faults.indexOf(fault), 1);
     return fault;
+  }
+
+  /** Set (or, with `{}`, clear) the random fault plans; a seed makes the draws repeatable. */
+  setRandomFaults(plans: RandomFaults, seed?: number): void {
+    this.randomFaults = plans;
+    if (seed !== undefined) this.#random = seededRandom(seed);
+  }
+
+  private drawRandomFault(provider: EmulatedProvider, method: string): (Fault & { random: RandomFaultKind }) | undefined {
+    const plan = this.randomFaults[provider];
+    if (plan === undefined || plan.rate <= 0 || (plan.method !== undefined && plan.method !== method)) return undefined;
+    this.randomFaultDraws[provider] += 1;
+    if (this.#random() >= plan.rate) return undefined;
+    const kind = weightedPick(plan.mix ?? DEFAULT_RANDOM_FAULT_MIX, this.#random);
+    if (kind === undefined) return undefined;
+    this.randomFaultsInjected[provider][kind] += 1;
+    switch (kind) {
+      case '429':
+        return { provider, times: 1, random: kind, status: 429, retryAfterSeconds: plan.retryAfterSeconds ?? 1 };
+      case '500':
+      case '503':
+        return { provider, times: 1, random: kind, status: Number(kind) };
+      case 'hang':
+        return { provider, times: 1, random: kind, delayMs: plan.hangMs ?? DEFAULT_HANG_MS };
+      case 'reset':
+        return { provider, times: 1, random: kind, reset: true };
+    }
   }
 
   reset(): void {
@@ -75,7 +145,19 @@ export class EmulatorState {
     this.requests = [];
     this.faults = [];
     this.contacts = [];
+    this.randomFaults = {};
+    this.randomFaultsInjected = emptyFaultCounts();
+    this.randomFaultDraws = emptyDrawCounts();
   }
+}
+
+function emptyFaultCounts(): Record<EmulatedProvider, Record<RandomFaultKind, number>> {
+  const counts = () => Object.fromEntries(RANDOM_FAULT_KINDS.map((kind) => [kind, 0])) as Record<RandomFaultKind, number>;
+  return { twochat: counts(), kirim: counts(), callbell: counts(), chatwoot: counts() };
+}
+
+function emptyDrawCounts(): Record<EmulatedProvider, number> {
+  return { twochat: 0, kirim: 0, callbell: 0, chatwoot: 0 };
 }
 
 /** Auth headers are recorded masked: the inspection API must not leak keys. */

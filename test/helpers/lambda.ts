@@ -25,7 +25,8 @@ export function httpApiEvent(source: string, route: string, body: string, header
   };
 }
 
-export function lambdaContext(functionName = 'contact-relay-test'): Context {
+export function lambdaContext(functionName = 'contact-relay-test', timeoutMs = 60_000): Context {
+  const deadline = Date.now() + timeoutMs;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
@@ -35,7 +36,7 @@ export function lambdaContext(functionName = 'contact-relay-test'): Context {
     awsRequestId: 'aws-req-1',
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'stream',
-    getRemainingTimeInMillis: () => 10_000,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,

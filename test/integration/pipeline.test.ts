@@ -4,6 +4,8 @@
  */
 import { DeleteMessageCommand, GetQueueAttributesCommand, PurgeQueueCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createDynamoStore } from '../../shared/store.js';
 import { httpApiEvent, lambdaContext } from '../helpers/lambda.js';
 import { eventually, PROVIDERS, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 import type { QueuePoller } from '../emulator/queue-poller.js';
@@ -67,6 +69,16 @@ describe('Pipeline: form webhook → queue → four providers', () => {
     expect(await queueDepth(pipeline.resources.queueUrl)).toBe(1);
     poller = pipeline.startPoller();
     await eventually(() => expect(creates('twochat')).toHaveLength(1));
+  });
+
+  it('answers 503, not duplicate, while an earlier attempt of the same event is still being queued', async () => {
+    // Found by the soak: a duplicate answer here would lose the event if that earlier attempt then failed.
+    const store = createDynamoStore({ tableName: pipeline.resources.tableName, client: new DynamoDBClient({ endpoint: pipeline.emulator.url, region: 'us-east-1', credentials: { accessKeyId: 't', secretAccessKey: 't' } }) });
+    expect(await store.beginIngest('form:default:pending-1')).toBe('new');
+    const meanwhile = await post({ email: 'pending@example.com' }, { 'idempotency-key': 'pending-1' });
+    expect([meanwhile.statusCode, JSON.parse(meanwhile.body as string)]).toEqual([503, { error: { code: 'not_accepted', message: 'the event could not be stored; retry the webhook later' } }]);
+    await store.completeIngest('form:default:pending-1');
+    expect((await post({ email: 'pending@example.com' }, { 'idempotency-key': 'pending-1' })).statusCode).toBe(200);
   });
 
   it('calls each provider once when the same job is delivered twice, even concurrently', async () => {

@@ -1,0 +1,89 @@
+/**
+ * The pipeline of test/helpers/pipeline.ts for a plain `tsx` process: the
+ * emulator with dynalite and fauxqs, the table and queues of
+ * infra/resources.yml, and the real forms, shops, deliver and redrive
+ * handlers with their environment pointed at loopback. The test helper sets
+ * the environment through vitest (`vi.stubEnv`), which only works inside
+ * vitest; here it is set on process.env before the handlers are imported,
+ * which is when they read it.
+ */
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { SOURCES } from '../../shared/contact.js';
+import type { RedriveReport } from '../../shared/operations/redrive.js';
+import { provisionLocal, type LocalResources } from '../../test/emulator/provision.js';
+import { startEmulator, type Emulator } from '../../test/emulator/server.js';
+import type { SourceSecret } from './webhooks.js';
+
+export const SOAK_STAGE = 'soak';
+export const SOAK_SOURCE_SECRET: SourceSecret = { secret: 'soak-signing-secret', token: 'soak-token' };
+const KEYS = { twochat: 'soak-2chat-key', kirim: 'soak-kirim-key', callbell: 'soak-callbell-key', chatwoot: 'soak-chatwoot-key' };
+
+type Handler<E, R> = (event: E, context: Context) => Promise<R>;
+
+/** What the soak drives: the same shape as test/helpers/pipeline.ts's Pipeline, plus the secret webhooks are signed with. */
+export interface SoakPipeline {
+  emulator: Emulator;
+  resources: LocalResources;
+  sqs: SQSClient;
+  forms: Handler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
+  shops: Handler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
+  deliver: Handler<SQSEvent, SQSBatchResponse>;
+  redrive: Handler<unknown, RedriveReport>;
+  sourceSecret: SourceSecret;
+  close(): Promise<void>;
+}
+
+export async function startSoakPipeline(options: { visibilityTimeoutSeconds: number }): Promise<SoakPipeline> {
+  const emulator = await startEmulator({
+    aws: true,
+    secrets: {
+      ...Object.fromEntries(SOURCES.map((source) => [`contact-relay/${SOAK_STAGE}/source/${source}`, SOAK_SOURCE_SECRET])),
+      [`contact-relay/${SOAK_STAGE}/provider/twochat`]: { apiKey: KEYS.twochat },
+      [`contact-relay/${SOAK_STAGE}/provider/kirim`]: { token: KEYS.kirim, phoneNumberId: '106540352242922' },
+      [`contact-relay/${SOAK_STAGE}/provider/callbell`]: { token: KEYS.callbell },
+      [`contact-relay/${SOAK_STAGE}/provider/chatwoot`]: { baseUrl: 'https://online.99digital.co.il', accountId: 1, inboxId: 1, accessToken: KEYS.chatwoot },
+    },
+    credentials: { twochat: [KEYS.twochat], kirim: [KEYS.kirim], callbell: [KEYS.callbell], chatwoot: [KEYS.chatwoot] },
+  });
+  const resources = await provisionLocal({ endpoint: emulator.url, stage: SOAK_STAGE, visibilityTimeoutSeconds: options.visibilityTimeoutSeconds });
+  const env: Record<string, string> = {
+    STAGE: SOAK_STAGE,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: emulator.url,
+    AWS_ENDPOINT_URL_DYNAMODB: emulator.url,
+    AWS_ENDPOINT_URL_SQS: emulator.url,
+    TABLE_NAME: resources.tableName,
+    QUEUE_URL: resources.queueUrl,
+    QUEUE_ARN: resources.queueArn,
+    DLQ_URL: resources.dlqUrl,
+    DLQ_ARN: resources.dlqArn,
+    POWERTOOLS_LOG_LEVEL: process.env['DEBUG_LOGS'] ? 'DEBUG' : 'SILENT',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    SHOPIFY_ADMIN_URL: `${emulator.url}/shopify`,
+  };
+  for (const provider of Object.keys(KEYS)) env[`PROVIDER_URL_${provider.toUpperCase()}`] = `${emulator.url}/${provider}`;
+  Object.assign(process.env, env);
+  // Imported only now: each handler reads its environment once, at cold start.
+  const { handler: forms } = await import('../../functions/forms/handler.js');
+  const { handler: shops } = await import('../../functions/shops/handler.js');
+  const { handler: deliver } = await import('../../functions/deliver/handler.js');
+  const { handler: redrive } = await import('../../functions/redrive/handler.js');
+  const sqs = new SQSClient({ endpoint: emulator.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  return {
+    emulator,
+    resources,
+    sqs,
+    forms,
+    shops,
+    deliver,
+    redrive,
+    sourceSecret: SOAK_SOURCE_SECRET,
+    async close() {
+      sqs.destroy();
+      await emulator.close();
+    },
+  };
+}
