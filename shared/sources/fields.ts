@@ -96,6 +96,22 @@ const squash = (name: string) => name.toLowerCase().replace(/[^\p{L}\p{N}]/gu, '
 const exact = (name: string) => name.trim().toLowerCase();
 const words = (name: string) => name.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
 
+// The Unicode regexes above dominated per-event time (npm run bench): automatic
+// names are squashed once at load, and each field's names once per field.
+const AUTOMATIC_SQUASHED = Object.fromEntries(Object.entries(AUTOMATIC_FIELDS).map(([part, names]) => [part, names.map(squash)])) as Record<keyof typeof AUTOMATIC_FIELDS, string[]>;
+const squashedNamesOf = new WeakMap<TypedField, string[]>();
+const wordsOf = new WeakMap<TypedField, string[][]>();
+function squashedNames(field: TypedField): string[] {
+  let names = squashedNamesOf.get(field);
+  if (names === undefined) squashedNamesOf.set(field, (names = field.names.map(squash)));
+  return names;
+}
+function nameWords(field: TypedField): string[][] {
+  let list = wordsOf.get(field);
+  if (list === undefined) wordsOf.set(field, (list = field.names.map(words)));
+  return list;
+}
+
 function containsPhrase(label: string[], phrase: string[]): boolean {
   for (let start = 0; start + phrase.length <= label.length; start += 1) {
     if (phrase.every((word, offset) => label[start + offset] === word)) return true;
@@ -139,11 +155,11 @@ function candidates(fields: readonly TypedField[], part: Part, mapping: FieldMap
   };
   const type = TYPE_OF_PART[part];
   if (type !== undefined) fields.filter((field) => field.type === type).forEach(add);
-  for (const name of AUTOMATIC_FIELDS[part]) {
-    fields.filter((field) => field.names.some((own) => squash(own) === squash(name))).forEach(add);
+  for (const name of AUTOMATIC_SQUASHED[part]) {
+    fields.filter((field) => squashedNames(field).includes(name)).forEach(add);
   }
   for (const phrase of LABEL_PHRASES[part] ?? []) {
-    fields.filter((field) => LABEL_READABLE.has(field.type) && field.names.some((own) => containsPhrase(words(own), phrase))).forEach(add);
+    fields.filter((field) => LABEL_READABLE.has(field.type) && nameWords(field).some((own) => containsPhrase(own, phrase))).forEach(add);
   }
   return ordered;
 }
