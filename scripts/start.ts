@@ -18,6 +18,7 @@ import { SOURCES } from '../shared/contact.js';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { credentialsFromSecrets } from '../test/emulator/credentials.js';
+import { localFunctionEnv } from '../test/emulator/local-env.js';
 import { provisionLocal } from '../test/emulator/provision.js';
 import { startQueuePoller, type QueuePoller } from '../test/emulator/queue-poller.js';
 import { startEmulator } from '../test/emulator/server.js';
@@ -72,22 +73,7 @@ const env = {
   ...process.env,
   PORT: String(httpPort),
   LAMBDA_PORT: String(lambdaPort),
-  AWS_REGION: 'us-east-1',
-  AWS_ACCESS_KEY_ID: 'local',
-  AWS_SECRET_ACCESS_KEY: 'local',
-  AWS_ENDPOINT_URL_SECRETS_MANAGER: emulator.url,
-  AWS_ENDPOINT_URL_DYNAMODB: emulator.url,
-  AWS_ENDPOINT_URL_SQS: emulator.url,
-  TABLE_NAME: resources.tableName,
-  QUEUE_URL: resources.queueUrl,
-  QUEUE_ARN: resources.queueArn,
-  DLQ_URL: resources.dlqUrl,
-  DLQ_ARN: resources.dlqArn,
-  PROVIDER_URL_TWOCHAT: `${emulator.url}/twochat`,
-  PROVIDER_URL_KIRIM: `${emulator.url}/kirim`,
-  PROVIDER_URL_CALLBELL: `${emulator.url}/callbell`,
-  PROVIDER_URL_CHATWOOT: `${emulator.url}/chatwoot`,
-  SHOPIFY_ADMIN_URL: `${emulator.url}/shopify`,
+  ...localFunctionEnv(STAGE, emulator.url, resources),
 };
 
 const offline = spawn(process.execPath, [path.join(root, 'node_modules', 'osls', 'bin', 'serverless.js'), 'offline', 'start', '--stage', STAGE], {

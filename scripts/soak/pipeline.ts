@@ -12,6 +12,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { SOURCES } from '../../shared/contact.js';
 import type { RedriveReport } from '../../shared/operations/redrive.js';
 import { provisionLocal, type LocalResources } from '../../test/emulator/provision.js';
+import { localFunctionEnv } from '../../test/emulator/local-env.js';
 import { startEmulator, type Emulator } from '../../test/emulator/server.js';
 import type { SourceSecret } from './webhooks.js';
 
@@ -48,23 +49,10 @@ export async function startSoakPipeline(options: { visibilityTimeoutSeconds: num
   });
   const resources = await provisionLocal({ endpoint: emulator.url, stage: SOAK_STAGE, visibilityTimeoutSeconds: options.visibilityTimeoutSeconds });
   const env: Record<string, string> = {
-    STAGE: SOAK_STAGE,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: emulator.url,
-    AWS_ENDPOINT_URL_DYNAMODB: emulator.url,
-    AWS_ENDPOINT_URL_SQS: emulator.url,
-    TABLE_NAME: resources.tableName,
-    QUEUE_URL: resources.queueUrl,
-    QUEUE_ARN: resources.queueArn,
-    DLQ_URL: resources.dlqUrl,
-    DLQ_ARN: resources.dlqArn,
+    ...localFunctionEnv(SOAK_STAGE, emulator.url, resources),
     POWERTOOLS_LOG_LEVEL: process.env['DEBUG_LOGS'] ? 'DEBUG' : 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',
-    SHOPIFY_ADMIN_URL: `${emulator.url}/shopify`,
   };
-  for (const provider of Object.keys(KEYS)) env[`PROVIDER_URL_${provider.toUpperCase()}`] = `${emulator.url}/${provider}`;
   Object.assign(process.env, env);
   // Imported only now: each handler reads its environment once, at cold start.
   const { handler: forms } = await import('../../functions/forms/handler.js');

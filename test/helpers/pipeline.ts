@@ -8,6 +8,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { vi } from 'vitest';
 import { SOURCES } from '../../shared/contact.js';
+import { localFunctionEnv } from '../emulator/local-env.js';
 import { provisionLocal, type LocalResources } from '../emulator/provision.js';
 import { startQueuePoller, type QueuePoller } from '../emulator/queue-poller.js';
 import { startEmulator, type Emulator } from '../emulator/server.js';
@@ -55,23 +56,10 @@ export async function startPipeline(options: { visibilityTimeoutSeconds?: number
   });
   const resources = await provisionLocal({ endpoint: emulator.url, stage: STAGE, visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 1 });
   const env: Record<string, string> = {
-    STAGE,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: emulator.url,
-    AWS_ENDPOINT_URL_DYNAMODB: emulator.url,
-    AWS_ENDPOINT_URL_SQS: emulator.url,
-    TABLE_NAME: resources.tableName,
-    QUEUE_URL: resources.queueUrl,
-    QUEUE_ARN: resources.queueArn,
-    DLQ_URL: resources.dlqUrl,
-    DLQ_ARN: resources.dlqArn,
+    ...localFunctionEnv(STAGE, emulator.url, resources),
     POWERTOOLS_LOG_LEVEL: options.logLevel ?? (process.env['DEBUG_LOGS'] ? 'DEBUG' : 'SILENT'),
     POWERTOOLS_METRICS_DISABLED: 'true',
   };
-  for (const provider of PROVIDERS) env[`PROVIDER_URL_${provider.toUpperCase()}`] = `${emulator.url}/${provider}`;
-  env['SHOPIFY_ADMIN_URL'] = `${emulator.url}/shopify`;
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
   vi.resetModules();
   const { handler: forms } = await import('../../functions/forms/handler.js');

@@ -1,0 +1,28 @@
+/**
+ * The environment that points the functions at the local stack: the AWS SDK
+ * at the emulator's single endpoint, the table and queues `provisionLocal`
+ * made, the providers and the Shopify Admin API at their emulated paths.
+ * `npm start`, the test pipeline and the soak all run the functions with it.
+ */
+import { PROVIDERS } from '../../shared/config/routes.js';
+import type { LocalResources } from './provision.js';
+
+export function localFunctionEnv(stage: string, emulatorUrl: string, resources: LocalResources): Record<string, string> {
+  const env: Record<string, string> = {
+    STAGE: stage,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: emulatorUrl,
+    AWS_ENDPOINT_URL_DYNAMODB: emulatorUrl,
+    AWS_ENDPOINT_URL_SQS: emulatorUrl,
+    TABLE_NAME: resources.tableName,
+    QUEUE_URL: resources.queueUrl,
+    QUEUE_ARN: resources.queueArn,
+    DLQ_URL: resources.dlqUrl,
+    DLQ_ARN: resources.dlqArn,
+    SHOPIFY_ADMIN_URL: `${emulatorUrl}/shopify`,
+  };
+  for (const provider of PROVIDERS) env[`PROVIDER_URL_${provider.toUpperCase()}`] = `${emulatorUrl}/${provider}`;
+  return env;
+}
