@@ -8,7 +8,7 @@
  */
 import type { Contact } from '../contact.js';
 import * as z from '../zod.js';
-import { parseJson, retryAfterMs, type DeliveryTarget, type ProviderAdapter, type ProviderAnswer } from './types.js';
+import { DEFAULT_BASE_URLS, parseJson, retryAfterMs, type DeliveryTarget, type ProviderAdapter, type ProviderAnswer } from './types.js';
 import type { HttpResponse } from '../http.js';
 
 export const TwoChatCredentialsSchema = z.object({
@@ -87,7 +87,7 @@ export function readTwoChatSearch(response: HttpResponse): ProviderAnswer {
 export const twoChatAdapter: ProviderAdapter<typeof TwoChatCredentialsSchema> = {
   provider: 'twochat',
   credentials: TwoChatCredentialsSchema,
-  defaultBaseUrl: () => 'https://api.p.2chat.io',
+  defaultBaseUrl: () => DEFAULT_BASE_URLS.twochat,
   skipReason: (contact) => (contact.phones.length === 0 && contact.emails.length === 0 ? '2Chat needs an email or a valid phone number' : undefined),
   lookup: ({ contact, credentials, baseUrl }) => {
     // Phone first: it is what a WhatsApp contact is keyed by.
