@@ -4,7 +4,7 @@
  * Nothing is guessed: a number that does not parse to a valid number in that
  * region is reported with the reason.
  */
-import { isSupportedCountry, isValidPhoneNumber, parsePhoneNumberWithError, ParseError, validatePhoneNumberLength, type CountryCode } from 'libphonenumber-js';
+import { isSupportedCountry, parsePhoneNumberWithError, ParseError, validatePhoneNumberLength, type CountryCode } from 'libphonenumber-js';
 
 const E164 = /^\+[1-9]\d{1,14}$/;
 
@@ -65,7 +65,10 @@ export function normalisePhone(input: string | number, hints: PhoneHints = {}): 
     // longer than E.164 allows, or is not valid when read back (shared calling codes): refuse both,
     // so every number we hand a provider is one it will accept and one we read the same way again.
     if (!E164.test(parsed.number)) return reject('TOO_LONG', region);
-    if (!isValidPhoneNumber(parsed.number)) return reject('INVALID', region);
+    // Read back, it must be valid and the same number: carrier codes (Brazil's "0 xx") can
+    // otherwise be stripped again, turning one person's number into another's.
+    const readBack = parsePhoneNumberWithError(parsed.number);
+    if (readBack.number !== parsed.number || !readBack.isValid()) return reject('INVALID', region);
     return { ok: true, e164: parsed.number, country: parsed.country };
   } catch (error) {
     if (error instanceof ParseError) {

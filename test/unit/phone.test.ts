@@ -65,6 +65,11 @@ describe('Function: normalisePhone', () => {
     expect(result.ok).toBe(false);
   });
 
+  it('refuses a number that reads back as a different number (found by the property tests)', () => {
+    // "+55 0 90 30000000": a Brazilian carrier code is stripped once, then again when read back.
+    expect(normalisePhone('+5509030000000')).toMatchObject({ ok: false, reason: 'INVALID' });
+  });
+
   it('rejects a JSON number too large to be exact', () => {
     expect(normalisePhone(2 ** 60)).toMatchObject({ ok: false, reason: 'EMPTY' });
   });
