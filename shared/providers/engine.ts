@@ -11,6 +11,13 @@ import { providerSecretName } from '../secrets.js';
 import type { Contact } from '../contact.js';
 import type { DeliveryTarget, Outcome, ProviderAdapter, ProviderAnswer, ProviderContext, RetryPolicy } from './types.js';
 
+/**
+ * Lookup pages read before the person counts as not found. A search by phone
+ * or email that needs more than this many pages is matching something else
+ * (a substring search on a common fragment), not our person.
+ */
+export const MAX_LOOKUP_PAGES = 10;
+
 export const retryDefaults: RetryPolicy = {
   maxAttempts: 4,
   baseDelayMs: 250,
@@ -42,12 +49,14 @@ export async function deliverWithAdapter(adapter: ProviderAdapter, contact: Cont
   async function attempt(credentials: unknown): Promise<ProviderAnswer> {
     const requestContext = { contact, target, credentials, baseUrl: (context.baseUrls[adapter.provider] ?? adapter.defaultBaseUrl(credentials)).replace(/\/+$/, '') };
     try {
-      const lookup = adapter.lookup?.(requestContext);
-      if (lookup !== undefined && adapter.readLookup !== undefined) {
-        const found = adapter.readLookup(await context.http.request(lookup));
-        if (found.kind !== 'not_found') return found;
+      let lookup = adapter.lookup?.(requestContext);
+      for (let page = 1; lookup !== undefined && adapter.readLookup !== undefined; page++) {
+        const found = adapter.readLookup(await context.http.request(lookup), requestContext);
+        if (found.kind === 'not_found') break;
+        if (found.kind !== 'next_page') return found;
+        lookup = page < MAX_LOOKUP_PAGES ? found.request : undefined;
       }
-      return adapter.readCreate(await context.http.request(adapter.create(requestContext)));
+      return adapter.readCreate(await context.http.request(adapter.create(requestContext)), requestContext);
     } catch (error) {
       if (!isTransportError(error)) throw error;
       return { kind: 'transient', httpStatus: 0, message: error.message };
@@ -65,7 +74,10 @@ export async function deliverWithAdapter(adapter: ProviderAdapter, contact: Cont
       case 'exists':
         return { ...base, status: answer.kind, ...(answer.id !== undefined ? { providerContactId: answer.id } : {}) };
       case 'not_found':
-        return { ...base, status: 'failed', code: 'unexpected_response', message: 'the create call answered "not found"' };
+      case 'next_page':
+        return { ...base, status: 'failed', code: 'unexpected_response', message: `the create call answered as a lookup ("${answer.kind}")` };
+      case 'skipped':
+        return { ...base, status: 'skipped', reason: answer.reason };
       case 'failed':
         return { ...base, status: 'failed', httpStatus: answer.httpStatus, ...(answer.code !== undefined ? { code: answer.code } : {}), message: answer.message };
       case 'unauthorized':

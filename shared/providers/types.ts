@@ -33,6 +33,10 @@ export type ProviderAnswer =
   | { kind: 'exists'; id?: string }
   /** A lookup that found nobody. */
   | { kind: 'not_found' }
+  /** A lookup page without the person, and more pages to read: the engine sends `request` next. */
+  | { kind: 'next_page'; request: HttpRequest }
+  /** The provider cannot take this contact as it is (e.g. a WhatsApp inbox and no phone); retrying would not help. */
+  | { kind: 'skipped'; reason: string }
   | { kind: 'unauthorized'; httpStatus: number; message: string }
   | { kind: 'failed'; httpStatus: number; code?: string; message: string }
   | { kind: 'transient'; httpStatus: number; message: string; retryAfterMs?: number };
@@ -60,9 +64,13 @@ export interface ProviderAdapter<S extends z.ZodMiniType = z.ZodMiniType> {
   skipReason(contact: Contact, target: DeliveryTarget): string | undefined;
   /** A lookup of the person before creating; undefined when the provider has none for this contact. */
   lookup?(context: RequestContext<z.infer<S>>): HttpRequest | undefined;
-  readLookup?(response: HttpResponse): ProviderAnswer;
+  /**
+   * Reads one lookup answer. A hit counts only when it is this contact (the
+   * context carries it); a page without the person may ask for the next one.
+   */
+  readLookup?(response: HttpResponse, context: RequestContext<z.infer<S>>): ProviderAnswer;
   create(context: RequestContext<z.infer<S>>): HttpRequest;
-  readCreate(response: HttpResponse): ProviderAnswer;
+  readCreate(response: HttpResponse, context: RequestContext<z.infer<S>>): ProviderAnswer;
   /**
    * One cheap authenticated GET that creates nothing, for the scheduled
    * health check: a 2xx means the key (and the ids in the secret the call
