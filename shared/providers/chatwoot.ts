@@ -1,8 +1,8 @@
 /**
- * 99digital, a Chatwoot white-label (../shared/seeds/99digital-create-contact.txt,
- * ../shared/contracts/chatwoot/): `POST {base}/api/v1/accounts/{account_id}/contacts`
- * with the `api_access_token` header. The host, account, inbox and token all
- * come from the account secret, so the same adapter serves 99digital and any
+ * 99digital, a Chatwoot white-label: `POST {base}/api/v1/accounts/{account_id}/contacts` with the
+ * `api_access_token` header (https://docs.99digital.co.il/online-api/contacts/create-contact,
+ * https://developers.chatwoot.com/api-reference/contacts/create-contact). The host, account, inbox
+ * and token all come from the account secret, so the same adapter serves 99digital and any
  * self-hosted Chatwoot.
  *
  * Duplicates: Chatwoot refuses a second contact with the same email
@@ -14,12 +14,24 @@
  * sent because, unlike the phone, it has a unique index in the database: two
  * concurrent creates of a phone-only person cannot both land (the loser gets
  * a 500, which is retried into the 422).
+ *
+ * A WhatsApp (or SMS) inbox needs the contact's phone and refuses an email-only contact with a 422
+ * that names the missing phone, rolling the contact back. That answer is read as a skip, so no
+ * channel type has to be kept in the secret (where it could go stale when the inbox changes) and no
+ * inbox is fetched per delivery: the refusal costs the one call the delivery makes anyway.
  */
 import { createHash } from 'node:crypto';
 import { displayName, type Contact } from '../contact.js';
 import type { HttpResponse } from '../http.js';
 import * as z from '../zod.js';
-import { parseJson, retryAfterMs, type DeliveryTarget, type ProviderAdapter, type ProviderAnswer } from './types.js';
+import {
+  parseJson,
+  retryAfterMs,
+  type DeliveryTarget,
+  type ProviderAdapter,
+  type ProviderAnswer,
+  type RequestContext,
+} from './types.js';
 
 /** Account, inbox and contact ids are integers; a secret typed by hand may quote them. */
 const PositiveId = z.pipe(
@@ -161,15 +173,61 @@ const ChatwootErrorSchema = z.object({
 type ChatwootError = z.infer<typeof ChatwootErrorSchema>;
 
 /**
- * Rails' uniqueness text on the three unique columns. Matched in the message
- * (not only `attributes`) because the same attribute also carries format
- * errors ("Phone number should be in e164 format"), and older versions send
- * no `attributes` at all.
+ * Rails' uniqueness text on the three unique columns, as one full message. Chatwoot renders a
+ * failed validation as every full message joined with ", " and the attribute names beside them
+ * (render_record_invalid in
+ * https://github.com/chatwoot/chatwoot/blob/develop/app/controllers/concerns/request_exception_handler.rb),
+ * so the message is split and each part checked: "Email has already been taken, Phone number should
+ * be in e164 format" also refuses the phone, and the person is not known to be there. Older
+ * versions send no `attributes` at all. Assumption: the text is Rails' English default whatever the
+ * account's locale (Chatwoot's locale files do not translate it and production falls back to
+ * English); a fork that translates it gets a failure that quotes the refusal, never a wrong `exists`.
  */
-const DUPLICATE = /\b(?:email|phone number|identifier) has already been taken\b/i;
+const UNIQUENESS = /^(?:email|phone number|identifier) has already been taken$/i;
+const UNIQUE_ATTRIBUTES = new Set(['email', 'phone_number', 'identifier']);
 
-export function isChatwootDuplicate(error: Pick<ChatwootError, 'message'>): boolean {
-  return error.message !== undefined && DUPLICATE.test(error.message);
+const fullMessages = (message: string | undefined) => (message ?? '').split(', ').filter((part) => part !== '');
+
+/** True when the 422 refused the contact for uniqueness only: every error is "... has already been taken". */
+export function isChatwootDuplicate(error: Pick<ChatwootError, 'message' | 'attributes'>): boolean {
+  const messages = fullMessages(error.message);
+  if (messages.length === 0 || !messages.every((part) => UNIQUENESS.test(part))) return false;
+  return (error.attributes ?? []).every((attribute) => UNIQUE_ATTRIBUTES.has(attribute));
+}
+
+/**
+ * ContactInboxBuilder keys a WhatsApp, SMS or Twilio inbox's contacts by phone and an email inbox's
+ * by email; without one it raises ActionController::ParameterMissing, which Chatwoot answers 422
+ * `{"error":"param is missing or the value is empty: contact phone number"}` (Rails 8 adds
+ * " or invalid") after rolling the new contact back
+ * (https://github.com/chatwoot/chatwoot/blob/develop/app/builders/contact_inbox_builder.rb).
+ */
+const INBOX_NEEDS = /^param is missing or the value is empty(?: or invalid)?: contact (phone number|email)$/;
+
+/** The delivery the answer belongs to; only the skip reason reads it (the inbox id, rejected phones). */
+type ChatwootReadContext = Partial<Pick<RequestContext<ChatwootCredentials>, 'contact' | 'credentials'>>;
+
+/** Why the inbox cannot take this contact, from the 422 that names what it lacks. */
+function inboxSkipReason(error: ChatwootError, context?: ChatwootReadContext): string | undefined {
+  const needs = INBOX_NEEDS.exec(error.error ?? '')?.[1];
+  if (needs === undefined) return undefined;
+  const id = context?.credentials === undefined ? '' : ` ${context.credentials.inboxId}`;
+  const where = `99digital (Chatwoot) inbox${id}`;
+  if (needs === 'email') return `${where} is an email inbox and needs an email; the contact has none`;
+  // Rejected phones are counted, never quoted.
+  const rejected = context?.contact?.rejectedPhones.length ?? 0;
+  const phones = rejected === 1 ? 'its phone number' : `its ${rejected} phone numbers`;
+  const why = rejected === 0 ? 'none' : `none that is valid (${phones} could not be made E.164)`;
+  return `${where} is a WhatsApp or SMS inbox and needs a phone number; the contact has ${why}`;
+}
+
+/** Chatwoot's message with the refusals that are not duplicates first: they are what needs fixing. */
+function refusalText(error: ChatwootError | undefined, response: HttpResponse): string {
+  const messages = fullMessages(error?.message);
+  const duplicates = messages.filter((part) => UNIQUENESS.test(part));
+  if (duplicates.length === 0 || duplicates.length === messages.length) return errorText(error, response);
+  const problems = messages.filter((part) => !UNIQUENESS.test(part));
+  return `${problems.join(', ')} (also: ${duplicates.join(', ')})`;
 }
 
 function errorText(error: ChatwootError | undefined, response: HttpResponse): string {
@@ -182,7 +240,7 @@ function errorText(error: ChatwootError | undefined, response: HttpResponse): st
   return `HTTP ${response.status}`;
 }
 
-export function readChatwootCreate(response: HttpResponse): ProviderAnswer {
+export function readChatwootCreate(response: HttpResponse, context?: ChatwootReadContext): ProviderAnswer {
   const { status } = response;
   if (status >= 200 && status < 300) {
     const created = ChatwootCreatedSchema.safeParse(parseJson(response.body));
@@ -195,12 +253,14 @@ export function readChatwootCreate(response: HttpResponse): ProviderAnswer {
 
   const parsed = ChatwootErrorSchema.safeParse(parseJson(response.body));
   const error = parsed.success ? parsed.data : undefined;
-  const message = errorText(error, response);
+  const message = refusalText(error, response);
 
   if (status === 401 || status === 403) return { kind: 'unauthorized', httpStatus: status, message };
-  if (status === 422 && error !== undefined && isChatwootDuplicate(error)) {
+  if (status === 422 && error !== undefined) {
     // The 422 carries no id: the outcome is `exists` without providerContactId.
-    return { kind: 'exists' };
+    if (isChatwootDuplicate(error)) return { kind: 'exists' };
+    const reason = inboxSkipReason(error, context);
+    if (reason !== undefined) return { kind: 'skipped', reason };
   }
   if (status === 408 || status === 429 || status >= 500) {
     const wait = retryAfterMs(response.headers);
@@ -211,9 +271,8 @@ export function readChatwootCreate(response: HttpResponse): ProviderAnswer {
     return { kind: 'failed', httpStatus: status, code: 'not_found', message: `${message} (check baseUrl, accountId and inboxId in the account secret)` };
   }
   const code = error?.attributes !== undefined && error.attributes.length > 0 ? error.attributes.join(',') : undefined;
-  // 422 validation failures (e.g. "Phone number should be in e164 format"),
-  // 422 `{error}` for an inbox that needs a phone or email the contact lacks,
-  // 400 and the rest: the same request would fail again.
+  // Other 422 validation failures (e.g. "Phone number should be in e164 format"), 400 and the
+  // rest: the same request would fail again.
   return { kind: 'failed', httpStatus: status, ...(code !== undefined ? { code } : {}), message };
 }
 
