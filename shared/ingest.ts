@@ -1,8 +1,14 @@
 /**
  * The ingest use case, the same for every source: find the route, let the
  * source verify and read the request, record the event once and put one
- * delivery job on the queue, then answer the sender (DESIGN §9). Sources
- * only know how to read their payloads.
+ * delivery job on the queue, then answer the sender. Sources only know how
+ * to read their payloads.
+ *
+ * Answers: 200 for everything the sender must count as delivered (accepted,
+ * duplicate, ignored, skipped; the body's `status` tells them apart), 4xx for
+ * a request we refuse, 5xx only when the event could not be stored, so the
+ * sender retries. Each sender's rules, with their doc pages, are in
+ * test/contracts/sources.md.
  */
 import type { Contact, SourceName } from './contact.js';
 import { findRoute, type ResolvedRoute, type RoutesConfig } from './config/routes.js';
@@ -145,7 +151,7 @@ export async function ingestWebhook(request: WebhookRequest, source: Source, dep
     return rejection(new WebhookRejectedError(503, 'not_accepted', 'the event could not be stored; retry the webhook later'));
   }
   log.info(acceptance === 'accepted' ? 'webhook accepted' : 'webhook duplicate', { source: source.name, route: route.name, eventKey });
-  return acceptance === 'accepted'
-    ? { statusCode: 202, body: { status: 'accepted', eventKey } }
-    : { statusCode: 200, body: { status: 'duplicate', eventKey } };
+  // Exactly 200, never 202: Webflow counts any other status as a failed delivery, retries it and then deactivates
+  // the webhook (https://developers.webflow.com/data/reference/error-handling); every other sender takes 200 too.
+  return { statusCode: 200, body: { status: acceptance, eventKey } };
 }

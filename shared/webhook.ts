@@ -1,6 +1,6 @@
 /**
  * What a webhook looks like once the adapter has taken it out of its AWS
- * envelope, and the answers we give senders (DESIGN §9). No AWS types here.
+ * envelope, and the answers we give senders (see ingest.ts). No AWS types here.
  */
 import type { SourceName } from './contact.js';
 

@@ -117,7 +117,7 @@ describe('contact-relay send', () => {
     expect(sent.code).toBe(0);
     expect(sent.stdout).toContain(`POST ${url}/hooks/shopify/default`);
     expect(sent.stdout).toContain('X-Shopify-Hmac-Sha256 (secret contact-relay/local/source/shopify); topic orders/create, shop demo-shop.myshopify.com');
-    expect(sent.stdout).toMatch(/^HTTP 202$/m);
+    expect(sent.stdout).toMatch(/^HTTP 200$/m);
     expect(sent.stdout).toContain('"status": "accepted"');
     expect(sent.stdout).toContain('accepted: the contact is queued for twochat, kirim, callbell, chatwoot');
 

@@ -74,9 +74,9 @@ describe('npm start (local stack)', () => {
   it('turns a JSON form and a urlencoded form into one 2Chat create each', async () => {
     await fetch(`http://127.0.0.1:${ports.emulator}/_emulator/requests`, { method: 'DELETE' });
     const json = await post(JSON.stringify({ name: 'Ada Lovelace', email: 'ada@example.com', phone: '(415) 555-0132' }), 'application/json');
-    expect(json.status).toBe(202);
+    expect(json.status).toBe(200);
     const form = await post('first_name=Bob&last_name=Stone&email=bob%40example.com&phone=%2B442079460018', 'application/x-www-form-urlencoded');
-    expect(form.status).toBe(202);
+    expect(form.status).toBe(200);
     expect(await form.json()).toEqual({ status: 'accepted', eventKey: expect.stringMatching(/^form:default:/) as string });
 
     const creates = await eventually(async () => {
@@ -95,7 +95,7 @@ describe('npm start (local stack)', () => {
     await fetch(`http://127.0.0.1:${ports.emulator}/_emulator/requests`, { method: 'DELETE' });
     const submission = JSON.stringify({ first_name: 'Grace', last_name: 'Hopper', email: 'grace@example.com', phone: '+1 212 555 0199' });
     const first = await post(submission, 'application/json', 'grace-1');
-    expect(first.status).toBe(202);
+    expect(first.status).toBe(200);
 
     const [twochat, kirim, callbell, chatwoot] = await eventually(async () => {
       const all = await Promise.all(['twochat', 'kirim', 'callbell', 'chatwoot'].map(createsOf));
@@ -121,7 +121,7 @@ describe('npm start (local stack)', () => {
 
     // The same person in a new submission: every provider finds the contact, nobody creates a second one.
     const second = await post(submission, 'application/json', 'grace-2');
-    expect(second.status).toBe(202);
+    expect(second.status).toBe(200);
     // Chatwoot has no lookup: its second create is refused as a duplicate (422) and nothing new is stored.
     await eventually(async () => expect((await createsOf('chatwoot')).map((r) => r.status)).toEqual([200, 422]));
     await eventually(async () => {
@@ -154,7 +154,7 @@ describe('npm start (local stack)', () => {
         body,
       });
     const first = await send();
-    expect([first.status, await first.json()]).toEqual([202, { status: 'accepted', eventKey: 'shopify:jsmith.myshopify.com:event:local-stack-event-1' }]);
+    expect([first.status, await first.json()]).toEqual([200, { status: 'accepted', eventKey: 'shopify:jsmith.myshopify.com:event:local-stack-event-1' }]);
     const kirim = await eventually(async () => {
       const creates = await createsOf('kirim');
       expect(creates).toHaveLength(1);
@@ -184,7 +184,7 @@ describe('npm start (local stack)', () => {
     const armed = await fetch(`http://127.0.0.1:${ports.emulator}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ provider: 'callbell', status: 500, times: 100_000 }) });
     expect(armed.status).toBe(201);
     const accepted = await post(JSON.stringify({ name: 'Kay Outage', email: 'kay@example.com', phone: '+1 212 555 0142' }), 'application/json', 'kay-1');
-    expect(accepted.status).toBe(202);
+    expect(accepted.status).toBe(200);
 
     const sqs = new SQSClient({ endpoint: `http://127.0.0.1:${ports.emulator}`, region: 'us-east-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
     const dlqUrl = `http://127.0.0.1:${ports.emulator}/000000000000/contact-relay-local-delivery-dlq`;

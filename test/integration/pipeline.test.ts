@@ -41,9 +41,9 @@ async function queueDepth(queueUrl: string): Promise<number> {
 }
 
 describe('Pipeline: form webhook → queue → four providers', () => {
-  it('answers 202 before any provider is called, then creates the contact at every provider', async () => {
+  it('answers 200 accepted before any provider is called, then creates the contact at every provider', async () => {
     const answer = await post({ name: 'Ada Lovelace', email: 'ada@example.com', phone: '(415) 555-0132' });
-    expect(answer.statusCode).toBe(202);
+    expect(answer.statusCode).toBe(200);
     expect(JSON.parse(answer.body as string)).toEqual({ status: 'accepted', eventKey: expect.stringMatching(/^form:default:sha256:/) as string });
     // The answer does not wait for providers: nothing has reached them yet.
     expect(pipeline.emulator.state.requests.filter((request) => request.provider !== 'secretsmanager')).toEqual([]);
@@ -63,7 +63,7 @@ describe('Pipeline: form webhook → queue → four providers', () => {
 
   it('answers a re-sent webhook 200 duplicate and queues nothing', async () => {
     const body = { email: 'dup@example.com', phone: '+14155550111' };
-    expect((await post(body, { 'idempotency-key': 'dup-1' })).statusCode).toBe(202);
+    expect((await post(body, { 'idempotency-key': 'dup-1' })).statusCode).toBe(200);
     const again = await post(body, { 'idempotency-key': 'dup-1' });
     expect([again.statusCode, JSON.parse(again.body as string)]).toEqual([200, { status: 'duplicate', eventKey: 'form:default:dup-1' }]);
     expect(await queueDepth(pipeline.resources.queueUrl)).toBe(1);
@@ -83,7 +83,7 @@ describe('Pipeline: form webhook → queue → four providers', () => {
 
   it('calls each provider once when the same job is delivered twice, even concurrently', async () => {
     const answer = await post({ email: 'twice@example.com', phone: '+14155550122' }, { 'idempotency-key': 'twice-1' });
-    expect(answer.statusCode).toBe(202);
+    expect(answer.statusCode).toBe(200);
     // Take the job off the queue and hand it to two deliver invocations at once, plus a third later.
     const { Messages = [] } = await pipeline.sqs.send(new ReceiveMessageCommand({ QueueUrl: pipeline.resources.queueUrl, WaitTimeSeconds: 1, VisibilityTimeout: 30 }));
     expect(Messages).toHaveLength(1);
@@ -101,7 +101,7 @@ describe('Pipeline: form webhook → queue → four providers', () => {
 
   it('parks a job in the dead-letter queue when a provider fails past the retries, with the others delivered, and redrives it once the provider is back', async () => {
     pipeline.emulator.state.faults.push({ provider: 'kirim', status: 500, times: 10_000 });
-    expect((await post({ email: 'outage@example.com', phone: '+14155550133' }, { 'idempotency-key': 'outage-1' })).statusCode).toBe(202);
+    expect((await post({ email: 'outage@example.com', phone: '+14155550133' }, { 'idempotency-key': 'outage-1' })).statusCode).toBe(200);
     poller = pipeline.startPoller();
     await eventually(async () => expect(await queueDepth(pipeline.resources.dlqUrl)).toBe(1), 60_000);
     expect(await queueDepth(pipeline.resources.queueUrl)).toBe(0);
@@ -128,7 +128,7 @@ describe('Pipeline: form webhook → queue → four providers', () => {
 
   it('rejects a malformed job to the dead-letter queue without touching its neighbours', async () => {
     await pipeline.sqs.send(new SendMessageCommand({ QueueUrl: pipeline.resources.queueUrl, MessageBody: '{"not":"a job"}' }));
-    expect((await post({ email: 'neighbour@example.com' }, { 'idempotency-key': 'neighbour-1' })).statusCode).toBe(202);
+    expect((await post({ email: 'neighbour@example.com' }, { 'idempotency-key': 'neighbour-1' })).statusCode).toBe(200);
     poller = pipeline.startPoller();
     await eventually(() => expect(creates('twochat')).toHaveLength(1));
     await eventually(async () => expect(await queueDepth(pipeline.resources.dlqUrl)).toBe(1), 60_000);

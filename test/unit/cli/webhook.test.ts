@@ -94,7 +94,7 @@ describe('buildWebhook: each sample, signed as its platform signs, is accepted b
   it.each(SOURCES.map((source) => [source]))('%s', async (source) => {
     const signed = buildWebhook({ route: route(source), payload: sample(source), secret: SECRET, secretName: `contact-relay/test/source/${source}`, now });
     const { answer, contact } = await ingest(source, signed);
-    expect(answer.statusCode, JSON.stringify(answer.body)).toBe(202);
+    expect(answer.statusCode, JSON.stringify(answer.body)).toBe(200);
     const person = PEOPLE[source];
     expect([contact?.firstName, contact?.lastName].filter(Boolean).join(' ')).toBe(person.name);
     expect(contact?.phones.map((phone) => phone.e164)).toEqual([person.phone]);
@@ -124,7 +124,7 @@ describe('buildWebhook: headers and options', () => {
   it("Shopify: the route's shopDomains give the default shop; a bad --shop is refused", async () => {
     const signed = buildWebhook({ route: route('shopify', 'eu'), payload: sample('shopify'), secret: SECRET, now });
     expect(signed.headers['x-shopify-shop-domain']).toBe('eu-shop.myshopify.com');
-    expect((await ingest('shopify', signed, 'eu')).answer.statusCode).toBe(202);
+    expect((await ingest('shopify', signed, 'eu')).answer.statusCode).toBe(200);
     expect(() => buildWebhook({ route: route('shopify'), payload: sample('shopify'), secret: SECRET, shop: 'example.com', now })).toThrow(CliError);
   });
 
@@ -151,7 +151,7 @@ describe('buildWebhook: headers and options', () => {
     expect(secretField(route('tally', 'open'))).toBeUndefined();
     const signed = buildWebhook({ route: route('tally', 'open'), payload: sample('tally'), now });
     expect(signed.headers['tally-signature']).toBeUndefined();
-    expect((await ingest('tally', signed, 'open')).answer.statusCode).toBe(202);
+    expect((await ingest('tally', signed, 'open')).answer.statusCode).toBe(200);
   });
 
   it('Jotform: the token goes in ?token=, as the Jotform webhook URL carries it', () => {
@@ -168,7 +168,7 @@ describe('buildWebhook: headers and options', () => {
     const answers = readFileSync(new URL('../../fixtures/jotform/submission.rawRequest.json', import.meta.url));
     const signed = buildWebhook({ route: route('jotform'), payload: answers, secret: SECRET, now });
     const { answer, eventKey } = await ingest('jotform', signed);
-    expect(answer.statusCode).toBe(202);
+    expect(answer.statusCode).toBe(200);
     expect(eventKey).toMatch(/^jotform:240000000000000:\d+$/);
     expect(() => jotformBody(Buffer.from('not json'))).toThrow(CliError);
   });
@@ -180,15 +180,15 @@ describe('buildWebhook: headers and options', () => {
 
     const tokened = buildWebhook({ route: route('form', 'tokened'), payload: sample('form'), secret: SECRET, now });
     expect(tokened.headers['x-contact-relay-token']).toBe('cli-unit-token');
-    expect((await ingest('form', tokened, 'tokened')).answer.statusCode).toBe(202);
+    expect((await ingest('form', tokened, 'tokened')).answer.statusCode).toBe(200);
 
     const signed = buildWebhook({ route: route('form', 'signed'), payload: sample('form'), secret: SECRET, secretName: 'contact-relay/test/forms-signed', now });
     expect(signed.proof).toBe('X-Contact-Relay-Signature (secret contact-relay/test/forms-signed)');
-    expect((await ingest('form', signed, 'signed')).answer.statusCode).toBe(202);
+    expect((await ingest('form', signed, 'signed')).answer.statusCode).toBe(200);
 
     const urlencoded = buildWebhook({ route: route('form'), payload: Buffer.from('name=Bob&email=bob%40example.com'), now });
     expect(urlencoded.headers['content-type']).toBe('application/x-www-form-urlencoded');
-    expect((await ingest('form', urlencoded)).answer.statusCode).toBe(202);
+    expect((await ingest('form', urlencoded)).answer.statusCode).toBe(200);
   });
 
   it('a secret without the field the route checks is a failure naming the secret', () => {
