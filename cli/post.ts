@@ -1,6 +1,6 @@
 /**
  * Posting a signed webhook and reading the answer the way the README's
- * "Answers" table defines it: 202 accepted, 200 duplicate / ignored /
+ * "Answers" table defines it: 200 accepted / duplicate / ignored /
  * skipped, anything else refused with `{error: {code, message}}`.
  */
 import { CliError } from './io.js';

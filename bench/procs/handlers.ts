@@ -97,7 +97,8 @@ const typeformEvents = Array.from({ length: input.ingestPerSource }, (_, i) => {
   return httpApiEvent('typeform', 'default', body, typeformHeaders(body));
 });
 
-const accepted = (result: APIGatewayProxyStructuredResultV2) => result.statusCode === 202;
+const accepted = (result: APIGatewayProxyStructuredResultV2) =>
+  result.statusCode === 200 && (JSON.parse(String(result.body)) as { status?: unknown }).status === 'accepted';
 
 // The floor: SDK clients built first (as a function would at init), then the same events.
 const floorDynamo = new DynamoDBClient({});
@@ -110,7 +111,7 @@ const floorHandler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayPr
   await floorDynamo.send(new PutItemCommand({ TableName: input.resources.tableName, Item: { pk, sk: { S: 'ingest' }, state: { S: 'pending' } }, ConditionExpression: 'attribute_not_exists(pk)' }));
   await floorSqs.send(new SendMessageCommand({ QueueUrl: input.resources.dlqUrl, MessageBody: JSON.stringify({ v: 1, order: order.admin_graphql_api_id }) }));
   await floorDynamo.send(new UpdateItemCommand({ TableName: input.resources.tableName, Key: { pk, sk: { S: 'ingest' } }, UpdateExpression: 'SET #s = :q', ExpressionAttributeNames: { '#s': 'state' }, ExpressionAttributeValues: { ':q': { S: 'queued' } } }));
-  return { statusCode: 202, body: '{}' };
+  return { statusCode: 200, body: '{"status":"accepted"}' };
 };
 const floorRun = await invokeAll((event: APIGatewayProxyEventV2) => floorHandler(event), shopifyEvents, lambdaContext('floor'), accepted, 0);
 floorDynamo.destroy();

@@ -17,8 +17,8 @@
  *     allow the permissions Google asks for (to read responses and to
  *     connect to an external service). Or run installTrigger once from
  *     the editor, which creates the same trigger.
- *  5. Submit the form once and check Executions: a 202 (accepted) or 200
- *     (duplicate, skipped) is logged; anything else fails the execution,
+ *  5. Submit the form once and check Executions: a 200 (accepted,
+ *     duplicate, skipped) is logged; anything else fails the execution,
  *     and Google emails the trigger's owner about failed executions.
  *
  * What is sent (POST, application/json):

@@ -2,7 +2,7 @@
  * The soak's verdict. From what the senders were answered, the DynamoDB
  * table and the emulator's contacts and requests, check:
  *
- *  - every webhook was accepted exactly once (202) and every other copy of
+ *  - every webhook was accepted exactly once (200 `accepted`) and every other copy of
  *    it — re-delivered after, during or long after the first — was answered
  *    200 `duplicate` with the same event key; distinct webhooks have
  *    distinct keys;
@@ -97,9 +97,9 @@ export interface SoakResult {
     events: number;
     bySource: Record<string, number>;
     requests: number;
-    /** Events acknowledged: answered 202 once, or `duplicate` after a failed try that had stored them. */
+    /** Events acknowledged: answered 200 `accepted` once, or `duplicate` after a failed try that had stored them. */
     accepted: number;
-    /** Answers 202 accepted. */
+    /** Answers 200 `accepted`. */
     answeredAccepted: number;
     duplicates: number;
     redelivered: number;
@@ -108,7 +108,7 @@ export interface SoakResult {
     nationalNumbers: number;
     otherAnswers: number;
     senderRetries: number;
-    /** Events no copy was answered 202 for: a try failed (5xx) after storing it, and the sender's retry was a duplicate. */
+    /** Events no copy was answered `accepted` for: a try failed (5xx) after storing it, and the sender's retry was a duplicate. */
     acknowledgedAfterFailedTry: number;
     /** Failed tries (5xx) by cause. */
     failedTries: Record<string, number>;
@@ -121,6 +121,7 @@ export interface SoakResult {
 }
 
 const answerStatus = (answer: Answer) => (typeof answer.body === 'object' && answer.body !== null ? (answer.body as Record<string, unknown>)['status'] : undefined);
+const isAccepted = (answer: Answer) => answer.status === 200 && answerStatus(answer) === 'accepted';
 const answerKey = (answer: Answer) => (typeof answer.body === 'object' && answer.body !== null ? (answer.body as Record<string, unknown>)['eventKey'] : undefined);
 const describe = (webhook: SentWebhook) => `webhook #${webhook.index} (${webhook.source}, ${webhook.person.e164})`;
 
@@ -141,11 +142,11 @@ export function checkSoak(evidence: SoakEvidence): SoakResult {
   for (const webhook of evidence.sent) {
     if (webhook.answers.length !== webhook.copies) flag(`${describe(webhook)}: ${webhook.copies} copies sent but ${webhook.answers.length} answered`);
     const keys = new Set(webhook.answers.map(answerKey).filter((key): key is string => typeof key === 'string'));
-    const acceptances = webhook.answers.filter((answer) => answer.status === 202 && answerStatus(answer) === 'accepted');
+    const acceptances = webhook.answers.filter(isAccepted);
     const isDuplicate = (answer: Answer) => answer.status === 200 && answerStatus(answer) === 'duplicate';
     for (const answer of webhook.answers) {
       if (isDuplicate(answer)) duplicates++;
-      else if (!(answer.status === 202 && answerStatus(answer) === 'accepted')) {
+      else if (!isAccepted(answer)) {
         otherAnswers++;
         const tries = answer.failedTries.map((failed) => `${failed.status}${failed.error ? ` (${failed.error})` : ''}`).join(', ');
         flag(`${describe(webhook)}, copy ${answer.copy}: answered ${answer.status} ${JSON.stringify(answer.body)}${tries ? ` after ${tries}` : ''}`);
@@ -285,7 +286,7 @@ export function checkSoak(evidence: SoakEvidence): SoakResult {
       bySource,
       requests: counters.requests,
       accepted: accepted.size,
-      answeredAccepted: evidence.sent.reduce((sum, webhook) => sum + webhook.answers.filter((answer) => answer.status === 202).length, 0),
+      answeredAccepted: evidence.sent.reduce((sum, webhook) => sum + webhook.answers.filter(isAccepted).length, 0),
       duplicates,
       redelivered: evidence.sent.filter((webhook) => webhook.copies > 1).length,
       redeliveries,

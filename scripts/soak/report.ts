@@ -30,7 +30,7 @@ export function formatSoak(result: SoakResult): string {
         ['  by source', Object.entries(webhooks.bySource).map(([source, count]) => `${source} ${count}`).join(', ')],
         ['  with a national number and a country', n(webhooks.nationalNumbers)],
         ['requests sent (re-deliveries and sender retries included)', n(webhooks.requests)],
-        ['answered accepted (202)', n(webhooks.answeredAccepted)],
+        ['answered accepted (200)', n(webhooks.answeredAccepted)],
         ['answered duplicate (200)', n(webhooks.duplicates)],
         ['re-delivered webhooks / re-deliveries', `${n(webhooks.redelivered)} / ${n(webhooks.redeliveries)}`],
         ['re-deliveries answered duplicate', `${n(webhooks.redeliveriesAnsweredDuplicate)} of ${n(webhooks.redeliveries)}`],

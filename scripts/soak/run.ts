@@ -295,7 +295,7 @@ export async function runSoak(target: SoakTarget, options: SoakOptions): Promise
       }
       record.answers.push({ copy, status: answer.status, body: answer.body, senderRetries: retry, failedTries });
       answered++;
-      if (answer.status === 202) accepted++;
+      if (answer.status === 200 && (answer.body as { status?: unknown } | null)?.status === 'accepted') accepted++;
       return;
     }
   }
