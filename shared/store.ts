@@ -9,7 +9,7 @@
  * Every record but checkpoints expires through the table's TTL attribute
  * `expiresAt` (epoch seconds).
  */
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Outcome } from './providers/types.js';
 
@@ -53,6 +53,22 @@ export interface OutcomeStore {
   putCheckpoint(name: string, scope: string, value: string): Promise<void>;
 }
 
+/**
+ * The DynamoDB actions each method may call: a function's role needs the
+ * union over the methods it uses, and nothing more (checked against the
+ * calls the methods really send, and against the roles in the template).
+ */
+export const STORE_ACTIONS = {
+  beginIngest: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+  markSeen: ['dynamodb:PutItem'],
+  completeIngest: ['dynamodb:UpdateItem'],
+  abandonIngest: ['dynamodb:DeleteItem'],
+  claimOutcome: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
+  recordOutcome: ['dynamodb:UpdateItem'],
+  getCheckpoint: ['dynamodb:GetItem'],
+  putCheckpoint: ['dynamodb:PutItem'],
+} as const satisfies Record<keyof OutcomeStore, readonly string[]>;
+
 export interface DynamoStoreOptions {
   tableName: string;
   client?: DynamoDBClient;
@@ -67,12 +83,45 @@ function isConditionFailure(error: unknown): error is ConditionalCheckFailedExce
   return error instanceof ConditionalCheckFailedException || (error as { name?: string }).name === 'ConditionalCheckFailedException';
 }
 
+/**
+ * A refused conditional write asks DynamoDB for the item that refused it
+ * (`ReturnValuesOnConditionCheckFailure: ALL_OLD`): it comes back on the
+ * error, strongly consistent, with no read capacity consumed and no second
+ * call. https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html
+ * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html
+ */
+const RETURN_REFUSING_ITEM = { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } as const;
+
+/** The Document client unmarshalls results, not errors: the few types this table stores, read back. */
+function plain(value: AttributeValue): unknown {
+  if (value.S !== undefined) return value.S;
+  if (value.N !== undefined) return Number(value.N);
+  if (value.BOOL !== undefined) return value.BOOL;
+  if (value.M !== undefined) return plainItem(value.M);
+  if (value.L !== undefined) return value.L.map(plain);
+  return undefined;
+}
+
+function plainItem(item: Record<string, AttributeValue>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(item).map(([key, value]) => [key, plain(value)]));
+}
+
 export function createDynamoStore(options: DynamoStoreOptions): OutcomeStore {
   const { tableName } = options;
   const settings = { ...storeDefaults, ...options.settings };
   const now = options.now ?? Date.now;
   const documents = DynamoDBDocumentClient.from(options.client ?? new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
   const expiry = (seconds: number) => Math.floor(now() / 1000) + seconds;
+  /**
+   * The item that refused a conditional write. DynamoDB puts it on the error; a
+   * local emulator that ignores the parameter (dynalite does) leaves it off, and
+   * the item is read instead, consistently, as DynamoDB evaluated the condition.
+   */
+  const refusingItem = async (error: ConditionalCheckFailedException, key: Record<string, string>) => {
+    if (error.Item !== undefined) return plainItem(error.Item);
+    const read = await documents.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
+    return read.Item;
+  };
 
   return {
     async beginIngest(eventKey) {
@@ -85,14 +134,15 @@ export function createDynamoStore(options: DynamoStoreOptions): OutcomeStore {
             ConditionExpression: 'attribute_not_exists(pk) OR (#state = :pending AND #at < :stale)',
             ExpressionAttributeNames: { '#state': 'state', '#at': 'at' },
             ExpressionAttributeValues: { ':pending': 'pending', ':stale': now() - settings.pendingStaleMs },
+            ...RETURN_REFUSING_ITEM,
           }),
         );
         return 'new';
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
+        const existing = await refusingItem(error, { pk: eventPk(eventKey), sk: 'ingest' });
+        return existing?.['state'] === 'pending' ? 'pending' : 'queued';
       }
-      const existing = await documents.send(new GetCommand({ TableName: tableName, Key: { pk: eventPk(eventKey), sk: 'ingest' }, ConsistentRead: true }));
-      return (existing.Item as { state?: string } | undefined)?.state === 'pending' ? 'pending' : 'queued';
     },
 
     async markSeen(eventKey) {
@@ -154,16 +204,17 @@ export function createDynamoStore(options: DynamoStoreOptions): OutcomeStore {
               ':one': 1,
               ':expires': expiry(settings.outcomeTtlSeconds),
             },
+            ...RETURN_REFUSING_ITEM,
           }),
         );
         return { kind: 'claimed' };
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
+        const key = { pk: eventPk(eventKey), sk: outcomeSk(account) };
+        const item = (await refusingItem(error, key)) as { status?: string; outcome?: Outcome } | undefined;
+        const settled = item?.status !== undefined && FINAL.has(item.status) && item.outcome !== undefined;
+        return settled ? { kind: 'settled', outcome: item.outcome! } : { kind: 'busy' };
       }
-      const existing = await documents.send(new GetCommand({ TableName: tableName, Key: { pk: eventPk(eventKey), sk: outcomeSk(account) }, ConsistentRead: true }));
-      const item = existing.Item as { status?: string; outcome?: Outcome } | undefined;
-      if (item?.status !== undefined && FINAL.has(item.status) && item.outcome !== undefined) return { kind: 'settled', outcome: item.outcome };
-      return { kind: 'busy' };
     },
 
     async recordOutcome(eventKey, outcome) {
