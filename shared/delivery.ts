@@ -56,21 +56,34 @@ export interface JobDependencies {
   store: OutcomeStore;
 }
 
+/** One account's outcome for a job, and whether this attempt is the one that reached it. */
+export interface AccountDelivery {
+  outcome: Outcome;
+  /**
+   * `delivered`: this attempt called the provider (or found its configuration
+   * missing); `settled earlier`: an earlier attempt recorded the outcome;
+   * `busy`: another attempt is calling the provider right now.
+   */
+  by: 'delivered' | 'settled earlier' | 'busy';
+}
+
 /** Deliver a queued job; the caller retries the job while any outcome is transient. */
-export async function deliverJob(job: DeliveryJob, deps: JobDependencies): Promise<Outcome[]> {
+export async function deliverJob(job: DeliveryJob, deps: JobDependencies): Promise<AccountDelivery[]> {
   const route = findRoute(deps.routes, job.source, job.route);
   // Left on the queue, the job ends in the dead-letter queue where it can be redriven once the route is back.
   if (route === undefined) throw new RouteGoneError(`route "${job.route}" of source "${job.source}" is no longer in the route config`);
   return Promise.all(
-    route.accounts.map(async (account): Promise<Outcome> => {
+    route.accounts.map(async (account): Promise<AccountDelivery> => {
       const claim = await deps.store.claimOutcome(job.eventKey, account.name);
-      if (claim.kind === 'settled') return claim.outcome;
+      if (claim.kind === 'settled') return { outcome: claim.outcome, by: 'settled earlier' };
       if (claim.kind === 'busy') {
-        return { account: account.name, provider: account.provider, status: 'transient', message: 'another attempt is delivering this event to this account' };
+        const message = 'another attempt is delivering this event to this account';
+        const outcome: Outcome = { account: account.name, provider: account.provider, status: 'transient', message };
+        return { outcome, by: 'busy' };
       }
       const outcome = await deliverToAccount(job.contact, route, account, deps.providers);
       await deps.store.recordOutcome(job.eventKey, outcome);
-      return outcome;
+      return { outcome, by: 'delivered' };
     }),
   );
 }
@@ -80,23 +93,31 @@ export class DeliveryIncompleteError extends Error {
 }
 
 /**
- * One queue message: read the job, deliver it, log one line per outcome, and
- * throw while any outcome is transient so the queue retries the job.
+ * One queue message: read the job, deliver it, log what this receive did,
+ * and throw while any outcome is transient so the queue retries the job.
+ *
+ * `delivery outcome` lines are what the outcome metrics count (metric filters
+ * on the deliver log group), so each is written once: by the receive that
+ * reached it. An outcome an earlier receive settled is not logged again, and
+ * an account another attempt is busy with is logged as `delivery busy`.
  */
 export async function deliverQueuedJob(
   body: string,
   deps: JobDependencies & { logger: Pick<typeof defaultLogger, 'info' | 'warn' | 'error'>; receiveCount?: number },
 ): Promise<Outcome[]> {
   const job = parseDeliveryJob(body);
-  const outcomes = await deliverJob(job, deps);
-  for (const outcome of outcomes) {
+  const deliveries = await deliverJob(job, deps);
+  for (const { outcome, by } of deliveries) {
+    if (by === 'settled earlier') continue;
     // Powertools reserves `message` for the log line's own text: the provider's message goes under `detail`.
     const { message, ...fields } = outcome as Outcome & { message?: string };
     const line = { eventKey: job.eventKey, source: job.source, route: job.route, receiveCount: deps.receiveCount, ...fields, ...(message !== undefined ? { detail: message } : {}) };
-    if (outcome.status === 'failed') deps.logger.error('delivery outcome', line);
+    if (by === 'busy') deps.logger.info('delivery busy', line);
+    else if (outcome.status === 'failed') deps.logger.error('delivery outcome', line);
     else if (outcome.status === 'transient') deps.logger.warn('delivery outcome', line);
     else deps.logger.info('delivery outcome', line);
   }
+  const outcomes = deliveries.map((delivery) => delivery.outcome);
   const pending = outcomes.filter((outcome) => outcome.status === 'transient');
   if (pending.length > 0) {
     throw new DeliveryIncompleteError(`${pending.length} provider account(s) not reached yet: ${pending.map((outcome) => outcome.account).join(', ')}`);

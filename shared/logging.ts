@@ -53,5 +53,12 @@ export function createLogger(serviceName = process.env['POWERTOOLS_SERVICE_NAME'
   return new Logger({ serviceName, jsonReplacerFn: maskingReplacer });
 }
 
+/**
+ * The namespace of a stage's custom metrics (EMF and log metric filters alike):
+ * one per stage, so two stages in one account never add up in one metric or
+ * trip each other's alarms. infra/monitoring.yml writes the same.
+ */
+export const metricsNamespace = (stage: string) => `ContactRelay/${stage}`;
+
 /** The process-wide logger the functions share. */
 export const logger = createLogger();

@@ -10,13 +10,13 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { logger } from '../../shared/logging.js';
+import { logger, metricsNamespace } from '../../shared/logging.js';
 import { checkProviderAccounts, summarizeHealth, type HealthSummary } from '../../shared/operations/healthcheck.js';
 import { createRuntime, providerContext } from '../../shared/runtime.js';
 
 const runtime = createRuntime();
 const providers = providerContext(runtime);
-const metrics = new Metrics({ namespace: 'ContactRelay', serviceName: 'contact-relay' });
+const metrics = new Metrics({ namespace: metricsNamespace(runtime.env.STAGE), serviceName: 'contact-relay' });
 
 export const handler = middy<unknown, HealthSummary>()
   .use(injectLambdaContext(logger))

@@ -8,7 +8,11 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context } from 'aws-lambda';
 import { logger } from '../../shared/logging.js';
-import { reconcileShopifyRoutes, type RouteReconcileReport } from '../../shared/operations/reconcile.js';
+import {
+  logReconcileReports,
+  reconcileShopifyRoutes,
+  type RouteReconcileReport,
+} from '../../shared/operations/reconcile.js';
 import { createRuntime, ingestDependencies, outcomeStore, providerContext } from '../../shared/runtime.js';
 
 const runtime = createRuntime();
@@ -34,10 +38,6 @@ export const handler = middy<unknown, RouteReconcileReport[], Error, Context>()
       ...(adminBaseUrl !== undefined ? { adminBaseUrl } : {}),
       shouldStop: () => context.getRemainingTimeInMillis() < STOP_MARGIN_MS,
     });
-    for (const report of reports) {
-      if (report.error !== undefined) logger.error('reconcile route failed', { ...report });
-      else logger.info('reconcile route done', { ...report });
-    }
-    if (reports.length === 0) logger.info('reconcile: no Shopify route has reconcile set');
+    logReconcileReports(reports, logger);
     return reports;
   });

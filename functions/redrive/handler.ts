@@ -10,7 +10,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { requireEnv } from '../../shared/config/env.js';
-import { logger } from '../../shared/logging.js';
+import { logger, metricsNamespace } from '../../shared/logging.js';
 import { checkProviderAccounts } from '../../shared/operations/healthcheck.js';
 import { redriveDeadLetters, type RedriveReport } from '../../shared/operations/redrive.js';
 import { createRuntime, providerContext } from '../../shared/runtime.js';
@@ -19,7 +19,7 @@ const runtime = createRuntime();
 const providers = providerContext(runtime);
 const queues = { queueArn: requireEnv(runtime.env, 'QUEUE_ARN'), dlqUrl: requireEnv(runtime.env, 'DLQ_URL'), dlqArn: requireEnv(runtime.env, 'DLQ_ARN') };
 const sqs = new SQSClient({});
-const metrics = new Metrics({ namespace: 'ContactRelay', serviceName: 'contact-relay' });
+const metrics = new Metrics({ namespace: metricsNamespace(runtime.env.STAGE), serviceName: 'contact-relay' });
 
 export const handler = middy<unknown, RedriveReport>()
   .use(injectLambdaContext(logger))

@@ -154,6 +154,24 @@ export async function reconcileRoute(route: ResolvedRoute, deps: ReconcileDepend
   return report;
 }
 
+/**
+ * One line per route: `reconcile route failed` (error level) or `reconcile
+ * route done`. A failed route does not fail the invocation (the other routes
+ * ran, and the next run retries it), so Lambda's Errors metric never sees it;
+ * the alarm counts these lines instead (a metric filter on this function's
+ * log group, infra/monitoring.yml).
+ */
+export function logReconcileReports(
+  reports: RouteReconcileReport[],
+  logger: Pick<typeof defaultLogger, 'info' | 'error'>,
+): void {
+  for (const report of reports) {
+    if (report.error !== undefined) logger.error('reconcile route failed', { ...report });
+    else logger.info('reconcile route done', { ...report });
+  }
+  if (reports.length === 0) logger.info('reconcile: no Shopify route has reconcile set');
+}
+
 /** Run `work` over `items`, at most `limit` at a time; the first failure is thrown once all started work settles. */
 async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;

@@ -1,0 +1,154 @@
+/**
+ * deliverQueuedJob over real sockets: the providers' emulator, its Secrets
+ * Manager endpoint, the real DynamoDB store on dynalite and the real
+ * Powertools logger. A job is received again while any account is
+ * transient; each outcome must be logged, and so counted by the metric
+ * filters of infra/monitoring.yml, by the receive that reached it only.
+ */
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Contact } from '../../shared/contact.js';
+import { findRoute, parseRoutesConfig, type ResolvedRoute, type RoutesConfig } from '../../shared/config/routes.js';
+import { DeliveryIncompleteError, deliverQueuedJob } from '../../shared/delivery.js';
+import { createHttpClient, type HttpClient } from '../../shared/http.js';
+import { toDeliveryJob } from '../../shared/jobs.js';
+import { createLogger } from '../../shared/logging.js';
+import type { ProviderContext } from '../../shared/providers/types.js';
+import { SecretStore } from '../../shared/secrets.js';
+import { createDynamoStore, type OutcomeStore } from '../../shared/store.js';
+import { startEmulator, type Emulator } from '../emulator/server.js';
+import { testContact } from '../helpers/contacts.js';
+import { createEventsTable, localCredentials, startDynalite } from '../helpers/dynamo.js';
+import { jsonLines, monitoringFilters, publish } from '../helpers/metric-filters.js';
+
+const STAGE = 'delivery';
+const KIRIM_SECRET = `contact-relay/${STAGE}/provider/kirim`;
+const kirimSecret = { token: 'key-kirim', phoneNumberId: '106540352242922' };
+
+let emulator: Emulator;
+let dynamo: Awaited<ReturnType<typeof startDynalite>>;
+let dynamoClient: DynamoDBClient;
+let secretsClient: SecretsManagerClient;
+let http: HttpClient;
+const routes: RoutesConfig = parseRoutesConfig({
+  accounts: { twochat: { provider: 'twochat' }, kirim: { provider: 'kirim' } },
+  sources: { form: { default: { deliverTo: ['twochat', 'kirim'] } } },
+});
+const route = findRoute(routes, 'form', 'default') as ResolvedRoute;
+
+beforeAll(async () => {
+  emulator = await startEmulator({
+    secrets: { [`contact-relay/${STAGE}/provider/twochat`]: { apiKey: 'key-2chat' } },
+    credentials: { twochat: ['key-2chat'], kirim: ['key-kirim'] },
+  });
+  dynamo = await startDynalite();
+  dynamoClient = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials: localCredentials });
+  secretsClient = new SecretsManagerClient({
+    endpoint: emulator.url,
+    region: 'us-east-1',
+    credentials: localCredentials,
+  });
+  http = createHttpClient();
+});
+afterAll(async () => {
+  http.close();
+  secretsClient.destroy();
+  dynamoClient.destroy();
+  await dynamo.close();
+  await emulator.close();
+});
+afterEach(() => vi.restoreAllMocks());
+
+function providers(): ProviderContext {
+  return {
+    stage: STAGE,
+    secrets: new SecretStore({ client: secretsClient }),
+    http,
+    baseUrls: { twochat: `${emulator.url}/twochat`, kirim: `${emulator.url}/kirim` },
+  };
+}
+
+/** What the logger writes during `run` (warnings and errors go to stderr; Lambda sends both to the log group). */
+async function logged(run: () => Promise<void>): Promise<Array<Record<string, unknown>>> {
+  const output: string[] = [];
+  for (const stream of [process.stdout, process.stderr]) {
+    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      output.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      return true;
+    });
+  }
+  await run();
+  vi.restoreAllMocks();
+  return jsonLines(output);
+}
+
+const jobBody = (contact: Contact) =>
+  JSON.stringify(toDeliveryJob(contact, route, contact.origin.eventKey, new Date('2026-11-21T10:00:00.000Z')));
+
+async function freshStore(): Promise<OutcomeStore> {
+  return createDynamoStore({ tableName: await createEventsTable(dynamo.endpoint), client: dynamoClient });
+}
+
+describe('Function: deliverQueuedJob', () => {
+  it('logs each outcome once, at the receive that reached it, so the outcome metrics count it once', async () => {
+    emulator.state.reset();
+    emulator.state.secrets.delete(KIRIM_SECRET);
+    const store = await freshStore();
+    const logger = createLogger('contact-relay');
+    const contact = testContact({ origin: { ...testContact().origin, eventKey: 'form:default:once' } });
+    const body = jobBody(contact);
+    const deps = { routes, providers: providers(), store, logger };
+
+    // Receives 1 and 2: Kirim's secret is missing (transient), 2Chat is created at the first.
+    const lines = await logged(async () => {
+      for (const receiveCount of [1, 2]) {
+        await expect(deliverQueuedJob(body, { ...deps, receiveCount })).rejects.toBeInstanceOf(DeliveryIncompleteError);
+      }
+      emulator.state.secrets.set(KIRIM_SECRET, JSON.stringify(kirimSecret));
+      const outcomes = await deliverQueuedJob(body, { ...deps, receiveCount: 3 });
+      expect(outcomes.map((outcome) => [outcome.account, outcome.status])).toEqual([
+        ['twochat', 'created'],
+        ['kirim', 'created'],
+      ]);
+    });
+
+    const outcomeLines = lines.filter((line) => line['message'] === 'delivery outcome');
+    expect(outcomeLines.map((line) => [line['receiveCount'], line['account'], line['status']])).toEqual([
+      [1, 'twochat', 'created'],
+      [1, 'kirim', 'transient'],
+      [2, 'kirim', 'transient'],
+      [3, 'kirim', 'created'],
+    ]);
+    expect(emulator.state.contacts.map((c) => c.provider).sort()).toEqual(['kirim', 'twochat']);
+
+    const metrics = publish(monitoringFilters(STAGE), 'DeliverLogGroup', lines);
+    expect(Object.fromEntries(metrics)).toEqual({
+      [`ContactRelay/${STAGE} OutcomeCreated Provider=twochat`]: 1,
+      [`ContactRelay/${STAGE} OutcomeCreated Provider=kirim`]: 1,
+      [`ContactRelay/${STAGE} OutcomeTransient Provider=kirim`]: 2,
+    });
+  });
+
+  it('logs an account another attempt is delivering as busy, not as an outcome, and leaves it alone', async () => {
+    emulator.state.reset();
+    emulator.state.secrets.set(KIRIM_SECRET, JSON.stringify(kirimSecret));
+    const store = await freshStore();
+    const contact = testContact({ origin: { ...testContact().origin, eventKey: 'form:default:busy' } });
+    const body = jobBody(contact);
+    // Another attempt holds Kirim's lease.
+    expect(await store.claimOutcome(contact.origin.eventKey, 'kirim')).toEqual({ kind: 'claimed' });
+
+    const lines = await logged(async () => {
+      const deps = { routes, providers: providers(), store, logger: createLogger('contact-relay'), receiveCount: 1 };
+      await expect(deliverQueuedJob(body, deps)).rejects.toThrow('1 provider account(s) not reached yet: kirim');
+    });
+    const withMessage = (message: string) => lines.filter((line) => line['message'] === message);
+    const outcomes = withMessage('delivery outcome').map((line) => [line['account'], line['status']]);
+    expect(outcomes).toEqual([['twochat', 'created']]);
+    expect(withMessage('delivery busy').map((line) => line['account'])).toEqual(['kirim']);
+    expect(emulator.state.contacts.map((c) => c.provider)).toEqual(['twochat']);
+    const metrics = publish(monitoringFilters(STAGE), 'DeliverLogGroup', lines);
+    expect(Object.fromEntries(metrics)).toEqual({ [`ContactRelay/${STAGE} OutcomeCreated Provider=twochat`]: 1 });
+  });
+});
