@@ -4,19 +4,24 @@
  * package.test.ts): every function and its events, the queue's redrive
  * policy and timing arithmetic, the table's TTL, the alarms and dashboard,
  * and least privilege — every IAM statement in the template is walked.
- * Shopify through EventBridge is packaged twice: without the
- * shopifyEventSource param (its resources are in the template, but their
- * condition is false, so CloudFormation deploys none of them) and with it.
+ * Shopify through EventBridge is packaged without the shopifyEventSource
+ * param (its resources are in the template, but their condition is false, so
+ * CloudFormation deploys none of them) and with it. Each role's DynamoDB
+ * actions are derived from the code its function deploys: the store methods
+ * its bundle calls. cfn-lint checks every packaged template when installed.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpClientDefaults } from '../../shared/http.js';
+import { metricsNamespace } from '../../shared/logging.js';
 import { retryDefaults } from '../../shared/providers/engine.js';
-import { storeDefaults } from '../../shared/store.js';
+import { STORE_ACTIONS, storeDefaults } from '../../shared/store.js';
 import { run } from '../helpers/processes.js';
+import { readZip } from '../helpers/zip.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const scratch: string[] = [];
@@ -47,9 +52,10 @@ async function osls(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<{
   return { dir, output: result.output };
 }
 
-async function packageStage(stage: string, ...extra: string[]): Promise<Template> {
+async function packageStage(stage: string, ...extra: string[]): Promise<{ template: Template; dir: string }> {
   const { dir } = await osls(['package', '--stage', stage, ...extra]);
-  return JSON.parse(readFileSync(path.join(dir, '.serverless/cloudformation-template-update-stack.json'), 'utf8')) as Template;
+  const file = path.join(dir, '.serverless/cloudformation-template-update-stack.json');
+  return { template: JSON.parse(readFileSync(file, 'utf8')) as Template, dir };
 }
 
 // ---------------------------------------------------------------- template helpers
@@ -170,12 +176,26 @@ function roleOf(template: Template, fn: string): string {
   return target[0];
 }
 
-/** Evaluate a CloudFormation condition whose operands are literals (as after Serverless resolves params). */
+/**
+ * A stack parameter's value as a deploy by osls sets it: osls passes no
+ * parameter values, so CloudFormation takes each default, which Serverless
+ * filled in from the params.
+ */
+function parameterValue(template: Template, name: string): string {
+  const parameter = template.Parameters?.[name] as { Default?: string } | undefined;
+  if (parameter?.Default === undefined) throw new Error(`no parameter ${name} with a default in the template`);
+  return parameter.Default;
+}
+
+/** Evaluate a CloudFormation condition whose operands are literals or parameters. */
 function evaluate(condition: Json, template: Template): boolean {
   if (condition === null || typeof condition !== 'object' || Array.isArray(condition)) throw new Error(`not a condition: ${JSON.stringify(condition)}`);
   if ('Fn::Not' in condition) return !evaluate((condition['Fn::Not'] as Json[])[0]!, template);
   if ('Fn::Equals' in condition) {
-    const [a, b] = condition['Fn::Equals'] as Json[];
+    const isRef = (operand: Json): operand is { Ref: string } =>
+      operand !== null && typeof operand === 'object' && !Array.isArray(operand) && typeof operand['Ref'] === 'string';
+    const value = (operand: Json) => (isRef(operand) ? parameterValue(template, operand.Ref) : operand);
+    const [a, b] = (condition['Fn::Equals'] as Json[]).map(value);
     if (typeof a !== 'string' || typeof b !== 'string') throw new Error(`Fn::Equals of non-literals: ${JSON.stringify(condition)}`);
     return a === b;
   }
@@ -186,7 +206,8 @@ function evaluate(condition: Json, template: Template): boolean {
 /**
  * The stack CloudFormation would create from a template: resources and
  * outputs whose condition is false left out, Fn::If replaced by the branch
- * its condition picks (AWS::NoValue removes the property or item).
+ * its condition picks (AWS::NoValue removes the property or item), and a Ref
+ * to a parameter replaced by its value.
  */
 function deployed(template: Template): Template {
   const holds = (name: string | undefined) => {
@@ -200,6 +221,8 @@ function deployed(template: Template): Template {
     if (Array.isArray(value)) return value.map(resolve).filter((item): item is Json => item !== NO_VALUE);
     if (value === null || typeof value !== 'object') return value;
     if ('Ref' in value && value['Ref'] === 'AWS::NoValue') return NO_VALUE;
+    const ref = value['Ref'];
+    if (typeof ref === 'string' && ref in (template.Parameters ?? {})) return parameterValue(template, ref);
     if ('Fn::If' in value) {
       const [condition, whenTrue, whenFalse] = value['Fn::If'] as [string, Json, Json];
       return resolve(holds(condition) ? whenTrue : whenFalse);
@@ -256,10 +279,12 @@ function danglingReferences(template: Template): string[] {
 
 // ---------------------------------------------------------------- the templates
 
-/** As packaged: conditional resources included, with their conditions. */
+/** As packaged: conditional resources included, with their conditions. prod has every optional param set. */
 let ci: Template;
 let prod: Template;
 let shopify: Template;
+/** The scratch copies each was packaged in. */
+let dirs: { ci: string; prod: string; shopify: string };
 /** What CloudFormation would deploy from each. */
 let live: { ci: Template; prod: Template; shopify: Template };
 let localConfig: {
@@ -269,12 +294,14 @@ let localConfig: {
 
 beforeAll(async () => {
   const printed = osls(['print', '--stage', 'local', '--format', 'json'], { QUEUE_URL: 'http://127.0.0.1:4010/000000000000/contact-relay-local-delivery', QUEUE_ARN: 'arn:aws:sqs:us-east-1:000000000000:contact-relay-local-delivery' });
-  [ci, prod, shopify, localConfig] = await Promise.all([
+  const packaged = await Promise.all([
     packageStage('ci'),
-    packageStage('prod', '--param=alarmEmail=ops@example.com'),
+    packageStage('prod', '--param=alarmEmail=ops@example.com', `--param=shopifyEventSource=${SHOPIFY_EVENT_SOURCE}`),
     packageStage('ci', `--param=shopifyEventSource=${SHOPIFY_EVENT_SOURCE}`),
     printed.then(({ output }) => JSON.parse(output.slice(output.indexOf('{'))) as typeof localConfig),
-  ]);
+  ] as const);
+  [{ template: ci }, { template: prod }, { template: shopify }, localConfig] = packaged;
+  dirs = { ci: packaged[0].dir, prod: packaged[1].dir, shopify: packaged[2].dir };
   live = { ci: deployed(ci), prod: deployed(prod), shopify: deployed(shopify) };
 }, 300_000);
 
@@ -292,38 +319,29 @@ const logs = (fn: string) => {
   return { 'logs:CreateLogStream': [group], 'logs:PutLogEvents': [group] };
 };
 
-/** Exactly what each function's code calls, and on which resource (the ticket's least-privilege table). */
+/**
+ * What each function's code calls besides the table, and on which resource.
+ * Its DynamoDB actions are derived from its deployed bundle below.
+ */
 const EXPECTED_GRANTS: Record<FunctionName | typeof SHOPIFY_EVENTS, Record<string, string[]>> = {
   forms: {
     ...logs('forms'),
     'secretsmanager:GetSecretValue': [SECRETS_CI],
-    'dynamodb:PutItem': [TABLE],
-    'dynamodb:UpdateItem': [TABLE],
-    'dynamodb:DeleteItem': [TABLE],
     'sqs:SendMessage': [QUEUE],
   },
   shops: {
     ...logs('shops'),
     'secretsmanager:GetSecretValue': [SECRETS_CI],
-    'dynamodb:PutItem': [TABLE],
-    'dynamodb:UpdateItem': [TABLE],
-    'dynamodb:DeleteItem': [TABLE],
     'sqs:SendMessage': [QUEUE],
   },
   // No signature on the bus, so no secrets; the on-failure destination is sent with this role.
   shopifyEvents: {
     ...logs('shopifyEvents'),
-    'dynamodb:PutItem': [TABLE],
-    'dynamodb:UpdateItem': [TABLE],
-    'dynamodb:DeleteItem': [TABLE],
     'sqs:SendMessage': [QUEUE, EVENTS_DLQ],
   },
   deliver: {
     ...logs('deliver'),
     'secretsmanager:GetSecretValue': [SECRETS_CI],
-    // claimOutcome (UpdateItem, then GetItem when refused) and recordOutcome (UpdateItem): no PutItem.
-    'dynamodb:GetItem': [TABLE],
-    'dynamodb:UpdateItem': [TABLE],
     'sqs:ReceiveMessage': [QUEUE],
     'sqs:DeleteMessage': [QUEUE],
     'sqs:GetQueueAttributes': [QUEUE],
@@ -346,13 +364,30 @@ const EXPECTED_GRANTS: Record<FunctionName | typeof SHOPIFY_EVENTS, Record<strin
   reconcile: {
     ...logs('reconcile'),
     'secretsmanager:GetSecretValue': [SECRETS_CI],
-    'dynamodb:GetItem': [TABLE],
-    'dynamodb:PutItem': [TABLE],
-    'dynamodb:UpdateItem': [TABLE],
-    'dynamodb:DeleteItem': [TABLE],
     'sqs:SendMessage': [QUEUE],
   },
 };
+
+/** The one zip a function deploys, as `osls package` wrote it: its entries. */
+function functionZip(dir: string, fn: string) {
+  return readZip(path.join(dir, '.serverless', `${fn}.zip`));
+}
+
+/** The store methods a function's deployed bundle calls (property names survive minifying). */
+function storeMethodsCalled(fn: string): string[] {
+  const bundle = functionZip(dirs.ci, fn)
+    .filter((entry) => entry.name.endsWith('.mjs'))
+    .map((entry) => entry.read().toString('utf8'))
+    .join('\n');
+  return Object.keys(STORE_ACTIONS).filter((method) => bundle.includes(`.${method}(`));
+}
+
+/** The DynamoDB actions on the table a function needs: those of every store method it calls. */
+function tableGrants(fn: string): Record<string, string[]> {
+  const methods = storeMethodsCalled(fn) as Array<keyof typeof STORE_ACTIONS>;
+  const actions = new Set(methods.flatMap((method) => STORE_ACTIONS[method]));
+  return Object.fromEntries([...actions].map((action) => [action, [TABLE]]));
+}
 
 // ---------------------------------------------------------------- functions and events
 
@@ -485,7 +520,8 @@ describe('Shopify through EventBridge (the shopifyEventSource param)', () => {
   });
 
   it('associates a bus with the partner event source and routes the contact topics to shopifyEvents', () => {
-    expect(resource(shopify, 'ShopifyEventBus').Properties).toEqual({ Name: SHOPIFY_EVENT_SOURCE, EventSourceName: SHOPIFY_EVENT_SOURCE });
+    const bus = resource(live.shopify, 'ShopifyEventBus').Properties;
+    expect(bus).toEqual({ Name: SHOPIFY_EVENT_SOURCE, EventSourceName: SHOPIFY_EVENT_SOURCE });
     const rules = ofType(live.shopify, 'AWS::Events::Rule');
     expect(rules.map(([id]) => id)).toEqual(['ShopifyEventsRule']);
     const rule = rules[0]![1].Properties;
@@ -510,6 +546,20 @@ describe('Shopify through EventBridge (the shopifyEventSource param)', () => {
     expect(permissions.map(([, permission]) => permission.Properties)).toEqual([
       { Action: 'lambda:InvokeFunction', FunctionName: getAtt('ShopifyEventsLambdaFunction', 'Arn'), Principal: 'events.amazonaws.com', SourceArn: getAtt('ShopifyEventsRule', 'Arn') },
     ]);
+  });
+
+  it('takes the event source as a stack parameter that admits only a partner event source name, or nothing', () => {
+    type Parameter = { Type: string; Default: string; AllowedPattern: string };
+    const parameter = shopify.Parameters!['ShopifyEventSource'] as Parameter;
+    const unset = ci.Parameters!['ShopifyEventSource'] as Parameter;
+    expect([parameter.Type, parameter.Default, unset.Default]).toEqual(['String', SHOPIFY_EVENT_SOURCE, '']);
+    const allowed = new RegExp(parameter.AllowedPattern);
+    for (const value of ['', SHOPIFY_EVENT_SOURCE, 'aws.partner/shopify.com/4815162342/contact-relay']) {
+      expect(allowed.test(value), value).toBe(true);
+    }
+    for (const value of ['contact-relay', 'aws.partner/shopify.com', 'aws.partner/shopify.com/1 2/x']) {
+      expect(allowed.test(value), value).toBe(false);
+    }
   });
 
   it('runs shopifyEvents under the route shopifyEventsRoute names, with its own role', () => {
@@ -606,7 +656,27 @@ describe('IAM: least privilege', () => {
 
   it.each([...FUNCTIONS, SHOPIFY_EVENTS] as Array<FunctionName | typeof SHOPIFY_EVENTS>)('allows %s exactly the calls its code makes, on this stack’s resources', (fn) => {
     const template = fn === SHOPIFY_EVENTS ? shopify : ci;
-    expect(grants(template, roleOf(template, fn))).toEqual(Object.fromEntries(Object.entries(EXPECTED_GRANTS[fn]).map(([action, resources]) => [action, [...resources].sort()])));
+    const expected = { ...EXPECTED_GRANTS[fn], ...tableGrants(fn) };
+    const sorted = Object.fromEntries(Object.entries(expected).map(([action, on]) => [action, [...on].sort()]));
+    expect(grants(template, roleOf(template, fn))).toEqual(sorted);
+  });
+
+  it('derives the table grants from the store methods each bundle calls', () => {
+    // Ingest (forms, shops, shopifyEvents, and reconcile's accept) reads a refused dedupe write: GetItem included.
+    const ingest = ['beginIngest', 'markSeen', 'completeIngest', 'abandonIngest'];
+    const called = Object.fromEntries([...FUNCTIONS, SHOPIFY_EVENTS].map((fn) => [fn, storeMethodsCalled(fn).sort()]));
+    expect(called).toEqual({
+      forms: [...ingest].sort(),
+      shops: [...ingest].sort(),
+      shopifyEvents: [...ingest].sort(),
+      deliver: ['claimOutcome', 'recordOutcome'],
+      healthcheck: [],
+      redrive: [],
+      reconcile: [...ingest, 'getCheckpoint', 'putCheckpoint'].sort(),
+    });
+    const allFour = ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+    expect(Object.keys(tableGrants('forms')).sort()).toEqual(allFour);
+    expect(Object.keys(tableGrants('deliver')).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
   });
 
   it('grants no wildcard action, no secrets, queue or table action on "*", and secrets only under contact-relay/{stage}/', () => {
@@ -684,9 +754,16 @@ describe('alarms and dashboard', () => {
     expect(filter['LogGroupName']).toEqual({ Ref: 'DeliverLogGroup' });
     expect(filter['FilterPattern']).toContain('$.message = "delivery outcome"');
     expect(filter['FilterPattern']).toContain('$.status = "failed"');
-    expect(filter['MetricTransformations']).toEqual([{ MetricNamespace: 'ContactRelay', MetricName: 'DeliveryFailed', MetricValue: '1', Unit: 'Count' }]);
+    expect(filter['MetricTransformations']).toEqual([
+      { MetricNamespace: metricsNamespace('ci'), MetricName: 'DeliveryFailed', MetricValue: '1', Unit: 'Count' },
+    ]);
     const failed = findAlarm(ci, (a) => a['MetricName'] === 'DeliveryFailed', 'delivery failed alarm');
-    expect([failed['Namespace'], failed['Statistic'], failed['ComparisonOperator'], failed['Threshold']]).toEqual(['ContactRelay', 'Sum', 'GreaterThanOrEqualToThreshold', 1]);
+    expect([failed['Namespace'], failed['Statistic'], failed['ComparisonOperator'], failed['Threshold']]).toEqual([
+      metricsNamespace('ci'),
+      'Sum',
+      'GreaterThanOrEqualToThreshold',
+      1,
+    ]);
   });
 
   it.each(['ci', 'shopify'] as const)('alarms on throttles and errors of every function (%s)', (name) => {
@@ -705,7 +782,7 @@ describe('alarms and dashboard', () => {
   it('alarms when a provider account fails its health check (Powertools EMF metric)', () => {
     const alarm = findAlarm(ci, (a) => a['MetricName'] === 'ProviderCredentialsFailing', 'credentials alarm');
     expect([alarm['Namespace'], alarm['Dimensions'], alarm['ComparisonOperator'], alarm['Threshold']]).toEqual([
-      'ContactRelay',
+      metricsNamespace('ci'),
       [{ Name: 'service', Value: 'contact-relay' }],
       'GreaterThanOrEqualToThreshold',
       1,
@@ -734,7 +811,12 @@ describe('alarms and dashboard', () => {
     const subscription = (template: Template) => resource(template, 'AlarmEmailSubscription');
     expect(evaluate(ci.Conditions![subscription(ci).Condition!]!, ci)).toBe(false);
     expect(evaluate(prod.Conditions![subscription(prod).Condition!]!, prod)).toBe(true);
-    expect(subscription(prod).Properties).toEqual({ TopicArn: { Ref: 'AlarmTopic' }, Protocol: 'email', Endpoint: 'ops@example.com' });
+    expect(resource(live.prod, 'AlarmEmailSubscription').Properties).toEqual({
+      TopicArn: { Ref: 'AlarmTopic' },
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+    });
+    expect(live.ci.Resources['AlarmEmailSubscription']).toBeUndefined();
   });
 
   it('counts outcomes per status and provider from the deliver logs', () => {
@@ -747,8 +829,53 @@ describe('alarms and dashboard', () => {
       expect(filter, name).toBeDefined();
       expect(filter!['LogGroupName']).toEqual({ Ref: 'DeliverLogGroup' });
       expect(filter!['FilterPattern']).toBe(`{ ($.message = "delivery outcome") && ($.status = "${status}") }`);
-      expect(filter!['MetricTransformations'][0]).toMatchObject({ MetricNamespace: 'ContactRelay', MetricValue: '1', Dimensions: [{ Key: 'Provider', Value: '$.provider' }] });
+      expect(filter!['MetricTransformations'][0]).toMatchObject({
+        MetricNamespace: metricsNamespace('ci'),
+        MetricValue: '1',
+        Dimensions: [{ Key: 'Provider', Value: '$.provider' }],
+      });
     }
+  });
+
+  it('keeps each stage’s custom metrics in its own namespace: metric filters, alarms and dashboard', () => {
+    for (const [stage, template] of [['ci', ci], ['prod', prod]] as const) {
+      const custom = new Set<string>();
+      for (const [, filter] of ofType(template, 'AWS::Logs::MetricFilter')) {
+        const transformations = filter.Properties['MetricTransformations'] as Array<{ MetricNamespace: string }>;
+        for (const transformation of transformations) custom.add(transformation.MetricNamespace);
+      }
+      for (const alarm of alarms(template)) {
+        if (!String(alarm['Namespace']).startsWith('AWS/')) custom.add(alarm['Namespace'] as string);
+      }
+      const body = JSON.stringify(ofType(template, 'AWS::CloudWatch::Dashboard')[0]![1].Properties['DashboardBody']);
+      for (const match of body.matchAll(/\[\\"(ContactRelay[^\\"]*)\\"/g)) custom.add(match[1]!);
+      expect([...custom], stage).toEqual([metricsNamespace(stage)]);
+    }
+    expect(metricsNamespace('ci')).not.toBe(metricsNamespace('prod'));
+  });
+
+  it('alarms when reconcile fails a route, counted from its logs (the function itself returns normally)', () => {
+    const filters = ofType(ci, 'AWS::Logs::MetricFilter').filter(
+      ([, filter]) => filter.Properties['MetricTransformations'][0].MetricName === 'ReconcileRouteFailed',
+    );
+    expect(filters).toHaveLength(1);
+    const filter = filters[0]![1].Properties;
+    expect(filter['LogGroupName']).toEqual({ Ref: 'ReconcileLogGroup' });
+    expect(filter['FilterPattern']).toBe('{ $.message = "reconcile route failed" }');
+    expect(filter['MetricTransformations']).toEqual([
+      { MetricNamespace: metricsNamespace('ci'), MetricName: 'ReconcileRouteFailed', MetricValue: '1', Unit: 'Count' },
+    ]);
+    const alarm = findAlarm(live.ci, (a) => a['MetricName'] === 'ReconcileRouteFailed', 'reconcile failed alarm');
+    const watched = ['AlarmName', 'Namespace', 'Dimensions', 'Statistic', 'Period', 'ComparisonOperator', 'Threshold'];
+    expect(watched.map((key) => alarm[key])).toEqual([
+      'contact-relay-ci-reconcile-failed',
+      metricsNamespace('ci'),
+      undefined,
+      'Sum',
+      900,
+      'GreaterThanOrEqualToThreshold',
+      1,
+    ]);
   });
 
   /**
@@ -789,7 +916,9 @@ describe('alarms and dashboard', () => {
       });
     });
     for (const provider of ['twochat', 'kirim', 'callbell', 'chatwoot']) {
-      for (const status of ['Created', 'Exists', 'Skipped', 'Failed', 'Transient']) expect(rows).toContain(`ContactRelay Outcome${status} Provider ${provider}`);
+      for (const status of ['Created', 'Exists', 'Skipped', 'Failed', 'Transient']) {
+        expect(rows).toContain(`${metricsNamespace('ci')} Outcome${status} Provider ${provider}`);
+      }
     }
     expect(rows).toContain('AWS/SQS ApproximateNumberOfMessagesVisible QueueName <DeliveryQueue.QueueName>');
     expect(rows).toContain('AWS/SQS ApproximateNumberOfMessagesVisible QueueName <DeliveryDeadLetterQueue.QueueName>');
@@ -806,4 +935,31 @@ describe('alarms and dashboard', () => {
     const alarmWidget = dashboard.widgets.find((widget) => widget.type === 'alarm');
     expect(new Set(alarmWidget?.properties.alarms)).toEqual(new Set(alarms(template).map((alarm) => `<${alarm['id']}.Arn>`)));
   });
+});
+
+// ---------------------------------------------------------------- cfn-lint
+
+describe('cfn-lint', () => {
+  const version = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' });
+  const available = version.status === 0;
+  const what = 'finds nothing in templates packaged with default params, with shopifyEventSource, or with both';
+  const title = available
+    ? `${what} (${version.stdout.trim()})`
+    : `${what} — SKIPPED: cfn-lint is not on PATH (pip install cfn-lint; CI machines have it)`;
+
+  it.skipIf(!available)(
+    title,
+    () => {
+      const files = Object.values(dirs).flatMap((dir) =>
+        readdirSync(path.join(dir, '.serverless'))
+          .filter((name) => name.startsWith('cloudformation-template-'))
+          .map((name) => path.join(dir, '.serverless', name)),
+      );
+      expect(files).toHaveLength(6);
+      const result = spawnSync('cfn-lint', files, { encoding: 'utf8', timeout: 180_000 });
+      expect(`${result.stdout}${result.stderr}`).toBe('');
+      expect(result.status).toBe(0);
+    },
+    200_000,
+  );
 });

@@ -1,14 +1,17 @@
 /**
- * `osls package` builds the deployment with no AWS credentials; it and
- * `npm start` refuse an invalid config/routes.json naming the bad field.
- * Runs in scratch copies of the service so the working tree is never touched.
+ * `osls package` builds the deployment with no AWS credentials, one zip per
+ * function holding that function's bundle only; it and `npm start` refuse an
+ * invalid config/routes.json naming the bad field. Runs in scratch copies of
+ * the service so the working tree is never touched; the valid service is
+ * packaged once for the whole file.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
-import { run } from '../helpers/processes.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run, type Run } from '../helpers/processes.js';
+import { readZip } from '../helpers/zip.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const scratch: string[] = [];
@@ -38,18 +41,52 @@ afterAll(() => {
   for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
 });
 
+interface FunctionResource {
+  Type: string;
+  Properties: { Runtime?: string; Architectures?: string[]; Handler?: string; Code?: { S3Key?: string } };
+}
+
+let packaged: { dir: string; result: Run; functions: Array<[string, FunctionResource]> };
+
+beforeAll(async () => {
+  const dir = copyService();
+  const result = await osls(dir);
+  const file = path.join(dir, '.serverless/cloudformation-template-update-stack.json');
+  const template = JSON.parse(readFileSync(file, 'utf8')) as { Resources: Record<string, FunctionResource> };
+  const functions = Object.entries(template.Resources).filter(([, { Type }]) => Type === 'AWS::Lambda::Function');
+  packaged = { dir, result, functions };
+}, 200_000);
+
 describe('osls package', () => {
-  it('builds every function for nodejs22.x on arm64 with no AWS credentials', async () => {
-    const dir = copyService();
-    const result = await osls(dir);
-    expect(result.output).toContain('Service packaged');
-    expect(result.code).toBe(0);
-    const template = JSON.parse(readFileSync(path.join(dir, '.serverless/cloudformation-template-update-stack.json'), 'utf8')) as {
-      Resources: Record<string, { Type: string; Properties: { Runtime?: string; Architectures?: string[]; Handler?: string } }>;
-    };
-    const functions = Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::Lambda::Function');
-    expect(functions.length).toBeGreaterThan(0);
-    for (const fn of functions) expect([fn.Properties.Runtime, fn.Properties.Architectures]).toEqual(['nodejs22.x', ['arm64']]);
+  it('builds every function for nodejs22.x on arm64 with no AWS credentials', () => {
+    expect(packaged.result.output).toContain('Service packaged');
+    expect(packaged.result.code).toBe(0);
+    expect(packaged.functions.length).toBe(7);
+    for (const [, fn] of packaged.functions) {
+      expect([fn.Properties.Runtime, fn.Properties.Architectures]).toEqual(['nodejs22.x', ['arm64']]);
+    }
+  });
+
+  it('deploys each function from a zip of its own that holds its handler’s bundle and nothing else', () => {
+    const serviceZip = path.join(packaged.dir, '.serverless/contact-relay.zip');
+    expect(existsSync(serviceZip), 'one zip for the whole service').toBe(false);
+    const keys = new Set<string>();
+    for (const [id, fn] of packaged.functions) {
+      // FormsLambdaFunction → forms.zip; functions/forms/handler.handler → functions/forms/handler.mjs
+      const name = `${id[0]!.toLowerCase()}${id.slice(1).replace(/LambdaFunction$/, '')}`;
+      const bundle = `${fn.Properties.Handler!.replace(/\.handler$/, '')}.mjs`;
+      expect(fn.Properties.Code?.S3Key, id).toMatch(new RegExp(`/${name}\\.zip$`));
+      keys.add(fn.Properties.Code!.S3Key!);
+      const entries = readZip(path.join(packaged.dir, '.serverless', `${name}.zip`));
+      expect(entries.map((entry) => entry.name).sort(), id).toEqual([bundle, `${bundle}.map`]);
+      // The bundle's own sources name one handler: this function's.
+      const mapEntry = entries.find((entry) => entry.name === `${bundle}.map`)!;
+      const map = JSON.parse(mapEntry.read().toString('utf8')) as { sources: string[] };
+      const handlerSources = map.sources.filter((source) => /(^|\/)functions\/[^/]+\/handler\.ts$/.test(source));
+      const handlers = new Set(handlerSources.map((source) => source.replace(/^(\.\.\/)+/, '')));
+      expect([...handlers], id).toEqual([fn.Properties.Handler!.replace(/\.handler$/, '.ts')]);
+    }
+    expect(keys.size).toBe(packaged.functions.length);
   });
 
   it('fails on an invalid route config with a message naming the field', async () => {
