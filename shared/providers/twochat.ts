@@ -1,19 +1,31 @@
 /**
- * 2Chat (../shared/seeds/2chat-create-contact.txt):
- * `POST {base}/open/contacts` with `X-User-API-Key`. A contact needs a first
- * name and at least one `contact_detail` (the doc's examples spell it in the
- * singular, and so do we). Phones go as PH, or WAPH when the route says its
- * numbers are on WhatsApp. 2Chat documents no duplicate handling, so the
- * person is searched first (`GET /open/contacts/search?query=`).
+ * 2Chat, as its developer docs describe it (test/contracts/twochat.md lists every page and assumption):
+ * - create: `POST {base}/open/contacts` with `X-User-API-Key`, a first name and at least one
+ *   `contact_detail` {type: E|A|PH|WAPH, value} (https://developers.2chat.co/docs/API/Contacts/create-contact).
+ *   The page's field table spells the list `contact_details`, but its cURL, Python and NodeJS examples all send
+ *   `contact_detail`, and so do 2Chat's own agent skills and Pipedream's 2Chat action: we send the singular.
+ * - duplicates: 2Chat refuses none, so the person is searched first
+ *   (https://developers.2chat.co/docs/API/Contacts/search-contacts). The search matches substrings of names,
+ *   phones and emails, so a hit is the person only when one of its details is one of our phones or emails.
+ * - status codes: https://developers.2chat.co/docs/API/api-response-codes.
  */
 import type { Contact } from '../contact.js';
 import * as z from '../zod.js';
-import { DEFAULT_BASE_URLS, parseJson, retryAfterMs, type DeliveryTarget, type ProviderAdapter, type ProviderAnswer } from './types.js';
-import type { HttpResponse } from '../http.js';
+import {
+  DEFAULT_BASE_URLS,
+  parseJson,
+  retryAfterMs,
+  type DeliveryTarget,
+  type ProviderAdapter,
+  type ProviderAnswer,
+  type RequestContext,
+} from './types.js';
+import type { HttpRequest, HttpResponse } from '../http.js';
 
 export const TwoChatCredentialsSchema = z.object({
   apiKey: z.string().check(z.minLength(1)),
 });
+type TwoChatCredentials = z.infer<typeof TwoChatCredentialsSchema>;
 
 export interface TwoChatContactRequest {
   first_name: string;
@@ -22,23 +34,30 @@ export interface TwoChatContactRequest {
   contact_detail: Array<{ type: 'E' | 'A' | 'PH' | 'WAPH'; value: string }>;
 }
 
+const DetailSchema = z.object({ value: z.string(), type: z.string() });
+
 export const TwoChatCreatedSchema = z.object({
   success: z.literal(true),
   contact: z.object({
     uuid: z.string(),
     first_name: z.nullable(z.string()),
     last_name: z.nullable(z.string()),
-    details: z.array(z.object({ id: z.number(), value: z.string(), type: z.string() })),
+    details: z.array(DetailSchema),
   }),
+});
+
+/** The documented search answer `{success, page, count, contacts:[{uuid, ..., details:[{value, type}]}]}`. */
+export const TwoChatSearchSchema = z.object({
+  page: z.number(),
+  // The docs never say whether `count` is this page's size or the total; `hasMorePages` reads it either way.
+  count: z.optional(z.number()),
+  contacts: z.array(z.object({ uuid: z.string(), details: z.optional(z.array(DetailSchema)) })),
 });
 
 const TwoChatErrorSchema = z.object({ message: z.optional(z.string()), error: z.optional(z.string()) });
 
-/** The search answer is undocumented: read any array of contacts carrying a uuid. */
-const TwoChatSearchSchema = z.object({
-  contacts: z.optional(z.array(z.object({ uuid: z.string() }))),
-  data: z.optional(z.array(z.object({ uuid: z.string() }))),
-});
+/** The most a search page may hold ("between 1 and 100"): fewer pages for the engine's page limit. */
+export const TWOCHAT_RESULTS_PER_PAGE = 100;
 
 /** The documented body; its first name falls back to the last name, then to the first detail. */
 export function toTwoChatRequest(contact: Contact, target: DeliveryTarget): TwoChatContactRequest {
@@ -54,51 +73,119 @@ export function toTwoChatRequest(contact: Contact, target: DeliveryTarget): TwoC
   return request;
 }
 
-/** 2Chat answers meaning "the number is not ready yet" or "slow down". */
-const TRANSIENT = new Set([409, 410, 429, 486]);
+/**
+ * What the person is searched by: the first phone's digits, else the first email. The docs' own example
+ * query is bare digits ("2123334444"), and digits are a substring of a number stored with or without "+".
+ * One query, not one per detail: the documented answer echoes only `page`, so a page cannot tell which
+ * query it answers, and each extra search spends the account's rate limit (30 requests a minute on trial).
+ */
+function twoChatSearchQuery(contact: Contact): string | undefined {
+  const phone = contact.phones[0];
+  return phone !== undefined ? phone.e164.slice(1) : contact.emails[0];
+}
+
+function searchRequest(context: RequestContext<TwoChatCredentials>, page: number): HttpRequest | undefined {
+  const query = twoChatSearchQuery(context.contact);
+  if (query === undefined) return undefined;
+  const params = new URLSearchParams({
+    query,
+    results_per_page: String(TWOCHAT_RESULTS_PER_PAGE),
+    page_number: String(page),
+  });
+  return {
+    method: 'GET',
+    url: `${context.baseUrl}/open/contacts/search?${params.toString()}`,
+    headers: { 'x-user-api-key': context.credentials.apiKey },
+  };
+}
+
+/** A stored phone written with spaces, dashes, dots, brackets or without "+" is still the same number. */
+const phoneDigits = (value: string) => value.replace(/[\s().-]/g, '').replace(/^\+/, '');
+
+/** True when one of the hit's details is one of our phones (same digits) or emails (any case). */
+export function isSamePerson(details: ReadonlyArray<{ value: string }>, contact: Contact): boolean {
+  const phones = new Set(contact.phones.map((phone) => phone.e164.slice(1)));
+  const emails = new Set(contact.emails.map((email) => email.toLowerCase()));
+  return details.some(({ value }) => phones.has(phoneDigits(value)) || emails.has(value.trim().toLowerCase()));
+}
+
+/**
+ * A further page exists when this one is full, unless `count` read as a total says it was the last.
+ * When `count` equals this page's size it may be either reading, so the next page is asked for: at worst
+ * one empty page.
+ */
+function hasMorePages(page: number, count: number | undefined, onPage: number): boolean {
+  if (onPage < TWOCHAT_RESULTS_PER_PAGE) return false;
+  return count === undefined || count === onPage || count > page * TWOCHAT_RESULTS_PER_PAGE + onPage;
+}
+
+/** Each documented status (https://developers.2chat.co/docs/API/api-response-codes) and what it means to us. */
+const ERRORS: Record<number, { kind: 'unauthorized' | 'failed' | 'transient'; code?: string }> = {
+  400: { kind: 'failed', code: 'bad_request' },
+  // "Unauthorized, usually in the context of an invalid API key": the engine re-reads a rotated key once.
+  401: { kind: 'unauthorized' },
+  // Trial expired or API credits used up: someone has to pay before any retry can succeed.
+  402: { kind: 'failed', code: 'payment_required' },
+  // "Operation is forbidden": the key was accepted; the same request would be refused again.
+  403: { kind: 'failed', code: 'forbidden' },
+  404: { kind: 'failed', code: 'not_found' },
+  406: { kind: 'failed', code: 'not_supported' },
+  // The connected number is restarting, connecting or busy: "try again in a few seconds".
+  409: { kind: 'transient' },
+  410: { kind: 'transient' },
+  422: { kind: 'failed', code: 'invalid_request' },
+  429: { kind: 'transient' },
+  486: { kind: 'transient' },
+};
 
 function readError(response: HttpResponse): ProviderAnswer {
   const parsed = TwoChatErrorSchema.safeParse(parseJson(response.body));
-  const message = (parsed.success ? (parsed.data.message ?? parsed.data.error) : undefined) ?? `HTTP ${response.status}`;
-  if (response.status === 401 || response.status === 403) return { kind: 'unauthorized', httpStatus: response.status, message };
-  if (TRANSIENT.has(response.status) || response.status >= 500) {
+  const httpStatus = response.status;
+  const message = (parsed.success ? (parsed.data.message ?? parsed.data.error) : undefined) ?? `HTTP ${httpStatus}`;
+  // 503 and 504 are documented as temporary; any other 5xx is read the same way.
+  const meaning = ERRORS[httpStatus] ?? { kind: httpStatus >= 500 ? ('transient' as const) : ('failed' as const) };
+  if (meaning.kind === 'unauthorized') return { kind: 'unauthorized', httpStatus, message };
+  if (meaning.kind === 'transient') {
     const wait = retryAfterMs(response.headers);
-    return { kind: 'transient', httpStatus: response.status, message, ...(wait !== undefined ? { retryAfterMs: wait } : {}) };
+    return { kind: 'transient', httpStatus, message, ...(wait !== undefined ? { retryAfterMs: wait } : {}) };
   }
-  // 402 (no credits), 422 (malformed) and the rest: the same request would fail again.
-  return { kind: 'failed', httpStatus: response.status, message };
+  return { kind: 'failed', httpStatus, ...(meaning.code !== undefined ? { code: meaning.code } : {}), message };
 }
 
+/** 2Chat answers 201 to a create; any 2xx carrying the created contact counts. */
 export function readTwoChatCreate(response: HttpResponse): ProviderAnswer {
   if (response.status < 200 || response.status >= 300) return readError(response);
   const created = TwoChatCreatedSchema.safeParse(parseJson(response.body));
   if (created.success) return { kind: 'created', id: created.data.contact.uuid };
-  return { kind: 'failed', httpStatus: response.status, code: 'unexpected_response', message: '2Chat answered 2xx without the created contact' };
+  const message = '2Chat answered 2xx without the created contact';
+  return { kind: 'failed', httpStatus: response.status, code: 'unexpected_response', message };
 }
 
-export function readTwoChatSearch(response: HttpResponse): ProviderAnswer {
+/** Reads one search page: the person, the next page, or nobody. */
+export function readTwoChatSearch(response: HttpResponse, context: RequestContext<TwoChatCredentials>): ProviderAnswer {
   if (response.status < 200 || response.status >= 300) return readError(response);
   const parsed = TwoChatSearchSchema.safeParse(parseJson(response.body));
-  if (!parsed.success) return { kind: 'failed', httpStatus: response.status, code: 'unexpected_response', message: '2Chat search answered without a contacts list' };
-  const found = parsed.data.contacts?.[0] ?? parsed.data.data?.[0];
-  return found === undefined ? { kind: 'not_found' } : { kind: 'exists', id: found.uuid };
+  if (!parsed.success) {
+    const message = '2Chat search answered without its page and contacts';
+    return { kind: 'failed', httpStatus: response.status, code: 'unexpected_response', message };
+  }
+  const { page, count, contacts } = parsed.data;
+  const person = contacts.find((hit) => isSamePerson(hit.details ?? [], context.contact));
+  if (person !== undefined) return { kind: 'exists', id: person.uuid };
+  const next = hasMorePages(page, count, contacts.length) ? searchRequest(context, page + 1) : undefined;
+  return next === undefined ? { kind: 'not_found' } : { kind: 'next_page', request: next };
 }
 
 export const twoChatAdapter: ProviderAdapter<typeof TwoChatCredentialsSchema> = {
   provider: 'twochat',
   credentials: TwoChatCredentialsSchema,
   defaultBaseUrl: () => DEFAULT_BASE_URLS.twochat,
-  skipReason: (contact) => (contact.phones.length === 0 && contact.emails.length === 0 ? '2Chat needs an email or a valid phone number' : undefined),
-  lookup: ({ contact, credentials, baseUrl }) => {
-    // Phone first: it is what a WhatsApp contact is keyed by.
-    const query = contact.phones[0]?.e164 ?? contact.emails[0];
-    if (query === undefined) return undefined;
-    return {
-      method: 'GET',
-      url: `${baseUrl}/open/contacts/search?query=${encodeURIComponent(query)}`,
-      headers: { 'x-user-api-key': credentials.apiKey },
-    };
-  },
+  skipReason: (contact) =>
+    contact.phones.length === 0 && contact.emails.length === 0
+      ? '2Chat needs an email or a valid phone number'
+      : undefined,
+  // Pages are numbered from 0: the docs' example asks page_number=0 and is answered "page": 0.
+  lookup: (context) => searchRequest(context, 0),
   readLookup: readTwoChatSearch,
   create: ({ contact, target, credentials, baseUrl }) => ({
     method: 'POST',
@@ -108,5 +195,9 @@ export const twoChatAdapter: ProviderAdapter<typeof TwoChatCredentialsSchema> = 
   }),
   readCreate: readTwoChatCreate,
   // "List WhatsApp Numbers" (developers.2chat.co/docs/API/WhatsApp/list-numbers): read-only, one small list.
-  healthCheck: (credentials, baseUrl) => ({ method: 'GET', url: `${baseUrl}/open/whatsapp/get-numbers`, headers: { 'x-user-api-key': credentials.apiKey } }),
+  healthCheck: (credentials, baseUrl) => ({
+    method: 'GET',
+    url: `${baseUrl}/open/whatsapp/get-numbers`,
+    headers: { 'x-user-api-key': credentials.apiKey },
+  }),
 };

@@ -23,7 +23,7 @@ describe('Emulator inspection API', () => {
     await createTwoChat('wrong-key');
     const recorded = (await (await call('/_emulator/requests?provider=twochat')).json()) as Array<Record<string, unknown>>;
     expect(recorded.map((request) => [request['method'], request['path'], request['status']])).toEqual([
-      ['POST', '/open/contacts', 200],
+      ['POST', '/open/contacts', 201],
       ['POST', '/open/contacts', 401],
     ]);
     expect(recorded[0]).toMatchObject({ provider: 'twochat', body: { first_name: 'Ada' }, at: expect.any(String) as string });
@@ -45,13 +45,13 @@ describe('Emulator inspection API', () => {
       const response = await createTwoChat();
       expect([response.status, response.headers.get('retry-after')]).toEqual([429, '7']);
     }
-    expect((await createTwoChat()).status).toBe(200);
+    expect((await createTwoChat()).status).toBe(201);
   });
 
   it('holds an answer for delayMs', async () => {
     await call('/_emulator/faults', { method: 'POST', body: JSON.stringify({ provider: 'twochat', delayMs: 300 }) });
     const started = Date.now();
-    expect((await createTwoChat()).status).toBe(200);
+    expect((await createTwoChat()).status).toBe(201);
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
   });
 

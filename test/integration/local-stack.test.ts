@@ -103,7 +103,7 @@ describe('npm start (local stack)', () => {
       return all;
     });
     expect(twochat?.map((r) => [r.path, r.status, r.body])).toEqual([
-      ['/open/contacts', 200, { first_name: 'Grace', last_name: 'Hopper', contact_detail: [{ type: 'PH', value: '+12125550199' }, { type: 'E', value: 'grace@example.com' }] }],
+      ['/open/contacts', 201, { first_name: 'Grace', last_name: 'Hopper', contact_detail: [{ type: 'PH', value: '+12125550199' }, { type: 'E', value: 'grace@example.com' }] }],
     ]);
     expect(kirim?.map((r) => [r.path, r.status])).toEqual([['/v1/106540352242922/contacts', 201]]);
     expect(kirim?.[0]?.body).toMatchObject({ phone_number: '+12125550199', name: 'Grace Hopper', email: 'grace@example.com' });

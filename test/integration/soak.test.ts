@@ -110,7 +110,7 @@ describe('Emulator: random faults (what the soak injects)', () => {
       headers: { 'content-type': 'application/json', 'x-user-api-key': 'rf-key' },
       body: JSON.stringify({ first_name: 'Ada', contact_detail: [{ type: 'PH', value: '+14155550199' }] }),
     });
-    expect(created.status).toBe(200);
+    expect(created.status).toBe(201);
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
     expect(emulator.state.contacts.filter((contact) => contact.phone === '+14155550199')).toHaveLength(1);
   });
