@@ -56,7 +56,9 @@ export function createLogger(serviceName = process.env['POWERTOOLS_SERVICE_NAME'
 /**
  * The namespace of a stage's custom metrics (EMF and log metric filters alike):
  * one per stage, so two stages in one account never add up in one metric or
- * trip each other's alarms. infra/monitoring.yml writes the same.
+ * trip each other's alarms. infra/monitoring.yml writes the same. A stage is
+ * letters, digits and dashes, all allowed in a namespace:
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html
  */
 export const metricsNamespace = (stage: string) => `ContactRelay/${stage}`;
 
