@@ -51,7 +51,7 @@ export async function deliverWithAdapter(adapter: ProviderAdapter, contact: Cont
     try {
       let lookup = adapter.lookup?.(requestContext);
       for (let page = 1; lookup !== undefined && adapter.readLookup !== undefined; page++) {
-        const found = adapter.readLookup(await context.http.request(lookup), requestContext);
+        const found = adapter.readLookup(await context.http.request(lookup), requestContext, lookup);
         if (found.kind === 'not_found') break;
         if (found.kind !== 'next_page') return found;
         lookup = page < MAX_LOOKUP_PAGES ? found.request : undefined;

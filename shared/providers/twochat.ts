@@ -74,19 +74,18 @@ export function toTwoChatRequest(contact: Contact, target: DeliveryTarget): TwoC
 }
 
 /**
- * What the person is searched by: the first phone's digits, else the first email. The docs' own example
- * query is bare digits ("2123334444"), and digits are a substring of a number stored with or without "+".
- * One query, not one per detail: the documented answer echoes only `page`, so a page cannot tell which
- * query it answers, and each extra search spends the account's rate limit (30 requests a minute on trial).
+ * What the person is searched by, in order: the first phone's digits, then the first email. The docs' own
+ * example query is bare digits ("2123334444"), and digits are a substring of a number stored with or
+ * without "+". The email is searched too when the phone finds nobody: a person kept in 2Chat with only
+ * our email is still the person, and creating them again is the duplicate the search exists to prevent.
  */
-function twoChatSearchQuery(contact: Contact): string | undefined {
+function twoChatSearchQueries(contact: Contact): string[] {
   const phone = contact.phones[0];
-  return phone !== undefined ? phone.e164.slice(1) : contact.emails[0];
+  const email = contact.emails[0];
+  return [...(phone !== undefined ? [phone.e164.slice(1)] : []), ...(email !== undefined ? [email] : [])];
 }
 
-function searchRequest(context: RequestContext<TwoChatCredentials>, page: number): HttpRequest | undefined {
-  const query = twoChatSearchQuery(context.contact);
-  if (query === undefined) return undefined;
+function searchRequest(context: RequestContext<TwoChatCredentials>, query: string, page: number): HttpRequest {
   const params = new URLSearchParams({
     query,
     results_per_page: String(TWOCHAT_RESULTS_PER_PAGE),
@@ -97,6 +96,20 @@ function searchRequest(context: RequestContext<TwoChatCredentials>, page: number
     url: `${context.baseUrl}/open/contacts/search?${params.toString()}`,
     headers: { 'x-user-api-key': context.credentials.apiKey },
   };
+}
+
+/** The search after the one `request` made: its next page, else the next query from page 0. */
+function nextSearch(
+  context: RequestContext<TwoChatCredentials>,
+  request: HttpRequest,
+  morePages: boolean,
+): HttpRequest | undefined {
+  const params = new URL(request.url).searchParams;
+  const query = params.get('query') ?? '';
+  if (morePages) return searchRequest(context, query, Number(params.get('page_number') ?? 0) + 1);
+  const queries = twoChatSearchQueries(context.contact);
+  const following = queries[queries.indexOf(query) + 1];
+  return following === undefined ? undefined : searchRequest(context, following, 0);
 }
 
 /** A stored phone written with spaces, dashes, dots, brackets or without "+" is still the same number. */
@@ -161,8 +174,12 @@ export function readTwoChatCreate(response: HttpResponse): ProviderAnswer {
   return { kind: 'failed', httpStatus: response.status, code: 'unexpected_response', message };
 }
 
-/** Reads one search page: the person, the next page, or nobody. */
-export function readTwoChatSearch(response: HttpResponse, context: RequestContext<TwoChatCredentials>): ProviderAnswer {
+/** Reads one search page: the person, the next page or query, or nobody. */
+export function readTwoChatSearch(
+  response: HttpResponse,
+  context: RequestContext<TwoChatCredentials>,
+  request: HttpRequest,
+): ProviderAnswer {
   if (response.status < 200 || response.status >= 300) return readError(response);
   const parsed = TwoChatSearchSchema.safeParse(parseJson(response.body));
   if (!parsed.success) {
@@ -172,7 +189,7 @@ export function readTwoChatSearch(response: HttpResponse, context: RequestContex
   const { page, count, contacts } = parsed.data;
   const person = contacts.find((hit) => isSamePerson(hit.details ?? [], context.contact));
   if (person !== undefined) return { kind: 'exists', id: person.uuid };
-  const next = hasMorePages(page, count, contacts.length) ? searchRequest(context, page + 1) : undefined;
+  const next = nextSearch(context, request, hasMorePages(page, count, contacts.length));
   return next === undefined ? { kind: 'not_found' } : { kind: 'next_page', request: next };
 }
 
@@ -185,7 +202,10 @@ export const twoChatAdapter: ProviderAdapter<typeof TwoChatCredentialsSchema> = 
       ? '2Chat needs an email or a valid phone number'
       : undefined,
   // Pages are numbered from 0: the docs' example asks page_number=0 and is answered "page": 0.
-  lookup: (context) => searchRequest(context, 0),
+  lookup: (context) => {
+    const first = twoChatSearchQueries(context.contact)[0];
+    return first === undefined ? undefined : searchRequest(context, first, 0);
+  },
   readLookup: readTwoChatSearch,
   create: ({ contact, target, credentials, baseUrl }) => ({
     method: 'POST',

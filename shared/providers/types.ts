@@ -65,10 +65,11 @@ export interface ProviderAdapter<S extends z.ZodMiniType = z.ZodMiniType> {
   /** A lookup of the person before creating; undefined when the provider has none for this contact. */
   lookup?(context: RequestContext<z.infer<S>>): HttpRequest | undefined;
   /**
-   * Reads one lookup answer. A hit counts only when it is this contact (the
-   * context carries it); a page without the person may ask for the next one.
+   * Reads one lookup answer to `request`. A hit counts only when it is this
+   * contact (the context carries it); a page without the person may ask for
+   * the next page, or the next query.
    */
-  readLookup?(response: HttpResponse, context: RequestContext<z.infer<S>>): ProviderAnswer;
+  readLookup?(response: HttpResponse, context: RequestContext<z.infer<S>>, request: HttpRequest): ProviderAnswer;
   create(context: RequestContext<z.infer<S>>): HttpRequest;
   readCreate(response: HttpResponse, context: RequestContext<z.infer<S>>): ProviderAnswer;
   /**

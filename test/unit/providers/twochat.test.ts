@@ -49,6 +49,15 @@ const emailOnly = (email: string) =>
 /** The path of our search for `query` (already URL-encoded) at page `page`. */
 const searchPath = (query: string, page: number) =>
   `/open/contacts/search?query=${query}&results_per_page=100&page_number=${page}`;
+/** The search request for `query` at `page`, as the adapter sends it. */
+const searchRequestFor = (query: string, page = 0) => ({
+  method: 'GET' as const,
+  url: `${BASE}${searchPath(encodeURIComponent(query), page)}`,
+  headers: { 'x-user-api-key': KEY },
+});
+/** Reads `answer` as the page `page` of the search for `query` (the contact's first query by default). */
+const read = (answer: HttpResponse, ctx: RequestContext<{ apiKey: string }>, page = 0, query?: string) =>
+  readTwoChatSearch(answer, ctx, searchRequestFor(query ?? ctx.contact.phones[0]?.e164.slice(1) ?? ctx.contact.emails[0] ?? '', page));
 /** A search hit carrying only these detail values. */
 const hit = (uuid: string, ...values: string[]) => ({
   uuid,
@@ -171,21 +180,21 @@ describe('Function: isSamePerson', () => {
 describe('Function: readTwoChatSearch', () => {
   it('parses the documented answer and finds the hit whose phone is ours', () => {
     expect(TwoChatSearchSchema.safeParse(searchFixture).success).toBe(true);
-    const answer = readTwoChatSearch(response(200, searchFixture), context());
+    const answer = read(response(200, searchFixture), context());
     expect(answer).toEqual({ kind: 'exists', id: searchFixture.contacts[0]?.uuid });
   });
 
   it('does not take a hit that only contains our email as the person (ann@x.com is not joann@x.com)', () => {
     const page = response(200, searchFixture);
-    expect(readTwoChatSearch(page, context(emailOnly('ann@x.com')))).toEqual({ kind: 'not_found' });
-    const joann = readTwoChatSearch(page, context(emailOnly('JoAnn@X.com')));
+    expect(read(page, context(emailOnly('ann@x.com')))).toEqual({ kind: 'not_found' });
+    const joann = read(page, context(emailOnly('JoAnn@X.com')));
     expect(joann).toEqual({ kind: 'exists', id: searchFixture.contacts[1]?.uuid });
   });
 
   it('finds the person anywhere on the page, not only first', () => {
     const contacts = [hit('CON1', 'joann@x.com'), hit('CON2', '+141555501320'), hit('CON3', 'ada@example.com')];
     const page = { success: true, page: 0, count: 3, contacts };
-    expect(readTwoChatSearch(response(200, page), context())).toEqual({ kind: 'exists', id: 'CON3' });
+    expect(read(response(200, page), context())).toEqual({ kind: 'exists', id: 'CON3' });
   });
 
   const fullPage = (page: number, count: number) => ({
@@ -196,7 +205,7 @@ describe('Function: readTwoChatSearch', () => {
   });
 
   it('asks for the next page when a full page has no match', () => {
-    const answer = readTwoChatSearch(response(200, fullPage(0, 100)), context(emailOnly('ann@x.com')));
+    const answer = read(response(200, fullPage(0, 100)), context(emailOnly('ann@x.com')));
     expect(answer).toEqual({
       kind: 'next_page',
       request: { method: 'GET', url: `${BASE}${searchPath('ann%40x.com', 1)}`, headers: { 'x-user-api-key': KEY } },
@@ -205,23 +214,29 @@ describe('Function: readTwoChatSearch', () => {
 
   it('reads count as a total when it is larger than the page: more pages until it is reached', () => {
     const person = context(emailOnly('ann@x.com'));
-    expect(readTwoChatSearch(response(200, fullPage(1, 250)), person)).toMatchObject({
+    expect(read(response(200, fullPage(1, 250)), person, 1)).toMatchObject({
       kind: 'next_page',
       request: { url: expect.stringContaining('page_number=2') as string },
     });
-    expect(readTwoChatSearch(response(200, fullPage(1, 200)), person)).toEqual({ kind: 'not_found' });
+    expect(read(response(200, fullPage(1, 200)), person, 1)).toEqual({ kind: 'not_found' });
   });
 
   it('stops at a page that is not full', () => {
     const contacts = [hit('CON1', 'joann@x.com'), hit('CON2', 'bann@x.com')];
     const page = { success: true, page: 3, count: 2, contacts };
-    expect(readTwoChatSearch(response(200, page), context(emailOnly('ann@x.com')))).toEqual({ kind: 'not_found' });
+    expect(read(response(200, page), context(emailOnly('ann@x.com')), 3)).toEqual({ kind: 'not_found' });
+  });
+
+  it('searches the email next when the phone search ends without the person', () => {
+    const page = { success: true, page: 0, count: 1, contacts: [hit('CON1', '+141555501320')] };
+    expect(read(response(200, page), context())).toEqual({ kind: 'next_page', request: searchRequestFor('ada@example.com') });
+    expect(read(response(200, { ...page, contacts: [] }), context(), 0, 'ada@example.com')).toEqual({ kind: 'not_found' });
   });
 
   it('fails an answer without its page and contacts, and reads errors as a create does', () => {
-    const pageless = readTwoChatSearch(response(200, { contacts: [] }), context());
+    const pageless = read(response(200, { contacts: [] }), context());
     expect(pageless).toMatchObject({ kind: 'failed', code: 'unexpected_response' });
-    const forbidden = readTwoChatSearch(response(403, { success: false, message: 'no' }), context());
+    const forbidden = read(response(403, { success: false, message: 'no' }), context());
     expect(forbidden).toMatchObject({ kind: 'failed', code: 'forbidden' });
   });
 });
@@ -382,6 +397,16 @@ describe('Function: deliverWithAdapter (2Chat, against the emulator over real so
     expect(server.state.contacts).toHaveLength(TWOCHAT_RESULTS_PER_PAGE + 1);
   });
 
+  it('finds a person kept with only our email although the phone search finds nobody', async () => {
+    const ada = seed('Ada', 'ada@example.com');
+    expect(await deliver(testContact())).toEqual({ account: 'twochat', provider: 'twochat', status: 'exists', providerContactId: ada });
+    expect(calls()).toEqual([
+      ['GET', searchPath('14155550132', 0), 200],
+      ['GET', searchPath('ada%40example.com', 0), 200],
+    ]);
+    expect(server.state.contacts).toHaveLength(1);
+  });
+
   it('reads the 201 of a create as created, then finds the same person by phone', async () => {
     const first = await deliver(testContact());
     const id = server.state.contacts[0]?.id;
@@ -390,6 +415,7 @@ describe('Function: deliverWithAdapter (2Chat, against the emulator over real so
     expect(again).toEqual({ account: 'twochat', provider: 'twochat', status: 'exists', providerContactId: id });
     expect(calls()).toEqual([
       ['GET', searchPath('14155550132', 0), 200],
+      ['GET', searchPath('ada%40example.com', 0), 200],
       ['POST', '/open/contacts', 201],
       ['GET', searchPath('14155550132', 0), 200],
     ]);
