@@ -1,14 +1,14 @@
 /**
  * Where a command sends and what it reads: the route config, the stage, the
- * base URL, and the secrets — `local/secrets.json` for stage `local` (the
- * file `npm start` serves as Secrets Manager), Secrets Manager for any other
- * stage, or the file `--secrets` names.
+ * base URLs, and the secrets — `local/secrets.json` (or `LOCAL_SECRETS_FILE`)
+ * for stage `local` (the file `npm start` serves as Secrets Manager), Secrets
+ * Manager for any other stage, or the file `--secrets` names.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { findRoute, parseRoutesConfig, type ResolvedRoute, type RoutesConfig } from '../shared/config/routes.js';
+import { findRoute, parseRoutesConfig, PROVIDERS, type ProviderName, type ResolvedRoute, type RoutesConfig } from '../shared/config/routes.js';
 import type { SourceName } from '../shared/contact.js';
 import { SecretFormatError, SecretNotFoundError, SecretStore } from '../shared/secrets.js';
 import { CliError, UsageError, type Io } from './io.js';
@@ -16,9 +16,99 @@ import { CliError, UsageError, type Io } from './io.js';
 /** The project the CLI ships in: config/routes.json, local/secrets.json and the samples live here. */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const LOCAL_STAGE = 'local';
-export const DEFAULT_LOCAL_URL = 'http://127.0.0.1:3000';
-export const DEFAULT_EMULATOR_URL = 'http://127.0.0.1:4010';
+export const DEFAULT_PORT = 3000;
+export const DEFAULT_EMULATOR_PORT = 4010;
+export const DEFAULT_LOCAL_URL = `http://127.0.0.1:${DEFAULT_PORT}`;
+export const DEFAULT_EMULATOR_URL = `http://127.0.0.1:${DEFAULT_EMULATOR_PORT}`;
 const STAGE = /^[a-zA-Z0-9-]{1,32}$/;
+
+/** The environment as a command sees it (`io.env`, or `process.env` in `npm start`). */
+export type EnvVars = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Where the local functions call one provider (or the Shopify Admin API):
+ *   - `env`: the variable holds a URL — that URL, e.g. a real account's API;
+ *   - `public`: the variable is set but empty — the service's own API, as in
+ *     AWS (the provider's public host, 99digital's `baseUrl` from the secret,
+ *     Shopify's `https://{shopDomain}`); `url` is undefined then;
+ *   - `emulator`: the variable is unset — the emulator of `npm start`.
+ */
+export interface Endpoint {
+  source: 'env' | 'public' | 'emulator';
+  /** No trailing slash; undefined for `public`. */
+  url: string | undefined;
+  /** The variable that chooses it: `PROVIDER_URL_KIRIM`, `SHOPIFY_ADMIN_URL`. */
+  variable: string;
+}
+
+export interface LocalStack {
+  /** The functions' HTTP API: `--url`, else `http://127.0.0.1:$PORT` (3000). No trailing slash. */
+  apiUrl: string;
+  /** False when `--url` named the API: unreachable then says nothing about `npm start`. */
+  apiIsLocal: boolean;
+  /** The emulator and local AWS endpoints: `--emulator`, else `http://127.0.0.1:$EMULATOR_PORT` (4010). */
+  emulatorUrl: string;
+  /** Where the local functions call each provider (`PROVIDER_URL_*`). */
+  providers: Record<ProviderName, Endpoint>;
+  /** Where reconcile calls the Shopify Admin API (`SHOPIFY_ADMIN_URL`). */
+  shopifyAdmin: Endpoint;
+  /**
+   * The providers' base URLs in the form the engine and the health check take:
+   * a provider left out calls its public API.
+   */
+  baseUrls: Partial<Record<ProviderName, string>>;
+}
+
+/** The variable that points the functions at another API for this provider. */
+export const providerUrlVariable = (provider: ProviderName): string => `PROVIDER_URL_${provider.toUpperCase()}`;
+
+function envPort(env: EnvVars, name: string, fallback: number, command: string): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < 1 || value > 65535) throw new UsageError(`${name} must be a TCP port number, got "${raw}"`, command);
+  return value;
+}
+
+function endpoint(env: EnvVars, variable: string, emulated: string, command: string): Endpoint {
+  const raw = env[variable];
+  if (raw === undefined) return { source: 'emulator', url: emulated, variable };
+  if (raw === '') return { source: 'public', url: undefined, variable };
+  return { source: 'env', url: checkUrl(raw, variable, command), variable };
+}
+
+/**
+ * The local stack's URLs as `npm start` chooses them, read the same way by
+ * `npm start` and every command: a flag wins over the environment, the
+ * environment over the default. `PORT` and `EMULATOR_PORT` are the ports
+ * `npm start` listens on; `PROVIDER_URL_TWOCHAT`, `PROVIDER_URL_KIRIM`,
+ * `PROVIDER_URL_CALLBELL`, `PROVIDER_URL_CHATWOOT` and `SHOPIFY_ADMIN_URL`
+ * send one service's calls elsewhere than the emulator (see `Endpoint`).
+ * A malformed value is a UsageError naming the variable.
+ */
+export function localStack(env: EnvVars, flags: { url?: string | undefined; emulator?: string | undefined } = {}, command = ''): LocalStack {
+  const apiUrl = flags.url !== undefined ? checkUrl(flags.url, '--url', command) : `http://127.0.0.1:${envPort(env, 'PORT', DEFAULT_PORT, command)}`;
+  const emulatorUrl =
+    flags.emulator !== undefined
+      ? checkUrl(flags.emulator, '--emulator', command)
+      : `http://127.0.0.1:${envPort(env, 'EMULATOR_PORT', DEFAULT_EMULATOR_PORT, command)}`;
+  const providers = Object.fromEntries(
+    PROVIDERS.map((provider) => [provider, endpoint(env, providerUrlVariable(provider), `${emulatorUrl}/${provider}`, command)]),
+  ) as Record<ProviderName, Endpoint>;
+  const baseUrls: Partial<Record<ProviderName, string>> = {};
+  for (const provider of PROVIDERS) {
+    const url = providers[provider].url;
+    if (url !== undefined) baseUrls[provider] = url;
+  }
+  return {
+    apiUrl,
+    apiIsLocal: flags.url === undefined,
+    emulatorUrl,
+    providers,
+    shopifyAdmin: endpoint(env, 'SHOPIFY_ADMIN_URL', `${emulatorUrl}/shopify`, command),
+    baseUrls,
+  };
+}
 
 /** A path as the user wrote it, resolved against their working directory. */
 export function userPath(io: Pick<Io, 'cwd'>, file: string): string {
@@ -41,18 +131,20 @@ export interface Target {
   stage: string;
   /** No trailing slash. */
   baseUrl: string;
-  /** True when the URL is the default local stack one: unreachable then means `npm start` is not running. */
+  /** True when the URL is the local stack's (PORT): unreachable then means `npm start` is not running. */
   defaultLocal: boolean;
+  /** Stage local: the emulator of `npm start` (EMULATOR_PORT), where created contacts can be seen. */
+  emulatorUrl?: string;
 }
 
-/** `--url`, else the local stack for stage local; a deployed stage must name its URL. */
-export function resolveTarget(options: { url?: string | undefined; stage?: string | undefined }, command: string): Target {
+/** `--url`, else the local stack (PORT) for stage local; a deployed stage must name its URL. */
+export function resolveTarget(options: { url?: string | undefined; stage?: string | undefined }, command: string, env: EnvVars): Target {
   const stage = checkStage(options.stage, command);
-  if (options.url !== undefined) return { stage, baseUrl: checkUrl(options.url, '--url', command), defaultLocal: false };
-  if (stage !== LOCAL_STAGE) {
+  if (options.url === undefined && stage !== LOCAL_STAGE) {
     throw new UsageError(`--stage ${stage} needs --url: the HTTP API URL \`osls deploy --stage ${stage}\` printed (https://<api-id>.execute-api.<region>.amazonaws.com)`, command);
   }
-  return { stage, baseUrl: DEFAULT_LOCAL_URL, defaultLocal: true };
+  const stack = localStack(env, { url: options.url }, command);
+  return { stage, baseUrl: stack.apiUrl, defaultLocal: stack.apiIsLocal, ...(stage === LOCAL_STAGE ? { emulatorUrl: stack.emulatorUrl } : {}) };
 }
 
 export function checkUrl(value: string, option: string, command: string): string {
@@ -113,13 +205,23 @@ export interface SecretBackend {
 }
 
 /**
- * `--secrets FILE` wins; else stage local reads `local/secrets.json`; else
- * Secrets Manager (the SDK's usual credentials, region and
- * `AWS_ENDPOINT_URL_SECRETS_MANAGER`).
+ * The secrets file of stage local: `LOCAL_SECRETS_FILE` when set (relative to
+ * the project), so real keys can live outside the repository; else the
+ * committed `local/secrets.json` of placeholders. `npm start` reads the same.
  */
-export function secretBackend(io: Pick<Io, 'cwd'>, stage: string, secretsFile?: string): SecretBackend {
+export function localSecretsFile(env: EnvVars): string {
+  const chosen = env['LOCAL_SECRETS_FILE'];
+  return chosen === undefined || chosen === '' ? path.join(PROJECT_ROOT, 'local/secrets.json') : path.resolve(PROJECT_ROOT, chosen);
+}
+
+/**
+ * `--secrets FILE` wins; else stage local reads its secrets file
+ * (`localSecretsFile`); else Secrets Manager (the SDK's usual credentials,
+ * region and `AWS_ENDPOINT_URL_SECRETS_MANAGER`).
+ */
+export function secretBackend(io: Pick<Io, 'cwd' | 'env'>, stage: string, secretsFile?: string): SecretBackend {
   if (secretsFile !== undefined || stage === LOCAL_STAGE) {
-    const file = secretsFile === undefined ? path.join(PROJECT_ROOT, 'local/secrets.json') : userPath(io, secretsFile);
+    const file = secretsFile === undefined ? localSecretsFile(io.env) : userPath(io, secretsFile);
     return fileSecretBackend(file, shown(io, file));
   }
   const client = new SecretsManagerClient({});

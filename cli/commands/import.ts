@@ -218,7 +218,7 @@ export async function importContacts(argv: string[], io: Io): Promise<number> {
   const mappings = parseMappings(values.map);
   const concurrency = intOption(values.concurrency, 'concurrency', 4, 1, 32, 'import');
   const timeoutMs = intOption(values.timeout, 'timeout', 30, 1, 600, 'import') * 1000;
-  const target = resolveTarget(values, 'import');
+  const target = resolveTarget(values, 'import', io.env);
   const routes = loadRoutes(io, values.config);
   const route = requireRoute(routes, 'form', values.route, 'import');
 

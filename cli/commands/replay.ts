@@ -207,7 +207,7 @@ export async function replay(argv: string[], io: Io): Promise<number> {
   noExtraPositionals(positionals, 1, 'replay');
   const concurrency = intOption(values.concurrency, 'concurrency', 4, 1, 64, 'replay');
   const timeoutMs = intOption(values.timeout, 'timeout', 30, 1, 600, 'replay') * 1000;
-  const target = resolveTarget(values, 'replay');
+  const target = resolveTarget(values, 'replay', io.env);
   const routes = loadRoutes(io, values.config);
   const items = readReplayInput(io, input);
   const backend = secretBackend(io, target.stage, values.secrets);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { SOURCES, type SourceName } from '../../shared/contact.js';
 import { SourceSecretSchema, type SourceSecret } from '../../shared/ingest.js';
 import { intOption, noExtraPositionals, parse, requireSource, TARGET_OPTIONS } from '../args.js';
-import { DEFAULT_EMULATOR_URL, loadRoutes, requireRoute, resolveTarget, secretBackend, shown, userPath, type SecretBackend } from '../context.js';
+import { loadRoutes, requireRoute, resolveTarget, secretBackend, shown, userPath, type SecretBackend } from '../context.js';
 import { CliError, EXIT, print, UsageError, type Io } from '../io.js';
 import { describeRefusal, postWebhook, unreachableHint, type Answer } from '../post.js';
 import { samplePath, SAMPLES } from '../samples.js';
@@ -92,10 +92,10 @@ export function checkTopic(source: SourceName, topic: string | undefined, comman
   if (!/^[\x21-\x7e]{1,100}$/.test(topic)) throw new UsageError(`--topic must be a topic such as "${TOPICS[source]?.default}", got "${topic}"`, command);
 }
 
-function outcomeLine(answer: Answer, source: SourceName, route: ResolvedRoute, local: boolean): string {
+function outcomeLine(answer: Answer, source: SourceName, route: ResolvedRoute, emulatorUrl: string | undefined): string {
   switch (answer.outcome) {
     case 'accepted':
-      return `accepted: the contact is queued for ${route.deliverTo.join(', ')}${local ? ` (see them: curl -s ${DEFAULT_EMULATOR_URL}/_emulator/contacts)` : ''}`;
+      return `accepted: the contact is queued for ${route.deliverTo.join(', ')}${emulatorUrl !== undefined ? ` (see them: curl -s ${emulatorUrl}/_emulator/contacts)` : ''}`;
     case 'duplicate':
       return `duplicate: this event was accepted before (${answer.eventKey ?? 'same event key'}); nothing was queued.${
         EVENT_ID_HEADER[source] ? ` Send it as a new event with --event-id <new id>.` : ' Change the id in the payload to send it as a new event.'
@@ -141,7 +141,7 @@ export async function send(argv: string[], io: Io): Promise<number> {
     throw new UsageError(`--event-id applies to ${Object.keys(EVENT_ID_HEADER).join(', ')}; ${source} payloads carry their own id`, 'send');
   }
   const timeoutMs = intOption(values.timeout, 'timeout', 30, 1, 600, 'send') * 1000;
-  const target = resolveTarget(values, 'send');
+  const target = resolveTarget(values, 'send', io.env);
   const routes = loadRoutes(io, values.config);
   const route = requireRoute(routes, source, values.route ?? 'default', 'send');
 
@@ -168,7 +168,7 @@ export async function send(argv: string[], io: Io): Promise<number> {
     print(io.stdout, `  payload ${values.sample ? `sample ${shown(io, file)}` : file}; ${signed.proof}${about ? `; ${about}` : ''}`);
     print(io.stdout, `HTTP ${answer.httpStatus}`);
     print(io.stdout, typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body, null, 2));
-    print(io.stdout, outcomeLine(answer, source, route, target.defaultLocal));
+    print(io.stdout, outcomeLine(answer, source, route, target.defaultLocal ? target.emulatorUrl : undefined));
   }
   return answer.outcome === 'rejected' ? EXIT.failed : EXIT.ok;
 }
