@@ -13,6 +13,7 @@ import { replay } from './commands/replay.js';
 import { samples } from './commands/samples.js';
 import { secrets } from './commands/secrets.js';
 import { send } from './commands/send.js';
+import { tryAccount } from './commands/try.js';
 import { PROJECT_ROOT } from './context.js';
 import { CliError, EXIT, print, UsageError, type Io } from './io.js';
 
@@ -28,6 +29,8 @@ Commands:
   import <contacts.csv> --route R
                                  bulk-import contacts through a plain form route (resumable)
   doctor                         check route config, secrets and provider credentials (✓/✗)
+  try <account> --phone P        deliver one contact to one provider account and print each
+                                 HTTP request and answer, masked (really creates it)
   secrets init                   write a template per secret the route config needs, and
                                  print the AWS CLI commands that create them
 
@@ -47,7 +50,7 @@ Exit codes:
 
 type Command = (argv: string[], io: Io) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = { send, samples, replay, import: importContacts, doctor, secrets };
+const COMMANDS: Record<string, Command> = { send, samples, replay, import: importContacts, doctor, try: tryAccount, secrets };
 
 export async function main(argv: string[], io: Io): Promise<number> {
   const [command, ...rest] = argv;
