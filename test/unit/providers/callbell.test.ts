@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Contact } from '../../../shared/contact.js';
 import { findRoute, parseRoutesConfig, type ResolvedRoute, type Route } from '../../../shared/config/routes.js';
-import type { HttpClient, HttpRequest, HttpResponse } from '../../../shared/http.js';
-import { SecretStore, type SecretStoreOptions } from '../../../shared/secrets.js';
+import { createHttpClient, type HttpClient, type HttpRequest, type HttpResponse } from '../../../shared/http.js';
+import { providerSecretName, SecretStore, type SecretStoreOptions } from '../../../shared/secrets.js';
 import { deliverWithAdapter } from '../../../shared/providers/engine.js';
 import type { DeliveryTarget } from '../../../shared/providers/types.js';
 import {
@@ -17,6 +18,7 @@ import {
 } from '../../../shared/providers/callbell.js';
 import { callbellApi } from '../../emulator/providers/callbell.js';
 import type { EmulatedRequest } from '../../emulator/http-kit.js';
+import { startEmulator, type Emulator } from '../../emulator/server.js';
 import { EmulatorState } from '../../emulator/state.js';
 
 const TOKEN = 'test_gshuPaZoeEG6ovbc8M79w0QyM';
@@ -47,22 +49,23 @@ function response(status: number, body: unknown, headers: Record<string, string>
   return { status, headers, body: typeof body === 'string' ? body : JSON.stringify(body) };
 }
 
-/** The example response of the create doc, character for character. */
+/** The example response of https://docs.callbell.eu/api/reference/contacts_api/post_contacts. */
 const DOC_EXAMPLE_RESPONSE = `{
-"contact": [
-{
-"uuid": "414a6d692bd645ed803f2e7ce360d4c8",
-"name": "John Doe",
-"phoneNumber": "123456789",
-"avatarUrl": null,
-"createdAt": "2020-11-13T21:08:53Z",
-"source": "whatsapp",
-"href": "https://dash.callbell.eu/contacts/414a6d692bd645ed803f2e7ce360d4c8",
-"tags": [],
-"assignedUser": null,
-"customFields": {}
-}
-]
+  "contact": [
+    {
+      "uuid": "414a6d692bd645ed803f2e7ce360d4c8",
+      "name": "John Doe",
+      "phoneNumber": "123456789",
+      "avatarUrl": null,
+      "createdAt": "2020-11-13T21:08:53Z",
+      "source": "whatsapp",
+      "href": "https://dash.callbell.eu/contacts/414a6d692bd645ed803f2e7ce360d4c8",
+      "conversationHref": "https://dash.callbell.eu/chat/f3670b13446b412796238b1cd78899f9",
+      "tags": [],
+      "assignedUser": null,
+      "customFields": {}
+    }
+  ]
 }`;
 
 describe('Function: toCallbellIdentifier', () => {
@@ -72,9 +75,9 @@ describe('Function: toCallbellIdentifier', () => {
 });
 
 describe('Function: toCallbellRequest', () => {
-  it('builds the documented body with the phone digits as identifier and source whatsapp', () => {
+  it('builds the documented body, without the email when the route names no custom field for it', () => {
     const body = toCallbellRequest(contact(), target());
-    expect(body).toEqual({ identifier: '447700900123', source: 'whatsapp', name: 'Ada Lovelace', note: 'ada@example.com' });
+    expect(body).toEqual({ identifier: '447700900123', source: 'whatsapp', name: 'Ada Lovelace' });
   });
 
   it('prefers a phone flagged as WhatsApp', () => {
@@ -82,13 +85,13 @@ describe('Function: toCallbellRequest', () => {
     expect(body.identifier).toBe('447700900123');
   });
 
-  it('puts the email into the configured custom field instead of the note', () => {
+  it('puts the email into the configured custom field', () => {
     const body = toCallbellRequest(contact(), target({ callbell: { emailCustomField: 'Email' } }));
     expect(body.custom_fields).toEqual({ Email: 'ada@example.com' });
     expect(body).not.toHaveProperty('note');
   });
 
-  it('sends neither note nor custom fields without an email', () => {
+  it('sends no custom fields without an email', () => {
     const body = toCallbellRequest(contact({ emails: [] }), target({ callbell: { emailCustomField: 'Email' } }));
     expect(body).not.toHaveProperty('note');
     expect(body).not.toHaveProperty('custom_fields');
@@ -101,9 +104,13 @@ describe('Function: toCallbellRequest', () => {
     expect(toCallbellRequest(contact(), target())).not.toHaveProperty('tags');
   });
 
-  it('falls back to the email, then the phone, for the required name', () => {
-    expect(toCallbellRequest(contact({ firstName: undefined, lastName: undefined }), target()).name).toBe('ada@example.com');
-    expect(toCallbellRequest(contact({ firstName: undefined, lastName: undefined, emails: [] }), target()).name).toBe('+447700900123');
+  it('names a person without a name by the phone, never by the email', () => {
+    const nameless = contact({ firstName: undefined, lastName: undefined });
+    expect(toCallbellRequest(nameless, target())).toEqual({
+      identifier: '447700900123',
+      source: 'whatsapp',
+      name: '+447700900123',
+    });
     expect(toCallbellRequest(contact({ lastName: undefined }), target()).name).toBe('Ada');
   });
 });
@@ -139,11 +146,13 @@ describe('Function: callbellSkipReason', () => {
 describe('Object: callbellAdapter requests', () => {
   const context = { contact: contact(), target: target(), credentials: { token: TOKEN }, baseUrl: 'https://api.callbell.eu' };
 
+  const headers = { authorization: `Bearer ${TOKEN}` };
+
   it('creates with POST /v1/contacts and the bearer token', () => {
     const request = callbellAdapter.create(context);
     expect(request.method).toBe('POST');
     expect(request.url).toBe('https://api.callbell.eu/v1/contacts');
-    expect(request.headers).toMatchObject({ authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' });
+    expect(request.headers).toEqual({ ...headers, 'content-type': 'application/json' });
     expect(JSON.parse(request.body ?? '')).toMatchObject({ identifier: '447700900123', source: 'whatsapp' });
   });
 
@@ -151,7 +160,15 @@ describe('Object: callbellAdapter requests', () => {
     expect(callbellAdapter.lookup?.(context)).toEqual({
       method: 'GET',
       url: 'https://api.callbell.eu/v1/contacts/phone/447700900123',
-      headers: { authorization: `Bearer ${TOKEN}` },
+      headers,
+    });
+  });
+
+  it('checks its health with GET /v1/channels', () => {
+    expect(callbellAdapter.healthCheck?.({ token: TOKEN }, 'https://api.callbell.eu')).toEqual({
+      method: 'GET',
+      url: 'https://api.callbell.eu/v1/channels',
+      headers,
     });
   });
 
@@ -278,6 +295,7 @@ describe('Function: callbellApi (emulated Callbell)', () => {
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
       source: 'whatsapp',
       href: `https://dash.callbell.eu/contacts/${String(created?.['uuid'])}`,
+      conversationHref: expect.stringMatching(/^https:\/\/dash\.callbell\.eu\/chat\/[0-9a-f]{32}$/),
       tags: [],
       assignedUser: null,
       customFields: {},
@@ -287,33 +305,80 @@ describe('Function: callbellApi (emulated Callbell)', () => {
     expect(readCallbellCreate(response(answer.status, answer.body))).toEqual({ kind: 'created', id: created?.['uuid'] });
   });
 
-  it('keeps the optional fields', () => {
-    const { api } = emulator();
+  /** A text, an email and a checkbox field, as the create page's custom field table shows them. */
+  const CUSTOM_FIELDS = {
+    'Billing Address': 'Main Street 1',
+    'Work Email': 'john@example.com',
+    Features: ['Dark Mode'],
+  };
+
+  it('takes every optional parameter the create page lists', () => {
+    const { api, state } = emulator();
     const answer = api(
-      emulated('POST', '/v1/contacts', { ...DOC_EXAMPLE_REQUEST, tags: ['Call back'], custom_fields: { 'Billing Address': 'Main Street 1' }, assigned_user: 'agent@shop.example' }),
+      emulated('POST', '/v1/contacts', {
+        ...DOC_EXAMPLE_REQUEST,
+        tags: ['Call back'],
+        custom_fields: CUSTOM_FIELDS,
+        assigned_user: 'agent@shop.example',
+        team_uuid: 'b1c2d3',
+        channel_uuid: 'c1d2e3',
+        bot_status: 'bot_end',
+        note: 'Prefers calls after 5pm',
+      }),
     );
+    expect(answer.status).toBe(200);
     expect((answer.body as { contact: unknown[] }).contact[0]).toMatchObject({
       tags: ['Call back'],
-      customFields: { 'Billing Address': 'Main Street 1' },
+      customFields: CUSTOM_FIELDS,
       assignedUser: 'agent@shop.example',
     });
+    expect(state.contacts[0]).toMatchObject({ email: 'john@example.com', raw: { note: 'Prefers calls after 5pm' } });
+  });
+
+  it('takes an identifier with a plus or spaces and a source other than WhatsApp, as no page forbids them', () => {
+    const { api, state } = emulator();
+    const spaced = { ...DOC_EXAMPLE_REQUEST, identifier: '+44 7700 900123' };
+    const telegram = { ...DOC_EXAMPLE_REQUEST, source: 'telegram', identifier: 'johndoe' };
+    expect(api(emulated('POST', '/v1/contacts', spaced)).status).toBe(200);
+    expect(api(emulated('POST', '/v1/contacts', telegram)).status).toBe(200);
+    expect(state.contacts.map((created) => created.phone)).toEqual(['+447700900123', undefined]);
   });
 
   it.each([
     [{ source: 'whatsapp', name: 'John Doe' }, 'identifier'],
-    [{ ...DOC_EXAMPLE_REQUEST, identifier: '12 34' }, 'identifier'],
     [{ identifier: '123456789', name: 'John Doe' }, 'source'],
-    [{ ...DOC_EXAMPLE_REQUEST, source: 'instagram' }, 'source'],
     [{ source: 'whatsapp', identifier: '123456789' }, 'name'],
     [{ ...DOC_EXAMPLE_REQUEST, name: ' ' }, 'name'],
     [{ ...DOC_EXAMPLE_REQUEST, tags: 'Call back' }, 'tags'],
     [{ ...DOC_EXAMPLE_REQUEST, custom_fields: { Age: 3 } }, 'custom_fields'],
     [{ ...DOC_EXAMPLE_REQUEST, assigned_user: 'agent' }, 'assigned_user'],
+    [{ ...DOC_EXAMPLE_REQUEST, bot_status: 'paused' }, 'bot_status'],
+    [{ ...DOC_EXAMPLE_REQUEST, note: ['a note'] }, 'note'],
   ])('refuses %j with 422 naming %s', (body, field) => {
     const { api, state } = emulator();
     const answer = api(emulated('POST', '/v1/contacts', body));
     expect(answer.status).toBe(422);
     expect((answer.body as { error: string }).error).toContain(field);
+    expect(state.contacts).toHaveLength(0);
+  });
+
+  it('refuses a note longer than the documented 1000 characters', () => {
+    const { api } = emulator();
+    expect(api(emulated('POST', '/v1/contacts', { ...DOC_EXAMPLE_REQUEST, note: 'x'.repeat(1000) })).status).toBe(200);
+    const tooLong = { ...DOC_EXAMPLE_REQUEST, identifier: '987654321', note: 'x'.repeat(1001) };
+    const answer = api(emulated('POST', '/v1/contacts', tooLong));
+    expect(answer).toMatchObject({ status: 422, body: { error: 'note must be a string of up to 1000 characters' } });
+  });
+
+  it.each(['email', 'phone_number', 'first_name'])('refuses the unlisted parameter %s with 422 naming it', (field) => {
+    const { api, state } = emulator();
+    const answer = api(emulated('POST', '/v1/contacts', { ...DOC_EXAMPLE_REQUEST, [field]: 'john@example.com' }));
+    expect(answer).toMatchObject({ status: 422, body: { error: `${field} is not a parameter of POST /contacts` } });
+    expect(readCallbellCreate(response(answer.status, answer.body))).toEqual({
+      kind: 'failed',
+      httpStatus: 422,
+      message: `${field} is not a parameter of POST /contacts`,
+    });
     expect(state.contacts).toHaveLength(0);
   });
 
@@ -410,5 +475,94 @@ describe('Function: deliverWithAdapter (Callbell, emulated in-process)', () => {
     const outcome = await deliver(state, 'revoked').outcome;
     expect(outcome).toMatchObject({ status: 'failed', code: 'unauthorized', httpStatus: 401 });
     expect(outcome.status === 'failed' && outcome.message).toContain('contact-relay/test/provider/bell');
+  });
+});
+
+describe('Function: deliverWithAdapter (Callbell, against the emulator over real sockets)', () => {
+  const STAGE = 'cbtest';
+  const SECRET = providerSecretName(STAGE, 'bell');
+  let server: Emulator;
+  let secretsClient: SecretsManagerClient;
+  let http: HttpClient;
+
+  beforeAll(async () => {
+    server = await startEmulator({ secrets: { [SECRET]: { token: TOKEN } }, credentials: { callbell: [TOKEN] } });
+    const credentials = { accessKeyId: 't', secretAccessKey: 't' };
+    secretsClient = new SecretsManagerClient({ endpoint: server.url, region: 'us-east-1', credentials });
+    http = createHttpClient({ connectTimeoutMs: 1000, responseTimeoutMs: 2000 });
+  });
+  afterAll(async () => {
+    http.close();
+    secretsClient.destroy();
+    await server.close();
+  });
+  beforeEach(() => server.state.reset());
+
+  const deliver = (route: Partial<Route> = {}, person = contact()) =>
+    deliverWithAdapter(callbellAdapter, person, target(route), {
+      stage: STAGE,
+      secrets: new SecretStore({ client: secretsClient }),
+      http,
+      baseUrls: { callbell: `${server.url}/callbell` },
+      retry: { baseDelayMs: 1, maxDelayMs: 5 },
+    });
+  const creates = () =>
+    server.state.requests.filter((request) => request.provider === 'callbell' && request.method === 'POST');
+
+  it('creates a contact with an email but no custom field for it without sending the email at all', async () => {
+    const outcome = await deliver();
+    const created = server.state.contacts[0];
+    expect(outcome).toEqual({
+      account: 'bell',
+      provider: 'callbell',
+      status: 'created',
+      providerContactId: created?.id,
+    });
+    expect(creates().map((request) => [request.status, request.body])).toEqual([
+      [200, { identifier: '447700900123', source: 'whatsapp', name: 'Ada Lovelace' }],
+    ]);
+    expect(JSON.stringify(server.state.requests)).not.toContain('ada@example.com');
+    expect(created).toMatchObject({ phone: '+447700900123', name: 'Ada Lovelace' });
+    expect(created).not.toHaveProperty('email');
+  });
+
+  it('puts the email into the custom field the route names, and nowhere else (not as the name)', async () => {
+    const nameless = contact({ firstName: undefined, lastName: undefined });
+    const outcome = await deliver({ callbell: { emailCustomField: 'Email' } }, nameless);
+    expect(outcome).toMatchObject({ status: 'created' });
+    expect(creates().map((request) => request.body)).toEqual([
+      {
+        identifier: '447700900123',
+        source: 'whatsapp',
+        name: '+447700900123',
+        custom_fields: { Email: 'ada@example.com' },
+      },
+    ]);
+    expect(server.state.contacts[0]).toMatchObject({
+      email: 'ada@example.com',
+      raw: { customFields: { Email: 'ada@example.com' } },
+    });
+    expect(server.state.contacts[0]?.raw).not.toHaveProperty('note');
+  });
+
+  it('sends the Accept header Callbell asks clients for (the HTTP client adds it)', async () => {
+    await deliver();
+    const callbell = server.state.requests.filter((request) => request.provider === 'callbell');
+    expect(callbell.map((request) => [request.method, request.headers['accept']])).toEqual([
+      ['GET', 'application/json'],
+      ['POST', 'application/json'],
+    ]);
+  });
+
+  it('answers an unlisted parameter with 422 naming it', async () => {
+    const answer = await http.request({
+      method: 'POST',
+      url: `${server.url}/callbell/v1/contacts`,
+      headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ ...DOC_EXAMPLE_REQUEST, email: 'john@example.com' }),
+    });
+    expect(answer.status).toBe(422);
+    expect(JSON.parse(answer.body)).toEqual({ error: 'email is not a parameter of POST /contacts' });
+    expect(server.state.contacts).toHaveLength(0);
   });
 });
