@@ -77,7 +77,7 @@ export const RouteSchema = z.strictObject({
       tags: z.optional(z.array(z.string().check(z.minLength(1)))),
       /** Email of the Callbell user new contacts are assigned to. */
       assignedUser: z.optional(z.email()),
-      /** Callbell has no email field: the custom field that receives the email (else it goes to the note). */
+      /** Callbell has no email field: the custom field that receives the email (else the email is not sent to Callbell). */
       emailCustomField: z.optional(z.string().check(z.minLength(1))),
     }),
   ),

@@ -124,7 +124,7 @@ describe('contact-relay send', () => {
     await eventually(async () => {
       const held = await contacts();
       expect(held.map((contact) => [contact.provider, contact.name, contact.phone, contact.email]).sort()).toEqual([
-        ['callbell', 'John Smith', '+14155550132', 'john@example.com'],
+        ['callbell', 'John Smith', '+14155550132', undefined],
         ['chatwoot', 'John Smith', '+14155550132', 'john@example.com'],
         ['kirim', 'John Smith', '+14155550132', 'john@example.com'],
         ['twochat', 'John Smith', '+14155550132', 'john@example.com'],
