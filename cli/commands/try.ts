@@ -12,10 +12,10 @@ import { displayName, type Contact } from '../../shared/contact.js';
 import { deliverToAccount } from '../../shared/delivery.js';
 import { createHttpClient, type HttpClient, type HttpRequest, type HttpResponse } from '../../shared/http.js';
 import { maskingReplacer, maskText } from '../../shared/logging.js';
+import { HEALTH_ADAPTERS } from '../../shared/operations/healthcheck.js';
 import { parseJson, type Outcome } from '../../shared/providers/types.js';
 import { providerSecretName, SecretStore } from '../../shared/secrets.js';
 import { isEmail, nameParts, phoneReader, withSkipReason } from '../../shared/sources/mapping.js';
-import { HEALTH_ADAPTERS } from '../../shared/operations/healthcheck.js';
 import { noExtraPositionals, parse, requireSource } from '../args.js';
 import {
   checkStage,
@@ -215,7 +215,7 @@ const safeDecode = (text: string) => {
 };
 
 /** The URL as a person reads it (decoded), every path segment and query value masked as a log line would be. */
-export function maskUrl(raw: string): string {
+function maskUrl(raw: string): string {
   const url = new URL(raw);
   const path = url.pathname.split('/').map((segment) => maskText(safeDecode(segment))).join('/');
   const query = [...url.searchParams]
@@ -225,7 +225,7 @@ export function maskUrl(raw: string): string {
 }
 
 /** A body masked key by key (JSON), or as text. */
-export function maskBody(body: string): string {
+function maskBody(body: string): string {
   const json = parseJson(body);
   if (json !== undefined && body.trim() !== '') return JSON.stringify(json, maskingReplacer, 2);
   const text = maskText(body);
