@@ -12,7 +12,7 @@
  */
 import type { Contact, SourceName } from './contact.js';
 import { findRoute, type ResolvedRoute, type RoutesConfig } from './config/routes.js';
-import { toDeliveryJob } from './jobs.js';
+import { encodeDeliveryJob, JobTooLargeError, toDeliveryJob } from './jobs.js';
 import { logger as defaultLogger } from './logging.js';
 import type { JobQueue } from './queue.js';
 import { SecretFormatError, SecretNotFoundError, sourceSecretName, type SecretStore } from './secrets.js';
@@ -91,6 +91,9 @@ export async function acceptEvent(
   deps: { store: OutcomeStore; queue: JobQueue; now?: () => Date },
   aliases: string[] = [],
 ): Promise<Acceptance> {
+  const job = toDeliveryJob(contact, route, eventKey, deps.now?.() ?? new Date());
+  // A job the queue would refuse is refused before anything is recorded (JobTooLargeError).
+  encodeDeliveryJob(job);
   const begun = await deps.store.beginIngest(eventKey);
   if (begun === 'queued') return 'duplicate';
   // Another attempt is queueing this event right now and may still fail: only a queued
@@ -99,7 +102,7 @@ export async function acceptEvent(
   // Aliases only mark the event as seen under its other keys; an alias seen before does not make this a duplicate.
   await Promise.all(aliases.map((alias) => deps.store.markSeen(alias)));
   try {
-    await deps.queue.send(toDeliveryJob(contact, route, eventKey, deps.now?.() ?? new Date()));
+    await deps.queue.send(job);
   } catch (error) {
     await deps.store.abandonIngest(eventKey).catch(() => undefined);
     throw new NotAcceptedError(`the delivery job could not be queued: ${(error as Error).message}`, { cause: error });
@@ -146,6 +149,12 @@ export async function ingestWebhook(request: WebhookRequest, source: Source, dep
   try {
     acceptance = await deps.accept(contact, route, eventKey, reading.aliases);
   } catch (error) {
+    if (error instanceof JobTooLargeError) {
+      // The same payload gives the same job: a retry cannot help, so no 5xx.
+      const where = { source: source.name, route: route.name, eventKey };
+      log.warn('webhook rejected', { ...where, code: 'job_too_large', reason: error.message });
+      return rejection(new WebhookRejectedError(413, 'job_too_large', `${error.message}; send less text`));
+    }
     // Not durably accepted: a 5xx makes the sender retry, which is what we want.
     log.error('webhook not accepted', { source: source.name, route: route.name, eventKey, error: error as Error });
     return rejection(new WebhookRejectedError(503, 'not_accepted', 'the event could not be stored; retry the webhook later'));

@@ -3,7 +3,7 @@
  * The contact travels whole, so delivery never re-reads the webhook; the
  * route is named, not copied, so a job follows the current route config.
  */
-import { ContactSchema, SourceNameSchema, type Contact } from './contact.js';
+import { ContactSchema, fitContact, SourceNameSchema, type Contact } from './contact.js';
 import type { ResolvedRoute } from './config/routes.js';
 import * as z from './zod.js';
 import { describeIssues } from './validation.js';
@@ -22,8 +22,52 @@ export class InvalidJobError extends Error {
   override name = 'InvalidJobError';
 }
 
+/**
+ * The largest job we queue, in UTF-8 bytes. SQS takes up to 1 MiB
+ * (1,048,576 bytes) per message and a queue's `MaximumMessageSize` defaults
+ * to that (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html,
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html);
+ * 256 KiB was the limit and the default until 2025, so a job this size fits
+ * any queue, and a batch of ten fits the 6 MB a Lambda invocation may carry
+ * (https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html).
+ * A fitted contact (`fitContact`) is a few KB; only text the sender made
+ * enormous (a 200 KB name) comes near it.
+ */
+export const MAX_JOB_BYTES = 256 * 1024;
+
+/** A job too large to queue: retrying cannot help, so the sender is told (413), never asked to retry. */
+export class JobTooLargeError extends Error {
+  override name = 'JobTooLargeError';
+  constructor(readonly bytes: number) {
+    super(`the contact is ${bytes} bytes once mapped; the most a delivery job may carry is ${MAX_JOB_BYTES}`);
+  }
+}
+
 export function toDeliveryJob(contact: Contact, route: ResolvedRoute, eventKey: string, now: Date): DeliveryJob {
-  return { v: 1, eventKey, source: route.source, route: route.name, contact, acceptedAt: now.toISOString() };
+  const fitted = fitContact(contact);
+  return { v: 1, eventKey, source: route.source, route: route.name, contact: fitted, acceptedAt: now.toISOString() };
+}
+
+/** Characters SQS refuses in a message body, read per code point; every one of them is in the BMP. */
+const SQS_REFUSED = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+/**
+ * The job as an SQS message body. The contact's text is already clean
+ * (`fitContact`), but the event key is the sender's, kept exactly, and may
+ * hold a character SQS refuses (#x9 | #xA | #xD | #x20–#xD7FF |
+ * #xE000–#xFFFD | #x10000–#x10FFFF are allowed:
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html).
+ * JSON.stringify already escapes control characters and lone surrogates;
+ * U+FFFE and U+FFFF it writes as they are, so every refused character left is
+ * written as a JSON `\uXXXX` escape, which JSON.parse turns back into the
+ * same character. Throws JobTooLargeError over MAX_JOB_BYTES.
+ */
+export function encodeDeliveryJob(job: DeliveryJob): string {
+  const escape = (character: string) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  const body = JSON.stringify(job).replace(SQS_REFUSED, escape);
+  const bytes = Buffer.byteLength(body, 'utf8');
+  if (bytes > MAX_JOB_BYTES) throw new JobTooLargeError(bytes);
+  return body;
 }
 
 export function parseDeliveryJob(body: string): DeliveryJob {

@@ -4,8 +4,8 @@
  * the signature. EventBridge invokes the function asynchronously and
  * retries it when it throws, then hands the event to the dead-letter queue;
  * so an event that could not be accepted (table or queue down) or is not a
- * Shopify delivery throws, and one that is fine but carries no contact is
- * logged and returns.
+ * Shopify delivery throws, and one that is fine but carries no contact, or
+ * one too large to queue, is logged and returns.
  *
  * All events of the bus go to one route, named by `SHOPIFY_EVENTS_ROUTE`.
  */
@@ -13,6 +13,7 @@ import { EnvConfigError } from './config/env.js';
 import { findRoute, type ResolvedRoute, type RoutesConfig } from './config/routes.js';
 import { fromShopifyEventBridgeEvent, MalformedEventError } from './adapters/eventbridge.js';
 import type { IngestDependencies, SourceReading } from './ingest.js';
+import { JobTooLargeError } from './jobs.js';
 import { logger as defaultLogger } from './logging.js';
 import { isShopAllowed, readShopifyDelivery } from './sources/shopify.js';
 import * as z from './zod.js';
@@ -93,6 +94,11 @@ export async function ingestShopifyEvent(event: unknown, deps: ShopifyEventDepen
     log.info(acceptance === 'accepted' ? 'shopify event accepted' : 'shopify event duplicate', { ...where, eventKey });
     return { status: acceptance, eventKey };
   } catch (error) {
+    if (error instanceof JobTooLargeError) {
+      // Every retry would build the same job: recorded as a skip, not thrown for EventBridge to retry.
+      log.warn('shopify event skipped', { ...where, eventKey, reason: error.message });
+      return { status: 'skipped', reason: error.message, eventKey };
+    }
     // Not durably accepted: throwing makes EventBridge retry, which is what we want.
     log.error('shopify event not accepted', { ...where, eventKey, error: error as Error });
     throw error;

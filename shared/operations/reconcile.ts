@@ -16,6 +16,7 @@ import type { Contact } from '../contact.js';
 import { findRoute, type ResolvedRoute, type RoutesConfig } from '../config/routes.js';
 import type { HttpClient } from '../http.js';
 import type { Acceptance } from '../ingest.js';
+import { JobTooLargeError } from '../jobs.js';
 import type { logger as defaultLogger } from '../logging.js';
 import { SecretFormatError, SecretNotFoundError, type SecretStore } from '../secrets.js';
 import {
@@ -120,7 +121,17 @@ export async function reconcileRoute(route: ResolvedRoute, deps: ReconcileDepend
           deps.logger?.info('reconcile order skipped', { route: route.name, eventKey: contact.origin.eventKey, reason: skipReason });
           return;
         }
-        const acceptance = await deps.accept(contact, route, shopifyOrderEventKey(credentials.shopDomain, order.admin_graphql_api_id));
+        const eventKey = shopifyOrderEventKey(credentials.shopDomain, order.admin_graphql_api_id);
+        let acceptance: Acceptance;
+        try {
+          acceptance = await deps.accept(contact, route, eventKey);
+        } catch (error) {
+          // Every run would build the same job: skipped, so the checkpoint still moves past it.
+          if (!(error instanceof JobTooLargeError)) throw error;
+          report.skipped++;
+          deps.logger?.warn('reconcile order skipped', { route: route.name, eventKey, reason: error.message });
+          return;
+        }
         if (acceptance === 'accepted') report.accepted++;
         else report.duplicates++;
       });

@@ -123,10 +123,15 @@ export function mapPerson(candidates: PersonCandidates, route: ResolvedRoute): {
   };
 }
 
+/** A skip reason names this many problems and counts the rest, so 60,000 bad phones do not make a 2 MB answer. */
+const PROBLEMS_NAMED = 10;
+
 /** The contact, with a skip reason when it has no email and no valid phone: the problems met, else `nothingFound`. */
 export function withSkipReason(contact: Contact, problems: string[], nothingFound: string): MappedContact {
   if (hasContactDetails(contact)) return { contact };
-  return { contact, skipReason: `no usable email or phone: ${problems.length > 0 ? problems.join('; ') : nothingFound}` };
+  const more = problems.length > PROBLEMS_NAMED ? `; and ${problems.length - PROBLEMS_NAMED} more` : '';
+  const named = problems.length > 0 ? `${problems.slice(0, PROBLEMS_NAMED).join('; ')}${more}` : nothingFound;
+  return { contact, skipReason: `no usable email or phone: ${named}` };
 }
 
 /** What ingest accepts for a mapped contact: delivered, or recorded as skipped with its reason. */

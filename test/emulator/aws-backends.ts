@@ -4,7 +4,8 @@
  * by its `X-Amz-Target` to the right one, so functions set one endpoint for
  * every service. fauxqs has no message-move tasks (SQS's native redrive), so
  * the emulator performs StartMessageMoveTask itself with ordinary receives,
- * sends and deletes; that is the one place the local queue is not SQS.
+ * sends and deletes; that is the one place the local queue is not SQS. Its
+ * character check and its error codes are corrected to SQS's (sqs-rules.ts).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +17,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { isRecord, json, type EmulatedResponse } from './http-kit.js';
+import { applySqsCharacterRule, sqsQueryErrorHeader } from './sqs-rules.js';
 
 export interface AwsBackends {
   dynamodbUrl: string;
@@ -38,6 +40,8 @@ interface MoveTask {
 export async function startAwsBackends(): Promise<AwsBackends> {
   // Imported here: fauxqs needs Node 22 (node:sqlite), and only the stack and pipeline tests need it.
   const [{ default: dynalite }, { startFauxqs }] = await Promise.all([import('dynalite'), import('fauxqs')]);
+  // fauxqs refuses every emoji, which SQS accepts: see sqs-rules.ts.
+  await applySqsCharacterRule();
   const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', () => resolve()));
   const fauxqs = await startFauxqs({ port: 0, logger: false });
@@ -54,7 +58,10 @@ export async function startAwsBackends(): Promise<AwsBackends> {
   };
 }
 
-/** Pass one AWS call through to a backend unchanged (signature and all) and relay its answer. */
+/**
+ * Pass one AWS call through to a backend unchanged (signature and all) and
+ * relay its answer; an SQS error's `x-amzn-query-error` is given SQS's code.
+ */
 export function forward(target: string, request: http.IncomingMessage, body: string): Promise<EmulatedResponse & { raw: string }> {
   return new Promise((resolve, reject) => {
     const url = new URL(target);
@@ -67,6 +74,10 @@ export function forward(target: string, request: http.IncomingMessage, body: str
         const responseHeaders: Record<string, string> = {};
         for (const [name, value] of Object.entries(incoming.headers)) {
           if (value !== undefined && name !== 'content-length' && name !== 'connection' && name !== 'transfer-encoding') responseHeaders[name] = String(value);
+        }
+        const queryError = responseHeaders['x-amzn-query-error'];
+        if (queryError !== undefined && String(request.headers['x-amz-target']).startsWith('AmazonSQS.')) {
+          responseHeaders['x-amzn-query-error'] = sqsQueryErrorHeader(queryError);
         }
         resolve({ status: incoming.statusCode ?? 500, headers: responseHeaders, raw });
       });

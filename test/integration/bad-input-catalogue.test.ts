@@ -14,6 +14,9 @@ import { SecretStore } from '../../shared/secrets.js';
 import { createHttpClient } from '../../shared/http.js';
 import { findRoute, type ResolvedRoute } from '../../shared/config/routes.js';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { MAX_REJECTED_PHONES } from '../../shared/contact.js';
+import { MAX_JOB_BYTES, parseDeliveryJob, type DeliveryJob } from '../../shared/jobs.js';
 import { httpApiEvent, lambdaContext } from '../helpers/lambda.js';
 import { testContact } from '../helpers/contacts.js';
 import { SOURCE_SECRET, STAGE, startPipeline, type Pipeline } from '../helpers/pipeline.js';
@@ -48,6 +51,18 @@ const forms = async (source: string, body: Buffer | string, headers: Record<stri
       lambdaContext(),
     ),
   );
+
+/** The job a row's webhook put on the delivery queue (no poller runs here, so every job waits there). */
+async function queuedJob(eventKey: unknown): Promise<DeliveryJob | undefined> {
+  const seen: DeliveryJob[] = [];
+  for (;;) {
+    const { queueUrl } = pipeline.resources;
+    const receive = new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 30 });
+    const { Messages = [] } = await pipeline.sqs.send(receive);
+    if (Messages.length === 0) return seen.find((job) => job.eventKey === eventKey);
+    seen.push(...Messages.map((message) => parseDeliveryJob(message.Body ?? '')));
+  }
+}
 
 interface Row {
   input: string;
@@ -135,6 +150,16 @@ const CATALOGUE: Row[] = [
     },
   },
   {
+    input: `contact too large to queue once mapped (over ${MAX_JOB_BYTES / 1024} KiB)`,
+    answer: '413 `job_too_large`',
+    check: async () => {
+      // 200,000 quotes fit the body limit as form bytes, and take two bytes each in the job's JSON.
+      const body = `email=big%40example.com&name=${'"'.repeat(200_000)}`;
+      const answer = await forms('form', body, { 'content-type': 'application/x-www-form-urlencoded' });
+      expect(answer).toMatchObject({ statusCode: 413, body: { error: { code: 'job_too_large' } } });
+    },
+  },
+  {
     input: 'duplicate delivery (same event key)',
     answer: '200 `duplicate`',
     check: async () => {
@@ -184,6 +209,29 @@ const CATALOGUE: Row[] = [
       const route = findRoute(parseRoutesConfig({ accounts: { kirim: { provider: 'kirim' } }, sources: { form: { default: { deliverTo: ['kirim'] } } } }), 'form', 'default') as ResolvedRoute;
       const [outcome] = await deliverContact(testContact({ phones: [], rejectedPhones: [{ input: '12', reason: 'phone number is too short' }] }), route, providerContext());
       expect(outcome).toMatchObject({ status: 'skipped', reason: expect.stringContaining('phone') as string });
+    },
+  },
+  {
+    input: 'text holding characters SQS refuses (U+FFFF, control characters, a lone surrogate)',
+    answer: '200 `accepted`; control characters and noncharacters removed, a lone surrogate made U+FFFD',
+    check: async () => {
+      const fields = { first_name: 'Ada\uFFFF\u0001', last_name: 'Love\ud83dlace', email: 'ada@example.com' };
+      const form = JSON.stringify(fields);
+      const answer = await forms('form', form, { 'content-type': 'application/json' });
+      expect(answer).toMatchObject({ statusCode: 200, body: { status: 'accepted' } });
+      const job = await queuedJob(answer.body['eventKey']);
+      expect(job?.contact).toMatchObject({ firstName: 'Ada', lastName: 'Love\uFFFDlace' });
+    },
+  },
+  {
+    input: 'more phones, emails, tags or attributes than a contact keeps (e.g. 60,000 phones)',
+    answer: '200 `accepted`, keeping the first 10 phones, 10 emails, 20 tags and 50 attributes',
+    check: async () => {
+      const phone = Array.from({ length: 60_000 }, () => '1');
+      const form = JSON.stringify({ name: 'Ada', email: 'ada@example.com', phone });
+      const answer = await forms('form', form, { 'content-type': 'application/json' });
+      expect(answer).toMatchObject({ statusCode: 200, body: { status: 'accepted' } });
+      expect((await queuedJob(answer.body['eventKey']))?.contact.rejectedPhones).toHaveLength(MAX_REJECTED_PHONES);
     },
   },
   {

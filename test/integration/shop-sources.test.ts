@@ -7,6 +7,8 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ShopifyEventBridgeEvent } from '../../shared/adapters/eventbridge.js';
+import { MAX_JOB_BYTES } from '../../shared/jobs.js';
+import type { AdminOrderNode } from '../../shared/sources/shopify.js';
 import type { QueuePoller } from '../emulator/queue-poller.js';
 import { httpApiEvent, lambdaContext } from '../helpers/lambda.js';
 import { eventually, PROVIDERS, SOURCE_SECRET, startPipeline, type Pipeline } from '../helpers/pipeline.js';
@@ -115,5 +117,101 @@ describe('Shop sources through the local pipeline', () => {
     expect(answer).toMatchObject({ statusCode: 401, body: { error: { code: 'invalid_signature' } } });
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(providerRequests()).toEqual([]);
+  });
+});
+
+/** The orders/create fixture with the customer's first name replaced. */
+function orderWithFirstName(firstName: string): Record<string, unknown> {
+  const text = fixture('shopify/orders-create-billing-phone.json').toString('utf8');
+  const payload = JSON.parse(text) as { customer: Record<string, unknown> };
+  payload.customer['first_name'] = firstName;
+  return payload;
+}
+
+const accepted = { statusCode: 200, body: { status: 'accepted' } };
+
+// SQS refuses a message holding U+FFFF or a lone surrogate and accepts every emoji
+// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html).
+describe('Shop orders whose text SQS would refuse, or a queue could not hold', () => {
+  it('Shopify: a customer name holding U+FFFF is accepted and reaches every provider without it', async () => {
+    const body = Buffer.from(JSON.stringify(orderWithFirstName('John\uFFFF')));
+    expect(await post('shopify', body, shopifyHeaders(body, randomUUID()))).toMatchObject(accepted);
+    await contactsAtEveryProvider();
+    expect(createBodies()['kirim']).toMatchObject({ name: 'John Smith' });
+    expect(createBodies()['twochat']).toMatchObject({ first_name: 'John', last_name: 'Smith' });
+  });
+
+  it('Shopify: a customer name with an emoji is accepted and reaches every provider with the emoji', async () => {
+    const body = Buffer.from(JSON.stringify(orderWithFirstName('John 😀')));
+    expect(await post('shopify', body, shopifyHeaders(body, randomUUID()))).toMatchObject(accepted);
+    await contactsAtEveryProvider();
+    expect(createBodies()['kirim']).toMatchObject({ name: 'John 😀 Smith' });
+    expect(createBodies()['chatwoot']).toMatchObject({ name: 'John 😀 Smith' });
+    expect(createBodies()['twochat']).toMatchObject({ first_name: 'John 😀' });
+  });
+
+  it('Shopify: a name escaped as a lone surrogate (half an emoji) is accepted with U+FFFD in its place', async () => {
+    // JSON can carry half a surrogate pair as an escape; no UTF-8 text can.
+    const order = JSON.stringify(orderWithFirstName('John'));
+    const text = order.replace('"first_name":"John"', '"first_name":"John\\ud83d"');
+    const body = Buffer.from(text);
+    expect(await post('shopify', body, shopifyHeaders(body, randomUUID()))).toMatchObject(accepted);
+    await contactsAtEveryProvider();
+    expect(createBodies()['kirim']).toMatchObject({ name: 'John\uFFFD Smith' });
+  });
+
+  it('Shopify over EventBridge: an order too large to queue is skipped with the reason, not thrown', async () => {
+    const envelopeText = fixture('shopify/eventbridge-orders-create.json').toString('utf8');
+    const envelope = JSON.parse(envelopeText) as ShopifyEventBridgeEvent;
+    const payload = orderWithFirstName('x'.repeat(MAX_JOB_BYTES));
+    const metadata = { ...envelope.detail.metadata, 'X-Shopify-Event-Id': randomUUID() };
+    const event = { ...envelope, detail: { payload, metadata } } as ShopifyEventBridgeEvent;
+    const outcome = await pipeline.shopifyEvents(event, lambdaContext('contact-relay-itest-shopifyEvents'));
+    const reason = expect.stringContaining(`the most a delivery job may carry is ${MAX_JOB_BYTES}`) as string;
+    expect(outcome).toMatchObject({ status: 'skipped', reason });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(providerRequests()).toEqual([]);
+  });
+
+  it('reconcile: an order too large to queue is skipped, the next one delivered, the checkpoint moved', async () => {
+    pipeline.emulator.shopify.tokens.add('itest-shopify-token');
+    const node = (number: number, firstName: string): AdminOrderNode => ({
+      id: `gid://shopify/Order/4567890123456789${number}`,
+      name: `#${2000 + number}`,
+      email: `order${number}@example.com`,
+      phone: null,
+      createdAt: new Date(Date.now() - (10 - number) * 60_000).toISOString(),
+      totalPriceSet: { shopMoney: { amount: '9.00', currencyCode: 'EUR' } },
+      customer: {
+        id: `gid://shopify/Customer/8000000000000${number}`,
+        firstName,
+        lastName: 'Buyer',
+        email: `order${number}@example.com`,
+        phone: null,
+        defaultAddress: null,
+        emailMarketingConsent: null,
+        smsMarketingConsent: null,
+      },
+      billingAddress: {
+        firstName,
+        lastName: 'Buyer',
+        phone: `030 90182${number}`,
+        countryCodeV2: 'DE',
+        address1: null,
+        address2: null,
+        city: null,
+        province: null,
+        zip: null,
+      },
+      shippingAddress: null,
+    });
+    pipeline.emulator.shopify.orders.push(node(1, 'x'.repeat(MAX_JOB_BYTES)), node(2, 'Grace'));
+    const [report] = await pipeline.reconcile({}, lambdaContext('contact-relay-itest-reconcile'));
+    expect(report).toMatchObject({ route: 'default', fetched: 2, accepted: 1, skipped: 1 });
+    expect(report?.error).toBeUndefined();
+    expect(report?.checkpoint).toBeDefined();
+    await contactsAtEveryProvider();
+    const grace = { name: 'Grace Buyer', email: 'order2@example.com', phone_number: '+4930901822' };
+    expect(createBodies()['kirim']).toMatchObject(grace);
   });
 });
