@@ -199,6 +199,8 @@ export interface SecretBackend {
   label: string;
   file?: string;
   store: SecretStore;
+  /** True for the file `npm start` serves as Secrets Manager: a change needs a restart. */
+  servedByNpmStart?: boolean;
   /** Why a secret could not be used, in this backend's words. */
   explain(error: unknown): string;
   close(): void;
@@ -222,7 +224,7 @@ export function localSecretsFile(env: EnvVars): string {
 export function secretBackend(io: Pick<Io, 'cwd' | 'env'>, stage: string, secretsFile?: string): SecretBackend {
   if (secretsFile !== undefined || stage === LOCAL_STAGE) {
     const file = secretsFile === undefined ? localSecretsFile(io.env) : userPath(io, secretsFile);
-    return fileSecretBackend(file, shown(io, file));
+    return { ...fileSecretBackend(file, shown(io, file)), servedByNpmStart: secretsFile === undefined };
   }
   const client = new SecretsManagerClient({});
   return {

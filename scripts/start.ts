@@ -1,10 +1,14 @@
 /**
- * `npm start`: the whole product on one machine, no AWS account (DESIGN §5).
+ * `npm start`: the whole product on one machine, no AWS account.
  *   - the provider emulator + local AWS endpoints on EMULATOR_PORT (4010):
- *     Secrets Manager from local/secrets.json, DynamoDB (dynalite), SQS
- *     (fauxqs), with the table and queues of infra/resources.yml;
+ *     Secrets Manager from local/secrets.json (or LOCAL_SECRETS_FILE),
+ *     DynamoDB (dynalite), SQS (fauxqs), with the table and queues of
+ *     infra/resources.yml;
  *   - the functions under serverless-offline on PORT (3000), running the same
- *     bundles as in AWS with the SDK and providers pointed at loopback;
+ *     bundles as in AWS with the SDK and providers pointed at loopback —
+ *     except a provider whose PROVIDER_URL_* (or SHOPIFY_ADMIN_URL) is set:
+ *     its calls go to that URL (empty: its public API), e.g. to try one real
+ *     account with its keys in the secrets file;
  *   - a poller that feeds the delivery queue to the deliver function, as
  *     Lambda's event source mapping does.
  * Ctrl-C or SIGTERM stops every child.
@@ -13,11 +17,16 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseRoutesConfig } from '../shared/config/routes.js';
+import { parseRoutesConfig, PROVIDERS, type ProviderName } from '../shared/config/routes.js';
 import { SOURCES } from '../shared/contact.js';
+import { DEFAULT_BASE_URLS } from '../shared/providers/types.js';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { localSecretsFile, localStack, type Endpoint, type LocalStack } from '../cli/context.js';
+import { PROVIDER_LABELS } from '../cli/secret-specs.js';
+import { shellQuote } from '../cli/shell.js';
 import { credentialsFromSecrets } from '../test/emulator/credentials.js';
+import { functionAccessKeyId } from '../test/emulator/iam.js';
 import { localFunctionEnv } from '../test/emulator/local-env.js';
 import { provisionLocal } from '../test/emulator/provision.js';
 import { startQueuePoller, type QueuePoller } from '../test/emulator/queue-poller.js';
@@ -41,14 +50,22 @@ function port(name: string, fallback: number): number {
 
 function readJson(file: string): unknown {
   try {
-    return JSON.parse(readFileSync(path.join(root, file), 'utf8'));
+    return JSON.parse(readFileSync(path.resolve(root, file), 'utf8'));
   } catch (error) {
-    return fail(`cannot read ${file}: ${(error as Error).message}`);
+    return fail(`cannot read ${path.relative(root, file) || file}: ${(error as Error).message}`);
   }
 }
 
-const httpPort = port('PORT', 3000);
-const emulatorPort = port('EMULATOR_PORT', 4010);
+// Ports and provider URLs are read as the contact-relay command reads them, so both agree on the stack.
+let stack: LocalStack;
+try {
+  stack = localStack(process.env);
+} catch (error) {
+  fail((error as Error).message);
+}
+const portOf = (url: string) => Number(new URL(url).port || 80);
+const httpPort = portOf(stack.apiUrl);
+const emulatorPort = portOf(stack.emulatorUrl);
 const lambdaPort = port('LAMBDA_PORT', 3002);
 const visibilityTimeoutSeconds = port('LOCAL_QUEUE_VISIBILITY_SECONDS', 10);
 
@@ -58,22 +75,33 @@ try {
 } catch (error) {
   fail((error as Error).message);
 }
-const secrets = readJson('local/secrets.json');
-if (typeof secrets !== 'object' || secrets === null || Array.isArray(secrets)) fail('local/secrets.json must be an object of secret name → secret JSON value');
+const secretsFile = localSecretsFile(process.env);
+const secretsLabel = path.relative(root, secretsFile).startsWith('..') ? secretsFile : path.relative(root, secretsFile);
+const secrets = readJson(secretsFile);
+if (typeof secrets !== 'object' || secrets === null || Array.isArray(secrets)) {
+  fail(`${secretsLabel} must be an object of secret name → secret JSON value`);
+}
 
 const emulator = await startEmulator({
   port: emulatorPort,
   aws: true,
   secrets: secrets as Record<string, unknown>,
   credentials: credentialsFromSecrets(routes, secrets as Record<string, unknown>, STAGE),
+  // Each function calls as itself (infra/plugins/local-function-credentials.cjs) and gets what its role grants.
+  iam: { stage: STAGE },
 }).catch((error: Error) => fail(`the emulator cannot listen on port ${emulatorPort}: ${error.message}`));
 const resources = await provisionLocal({ endpoint: emulator.url, stage: STAGE, visibilityTimeoutSeconds });
 
+/** Services sent elsewhere than the emulator keep their variable: a URL, or empty for the public API. */
+const elsewhere = [...Object.values(stack.providers), stack.shopifyAdmin].filter((to) => to.source !== 'emulator');
+// serverless.yml hands these variables to every function (deliver, which the poller invokes through
+// serverless-offline, healthcheck, reconcile, redrive), so all of them call the same place.
 const env = {
   ...process.env,
   PORT: String(httpPort),
   LAMBDA_PORT: String(lambdaPort),
   ...localFunctionEnv(STAGE, emulator.url, resources),
+  ...Object.fromEntries(elsewhere.map((endpoint) => [endpoint.variable, endpoint.url ?? ''])),
 };
 
 const offline = spawn(process.execPath, [path.join(root, 'node_modules', 'osls', 'bin', 'serverless.js'), 'offline', 'start', '--stage', STAGE], {
@@ -91,7 +119,12 @@ async function invoke(name: string, event: unknown): Promise<unknown> {
   return text === '' ? undefined : (JSON.parse(text) as unknown);
 }
 
-const sqs = new SQSClient({ endpoint: emulator.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+// Lambda's event source mapping receives and deletes with the function's role.
+const sqs = new SQSClient({
+  endpoint: emulator.url,
+  region: 'us-east-1',
+  credentials: { accessKeyId: functionAccessKeyId('deliver'), secretAccessKey: 'local' },
+});
 let poller: QueuePoller | undefined;
 
 let announced = false;
@@ -114,6 +147,40 @@ const relay = (stream: NodeJS.ReadableStream, out: NodeJS.WriteStream) => {
 relay(offline.stdout, process.stdout);
 relay(offline.stderr, process.stderr);
 
+/** Where one service's calls go, for the banner. */
+function destination(endpoint: Endpoint, publicUrl: string): string {
+  if (endpoint.source === 'emulator') return `emulator   ${endpoint.url}`;
+  const why = endpoint.source === 'env' ? endpoint.variable : `public API: ${endpoint.variable} is empty`;
+  return `REAL       ${endpoint.url ?? publicUrl}  (${why}; keys from ${secretsLabel})`;
+}
+
+/** `doctor` with the variables this stack runs with, so it checks the same accounts at the same URLs. */
+function doctorCommand(): string {
+  const same = elsewhere.map((endpoint) => `${endpoint.variable}=${shellQuote(endpoint.url ?? '')}`);
+  for (const name of ['EMULATOR_PORT', 'LOCAL_SECRETS_FILE']) {
+    const value = process.env[name];
+    if (value !== undefined && value !== '') same.push(`${name}=${shellQuote(value)}`);
+  }
+  return `${same.join(' ')} npx contact-relay doctor`;
+}
+
+function routing(): string[] {
+  // 99digital's host is the secret's baseUrl (a white-label Chatwoot has no single public host).
+  const publicUrl = (provider: ProviderName) =>
+    provider === 'chatwoot' ? "the secret's baseUrl" : DEFAULT_BASE_URLS[provider];
+  const rows: Array<[string, string]> = PROVIDERS.map((provider) => [
+    PROVIDER_LABELS[provider],
+    destination(stack.providers[provider], publicUrl(provider)),
+  ]);
+  rows.push(['Shopify Admin API', destination(stack.shopifyAdmin, 'https://{shopDomain of the secret}')]);
+  const width = Math.max(...rows.map(([name]) => name.length));
+  return [
+    'Providers (set PROVIDER_URL_TWOCHAT/_KIRIM/_CALLBELL/_CHATWOOT or SHOPIFY_ADMIN_URL to call a real API):',
+    ...rows.map(([name, where]) => `  ${name.padEnd(width)}  ${where}`),
+    ...(elsewhere.length > 0 ? [`  Check those accounts first: ${doctorCommand()}`] : []),
+  ];
+}
+
 function announce(): void {
   const base = `http://127.0.0.1:${httpPort}`;
   console.log(
@@ -124,13 +191,16 @@ function announce(): void {
       'Webhook URLs (route "default"):',
       ...SOURCES.map((source) => `  POST ${base}/hooks/${source}/default`),
       `  Shopify via EventBridge: curl -s -X POST http://127.0.0.1:${lambdaPort}/2015-03-31/functions/contact-relay-${STAGE}-shopifyEvents/invocations -d @test/fixtures/shopify/eventbridge-orders-create.json`,
-      '  Signing secrets and tokens: local/secrets.json',
+      `  Signing secrets and tokens: ${secretsLabel}`,
+      '',
+      ...routing(),
       '',
       `Provider emulator: ${emulator.url}  (/twochat /kirim /callbell /chatwoot)`,
       `  requests received: GET ${emulator.url}/_emulator/requests?provider=twochat`,
       `  forget them:       DELETE ${emulator.url}/_emulator/requests`,
       `Shopify Admin API: ${emulator.url}/shopify  (seed orders for reconcile: POST ${emulator.url}/_emulator/shopify/orders)`,
-      `AWS endpoints:     ${emulator.url}  (Secrets Manager from local/secrets.json, DynamoDB, SQS)`,
+      `AWS endpoints:     ${emulator.url}  (Secrets Manager from ${secretsLabel}, DynamoDB, SQS)`,
+      `  IAM:             each function may do what its role in infra/ grants (GET ${emulator.url}/_emulator/iam)`,
       `  delivery queue:  ${resources.queueUrl}  (dead letters: ${resources.dlqUrl})`,
       '',
       'Scheduled functions run when you invoke them (EventBridge Scheduler does it in AWS):',

@@ -1,10 +1,11 @@
 import { createHttpClient } from '../../shared/http.js';
 import { checkProviderAccounts, type AccountHealth } from '../../shared/operations/healthcheck.js';
-import type { ProviderName } from '../../shared/config/routes.js';
+import { PROVIDERS, type ProviderName } from '../../shared/config/routes.js';
 import { SecretFormatError, SecretNotFoundError } from '../../shared/secrets.js';
 import * as z from '../../shared/zod.js';
 import { noExtraPositionals, parse } from '../args.js';
-import { checkStage, checkUrl, DEFAULT_EMULATOR_URL, LOCAL_STAGE, loadRoutes, secretBackend, shown, type LoadedRoutes, type SecretBackend } from '../context.js';
+import { checkStage, LOCAL_STAGE, loadRoutes, localStack, secretBackend, shown } from '../context.js';
+import type { Endpoint, LoadedRoutes, SecretBackend } from '../context.js';
 import { CliError, EXIT, plural, print, type Io } from '../io.js';
 import { neededSecrets, outsideStage, PROVIDER_LABELS, type SecretSpec } from '../secret-specs.js';
 import { createSecretCommand, putSecretCommand } from '../shell.js';
@@ -21,16 +22,21 @@ Check a stage's configuration and print a ✓/✗ table, with the fix for each �
     the same call as the scheduled healthcheck (2Chat GET /open/whatsapp/get-numbers,
     Kirim GET /v1/accounts, Callbell GET /v1/channels, 99digital GET the inbox).
 
-Stage local (the default) reads local/secrets.json and calls the provider
-emulator of \`npm start\` at http://127.0.0.1:4010; any other stage reads AWS
-Secrets Manager (the usual AWS credentials and region) and calls the real APIs.
+Stage local (the default) reads local/secrets.json (or LOCAL_SECRETS_FILE)
+and calls the providers where the functions of \`npm start\` call them: the
+emulator at http://127.0.0.1:$EMULATOR_PORT (4010), except a provider whose
+PROVIDER_URL_TWOCHAT, PROVIDER_URL_KIRIM, PROVIDER_URL_CALLBELL or
+PROVIDER_URL_CHATWOOT is set: that URL (set but empty: its public API).
+Any other stage reads AWS Secrets Manager (the usual AWS credentials and
+region) and calls the real APIs, or the PROVIDER_URL_* ones when set.
 
 Options:
   --stage S         stage to check (default: local)
   --secrets FILE    read secrets from this JSON file (name → value) instead
   --config FILE     route config (default: config/routes.json)
-  --emulator URL    call providers at URL/{twochat,kirim,callbell,chatwoot}
-                    (default for stage local: http://127.0.0.1:4010)
+  --emulator URL    call the providers without a PROVIDER_URL_* at
+                    URL/{twochat,kirim,callbell,chatwoot} (default for stage
+                    local: http://127.0.0.1:$EMULATOR_PORT, 4010 when unset)
   --json            print {stage, ok, checks: [{status, subject, detail, fix}]}
   -h, --help        this help
 
@@ -62,7 +68,7 @@ function secretFix(backend: SecretBackend, spec: SecretSpec, mode: 'create' | 'c
   const shape = JSON.stringify(spec.template);
   if (backend.kind === 'file') {
     const what = mode === 'create' ? `add "${spec.name}" to` : mode === 'correct' ? `correct "${spec.name}" in` : `put a valid key in "${spec.name}" in`;
-    const restart = backend.label.endsWith('local/secrets.json') ? ', then restart `npm start` (it reads the file when it starts)' : '';
+    const restart = backend.servedByNpmStart ? ', then restart `npm start` (it reads the file when it starts)' : '';
     return [`${what} ${backend.label} (shape: ${shape})${restart}`];
   }
   return [
@@ -86,27 +92,57 @@ async function checkSecret(backend: SecretBackend, spec: SecretSpec, stage: stri
   return { status: 'ok', subject, detail: spec.purpose };
 }
 
-function credentialCheck(health: AccountHealth, spec: SecretSpec, backend: SecretBackend, stage: string, emulator: string | undefined): Check {
+/** Where doctor calls each provider: as the functions would, per `PROVIDER_URL_*`. */
+export type ProviderRouting = Record<ProviderName, Endpoint>;
+
+/** The URL a provider variable chose, named, so a real account is never mistaken for the emulator. */
+const chosenBy = (endpoint: Endpoint) =>
+  endpoint.source === 'env' ? ` at ${endpoint.url} (${endpoint.variable})` : '';
+
+function unreachableFix(endpoint: Endpoint, label: string): string {
+  switch (endpoint.source) {
+    case 'emulator':
+      return `start the local stack (npm start): its emulator serves ${label} at ${endpoint.url}; `
+        + 'or set EMULATOR_PORT, or pass --emulator URL';
+    case 'env':
+      return `${label} did not answer at ${endpoint.url}: check ${endpoint.variable} and the network `
+        + '(unset it to use the emulator)';
+    default:
+      return `${label} did not answer; check the network and ${label}'s status, then run doctor again`;
+  }
+}
+
+function credentialCheck(
+  health: AccountHealth,
+  spec: SecretSpec,
+  backend: SecretBackend,
+  stage: string,
+  endpoint: Endpoint,
+): Check {
   const label = PROVIDER_LABELS[health.provider];
   const subject = `credentials ${health.account}`;
-  if (health.healthy) return { status: 'ok', subject, detail: `${label} accepted them (HTTP ${health.httpStatus ?? 200})` };
-  const detail = `${label}: ${health.status}${health.message ? ` — ${health.message}` : ''}`;
+  if (health.healthy) {
+    const detail = `${label} accepted them (HTTP ${health.httpStatus ?? 200})${chosenBy(endpoint)}`;
+    return { status: 'ok', subject, detail };
+  }
+  const detail = `${label}${chosenBy(endpoint)}: ${health.status}${health.message ? ` — ${health.message}` : ''}`;
   switch (health.status) {
     case 'unauthorized':
       return { status: 'fail', subject, detail, fix: secretFix(backend, spec, 'rekey', stage) };
     case 'unreachable':
-      return {
-        status: 'fail',
-        subject,
-        detail,
-        fix: emulator !== undefined ? [`start the local stack (npm start): its emulator serves the providers at ${emulator}; or pass --emulator URL`] : [`${label} did not answer; check the network and ${label}'s status, then run doctor again`],
-      };
+      return { status: 'fail', subject, detail, fix: [unreachableFix(endpoint, label)] };
     default:
       return { status: 'fail', subject, detail, fix: [`check the ids in secret ${spec.name} (e.g. Kirim phoneNumberId, 99digital accountId/inboxId and baseUrl)`] };
   }
 }
 
-export async function runChecks(routes: LoadedRoutes, backend: SecretBackend, stage: string, emulator: string | undefined, cwd: string): Promise<Check[]> {
+export async function runChecks(
+  routes: LoadedRoutes,
+  backend: SecretBackend,
+  stage: string,
+  routing: ProviderRouting,
+  cwd: string,
+): Promise<Check[]> {
   const { config } = routes;
   const routeCount = Object.values(config.sources).reduce((sum, list) => sum + Object.keys(list ?? {}).length, 0);
   const checks: Check[] = [{ status: 'ok', subject: 'route config', detail: `${shown({ cwd }, routes.file)}: ${plural(Object.keys(config.accounts).length, 'account')}, ${plural(routeCount, 'route')}` }];
@@ -126,7 +162,11 @@ export async function runChecks(routes: LoadedRoutes, backend: SecretBackend, st
   const usable = providerSpecs.filter((spec) => secretChecks[specs.indexOf(spec)]?.status === 'ok');
   const http = createHttpClient({ connectTimeoutMs: 3_000, responseTimeoutMs: 10_000 });
   try {
-    const baseUrls: Partial<Record<ProviderName, string>> = emulator === undefined ? {} : { twochat: `${emulator}/twochat`, kirim: `${emulator}/kirim`, callbell: `${emulator}/callbell`, chatwoot: `${emulator}/chatwoot` };
+    const baseUrls: Partial<Record<ProviderName, string>> = {};
+    for (const provider of PROVIDERS) {
+      const url = routing[provider].url;
+      if (url !== undefined) baseUrls[provider] = url;
+    }
     const accounts = Object.fromEntries(usable.map((spec) => [spec.account as string, { provider: spec.provider as ProviderName }]));
     const health = await checkProviderAccounts({ accounts }, { stage, secrets: backend.store, http, baseUrls });
     for (const spec of providerSpecs) {
@@ -134,7 +174,7 @@ export async function runChecks(routes: LoadedRoutes, backend: SecretBackend, st
       checks.push(
         result === undefined
           ? { status: 'skip', subject: `credentials ${spec.account}`, detail: `not called: secret ${spec.name} is not usable` }
-          : credentialCheck(result, spec, backend, stage, emulator),
+          : credentialCheck(result, spec, backend, stage, routing[result.provider]),
       );
     }
   } finally {
@@ -153,6 +193,18 @@ export function renderChecks(checks: readonly Check[]): string {
   return lines.join('\n');
 }
 
+function describeRouting(routing: ProviderRouting, emulatorUrl: string): string {
+  const endpoints = PROVIDERS.map((provider) => routing[provider]);
+  if (endpoints.every((endpoint) => endpoint.source === 'emulator')) return `emulator ${emulatorUrl}`;
+  if (endpoints.every((endpoint) => endpoint.source === 'public')) return 'their public APIs';
+  const named = PROVIDERS.filter((provider) => routing[provider].source !== 'emulator').map((provider) => {
+    const { source, url, variable } = routing[provider];
+    return `${PROVIDER_LABELS[provider]} ${source === 'env' ? `${url} (${variable})` : 'public API'}`;
+  });
+  const others = endpoints.some(({ source }) => source === 'emulator') ? [`the others emulator ${emulatorUrl}`] : [];
+  return [...named, ...others].join(', ');
+}
+
 export async function doctor(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse('doctor', argv, OPTIONS);
   if (values.help) {
@@ -161,16 +213,25 @@ export async function doctor(argv: string[], io: Io): Promise<number> {
   }
   noExtraPositionals(positionals, 0, 'doctor');
   const stage = checkStage(values.stage, 'doctor');
-  const emulator = values.emulator !== undefined ? checkUrl(values.emulator, '--emulator', 'doctor') : stage === LOCAL_STAGE ? DEFAULT_EMULATOR_URL : undefined;
+  const stack = localStack(io.env, { emulator: values.emulator }, 'doctor');
+  // A deployed stage calls the public APIs unless --emulator or a PROVIDER_URL_* says otherwise.
+  const emulated = stage === LOCAL_STAGE || values.emulator !== undefined;
+  const routing = Object.fromEntries(
+    PROVIDERS.map((provider) => {
+      const endpoint = stack.providers[provider];
+      const deployed: Endpoint = { ...endpoint, source: 'public', url: undefined };
+      return [provider, emulated || endpoint.source !== 'emulator' ? endpoint : deployed];
+    }),
+  ) as ProviderRouting;
 
   let checks: Check[];
   let where = '';
   try {
     const routes = loadRoutes(io, values.config);
     const backend = secretBackend(io, stage, values.secrets);
-    where = `secrets: ${backend.label}; providers: ${emulator !== undefined ? `emulator ${emulator}` : 'their public APIs'}`;
+    where = `secrets: ${backend.label}; providers: ${describeRouting(routing, stack.emulatorUrl)}`;
     try {
-      checks = await runChecks(routes, backend, stage, emulator, io.cwd);
+      checks = await runChecks(routes, backend, stage, routing, io.cwd);
     } finally {
       backend.close();
     }

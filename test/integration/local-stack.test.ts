@@ -3,7 +3,6 @@
  * bundled functions, secrets from local/secrets.json. Posts real HTTP and
  * reads the emulator's inspection API, then stops it with SIGTERM.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,25 +11,18 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { validateChatwootCreatePayload } from '../helpers/chatwoot-contract.js';
 import { eventually } from '../helpers/pipeline.js';
-import { freePort, isListening, waitForOutput } from '../helpers/processes.js';
+import { startNpmStart, type NpmStart } from '../helpers/npm-start.js';
+import { isListening } from '../helpers/processes.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-let stack: ChildProcess;
-let ports: { http: number; emulator: number; lambda: number };
+let started: NpmStart;
+let stack: NpmStart['child'];
+let ports: NpmStart['ports'];
 let banner = '';
-/** Everything the stack printed: shown when a test fails, to say why. */
-let output = '';
 
 beforeAll(async () => {
-  ports = { http: await freePort(), emulator: await freePort(), lambda: await freePort() };
-  stack = spawn(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'scripts/start.ts'], {
-    cwd: root,
-    env: { ...process.env, PORT: String(ports.http), EMULATOR_PORT: String(ports.emulator), LAMBDA_PORT: String(ports.lambda), LOCAL_QUEUE_VISIBILITY_SECONDS: '2' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  stack.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  stack.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  banner = await waitForOutput(stack, 'Ctrl-C stops everything', 120_000);
+  started = await startNpmStart();
+  ({ child: stack, ports, banner } = started);
 });
 
 afterAll(() => {
@@ -38,7 +30,7 @@ afterAll(() => {
 });
 
 afterEach((context) => {
-  if (context.task.result?.state === 'fail') console.error(`npm start printed:\n${output.slice(-5000)}`);
+  if (context.task.result?.state === 'fail') console.error(`npm start printed:\n${started.output().slice(-5000)}`);
 });
 
 const post = (body: string, contentType: string, idempotencyKey?: string) =>
@@ -66,9 +58,13 @@ async function requests(provider: string): Promise<Recorded[]> {
 const createsOf = async (provider: string) => (await requests(provider)).filter((request) => request.method === 'POST');
 
 describe('npm start (local stack)', () => {
-  it('prints the URLs it serves', () => {
+  it('prints the URLs it serves, every provider at the emulator', () => {
     expect(banner).toContain(`POST http://127.0.0.1:${ports.http}/hooks/form/default`);
     expect(banner).toContain(`Provider emulator: http://127.0.0.1:${ports.emulator}`);
+    const emulated = `http://127\\.0\\.0\\.1:${ports.emulator}`;
+    expect(banner).toMatch(new RegExp(`Kirim\\.chat +emulator +${emulated}/kirim\n`));
+    expect(banner).toMatch(new RegExp(`Shopify Admin API +emulator +${emulated}/shopify\n`));
+    expect(banner).not.toContain('REAL');
   });
 
   it('turns a JSON form and a urlencoded form into one 2Chat create each', async () => {
@@ -194,8 +190,7 @@ describe('npm start (local stack)', () => {
 
     // Callbell answers again (clearing requests clears faults); the scheduled redrive is invoked as EventBridge would.
     await fetch(`http://127.0.0.1:${ports.emulator}/_emulator/requests`, { method: 'DELETE' });
-    const invoked = await fetch(`http://127.0.0.1:${ports.lambda}/2015-03-31/functions/contact-relay-local-redrive/invocations`, { method: 'POST', body: '{}' });
-    expect(await invoked.json()).toMatchObject({ started: true, dlqMessages: 1 });
+    expect(await started.invoke('redrive')).toMatchObject({ started: true, dlqMessages: 1 });
     await eventually(async () => expect((await createsOf('callbell')).filter((r) => r.status === 200)).toHaveLength(1), 30_000);
     for (const provider of ['twochat', 'kirim', 'chatwoot']) expect(await createsOf(provider), provider).toHaveLength(0);
     expect(await depth(dlqUrl)).toBe(0);

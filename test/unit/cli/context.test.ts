@@ -1,0 +1,153 @@
+/**
+ * The local stack's URLs as `npm start` and every command read them: a flag
+ * wins over the environment, the environment over the default.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localSecretsFile, localStack, PROJECT_ROOT, resolveTarget } from '../../../cli/context.js';
+import type { Io } from '../../../cli/io.js';
+import { main } from '../../../cli/main.js';
+import { UsageError } from '../../../cli/io.js';
+
+describe('Function: localStack', () => {
+  it('with nothing set: the API on 3000, the emulator on 4010, every provider and Shopify at the emulator', () => {
+    const stack = localStack({});
+    expect(stack.apiUrl).toBe('http://127.0.0.1:3000');
+    expect(stack.apiIsLocal).toBe(true);
+    expect(stack.emulatorUrl).toBe('http://127.0.0.1:4010');
+    expect(stack.providers.kirim).toEqual({
+      source: 'emulator',
+      url: 'http://127.0.0.1:4010/kirim',
+      variable: 'PROVIDER_URL_KIRIM',
+    });
+    expect(stack.shopifyAdmin).toEqual({
+      source: 'emulator',
+      url: 'http://127.0.0.1:4010/shopify',
+      variable: 'SHOPIFY_ADMIN_URL',
+    });
+    expect(stack.baseUrls).toEqual({
+      twochat: 'http://127.0.0.1:4010/twochat',
+      kirim: 'http://127.0.0.1:4010/kirim',
+      callbell: 'http://127.0.0.1:4010/callbell',
+      chatwoot: 'http://127.0.0.1:4010/chatwoot',
+    });
+  });
+
+  it('PORT and EMULATOR_PORT move the API and the emulator, and the emulated providers with it', () => {
+    const stack = localStack({ PORT: '3100', EMULATOR_PORT: '4111' });
+    expect([stack.apiUrl, stack.emulatorUrl, stack.baseUrls.callbell]).toEqual([
+      'http://127.0.0.1:3100',
+      'http://127.0.0.1:4111',
+      'http://127.0.0.1:4111/callbell',
+    ]);
+  });
+
+  it('--url and --emulator win over PORT and EMULATOR_PORT', () => {
+    const flags = { url: 'http://10.0.0.5:8080/', emulator: 'http://10.0.0.5:9090' };
+    const stack = localStack({ PORT: '3100', EMULATOR_PORT: '4111' }, flags);
+    expect([stack.apiUrl, stack.apiIsLocal, stack.emulatorUrl, stack.baseUrls.twochat]).toEqual([
+      'http://10.0.0.5:8080',
+      false,
+      'http://10.0.0.5:9090',
+      'http://10.0.0.5:9090/twochat',
+    ]);
+  });
+
+  it('a PROVIDER_URL_* with a URL sends that provider there, whatever --emulator says; the others stay', () => {
+    const env = { PROVIDER_URL_KIRIM: 'https://api.kirim.chat/', EMULATOR_PORT: '4111' };
+    const stack = localStack(env, { emulator: 'http://127.0.0.1:4222' });
+    expect(stack.providers.kirim).toEqual({
+      source: 'env',
+      url: 'https://api.kirim.chat',
+      variable: 'PROVIDER_URL_KIRIM',
+    });
+    expect(stack.baseUrls).toMatchObject({ kirim: 'https://api.kirim.chat', twochat: 'http://127.0.0.1:4222/twochat' });
+  });
+
+  it('a provider variable set but empty means its public API: no base URL, so the adapter default applies', () => {
+    const stack = localStack({ PROVIDER_URL_CHATWOOT: '', SHOPIFY_ADMIN_URL: '' });
+    expect(stack.providers.chatwoot).toEqual({ source: 'public', url: undefined, variable: 'PROVIDER_URL_CHATWOOT' });
+    expect(stack.shopifyAdmin.source).toBe('public');
+    expect(Object.keys(stack.baseUrls).sort()).toEqual(['callbell', 'kirim', 'twochat']);
+  });
+
+  it.each([
+    [{ PORT: 'http' }, 'PORT must be a TCP port number, got "http"'],
+    [{ EMULATOR_PORT: '70000' }, 'EMULATOR_PORT must be a TCP port number, got "70000"'],
+    [{ PROVIDER_URL_TWOCHAT: 'api.p.2chat.io' }, 'PROVIDER_URL_TWOCHAT must be an http(s) URL'],
+    [{ SHOPIFY_ADMIN_URL: 'ftp://shop.example' }, 'SHOPIFY_ADMIN_URL must be an http(s) URL'],
+  ])('%j is a usage error naming the variable', (env, message) => {
+    expect(() => localStack(env, {}, 'doctor')).toThrow(UsageError);
+    expect(() => localStack(env, {}, 'doctor')).toThrow(message);
+  });
+});
+
+describe('Function: resolveTarget', () => {
+  it('stage local posts to PORT unless --url names another API', () => {
+    expect(resolveTarget({}, 'send', { PORT: '3456', EMULATOR_PORT: '4567' })).toEqual({
+      stage: 'local',
+      baseUrl: 'http://127.0.0.1:3456',
+      defaultLocal: true,
+      emulatorUrl: 'http://127.0.0.1:4567',
+    });
+    expect(resolveTarget({ url: 'http://127.0.0.1:9999' }, 'send', { PORT: '3456' })).toMatchObject({
+      baseUrl: 'http://127.0.0.1:9999',
+      defaultLocal: false,
+    });
+  });
+
+  it('a deployed stage still needs --url: PORT is the local stack only', () => {
+    expect(() => resolveTarget({ stage: 'prod' }, 'send', { PORT: '3456' })).toThrow('--stage prod needs --url');
+  });
+});
+
+describe('Function: localSecretsFile', () => {
+  it('is local/secrets.json unless LOCAL_SECRETS_FILE names another file, relative to the project', () => {
+    expect(localSecretsFile({})).toBe(path.join(PROJECT_ROOT, 'local/secrets.json'));
+    expect(localSecretsFile({ LOCAL_SECRETS_FILE: '' })).toBe(path.join(PROJECT_ROOT, 'local/secrets.json'));
+    const mine = localSecretsFile({ LOCAL_SECRETS_FILE: 'local/secrets.mine.json' });
+    expect(mine).toBe(path.join(PROJECT_ROOT, 'local/secrets.mine.json'));
+    expect(localSecretsFile({ LOCAL_SECRETS_FILE: '/home/me/relay-secrets.json' })).toBe('/home/me/relay-secrets.json');
+  });
+});
+
+describe('contact-relay send (PORT)', () => {
+  let server: http.Server;
+  let port: number;
+  const received: Array<{ method?: string; url?: string }> = [];
+
+  beforeAll(async () => {
+    server = http.createServer((request, response) => {
+      received.push({ method: request.method, url: request.url });
+      request.resume();
+      request.on('end', () => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ status: 'accepted', eventKey: 'form:default:x' }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  it('posts to the local stack on PORT and points at the emulator on EMULATOR_PORT', async () => {
+    let stdout = '';
+    const io: Io = {
+      stdout: { write: (text: string) => (stdout += text) },
+      stderr: { write: () => true },
+      env: { PORT: String(port), EMULATOR_PORT: '4999' },
+      cwd: mkdtempSync(path.join(tmpdir(), 'cli-context-')),
+      now: () => new Date('2026-11-21T10:00:00.000Z'),
+    };
+    const code = await main(['send', 'form', '--sample'], io);
+    expect(code).toBe(0);
+    const paths = received.map((request) => [request.method, request.url?.split('?')[0]]);
+    expect(paths).toEqual([['POST', '/hooks/form/default']]);
+    expect(stdout).toContain(`POST http://127.0.0.1:${port}/hooks/form/default`);
+    expect(stdout).toContain('curl -s http://127.0.0.1:4999/_emulator/contacts');
+  });
+});
