@@ -215,6 +215,29 @@ describe('contact-relay try (usage)', () => {
   });
 });
 
+describe('contact-relay try (where the local functions would call)', () => {
+  it('stage local honours PROVIDER_URL_KIRIM and LOCAL_SECRETS_FILE as npm start does', async () => {
+    const real = await startEmulator({ port: 0, secrets, credentials: { kirim: ['my-real-kirim-token'] } });
+    try {
+      const file = secretsFile({ [KIRIM_SECRET]: { token: 'my-real-kirim-token', phoneNumberId: '106540352242922' } });
+      const run = await tryCommand(['kirim', ...ADA], {
+        EMULATOR_PORT: String(emulator.port),
+        PROVIDER_URL_KIRIM: `${real.url}/kirim`,
+        LOCAL_SECRETS_FILE: file,
+      });
+      expect(run.code, run.stdout).toBe(0);
+      expect(run.stdout).toContain(`calls    ${real.url}/kirim (PROVIDER_URL_KIRIM)`);
+      expect(run.stdout).toContain(`secret   ${KIRIM_SECRET} (${file})`);
+      expect(run.stdout).toContain('outcome: created');
+      expect(real.state.contacts.map((contact) => contact.phone)).toEqual(['+14155550132']);
+      expect(emulator.state.requests).toEqual([]);
+      expectNothingSecret(run, 'my-real-kirim-token');
+    } finally {
+      await real.close();
+    }
+  });
+});
+
 describe('contact-relay try (a deployed stage)', () => {
   it('reads the secret from Secrets Manager in --region and calls the provider at PROVIDER_URL_*', async () => {
     emulator.state.secrets.set('contact-relay/prod/provider/kirim', JSON.stringify(secrets[KIRIM_SECRET]));
