@@ -26,6 +26,7 @@ import { localSecretsFile, localStack, type Endpoint, type LocalStack } from '..
 import { PROVIDER_LABELS } from '../cli/secret-specs.js';
 import { shellQuote } from '../cli/shell.js';
 import { credentialsFromSecrets } from '../test/emulator/credentials.js';
+import { functionAccessKeyId } from '../test/emulator/iam.js';
 import { localFunctionEnv } from '../test/emulator/local-env.js';
 import { provisionLocal } from '../test/emulator/provision.js';
 import { startQueuePoller, type QueuePoller } from '../test/emulator/queue-poller.js';
@@ -86,6 +87,8 @@ const emulator = await startEmulator({
   aws: true,
   secrets: secrets as Record<string, unknown>,
   credentials: credentialsFromSecrets(routes, secrets as Record<string, unknown>, STAGE),
+  // Each function calls as itself (infra/plugins/local-function-credentials.cjs) and gets what its role grants.
+  iam: { stage: STAGE },
 }).catch((error: Error) => fail(`the emulator cannot listen on port ${emulatorPort}: ${error.message}`));
 const resources = await provisionLocal({ endpoint: emulator.url, stage: STAGE, visibilityTimeoutSeconds });
 
@@ -116,7 +119,12 @@ async function invoke(name: string, event: unknown): Promise<unknown> {
   return text === '' ? undefined : (JSON.parse(text) as unknown);
 }
 
-const sqs = new SQSClient({ endpoint: emulator.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+// Lambda's event source mapping receives and deletes with the function's role.
+const sqs = new SQSClient({
+  endpoint: emulator.url,
+  region: 'us-east-1',
+  credentials: { accessKeyId: functionAccessKeyId('deliver'), secretAccessKey: 'local' },
+});
 let poller: QueuePoller | undefined;
 
 let announced = false;
@@ -192,6 +200,7 @@ function announce(): void {
       `  forget them:       DELETE ${emulator.url}/_emulator/requests`,
       `Shopify Admin API: ${emulator.url}/shopify  (seed orders for reconcile: POST ${emulator.url}/_emulator/shopify/orders)`,
       `AWS endpoints:     ${emulator.url}  (Secrets Manager from ${secretsLabel}, DynamoDB, SQS)`,
+      `  IAM:             each function may do what its role in infra/ grants (GET ${emulator.url}/_emulator/iam)`,
       `  delivery queue:  ${resources.queueUrl}  (dead letters: ${resources.dlqUrl})`,
       '',
       'Scheduled functions run when you invoke them (EventBridge Scheduler does it in AWS):',

@@ -5,12 +5,14 @@
  * handlers with their environment pointed at loopback. The test helper sets
  * the environment through vitest (`vi.stubEnv`), which only works inside
  * vitest; here it is set on process.env before the handlers are imported,
- * which is when they read it.
+ * which is when they read it. Each handler calls AWS as its own function and
+ * gets what its role in infra/ grants (test/emulator/function-identity.ts).
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { SOURCES } from '../../shared/contact.js';
 import type { RedriveReport } from '../../shared/operations/redrive.js';
+import { asFunction, useFunctionCredentials } from '../../test/emulator/function-identity.js';
 import { provisionLocal, type LocalResources } from '../../test/emulator/provision.js';
 import { localFunctionEnv } from '../../test/emulator/local-env.js';
 import { startEmulator, type Emulator } from '../../test/emulator/server.js';
@@ -38,6 +40,7 @@ export interface SoakPipeline {
 export async function startSoakPipeline(options: { visibilityTimeoutSeconds: number }): Promise<SoakPipeline> {
   const emulator = await startEmulator({
     aws: true,
+    iam: { stage: SOAK_STAGE },
     secrets: {
       ...Object.fromEntries(SOURCES.map((source) => [`contact-relay/${SOAK_STAGE}/source/${source}`, SOAK_SOURCE_SECRET])),
       [`contact-relay/${SOAK_STAGE}/provider/twochat`]: { apiKey: KEYS.twochat },
@@ -54,11 +57,12 @@ export async function startSoakPipeline(options: { visibilityTimeoutSeconds: num
     POWERTOOLS_METRICS_DISABLED: 'true',
   };
   Object.assign(process.env, env);
+  const restoreEnv = useFunctionCredentials();
   // Imported only now: each handler reads its environment once, at cold start.
-  const { handler: forms } = await import('../../functions/forms/handler.js');
-  const { handler: shops } = await import('../../functions/shops/handler.js');
-  const { handler: deliver } = await import('../../functions/deliver/handler.js');
-  const { handler: redrive } = await import('../../functions/redrive/handler.js');
+  const forms = asFunction('forms', (await import('../../functions/forms/handler.js')).handler);
+  const shops = asFunction('shops', (await import('../../functions/shops/handler.js')).handler);
+  const deliver = asFunction('deliver', (await import('../../functions/deliver/handler.js')).handler);
+  const redrive = asFunction('redrive', (await import('../../functions/redrive/handler.js')).handler);
   const sqs = new SQSClient({ endpoint: emulator.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   return {
     emulator,
@@ -71,6 +75,7 @@ export async function startSoakPipeline(options: { visibilityTimeoutSeconds: num
     sourceSecret: SOAK_SOURCE_SECRET,
     async close() {
       sqs.destroy();
+      restoreEnv();
       await emulator.close();
     },
   };

@@ -24,6 +24,7 @@ import { findRoute, parseRoutesConfig } from '../../shared/config/routes.js';
 import type { RedriveReport } from '../../shared/operations/redrive.js';
 import { storeDefaults } from '../../shared/store.js';
 import type { LocalResources } from '../../test/emulator/provision.js';
+import { asFunction } from '../../test/emulator/function-identity.js';
 import { startQueuePoller, type QueuePoller } from '../../test/emulator/queue-poller.js';
 import { seededRandom, type Random } from '../../test/emulator/random.js';
 import type { Emulator } from '../../test/emulator/server.js';
@@ -450,7 +451,8 @@ export async function runSoak(target: SoakTarget, options: SoakOptions): Promise
 async function deliverInstance(container: number): Promise<Handler<SQSEvent, SQSBatchResponse>> {
   const specifier = `../../functions/deliver/handler.js?soak-container=${container}`;
   const module = (await import(/* @vite-ignore */ specifier)) as { handler: Handler<SQSEvent, SQSBatchResponse> };
-  return module.handler;
+  // It calls AWS as the deliver function, with deliver's role.
+  return asFunction('deliver', module.handler);
 }
 
 /** A function's configured timeout in serverless.yml (the provider default when it sets none). */

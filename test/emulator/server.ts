@@ -1,7 +1,8 @@
 /**
- * The provider emulator (DESIGN §5): the four providers under
- * /twochat, /kirim, /callbell, /chatwoot, the AWS endpoints the functions
- * need on `/` (by `X-Amz-Target`), and the inspection API under /_emulator.
+ * The provider emulator: the four providers under /twochat, /kirim,
+ * /callbell, /chatwoot, the AWS endpoints the functions need on `/` (by
+ * `X-Amz-Target`, each function's call checked against its role when started
+ * with `iam`), and the inspection API under /_emulator.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,7 +10,8 @@ import { callbellApi } from './providers/callbell.js';
 import { chatwootApi } from './providers/chatwoot.js';
 import { kirimApi } from './providers/kirim.js';
 import { twoChatApi } from './providers/twochat.js';
-import { secretsManagerCall } from './secrets-manager.js';
+import { LocalIam, type IamOptions } from './iam.js';
+import { secretArn, secretsManagerCall } from './secrets-manager.js';
 import { ShopifyAdminStub } from './shopify-admin.js';
 import { AdminOrderNodeSchema, type AdminOrderNode } from '../../shared/sources/shopify.js';
 import { describeIssues } from '../../shared/validation.js';
@@ -28,6 +30,8 @@ export interface EmulatorOptions {
   aws?: boolean;
   /** Random transient faults per provider from the start (see `RandomFaultPlan`); `seed` makes the draws repeatable. */
   randomFaults?: { plans: RandomFaults; seed?: number };
+  /** Evaluate each function's AWS calls against its role, as AWS does (test/emulator/iam.ts). */
+  iam?: IamOptions;
 }
 
 export interface Emulator {
@@ -38,6 +42,8 @@ export interface Emulator {
   aws?: AwsBackends;
   /** The Shopify Admin API stub under /shopify; its tokens come from `shopify-admin` secrets. */
   shopify: ShopifyAdminStub;
+  /** Present when started with `iam`: the roles evaluated and the decisions taken. */
+  iam?: LocalIam;
   close(): Promise<void>;
 }
 
@@ -71,6 +77,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const apis = providerApis(state);
   const aws = options.aws ? await startAwsBackends() : undefined;
   const shopify = new ShopifyAdminStub({ tokens: shopifyTokens(options.secrets ?? {}) });
+  const iam = options.iam === undefined ? undefined : new LocalIam(options.iam);
+  const arnOfSecret = (name: string) => (state.secrets.has(name) ? secretArn(name) : undefined);
 
   const server = http.createServer((incoming, outgoing) => {
     const chunks: Buffer[] = [];
@@ -100,19 +108,30 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
       // AWS JSON protocol: every call is a POST to / naming its operation.
       const target = incoming.headers['x-amz-target'];
+      // A function's call its role does not grant is refused before any service sees it.
+      const refusal =
+        typeof target === 'string' ? iam?.check(incoming.headers.authorization, target, body, arnOfSecret) : undefined;
       if (typeof target === 'string' && aws !== undefined && !target.startsWith('secretsmanager.')) {
         state.awsCalls.set(target, (state.awsCalls.get(target) ?? 0) + 1);
+        if (refusal !== undefined) return send(refusal);
         if (target === 'AmazonSQS.StartMessageMoveTask') return send(await startMessageMoveTask(aws, body));
         if (target === 'AmazonSQS.ListMessageMoveTasks') return send(listMessageMoveTasks(aws, body));
         if (target.startsWith('AmazonSQS.')) return send(await forward(aws.sqsUrl, incoming, rawBody));
         if (target.startsWith('DynamoDB_')) return send(await forward(aws.dynamodbUrl, incoming, rawBody));
       }
       if (typeof target === 'string') {
-        const response = target.startsWith('secretsmanager.') ? secretsManagerCall(state, target, body) : json(400, { __type: 'UnknownOperationException', message: `unsupported target ${target}` });
+        const unknown = { __type: 'UnknownOperationException', message: `unsupported target ${target}` };
+        const secrets = target.startsWith('secretsmanager.');
+        const response = refusal ?? (secrets ? secretsManagerCall(state, target, body) : json(400, unknown));
         state.requests.push({ provider: 'secretsmanager', method, path: target, headers: maskHeaders(incoming.headers), body, status: response.status, at: new Date().toISOString() });
         return send(response);
       }
 
+      if (url.pathname === '/_emulator/iam' && method === 'GET') {
+        if (iam === undefined) return send(json(200, { enabled: false }));
+        return send(json(200, { enabled: true, stage: iam.stage, decisions: iam.decisions }));
+      }
+      if (url.pathname === '/_emulator/requests' && method === 'DELETE' && iam !== undefined) iam.decisions = [];
       if (url.pathname.startsWith('/_emulator/shopify/orders')) return send(shopifyOrders(shopify, method, body));
       if (url.pathname.startsWith('/_emulator/')) return send(inspect(state, method, url, body));
 
@@ -173,6 +192,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     state,
     shopify,
     ...(aws !== undefined ? { aws } : {}),
+    ...(iam !== undefined ? { iam } : {}),
     close: async () => {
       await new Promise<void>((resolve) => {
         server.closeAllConnections();

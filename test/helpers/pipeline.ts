@@ -1,13 +1,17 @@
 /**
  * The whole pipeline in one test process: the emulator with its AWS
  * backends (dynalite, fauxqs), the table and queues of infra/resources.yml,
- * the real form and deliver handlers with their environment pointed at
- * loopback, and a poller feeding the queue to the deliver handler.
+ * the real handlers with their environment pointed at loopback, each calling
+ * AWS as its own function and refused what its role in infra/ does not grant,
+ * and a poller feeding the queue to the deliver handler with deliver's role,
+ * as Lambda's event source mapping does.
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { vi } from 'vitest';
 import { SOURCES } from '../../shared/contact.js';
+import { asFunction, useFunctionCredentials } from '../emulator/function-identity.js';
+import { functionAccessKeyId, type FunctionRoles } from '../emulator/iam.js';
 import { localFunctionEnv } from '../emulator/local-env.js';
 import { provisionLocal, type LocalResources } from '../emulator/provision.js';
 import { startQueuePoller, type QueuePoller } from '../emulator/queue-poller.js';
@@ -41,9 +45,17 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-export async function startPipeline(options: { visibilityTimeoutSeconds?: number; logLevel?: 'DEBUG' | 'INFO' | 'SILENT' } = {}): Promise<Pipeline> {
+export interface PipelineOptions {
+  visibilityTimeoutSeconds?: number;
+  logLevel?: 'DEBUG' | 'INFO' | 'SILENT';
+  /** The roles the functions' AWS calls are evaluated against; the project's own by default. */
+  roles?: FunctionRoles;
+}
+
+export async function startPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
   const emulator = await startEmulator({
     aws: true,
+    iam: { stage: STAGE, ...(options.roles !== undefined ? { roles: options.roles } : {}) },
     secrets: {
       [`contact-relay/${STAGE}/provider/twochat`]: { apiKey: KEYS.twochat },
       [`contact-relay/${STAGE}/shopify-admin/default`]: { shopDomain: SHOP, accessToken: 'itest-shopify-token' },
@@ -61,14 +73,22 @@ export async function startPipeline(options: { visibilityTimeoutSeconds?: number
     POWERTOOLS_METRICS_DISABLED: 'true',
   };
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+  const restoreEnv = useFunctionCredentials();
   vi.resetModules();
-  const { handler: forms } = await import('../../functions/forms/handler.js');
-  const { handler: shops } = await import('../../functions/shops/handler.js');
-  const { handler: shopifyEvents } = await import('../../functions/shopify-events/handler.js');
-  const { handler: deliver } = await import('../../functions/deliver/handler.js');
-  const { handler: redrive } = await import('../../functions/redrive/handler.js');
-  const { handler: reconcile } = await import('../../functions/reconcile/handler.js');
+  const forms = asFunction('forms', (await import('../../functions/forms/handler.js')).handler);
+  const shops = asFunction('shops', (await import('../../functions/shops/handler.js')).handler);
+  const { handler: shopifyEventsHandler } = await import('../../functions/shopify-events/handler.js');
+  const shopifyEvents = asFunction('shopifyEvents', shopifyEventsHandler);
+  const deliver = asFunction('deliver', (await import('../../functions/deliver/handler.js')).handler);
+  const redrive = asFunction('redrive', (await import('../../functions/redrive/handler.js')).handler);
+  const reconcile = asFunction('reconcile', (await import('../../functions/reconcile/handler.js')).handler);
   const sqs = new SQSClient({ endpoint: emulator.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  // The event source mapping receives and deletes with the function's role.
+  const deliverSqs = new SQSClient({
+    endpoint: emulator.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: functionAccessKeyId('deliver'), secretAccessKey: 'local' },
+  });
   const pollers: QueuePoller[] = [];
 
   return {
@@ -83,13 +103,20 @@ export async function startPipeline(options: { visibilityTimeoutSeconds?: number
     redrive,
     reconcile,
     startPoller() {
-      const poller = startQueuePoller({ sqs, queueUrl: resources.queueUrl, queueArn: resources.queueArn, invoke: (event) => deliver(event, lambdaContext('contact-relay-itest-deliver')) });
+      const poller = startQueuePoller({
+        sqs: deliverSqs,
+        queueUrl: resources.queueUrl,
+        queueArn: resources.queueArn,
+        invoke: (event) => deliver(event, lambdaContext('contact-relay-itest-deliver')),
+      });
       pollers.push(poller);
       return poller;
     },
     async close() {
       await Promise.all(pollers.map((poller) => poller.stop()));
       sqs.destroy();
+      deliverSqs.destroy();
+      restoreEnv();
       vi.unstubAllEnvs();
       await emulator.close();
     },
