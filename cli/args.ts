@@ -12,6 +12,7 @@ export const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const;
 export const TARGET_OPTIONS = {
   url: { type: 'string' },
   stage: { type: 'string' },
+  region: { type: 'string' },
   secrets: { type: 'string' },
   config: { type: 'string' },
 } as const;

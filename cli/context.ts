@@ -2,12 +2,13 @@
  * Where a command sends and what it reads: the route config, the stage, the
  * base URLs, and the secrets — `local/secrets.json` (or `LOCAL_SECRETS_FILE`)
  * for stage `local` (the file `npm start` serves as Secrets Manager), Secrets
- * Manager for any other stage, or the file `--secrets` names.
+ * Manager in the stack's region for any other stage, or the file `--secrets` names.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { parse as parseYaml } from 'yaml';
 import { findRoute, parseRoutesConfig, PROVIDERS, type ProviderName, type ResolvedRoute, type RoutesConfig } from '../shared/config/routes.js';
 import type { SourceName } from '../shared/contact.js';
 import { SecretFormatError, SecretNotFoundError, SecretStore } from '../shared/secrets.js';
@@ -110,6 +111,96 @@ export function localStack(env: EnvVars, flags: { url?: string | undefined; emul
   };
 }
 
+/**
+ * Where the functions of `stage` call each provider: stage local as `npm start`
+ * routes them (the emulator, or PROVIDER_URL_*); a deployed stage at its
+ * PROVIDER_URL_* when set, else at the provider's public API — unless
+ * `--emulator` asks for the emulator.
+ */
+export function providerEndpoints(
+  env: EnvVars,
+  stage: string,
+  flags: { emulator?: string | undefined } = {},
+  command = '',
+): Record<ProviderName, Endpoint> {
+  const stack = localStack(env, flags, command);
+  if (stage === LOCAL_STAGE || flags.emulator !== undefined) return stack.providers;
+  const deployed = (endpoint: Endpoint): Endpoint =>
+    endpoint.source === 'emulator' ? { ...endpoint, source: 'public', url: undefined } : endpoint;
+  return Object.fromEntries(PROVIDERS.map((provider) => [provider, deployed(stack.providers[provider])])) as Record<
+    ProviderName,
+    Endpoint
+  >;
+}
+
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+const OSLS_DEFAULT_REGION = 'us-east-1';
+const EXAMPLE = 'eu-west-1';
+
+export interface AwsRegion {
+  name: string;
+  /** Where the name came from, for messages. */
+  from: '--region' | 'AWS_REGION' | 'AWS_DEFAULT_REGION' | 'serverless.yml';
+}
+
+/**
+ * The region `osls deploy` puts the stack in when not given `--region`:
+ * serverless.yml's `provider.region` when it is a region, the fallback of
+ * `${opt:region, '…'}` (the value when deploy gets no `--region`:
+ * https://www.serverless.com/framework/docs/providers/aws/guide/variables#referencing-cli-options),
+ * else osls's own default, us-east-1
+ * (https://github.com/oss-serverless/osls/blob/main/docs/cli-reference/deploy.md).
+ * A deploy run with `--region` put the stack elsewhere, which this file cannot tell.
+ */
+export function stackRegion(command = '', file = path.join(PROJECT_ROOT, 'serverless.yml')): string {
+  let region: unknown;
+  try {
+    region = (parseYaml(readFileSync(file, 'utf8')) as { provider?: { region?: unknown } } | null)?.provider?.region;
+  } catch (error) {
+    const why = (error as Error).message;
+    throw new UsageError(`cannot read the stack's region from ${file}: ${why}; pass --region`, command);
+  }
+  if (region === undefined || region === null) return OSLS_DEFAULT_REGION;
+  const value = String(region).trim();
+  const name = /^\$\{opt:region,\s*(['"]?)([a-z0-9-]+)\1\s*\}$/.exec(value)?.[2] ?? value;
+  if (REGION.test(name)) return name;
+  const says = `serverless.yml says provider.region "${value}"`;
+  throw new UsageError(`cannot tell the stack's region: ${says}; pass --region`, command);
+}
+
+/**
+ * The AWS region a command calls: `--region`, else `AWS_REGION`, else
+ * `AWS_DEFAULT_REGION` (the variables the AWS SDKs and the AWS CLI read:
+ * https://docs.aws.amazon.com/sdkref/latest/guide/feature-region.html,
+ * https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-envvars.html),
+ * else the stack's region from serverless.yml (`stackRegion`). A profile's
+ * region is not used: osls deploys to serverless.yml's region whatever the
+ * profile says, so the stack is there.
+ */
+export function awsRegion(env: EnvVars, flag: string | undefined, command: string): AwsRegion {
+  if (flag !== undefined) {
+    if (!REGION.test(flag)) {
+      throw new UsageError(`--region must be an AWS region such as ${EXAMPLE}, got "${flag}"`, command);
+    }
+    return { name: flag, from: '--region' };
+  }
+  for (const variable of ['AWS_REGION', 'AWS_DEFAULT_REGION'] as const) {
+    const value = env[variable]?.trim();
+    if (value === undefined || value === '') continue;
+    if (!REGION.test(value)) {
+      throw new UsageError(`${variable} must be an AWS region such as ${EXAMPLE}, got "${value}"`, command);
+    }
+    return { name: value, from: variable };
+  }
+  return { name: stackRegion(command), from: 'serverless.yml' };
+}
+
+/** How a region was chosen, for a command's output. */
+export function describeRegion(region: AwsRegion): string {
+  if (region.from !== 'serverless.yml') return `${region.name} (${region.from})`;
+  return `${region.name} (serverless.yml: where osls deploy puts the stack without --region)`;
+}
+
 /** A path as the user wrote it, resolved against their working directory. */
 export function userPath(io: Pick<Io, 'cwd'>, file: string): string {
   return path.resolve(io.cwd, file);
@@ -195,8 +286,10 @@ export function requireRoute(routes: LoadedRoutes, source: SourceName, routeName
 /** Where secrets come from, for messages and fixes. */
 export interface SecretBackend {
   kind: 'file' | 'aws';
-  /** `local/secrets.json` or `Secrets Manager`. */
+  /** `local/secrets.json` or `Secrets Manager (eu-west-1)`. */
   label: string;
+  /** The region of Secrets Manager (kind `aws`). */
+  region?: string;
   file?: string;
   store: SecretStore;
   /** True for the file `npm start` serves as Secrets Manager: a change needs a restart. */
@@ -218,24 +311,35 @@ export function localSecretsFile(env: EnvVars): string {
 
 /**
  * `--secrets FILE` wins; else stage local reads its secrets file
- * (`localSecretsFile`); else Secrets Manager (the SDK's usual credentials,
- * region and `AWS_ENDPOINT_URL_SECRETS_MANAGER`).
+ * (`localSecretsFile`); else Secrets Manager in `awsRegion` (the SDK's usual
+ * credentials and `AWS_ENDPOINT_URL_SECRETS_MANAGER`).
  */
-export function secretBackend(io: Pick<Io, 'cwd' | 'env'>, stage: string, secretsFile?: string): SecretBackend {
-  if (secretsFile !== undefined || stage === LOCAL_STAGE) {
-    const file = secretsFile === undefined ? localSecretsFile(io.env) : userPath(io, secretsFile);
-    return { ...fileSecretBackend(file, shown(io, file)), servedByNpmStart: secretsFile === undefined };
+export function secretBackend(
+  io: Pick<Io, 'cwd' | 'env'>,
+  stage: string,
+  options: { secrets?: string | undefined; region?: string | undefined },
+  command: string,
+): SecretBackend {
+  // A mistyped --region is an error on every stage, not only where it is used.
+  const flagged = options.region === undefined ? undefined : awsRegion(io.env, options.region, command);
+  if (options.secrets !== undefined || stage === LOCAL_STAGE) {
+    const file = options.secrets === undefined ? localSecretsFile(io.env) : userPath(io, options.secrets);
+    return { ...fileSecretBackend(file, shown(io, file)), servedByNpmStart: options.secrets === undefined };
   }
-  const client = new SecretsManagerClient({});
+  const region = (flagged ?? awsRegion(io.env, undefined, command)).name;
+  const client = new SecretsManagerClient({ region });
+  const label = `Secrets Manager (${region})`;
   return {
     kind: 'aws',
-    label: 'Secrets Manager',
+    label,
+    region,
     store: new SecretStore({ client, ttlMs: 60 * 60 * 1000 }),
     explain: (error) => {
-      if (error instanceof SecretNotFoundError) return `secret "${error.secretName}" does not exist in Secrets Manager`;
+      if (error instanceof SecretNotFoundError) return `secret "${error.secretName}" does not exist in ${label}`;
       if (error instanceof SecretFormatError) return error.message;
       const message = (error as Error).message;
-      return `cannot read Secrets Manager: ${message} (check AWS credentials and region: aws sts get-caller-identity; AWS_PROFILE, AWS_REGION)`;
+      const check = 'check AWS credentials and the region: aws sts get-caller-identity; AWS_PROFILE, --region';
+      return `cannot read ${label}: ${message} (${check})`;
     },
     close: () => client.destroy(),
   };

@@ -34,9 +34,13 @@ Commands:
   secrets init                   write a template per secret the route config needs, and
                                  print the AWS CLI commands that create them
 
-Stage local (the default) means the stack of \`npm start\`: http://127.0.0.1:3000,
-secrets from local/secrets.json, providers emulated at http://127.0.0.1:4010.
-Any other stage reads AWS Secrets Manager and needs --url for its API.
+Stage local (the default) means the stack of \`npm start\`: its API at
+http://127.0.0.1:$PORT (3000 when unset), secrets from local/secrets.json (or
+LOCAL_SECRETS_FILE), providers emulated at http://127.0.0.1:$EMULATOR_PORT (4010
+when unset) unless a PROVIDER_URL_* variable points one elsewhere.
+Any other stage reads AWS Secrets Manager in --region (default: AWS_REGION, else
+AWS_DEFAULT_REGION, else the region serverless.yml deploys to) and needs --url for
+its API.
 
 Run contact-relay <command> --help for a command's options.
 

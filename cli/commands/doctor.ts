@@ -4,11 +4,11 @@ import { PROVIDERS, type ProviderName } from '../../shared/config/routes.js';
 import { SecretFormatError, SecretNotFoundError } from '../../shared/secrets.js';
 import * as z from '../../shared/zod.js';
 import { noExtraPositionals, parse } from '../args.js';
-import { checkStage, LOCAL_STAGE, loadRoutes, localStack, secretBackend, shown } from '../context.js';
+import { checkStage, loadRoutes, localStack, providerEndpoints, secretBackend, shown } from '../context.js';
 import type { Endpoint, LoadedRoutes, SecretBackend } from '../context.js';
 import { CliError, EXIT, plural, print, type Io } from '../io.js';
 import { neededSecrets, outsideStage, PROVIDER_LABELS, type SecretSpec } from '../secret-specs.js';
-import { createSecretCommand, putSecretCommand } from '../shell.js';
+import { createSecretCommand, putSecretCommand, regionArgument } from '../shell.js';
 
 export const DOCTOR_HELP = `Usage: contact-relay doctor [--stage S] [options]
 
@@ -27,11 +27,15 @@ and calls the providers where the functions of \`npm start\` call them: the
 emulator at http://127.0.0.1:$EMULATOR_PORT (4010), except a provider whose
 PROVIDER_URL_TWOCHAT, PROVIDER_URL_KIRIM, PROVIDER_URL_CALLBELL or
 PROVIDER_URL_CHATWOOT is set: that URL (set but empty: its public API).
-Any other stage reads AWS Secrets Manager (the usual AWS credentials and
-region) and calls the real APIs, or the PROVIDER_URL_* ones when set.
+Any other stage reads AWS Secrets Manager (the usual AWS credentials, in
+--region) and calls the real APIs, or the PROVIDER_URL_* ones when set.
 
 Options:
   --stage S         stage to check (default: local)
+  --region R        AWS region of Secrets Manager, for a stage other than local
+                    (default: AWS_REGION, else AWS_DEFAULT_REGION, else the region
+                    serverless.yml deploys to without --region, us-east-1; a stack
+                    deployed with --region needs the same --region here)
   --secrets FILE    read secrets from this JSON file (name → value) instead
   --config FILE     route config (default: config/routes.json)
   --emulator URL    call the providers without a PROVIDER_URL_* at
@@ -48,6 +52,7 @@ Exit codes:
 
 const OPTIONS = {
   stage: { type: 'string' },
+  region: { type: 'string' },
   secrets: { type: 'string' },
   config: { type: 'string' },
   emulator: { type: 'string' },
@@ -71,9 +76,11 @@ function secretFix(backend: SecretBackend, spec: SecretSpec, mode: 'create' | 'c
     const restart = backend.servedByNpmStart ? ', then restart `npm start` (it reads the file when it starts)' : '';
     return [`${what} ${backend.label} (shape: ${shape})${restart}`];
   }
+  const command = mode === 'create' ? createSecretCommand : putSecretCommand;
+  const templates = `contact-relay secrets init --stage ${stage}${regionArgument(backend.region)}`;
   return [
-    mode === 'create' ? createSecretCommand(spec.name, spec.template) : putSecretCommand(spec.name, spec.template),
-    `with every <…> filled in${mode === 'create' ? ` (or write templates: contact-relay secrets init --stage ${stage})` : ''}`,
+    command(spec.name, spec.template, backend.region),
+    `with every <…> filled in${mode === 'create' ? ` (or write templates: ${templates})` : ''}`,
   ];
 }
 
@@ -85,7 +92,9 @@ async function checkSecret(backend: SecretBackend, spec: SecretSpec, stage: stri
   } catch (error) {
     if (error instanceof SecretNotFoundError) return { status: 'fail', subject, detail: `missing: ${spec.purpose}`, fix: secretFix(backend, spec, 'create', stage) };
     if (error instanceof SecretFormatError) return { status: 'fail', subject, detail: `${backend.explain(error)}`, fix: secretFix(backend, spec, 'correct', stage) };
-    return { status: 'fail', subject, detail: backend.explain(error), fix: ['check AWS credentials and region: aws sts get-caller-identity (AWS_PROFILE, AWS_REGION)'] };
+    const where = `the region (${backend.region})`;
+    const fix = `check AWS credentials and ${where}: aws sts get-caller-identity; AWS_PROFILE, --region`;
+    return { status: 'fail', subject, detail: backend.explain(error), fix: [fix] };
   }
   const problem = spec.problem(value);
   if (problem !== undefined) return { status: 'fail', subject, detail: `wrong shape: ${problem} (${spec.purpose})`, fix: secretFix(backend, spec, 'correct', stage) };
@@ -213,23 +222,15 @@ export async function doctor(argv: string[], io: Io): Promise<number> {
   }
   noExtraPositionals(positionals, 0, 'doctor');
   const stage = checkStage(values.stage, 'doctor');
-  const stack = localStack(io.env, { emulator: values.emulator }, 'doctor');
-  // A deployed stage calls the public APIs unless --emulator or a PROVIDER_URL_* says otherwise.
-  const emulated = stage === LOCAL_STAGE || values.emulator !== undefined;
-  const routing = Object.fromEntries(
-    PROVIDERS.map((provider) => {
-      const endpoint = stack.providers[provider];
-      const deployed: Endpoint = { ...endpoint, source: 'public', url: undefined };
-      return [provider, emulated || endpoint.source !== 'emulator' ? endpoint : deployed];
-    }),
-  ) as ProviderRouting;
+  const { emulatorUrl } = localStack(io.env, { emulator: values.emulator }, 'doctor');
+  const routing = providerEndpoints(io.env, stage, { emulator: values.emulator }, 'doctor');
 
   let checks: Check[];
   let where = '';
   try {
     const routes = loadRoutes(io, values.config);
-    const backend = secretBackend(io, stage, values.secrets);
-    where = `secrets: ${backend.label}; providers: ${describeRouting(routing, stack.emulatorUrl)}`;
+    const backend = secretBackend(io, stage, { secrets: values.secrets, region: values.region }, 'doctor');
+    where = `secrets: ${backend.label}; providers: ${describeRouting(routing, emulatorUrl)}`;
     try {
       checks = await runChecks(routes, backend, stage, routing, io.cwd);
     } finally {

@@ -46,9 +46,12 @@ Options:
   --errors FILE       per-row error report (default: <csv>.errors.csv)
   --delimiter C       field separator (default ","; e.g. ";" for some spreadsheet exports)
   --concurrency N     rows in flight at once (default 4, at most 32)
-  --url URL           base URL (default for stage local: http://127.0.0.1:3000)
-  --stage S           stage (default local: secrets from local/secrets.json; others:
-                      AWS Secrets Manager, and --url is required)
+  --url URL           base URL (default for stage local: http://127.0.0.1:$PORT, 3000
+                      when unset)
+  --stage S           stage (default local: secrets from local/secrets.json or
+                      LOCAL_SECRETS_FILE; others: AWS Secrets Manager, and --url is required)
+  --region R          AWS region of Secrets Manager (default: AWS_REGION, else
+                      AWS_DEFAULT_REGION, else the region serverless.yml deploys to)
   --secrets FILE      read secrets from this JSON file instead
   --config FILE       route config (default: config/routes.json)
   --timeout SECONDS   per request (default 30)
@@ -287,7 +290,7 @@ export async function importContacts(argv: string[], io: Io): Promise<number> {
   };
 
   const idempotencyPrefix = `import:${sha256.slice(0, 32)}`;
-  const backend = secretBackend(io, target.stage, values.secrets);
+  const backend = secretBackend(io, target.stage, { secrets: values.secrets, region: values.region }, 'import');
   const progress = new Progress(io.stderr, 'import');
   let fatal: string | undefined;
   let finished = 0;

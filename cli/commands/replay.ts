@@ -30,9 +30,12 @@ Options:
   --concurrency N   webhooks in flight at once (default 4, at most 64)
   --route R         route for items that name none (default: default)
   --topic T         Shopify/WooCommerce topic for items that name none
-  --url URL         base URL (default for stage local: http://127.0.0.1:3000)
-  --stage S         stage whose secrets sign (default local: local/secrets.json;
-                    others: AWS Secrets Manager, and --url is required)
+  --url URL         base URL (default for stage local: http://127.0.0.1:$PORT, 3000
+                    when unset)
+  --stage S         stage whose secrets sign (default local: local/secrets.json or
+                    LOCAL_SECRETS_FILE; others: AWS Secrets Manager, and --url is required)
+  --region R        AWS region of Secrets Manager (default: AWS_REGION, else
+                    AWS_DEFAULT_REGION, else the region serverless.yml deploys to)
   --secrets FILE    read secrets from this JSON file instead
   --config FILE     route config (default: config/routes.json)
   --timeout SECONDS per request (default 30)
@@ -210,7 +213,7 @@ export async function replay(argv: string[], io: Io): Promise<number> {
   const target = resolveTarget(values, 'replay', io.env);
   const routes = loadRoutes(io, values.config);
   const items = readReplayInput(io, input);
-  const backend = secretBackend(io, target.stage, values.secrets);
+  const backend = secretBackend(io, target.stage, { secrets: values.secrets, region: values.region }, 'replay');
 
   const results: ItemResult[] = items.map((item) => ({ label: item.label, outcome: 'not sent' as const, ...(item.source ? { source: item.source } : {}) }));
   const counts: Record<Outcome, number> = { accepted: 0, duplicate: 0, ignored: 0, skipped: 0, rejected: 0 };

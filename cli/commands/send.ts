@@ -6,6 +6,7 @@ import { loadRoutes, requireRoute, resolveTarget, secretBackend, shown, userPath
 import { CliError, EXIT, print, UsageError, type Io } from '../io.js';
 import { describeRefusal, postWebhook, unreachableHint, type Answer } from '../post.js';
 import { samplePath, SAMPLES } from '../samples.js';
+import { regionArgument } from '../shell.js';
 import { buildWebhook, EVENT_ID_HEADER, routeSecretName, secretField, TOPICS, type SignedWebhook } from '../webhook.js';
 import type { ResolvedRoute } from '../../shared/config/routes.js';
 
@@ -21,10 +22,14 @@ Samples: contact-relay samples lists the payload shipped for each source.
 Options:
   --sample              send the source's shipped sample payload
   --route R             route name in config/routes.json (default: default)
-  --url URL             base URL (default for stage local: http://127.0.0.1:3000, the
-                        local stack of \`npm start\`); a deployed stage needs its API URL
+  --url URL             base URL (default for stage local: http://127.0.0.1:$PORT, 3000
+                        when unset, the local stack of \`npm start\`); a deployed stage
+                        needs its API URL
   --stage S             stage whose secrets sign the request (default: local, read from
-                        local/secrets.json; other stages read AWS Secrets Manager)
+                        local/secrets.json or LOCAL_SECRETS_FILE; other stages read AWS
+                        Secrets Manager)
+  --region R            AWS region of Secrets Manager (default: AWS_REGION, else
+                        AWS_DEFAULT_REGION, else the region serverless.yml deploys to)
   --secrets FILE        read secrets from this JSON file (name → value) instead
   --config FILE         route config (default: config/routes.json)
   --topic T             Shopify topic (default orders/create) or WooCommerce topic
@@ -69,8 +74,13 @@ export async function routeSecret(backend: SecretBackend, route: ResolvedRoute, 
   try {
     return { secret: await backend.store.get(secretName, SourceSecretSchema), secretName };
   } catch (error) {
-    const fix = backend.kind === 'aws' ? `create it: contact-relay secrets init --stage ${stage}` : `add it to ${backend.label}`;
-    throw new CliError(`${backend.explain(error)}; ${route.source} route "${route.name}" needs it to sign (${fix}; check with contact-relay doctor${stage === 'local' ? '' : ` --stage ${stage}`})`);
+    const where = `--stage ${stage}${regionArgument(backend.region)}`;
+    const fix = backend.kind === 'aws'
+      ? `create it: contact-relay secrets init ${where}`
+      : `add it to ${backend.label}`;
+    const check = `contact-relay doctor${stage === 'local' ? '' : ` ${where}`}`;
+    const need = `${route.source} route "${route.name}" needs it to sign`;
+    throw new CliError(`${backend.explain(error)}; ${need} (${fix}; check with ${check})`);
   }
 }
 
@@ -146,7 +156,7 @@ export async function send(argv: string[], io: Io): Promise<number> {
   const route = requireRoute(routes, source, values.route ?? 'default', 'send');
 
   const payload = readPayload(io, file);
-  const backend = secretBackend(io, target.stage, values.secrets);
+  const backend = secretBackend(io, target.stage, { secrets: values.secrets, region: values.region }, 'send');
   let signed: SignedWebhook;
   let answer: Answer;
   try {

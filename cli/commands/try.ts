@@ -6,7 +6,6 @@
  * "why does my provider get no contacts?" with the provider's own words.
  */
 import { randomUUID } from 'node:crypto';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { ProviderName, ResolvedRoute } from '../../shared/config/routes.js';
 import { displayName, type Contact } from '../../shared/contact.js';
 import { deliverToAccount } from '../../shared/delivery.js';
@@ -14,14 +13,13 @@ import { createHttpClient, type HttpClient, type HttpRequest, type HttpResponse 
 import { maskingReplacer, maskText } from '../../shared/logging.js';
 import { HEALTH_ADAPTERS } from '../../shared/operations/healthcheck.js';
 import { parseJson, type Outcome } from '../../shared/providers/types.js';
-import { providerSecretName, SecretStore } from '../../shared/secrets.js';
+import { providerSecretName } from '../../shared/secrets.js';
 import { isEmail, nameParts, phoneReader, withSkipReason } from '../../shared/sources/mapping.js';
 import { noExtraPositionals, parse, requireSource } from '../args.js';
 import {
   checkStage,
-  LOCAL_STAGE,
   loadRoutes,
-  localStack,
+  providerEndpoints,
   requireRoute,
   secretBackend,
   type Endpoint,
@@ -31,8 +29,6 @@ import {
 import { CliError, EXIT, print, UsageError, type Io, type OutStream } from '../io.js';
 import { PROVIDER_LABELS } from '../secret-specs.js';
 
-/** The region `osls deploy` puts the stack in when not told otherwise (serverless.yml). */
-const STACK_DEFAULT_REGION = 'us-east-1';
 /** A body that is not JSON (a gateway's HTML page) is cut here: the start says what it is. */
 const MAX_TEXT_BODY = 2_000;
 
@@ -68,7 +64,9 @@ Options:
                     LOCAL_SECRETS_FILE; other stages read AWS Secrets Manager
                     and call the providers' real APIs, or PROVIDER_URL_*)
   --region R        AWS region of Secrets Manager, for a stage other than local
-                    (default: AWS_REGION, else ${STACK_DEFAULT_REGION}, the stack's default)
+                    (default: AWS_REGION, else AWS_DEFAULT_REGION, else the region
+                    serverless.yml deploys to without --region, us-east-1; a stack
+                    deployed with --region needs the same --region here)
   --secrets FILE    read secrets from this JSON file (name → value) instead
   --config FILE     route config (default: config/routes.json)
   -h, --help        this help
@@ -117,32 +115,6 @@ function chooseRoute(routes: LoadedRoutes, account: string, named: string | unde
     }
   }
   return undefined;
-}
-
-/**
- * Where the deliver function of this stage calls the provider: stage local as
- * `npm start` routes it (emulator, or PROVIDER_URL_*); a deployed stage its
- * PROVIDER_URL_* when set, else the public API.
- */
-function providerEndpoint(io: Io, stage: string, provider: ProviderName): Endpoint {
-  const endpoint = localStack(io.env, {}, 'try').providers[provider];
-  if (stage === LOCAL_STAGE || endpoint.source !== 'emulator') return endpoint;
-  return { ...endpoint, source: 'public', url: undefined };
-}
-
-/** Secrets Manager in the stack's region rather than wherever the SDK's defaults point. */
-function inRegion(backend: SecretBackend, region: string): SecretBackend {
-  if (backend.kind !== 'aws') return backend;
-  const client = new SecretsManagerClient({ region });
-  return {
-    ...backend,
-    label: `Secrets Manager (${region})`,
-    store: new SecretStore({ client }),
-    close: () => {
-      client.destroy();
-      backend.close();
-    },
-  };
 }
 
 interface ContactOptions {
@@ -325,9 +297,6 @@ export async function tryAccount(argv: string[], io: Io): Promise<number> {
   if (!Object.hasOwn(routes.config.accounts, account)) {
     throw new UsageError(`unknown account "${account}"; accounts: ${known.join(', ')}`, 'try');
   }
-  if (values.region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(values.region)) {
-    throw new UsageError(`--region must be an AWS region such as eu-west-1, got "${values.region}"`, 'try');
-  }
   const provider = routes.config.accounts[account]?.provider as ProviderName;
   const configured = chooseRoute(routes, account, values.route);
   // An account no route delivers to gets none of a route's options.
@@ -336,9 +305,8 @@ export async function tryAccount(argv: string[], io: Io): Promise<number> {
     accounts: [{ name: account, provider }],
   };
   const mapped = buildContact(values, route, io);
-  const endpoint = providerEndpoint(io, stage, provider);
-  const region = values.region ?? io.env['AWS_REGION'] ?? STACK_DEFAULT_REGION;
-  const backend = inRegion(secretBackend(io, stage, values.secrets), region);
+  const endpoint = providerEndpoints(io.env, stage, {}, 'try')[provider];
+  const backend = secretBackend(io, stage, { secrets: values.secrets, region: values.region }, 'try');
   const secretName = providerSecretName(stage, account);
   const http = printingClient(createHttpClient(), io.stdout);
   try {

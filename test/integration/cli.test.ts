@@ -100,6 +100,14 @@ async function atEveryProvider(names: readonly string[]): Promise<void> {
   }, 30_000);
 }
 
+/** AWS settings of the machine running the tests left out: the CLI must find the region itself. */
+const NO_AWS_REGION: NodeJS.ProcessEnv = {
+  AWS_REGION: undefined,
+  AWS_DEFAULT_REGION: undefined,
+  AWS_PROFILE: undefined,
+  AWS_CONFIG_FILE: path.join(tmpdir(), 'no-aws-config'),
+};
+
 /** A secrets file like local/secrets.json, changed. */
 function secretsFile(name: string, change: (secrets: Record<string, unknown>) => void): string {
   const secrets = JSON.parse(readFileSync(path.join(root, 'local/secrets.json'), 'utf8')) as Record<string, unknown>;
@@ -167,14 +175,13 @@ describe('contact-relay send', () => {
   });
 
   it('a stage other than local reads Secrets Manager: a secret missing there is a failure naming it', async () => {
-    const run = await cli(['send', 'webflow', '--sample', '--stage', 'staging', '--url', url], {
+    const run = await cli(['send', 'webflow', '--sample', '--stage', 'staging', '--url', url, '--region', 'eu-west-1'], {
       AWS_ENDPOINT_URL_SECRETS_MANAGER: emulator,
-      AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
     });
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('secret "contact-relay/staging/source/webflow" does not exist in Secrets Manager; webflow route "default" needs it to sign (create it: contact-relay secrets init --stage staging');
+    expect(run.stderr).toContain('secret "contact-relay/staging/source/webflow" does not exist in Secrets Manager (eu-west-1); webflow route "default" needs it to sign (create it: contact-relay secrets init --stage staging --region eu-west-1');
   });
 });
 
@@ -371,13 +378,15 @@ describe('contact-relay doctor', () => {
     expect(out).toContain('17 checks: 12 ✓, 4 ✗, 1 not run');
   });
 
-  it('a deployed stage reads Secrets Manager: each missing secret is a ✗ with the aws secretsmanager create-secret command (exit 1)', async () => {
-    const run = await cli(['doctor', '--stage', 'prod', '--json'], { AWS_ENDPOINT_URL_SECRETS_MANAGER: emulator, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
+  it('a deployed stage reads Secrets Manager in the stack region: each missing secret is a ✗ with the aws secretsmanager create-secret command for that region (exit 1)', async () => {
+    // No region anywhere: the one serverless.yml deploys to, not the SDK's "Region is missing".
+    const run = await cli(['doctor', '--stage', 'prod', '--json'], { ...NO_AWS_REGION, AWS_ENDPOINT_URL_SECRETS_MANAGER: emulator, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
+    expect(run.stdout).not.toContain('Region is missing');
     expect(run.code).toBe(1);
     const report = JSON.parse(run.stdout) as { ok: boolean; checks: Array<{ status: string; subject: string; fix?: string[] }> };
     expect(report.ok).toBe(false);
     const twochat = report.checks.find((check) => check.subject === 'secret contact-relay/prod/provider/twochat');
-    expect(twochat).toMatchObject({ status: 'fail', fix: [`aws secretsmanager create-secret --name contact-relay/prod/provider/twochat --secret-string '{"apiKey":"<2Chat API key>"}'`, expect.any(String)] });
+    expect(twochat).toMatchObject({ status: 'fail', fix: [`aws secretsmanager create-secret --name contact-relay/prod/provider/twochat --secret-string '{"apiKey":"<2Chat API key>"}' --region us-east-1`, expect.any(String)] });
     expect(report.checks.filter((check) => check.status === 'fail').map((check) => check.subject)).toHaveLength(12);
     expect(report.checks.filter((check) => check.subject.startsWith('credentials')).every((check) => check.status === 'skip')).toBe(true);
   });
@@ -385,7 +394,7 @@ describe('contact-relay doctor', () => {
 
 describe('contact-relay secrets init', () => {
   it('writes a template per secret the route config needs and prints the commands; doctor reads filled-in templates as unfilled', async () => {
-    const run = await cli(['secrets', 'init', '--stage', 'prod', '--out', 'tpl']);
+    const run = await cli(['secrets', 'init', '--stage', 'prod', '--out', 'tpl'], NO_AWS_REGION);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const files = readdirSync(path.join(work, 'tpl')).sort();
@@ -399,9 +408,13 @@ describe('contact-relay secrets init', () => {
     ]);
     expect(JSON.parse(readFileSync(path.join(work, 'tpl/provider-twochat.json'), 'utf8'))).toEqual({ apiKey: '<2Chat API key>' });
     expect(JSON.parse(readFileSync(path.join(work, 'tpl/source-jotform.json'), 'utf8'))).toEqual({ token: expect.stringMatching(/^<.+>$/) as string });
-    expect(run.stdout).toContain('aws secretsmanager create-secret --name contact-relay/prod/provider/twochat --secret-string file://tpl/provider-twochat.json');
-    expect(run.stdout).toContain('aws secretsmanager create-secret --name contact-relay/prod/shopify-admin/default --secret-string file://tpl/shopify-admin-default.json');
-    expect(run.stdout.match(/aws secretsmanager create-secret/g)).toHaveLength(12);
+    // In the region serverless.yml deploys to, as no --region or AWS_REGION says otherwise.
+    expect(run.stdout).toContain('aws secretsmanager create-secret --name contact-relay/prod/provider/twochat --secret-string file://tpl/provider-twochat.json --region us-east-1\n');
+    expect(run.stdout).toContain('aws secretsmanager create-secret --name contact-relay/prod/shopify-admin/default --secret-string file://tpl/shopify-admin-default.json --region us-east-1\n');
+    expect(run.stdout.match(/aws secretsmanager create-secret .+ --region us-east-1\n/g)).toHaveLength(12);
+    const elsewhere = await cli(['secrets', 'init', '--stage', 'prod', '--out', 'tpl', '--region', 'eu-west-1']);
+    expect(elsewhere.stdout.match(/aws secretsmanager create-secret .+ --region eu-west-1\n/g)).toHaveLength(12);
+    expect(elsewhere.stdout).toContain('contact-relay doctor --stage prod --region eu-west-1');
 
     // Kept unless --force: a filled-in template is never overwritten.
     writeFileSync(path.join(work, 'tpl/provider-twochat.json'), '{"apiKey":"filled-in"}');

@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localSecretsFile, localStack, PROJECT_ROOT, resolveTarget } from '../../../cli/context.js';
+import { localSecretsFile, localStack, PROJECT_ROOT, providerEndpoints, resolveTarget } from '../../../cli/context.js';
 import type { Io } from '../../../cli/io.js';
 import { main } from '../../../cli/main.js';
 import { UsageError } from '../../../cli/io.js';
@@ -83,6 +83,42 @@ describe('Function: localStack', () => {
   ])('%j is a usage error naming the variable', (env, message) => {
     expect(() => localStack(env, {}, 'doctor')).toThrow(UsageError);
     expect(() => localStack(env, {}, 'doctor')).toThrow(message);
+  });
+});
+
+describe('Function: providerEndpoints', () => {
+  const env = { EMULATOR_PORT: '4111', PROVIDER_URL_KIRIM: 'https://kirim.example/api/', PROVIDER_URL_CALLBELL: '' };
+
+  it('stage local: as npm start routes them — the emulator, a PROVIDER_URL_* URL, or (empty) the public API', () => {
+    expect(providerEndpoints(env, 'local')).toEqual({
+      twochat: { source: 'emulator', url: 'http://127.0.0.1:4111/twochat', variable: 'PROVIDER_URL_TWOCHAT' },
+      kirim: { source: 'env', url: 'https://kirim.example/api', variable: 'PROVIDER_URL_KIRIM' },
+      callbell: { source: 'public', url: undefined, variable: 'PROVIDER_URL_CALLBELL' },
+      chatwoot: { source: 'emulator', url: 'http://127.0.0.1:4111/chatwoot', variable: 'PROVIDER_URL_CHATWOOT' },
+    });
+  });
+
+  it('a deployed stage: the public API where no PROVIDER_URL_* is set, never the local emulator', () => {
+    const endpoints = providerEndpoints(env, 'prod');
+    expect(endpoints.twochat).toEqual({ source: 'public', url: undefined, variable: 'PROVIDER_URL_TWOCHAT' });
+    expect(endpoints.chatwoot).toEqual({ source: 'public', url: undefined, variable: 'PROVIDER_URL_CHATWOOT' });
+    expect(endpoints.kirim).toEqual(providerEndpoints(env, 'local').kirim);
+    expect(endpoints.callbell.source).toBe('public');
+  });
+
+  it('a deployed stage with --emulator: the emulator named, except where a PROVIDER_URL_* says otherwise', () => {
+    const endpoints = providerEndpoints(env, 'prod', { emulator: 'http://10.0.0.5:9090' });
+    expect(endpoints.twochat).toEqual({
+      source: 'emulator',
+      url: 'http://10.0.0.5:9090/twochat',
+      variable: 'PROVIDER_URL_TWOCHAT',
+    });
+    expect(endpoints.kirim.url).toBe('https://kirim.example/api');
+    expect(endpoints.callbell.source).toBe('public');
+  });
+
+  it('a malformed PROVIDER_URL_* is a usage error naming the command', () => {
+    expect(() => providerEndpoints({ PROVIDER_URL_TWOCHAT: 'api.p.2chat.io' }, 'prod', {}, 'try')).toThrow(UsageError);
   });
 });
 

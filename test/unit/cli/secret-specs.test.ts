@@ -58,5 +58,7 @@ describe('shell quoting', () => {
     expect(shellQuote('contact-relay/prod/provider/main')).toBe('contact-relay/prod/provider/main');
     expect(shellQuote(`{"secret":"<the webhook's secret>"}`)).toBe(`'{"secret":"<the webhook'\\''s secret>"}'`);
     expect(createSecretCommand('contact-relay/prod/x', { apiKey: '<k>' })).toBe(`aws secretsmanager create-secret --name contact-relay/prod/x --secret-string '{"apiKey":"<k>"}'`);
+    const inRegion = createSecretCommand('contact-relay/prod/x', { apiKey: '<k>' }, 'eu-west-1');
+    expect(inRegion).toBe(`${createSecretCommand('contact-relay/prod/x', { apiKey: '<k>' })} --region eu-west-1`);
   });
 });

@@ -3,7 +3,6 @@
  * sockets: one delivery through the account's adapter, each exchange printed
  * masked, and the outcome the deliver function would record.
  */
-import http from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,6 +14,7 @@ import { parseRoutesConfig } from '../../../shared/config/routes.js';
 import { credentialsFromSecrets } from '../../emulator/credentials.js';
 import { startEmulator, type Emulator } from '../../emulator/server.js';
 import { freePort } from '../../helpers/processes.js';
+import { signingRegionProxy } from '../../helpers/signing-region.js';
 
 const readJson = (file: string): unknown => JSON.parse(readFileSync(path.join(PROJECT_ROOT, file), 'utf8'));
 const secrets = readJson('local/secrets.json') as Record<string, unknown>;
@@ -241,19 +241,8 @@ describe('contact-relay try (where the local functions would call)', () => {
 describe('contact-relay try (a deployed stage)', () => {
   it('reads the secret from Secrets Manager in --region and calls the provider at PROVIDER_URL_*', async () => {
     emulator.state.secrets.set('contact-relay/prod/provider/kirim', JSON.stringify(secrets[KIRIM_SECRET]));
-    // Stands in front of the emulator's Secrets Manager to see which region the SDK signed for.
-    const scopes: string[] = [];
-    const proxy = http.createServer((incoming, outgoing) => {
-      const scope = /Credential=[^/]+\/\d+\/([^/]+)\/secretsmanager\//.exec(incoming.headers.authorization ?? '');
-      scopes.push(scope?.[1] ?? '');
-      const forward = http.request(emulator.url, { method: incoming.method, headers: incoming.headers }, (answer) => {
-        outgoing.writeHead(answer.statusCode ?? 500, answer.headers);
-        answer.pipe(outgoing);
-      });
-      incoming.pipe(forward);
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    vi.stubEnv('AWS_ENDPOINT_URL_SECRETS_MANAGER', `http://127.0.0.1:${(proxy.address() as { port: number }).port}`);
+    const proxy = await signingRegionProxy(emulator.url);
+    vi.stubEnv('AWS_ENDPOINT_URL_SECRETS_MANAGER', proxy.url);
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
     try {
@@ -264,10 +253,10 @@ describe('contact-relay try (a deployed stage)', () => {
       expect(run.stdout).toContain('secret   contact-relay/prod/provider/kirim (Secrets Manager (eu-west-1))');
       expect(run.stdout).toContain(`calls    ${emulator.url}/kirim (PROVIDER_URL_KIRIM)`);
       expect(run.stdout).toContain('outcome: created');
-      expect(scopes).toEqual(['eu-west-1']);
+      expect(proxy.regions).toEqual(['eu-west-1']);
     } finally {
       vi.unstubAllEnvs();
-      await new Promise((resolve) => proxy.close(resolve));
+      await proxy.close();
     }
   });
 });
