@@ -19,7 +19,7 @@ const scratch: string[] = [];
 function copyService(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'contact-relay-package-'));
   scratch.push(dir);
-  for (const entry of ['serverless.yml', 'package.json', 'tsconfig.json', 'config', 'infra', 'shared', 'functions', 'scripts', 'local', 'test/emulator']) {
+  for (const entry of ['serverless.yml', 'package.json', 'tsconfig.json', 'config', 'infra', 'shared', 'functions', 'scripts', 'local', 'cli', 'test/emulator', 'test/helpers']) {
     cpSync(path.join(root, entry), path.join(dir, entry), { recursive: true });
   }
   symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
