@@ -1,20 +1,31 @@
 /**
- * Kirim.chat (../shared/seeds/kirim-create-contact.txt):
- * `POST {base}/v1/{phone_number_id}/contacts` with `Authorization: Bearer`.
+ * Kirim.chat, as its API reference describes it (https://developers.kirim.chat/):
+ * `POST {base}/v1/{phone_number_id}/contacts` with `Authorization: Bearer`
+ * (https://developers.kirim.chat/api/operations/phone_number_idcontacts/post/).
  * The contact belongs to the WhatsApp account named by the Meta
  * phone_number_id in the path, and its only required field is an E.164
  * `phone_number`, so a contact without a valid phone is skipped.
  *
  * Kirim documents no duplicate behaviour for contacts, so the person is looked
- * up first (`GET /v1/{phone_number_id}/contacts?phone=`), and every create
- * carries an `Idempotency-Key` derived from the event, so a job retried after
- * a lost answer replays the first creation instead of making a second one.
+ * up first by exact phone (`GET /v1/{phone_number_id}/contacts?phone=`,
+ * https://developers.kirim.chat/api/operations/phone_number_idcontacts/get/),
+ * and every create carries an `Idempotency-Key`
+ * (https://developers.kirim.chat/concepts/idempotency/): a job retried after a
+ * lost answer gets the first creation replayed instead of making a second one.
  */
 import { createHash } from 'node:crypto';
 import { displayName, type Contact } from '../contact.js';
-import type { HttpResponse } from '../http.js';
+import type { HttpRequest, HttpResponse } from '../http.js';
 import * as z from '../zod.js';
-import { DEFAULT_BASE_URLS, parseJson, retryAfterMs, type DeliveryTarget, type ProviderAdapter, type ProviderAnswer } from './types.js';
+import {
+  DEFAULT_BASE_URLS,
+  parseJson,
+  retryAfterMs,
+  type DeliveryTarget,
+  type ProviderAdapter,
+  type ProviderAnswer,
+  type RequestContext,
+} from './types.js';
 
 export const KirimCredentialsSchema = z.object({
   token: z.string().check(z.minLength(1)),
@@ -46,7 +57,10 @@ export const KirimCreatedSchema = z.object({
 
 const optionalText = z.optional(z.nullable(z.string()));
 
-/** Kirim's documented error envelope; every field is optional so a proxy's or a partial body still reads. */
+/**
+ * Kirim's error envelope (https://developers.kirim.chat/concepts/errors/); every
+ * field is optional so a proxy's or a partial body still reads.
+ */
 export const KirimErrorSchema = z.object({
   error: z.object({
     type: optionalText,
@@ -60,19 +74,15 @@ export const KirimErrorSchema = z.object({
 /** What a gateway in front of Kirim may answer instead of the envelope. */
 const PlainErrorSchema = z.object({ error: optionalText, message: optionalText });
 
-const ListedContact = z.object({ id: z.optional(z.string()) });
-
 /**
- * The lookup answer is undocumented. Kirim's list style is `{data: [...]}`
- * with items shaped like the created contact; a bare array, `{contacts: [...]}`
- * and a single `{data: {...}}` match are read too.
+ * The documented list answer `{data: [contact], has_more, next_cursor, request_id}`
+ * (https://developers.kirim.chat/concepts/pagination/). Only what the lookup reads is required.
  */
-export const KirimListSchema = z.union([
-  z.object({ data: z.array(ListedContact) }),
-  z.object({ contacts: z.array(ListedContact) }),
-  z.array(ListedContact),
-  z.object({ data: z.object({ id: z.string().check(z.minLength(1)) }) }),
-]);
+export const KirimListSchema = z.object({
+  data: z.array(z.object({ id: z.string().check(z.minLength(1)), phone_number: optionalText })),
+  has_more: z.optional(z.boolean()),
+  next_cursor: optionalText,
+});
 
 /** Metadata keys we add; prefixed so a form field called "source" keeps its own value. */
 export const KIRIM_ORIGIN_KEYS = { source: 'origin_source', route: 'origin_route' } as const;
@@ -112,21 +122,21 @@ export function toKirimRequest(contact: Contact, _target: DeliveryTarget): Kirim
 }
 
 /**
- * Same event, route and account → same key, so Kirim replays the first
- * creation when a job is retried after a lost answer. The route is part of
- * the key because two routes can carry one sender event to one account with
- * different metadata, and a reused key with another body is refused.
+ * Kirim keeps a key for 24 hours with a hash of the method, the path and the
+ * body, replays the stored answer for the same request and refuses another
+ * request under it (422 `idempotency_key_reuse`). So the key covers
+ * everything Kirim compares, besides the event: a retry of the same event
+ * replays, and the same event sent again after the request changed (a route's
+ * metadata or the secret's phone_number_id edited, then a redrive) is a new
+ * request rather than a refusal. A duplicate is still kept out then: each
+ * attempt looks the person up by phone before it creates.
  */
-export function kirimIdempotencyKey(contact: Contact, target: DeliveryTarget): string {
-  const material = JSON.stringify([target.account.name, contact.origin.source, contact.origin.route, contact.origin.eventKey]);
+export function kirimIdempotencyKey(contact: Contact, target: DeliveryTarget, phoneNumberId: string): string {
+  const { source, route, eventKey } = contact.origin;
+  const body = toKirimRequest(contact, target);
+  const material = JSON.stringify([target.account.name, source, route, eventKey, phoneNumberId, body]);
   return `contact-relay-${createHash('sha256').update(material).digest('hex')}`;
 }
-
-/** Codes meaning "this person is already a contact": whichever spelling Kirim uses, it is not a failure. */
-const DUPLICATE_CODES = new Set(['contact_already_exists', 'duplicate_contact', 'contact_exists', 'already_exists', 'resource_already_exists']);
-const RATE_LIMIT_CODES = new Set(['rate_limited', 'rate_limit_exceeded', 'too_many_requests']);
-/** Another request with our key is still running (an SQS redelivery racing the first attempt): its answer will be replayable. */
-const IN_FLIGHT_CODES = new Set(['idempotency_key_in_use', 'request_in_progress']);
 
 interface KirimError {
   type?: string;
@@ -162,29 +172,67 @@ export function describeKirimError(status: number, error: KirimError): string {
   return details.length > 0 ? `${head}; ${details.join('; ')}` : head;
 }
 
-/** Any non-2xx answer, by Kirim's `code` first and the HTTP status after. */
+/**
+ * Another request under the key was run with a different body or path. Both spellings are
+ * documented: `idempotency_key_reuse` (422) on https://developers.kirim.chat/concepts/idempotency/,
+ * `idempotency_conflict` (409) on https://developers.kirim.chat/guides/failed-sends/.
+ */
+const KEY_REUSE_CODES = new Set(['idempotency_key_reuse', 'idempotency_conflict']);
+
+const PERMISSION_HINT =
+  'the token is valid but its organisation may not do this (a plan limit, a scope the API key lacks, a suspended ' +
+  'organisation, or a phone_number_id that is not one of its numbers: GET /v1/accounts lists them); ' +
+  'retrying will not help until that is changed in Kirim.chat';
+
+/**
+ * How long to wait before the retry. Kirim sends `Retry-After` on a 429
+ * (https://developers.kirim.chat/concepts/rate-limits/); `X-RateLimit-Reset`, on
+ * every answer, is when the bucket is full again, so it bounds a 429's wait but
+ * says nothing about a 409 or a 5xx.
+ */
+function waitFor(response: HttpResponse): number | undefined {
+  const retryAfter = response.headers['retry-after'];
+  if (response.status === 429) return retryAfterMs(response.headers);
+  return retryAfter === undefined ? undefined : retryAfterMs({ 'retry-after': retryAfter });
+}
+
+/** Any non-2xx answer, by Kirim's `code` and `type` first and the HTTP status after. */
 function readError(response: HttpResponse): ProviderAnswer {
   const status = response.status;
   const error = readKirimError(response.body);
-  const code = error.code;
+  const { code, type } = error;
   const message = describeKirimError(status, error);
+  const failed = (failedCode: string | undefined, text: string): ProviderAnswer => ({
+    kind: 'failed',
+    httpStatus: status,
+    ...(failedCode !== undefined ? { code: failedCode } : {}),
+    message: text,
+  });
 
-  if (status === 401 || status === 403) return { kind: 'unauthorized', httpStatus: status, message };
-  if (
-    status === 429 ||
-    status === 408 ||
-    status >= 500 ||
-    error.type === 'rate_limit_error' ||
-    (code !== undefined && (RATE_LIMIT_CODES.has(code) || IN_FLIGHT_CODES.has(code)))
-  ) {
-    const wait = retryAfterMs(response.headers);
+  // 401 is a missing, invalid or revoked key: the engine reads the secret again in case it was rotated.
+  if (status === 401) return { kind: 'unauthorized', httpStatus: status, message };
+  // 403 is the organisation's plan, the key's scope or a suspension, not the key itself (the SDK's
+  // PermissionError, https://developers.kirim.chat/sdks/typescript/errors/): a fresh read of the secret would not help.
+  if (status === 403 || type === 'permission_error') {
+    const cause = code ?? type ?? 'permission_error';
+    return failed(cause, `Kirim.chat refused with HTTP ${status} (${cause}): ${message}; ${PERMISSION_HINT}`);
+  }
+  if (code !== undefined && KEY_REUSE_CODES.has(code)) {
+    const cause = 'Kirim.chat ran a different request under this Idempotency-Key in the last 24 hours and will not run this one';
+    return failed(code, `${message}; ${cause}`);
+  }
+  // 409 `idempotency_in_progress`: a request with our key is still running (a redelivery racing the
+  // first attempt); Kirim asks for a retry later with the same key, and our key is the same on every attempt.
+  // Its docs answer any other conflict with a retry too (the errors page's recipe).
+  const retryable = status === 429 || status === 409 || status === 408 || status >= 500;
+  if (retryable || type === 'rate_limit_error' || type === 'conflict') {
+    const wait = waitFor(response);
     return { kind: 'transient', httpStatus: status, message, ...(wait !== undefined ? { retryAfterMs: wait } : {}) };
   }
-  if (code !== undefined && DUPLICATE_CODES.has(code)) return { kind: 'exists' };
-  // invalid_phone_number, idempotency_key_reused and the rest: the same request would be refused again.
+  // invalid_phone_number, missing_required_field, account_not_connected and the rest: the same request
+  // would be refused again.
   const hint = status === 404 ? ' (is phoneNumberId in the account secret a WhatsApp number connected to this Kirim.chat token?)' : '';
-  const failedCode = code ?? error.type;
-  return { kind: 'failed', httpStatus: status, ...(failedCode !== undefined ? { code: failedCode } : {}), message: `${message}${hint}` };
+  return failed(code ?? type, `${message}${hint}`);
 }
 
 export function readKirimCreate(response: HttpResponse): ProviderAnswer {
@@ -197,15 +245,32 @@ export function readKirimCreate(response: HttpResponse): ProviderAnswer {
 /** 404 and 405 mean the list endpoint is not there, 400 that it refuses the filter: the create call decides then. */
 const LOOKUP_UNAVAILABLE = new Set([400, 404, 405]);
 
-export function readKirimLookup(response: HttpResponse): ProviderAnswer {
+/**
+ * The list filters by exact phone, yet a hit counts only when its
+ * `phone_number` is our E.164: a server that ignored the filter would
+ * otherwise make everyone "exists". A page without the person and with more
+ * to come asks for the next one, with the same filter, as cursors require.
+ */
+export function readKirimLookup(
+  response: HttpResponse,
+  context: RequestContext<KirimCredentials>,
+  request: HttpRequest,
+): ProviderAnswer {
   if (LOOKUP_UNAVAILABLE.has(response.status)) return { kind: 'not_found' };
   if (response.status < 200 || response.status >= 300) return readError(response);
   const parsed = KirimListSchema.safeParse(parseJson(response.body));
-  if (!parsed.success) return { kind: 'failed', httpStatus: response.status, code: 'unexpected_response', message: 'Kirim.chat lookup answered without a contacts list' };
-  const list = parsed.data;
-  const found = Array.isArray(list) ? list[0] : 'contacts' in list ? list.contacts[0] : Array.isArray(list.data) ? list.data[0] : list.data;
-  if (found === undefined) return { kind: 'not_found' };
-  return found.id !== undefined ? { kind: 'exists', id: found.id } : { kind: 'exists' };
+  if (!parsed.success) {
+    const message = 'Kirim.chat lookup answered without a contacts list';
+    return { kind: 'failed', httpStatus: response.status, code: 'unexpected_response', message };
+  }
+  const phone = kirimPhone(context.contact);
+  const hit = parsed.data.data.find((contact) => phone !== undefined && contact.phone_number === phone);
+  if (hit !== undefined) return { kind: 'exists', id: hit.id };
+  const cursor = parsed.data.next_cursor;
+  if (parsed.data.has_more !== true || !cursor) return { kind: 'not_found' };
+  const url = new URL(request.url);
+  url.searchParams.set('cursor', cursor);
+  return { kind: 'next_page', request: { ...request, url: url.toString() } };
 }
 
 function authHeaders(credentials: KirimCredentials): Record<string, string> {
@@ -230,11 +295,15 @@ export const kirimAdapter: ProviderAdapter<typeof KirimCredentialsSchema> = {
   create: ({ contact, target, credentials, baseUrl }) => ({
     method: 'POST',
     url: contactsUrl(baseUrl, credentials),
-    headers: { ...authHeaders(credentials), 'content-type': 'application/json', 'idempotency-key': kirimIdempotencyKey(contact, target) },
+    headers: {
+      ...authHeaders(credentials),
+      'content-type': 'application/json',
+      'idempotency-key': kirimIdempotencyKey(contact, target, credentials.phoneNumberId),
+    },
     body: JSON.stringify(toKirimRequest(contact, target)),
   }),
   readCreate: readKirimCreate,
-  // "List connected WhatsApp accounts" (developers.kirim.chat/api/operations/accounts/), the call the
+  // "List connected WhatsApp accounts" (https://developers.kirim.chat/api/operations/accounts/), the call the
   // contact doc points to for phone_number_id. It proves the token only, not that phoneNumberId is one of them.
   healthCheck: (credentials, baseUrl) => ({ method: 'GET', url: `${baseUrl}/v1/accounts`, headers: authHeaders(credentials) }),
 };

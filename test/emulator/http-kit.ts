@@ -10,6 +10,11 @@ export interface EmulatedRequest {
   rawBody: string;
   /** Parsed JSON body, or undefined when the body is empty or not JSON. */
   json: unknown;
+  /**
+   * How long the server will hold this request's answer (an armed `delayMs` fault). A provider whose
+   * work lasts until its answer is out (Kirim's Idempotency-Key lock) keeps that work running so long.
+   */
+  heldMs?: number;
 }
 
 export interface EmulatedResponse {
@@ -19,6 +24,9 @@ export interface EmulatedResponse {
 }
 
 export type EmulatedApi = (request: EmulatedRequest) => EmulatedResponse;
+
+/** An emulated API that may take its time to answer (Kirim makes a request wait for another under its key). */
+export type AsyncEmulatedApi = (request: EmulatedRequest) => EmulatedResponse | Promise<EmulatedResponse>;
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): EmulatedResponse {
   return { status, body, headers };

@@ -17,7 +17,7 @@ import { AdminOrderNodeSchema, type AdminOrderNode } from '../../shared/sources/
 import { describeIssues } from '../../shared/validation.js';
 import { forward, listMessageMoveTasks, startAwsBackends, startMessageMoveTask, type AwsBackends } from './aws-backends.js';
 import { EMULATED_PROVIDERS, EmulatorState, maskHeaders, RANDOM_FAULT_KINDS, type EmulatedProvider, type Fault, type RandomFaultPlan, type RandomFaults } from './state.js';
-import { isRecord, json, type EmulatedApi, type EmulatedResponse } from './http-kit.js';
+import { isRecord, json, type AsyncEmulatedApi, type EmulatedResponse } from './http-kit.js';
 
 export interface EmulatorOptions {
   port?: number;
@@ -47,7 +47,7 @@ export interface Emulator {
   close(): Promise<void>;
 }
 
-export type ProviderApis = Partial<Record<EmulatedProvider, EmulatedApi>>;
+export type ProviderApis = Partial<Record<EmulatedProvider, AsyncEmulatedApi>>;
 
 /** Provider APIs the emulator serves; each module adds itself here. */
 export function providerApis(state: EmulatorState): ProviderApis {
@@ -172,7 +172,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         return send(json(fault.status, faultBody(provider, fault.status), headers));
       }
       // A slow provider still does the work; only its answer is late (as when a client times out on a real API).
-      const response = api({ method, path: `/${rest.join('/')}`, query: url.searchParams, headers: incoming.headers, rawBody, json: body });
+      const heldMs = fault?.delayMs ? { heldMs: fault.delayMs } : {};
+      const response = await api({ method, path: `/${rest.join('/')}`, query: url.searchParams, headers: incoming.headers, rawBody, json: body, ...heldMs });
       await hold();
       record(response.status);
       return send(response);
@@ -208,7 +209,7 @@ function faultBody(provider: EmulatedProvider, status: number): unknown {
   const message = status === 429 ? 'Too many requests' : `Emulated fault ${status}`;
   switch (provider) {
     case 'kirim':
-      return { error: { type: status === 429 ? 'rate_limit_error' : 'api_error', code: status === 429 ? 'rate_limited' : 'internal_error', message, request_id: 'req_emulated' } };
+      return { error: { type: status === 429 ? 'rate_limit_error' : 'api_error', code: status === 429 ? 'rate_limit_exceeded' : 'internal_error', message, request_id: 'req_emulated' } };
     case 'chatwoot':
       return { error: message };
     case 'callbell':

@@ -1,6 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Contact } from '../../../shared/contact.js';
-import { HttpConnectionError, type HttpClient, type HttpRequest, type HttpResponse } from '../../../shared/http.js';
+import {
+  createHttpClient,
+  HttpConnectionError,
+  type HttpClient,
+  type HttpRequest,
+  type HttpResponse,
+} from '../../../shared/http.js';
 import { deliverWithAdapter } from '../../../shared/providers/engine.js';
 import {
   KirimCredentialsSchema,
@@ -11,11 +18,13 @@ import {
   readKirimCreate,
   readKirimLookup,
   toKirimRequest,
+  type KirimCredentials,
 } from '../../../shared/providers/kirim.js';
-import type { DeliveryTarget, RequestContext } from '../../../shared/providers/types.js';
-import { SecretStore, type SecretStoreOptions } from '../../../shared/secrets.js';
-import { kirimApi } from '../../emulator/providers/kirim.js';
+import type { DeliveryTarget, ProviderContext, RequestContext } from '../../../shared/providers/types.js';
+import { providerSecretName, SecretStore, type SecretStoreOptions } from '../../../shared/secrets.js';
+import { kirimApi, kirimSettings } from '../../emulator/providers/kirim.js';
 import type { EmulatedRequest } from '../../emulator/http-kit.js';
+import { startEmulator, type Emulator } from '../../emulator/server.js';
 import { EmulatorState } from '../../emulator/state.js';
 
 const PHONE_NUMBER_ID = '106540352242922';
@@ -41,13 +50,15 @@ function target(account = 'kirim-main', route = 'default'): DeliveryTarget {
   };
 }
 
-function context(person: Contact = contact(), baseUrl = 'https://api.kirim.chat'): RequestContext<{ token: string; phoneNumberId: string }> {
+function context(person: Contact = contact(), baseUrl = 'https://api.kirim.chat'): RequestContext<KirimCredentials> {
   return { contact: person, target: target(), credentials: { token: 'tok', phoneNumberId: PHONE_NUMBER_ID }, baseUrl };
 }
 
 function response(status: number, body: unknown, headers: HttpResponse['headers'] = {}): HttpResponse {
   return { status, headers, body: typeof body === 'string' ? body : JSON.stringify(body) };
 }
+
+const keyOf = (person: Contact, to = target(), phoneNumberId = PHONE_NUMBER_ID) => kirimIdempotencyKey(person, to, phoneNumberId);
 
 describe('Object: KirimCredentialsSchema', () => {
   it('accepts a token and a phone_number_id', () => {
@@ -93,19 +104,25 @@ describe('Function: toKirimRequest', () => {
 });
 
 describe('Function: kirimIdempotencyKey', () => {
-  it('is the same for the same event and account, so a retried job re-sends it', () => {
-    const key = kirimIdempotencyKey(contact(), target());
+  it('is the same for the same event, account, number and body, so a retried job re-sends it', () => {
+    const key = keyOf(contact());
     expect(key).toMatch(/^contact-relay-[0-9a-f]{64}$/);
-    expect(kirimIdempotencyKey(contact({ firstName: 'Changed' }), target())).toBe(key);
+    expect(keyOf(contact({ origin: { ...contact().origin, occurredAt: '2025-02-02T00:00:00.000Z' } }))).toBe(key);
   });
 
-  it('differs per event, account and route', () => {
-    const key = kirimIdempotencyKey(contact(), target());
+  it('differs per event, account, route and phone_number_id', () => {
+    const key = keyOf(contact());
     const otherEvent = contact({ origin: { ...contact().origin, eventKey: 'form:default:sha256:def' } });
-    expect(kirimIdempotencyKey(otherEvent, target())).not.toBe(key);
-    expect(kirimIdempotencyKey(contact(), target('kirim-other'))).not.toBe(key);
+    expect(keyOf(otherEvent)).not.toBe(key);
+    expect(keyOf(contact(), target('kirim-other'))).not.toBe(key);
     const otherRoute = contact({ origin: { ...contact().origin, route: 'landing' } });
-    expect(kirimIdempotencyKey(otherRoute, target('kirim-main', 'landing'))).not.toBe(key);
+    expect(keyOf(otherRoute, target('kirim-main', 'landing'))).not.toBe(key);
+    expect(keyOf(contact(), target(), '106540352242999')).not.toBe(key);
+  });
+
+  it('differs when the body does, as Kirim would refuse another body under the same key', () => {
+    expect(keyOf(contact({ attributes: { plan: 'pro' } }))).not.toBe(keyOf(contact()));
+    expect(keyOf(contact({ firstName: 'Augusta' }))).not.toBe(keyOf(contact()));
   });
 });
 
@@ -146,7 +163,7 @@ describe('Object: kirimAdapter', () => {
     expect(request).toEqual({
       method: 'POST',
       url: `https://api.kirim.chat/v1/${PHONE_NUMBER_ID}/contacts`,
-      headers: { authorization: 'Bearer tok', 'content-type': 'application/json', 'idempotency-key': kirimIdempotencyKey(contact(), target()) },
+      headers: { authorization: 'Bearer tok', 'content-type': 'application/json', 'idempotency-key': keyOf(contact()) },
       body: JSON.stringify(toKirimRequest(contact(), target())),
     });
     expect(kirimAdapter.create(context()).headers?.['idempotency-key']).toBe(request.headers?.['idempotency-key']);
@@ -170,13 +187,14 @@ describe('Object: kirimAdapter', () => {
   });
 });
 
-/** The seed's examples, as written (its error examples all carry the same body, whatever the status). */
-const SEED_CREATED = '{ "data": { "id": "ctc_01HXYZABCDEFGHJKMNPQRSTVWX", "object": "contact" }}';
-const SEED_ERROR = '{ "error": { "type": "invalid_request_error", "code": "invalid_phone_number", "request_id": "req_01HXYZABCDEFGHJKMNPQRSTVWX" }}';
+/** The create page's examples, as written (its error examples all carry the same body, whatever the status). */
+const DOC_CREATED = '{ "data": { "id": "ctc_01HXYZABCDEFGHJKMNPQRSTVWX", "object": "contact" }}';
+const DOC_ERROR = '{ "error": { "type": "invalid_request_error", "code": "invalid_phone_number", "request_id": "req_01HXYZABCDEFGHJKMNPQRSTVWX" }}';
+const envelope = (type: string, code: string, message = 'm') => ({ error: { type, code, message, request_id: 'req_1' } });
 
 describe('Function: readKirimCreate', () => {
-  it("reads the seed's 201 example as written", () => {
-    expect(readKirimCreate(response(201, SEED_CREATED))).toEqual({ kind: 'created', id: 'ctc_01HXYZABCDEFGHJKMNPQRSTVWX' });
+  it("reads the create page's 201 example as written", () => {
+    expect(readKirimCreate(response(201, DOC_CREATED))).toEqual({ kind: 'created', id: 'ctc_01HXYZABCDEFGHJKMNPQRSTVWX' });
   });
 
   it('reads the full documented 201 body, and any 2xx', () => {
@@ -211,46 +229,52 @@ describe('Function: readKirimCreate', () => {
     [422, { kind: 'failed', httpStatus: 422, code: 'invalid_phone_number' }],
     [429, { kind: 'transient', httpStatus: 429 }],
     [500, { kind: 'transient', httpStatus: 500 }],
-  ])("reads the seed's error example with HTTP %i", (status, expected) => {
-    const answer = readKirimCreate(response(status, SEED_ERROR));
+  ])("reads the create page's error example with HTTP %i", (status, expected) => {
+    const answer = readKirimCreate(response(status, DOC_ERROR));
     expect(answer).toMatchObject(expected);
     expect(answer).toHaveProperty('message', expect.stringContaining('invalid_phone_number (invalid_request_error); request_id req_01HXYZABCDEFGHJKMNPQRSTVWX'));
   });
 
   it("uses Kirim's message and param when given", () => {
-    const body = { error: { type: 'invalid_request_error', code: 'invalid_email', message: 'email is invalid', param: 'email', request_id: 'req_1' } };
-    expect(readKirimCreate(response(400, body))).toEqual({ kind: 'failed', httpStatus: 400, code: 'invalid_email', message: 'email is invalid; param email; request_id req_1' });
+    const body = { error: { type: 'invalid_request_error', code: 'invalid_field_value', message: 'email is invalid', param: 'email', request_id: 'req_1' } };
+    expect(readKirimCreate(response(400, body))).toEqual({ kind: 'failed', httpStatus: 400, code: 'invalid_field_value', message: 'email is invalid; param email; request_id req_1' });
   });
 
-  it('treats 403 as unauthorized, so the engine re-reads a rotated key', () => {
-    expect(readKirimCreate(response(403, { error: { type: 'authentication_error', code: 'forbidden', message: 'no access', request_id: 'req_1' } }))).toMatchObject({
-      kind: 'unauthorized',
-      httpStatus: 403,
-    });
+  it('reads a 403 permission_error as a permanent failure that names the cause, not as a rotated key', () => {
+    const answer = readKirimCreate(response(403, envelope('permission_error', 'phone_number_forbidden', 'No access to this number')));
+    expect(answer).toMatchObject({ kind: 'failed', httpStatus: 403, code: 'phone_number_forbidden' });
+    expect(answer).toHaveProperty('message', expect.stringContaining('No access to this number; request_id req_1'));
+    expect(answer).toHaveProperty('message', expect.stringMatching(/plan limit.*scope.*suspended organisation.*GET \/v1\/accounts/));
+    expect(readKirimCreate(response(403, '<html>Forbidden</html>'))).toMatchObject({ kind: 'failed', httpStatus: 403, code: 'permission_error' });
   });
 
   it('points at the phoneNumberId on 404', () => {
-    const answer = readKirimCreate(response(404, { error: { type: 'invalid_request_error', code: 'resource_missing', message: 'No such account', request_id: 'req_1' } }));
-    expect(answer).toMatchObject({ kind: 'failed', code: 'resource_missing', message: expect.stringContaining('phoneNumberId') });
+    const answer = readKirimCreate(response(404, envelope('not_found', 'resource_not_found', 'No such account')));
+    expect(answer).toMatchObject({ kind: 'failed', code: 'resource_not_found', message: expect.stringContaining('phoneNumberId') });
   });
 
-  it.each(['contact_already_exists', 'duplicate_contact'])('reads a 409/422 %s as an existing contact', (code) => {
-    for (const status of [409, 422]) {
-      expect(readKirimCreate(response(status, { error: { type: 'invalid_request_error', code, message: 'exists', request_id: 'req_1' } }))).toEqual({ kind: 'exists' });
-    }
+  it('retries a 409 idempotency_in_progress with the same key, ignoring the rate-limit bucket reset', () => {
+    const headers = { 'x-ratelimit-limit': '60', 'x-ratelimit-remaining': '59', 'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 60) };
+    const answer = readKirimCreate(response(409, envelope('conflict', 'idempotency_in_progress', 'still running'), headers));
+    expect(answer).toEqual({ kind: 'transient', httpStatus: 409, message: 'still running; request_id req_1' });
+    expect(readKirimCreate(response(409, envelope('conflict', 'idempotency_in_progress'), { 'retry-after': '3' }))).toMatchObject({ retryAfterMs: 3000 });
   });
 
-  it('fails a reused idempotency key with its code', () => {
-    const body = { error: { type: 'invalid_request_error', code: 'idempotency_key_reused', message: 'Keys can only be reused with the same parameters', request_id: 'req_1' } };
-    expect(readKirimCreate(response(422, body))).toMatchObject({ kind: 'failed', httpStatus: 422, code: 'idempotency_key_reused' });
+  it('retries any other conflict, as the errors page does', () => {
+    expect(readKirimCreate(response(409, envelope('conflict', 'state_conflict')))).toMatchObject({ kind: 'transient', httpStatus: 409 });
   });
 
-  it('retries while another request with the same key is still running', () => {
-    expect(readKirimCreate(response(409, { error: { type: 'invalid_request_error', code: 'idempotency_key_in_use', request_id: 'req_1' } }))).toMatchObject({ kind: 'transient', httpStatus: 409 });
+  it.each([
+    [422, 'idempotency_key_reuse'],
+    [409, 'idempotency_conflict'],
+  ])('fails a %i %s (another request under the key) naming the cause', (status, code) => {
+    const answer = readKirimCreate(response(status, envelope('invalid_request_error', code, 'Key already used')));
+    expect(answer).toMatchObject({ kind: 'failed', httpStatus: status, code });
+    expect(answer).toHaveProperty('message', expect.stringContaining('different request under this Idempotency-Key'));
   });
 
   it('waits as long as Retry-After says on 429', () => {
-    const body = { error: { type: 'rate_limit_error', code: 'rate_limited', message: 'Too many requests', request_id: 'req_1' } };
+    const body = envelope('rate_limit_error', 'rate_limit_exceeded', 'Too many requests');
     expect(readKirimCreate(response(429, body, { 'retry-after': '2', 'x-ratelimit-limit': '60', 'x-ratelimit-remaining': '0' }))).toEqual({
       kind: 'transient',
       httpStatus: 429,
@@ -259,8 +283,12 @@ describe('Function: readKirimCreate', () => {
     });
   });
 
-  it('falls back on X-RateLimit-Reset when there is no Retry-After', () => {
-    expect(readKirimCreate(response(429, SEED_ERROR, { 'x-ratelimit-reset': '5' }))).toMatchObject({ kind: 'transient', retryAfterMs: 5000 });
+  it('falls back on X-RateLimit-Reset (epoch seconds) on a 429 without Retry-After', () => {
+    const reset = String(Math.floor(Date.now() / 1000) + 5);
+    const answer = readKirimCreate(response(429, DOC_ERROR, { 'x-ratelimit-reset': reset }));
+    expect(answer).toMatchObject({ kind: 'transient', retryAfterMs: expect.any(Number) });
+    expect((answer as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(3000);
+    expect((answer as { retryAfterMs: number }).retryAfterMs).toBeLessThanOrEqual(5000);
   });
 
   it.each([500, 502, 503, 504])('retries HTTP %i, even without the envelope', (status) => {
@@ -273,39 +301,61 @@ describe('Function: readKirimCreate', () => {
 });
 
 describe('Function: readKirimLookup', () => {
-  it('finds the contact in the {data: [...]} list', () => {
-    const body = { object: 'list', data: [{ id: 'ctc_01HXYZABCDEFGHJKMNPQRSTVWX', object: 'contact', phone_number: '+447700900123' }], has_more: false };
-    expect(readKirimLookup(response(200, body))).toEqual({ kind: 'exists', id: 'ctc_01HXYZABCDEFGHJKMNPQRSTVWX' });
+  const lookup = (): HttpRequest => kirimAdapter.lookup?.(context()) as HttpRequest;
+  const read = (status: number, body: unknown, headers: HttpResponse['headers'] = {}) => readKirimLookup(response(status, body, headers), context(), lookup());
+  const listed = (id: string, phone: string | null) => ({ id, object: 'contact', phone_number: phone });
+
+  it('finds the contact whose phone_number is ours in the documented list', () => {
+    const body = { data: [listed('ctc_01HXYZABCDEFGHJKMNPQRSTVWX', '+447700900123')], has_more: false, next_cursor: null, request_id: 'req_1' };
+    expect(read(200, body)).toEqual({ kind: 'exists', id: 'ctc_01HXYZABCDEFGHJKMNPQRSTVWX' });
   });
 
-  it('reads an empty list as nobody', () => {
-    expect(readKirimLookup(response(200, { data: [] }))).toEqual({ kind: 'not_found' });
+  it('does not count a listed contact with another phone as the person', () => {
+    const body = { data: [listed('ctc_OTHER', '+447700900999'), listed('ctc_NOPHONE', null)], has_more: false, next_cursor: null, request_id: 'req_1' };
+    expect(read(200, body)).toEqual({ kind: 'not_found' });
   });
 
-  it('accepts a bare array, {contacts: [...]} and a single {data: {...}}', () => {
-    expect(readKirimLookup(response(200, [{ id: 'ctc_A' }]))).toEqual({ kind: 'exists', id: 'ctc_A' });
-    expect(readKirimLookup(response(200, { contacts: [{ id: 'ctc_B' }] }))).toEqual({ kind: 'exists', id: 'ctc_B' });
-    expect(readKirimLookup(response(200, { data: { id: 'ctc_C', object: 'contact' } }))).toEqual({ kind: 'exists', id: 'ctc_C' });
-    expect(readKirimLookup(response(200, []))).toEqual({ kind: 'not_found' });
+  it('picks the matching contact out of a list that ignored the filter', () => {
+    const body = { data: [listed('ctc_OTHER', '+447700900999'), listed('ctc_ADA', '+447700900123')], has_more: false, next_cursor: null };
+    expect(read(200, body)).toEqual({ kind: 'exists', id: 'ctc_ADA' });
+  });
+
+  it('asks for the next page, with the same filter and the cursor, while the person is not found', () => {
+    const body = { data: [listed('ctc_OTHER', '+447700900999')], has_more: true, next_cursor: 'eyJvIjoyNX0', request_id: 'req_1' };
+    expect(read(200, body)).toEqual({
+      kind: 'next_page',
+      request: { ...lookup(), url: `https://api.kirim.chat/v1/${PHONE_NUMBER_ID}/contacts?phone=%2B447700900123&cursor=eyJvIjoyNX0` },
+    });
+  });
+
+  it('finds nobody in an empty list, or at the last page', () => {
+    expect(read(200, { data: [], has_more: false, next_cursor: null, request_id: 'req_1' })).toEqual({ kind: 'not_found' });
+    expect(read(200, { data: [], has_more: true, next_cursor: null })).toEqual({ kind: 'not_found' });
   });
 
   it('fails an answer that is no list', () => {
-    expect(readKirimLookup(response(200, { data: { contacts: [] } }))).toMatchObject({ kind: 'failed', code: 'unexpected_response' });
-    expect(readKirimLookup(response(200, 'nope'))).toMatchObject({ kind: 'failed', code: 'unexpected_response' });
+    expect(read(200, { data: { contacts: [] } })).toMatchObject({ kind: 'failed', code: 'unexpected_response' });
+    expect(read(200, [listed('ctc_ADA', '+447700900123')])).toMatchObject({ kind: 'failed', code: 'unexpected_response' });
+    expect(read(200, 'nope')).toMatchObject({ kind: 'failed', code: 'unexpected_response' });
   });
 
   it.each([400, 404, 405])('lets the create call decide when the lookup answers %i', (status) => {
-    expect(readKirimLookup(response(status, SEED_ERROR))).toEqual({ kind: 'not_found' });
+    expect(read(status, DOC_ERROR)).toEqual({ kind: 'not_found' });
   });
 
-  it('classifies auth, rate-limit and server errors like the create call', () => {
-    expect(readKirimLookup(response(401, SEED_ERROR))).toMatchObject({ kind: 'unauthorized', httpStatus: 401 });
-    expect(readKirimLookup(response(429, SEED_ERROR, { 'retry-after': '1' }))).toMatchObject({ kind: 'transient', retryAfterMs: 1000 });
-    expect(readKirimLookup(response(503, ''))).toMatchObject({ kind: 'transient', httpStatus: 503 });
+  it('classifies auth, permission, rate-limit and server errors like the create call', () => {
+    expect(read(401, DOC_ERROR)).toMatchObject({ kind: 'unauthorized', httpStatus: 401 });
+    expect(read(403, envelope('permission_error', 'phone_number_forbidden'))).toMatchObject({ kind: 'failed', httpStatus: 403 });
+    expect(read(429, DOC_ERROR, { 'retry-after': '1' })).toMatchObject({ kind: 'transient', retryAfterMs: 1000 });
+    expect(read(503, '')).toMatchObject({ kind: 'transient', httpStatus: 503 });
   });
 });
 
-function emulated(method: string, path: string, options: { token?: string | null; body?: unknown; rawBody?: string; query?: string; headers?: Record<string, string> } = {}): EmulatedRequest {
+function emulated(
+  method: string,
+  path: string,
+  options: { token?: string | null; body?: unknown; rawBody?: string; query?: string; headers?: Record<string, string>; heldMs?: number } = {},
+): EmulatedRequest {
   const rawBody = options.rawBody ?? (options.body === undefined ? '' : JSON.stringify(options.body));
   let json: unknown;
   try {
@@ -321,6 +371,7 @@ function emulated(method: string, path: string, options: { token?: string | null
     headers: { ...(token === null ? {} : { authorization: `Bearer ${token}` }), 'content-type': 'application/json', ...options.headers },
     rawBody,
     json,
+    ...(options.heldMs !== undefined ? { heldMs: options.heldMs } : {}),
   };
 }
 
@@ -331,22 +382,24 @@ function emulator() {
 }
 
 const CONTACTS = `/v1/${PHONE_NUMBER_ID}/contacts`;
-const ERROR_ENVELOPE = { error: { type: expect.any(String), code: expect.any(String), message: expect.any(String), request_id: expect.stringMatching(/^req_[0-9A-HJKMNP-TV-Z]{26}$/) } };
+const REQUEST_ID = /^req_[0-9A-HJKMNP-TV-Z]{26}$/;
+const ERROR_ENVELOPE = { error: { type: expect.any(String), code: expect.any(String), message: expect.any(String), request_id: expect.stringMatching(REQUEST_ID) } };
+const idOf = (answer: { body?: unknown }) => (answer.body as { data: { id: string } }).data.id;
 
 describe('Function: kirimApi', () => {
-  it('answers 401 missing_api_key without a token and invalid_api_key with a wrong one', () => {
+  it('answers 401 missing_api_key without a token and invalid_api_key with a wrong one', async () => {
     const { api } = emulator();
-    const missing = api(emulated('POST', CONTACTS, { token: null, body: { phone_number: '+447700900123' } }));
+    const missing = await api(emulated('POST', CONTACTS, { token: null, body: { phone_number: '+447700900123' } }));
     expect(missing).toMatchObject({ status: 401, body: ERROR_ENVELOPE });
     expect(missing.body).toMatchObject({ error: { type: 'authentication_error', code: 'missing_api_key' } });
-    const wrong = api(emulated('POST', CONTACTS, { token: 'nope', body: { phone_number: '+447700900123' } }));
+    const wrong = await api(emulated('POST', CONTACTS, { token: 'nope', body: { phone_number: '+447700900123' } }));
     expect(wrong).toMatchObject({ status: 401, body: { error: { type: 'authentication_error', code: 'invalid_api_key' } } });
-    expect(api(emulated('POST', CONTACTS, { headers: { authorization: 'tok' }, body: { phone_number: '+447700900123' } })).status).toBe(401);
+    expect((await api(emulated('POST', CONTACTS, { headers: { authorization: 'tok' }, body: { phone_number: '+447700900123' } }))).status).toBe(401);
   });
 
-  it('creates a contact: 201 with the documented shape', () => {
+  it('creates a contact: 201 with the documented shape, its request_id in X-Request-Id', async () => {
     const { state, api } = emulator();
-    const answer = api(emulated('POST', CONTACTS, { body: { phone_number: '+447700900123', name: 'Ada Lovelace', email: 'ada@example.com', metadata: { plan: 'pro' } } }));
+    const answer = await api(emulated('POST', CONTACTS, { body: { phone_number: '+447700900123', name: 'Ada Lovelace', email: 'ada@example.com', metadata: { plan: 'pro' } } }));
     expect(answer.status).toBe(201);
     expect(answer.body).toEqual({
       data: {
@@ -360,110 +413,163 @@ describe('Function: kirimApi', () => {
         created_at: expect.any(String),
         updated_at: expect.any(String),
       },
-      request_id: expect.stringMatching(/^req_[0-9A-HJKMNP-TV-Z]{26}$/),
+      request_id: expect.stringMatching(REQUEST_ID),
     });
+    expect(answer.headers?.['x-request-id']).toBe((answer.body as { request_id: string }).request_id);
     expect(state.contacts).toMatchObject([{ provider: 'kirim', scope: PHONE_NUMBER_ID, phone: '+447700900123', name: 'Ada Lovelace', email: 'ada@example.com' }]);
     expect(readKirimCreate(response(answer.status, answer.body))).toEqual({ kind: 'created', id: state.contacts[0]?.id });
   });
 
-  it('answers null for the optional fields left out', () => {
+  it('answers null for the optional fields left out', async () => {
     const { api } = emulator();
-    expect(api(emulated('POST', CONTACTS, { body: { phone_number: '+447700900123' } })).body).toMatchObject({ data: { name: null, email: null, metadata: null } });
+    expect((await api(emulated('POST', CONTACTS, { body: { phone_number: '+447700900123' } }))).body).toMatchObject({ data: { name: null, email: null, metadata: null } });
   });
 
   it.each([
     [{ phone_number: '07700 900123' }, 'invalid_phone_number', 'phone_number'],
     [{ phone_number: 447700900123 }, 'invalid_phone_number', 'phone_number'],
-    [{ name: 'Ada' }, 'missing_required_param', 'phone_number'],
-    [{ phone_number: '+447700900123', email: 'not-an-email' }, 'invalid_email', 'email'],
-    [{ phone_number: '+447700900123', metadata: ['a'] }, 'invalid_metadata', 'metadata'],
-    [{ phone_number: '+447700900123', name: 42 }, 'invalid_param', 'name'],
-  ])('refuses %j with 400 %s', (body, code, param) => {
+    [{ name: 'Ada' }, 'missing_required_field', 'phone_number'],
+    [{ phone_number: '+447700900123', email: 'not-an-email' }, 'invalid_field_value', 'email'],
+    [{ phone_number: '+447700900123', metadata: ['a'] }, 'invalid_field_value', 'metadata'],
+    [{ phone_number: '+447700900123', name: 42 }, 'invalid_field_value', 'name'],
+  ])('refuses %j with 400 %s', async (body, code, param) => {
     const { state, api } = emulator();
-    const answer = api(emulated('POST', CONTACTS, { body }));
+    const answer = await api(emulated('POST', CONTACTS, { body }));
     expect(answer).toMatchObject({ status: 400, body: ERROR_ENVELOPE });
     expect(answer.body).toMatchObject({ error: { type: 'invalid_request_error', code, param } });
     expect(state.contacts).toHaveLength(0);
     expect(readKirimCreate(response(answer.status, answer.body))).toMatchObject({ kind: 'failed', httpStatus: 400, code });
   });
 
-  it('refuses a body that is not a JSON object', () => {
+  it('refuses a body that is not a JSON object', async () => {
     const { api } = emulator();
-    expect(api(emulated('POST', CONTACTS, { rawBody: 'phone_number=+447700900123' }))).toMatchObject({ status: 400, body: { error: { code: 'invalid_request_body' } } });
-    expect(api(emulated('POST', CONTACTS, { body: ['+447700900123'] }))).toMatchObject({ status: 400, body: { error: { code: 'invalid_request_body' } } });
+    expect(await api(emulated('POST', CONTACTS, { rawBody: 'phone_number=+447700900123' }))).toMatchObject({ status: 400, body: { error: { code: 'invalid_request' } } });
+    expect(await api(emulated('POST', CONTACTS, { body: ['+447700900123'] }))).toMatchObject({ status: 400, body: { error: { code: 'invalid_request' } } });
   });
 
-  it('finds a created contact by phone, only in its own WhatsApp account', () => {
+  it('lists by exact phone, only in its own WhatsApp account, in the documented list shape', async () => {
     const { api } = emulator();
-    const created = api(emulated('POST', CONTACTS, { body: { phone_number: '+447700900123' } }));
-    const id = (created.body as { data: { id: string } }).data.id;
+    const id = idOf(await api(emulated('POST', CONTACTS, { body: { phone_number: '+447700900123' } })));
+    await api(emulated('POST', CONTACTS, { body: { phone_number: '+4477009001234' } }));
 
-    const found = api(emulated('GET', CONTACTS, { query: 'phone=%2B447700900123' }));
-    expect(found).toMatchObject({ status: 200, body: { object: 'list', data: [{ id, phone_number: '+447700900123' }], has_more: false } });
-    expect(readKirimLookup(response(found.status, found.body))).toEqual({ kind: 'exists', id });
+    const found = await api(emulated('GET', CONTACTS, { query: 'phone=%2B447700900123' }));
+    expect(found).toMatchObject({ status: 200, body: { data: [{ id, phone_number: '+447700900123' }], has_more: false, next_cursor: null } });
+    expect(found.body).not.toHaveProperty('object');
+    const lookupContext = context();
+    const lookup = kirimAdapter.lookup?.(lookupContext) as HttpRequest;
+    expect(readKirimLookup(response(found.status, found.body), lookupContext, lookup)).toEqual({ kind: 'exists', id });
 
-    const elsewhere = api(emulated('GET', '/v1/999/contacts', { query: 'phone=%2B447700900123' }));
-    expect(readKirimLookup(response(elsewhere.status, elsewhere.body))).toEqual({ kind: 'not_found' });
-    const otherPhone = api(emulated('GET', CONTACTS, { query: 'phone=%2B447700900999' }));
-    expect(otherPhone.body).toMatchObject({ data: [] });
+    const elsewhere = await api(emulated('GET', '/v1/106540352242999/contacts', { query: 'phone=%2B447700900123' }));
+    expect(readKirimLookup(response(elsewhere.status, elsewhere.body), lookupContext, lookup)).toEqual({ kind: 'not_found' });
+    expect((await api(emulated('GET', CONTACTS, { query: 'phone=%2B447700900999' }))).body).toMatchObject({ data: [] });
   });
 
-  it('refuses a lookup whose + was not URL-encoded', () => {
+  it('pages with limit and opaque cursors bound to their filters', async () => {
     const { api } = emulator();
-    expect(api(emulated('GET', CONTACTS, { query: 'phone=+447700900123' }))).toMatchObject({ status: 400, body: { error: { code: 'invalid_phone_number', param: 'phone' } } });
+    for (const phone of ['+447700900121', '+447700900122', '+447700900123']) await api(emulated('POST', CONTACTS, { body: { phone_number: phone } }));
+    const first = await api(emulated('GET', CONTACTS, { query: 'limit=2' }));
+    const page = first.body as { data: unknown[]; has_more: boolean; next_cursor: string };
+    expect(page).toMatchObject({ has_more: true, next_cursor: expect.any(String) });
+    expect(page.data).toHaveLength(2);
+    const second = await api(emulated('GET', CONTACTS, { query: `limit=2&cursor=${page.next_cursor}` }));
+    expect(second.body).toMatchObject({ data: [{ phone_number: '+447700900123' }], has_more: false, next_cursor: null });
+    const otherFilter = await api(emulated('GET', CONTACTS, { query: `limit=2&phone=%2B447700900123&cursor=${page.next_cursor}` }));
+    expect(otherFilter).toMatchObject({ status: 400, body: { error: { code: 'invalid_cursor' } } });
+    expect(await api(emulated('GET', CONTACTS, { query: 'limit=101' }))).toMatchObject({ status: 400, body: { error: { code: 'invalid_limit' } } });
   });
 
-  it('answers 409 contact_already_exists for a phone already in the account (our choice), which reads as exists', () => {
+  it('refuses a lookup whose + was not URL-encoded', async () => {
+    const { api } = emulator();
+    expect(await api(emulated('GET', CONTACTS, { query: 'phone=+447700900123' }))).toMatchObject({ status: 400, body: { error: { code: 'invalid_phone_number', param: 'phone' } } });
+  });
+
+  it('creates a second contact with the same phone, as Kirim documents no refusal', async () => {
     const { state, api } = emulator();
-    api(emulated('POST', CONTACTS, { body: { phone_number: '+447700900123' } }));
-    const again = api(emulated('POST', CONTACTS, { body: { phone_number: '+447700900123', name: 'Ada' } }));
-    expect(again).toMatchObject({ status: 409, body: { error: { type: 'invalid_request_error', code: 'contact_already_exists', param: 'phone_number' } } });
-    expect(readKirimCreate(response(again.status, again.body))).toEqual({ kind: 'exists' });
-    expect(api(emulated('POST', '/v1/999/contacts', { body: { phone_number: '+447700900123' } })).status).toBe(201);
+    await api(emulated('POST', CONTACTS, { body: { phone_number: '+447700900123' } }));
+    expect((await api(emulated('POST', CONTACTS, { body: { phone_number: '+447700900123', name: 'Ada' } }))).status).toBe(201);
     expect(state.contacts).toHaveLength(2);
   });
 
-  it('replays the first answer for the same Idempotency-Key and body, without creating again', () => {
-    const { state, api } = emulator();
-    const request = emulated('POST', CONTACTS, { body: { phone_number: '+447700900123' }, headers: { 'idempotency-key': 'k1' } });
-    const first = api(request);
-    const replay = api(request);
-    expect(first.status).toBe(201);
-    expect(replay).toMatchObject({ status: 201, body: first.body, headers: { 'idempotent-replayed': 'true' } });
-    expect(state.contacts).toHaveLength(1);
-  });
-
-  it('answers 422 idempotency_key_reused for the same key with another body', () => {
-    const { state, api } = emulator();
-    api(emulated('POST', CONTACTS, { body: { phone_number: '+447700900123' }, headers: { 'idempotency-key': 'k1' } }));
-    const reused = api(emulated('POST', CONTACTS, { body: { phone_number: '+447700900999' }, headers: { 'idempotency-key': 'k1' } }));
-    expect(reused).toMatchObject({ status: 422, body: { error: { type: 'invalid_request_error', code: 'idempotency_key_reused' } } });
-    expect(readKirimCreate(response(reused.status, reused.body))).toMatchObject({ kind: 'failed', httpStatus: 422, code: 'idempotency_key_reused' });
-    expect(state.contacts).toHaveLength(1);
-  });
-
-  it('does not store a request refused before it ran, nor keep keys past a reset', () => {
+  it('replays the first answer for the same Idempotency-Key and body, without creating again', async () => {
     const { state, api } = emulator();
     const headers = { 'idempotency-key': 'k1' };
-    expect(api(emulated('POST', CONTACTS, { body: { phone_number: 'bad' }, headers })).status).toBe(400);
-    expect(api(emulated('POST', CONTACTS, { body: { phone_number: '+447700900123' }, headers })).status).toBe(201);
-    state.reset();
-    const afterReset = api(emulated('POST', CONTACTS, { body: { phone_number: '+447700900123' }, headers }));
-    expect(afterReset.status).toBe(201);
-    expect(afterReset.headers).not.toHaveProperty('idempotent-replayed');
+    const first = await api(emulated('POST', CONTACTS, { body: { phone_number: '+447700900123', name: 'Ada' }, headers }));
+    // Kirim hashes canonical JSON: the same fields in another order are the same request.
+    const replay = await api(emulated('POST', CONTACTS, { body: { name: 'Ada', phone_number: '+447700900123' }, headers }));
+    expect(first).toMatchObject({ status: 201, headers: { 'idempotent-replayed': 'false' } });
+    expect(replay).toMatchObject({ status: 201, body: first.body, headers: { 'idempotent-replayed': 'true', 'x-request-id': first.headers?.['x-request-id'] } });
     expect(state.contacts).toHaveLength(1);
   });
 
-  it('answers 404 in the envelope for an unknown path or a phone_number_id that is no Meta id', () => {
+  it('answers 422 idempotency_key_reuse for the same key with another body, which reads as a failure naming it', async () => {
+    const { state, api } = emulator();
+    await api(emulated('POST', CONTACTS, { body: { phone_number: '+447700900123' }, headers: { 'idempotency-key': 'k1' } }));
+    const reused = await api(emulated('POST', CONTACTS, { body: { phone_number: '+447700900999' }, headers: { 'idempotency-key': 'k1' } }));
+    expect(reused).toMatchObject({ status: 422, body: { error: { type: 'invalid_request_error', code: 'idempotency_key_reuse' } } });
+    expect(readKirimCreate(response(reused.status, reused.body))).toMatchObject({ kind: 'failed', httpStatus: 422, code: 'idempotency_key_reuse' });
+    expect(state.contacts).toHaveLength(1);
+  });
+
+  it('makes a same-key create wait for the first one still running, then replays its answer', async () => {
+    const { state, api } = emulator();
+    const request = emulated('POST', CONTACTS, { body: { phone_number: '+447700900123' }, headers: { 'idempotency-key': 'k1' } });
+    const first = await api({ ...request, heldMs: 150 });
+    const started = Date.now();
+    const second = await api(request);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(100);
+    expect(second).toMatchObject({ status: 201, body: first.body, headers: { 'idempotent-replayed': 'true' } });
+    expect(state.contacts).toHaveLength(1);
+  });
+
+  it('answers 409 idempotency_in_progress when the first one runs past the wait, which reads as transient', async () => {
+    const { state, api } = emulator();
+    kirimSettings(state).inFlightWaitMs = 20;
+    const request = emulated('POST', CONTACTS, { body: { phone_number: '+447700900123' }, headers: { 'idempotency-key': 'k1' } });
+    await api({ ...request, heldMs: 500 });
+    const second = await api(request);
+    expect(second).toMatchObject({ status: 409, body: { error: { type: 'conflict', code: 'idempotency_in_progress' } } });
+    expect(readKirimCreate(response(second.status, second.body))).toMatchObject({ kind: 'transient', httpStatus: 409 });
+    expect(state.contacts).toHaveLength(1);
+  });
+
+  it('does not store a request refused before it ran, nor keep keys past a reset', async () => {
+    const { state, api } = emulator();
+    const headers = { 'idempotency-key': 'k1' };
+    expect((await api(emulated('POST', CONTACTS, { body: { phone_number: 'bad' }, headers }))).status).toBe(400);
+    expect((await api(emulated('POST', CONTACTS, { body: { phone_number: '+447700900123' }, headers }))).status).toBe(201);
+    state.reset();
+    const afterReset = await api(emulated('POST', CONTACTS, { body: { phone_number: '+447700900123' }, headers }));
+    expect(afterReset).toMatchObject({ status: 201, headers: { 'idempotent-replayed': 'false' } });
+    expect(state.contacts).toHaveLength(1);
+  });
+
+  it('refuses an Idempotency-Key longer than 255 characters', async () => {
+    const { state, api } = emulator();
+    const answer = await api(emulated('POST', CONTACTS, { body: { phone_number: '+447700900123' }, headers: { 'idempotency-key': 'k'.repeat(256) } }));
+    expect(answer).toMatchObject({ status: 400, body: { error: { code: 'invalid_field_value', param: 'Idempotency-Key' } } });
+    expect(state.contacts).toHaveLength(0);
+  });
+
+  it('answers 403 permission_error on phone-scoped calls for a restricted token, while its accounts still list', async () => {
+    const { state, api } = emulator();
+    kirimSettings(state).restrictedTokens.add('tok');
+    for (const request of [emulated('POST', CONTACTS, { body: { phone_number: '+447700900123' } }), emulated('GET', CONTACTS, { query: 'phone=%2B447700900123' })]) {
+      expect(await api(request)).toMatchObject({ status: 403, body: { error: { type: 'permission_error', code: 'phone_number_forbidden' } } });
+    }
+    expect((await api(emulated('GET', '/v1/accounts'))).status).toBe(200);
+    expect(state.contacts).toHaveLength(0);
+  });
+
+  it('answers 404 resource_not_found for an unknown path or a phone_number_id that is no Meta id', async () => {
     const { api } = emulator();
-    expect(api(emulated('GET', '/v1/contacts'))).toMatchObject({ status: 404, body: ERROR_ENVELOPE });
-    expect(api(emulated('DELETE', CONTACTS))).toMatchObject({ status: 404, body: { error: { code: 'resource_missing' } } });
-    const unknownAccount = api(emulated('POST', '/v1/not-an-id/contacts', { body: { phone_number: '+447700900123' } }));
-    expect(unknownAccount).toMatchObject({ status: 404, body: { error: { code: 'resource_missing', param: 'phone_number_id' } } });
+    expect(await api(emulated('GET', '/v1/contacts'))).toMatchObject({ status: 404, body: ERROR_ENVELOPE });
+    expect(await api(emulated('DELETE', CONTACTS))).toMatchObject({ status: 404, body: { error: { type: 'not_found', code: 'resource_not_found' } } });
+    const unknownAccount = await api(emulated('POST', '/v1/not-an-id/contacts', { body: { phone_number: '+447700900123' } }));
+    expect(unknownAccount).toMatchObject({ status: 404, body: { error: { code: 'resource_not_found', param: 'phone_number_id' } } });
   });
 });
 
-describe('Function: deliverWithAdapter (Kirim adapter against the emulated API)', () => {
+describe('Function: deliverWithAdapter (Kirim adapter against the emulated API in-process)', () => {
   const BASE = 'http://emulator.test/kirim';
 
   /** An HttpClient that hands requests to the emulated API in-process; `drop` loses the answers of the calls it names. */
@@ -475,7 +581,7 @@ describe('Function: deliverWithAdapter (Kirim adapter against the emulated API)'
         sent.push(request);
         const url = new URL(request.url);
         const rawBody = request.body ?? '';
-        const answer = api({
+        const answer = await api({
           method: request.method,
           path: url.pathname.slice('/kirim'.length),
           query: url.searchParams,
@@ -513,7 +619,7 @@ describe('Function: deliverWithAdapter (Kirim adapter against the emulated API)'
   });
 
   it('creates once when the answer to the create is lost and the delivery is retried', async () => {
-    const { state, sent, providerContext } = setup(['tok'], (request, call) => request.method === 'POST' && call === 2);
+    const { state, providerContext } = setup(['tok'], (request, call) => request.method === 'POST' && call === 2);
     const outcome = await deliverWithAdapter(kirimAdapter, contact(), target(), providerContext);
     // Whether the engine's retry lands on the lookup or on the replayed create, it names the one contact.
     expect(outcome).toMatchObject({ status: expect.stringMatching(/^(created|exists)$/), providerContactId: state.contacts[0]?.id });
@@ -522,15 +628,21 @@ describe('Function: deliverWithAdapter (Kirim adapter against the emulated API)'
 
   it('sends a re-built create with the same key, which Kirim replays instead of creating again', async () => {
     const { state, providerContext } = setup();
-    const send = async () => {
-      const request = kirimAdapter.create(context(contact(), BASE));
-      return readKirimCreate(await providerContext.http.request(request));
-    };
+    const send = async () => readKirimCreate(await providerContext.http.request(kirimAdapter.create(context(contact(), BASE))));
     const first = await send();
     const retried = await send();
     expect(first).toEqual({ kind: 'created', id: state.contacts[0]?.id });
     expect(retried).toEqual(first);
     expect(state.contacts).toHaveLength(1);
+  });
+
+  it('creates the same event anew after its body changed, rather than being refused for the key', async () => {
+    const { state, providerContext } = setup();
+    const send = async (person: Contact) => readKirimCreate(await providerContext.http.request(kirimAdapter.create(context(person, BASE))));
+    expect(await send(contact())).toMatchObject({ kind: 'created' });
+    // The route's metadata changed between two attempts of one event (then the person was removed in Kirim).
+    state.contacts.length = 0;
+    expect(await send(contact({ attributes: { plan: 'pro' } }))).toMatchObject({ kind: 'created' });
   });
 
   it('re-reads a rotated token after a 401', async () => {
@@ -544,5 +656,74 @@ describe('Function: deliverWithAdapter (Kirim adapter against the emulated API)'
     const outcome = await deliverWithAdapter(kirimAdapter, contact({ phones: [] }), target(), providerContext);
     expect(outcome).toEqual({ account: 'kirim-main', provider: 'kirim', status: 'skipped', reason: 'Kirim.chat needs a phone number and the contact has none' });
     expect(sent).toHaveLength(0);
+  });
+});
+
+describe('Function: deliverWithAdapter (Kirim, against the emulator over real sockets)', () => {
+  const STAGE = 'kirimtest';
+  const SECRET = providerSecretName(STAGE, 'kirim-main');
+  let server: Emulator;
+  let secretsClient: SecretsManagerClient;
+  let http: HttpClient;
+
+  beforeAll(async () => {
+    server = await startEmulator({ secrets: { [SECRET]: { token: 'tok', phoneNumberId: PHONE_NUMBER_ID } }, credentials: { kirim: ['tok'] } });
+    secretsClient = new SecretsManagerClient({ endpoint: server.url, region: 'us-east-1', credentials: { accessKeyId: 't', secretAccessKey: 't' } });
+    http = createHttpClient({ connectTimeoutMs: 1000, responseTimeoutMs: 3000 });
+  });
+  afterAll(async () => {
+    http.close();
+    secretsClient.destroy();
+    await server.close();
+  });
+  beforeEach(() => {
+    server.state.reset();
+    const settings = kirimSettings(server.state);
+    settings.inFlightWaitMs = 30_000;
+    settings.restrictedTokens.clear();
+  });
+
+  const providerContext = (): ProviderContext => ({
+    stage: STAGE,
+    secrets: new SecretStore({ client: secretsClient }),
+    http,
+    baseUrls: { kirim: `${server.url}/kirim` },
+    retry: { baseDelayMs: 1, maxDelayMs: 5 },
+  });
+  const deliver = () => deliverWithAdapter(kirimAdapter, contact(), target(), providerContext());
+  const calls = () => server.state.requests.filter((request) => request.provider === 'kirim').map((request) => [request.method, request.status]);
+  const secretReads = () => server.state.requests.filter((request) => request.provider === 'secretsmanager').length;
+
+  it('ends two concurrent deliveries of one event with one contact, the second retrying past idempotency_in_progress', async () => {
+    // Both lookups are answered (nobody yet) only after both were asked; the first create then runs
+    // for 800 ms, longer than the wait Kirim gives a second request under the same key.
+    kirimSettings(server.state).inFlightWaitMs = 100;
+    server.state.faults.push({ provider: 'kirim', method: 'GET', delayMs: 200, times: 2 }, { provider: 'kirim', method: 'POST', delayMs: 800, times: 1 });
+
+    const outcomes = await Promise.all([deliver(), deliver()]);
+
+    const id = server.state.contacts[0]?.id;
+    expect(server.state.contacts).toHaveLength(1);
+    expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['created', 'exists']);
+    for (const outcome of outcomes) expect(outcome).toMatchObject({ providerContactId: id });
+    expect(calls()).toContainEqual(['POST', 409]);
+  });
+
+  it('fails a 403 permission_error for good, naming the cause, without reading the secret again', async () => {
+    kirimSettings(server.state).restrictedTokens.add('tok');
+    const outcome = await deliver();
+    expect(outcome).toMatchObject({ status: 'failed', httpStatus: 403, code: 'phone_number_forbidden', message: expect.stringContaining('plan limit') });
+    expect(secretReads()).toBe(1);
+    expect(calls()).toEqual([['GET', 403]]);
+    expect(server.state.contacts).toHaveLength(0);
+  });
+
+  it('is answered 422 idempotency_key_reuse when another body comes under a used key', async () => {
+    const create = kirimAdapter.create(context(contact(), `${server.url}/kirim`));
+    expect(readKirimCreate(await http.request(create))).toMatchObject({ kind: 'created' });
+    const reused = await http.request({ ...create, body: JSON.stringify({ ...JSON.parse(create.body ?? '{}'), name: 'Augusta' }) });
+    expect(reused.status).toBe(422);
+    expect(JSON.parse(reused.body)).toMatchObject({ error: { type: 'invalid_request_error', code: 'idempotency_key_reuse' } });
+    expect(readKirimCreate(reused)).toMatchObject({ kind: 'failed', httpStatus: 422, code: 'idempotency_key_reuse' });
   });
 });
