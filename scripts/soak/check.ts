@@ -81,7 +81,7 @@ export interface ProviderFigures {
   retries: number;
   /** Contacts the provider holds. */
   contacts: number;
-  /** Create calls the provider refused as a duplicate (409 Kirim, 422 Callbell and Chatwoot). */
+  /** Create calls the provider refused as a duplicate (422 Callbell and Chatwoot; Kirim documents no such refusal). */
   refusedDuplicates: number;
   /** Final outcomes recorded, by status. */
   outcomes: Record<string, number>;
@@ -336,7 +336,6 @@ function emptyFigures(): ProviderFigures {
 }
 
 function isRefusedDuplicate(provider: EmulatedProvider, status: number): boolean {
-  if (provider === 'kirim') return status === 409;
   if (provider === 'callbell' || provider === 'chatwoot') return status === 422;
   return false;
 }

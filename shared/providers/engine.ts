@@ -3,8 +3,10 @@
  * happens into exactly one Outcome:
  *   secret → lookup → create; a transient answer retries the whole sequence
  *   with exponential backoff and full jitter (or the provider's Retry-After /
- *   X-RateLimit-Reset) inside a time budget; a 401/403 drops the cached secret
- *   and tries once more with a fresh read (key rotation), then fails.
+ *   X-RateLimit-Reset) inside a time budget; an answer the adapter reads as
+ *   `unauthorized` (a refused key, which each adapter decides from its
+ *   provider's docs) drops the cached secret and tries once more with a fresh
+ *   read (key rotation), then fails.
  */
 import { HttpConnectionError, HttpResponseTooLargeError, HttpTimeoutError } from '../http.js';
 import { providerSecretName } from '../secrets.js';
