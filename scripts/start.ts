@@ -4,11 +4,14 @@
  *     Secrets Manager from local/secrets.json (or LOCAL_SECRETS_FILE),
  *     DynamoDB (dynalite), SQS (fauxqs), with the table and queues of
  *     infra/resources.yml;
- *   - the functions under serverless-offline on PORT (3000), running the same
+ *   - the functions under serverless-offline, running the same
  *     bundles as in AWS with the SDK and providers pointed at loopback —
  *     except a provider whose PROVIDER_URL_* (or SHOPIFY_ADMIN_URL) is set:
  *     its calls go to that URL (empty: its public API), e.g. to try one real
  *     account with its keys in the secrets file;
+ *   - on PORT (3000) the HTTP API in front of them: a failed or timed-out
+ *     function is answered with API Gateway's 5xx, and a few invocations run
+ *     at once (test/emulator/api-gateway-front.ts);
  *   - a poller that feeds the delivery queue to the deliver function, as
  *     Lambda's event source mapping does.
  * Ctrl-C or SIGTERM stops every child.
@@ -25,12 +28,14 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { localSecretsFile, localStack, type Endpoint, type LocalStack } from '../cli/context.js';
 import { PROVIDER_LABELS } from '../cli/secret-specs.js';
 import { shellQuote } from '../cli/shell.js';
+import { startApiGatewayFront } from '../test/emulator/api-gateway-front.js';
 import { credentialsFromSecrets } from '../test/emulator/credentials.js';
 import { functionAccessKeyId } from '../test/emulator/iam.js';
 import { localFunctionEnv } from '../test/emulator/local-env.js';
 import { provisionLocal } from '../test/emulator/provision.js';
 import { startQueuePoller, type QueuePoller } from '../test/emulator/queue-poller.js';
 import { startEmulator } from '../test/emulator/server.js';
+import { freePort } from '../test/helpers/processes.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const STAGE = 'local';
@@ -91,6 +96,14 @@ const emulator = await startEmulator({
   iam: { stage: STAGE },
 }).catch((error: Error) => fail(`the emulator cannot listen on port ${emulatorPort}: ${error.message}`));
 const resources = await provisionLocal({ endpoint: emulator.url, stage: STAGE, visibilityTimeoutSeconds });
+// serverless-offline serves the routes on an internal port; PORT is the HTTP API in front of it.
+const offlineHttpPort = await freePort();
+const front = await startApiGatewayFront({
+  port: httpPort,
+  host: '127.0.0.1',
+  upstreamPort: offlineHttpPort,
+  log: (line) => console.error(line),
+}).catch((error: Error) => fail(`cannot listen on port ${httpPort}: ${error.message}`));
 
 /** Services sent elsewhere than the emulator keep their variable: a URL, or empty for the public API. */
 const elsewhere = [...Object.values(stack.providers), stack.shopifyAdmin].filter((to) => to.source !== 'emulator');
@@ -98,7 +111,7 @@ const elsewhere = [...Object.values(stack.providers), stack.shopifyAdmin].filter
 // serverless-offline, healthcheck, reconcile, redrive), so all of them call the same place.
 const env = {
   ...process.env,
-  PORT: String(httpPort),
+  PORT: String(offlineHttpPort),
   LAMBDA_PORT: String(lambdaPort),
   ...localFunctionEnv(STAGE, emulator.url, resources),
   ...Object.fromEntries(elsewhere.map((endpoint) => [endpoint.variable, endpoint.url ?? ''])),
@@ -238,6 +251,7 @@ async function stop(code: number): Promise<void> {
     await new Promise((resolve) => offline.once('exit', resolve));
     clearTimeout(killer);
   }
+  await front.close();
   await emulator.close();
   process.exit(code);
 }

@@ -24,6 +24,8 @@ export interface NpmStart {
   output(): string;
   /** Invoke a function through serverless-offline's Lambda API, as EventBridge Scheduler would. */
   invoke(name: string, event?: unknown): Promise<unknown>;
+  /** Ctrl-C as a user stops it, so it stops serverless-offline too; SIGKILL if it has not exited in 15 s. */
+  stop(): Promise<void>;
 }
 
 export async function startNpmStart(env: NodeJS.ProcessEnv = {}): Promise<NpmStart> {
@@ -56,6 +58,14 @@ export async function startNpmStart(env: NodeJS.ProcessEnv = {}): Promise<NpmSta
       const url = `http://127.0.0.1:${ports.lambda}/2015-03-31/functions/contact-relay-local-${name}/invocations`;
       const response = await fetch(url, { method: 'POST', body: JSON.stringify(event) });
       return (await response.json()) as unknown;
+    },
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGINT');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(killer);
     },
   };
 }
