@@ -1,8 +1,8 @@
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useProviderEmulator } from '../../helpers/provider-emulator.js';
 import type { Contact } from '../../../shared/contact.js';
 import { findRoute, parseRoutesConfig, type ResolvedRoute, type Route } from '../../../shared/config/routes.js';
-import { createHttpClient, type HttpClient, type HttpRequest, type HttpResponse } from '../../../shared/http.js';
+import { type HttpClient, type HttpRequest, type HttpResponse } from '../../../shared/http.js';
 import { providerSecretName, SecretStore, type SecretStoreOptions } from '../../../shared/secrets.js';
 import { deliverWithAdapter } from '../../../shared/providers/engine.js';
 import type { DeliveryTarget } from '../../../shared/providers/types.js';
@@ -18,7 +18,6 @@ import {
 } from '../../../shared/providers/callbell.js';
 import { callbellApi } from '../../emulator/providers/callbell.js';
 import type { EmulatedRequest } from '../../emulator/http-kit.js';
-import { startEmulator, type Emulator } from '../../emulator/server.js';
 import { EmulatorState } from '../../emulator/state.js';
 
 const TOKEN = 'test_gshuPaZoeEG6ovbc8M79w0QyM';
@@ -481,37 +480,21 @@ describe('Function: deliverWithAdapter (Callbell, emulated in-process)', () => {
 describe('Function: deliverWithAdapter (Callbell, against the emulator over real sockets)', () => {
   const STAGE = 'cbtest';
   const SECRET = providerSecretName(STAGE, 'bell');
-  let server: Emulator;
-  let secretsClient: SecretsManagerClient;
-  let http: HttpClient;
-
-  beforeAll(async () => {
-    server = await startEmulator({ secrets: { [SECRET]: { token: TOKEN } }, credentials: { callbell: [TOKEN] } });
-    const credentials = { accessKeyId: 't', secretAccessKey: 't' };
-    secretsClient = new SecretsManagerClient({ endpoint: server.url, region: 'us-east-1', credentials });
-    http = createHttpClient({ connectTimeoutMs: 1000, responseTimeoutMs: 2000 });
+  const emulator = useProviderEmulator({
+    stage: STAGE,
+    provider: 'callbell',
+    secrets: { [SECRET]: { token: TOKEN } },
+    keys: [TOKEN],
   });
-  afterAll(async () => {
-    http.close();
-    secretsClient.destroy();
-    await server.close();
-  });
-  beforeEach(() => server.state.reset());
 
   const deliver = (route: Partial<Route> = {}, person = contact()) =>
-    deliverWithAdapter(callbellAdapter, person, target(route), {
-      stage: STAGE,
-      secrets: new SecretStore({ client: secretsClient }),
-      http,
-      baseUrls: { callbell: `${server.url}/callbell` },
-      retry: { baseDelayMs: 1, maxDelayMs: 5 },
-    });
+    deliverWithAdapter(callbellAdapter, person, target(route), emulator.providerContext());
   const creates = () =>
-    server.state.requests.filter((request) => request.provider === 'callbell' && request.method === 'POST');
+    emulator.server.state.requests.filter((request) => request.provider === 'callbell' && request.method === 'POST');
 
   it('creates a contact with an email but no custom field for it without sending the email at all', async () => {
     const outcome = await deliver();
-    const created = server.state.contacts[0];
+    const created = emulator.server.state.contacts[0];
     expect(outcome).toEqual({
       account: 'bell',
       provider: 'callbell',
@@ -521,7 +504,7 @@ describe('Function: deliverWithAdapter (Callbell, against the emulator over real
     expect(creates().map((request) => [request.status, request.body])).toEqual([
       [200, { identifier: '447700900123', source: 'whatsapp', name: 'Ada Lovelace' }],
     ]);
-    expect(JSON.stringify(server.state.requests)).not.toContain('ada@example.com');
+    expect(JSON.stringify(emulator.server.state.requests)).not.toContain('ada@example.com');
     expect(created).toMatchObject({ phone: '+447700900123', name: 'Ada Lovelace' });
     expect(created).not.toHaveProperty('email');
   });
@@ -538,16 +521,16 @@ describe('Function: deliverWithAdapter (Callbell, against the emulator over real
         custom_fields: { Email: 'ada@example.com' },
       },
     ]);
-    expect(server.state.contacts[0]).toMatchObject({
+    expect(emulator.server.state.contacts[0]).toMatchObject({
       email: 'ada@example.com',
       raw: { customFields: { Email: 'ada@example.com' } },
     });
-    expect(server.state.contacts[0]?.raw).not.toHaveProperty('note');
+    expect(emulator.server.state.contacts[0]?.raw).not.toHaveProperty('note');
   });
 
   it('sends the Accept header Callbell asks clients for (the HTTP client adds it)', async () => {
     await deliver();
-    const callbell = server.state.requests.filter((request) => request.provider === 'callbell');
+    const callbell = emulator.server.state.requests.filter((request) => request.provider === 'callbell');
     expect(callbell.map((request) => [request.method, request.headers['accept']])).toEqual([
       ['GET', 'application/json'],
       ['POST', 'application/json'],
@@ -555,14 +538,14 @@ describe('Function: deliverWithAdapter (Callbell, against the emulator over real
   });
 
   it('answers an unlisted parameter with 422 naming it', async () => {
-    const answer = await http.request({
+    const answer = await emulator.providerContext().http.request({
       method: 'POST',
-      url: `${server.url}/callbell/v1/contacts`,
+      url: `${emulator.server.url}/callbell/v1/contacts`,
       headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${TOKEN}` },
       body: JSON.stringify({ ...DOC_EXAMPLE_REQUEST, email: 'john@example.com' }),
     });
     expect(answer.status).toBe(422);
     expect(JSON.parse(answer.body)).toEqual({ error: 'email is not a parameter of POST /contacts' });
-    expect(server.state.contacts).toHaveLength(0);
+    expect(emulator.server.state.contacts).toHaveLength(0);
   });
 });

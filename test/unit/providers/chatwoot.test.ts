@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useProviderEmulator } from '../../helpers/provider-emulator.js';
 import type { Contact } from '../../../shared/contact.js';
-import { createHttpClient, type HttpClient, type HttpResponse } from '../../../shared/http.js';
+import type { HttpResponse } from '../../../shared/http.js';
 import {
   ChatwootCredentialsSchema,
   chatwootAdapter,
@@ -16,10 +16,8 @@ import {
 } from '../../../shared/providers/chatwoot.js';
 import { deliverWithAdapter } from '../../../shared/providers/engine.js';
 import type { DeliveryTarget, ProviderContext } from '../../../shared/providers/types.js';
-import { SecretStore } from '../../../shared/secrets.js';
 import { chatwootApi, setChatwootInboxes, type ChatwootInbox } from '../../emulator/providers/chatwoot.js';
 import type { EmulatedRequest, EmulatedResponse } from '../../emulator/http-kit.js';
-import { startEmulator, type Emulator } from '../../emulator/server.js';
 import { EmulatorState } from '../../emulator/state.js';
 import {
   CHATWOOT_CONTRACT_DIR,
@@ -450,43 +448,27 @@ describe('Object: chatwootAdapter', () => {
 describe('Function: deliverWithAdapter (99digital, against the emulator over real sockets)', () => {
   const STAGE = 'cwtest';
   const SECRET = `contact-relay/${STAGE}/provider/digital99`;
-  let server: Emulator;
-  let secretsClient: SecretsManagerClient;
-  let http: HttpClient;
-
-  beforeAll(async () => {
-    server = await startEmulator({ secrets: { [SECRET]: CREDENTIALS }, credentials: { chatwoot: [TOKEN] } });
-    const credentials = { accessKeyId: 't', secretAccessKey: 't' };
-    secretsClient = new SecretsManagerClient({ endpoint: server.url, region: 'us-east-1', credentials });
-    http = createHttpClient({ connectTimeoutMs: 1000, responseTimeoutMs: 2000 });
-  });
-  afterAll(async () => {
-    http.close();
-    secretsClient.destroy();
-    await server.close();
+  const emulator = useProviderEmulator({
+    stage: STAGE,
+    provider: 'chatwoot',
+    secrets: { [SECRET]: CREDENTIALS },
+    keys: [TOKEN],
   });
   beforeEach(() => {
-    server.state.reset();
-    setChatwootInboxes(server.state, undefined);
+    setChatwootInboxes(emulator.server.state, undefined);
   });
 
-  const context = (): ProviderContext => ({
-    stage: STAGE,
-    secrets: new SecretStore({ client: secretsClient }),
-    http,
-    baseUrls: { chatwoot: `${server.url}/chatwoot` },
-    retry: { baseDelayMs: 1, maxDelayMs: 5 },
-  });
-  const creates = () => server.state.requests.filter((request) => request.provider === 'chatwoot');
+  const context = (): ProviderContext => emulator.providerContext();
+  const creates = () => emulator.server.state.requests.filter((request) => request.provider === 'chatwoot');
 
   it('creates, then answers exists for the same person without a second contact', async () => {
     const first = await deliverWithAdapter(chatwootAdapter, contact(), target(), context());
-    const id = server.state.contacts[0]?.id;
+    const id = emulator.server.state.contacts[0]?.id;
     expect(first).toEqual({ account: 'digital99', provider: 'chatwoot', status: 'created', providerContactId: id });
 
     const again = await deliverWithAdapter(chatwootAdapter, contact({ firstName: 'Augusta' }), target(), context());
     expect(again).toEqual({ account: 'digital99', provider: 'chatwoot', status: 'exists' });
-    expect(server.state.contacts).toHaveLength(1);
+    expect(emulator.server.state.contacts).toHaveLength(1);
     expect(creates().map((request) => [request.method, request.path, request.status])).toEqual([
       ['POST', '/api/v1/accounts/7/contacts', 200],
       ['POST', '/api/v1/accounts/7/contacts', 422],
@@ -494,7 +476,7 @@ describe('Function: deliverWithAdapter (99digital, against the emulator over rea
   });
 
   it('records an email-only contact sent to a WhatsApp inbox as skipped: one call, nothing created', async () => {
-    setChatwootInboxes(server.state, [{ id: 3, accountId: 7, channelType: 'Channel::Whatsapp' }]);
+    setChatwootInboxes(emulator.server.state, [{ id: 3, accountId: 7, channelType: 'Channel::Whatsapp' }]);
     const outcome = await deliverWithAdapter(chatwootAdapter, contact({ phones: [] }), target(), context());
     expect(outcome).toEqual({
       account: 'digital99',
@@ -502,15 +484,15 @@ describe('Function: deliverWithAdapter (99digital, against the emulator over rea
       status: 'skipped',
       reason: '99digital (Chatwoot) inbox 3 is a WhatsApp or SMS inbox and needs a phone number; the contact has none',
     });
-    expect(server.state.contacts).toEqual([]);
+    expect(emulator.server.state.contacts).toEqual([]);
     expect(creates().map((request) => request.status)).toEqual([422]);
   });
 
   it('creates a contact with a phone in the same WhatsApp inbox, keyed by the number without "+"', async () => {
-    setChatwootInboxes(server.state, [{ id: 3, accountId: 7, channelType: 'Channel::Whatsapp' }]);
+    setChatwootInboxes(emulator.server.state, [{ id: 3, accountId: 7, channelType: 'Channel::Whatsapp' }]);
     const outcome = await deliverWithAdapter(chatwootAdapter, contact(), target(), context());
     expect(outcome).toMatchObject({ status: 'created' });
-    const stored = server.state.contacts[0]?.raw as { contact_inboxes?: Array<{ source_id: string }> } | undefined;
+    const stored = emulator.server.state.contacts[0]?.raw as { contact_inboxes?: Array<{ source_id: string }> } | undefined;
     expect(stored?.contact_inboxes?.map((link) => link.source_id)).toEqual(['972541234567']);
   });
 });

@@ -1,13 +1,7 @@
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useProviderEmulator } from '../../helpers/provider-emulator.js';
 import type { Contact } from '../../../shared/contact.js';
-import {
-  createHttpClient,
-  HttpConnectionError,
-  type HttpClient,
-  type HttpRequest,
-  type HttpResponse,
-} from '../../../shared/http.js';
+import { HttpConnectionError, type HttpClient, type HttpRequest, type HttpResponse } from '../../../shared/http.js';
 import { deliverWithAdapter } from '../../../shared/providers/engine.js';
 import {
   KirimCredentialsSchema,
@@ -24,7 +18,6 @@ import type { DeliveryTarget, ProviderContext, RequestContext } from '../../../s
 import { providerSecretName, SecretStore, type SecretStoreOptions } from '../../../shared/secrets.js';
 import { kirimApi, kirimSettings } from '../../emulator/providers/kirim.js';
 import type { EmulatedRequest } from '../../emulator/http-kit.js';
-import { startEmulator, type Emulator } from '../../emulator/server.js';
 import { EmulatorState } from '../../emulator/state.js';
 
 const PHONE_NUMBER_ID = '106540352242922';
@@ -662,66 +655,51 @@ describe('Function: deliverWithAdapter (Kirim adapter against the emulated API i
 describe('Function: deliverWithAdapter (Kirim, against the emulator over real sockets)', () => {
   const STAGE = 'kirimtest';
   const SECRET = providerSecretName(STAGE, 'kirim-main');
-  let server: Emulator;
-  let secretsClient: SecretsManagerClient;
-  let http: HttpClient;
-
-  beforeAll(async () => {
-    server = await startEmulator({ secrets: { [SECRET]: { token: 'tok', phoneNumberId: PHONE_NUMBER_ID } }, credentials: { kirim: ['tok'] } });
-    secretsClient = new SecretsManagerClient({ endpoint: server.url, region: 'us-east-1', credentials: { accessKeyId: 't', secretAccessKey: 't' } });
-    http = createHttpClient({ connectTimeoutMs: 1000, responseTimeoutMs: 3000 });
-  });
-  afterAll(async () => {
-    http.close();
-    secretsClient.destroy();
-    await server.close();
+  const emulator = useProviderEmulator({
+    stage: STAGE,
+    provider: 'kirim',
+    secrets: { [SECRET]: { token: 'tok', phoneNumberId: PHONE_NUMBER_ID } },
+    keys: ['tok'], responseTimeoutMs: 3000,
   });
   beforeEach(() => {
-    server.state.reset();
-    const settings = kirimSettings(server.state);
+    const settings = kirimSettings(emulator.server.state);
     settings.inFlightWaitMs = 30_000;
     settings.restrictedTokens.clear();
   });
 
-  const providerContext = (): ProviderContext => ({
-    stage: STAGE,
-    secrets: new SecretStore({ client: secretsClient }),
-    http,
-    baseUrls: { kirim: `${server.url}/kirim` },
-    retry: { baseDelayMs: 1, maxDelayMs: 5 },
-  });
+  const providerContext = (): ProviderContext => emulator.providerContext();
   const deliver = () => deliverWithAdapter(kirimAdapter, contact(), target(), providerContext());
-  const calls = () => server.state.requests.filter((request) => request.provider === 'kirim').map((request) => [request.method, request.status]);
-  const secretReads = () => server.state.requests.filter((request) => request.provider === 'secretsmanager').length;
+  const calls = () => emulator.server.state.requests.filter((request) => request.provider === 'kirim').map((request) => [request.method, request.status]);
+  const secretReads = () => emulator.server.state.requests.filter((request) => request.provider === 'secretsmanager').length;
 
   it('ends two concurrent deliveries of one event with one contact, the second retrying past idempotency_in_progress', async () => {
     // Both lookups are answered (nobody yet) only after both were asked; the first create then runs
     // for 800 ms, longer than the wait Kirim gives a second request under the same key.
-    kirimSettings(server.state).inFlightWaitMs = 100;
-    server.state.faults.push({ provider: 'kirim', method: 'GET', delayMs: 200, times: 2 }, { provider: 'kirim', method: 'POST', delayMs: 800, times: 1 });
+    kirimSettings(emulator.server.state).inFlightWaitMs = 100;
+    emulator.server.state.faults.push({ provider: 'kirim', method: 'GET', delayMs: 200, times: 2 }, { provider: 'kirim', method: 'POST', delayMs: 800, times: 1 });
 
     const outcomes = await Promise.all([deliver(), deliver()]);
 
-    const id = server.state.contacts[0]?.id;
-    expect(server.state.contacts).toHaveLength(1);
+    const id = emulator.server.state.contacts[0]?.id;
+    expect(emulator.server.state.contacts).toHaveLength(1);
     expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['created', 'exists']);
     for (const outcome of outcomes) expect(outcome).toMatchObject({ providerContactId: id });
     expect(calls()).toContainEqual(['POST', 409]);
   });
 
   it('fails a 403 permission_error for good, naming the cause, without reading the secret again', async () => {
-    kirimSettings(server.state).restrictedTokens.add('tok');
+    kirimSettings(emulator.server.state).restrictedTokens.add('tok');
     const outcome = await deliver();
     expect(outcome).toMatchObject({ status: 'failed', httpStatus: 403, code: 'phone_number_forbidden', message: expect.stringContaining('plan limit') });
     expect(secretReads()).toBe(1);
     expect(calls()).toEqual([['GET', 403]]);
-    expect(server.state.contacts).toHaveLength(0);
+    expect(emulator.server.state.contacts).toHaveLength(0);
   });
 
   it('is answered 422 idempotency_key_reuse when another body comes under a used key', async () => {
-    const create = kirimAdapter.create(context(contact(), `${server.url}/kirim`));
-    expect(readKirimCreate(await http.request(create))).toMatchObject({ kind: 'created' });
-    const reused = await http.request({ ...create, body: JSON.stringify({ ...JSON.parse(create.body ?? '{}'), name: 'Augusta' }) });
+    const create = kirimAdapter.create(context(contact(), `${emulator.server.url}/kirim`));
+    expect(readKirimCreate(await emulator.providerContext().http.request(create))).toMatchObject({ kind: 'created' });
+    const reused = await emulator.providerContext().http.request({ ...create, body: JSON.stringify({ ...JSON.parse(create.body ?? '{}'), name: 'Augusta' }) });
     expect(reused.status).toBe(422);
     expect(JSON.parse(reused.body)).toMatchObject({ error: { type: 'invalid_request_error', code: 'idempotency_key_reuse' } });
     expect(readKirimCreate(reused)).toMatchObject({ kind: 'failed', httpStatus: 422, code: 'idempotency_key_reuse' });

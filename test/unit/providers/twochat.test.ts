@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Contact } from '../../../shared/contact.js';
-import { createHttpClient, type HttpClient, type HttpResponse } from '../../../shared/http.js';
+import type { HttpResponse } from '../../../shared/http.js';
 import { deliverWithAdapter } from '../../../shared/providers/engine.js';
 import {
   isSamePerson,
@@ -15,11 +14,11 @@ import {
   TwoChatSearchSchema,
 } from '../../../shared/providers/twochat.js';
 import type { ProviderContext, RequestContext } from '../../../shared/providers/types.js';
-import { providerSecretName, SecretStore } from '../../../shared/secrets.js';
+import { providerSecretName } from '../../../shared/secrets.js';
 import type { EmulatedResponse } from '../../emulator/http-kit.js';
 import { twoChatApi } from '../../emulator/providers/twochat.js';
-import { startEmulator, type Emulator } from '../../emulator/server.js';
 import { EmulatorState } from '../../emulator/state.js';
+import { useProviderEmulator } from '../../helpers/provider-emulator.js';
 import { testContact } from '../../helpers/contacts.js';
 import { testRoute } from '../../helpers/routes.js';
 
@@ -325,34 +324,18 @@ describe('Function: twoChatApi', () => {
 describe('Function: deliverWithAdapter (2Chat, against the emulator over real sockets)', () => {
   const STAGE = 'tctest';
   const SECRET = providerSecretName(STAGE, 'twochat');
-  let server: Emulator;
-  let secretsClient: SecretsManagerClient;
-  let http: HttpClient;
-
-  beforeAll(async () => {
-    server = await startEmulator({ secrets: { [SECRET]: { apiKey: KEY } }, credentials: { twochat: [KEY] } });
-    const credentials = { accessKeyId: 't', secretAccessKey: 't' };
-    secretsClient = new SecretsManagerClient({ endpoint: server.url, region: 'us-east-1', credentials });
-    http = createHttpClient({ connectTimeoutMs: 1000, responseTimeoutMs: 2000 });
-  });
-  afterAll(async () => {
-    http.close();
-    secretsClient.destroy();
-    await server.close();
-  });
-  beforeEach(() => server.state.reset());
-
-  const providerContext = (): ProviderContext => ({
+  const emulator = useProviderEmulator({
     stage: STAGE,
-    secrets: new SecretStore({ client: secretsClient }),
-    http,
-    baseUrls: { twochat: `${server.url}/twochat` },
-    retry: { baseDelayMs: 1, maxDelayMs: 5 },
+    provider: 'twochat',
+    secrets: { [SECRET]: { apiKey: KEY } },
+    keys: [KEY],
   });
+
+  const providerContext = (): ProviderContext => emulator.providerContext();
   const deliver = (contact: Contact) => deliverWithAdapter(twoChatAdapter, contact, target, providerContext());
   /** Puts a contact straight into the emulator's directory, as if made earlier in 2Chat. */
   const seed = (firstName: string, ...values: string[]) => {
-    const answer = twoChatApi(server.state)({
+    const answer = twoChatApi(emulator.server.state)({
       method: 'POST',
       path: '/open/contacts',
       query: new URLSearchParams(),
@@ -363,15 +346,15 @@ describe('Function: deliverWithAdapter (2Chat, against the emulator over real so
     return (answer.body as { contact: { uuid: string } }).contact.uuid;
   };
   const calls = () =>
-    server.state.requests
+    emulator.server.state.requests
       .filter((request) => request.provider === 'twochat')
       .map((request) => [request.method, request.path, request.status]);
-  const secretReads = () => server.state.requests.filter((request) => request.provider === 'secretsmanager').length;
+  const secretReads = () => emulator.server.state.requests.filter((request) => request.provider === 'secretsmanager').length;
 
   it('creates ann@x.com although joann@x.com exists', async () => {
     seed('Jo', 'joann@x.com');
     const outcome = await deliver(emailOnly('ann@x.com'));
-    const ann = server.state.contacts.find((contact) => contact.email === 'ann@x.com');
+    const ann = emulator.server.state.contacts.find((contact) => contact.email === 'ann@x.com');
     expect(outcome).toEqual({ account: 'twochat', provider: 'twochat', status: 'created', providerContactId: ann?.id });
     expect(calls()).toEqual([
       ['GET', searchPath('ann%40x.com', 0), 200],
@@ -382,7 +365,7 @@ describe('Function: deliverWithAdapter (2Chat, against the emulator over real so
   it('creates +14155550132 although +141555501320 exists', async () => {
     seed('Other', '+141555501320');
     expect(await deliver(testContact())).toMatchObject({ status: 'created' });
-    expect(server.state.contacts.map((contact) => contact.phone)).toEqual(['+141555501320', '+14155550132']);
+    expect(emulator.server.state.contacts.map((contact) => contact.phone)).toEqual(['+141555501320', '+14155550132']);
   });
 
   it('finds the person on the second page of a substring search and does not create them twice', async () => {
@@ -394,7 +377,7 @@ describe('Function: deliverWithAdapter (2Chat, against the emulator over real so
       ['GET', searchPath('ann%40x.com', 0), 200],
       ['GET', searchPath('ann%40x.com', 1), 200],
     ]);
-    expect(server.state.contacts).toHaveLength(TWOCHAT_RESULTS_PER_PAGE + 1);
+    expect(emulator.server.state.contacts).toHaveLength(TWOCHAT_RESULTS_PER_PAGE + 1);
   });
 
   it('finds a person kept with only our email although the phone search finds nobody', async () => {
@@ -404,12 +387,12 @@ describe('Function: deliverWithAdapter (2Chat, against the emulator over real so
       ['GET', searchPath('14155550132', 0), 200],
       ['GET', searchPath('ada%40example.com', 0), 200],
     ]);
-    expect(server.state.contacts).toHaveLength(1);
+    expect(emulator.server.state.contacts).toHaveLength(1);
   });
 
   it('reads the 201 of a create as created, then finds the same person by phone', async () => {
     const first = await deliver(testContact());
-    const id = server.state.contacts[0]?.id;
+    const id = emulator.server.state.contacts[0]?.id;
     expect(first).toEqual({ account: 'twochat', provider: 'twochat', status: 'created', providerContactId: id });
     const again = await deliver(testContact({ firstName: 'Augusta', emails: ['other@example.com'] }));
     expect(again).toEqual({ account: 'twochat', provider: 'twochat', status: 'exists', providerContactId: id });
@@ -422,16 +405,16 @@ describe('Function: deliverWithAdapter (2Chat, against the emulator over real so
   });
 
   it('fails on a 403 ("operation is forbidden") without reading the secret again', async () => {
-    server.state.faults.push({ provider: 'twochat', status: 403, times: 1 });
+    emulator.server.state.faults.push({ provider: 'twochat', status: 403, times: 1 });
     const outcome = await deliver(testContact());
     expect(outcome).toMatchObject({ status: 'failed', httpStatus: 403, code: 'forbidden' });
     expect(secretReads()).toBe(1);
     expect(calls()).toEqual([['GET', searchPath('14155550132', 0), 403]]);
-    expect(server.state.contacts).toEqual([]);
+    expect(emulator.server.state.contacts).toEqual([]);
   });
 
   it('reads the secret again once on a 401, in case the key was rotated', async () => {
-    server.state.faults.push({ provider: 'twochat', status: 401, times: 1 });
+    emulator.server.state.faults.push({ provider: 'twochat', status: 401, times: 1 });
     expect(await deliver(testContact())).toMatchObject({ status: 'created' });
     expect(secretReads()).toBe(2);
   });
