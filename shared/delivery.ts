@@ -1,8 +1,9 @@
 /**
  * Delivery of one job to every provider account of its route. Each account
- * ends in exactly one recorded outcome; one provider's failure never stops
- * another's delivery, and an account already settled for this event (by an
- * earlier attempt of the same job, or a duplicate job) is never called again.
+ * ends in exactly one recorded outcome, written only by the attempt holding
+ * its claim; one account's failure or error never stops another's delivery,
+ * and an account already settled for this event (by an earlier attempt of the
+ * same job, or a duplicate job) is never called again.
  */
 import type { Contact } from './contact.js';
 import { findRoute, type ProviderName, type ResolvedRoute, type RoutesConfig } from './config/routes.js';
@@ -61,10 +62,75 @@ export interface AccountDelivery {
   outcome: Outcome;
   /**
    * `delivered`: this attempt called the provider (or found its configuration
-   * missing); `settled earlier`: an earlier attempt recorded the outcome;
-   * `busy`: another attempt is calling the provider right now.
+   * missing) and recorded the outcome; `settled earlier`: an earlier attempt
+   * recorded it; `busy`: another attempt is calling the provider right now;
+   * `superseded`: this attempt's lease ran out and another attempt claimed the
+   * account, so what this one reached (`reached`) was not recorded;
+   * `unrecorded`: the outcome table failed (`error`), the account is retried.
    */
-  by: 'delivered' | 'settled earlier' | 'busy';
+  by: 'delivered' | 'settled earlier' | 'busy' | 'superseded' | 'unrecorded';
+  /** Why the outcome is transient: `unauthorized` (a refused key, see parkRefusedKey), `delivery_error` (a throw). */
+  code?: 'unauthorized' | 'delivery_error';
+  /** What this attempt reached when it was superseded. */
+  reached?: Outcome;
+  /** What was thrown while delivering or recording. */
+  error?: unknown;
+}
+
+type Account = ResolvedRoute['accounts'][number];
+
+const MAX_ERROR_TEXT = 300;
+
+function transient(account: Account, message: string): Outcome {
+  return { account: account.name, provider: account.provider, status: 'transient', message };
+}
+
+function errorText(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return text.slice(0, MAX_ERROR_TEXT);
+}
+
+/**
+ * A key the provider refused, with the secret read afresh (the engine's code
+ * `unauthorized`), says nothing about the contact: the same call succeeds once
+ * the secret holds the right key. So it is kept retryable, not final: the queue
+ * receives the job again (a key fixed meanwhile is read at the next refusal),
+ * and after maxReceiveCount receives the job rests in the dead-letter queue,
+ * whose alarm tells the operator. Redrive moves it back once every account
+ * passes its health check; accounts that settled meanwhile are never called
+ * again, and this one is claimed afresh, so each is created once.
+ */
+function parkRefusedKey(outcome: Outcome): { outcome: Outcome; code?: 'unauthorized' } {
+  if (outcome.status !== 'failed' || outcome.code !== 'unauthorized') return { outcome };
+  const { account, provider, httpStatus, message } = outcome;
+  const status = httpStatus !== undefined ? { httpStatus } : {};
+  return { outcome: { account, provider, status: 'transient', ...status, message }, code: 'unauthorized' };
+}
+
+/** One account of a job: claim it, call the provider, record the outcome with the claim's token. */
+async function deliverJobToAccount(
+  job: DeliveryJob,
+  route: ResolvedRoute,
+  account: Account,
+  deps: JobDependencies,
+): Promise<AccountDelivery> {
+  const claim = await deps.store.claimOutcome(job.eventKey, account.name);
+  if (claim.kind === 'settled') return { outcome: claim.outcome, by: 'settled earlier' };
+  if (claim.kind === 'busy') {
+    return { outcome: transient(account, 'another attempt is delivering this event to this account'), by: 'busy' };
+  }
+  let delivery: Pick<AccountDelivery, 'outcome' | 'code' | 'error'>;
+  try {
+    delivery = parkRefusedKey(await deliverToAccount(job.contact, route, account, deps.providers));
+  } catch (error) {
+    // Recorded like any transient outcome: the claim is released and a later receive retries this account.
+    delivery = { outcome: transient(account, `delivery stopped: ${errorText(error)}`), code: 'delivery_error', error };
+  }
+  if ((await deps.store.recordOutcome(job.eventKey, delivery.outcome, claim.token)) === 'superseded') {
+    const message = "this attempt outlived its lease and another claimed this account; the other's outcome stands";
+    return { outcome: transient(account, message), by: 'superseded', reached: delivery.outcome };
+  }
+  return { ...delivery, by: 'delivered' };
 }
 
 /** Deliver a queued job; the caller retries the job while any outcome is transient. */
@@ -72,20 +138,16 @@ export async function deliverJob(job: DeliveryJob, deps: JobDependencies): Promi
   const route = findRoute(deps.routes, job.source, job.route);
   // Left on the queue, the job ends in the dead-letter queue where it can be redriven once the route is back.
   if (route === undefined) throw new RouteGoneError(`route "${job.route}" of source "${job.source}" is no longer in the route config`);
-  return Promise.all(
-    route.accounts.map(async (account): Promise<AccountDelivery> => {
-      const claim = await deps.store.claimOutcome(job.eventKey, account.name);
-      if (claim.kind === 'settled') return { outcome: claim.outcome, by: 'settled earlier' };
-      if (claim.kind === 'busy') {
-        const message = 'another attempt is delivering this event to this account';
-        const outcome: Outcome = { account: account.name, provider: account.provider, status: 'transient', message };
-        return { outcome, by: 'busy' };
-      }
-      const outcome = await deliverToAccount(job.contact, route, account, deps.providers);
-      await deps.store.recordOutcome(job.eventKey, outcome);
-      return { outcome, by: 'delivered' };
-    }),
-  );
+  // Every account runs to its end whatever another does: were the job to end at the first
+  // error, calls still in flight would reach providers with no outcome recorded and their
+  // claims held until the lease runs out.
+  const attempts = route.accounts.map((account) => deliverJobToAccount(job, route, account, deps));
+  const settled = await Promise.allSettled(attempts);
+  return settled.map((result, index): AccountDelivery => {
+    if (result.status === 'fulfilled') return result.value;
+    const outcome = transient(route.accounts[index]!, `outcome not recorded: ${errorText(result.reason)}`);
+    return { outcome, by: 'unrecorded', error: result.reason };
+  });
 }
 
 export class DeliveryIncompleteError extends Error {
@@ -98,8 +160,10 @@ export class DeliveryIncompleteError extends Error {
  *
  * `delivery outcome` lines are what the outcome metrics count (metric filters
  * on the deliver log group), so each is written once: by the receive that
- * reached it. An outcome an earlier receive settled is not logged again, and
- * an account another attempt is busy with is logged as `delivery busy`.
+ * reached it. An outcome an earlier receive settled is not logged again, an
+ * account another attempt is busy with is logged as `delivery busy`, an
+ * outcome refused because another attempt took the account over as
+ * `delivery superseded`, and one the table could not take as `delivery unrecorded`.
  */
 export async function deliverQueuedJob(
   body: string,
@@ -107,12 +171,23 @@ export async function deliverQueuedJob(
 ): Promise<Outcome[]> {
   const job = parseDeliveryJob(body);
   const deliveries = await deliverJob(job, deps);
-  for (const { outcome, by } of deliveries) {
+  for (const { outcome, by, code, reached, error } of deliveries) {
     if (by === 'settled earlier') continue;
     // Powertools reserves `message` for the log line's own text: the provider's message goes under `detail`.
-    const { message, ...fields } = outcome as Outcome & { message?: string };
-    const line = { eventKey: job.eventKey, source: job.source, route: job.route, receiveCount: deps.receiveCount, ...fields, ...(message !== undefined ? { detail: message } : {}) };
+    const { message, ...fields } = (reached ?? outcome) as Outcome & { message?: string };
+    const line = {
+      eventKey: job.eventKey,
+      source: job.source,
+      route: job.route,
+      receiveCount: deps.receiveCount,
+      ...fields,
+      ...(code !== undefined ? { code } : {}),
+      ...(message !== undefined ? { detail: message } : {}),
+      ...(error !== undefined ? { error } : {}),
+    };
     if (by === 'busy') deps.logger.info('delivery busy', line);
+    else if (by === 'superseded') deps.logger.warn('delivery superseded', line);
+    else if (by === 'unrecorded') deps.logger.error('delivery unrecorded', line);
     else if (outcome.status === 'failed') deps.logger.error('delivery outcome', line);
     else if (outcome.status === 'transient') deps.logger.warn('delivery outcome', line);
     else deps.logger.info('delivery outcome', line);

@@ -9,6 +9,7 @@
  * Every record but checkpoints expires through the table's TTL attribute
  * `expiresAt` (epoch seconds).
  */
+import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, DynamoDBClient, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Outcome } from './providers/types.js';
@@ -27,8 +28,12 @@ export type FinalStatus = 'created' | 'exists' | 'skipped' | 'failed';
 const FINAL: ReadonlySet<string> = new Set<FinalStatus>(['created', 'exists', 'skipped', 'failed']);
 
 export type Claim =
-  /** This attempt owns the call to the provider. */
-  | { kind: 'claimed' }
+  /**
+   * This attempt owns the call to the provider. The token is this claim's alone (random): only a
+   * write carrying it records the outcome, so an attempt whose lease ran out and was taken over
+   * (a frozen container thawing late) can never overwrite what the new owner recorded.
+   */
+  | { kind: 'claimed'; token: string }
   /** Already settled by an earlier attempt: do not call the provider again. */
   | { kind: 'settled'; outcome: Outcome }
   /** Another attempt is calling the provider right now. */
@@ -48,7 +53,11 @@ export interface OutcomeStore {
   /** Queueing failed: forget the event so the sender's retry is accepted. */
   abandonIngest(eventKey: string): Promise<void>;
   claimOutcome(eventKey: string, account: string): Promise<Claim>;
-  recordOutcome(eventKey: string, outcome: Outcome): Promise<void>;
+  /**
+   * Record the outcome of the claim holding `token`, releasing it: `superseded` (nothing written)
+   * when another attempt has claimed the account since, its lease having run out.
+   */
+  recordOutcome(eventKey: string, outcome: Outcome, token: string): Promise<'recorded' | 'superseded'>;
   getCheckpoint(name: string, scope: string): Promise<string | undefined>;
   putCheckpoint(name: string, scope: string, value: string): Promise<void>;
 }
@@ -186,12 +195,15 @@ export function createDynamoStore(options: DynamoStoreOptions): OutcomeStore {
     },
 
     async claimOutcome(eventKey, account) {
+      const token = randomUUID();
       try {
         await documents.send(
           new UpdateCommand({
             TableName: tableName,
             Key: { pk: eventPk(eventKey), sk: outcomeSk(account) },
-            UpdateExpression: 'SET #status = :inProgress, leaseUntil = :lease, attempts = if_not_exists(attempts, :zero) + :one, expiresAt = :expires',
+            UpdateExpression:
+              'SET #status = :inProgress, leaseUntil = :lease, claimToken = :token, ' +
+              'attempts = if_not_exists(attempts, :zero) + :one, expiresAt = :expires',
             // Free, or retryable, or held by an attempt whose lease ran out (a Lambda that timed out).
             ConditionExpression: 'attribute_not_exists(pk) OR #status = :transient OR (#status = :inProgress AND leaseUntil < :now)',
             ExpressionAttributeNames: { '#status': 'status' },
@@ -199,6 +211,7 @@ export function createDynamoStore(options: DynamoStoreOptions): OutcomeStore {
               ':inProgress': 'in_progress',
               ':transient': 'transient',
               ':lease': now() + settings.leaseMs,
+              ':token': token,
               ':now': now(),
               ':zero': 0,
               ':one': 1,
@@ -207,7 +220,7 @@ export function createDynamoStore(options: DynamoStoreOptions): OutcomeStore {
             ...RETURN_REFUSING_ITEM,
           }),
         );
-        return { kind: 'claimed' };
+        return { kind: 'claimed', token };
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
         const key = { pk: eventPk(eventKey), sk: outcomeSk(account) };
@@ -217,16 +230,34 @@ export function createDynamoStore(options: DynamoStoreOptions): OutcomeStore {
       }
     },
 
-    async recordOutcome(eventKey, outcome) {
-      await documents.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: { pk: eventPk(eventKey), sk: outcomeSk(outcome.account) },
-          UpdateExpression: 'SET #status = :status, outcome = :outcome, provider = :provider, updatedAt = :now, expiresAt = :expires REMOVE leaseUntil',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':status': outcome.status, ':outcome': outcome, ':provider': outcome.provider, ':now': now(), ':expires': expiry(settings.outcomeTtlSeconds) },
-        }),
-      );
+    async recordOutcome(eventKey, outcome, token) {
+      try {
+        await documents.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { pk: eventPk(eventKey), sk: outcomeSk(outcome.account) },
+            UpdateExpression:
+              'SET #status = :status, outcome = :outcome, provider = :provider, updatedAt = :now, ' +
+              'expiresAt = :expires REMOVE leaseUntil, claimToken',
+            // Only the claim still holding the account writes: a newer claim replaced
+            // the token, and a recorded outcome removed it.
+            ConditionExpression: 'claimToken = :token',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':status': outcome.status,
+              ':outcome': outcome,
+              ':provider': outcome.provider,
+              ':now': now(),
+              ':expires': expiry(settings.outcomeTtlSeconds),
+              ':token': token,
+            },
+          }),
+        );
+        return 'recorded';
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        return 'superseded';
+      }
     },
 
     async getCheckpoint(name, scope) {

@@ -1,8 +1,9 @@
 /**
  * Delivery jobs from SQS, in batches with partial failure reporting: a job
- * with a transient outcome (or that cannot be read) is reported failed alone
- * and comes back after the visibility timeout; after maxReceiveCount it lands
- * in the dead-letter queue. Its neighbours are never re-delivered.
+ * with a transient outcome (a provider down, a refused key, an error) or that
+ * cannot be read is reported failed alone and comes back after the visibility
+ * timeout; after maxReceiveCount it lands in the dead-letter queue, where
+ * redrive picks it up. Its neighbours are never re-delivered.
  */
 import middy from '@middy/core';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';

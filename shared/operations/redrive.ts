@@ -2,9 +2,11 @@
  * Scheduled redrive: move dead-lettered delivery jobs back to the delivery
  * queue with SQS's own message-move task, but only when there is something
  * to move, no move is already running, and every provider account answers
- * its health check. Redriving while a provider is still down would only send
- * the jobs through maxReceiveCount failed attempts and back to the DLQ; with
- * a key still refused it would turn them into permanent `failed` outcomes.
+ * its health check. Redriving while a provider is still down, or still
+ * refuses a key, would only send the jobs through maxReceiveCount failed
+ * attempts and back to the DLQ. A refused key is never a final outcome
+ * (delivery keeps it retryable), so the jobs sent while it was wrong wait
+ * here until the secret holds the right key and the health check passes.
  */
 import { GetQueueAttributesCommand, ListMessageMoveTasksCommand, StartMessageMoveTaskCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { AccountHealth } from './healthcheck.js';

@@ -2,11 +2,14 @@
  * Redrive against the local queue over real sockets: fauxqs behind the
  * emulator's AWS endpoint (the emulator performs StartMessageMoveTask itself,
  * see test/emulator/aws-backends.ts), and the real provider health check
- * against the emulated providers.
+ * against the emulated providers. The last case runs the whole local
+ * pipeline: a refused provider key parks the job, redrive brings it back.
  */
 import { CreateQueueCommand, GetQueueAttributesCommand, PurgeQueueCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { httpApiEvent, lambdaContext } from '../helpers/lambda.js';
+import { eventually, KEYS, STAGE as PIPELINE_STAGE, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 import { parseRoutesConfig, PROVIDERS } from '../../shared/config/routes.js';
 import { createHttpClient, type HttpClient } from '../../shared/http.js';
 import { checkProviderAccounts, type AccountHealth } from '../../shared/operations/healthcheck.js';
@@ -128,4 +131,75 @@ describe('Function: redriveDeadLetters', () => {
     // The next scheduled run finds nothing to do.
     expect(await redriveDeadLetters({ sqs, ...queue, checkHealth: checkHealth() })).toMatchObject({ dlqMessages: 0, started: false, reason: 'dead-letter queue is empty' });
   });
+});
+
+describe('Pipeline: a provider key refused while contacts arrive', () => {
+  let pipeline: Pipeline;
+  beforeAll(async () => {
+    pipeline = await startPipeline();
+  });
+  afterAll(() => pipeline.close());
+
+  const KIRIM_SECRET = `contact-relay/${PIPELINE_STAGE}/provider/kirim`;
+  const kirimSecret = (token: string) => JSON.stringify({ token, phoneNumberId: '106540352242922' });
+  const depth = async (queueUrl: string) => {
+    const names = ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] as const;
+    const attributes = new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: [...names] });
+    const { Attributes = {} } = await pipeline.sqs.send(attributes);
+    return names.reduce((sum, name) => sum + Number(Attributes[name] ?? 0), 0);
+  };
+  const contactsAt = (provider: string) =>
+    pipeline.emulator.state.contacts.filter((contact) => contact.provider === provider);
+  const createsAt = (provider: string) =>
+    pipeline.emulator.state.requests.filter(
+      (request) => request.provider === provider && request.method === 'POST' && request.status < 300,
+    );
+  const bothQueues = async () => (await depth(pipeline.resources.queueUrl)) + (await depth(pipeline.resources.dlqUrl));
+
+  it('parks the contact in the dead-letter queue; after the key is fixed redrive delivers it once', async () => {
+    const { state } = pipeline.emulator;
+    state.reset();
+    // The secret holds a key Kirim.chat does not know (a typo): every call is refused with 401.
+    state.secrets.set(KIRIM_SECRET, kirimSecret('itest-kirim-typo'));
+    try {
+      const body = JSON.stringify({ email: 'keyfix@example.com', phone: '+14155550177' });
+      const headers = { 'content-type': 'application/json', 'idempotency-key': 'keyfix-1' };
+      const event = httpApiEvent('form', 'default', body, headers);
+      expect((await pipeline.forms(event, lambdaContext())).statusCode).toBe(200);
+      const poller = pipeline.startPoller();
+
+      // Retried at each receive, then parked: the job rests in the dead-letter queue (its alarm's metric).
+      await eventually(async () => expect(await depth(pipeline.resources.dlqUrl)).toBe(1), 60_000);
+      expect(await depth(pipeline.resources.queueUrl)).toBe(0);
+      const refused = state.requests.filter((request) => request.provider === 'kirim' && request.status === 401);
+      expect(refused.length).toBeGreaterThan(1);
+      expect(contactsAt('kirim')).toHaveLength(0);
+      for (const provider of ['twochat', 'callbell', 'chatwoot']) {
+        expect(contactsAt(provider), provider).toHaveLength(1);
+      }
+
+      // While the key is still wrong, redrive leaves the job where it is, naming the account.
+      const held = await pipeline.redrive({}, lambdaContext());
+      expect(held).toMatchObject({
+        started: false,
+        dlqMessages: 1,
+        unhealthy: [{ account: 'kirim', status: 'unauthorized' }],
+      });
+
+      // The operator puts the right key in the secret; the next redrive moves the job back.
+      state.secrets.set(KIRIM_SECRET, kirimSecret(KEYS.kirim));
+      expect(await pipeline.redrive({}, lambdaContext())).toMatchObject({ started: true, dlqMessages: 1 });
+      await eventually(() => expect(contactsAt('kirim')).toHaveLength(1));
+      await eventually(async () => expect(await bothQueues()).toBe(0));
+      await poller.stop();
+
+      // Once at every provider: Kirim created after the fix, the others never called again.
+      for (const provider of ['twochat', 'kirim', 'callbell', 'chatwoot']) {
+        expect(contactsAt(provider), provider).toHaveLength(1);
+        expect(createsAt(provider), provider).toHaveLength(1);
+      }
+    } finally {
+      state.secrets.set(KIRIM_SECRET, kirimSecret(KEYS.kirim));
+    }
+  }, 90_000);
 });

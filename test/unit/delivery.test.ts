@@ -17,6 +17,7 @@ import { createLogger } from '../../shared/logging.js';
 import type { ProviderContext } from '../../shared/providers/types.js';
 import { SecretStore } from '../../shared/secrets.js';
 import { createDynamoStore, type OutcomeStore } from '../../shared/store.js';
+import { functionAccessKeyId, LOCAL_ACCOUNT, LOCAL_REGION } from '../emulator/iam.js';
 import { startEmulator, type Emulator } from '../emulator/server.js';
 import { testContact } from '../helpers/contacts.js';
 import { createEventsTable, localCredentials, startDynalite } from '../helpers/dynamo.js';
@@ -25,6 +26,8 @@ import { jsonLines, monitoringFilters, publish } from '../helpers/metric-filters
 const STAGE = 'delivery';
 const KIRIM_SECRET = `contact-relay/${STAGE}/provider/kirim`;
 const kirimSecret = { token: 'key-kirim', phoneNumberId: '106540352242922' };
+const TWOCHAT_SECRET_ARN =
+  `arn:aws:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUNT}:secret:contact-relay/${STAGE}/provider/twochat-??????`;
 
 let emulator: Emulator;
 let dynamo: Awaited<ReturnType<typeof startDynalite>>;
@@ -41,6 +44,19 @@ beforeAll(async () => {
   emulator = await startEmulator({
     secrets: { [`contact-relay/${STAGE}/provider/twochat`]: { apiKey: 'key-2chat' } },
     credentials: { twochat: ['key-2chat'], kirim: ['key-kirim'] },
+    // Calls signed as `deliver` are held to this role, which reads 2Chat's secret only (a grant that misses
+    // an account): reading Kirim's is refused with AccessDeniedException. The tests' own key is not evaluated.
+    iam: {
+      stage: STAGE,
+      roles: {
+        deliver: {
+          logicalId: 'DeliverFunctionRole',
+          statements: [
+            { effect: 'Allow', actions: ['secretsmanager:GetSecretValue'], resources: [TWOCHAT_SECRET_ARN] },
+          ],
+        },
+      },
+    },
   });
   dynamo = await startDynalite();
   dynamoClient = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials: localCredentials });
@@ -60,10 +76,10 @@ afterAll(async () => {
 });
 afterEach(() => vi.restoreAllMocks());
 
-function providers(): ProviderContext {
+function providers(secrets = new SecretStore({ client: secretsClient })): ProviderContext {
   return {
     stage: STAGE,
-    secrets: new SecretStore({ client: secretsClient }),
+    secrets,
     http,
     baseUrls: { twochat: `${emulator.url}/twochat`, kirim: `${emulator.url}/kirim` },
   };
@@ -137,7 +153,7 @@ describe('Function: deliverQueuedJob', () => {
     const contact = testContact({ origin: { ...testContact().origin, eventKey: 'form:default:busy' } });
     const body = jobBody(contact);
     // Another attempt holds Kirim's lease.
-    expect(await store.claimOutcome(contact.origin.eventKey, 'kirim')).toEqual({ kind: 'claimed' });
+    expect(await store.claimOutcome(contact.origin.eventKey, 'kirim')).toMatchObject({ kind: 'claimed' });
 
     const lines = await logged(async () => {
       const deps = { routes, providers: providers(), store, logger: createLogger('contact-relay'), receiveCount: 1 };
@@ -150,5 +166,82 @@ describe('Function: deliverQueuedJob', () => {
     expect(emulator.state.contacts.map((c) => c.provider)).toEqual(['twochat']);
     const metrics = publish(monitoringFilters(STAGE), 'DeliverLogGroup', lines);
     expect(Object.fromEntries(metrics)).toEqual({ [`ContactRelay/${STAGE} OutcomeCreated Provider=twochat`]: 1 });
+  });
+
+  it("finishes every account when one throws while another's create is slow, and releases every claim", async () => {
+    emulator.state.reset();
+    emulator.state.secrets.set(KIRIM_SECRET, JSON.stringify(kirimSecret));
+    const store = await freshStore();
+    const contact = testContact({ origin: { ...testContact().origin, eventKey: 'form:default:throws' } });
+    // 2Chat's create answers after a second; reading Kirim's secret is refused at once.
+    emulator.state.faults.push({ provider: 'twochat', delayMs: 1000, method: 'POST', times: 1 });
+    const asDeliver = new SecretsManagerClient({
+      endpoint: emulator.url,
+      region: LOCAL_REGION,
+      credentials: { accessKeyId: functionAccessKeyId('deliver'), secretAccessKey: 'local' },
+    });
+
+    try {
+      const lines = await logged(async () => {
+        const secrets = new SecretStore({ client: asDeliver });
+        const logger = createLogger('contact-relay');
+        const deps = { routes, providers: providers(secrets), store, logger, receiveCount: 1 };
+        const incomplete = new DeliveryIncompleteError('1 provider account(s) not reached yet: kirim');
+        await expect(deliverQueuedJob(jobBody(contact), deps)).rejects.toThrow(incomplete);
+      });
+
+      // Nothing is left in flight: 2Chat's outcome is recorded, Kirim's claim is free for the next receive.
+      expect(await store.claimOutcome(contact.origin.eventKey, 'twochat')).toMatchObject({
+        kind: 'settled',
+        outcome: { status: 'created' },
+      });
+      expect(await store.claimOutcome(contact.origin.eventKey, 'kirim')).toMatchObject({ kind: 'claimed' });
+      expect(emulator.state.contacts.map((c) => c.provider)).toEqual(['twochat']);
+      const outcomes = lines.filter((line) => line['message'] === 'delivery outcome');
+      expect(outcomes.map((line) => [line['account'], line['status'], line['code']])).toEqual([
+        ['twochat', 'created', undefined],
+        ['kirim', 'transient', 'delivery_error'],
+      ]);
+      expect(outcomes[1]?.['detail']).toMatch(/^delivery stopped: AccessDeniedException: /);
+      expect(outcomes[1]?.['error']).toMatchObject({ name: 'AccessDeniedException' });
+    } finally {
+      asDeliver.destroy();
+    }
+  });
+
+  it('keeps a refused key retryable: the next receive after the key is fixed creates the contact once', async () => {
+    emulator.state.reset();
+    emulator.state.secrets.set(KIRIM_SECRET, JSON.stringify({ ...kirimSecret, token: 'key-kirim-wrong' }));
+    const store = await freshStore();
+    const contact = testContact({ origin: { ...testContact().origin, eventKey: 'form:default:refused-key' } });
+    const deps = { routes, providers: providers(), store, logger: createLogger('contact-relay') };
+
+    const lines = await logged(async () => {
+      const first = deliverQueuedJob(jobBody(contact), { ...deps, receiveCount: 1 });
+      await expect(first).rejects.toThrow('not reached yet: kirim');
+      emulator.state.secrets.set(KIRIM_SECRET, JSON.stringify(kirimSecret));
+      // The cached wrong key is refused once more, then read afresh: the right one.
+      const outcomes = await deliverQueuedJob(jobBody(contact), { ...deps, receiveCount: 2 });
+      expect(outcomes.map((outcome) => [outcome.account, outcome.status])).toEqual([
+        ['twochat', 'created'],
+        ['kirim', 'created'],
+      ]);
+    });
+
+    const outcomeLines = lines.filter((line) => line['message'] === 'delivery outcome');
+    expect(outcomeLines.map((line) => [line['receiveCount'], line['account'], line['status'], line['code']])).toEqual([
+      [1, 'twochat', 'created', undefined],
+      [1, 'kirim', 'transient', 'unauthorized'],
+      [2, 'kirim', 'created', undefined],
+    ]);
+    expect(outcomeLines[1]?.['detail']).toContain(`secret "${KIRIM_SECRET}"`);
+    expect(emulator.state.contacts.map((c) => c.provider).sort()).toEqual(['kirim', 'twochat']);
+    // Counted as a transient outcome, not as a contact refused for good (the delivery-failed alarm).
+    const metrics = publish(monitoringFilters(STAGE), 'DeliverLogGroup', lines);
+    expect(Object.fromEntries(metrics)).toEqual({
+      [`ContactRelay/${STAGE} OutcomeCreated Provider=twochat`]: 1,
+      [`ContactRelay/${STAGE} OutcomeCreated Provider=kirim`]: 1,
+      [`ContactRelay/${STAGE} OutcomeTransient Provider=kirim`]: 1,
+    });
   });
 });

@@ -80,6 +80,13 @@ async function actionsOf<T>(h: Harness, call: () => Promise<T>): Promise<{ resul
 }
 
 const created: Outcome = { account: 'twochat', provider: 'twochat', status: 'created', providerContactId: 'c-1' };
+const transient: Outcome = {
+  account: 'kirim',
+  provider: 'kirim',
+  status: 'transient',
+  httpStatus: 503,
+  message: 'down',
+};
 const failed: Outcome = {
   account: 'kirim',
   provider: 'kirim',
@@ -108,15 +115,22 @@ async function everyBranch(h: Harness): Promise<Record<string, Array<{ result: u
   await step('beginIngest', () => store.beginIngest('e2')); // stale pending: taken over
   await step('abandonIngest', () => store.abandonIngest('e2')); // deleted
 
-  await step('claimOutcome', () => store.claimOutcome('e1', 'twochat')); // claimed
-  await step('claimOutcome', () => store.claimOutcome('e1', 'twochat')); // refused: busy
-  await step('recordOutcome', () => store.recordOutcome('e1', created));
-  await step('claimOutcome', () => store.claimOutcome('e1', 'twochat')); // refused: settled
-  await step('claimOutcome', () => store.claimOutcome('e1', 'kirim'));
+  const tokens: string[] = [];
+  const claim = async (account: string) => {
+    const result = await store.claimOutcome('e1', account);
+    if (result.kind === 'claimed') tokens.push(result.token);
+    return result;
+  };
+  await step('claimOutcome', () => claim('twochat')); // claimed
+  await step('claimOutcome', () => claim('twochat')); // refused: busy
+  await step('recordOutcome', () => store.recordOutcome('e1', created, tokens[0]!));
+  await step('claimOutcome', () => claim('twochat')); // refused: settled
+  await step('claimOutcome', () => claim('kirim'));
   clock.now += storeDefaults.leaseMs + 1;
-  await step('claimOutcome', () => store.claimOutcome('e1', 'kirim')); // lease ran out: claimed again
-  await step('recordOutcome', () => store.recordOutcome('e1', failed));
-  await step('claimOutcome', () => store.claimOutcome('e1', 'kirim')); // refused: settled
+  await step('claimOutcome', () => claim('kirim')); // lease ran out: claimed again
+  await step('recordOutcome', () => store.recordOutcome('e1', failed, tokens[2]!));
+  await step('recordOutcome', () => store.recordOutcome('e1', transient, tokens[1]!)); // refused: superseded
+  await step('claimOutcome', () => claim('kirim')); // refused: settled
 
   await step('getCheckpoint', () => store.getCheckpoint('reconcile', 'shopify#default'));
   await step('putCheckpoint', () => store.putCheckpoint('reconcile', 'shopify#default', '2026-11-21T11:00:00.000Z'));
@@ -132,14 +146,16 @@ describe('Function: createDynamoStore', () => {
     it('tells new, being queued and queued events apart, and hands an outcome to one attempt at a time', async () => {
       const seen = await everyBranch(await harness({ asDynamoDb }));
       expect(seen['beginIngest']!.map((s) => s.result)).toEqual(['new', 'pending', 'queued', 'new', 'new']);
+      const claimed = { kind: 'claimed', token: expect.stringMatching(/^[0-9a-f-]{36}$/) };
       expect(seen['claimOutcome']!.map((s) => s.result)).toEqual([
-        { kind: 'claimed' },
+        claimed,
         { kind: 'busy' },
         { kind: 'settled', outcome: created },
-        { kind: 'claimed' },
-        { kind: 'claimed' },
+        claimed,
+        claimed,
         { kind: 'settled', outcome: failed },
       ]);
+      expect(seen['recordOutcome']!.map((s) => s.result)).toEqual(['recorded', 'recorded', 'superseded']);
       expect(seen['getCheckpoint']!.map((s) => s.result)).toEqual([undefined, '2026-11-21T11:00:00.000Z']);
     });
 
@@ -187,5 +203,43 @@ describe('Function: createDynamoStore', () => {
     h.calls.length = 0;
     await h.store.beginIngest('e3');
     expect(h.calls[1]?.input['ConsistentRead']).toBe(true);
+  });
+});
+
+describe('Function: createDynamoStore recordOutcome', () => {
+  it('refuses a write from a claim whose lease ran out and was taken over, keeping the settled outcome', async () => {
+    const h = await harness({ asDynamoDb: false });
+    const thawed = await h.store.claimOutcome('e1', 'kirim');
+    if (thawed.kind !== 'claimed') throw new Error('first claim refused');
+    h.clock.now += storeDefaults.leaseMs + 1;
+    const current = await h.store.claimOutcome('e1', 'kirim');
+    if (current.kind !== 'claimed') throw new Error('claim after the lease refused');
+    expect(current.token).not.toBe(thawed.token);
+
+    // The old attempt wakes while the new one is still calling: its write is refused.
+    expect(await h.store.recordOutcome('e1', transient, thawed.token)).toBe('superseded');
+    expect(await h.store.recordOutcome('e1', failed, current.token)).toBe('recorded');
+    // ...and after the new one settled: still refused, the settled outcome stands.
+    expect(await h.store.recordOutcome('e1', transient, thawed.token)).toBe('superseded');
+    expect(await h.store.claimOutcome('e1', 'kirim')).toEqual({ kind: 'settled', outcome: failed });
+  });
+
+  it('lets a claim record once: its token is spent with the outcome', async () => {
+    const h = await harness({ asDynamoDb: false });
+    const claim = await h.store.claimOutcome('e2', 'twochat');
+    if (claim.kind !== 'claimed') throw new Error('claim refused');
+    expect(await h.store.recordOutcome('e2', created, claim.token)).toBe('recorded');
+    const replay: Outcome = { ...transient, account: 'twochat', provider: 'twochat' };
+    expect(await h.store.recordOutcome('e2', replay, claim.token)).toBe('superseded');
+    expect(await h.store.claimOutcome('e2', 'twochat')).toEqual({ kind: 'settled', outcome: created });
+  });
+
+  it('records the outcome of a claim whose lease ran out when no other attempt took the account', async () => {
+    const h = await harness({ asDynamoDb: false });
+    const claim = await h.store.claimOutcome('e3', 'twochat');
+    if (claim.kind !== 'claimed') throw new Error('claim refused');
+    h.clock.now += storeDefaults.leaseMs + 1;
+    expect(await h.store.recordOutcome('e3', created, claim.token)).toBe('recorded');
+    expect(await h.store.claimOutcome('e3', 'twochat')).toEqual({ kind: 'settled', outcome: created });
   });
 });
