@@ -244,4 +244,49 @@ describe('Function: deliverQueuedJob', () => {
       [`ContactRelay/${STAGE} OutcomeTransient Provider=kirim`]: 1,
     });
   });
+
+  it("refuses and logs the outcome of an attempt that outlived its lease; its successor's stands", async () => {
+    emulator.state.reset();
+    emulator.state.secrets.set(KIRIM_SECRET, JSON.stringify(kirimSecret));
+    // A short lease, and a 2Chat create whose answer comes after it: the first attempt looks dead.
+    const tableName = await createEventsTable(dynamo.endpoint);
+    const store = createDynamoStore({ tableName, client: dynamoClient, settings: { leaseMs: 300 } });
+    emulator.state.faults.push({ provider: 'twochat', delayMs: 2000, method: 'POST', times: 1 });
+    const contact = testContact({ origin: { ...testContact().origin, eventKey: 'form:default:superseded' } });
+    const deps = { routes, providers: providers(), store, logger: createLogger('contact-relay') };
+
+    const lines = await logged(async () => {
+      const stale = deliverQueuedJob(jobBody(contact), { ...deps, receiveCount: 1 });
+      const staleSettled = stale.then(() => undefined, (error: unknown) => error);
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      // The job comes back while the first attempt still waits for 2Chat: the lease has run out, so it is taken over.
+      const outcomes = await deliverQueuedJob(jobBody(contact), { ...deps, receiveCount: 2 });
+      expect(outcomes.map((outcome) => [outcome.account, outcome.status])).toEqual([
+        ['twochat', 'exists'],
+        ['kirim', 'created'],
+      ]);
+      expect(await staleSettled).toEqual(new DeliveryIncompleteError('1 provider account(s) not reached yet: twochat'));
+    });
+
+    expect(await store.claimOutcome(contact.origin.eventKey, 'twochat')).toMatchObject({
+      kind: 'settled',
+      outcome: { status: 'exists' },
+    });
+    const withMessage = (message: string) => lines.filter((line) => line['message'] === message);
+    const summary = (line: Record<string, unknown>) => [line['receiveCount'], line['account'], line['status']];
+    const outcomes = withMessage('delivery outcome').map(summary);
+    // Each receive logs when it ends: the second ends first.
+    expect(outcomes).toEqual([
+      [2, 'twochat', 'exists'],
+      [1, 'kirim', 'created'],
+    ]);
+    const superseded = withMessage('delivery superseded');
+    expect(superseded.map(summary)).toEqual([[1, 'twochat', 'created']]);
+    expect(emulator.state.contacts.filter((c) => c.provider === 'twochat')).toHaveLength(1);
+    const metrics = publish(monitoringFilters(STAGE), 'DeliverLogGroup', lines);
+    expect(Object.fromEntries(metrics)).toEqual({
+      [`ContactRelay/${STAGE} OutcomeCreated Provider=kirim`]: 1,
+      [`ContactRelay/${STAGE} OutcomeExists Provider=twochat`]: 1,
+    });
+  });
 });
