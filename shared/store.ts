@@ -239,8 +239,9 @@ export function createDynamoStore(options: DynamoStoreOptions): OutcomeStore {
             UpdateExpression:
               'SET #status = :status, outcome = :outcome, provider = :provider, updatedAt = :now, ' +
               'expiresAt = :expires REMOVE leaseUntil, claimToken',
-            // Only the claim still holding the account writes: a newer claim replaced
-            // the token, and a recorded outcome removed it.
+            // Only the claim still holding the account writes: a newer claim replaced the token, and a
+            // recorded outcome removed it. A refused condition writes nothing:
+            // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html
             ConditionExpression: 'claimToken = :token',
             ExpressionAttributeNames: { '#status': 'status' },
             ExpressionAttributeValues: {
