@@ -5,12 +5,23 @@
  * against the emulated providers. The last case runs the whole local
  * pipeline: a refused provider key parks the job, redrive brings it back.
  */
-import { CreateQueueCommand, GetQueueAttributesCommand, PurgeQueueCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  PurgeQueueCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { httpApiEvent, lambdaContext } from '../helpers/lambda.js';
+import { testContact } from '../helpers/contacts.js';
+import { lambdaContext } from '../helpers/lambda.js';
 import { eventually, KEYS, STAGE as PIPELINE_STAGE, startPipeline, type Pipeline } from '../helpers/pipeline.js';
-import { parseRoutesConfig, PROVIDERS } from '../../shared/config/routes.js';
+import routesFile from '../../config/routes.json' with { type: 'json' };
+import { findRoute, parseRoutesConfig, PROVIDERS, type ResolvedRoute } from '../../shared/config/routes.js';
+import { encodeDeliveryJob, toDeliveryJob } from '../../shared/jobs.js';
 import { createHttpClient, type HttpClient } from '../../shared/http.js';
 import { checkProviderAccounts, type AccountHealth } from '../../shared/operations/healthcheck.js';
 import { redriveDeadLetters } from '../../shared/operations/redrive.js';
@@ -162,10 +173,11 @@ describe('Pipeline: a provider key refused while contacts arrive', () => {
     // The secret holds a key Kirim.chat does not know (a typo): every call is refused with 401.
     state.secrets.set(KIRIM_SECRET, kirimSecret('itest-kirim-typo'));
     try {
-      const body = JSON.stringify({ email: 'keyfix@example.com', phone: '+14155550177' });
-      const headers = { 'content-type': 'application/json', 'idempotency-key': 'keyfix-1' };
-      const event = httpApiEvent('form', 'default', body, headers);
-      expect((await pipeline.forms(event, lambdaContext())).statusCode).toBe(200);
+      // The job as ingest queues it, for the form route of the deployed config (all four accounts).
+      const route = findRoute(parseRoutesConfig(routesFile), 'form', 'default') as ResolvedRoute;
+      const contact = testContact({ origin: { ...testContact().origin, eventKey: 'form:default:keyfix-1' } });
+      const job = encodeDeliveryJob(toDeliveryJob(contact, route, contact.origin.eventKey, new Date()));
+      await pipeline.sqs.send(new SendMessageCommand({ QueueUrl: pipeline.resources.queueUrl, MessageBody: job }));
       const poller = pipeline.startPoller();
 
       // Retried at each receive, then parked: the job rests in the dead-letter queue (its alarm's metric).
