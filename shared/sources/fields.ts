@@ -30,7 +30,7 @@ import * as z from '../zod.js';
 import { describeIssues } from '../validation.js';
 import { mediaType, WebhookRejectedError, type WebhookRequest } from '../webhook.js';
 import { AUTOMATIC_FIELDS, type MappedContact } from './form.js';
-import { isEmail, isoTime, nameParts, phoneReader, withSkipReason } from './mapping.js';
+import { isEmail, isoTime, nameParts, NOT_AN_EMAIL, phoneReader, withSkipReason } from './mapping.js';
 
 export type TypedFieldType =
   | 'email'
@@ -184,7 +184,7 @@ export function mapTypedFields(fields: readonly TypedField[], route: ResolvedRou
       const email = input.toLowerCase();
       if (isEmail(email)) {
         if (!emails.includes(email)) emails.push(email);
-      } else problems.push(`email "${input}" is not an email address`);
+      } else problems.push(NOT_AN_EMAIL);
     }
     if (emails.length > 0) {
       emailField = field;

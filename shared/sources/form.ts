@@ -12,7 +12,7 @@ import type { FieldMapping, ResolvedRoute } from '../config/routes.js';
 import { isRegion } from '../phone.js';
 import { checkBodySize, mediaType, WebhookRejectedError, type WebhookRequest } from '../webhook.js';
 import { requireRouteAuth } from './auth.js';
-import { contactReading, isEmail, nameParts, phoneReader, withSkipReason } from './mapping.js';
+import { contactReading, isEmail, nameParts, NOT_AN_EMAIL, phoneReader, withSkipReason } from './mapping.js';
 
 export type FormFields = Record<string, string | string[]>;
 
@@ -132,7 +132,7 @@ export function mapFormToContact(fields: FormFields, route: ResolvedRoute, event
   const emails: string[] = [];
   for (const email of get('email')) {
     if (isEmail(email)) emails.push(email.toLowerCase());
-    else problems.push(`email "${email}" is not an email address`);
+    else problems.push(NOT_AN_EMAIL);
   }
 
   const countryInput = get('country')[0];

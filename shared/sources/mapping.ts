@@ -52,9 +52,17 @@ const EmailSchema = z.email();
 export const isEmail = (text: string): boolean => EmailSchema.safeParse(text).success;
 
 /**
+ * The problem an invalid email is reported with. Problems name what is wrong,
+ * never the value: they become skip reasons, which are logged, stored with
+ * the outcome and sent back to the sender.
+ */
+export const NOT_AN_EMAIL = 'email is not a valid address';
+
+/**
  * A contact's phones as they are read: each valid number once, as E.164
  * (marked WhatsApp when the route says its numbers are); each invalid one
- * kept with its reason and named in `problems`, so a skip can say why.
+ * kept with its reason, and the reason (never the number) added to
+ * `problems`, so a skip can say why.
  * `read` says whether `input` was valid, read in `country`, else in the
  * route's default region.
  */
@@ -68,7 +76,7 @@ export function phoneReader(route: ResolvedRoute, problems: string[]) {
       return true;
     }
     rejectedPhones.push({ input: String(input), reason: result.message });
-    problems.push(`phone "${String(input)}": ${result.message}`);
+    problems.push(result.message);
     return false;
   };
   return { phones, rejectedPhones, read };
@@ -108,7 +116,7 @@ export function mapPerson(candidates: PersonCandidates, route: ResolvedRoute): {
       emails.push(email);
       break;
     }
-    problems.push(`email "${candidate}" is not an email address`);
+    problems.push(NOT_AN_EMAIL);
   }
 
   const { phones, rejectedPhones, read } = phoneReader(route, problems);

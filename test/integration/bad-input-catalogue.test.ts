@@ -196,7 +196,7 @@ const CATALOGUE: Row[] = [
     check: async () =>
       expect(await forms('form', JSON.stringify({ name: 'Ada', phone: '+1 415 555' }), { 'content-type': 'application/json' })).toMatchObject({
         statusCode: 200,
-        body: { status: 'skipped', reason: expect.stringContaining('phone "+1 415 555": phone number is too short') as string },
+        body: { status: 'skipped', reason: expect.stringContaining('phone number is too short') as string },
       }),
   },
   {

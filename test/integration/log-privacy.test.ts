@@ -33,6 +33,23 @@ afterAll(async () => {
   await pipeline.close();
 });
 
+/**
+ * Phones as people and form tools type them, none of them usable: each is
+ * quoted by nothing but a skip reason, and the reason must not quote it.
+ */
+const typedPhones = [
+  { phone: '415/555/01329', digits: '41555501329' },
+  { phone: '\uFF0B\uFF11 \uFF14\uFF11\uFF15 \uFF15\uFF15\uFF15 \uFF10\uFF11', digits: '141555501' },
+  { phone: '415\u2011555\u2011013', digits: '415555013' },
+  { phone: '415_555_0132', digits: '4155550132' },
+  { phone: '(415)\u00A0555\u2013013', digits: '415555013' },
+];
+/** Event keys a sender chose with personal data in them (a form's Idempotency-Key is the sender's own). */
+const personalKeys = [
+  { key: '+1 (212) 555-0177', digits: '2125550177', shown: '555-0177' },
+  { key: 'dora.hale@example.com', digits: 'dora.hale', shown: 'dora.hale@example.com' },
+];
+
 const people = [
   { name: 'Grace Hopper', email: 'grace.hopper@example.com', phone: '+12125550147', digits: '2125550147' },
   { name: 'Alan Turing', email: 'alan.turing@example.co.uk', phone: '+442079460123', digits: '2079460123' },
@@ -67,11 +84,25 @@ describe('Logs of a full delivery', () => {
     // The same people again: Chatwoot answers 422 "… has already been taken".
     const again = JSON.stringify({ name: people[0]?.name, email: people[0]?.email, phone: people[0]?.phone });
     await pipeline.forms(httpApiEvent('form', 'default', again, { 'content-type': 'application/json', 'idempotency-key': 'privacy-again' }), lambdaContext());
-    // A submission we skip: its reason quotes the unusable email and phone as the sender typed them.
+    // A submission we skip: its reason names what is wrong with the email and the phone, never the values.
     const unusable = JSON.stringify({ name: 'Carol', email: 'carol.smith@mail_server.example', phone: '+1 212 555 019' });
     const skipped = await pipeline.forms(httpApiEvent('form', 'default', unusable, { 'content-type': 'application/json' }), lambdaContext());
     expect(JSON.parse(skipped.body as string)).toMatchObject({ status: 'skipped' });
-    await eventually(() => expect(output.join('').match(/"message":"delivery outcome"/g)?.length ?? 0).toBeGreaterThanOrEqual(16));
+    for (const { phone, digits } of typedPhones) {
+      const form = JSON.stringify({ name: 'Dee', phone });
+      const answer = await pipeline.forms(httpApiEvent('form', 'default', form, { 'content-type': 'application/json' }), lambdaContext());
+      const body = answer.body as string;
+      expect(JSON.parse(body)).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^no usable email or phone: phone number /) as string });
+      // The sender's answer does not echo it either.
+      expect(body.normalize('NFKC')).not.toContain(digits.slice(-6));
+    }
+    // Accepted events whose key the sender built from a phone and an email: logged with every delivery outcome.
+    for (const [index, { key }] of personalKeys.entries()) {
+      const form = JSON.stringify({ name: 'Dora Hale', email: `dora.hale.${index}@example.org`, phone: `+1212555016${index}` });
+      const answer = await pipeline.forms(httpApiEvent('form', 'default', form, { 'content-type': 'application/json', 'idempotency-key': key }), lambdaContext());
+      expect(JSON.parse(answer.body as string)).toMatchObject({ status: 'accepted', eventKey: `form:default:${key}` });
+    }
+    await eventually(() => expect(output.join('').match(/"message":"delivery outcome"/g)?.length ?? 0).toBeGreaterThanOrEqual(24));
     await healthcheckAndRedriveLog();
 
     const logs = output.join('');
@@ -82,6 +113,17 @@ describe('Logs of a full delivery', () => {
     for (const person of [...people, { email: 'john@example.com', digits: '4155550132' }, { email: 'carol.smith@mail_server.example', digits: '212 555 019' }]) {
       expect(logs, person.email).not.toContain(person.email);
       expect(logs, person.digits).not.toContain(person.digits);
+    }
+    // Read as a person reads it: full-width forms folded, and separators between digits read past.
+    const read = logs.normalize('NFKC').replace(/[^\p{L}\p{N}*",:]/gu, '');
+    for (const { phone, digits } of typedPhones) {
+      expect(logs, phone).not.toContain(phone);
+      expect(read, phone).not.toContain(digits);
+    }
+    expect(logs, 'the event key is still there to trace, masked').toMatch(/"eventKey":"form:default:\+12\*+77"/);
+    for (const { key, digits, shown } of personalKeys) {
+      expect(logs, key).not.toContain(shown);
+      expect(read, key).not.toContain(digits);
     }
   }, 60_000);
 });

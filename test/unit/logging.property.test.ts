@@ -1,9 +1,10 @@
 /**
- * Property tests for log masking (issue 7, item 4): whatever object is logged,
- * with emails and phone numbers anywhere in its values (alone or inside
- * text, strings or JSON numbers, nested in objects and arrays) and secrets
- * under credential-named keys, the JSON line never holds the raw email, the
- * phone's digits or the secret.
+ * Property tests for log masking: whatever object is logged, with emails and
+ * phone numbers anywhere in its values (alone or inside text, strings or JSON
+ * numbers, nested in objects and arrays, written with any separator and in
+ * any digits a person types) and secrets under credential-named keys, the
+ * JSON line never holds the raw email, the phone's digits or the secret —
+ * not even once its separators are read past.
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -23,9 +24,9 @@ const none = { emails: [], digits: [], secrets: [] };
 
 /**
  * Keys PII is logged under. Keys that name ids or times (`…id`, `…Id`, `…At`,
- * `…_at`, `eventKey`, `timestamp`) keep digit runs by design, and
- * credential-named keys are redacted whole: these keys are neither, so their
- * values are masked.
+ * `…_at`, `eventKey`, `timestamp`) keep bare ASCII digit runs by design (see
+ * `idKey` below), and credential-named keys are redacted whole: these keys
+ * are neither, so all their values are masked.
  */
 const piiKey = fc
   .tuple(fc.constantFrom('phone', 'email', 'reason', 'detail', 'note', 'input', 'contact', 'body', 'text', 'value', 'from', 'error'), fc.string({ unit: fc.constantFrom(...'bcefghjklmnopqrsuvwxyz_'.split('')), maxLength: 5 }))
@@ -51,6 +52,35 @@ const phone = fc.oneof(
   fc.tuple(fc.integer({ min: 1, max: 9 }), fc.string({ unit: fc.constantFrom(...'0123456789'.split('')), minLength: 6, maxLength: 14 })).map(([first, rest]) => ({ text: `+${first}${rest}`, national: rest.slice(2) })),
 );
 
+/** The zero of each digit set a person may type a number in: ASCII, full-width, Arabic-Indic, Persian, Devanagari, maths bold. */
+const DIGIT_ZEROS = [0x30, 0xff10, 0x660, 0x6f0, 0x966, 0x1d7ce];
+/** What people and form tools put between digit groups: slashes, underscores, every kind of dash, space and dot, brackets. */
+const TYPED_SEPARATORS = [
+  '/', ' / ', '\uFF0F', '_', '-', '\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2212', '\uFF0D', '\u30FC', ' ', '\u00A0', '\u202F',
+  '\u2009', '\u3000', '\u200B', '\u2060', '\u00AD', '.', '\uFF0E', '. ', '~', '(', ') ', '[', '] ', '{', '} ',
+];
+/**
+ * A real number as a person may type it: digit groups of 2 to 4 with one of
+ * the separators above between them, in any digit set, with or without a
+ * (full-width) `+`.
+ */
+const typedPhone = fc
+  .tuple(examplePhone, fc.array(fc.constantFrom(...TYPED_SEPARATORS), { minLength: 1, maxLength: 3 }), fc.constantFrom(...DIGIT_ZEROS), fc.constantFrom('+', '\uFF0B', ''), fc.integer({ min: 2, max: 4 }))
+  .map(([example, separators, zero, plus, size]) => {
+    const digits = example.e164.slice(1);
+    const groups = digits.match(new RegExp(`.{1,${size}}`, 'g')) ?? [];
+    const written = groups.map((group) => [...group].map((digit) => String.fromCodePoint(zero + Number(digit))).join(''));
+    const text = `${plus}${written.map((group, index) => `${index === 0 ? '' : separators[index % separators.length]}${group}`).join('')}`;
+    return { text, digits: [digits, example.nationalNumber, written.join('')] };
+  });
+
+/** Keys that name ids or times: a bare ASCII digit run there is kept, so only what people type is planted under them. */
+const idKey = fc.constantFrom('eventKey', 'providerContactId', 'contact_id', 'messageId', 'createdAt', 'updated_at', 'at');
+const idLeaf: fc.Arbitrary<Planted> = fc.tuple(fc.constantFrom('', 'form:default:', 'typeform:abc:', 'tally:w4X:'), fc.oneof(
+  typedPhone.map(({ text, digits }) => ({ text, emails: [], digits })),
+  email.map((address) => ({ text: address, emails: [address], digits: [] })),
+)).map(([prefix, { text, emails, digits }]) => ({ ...none, value: `${prefix}${text}`, emails, digits }));
+
 const around = <T extends string>(inner: fc.Arbitrary<T>) =>
   fc.tuple(fc.constantFrom('', 'call ', 'contact: ', '(', 'email "', 'phone "', 'x '), inner, fc.constantFrom('', ' now', ')', '" is not an email address', '": phone number is not a valid number', ', thanks', '.')).map(([before, text, after]) => `${before}${text}${after}`);
 
@@ -61,6 +91,13 @@ const leaf: fc.Arbitrary<Planted> = fc.oneof(
   fc.tuple(phone, fc.boolean()).chain(([number, inText]) =>
     (inText ? around(fc.constant(number.text)) : fc.constant(number.text)).map((value) => ({ ...none, value, digits: [number.text.replace(/\D/g, ''), ...(number.national.length >= 6 ? [number.national] : [])] })),
   ),
+  fc.tuple(typedPhone, fc.boolean()).chain(([number, inText]) =>
+    (inText ? around(fc.constant(number.text)) : fc.constant(number.text)).map((value) => ({ ...none, value, digits: number.digits.filter((run) => run.length >= 6) })),
+  ),
+  // Several numbers in one text, so a number's digits run on into the next one's.
+  fc.array(fc.oneof(typedPhone, phone.map(({ text, national }) => ({ text, digits: [text.replace(/\D/g, ''), national] }))), { minLength: 2, maxLength: 3 })
+    .chain((numbers) => fc.constantFrom(' ', ', ', ' / ', '-', '; ').map((between) => ({ numbers, between })))
+    .map(({ numbers, between }) => ({ ...none, value: numbers.map(({ text }) => text).join(between), digits: numbers.flatMap(({ digits }) => digits.filter((run) => run.length >= 6)) })),
   // A phone sent as a JSON number (Webflow): its digits.
   phone.map((number) => ({ ...none, value: Number(number.text.replace(/\D/g, '')), digits: [number.text.replace(/\D/g, '')] })),
   filler.map((value) => ({ ...none, value })),
@@ -82,7 +119,7 @@ const planted: fc.Arbitrary<Planted> = fc.letrec<{ node: Planted }>((tie) => ({
   node: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
     leaf,
-    fc.tuple(fc.array(fc.oneof(fc.tuple(piiKey, tie('node')), fc.tuple(secretKey, secretValue.chain((secret) => fc.constantFrom<unknown>(secret, [secret], { value: secret }, { nested: [secret] })).map((value) => ({ ...none, value, secrets: leavesOf(value) })))), { maxLength: 5 }), fc.boolean()).map(([entries, asArray]) => merge(entries, asArray)),
+    fc.tuple(fc.array(fc.oneof(fc.tuple(piiKey, tie('node')), fc.tuple(idKey, idLeaf), fc.tuple(secretKey, secretValue.chain((secret) => fc.constantFrom<unknown>(secret, [secret], { value: secret }, { nested: [secret] })).map((value) => ({ ...none, value, secrets: leavesOf(value) })))), { maxLength: 5 }), fc.boolean()).map(([entries, asArray]) => merge(entries, asArray)),
   ),
 })).node;
 
@@ -93,13 +130,28 @@ function leavesOf(value: unknown): string[] {
   return [];
 }
 
+/** Digits of the sets people type in, as ASCII (the full-width and maths ones are folded by NFKC already). */
+function asciiDigits(text: string): string {
+  return text.replace(/[\u0660-\u0669\u06F0-\u06F9\u0966-\u096F]/g, (digit) => {
+    const code = digit.charCodeAt(0);
+    const zero = [0x966, 0x6f0, 0x660].find((start) => code >= start) ?? 0x660;
+    return String(code - zero);
+  });
+}
+
 function expectNothingLeaks(line: string, { emails, digits, secrets }: Pick<Planted, 'emails' | 'digits' | 'secrets'>) {
   const lower = line.toLowerCase();
   for (const address of emails) {
     expect(lower.includes(address.trim().toLowerCase()), `email ${address} leaked: ${line}`).toBe(false);
     expect(lower.includes(JSON.stringify(address.trim().toLowerCase()).slice(1, -1)), `email ${address} leaked: ${line}`).toBe(false);
   }
-  for (const run of digits) expect(line.includes(run), `phone digits ${run} leaked: ${line}`).toBe(false);
+  // Read as a person reads it: compatibility forms folded, digits of any set as ASCII, and nothing but
+  // letters, digits, asterisks and the JSON punctuation between values left, so separators hide nothing.
+  const read = asciiDigits(line.normalize('NFKC')).replace(/[^\p{L}\p{N}*",:]/gu, '');
+  for (const run of digits) {
+    expect(line.includes(run), `phone digits ${run} leaked: ${line}`).toBe(false);
+    expect(read.includes(asciiDigits(run)), `phone digits ${run} leaked between separators: ${line}`).toBe(false);
+  }
   for (const secret of secrets) expect(line.includes(secret), `secret ${secret} leaked: ${line}`).toBe(false);
 }
 

@@ -45,6 +45,23 @@ describe('Function: normalisePhone', () => {
     if (!result.ok) expect(result.message).toMatch(/^phone number /);
   });
 
+  // The message becomes a skip reason, which is logged and sent back to the sender: it names the problem only.
+  it.each([
+    '415/555/01329',
+    '\uFF0B\uFF11 \uFF14\uFF11\uFF15 \uFF15\uFF15\uFF15 \uFF10\uFF11',
+    '415\u2011555\u2011013',
+    '415_555_0132',
+    '+1 415 555',
+    '+999 1234 5678',
+    '+44 20 7946 0018 1234 5678 99',
+    'call 0612 345 678 after six',
+    '020 7946 0018',
+  ])('rejects %j with a message that holds none of its digits', (input) => {
+    const result = normalisePhone(input, input.startsWith('020') ? {} : { defaultRegion: 'US' });
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.message).toMatch(/^phone number [^\p{N}]+$/u);
+  });
+
   it('reports a well-formed but unassigned number as invalid', () => {
     expect(normalisePhone('+1 000 555 0132')).toMatchObject({ ok: false });
   });

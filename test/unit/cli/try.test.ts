@@ -181,7 +181,7 @@ describe('contact-relay try (the other providers)', () => {
     expect(unread.code).toBe(0);
     expect(unread.stdout).toContain('phone rejected: phone number is a national number and no country is known for it');
     // With no email either, the webhook itself is skipped before any provider is called.
-    expect(unread.stdout).toMatch(/outcome: skipped — no usable email or phone: phone "\*+32": phone number is a/);
+    expect(unread.stdout).toContain('outcome: skipped — no usable email or phone: phone number is a national number');
     expect(calls('kirim')).toHaveLength(2);
 
     const withEmail = await tryCommand(['kirim', '--phone', '415 555 0132', '--email', 'ada@example.com']);

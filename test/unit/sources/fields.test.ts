@@ -159,7 +159,7 @@ describe('Function: mapTypedFields', () => {
   it('records an invalid JSON-number phone with its digits and the reason', () => {
     const { contact, skipReason } = map([{ names: ['Phone Number'], value: 15550000000 }]);
     expect(contact.rejectedPhones).toEqual([{ input: '15550000000', reason: 'phone number is not a valid number (region US)' }]);
-    expect(skipReason).toBe('no usable email or phone: phone "15550000000": phone number is not a valid number (region US)');
+    expect(skipReason).toBe('no usable email or phone: phone number is not a valid number (region US)');
   });
 
   it('keeps the valid details, records an invalid phone, and skips only when nothing is usable', () => {
@@ -174,7 +174,7 @@ describe('Function: mapTypedFields', () => {
       { names: ['e'], type: 'email', value: 'not-an-email' },
       { names: ['p'], type: 'phone', value: 'n/a' },
     ]);
-    expect(skipped.skipReason).toBe('no usable email or phone: email "not-an-email" is not an email address; phone "n/a": phone number is not a phone number (region US)');
+    expect(skipped.skipReason).toBe('no usable email or phone: email is not a valid address; phone number is not a phone number (region US)');
   });
 
   it('skips a national phone when neither the form nor the route names a region', () => {
