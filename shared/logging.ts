@@ -74,11 +74,13 @@ export function maskPhone(phone: string): string {
  */
 export function maskText(text: string, keepBareDigits = false): string {
   const normalised = PRINTABLE_ASCII.test(text) ? text : text.normalize('NFKC');
-  const withoutEmails = normalised.replace(EMAIL, (match, local: string, domain: string) => (local === '' && domain === '' ? match : `${local.slice(0, 1)}***@${domain}`));
+  const withoutEmails = normalised.replace(EMAIL, (match, local: string, domain: string) =>
+    local === '' && domain === '' ? match : `${local.slice(0, 1)}***@${domain}`,
+  );
   return withoutEmails.replace(DIGIT_RUN_OR_KEPT, (match: string, kept: string | undefined, at: number) => {
     if (kept !== undefined || (keepBareDigits && ASCII_DIGITS.test(match))) return match;
-    if (match.replace(NOT_DIGIT, '').length < PHONE_DIGITS || GLUED.test(withoutEmails.slice(at + match.length))) return match;
-    return maskPhone(match);
+    const tooShort = match.replace(NOT_DIGIT, '').length < PHONE_DIGITS;
+    return tooShort || GLUED.test(withoutEmails.slice(at + match.length)) ? match : maskPhone(match);
   });
 }
 

@@ -52,12 +52,13 @@ const phone = fc.oneof(
   fc.tuple(fc.integer({ min: 1, max: 9 }), fc.string({ unit: fc.constantFrom(...'0123456789'.split('')), minLength: 6, maxLength: 14 })).map(([first, rest]) => ({ text: `+${first}${rest}`, national: rest.slice(2) })),
 );
 
-/** The zero of each digit set a person may type a number in: ASCII, full-width, Arabic-Indic, Persian, Devanagari, maths bold. */
+/** The zero of each digit set a number may be typed in: ASCII, full-width, Arabic-Indic, Persian, Devanagari, bold. */
 const DIGIT_ZEROS = [0x30, 0xff10, 0x660, 0x6f0, 0x966, 0x1d7ce];
-/** What people and form tools put between digit groups: slashes, underscores, every kind of dash, space and dot, brackets. */
+/** What people and form tools put between digit groups: slashes, underscores, dashes, spaces, dots, brackets. */
 const TYPED_SEPARATORS = [
-  '/', ' / ', '\uFF0F', '_', '-', '\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2212', '\uFF0D', '\u30FC', ' ', '\u00A0', '\u202F',
-  '\u2009', '\u3000', '\u200B', '\u2060', '\u00AD', '.', '\uFF0E', '. ', '~', '(', ') ', '[', '] ', '{', '} ',
+  ...['/', ' / ', '\uFF0F', '_', '~', '(', ') ', '[', '] ', '{', '} ', '.', '. ', '\uFF0E'],
+  ...['-', '\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2212', '\uFF0D', '\u30FC'],
+  ...[' ', '\u00A0', '\u202F', '\u2009', '\u3000', '\u200B', '\u2060', '\u00AD'],
 ];
 /**
  * A real number as a person may type it: digit groups of 2 to 4 with one of
@@ -65,21 +66,39 @@ const TYPED_SEPARATORS = [
  * (full-width) `+`.
  */
 const typedPhone = fc
-  .tuple(examplePhone, fc.array(fc.constantFrom(...TYPED_SEPARATORS), { minLength: 1, maxLength: 3 }), fc.constantFrom(...DIGIT_ZEROS), fc.constantFrom('+', '\uFF0B', ''), fc.integer({ min: 2, max: 4 }))
+  .tuple(
+    examplePhone,
+    fc.array(fc.constantFrom(...TYPED_SEPARATORS), { minLength: 1, maxLength: 3 }),
+    fc.constantFrom(...DIGIT_ZEROS),
+    fc.constantFrom('+', '\uFF0B', ''),
+    fc.integer({ min: 2, max: 4 }),
+  )
   .map(([example, separators, zero, plus, size]) => {
     const digits = example.e164.slice(1);
-    const groups = digits.match(new RegExp(`.{1,${size}}`, 'g')) ?? [];
-    const written = groups.map((group) => [...group].map((digit) => String.fromCodePoint(zero + Number(digit))).join(''));
-    const text = `${plus}${written.map((group, index) => `${index === 0 ? '' : separators[index % separators.length]}${group}`).join('')}`;
-    return { text, digits: [digits, example.nationalNumber, written.join('')] };
+    const groups = (digits.match(new RegExp(`.{1,${size}}`, 'g')) ?? []).map((group) =>
+      [...group].map((digit) => String.fromCodePoint(zero + Number(digit))).join(''),
+    );
+    const between = (index: number) => (index === 0 ? '' : separators[index % separators.length]);
+    const text = plus + groups.map((group, index) => `${between(index)}${group}`).join('');
+    return { text, digits: [digits, example.nationalNumber, groups.join('')] };
   });
 
-/** Keys that name ids or times: a bare ASCII digit run there is kept, so only what people type is planted under them. */
+/** Keys naming ids or times keep a bare ASCII digit run (an id), so what is planted under them is what people type. */
 const idKey = fc.constantFrom('eventKey', 'providerContactId', 'contact_id', 'messageId', 'createdAt', 'updated_at', 'at');
-const idLeaf: fc.Arbitrary<Planted> = fc.tuple(fc.constantFrom('', 'form:default:', 'typeform:abc:', 'tally:w4X:'), fc.oneof(
-  typedPhone.map(({ text, digits }) => ({ text, emails: [], digits })),
-  email.map((address) => ({ text: address, emails: [address], digits: [] })),
-)).map(([prefix, { text, emails, digits }]) => ({ ...none, value: `${prefix}${text}`, emails, digits }));
+const idLeaf: fc.Arbitrary<Planted> = fc
+  .tuple(
+    fc.constantFrom('', 'form:default:', 'typeform:abc:', 'tally:w4X:'),
+    fc.oneof(
+      typedPhone.map(({ text, digits }) => ({ text, emails: [], digits })),
+      email.map((address) => ({ text: address, emails: [address], digits: [] })),
+    ),
+  )
+  .map(([prefix, { text, emails, digits }]) => ({ ...none, value: `${prefix}${text}`, emails, digits }));
+
+const plainPhone = phone.map(({ text, national }) => ({ text, digits: [text.replace(/\D/g, ''), national] }));
+
+/** Digit runs long enough to name a number (a national number can be as short as a few digits). */
+const longRuns = (runs: string[]) => runs.filter((run) => run.length >= 6);
 
 const around = <T extends string>(inner: fc.Arbitrary<T>) =>
   fc.tuple(fc.constantFrom('', 'call ', 'contact: ', '(', 'email "', 'phone "', 'x '), inner, fc.constantFrom('', ' now', ')', '" is not an email address', '": phone number is not a valid number', ', thanks', '.')).map(([before, text, after]) => `${before}${text}${after}`);
@@ -92,12 +111,23 @@ const leaf: fc.Arbitrary<Planted> = fc.oneof(
     (inText ? around(fc.constant(number.text)) : fc.constant(number.text)).map((value) => ({ ...none, value, digits: [number.text.replace(/\D/g, ''), ...(number.national.length >= 6 ? [number.national] : [])] })),
   ),
   fc.tuple(typedPhone, fc.boolean()).chain(([number, inText]) =>
-    (inText ? around(fc.constant(number.text)) : fc.constant(number.text)).map((value) => ({ ...none, value, digits: number.digits.filter((run) => run.length >= 6) })),
+    (inText ? around(fc.constant(number.text)) : fc.constant(number.text)).map((value) => ({
+      ...none,
+      value,
+      digits: longRuns(number.digits),
+    })),
   ),
   // Several numbers in one text, so a number's digits run on into the next one's.
-  fc.array(fc.oneof(typedPhone, phone.map(({ text, national }) => ({ text, digits: [text.replace(/\D/g, ''), national] }))), { minLength: 2, maxLength: 3 })
-    .chain((numbers) => fc.constantFrom(' ', ', ', ' / ', '-', '; ').map((between) => ({ numbers, between })))
-    .map(({ numbers, between }) => ({ ...none, value: numbers.map(({ text }) => text).join(between), digits: numbers.flatMap(({ digits }) => digits.filter((run) => run.length >= 6)) })),
+  fc
+    .tuple(
+      fc.array(fc.oneof(typedPhone, plainPhone), { minLength: 2, maxLength: 3 }),
+      fc.constantFrom(' ', ', ', ' / ', '-', '; '),
+    )
+    .map(([numbers, between]) => ({
+      ...none,
+      value: numbers.map(({ text }) => text).join(between),
+      digits: longRuns(numbers.flatMap(({ digits }) => digits)),
+    })),
   // A phone sent as a JSON number (Webflow): its digits.
   phone.map((number) => ({ ...none, value: Number(number.text.replace(/\D/g, '')), digits: [number.text.replace(/\D/g, '')] })),
   filler.map((value) => ({ ...none, value })),
