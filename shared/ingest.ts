@@ -10,6 +10,7 @@
  * sender retries. Each sender's rules, with their doc pages, are in
  * test/contracts/sources.md.
  */
+import { createHash } from 'node:crypto';
 import type { Contact, SourceName } from './contact.js';
 import { findRoute, type ResolvedRoute, type RoutesConfig } from './config/routes.js';
 import { encodeDeliveryJob, JobTooLargeError, toDeliveryJob } from './jobs.js';
@@ -26,8 +27,13 @@ export type SourceReading =
       eventKey: string;
       contact: Contact;
       skipReason?: string;
-      /** Other keys of the same event, marked as seen (e.g. a Shopify order's key, which reconcile uses). */
+      /** Other keys of the same event, marked as seen once it is queued (a Shopify order's key, for reconcile). */
       aliases?: string[];
+      /**
+       * `signedBodyKey` of the verified bytes, for senders whose event key comes from unsigned headers: the same
+       * bytes under fresh ids are then a duplicate, not a new event.
+       */
+      bodyKey?: string;
     }
   | { kind: 'ignored'; reason: string };
 
@@ -63,10 +69,25 @@ export function sourceSecretReader(secrets: SecretStore, stage: string): (route:
 
 export type Acceptance = 'accepted' | 'duplicate';
 
+/**
+ * A key over the exact signed bytes. A sender's retry sends the same bytes (Shopify: "the original payload",
+ * https://shopify.dev/changelog/updates-to-webhook-retry-mechanism), and no two events of one sender share them,
+ * so it names the event whatever ids the unsigned headers carry. Only for bytes whose signature was checked.
+ */
+export function signedBodyKey(source: SourceName, rawBody: Buffer): string {
+  return `${source}:body:sha256:${createHash('sha256').update(rawBody).digest('hex')}`;
+}
+
 export interface IngestDependencies {
   routes: RoutesConfig;
-  /** Record the event and queue its delivery job; `duplicate` when it was accepted before. */
-  accept: (contact: Contact, route: ResolvedRoute, eventKey: string, aliases?: string[]) => Promise<Acceptance>;
+  /** Record the event and queue its delivery job; `duplicate` when it was accepted before (under either key). */
+  accept: (
+    contact: Contact,
+    route: ResolvedRoute,
+    eventKey: string,
+    aliases?: string[],
+    bodyKey?: string,
+  ) => Promise<Acceptance>;
   /** The route's source secret; a missing or malformed one is a 500 (our configuration, not the sender's fault). */
   sourceSecret?: (route: ResolvedRoute) => Promise<SourceSecret>;
   logger?: Pick<typeof defaultLogger, 'info' | 'warn' | 'error'>;
@@ -78,11 +99,17 @@ export class NotAcceptedError extends Error {
 }
 
 /**
- * Dedupe, then queue. The dedupe record is written first as `pending` and
- * becomes `queued` once the job is on the queue; if queueing fails it is
- * removed so the sender's retry is accepted, and a pending record left by a
- * crashed attempt goes stale and is taken over. A job queued twice is
- * harmless: delivery keeps one outcome per provider.
+ * Dedupe, then queue. Each key of the event is recorded first as `pending`
+ * and becomes `queued` once the job is on the queue; if queueing fails they
+ * are removed so the sender's retry is accepted, and a pending record left by
+ * a crashed attempt goes stale and is taken over. A job queued twice under one
+ * event key is harmless: delivery keeps one outcome per provider.
+ *
+ * The body key is claimed before the event key, so a replay under fresh ids
+ * stops at one refused write, and marked queued before it, so no crash leaves
+ * it free while the event key says queued. Aliases are written only once the
+ * job is queued: an alias of an event that never reached the queue would hide
+ * the order from reconcile for good.
  */
 export async function acceptEvent(
   contact: Contact,
@@ -90,24 +117,46 @@ export async function acceptEvent(
   eventKey: string,
   deps: { store: OutcomeStore; queue: JobQueue; now?: () => Date },
   aliases: string[] = [],
+  bodyKey?: string,
 ): Promise<Acceptance> {
+  const { store } = deps;
   const job = toDeliveryJob(contact, route, eventKey, deps.now?.() ?? new Date());
   // A job the queue would refuse is refused before anything is recorded (JobTooLargeError).
   encodeDeliveryJob(job);
-  const begun = await deps.store.beginIngest(eventKey);
-  if (begun === 'queued') return 'duplicate';
-  // Another attempt is queueing this event right now and may still fail: only a queued
-  // event is a duplicate, so this one is told to retry rather than that it was received.
-  if (begun === 'pending') throw new NotAcceptedError('an earlier delivery of this event is still being accepted; retry later');
-  // Aliases only mark the event as seen under its other keys; an alias seen before does not make this a duplicate.
-  await Promise.all(aliases.map((alias) => deps.store.markSeen(alias)));
+  const claimed: string[] = [];
+  const release = () => Promise.all(claimed.map((key) => store.abandonIngest(key).catch(() => undefined)));
+  // Completed one after another, body key first (see above).
+  const complete = async () => {
+    for (const key of claimed) await store.completeIngest(key);
+  };
+  // An alias seen before does not make this a duplicate: it only marks the event as seen under its other keys.
+  const markAliases = () => Promise.all(aliases.map((alias) => store.markSeen(alias)));
+  for (const key of bodyKey === undefined ? [eventKey] : [bodyKey, eventKey]) {
+    const begun = await store.beginIngest(key);
+    if (begun === 'new') {
+      claimed.push(key);
+      continue;
+    }
+    if (begun === 'queued') {
+      // Queued before: the keys claimed here name the same event and stay taken. The aliases are written
+      // again in case the attempt that queued it died before writing them.
+      await complete();
+      await markAliases();
+      return 'duplicate';
+    }
+    // Another attempt is queueing this event right now and may still fail: only a queued
+    // event is a duplicate, so this one is told to retry rather than that it was received.
+    await release();
+    throw new NotAcceptedError('an earlier delivery of this event is still being accepted; retry later');
+  }
   try {
     await deps.queue.send(job);
   } catch (error) {
-    await deps.store.abandonIngest(eventKey).catch(() => undefined);
+    await release();
     throw new NotAcceptedError(`the delivery job could not be queued: ${(error as Error).message}`, { cause: error });
   }
-  await deps.store.completeIngest(eventKey);
+  await complete();
+  await markAliases();
   return 'accepted';
 }
 
@@ -147,7 +196,11 @@ export async function ingestWebhook(request: WebhookRequest, source: Source, dep
   }
   let acceptance: Acceptance;
   try {
-    acceptance = await deps.accept(contact, route, eventKey, reading.aliases);
+    const { aliases, bodyKey } = reading;
+    // The body key only where the source has one: the call is otherwise the one it always was.
+    acceptance = await (bodyKey === undefined
+      ? deps.accept(contact, route, eventKey, aliases)
+      : deps.accept(contact, route, eventKey, aliases, bodyKey));
   } catch (error) {
     if (error instanceof JobTooLargeError) {
       // The same payload gives the same job: a retry cannot help, so no 5xx.

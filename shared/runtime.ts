@@ -29,7 +29,8 @@ export function ingestDependencies(runtime: Runtime, secrets = new SecretStore(s
   const queue = createSqsQueue(requireEnv(runtime.env, 'QUEUE_URL'));
   return {
     routes: runtime.routes,
-    accept: (contact, route, eventKey, aliases) => acceptEvent(contact, route, eventKey, { store, queue }, aliases),
+    accept: (contact, route, eventKey, aliases, bodyKey) =>
+      acceptEvent(contact, route, eventKey, { store, queue }, aliases, bodyKey),
     sourceSecret: sourceSecretReader(secrets, runtime.env.STAGE),
   };
 }

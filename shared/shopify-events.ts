@@ -8,6 +8,11 @@
  * one too large to queue, is logged and returns.
  *
  * All events of the bus go to one route, named by `SHOPIFY_EVENTS_ROUTE`.
+ *
+ * Unlike the HTTPS webhooks, no body key and no age check: the bus is not a
+ * public URL, so no one outside the AWS account can replay an event onto it;
+ * the copy and its HTTPS twin share `X-Shopify-Event-Id`, so whichever comes
+ * second is a duplicate.
  */
 import { EnvConfigError } from './config/env.js';
 import { findRoute, type ResolvedRoute, type RoutesConfig } from './config/routes.js';

@@ -80,7 +80,8 @@ export function shopifyHeaders(body: string, eventId: string): Record<string, st
     'x-shopify-webhook-id': `wh-${eventId}`,
     'x-shopify-event-id': eventId,
     'x-shopify-api-version': '2026-07',
-    'x-shopify-triggered-at': '2026-11-21T10:00:00.000Z',
+    // Now: a route refuses deliveries triggered longer ago than its maxDeliveryAgeHours.
+    'x-shopify-triggered-at': new Date().toISOString(),
     'x-shopify-hmac-sha256': sign(SOURCE_SECRETS.shopify, body),
   };
 }

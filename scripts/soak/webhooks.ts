@@ -254,11 +254,16 @@ const BUILDERS: Record<SourceName, Builder> = {
       'x-shopify-webhook-id': uuid(random),
       'x-shopify-event-id': uuid(random),
       'x-shopify-api-version': '2026-07',
-      'x-shopify-triggered-at': new Date(Date.UTC(2026, 10, 21, 10, 0, 0) + index * 1000).toISOString(),
       'x-shopify-hmac-sha256': hmac(secrets.secret, body, 'base64'),
     };
-    // A Shopify retry is the same delivery: same body, same ids, same signature.
-    return () => ({ source: 'shopify', handler: 'shops', rawBody: body, headers, query: {} });
+    // A Shopify retry is the same delivery: same body, same ids, same signature, and the first attempt's trigger
+    // time (a route refuses deliveries triggered longer ago than its maxDeliveryAgeHours).
+    let triggeredAt: string | undefined;
+    return (_attempt, now) => {
+      triggeredAt ??= now.toISOString();
+      const delivery = { ...headers, 'x-shopify-triggered-at': triggeredAt };
+      return { source: 'shopify', handler: 'shops', rawBody: body, headers: delivery, query: {} };
+    };
   },
 
   woocommerce(person, index, random, secrets) {

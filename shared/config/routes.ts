@@ -58,6 +58,11 @@ export const RouteSchema = z.strictObject({
   auth: z.optional(z.enum(['none', 'token', 'hmac'])),
   /** Shopify routes only: accept webhooks from these shops alone (`my-shop.myshopify.com`). */
   shopDomains: z.optional(z.array(z.string().check(z.regex(/^[a-z0-9][a-z0-9-]*\.myshopify\.com$/, 'must be a shop domain such as "my-shop.myshopify.com"'))).check(z.minLength(1))),
+  /**
+   * Shopify routes only: refuse a delivery whose `X-Shopify-Triggered-At` is older than this (401
+   * `stale_delivery`); default 48. At most 720 (30 days, how long an event's keys are kept).
+   */
+  maxDeliveryAgeHours: z.optional(z.number().check(z.int(), z.positive(), z.lte(720))),
   fields: z.optional(FieldMappingSchema),
   /**
    * Shopify routes only: reconcile orders through the Admin API, so an order
@@ -138,6 +143,11 @@ export const RoutesConfigSchema = z
           }
           if (route.shopDomains !== undefined && source !== 'shopify') {
             ctx.issues.push({ code: 'custom', input: route.shopDomains, path: ['sources', source, routeName, 'shopDomains'], message: 'only Shopify routes have shop domains' });
+          }
+          if (route.maxDeliveryAgeHours !== undefined && source !== 'shopify') {
+            const path = ['sources', source, routeName, 'maxDeliveryAgeHours'];
+            const message = 'only Shopify routes say when a delivery was triggered';
+            ctx.issues.push({ code: 'custom', input: route.maxDeliveryAgeHours, path, message });
           }
           if (route.reconcile !== undefined && source !== 'shopify') {
             ctx.issues.push({ code: 'custom', input: route.reconcile, path: ['sources', source, routeName, 'reconcile'], message: 'only Shopify routes can be reconciled' });

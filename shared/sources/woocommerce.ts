@@ -9,11 +9,16 @@
  * ping (`webhook_id=N`, form-encoded, no X-WC headers) and keeps the
  * webhook only if the answer is exactly 200. That one request is recognised
  * strictly and answered 200; any other unsigned request is a 401.
+ *
+ * The store and topic in the event key come from headers the signature does
+ * not cover, so the event is also keyed by a hash of the signed bytes: the
+ * same body under another store URL, topic or delivery id is a duplicate.
+ * WooCommerce sends each delivery once, so no retry shares those bytes either.
  */
 import { createHash } from 'node:crypto';
 import type { Address, Contact } from '../contact.js';
 import type { ResolvedRoute } from '../config/routes.js';
-import type { Source, SourceReading } from '../ingest.js';
+import { signedBodyKey, type Source, type SourceReading } from '../ingest.js';
 import { requireHmac } from '../signatures.js';
 import * as z from '../zod.js';
 import { checkBodySize, mediaType, WebhookRejectedError, type WebhookRequest } from '../webhook.js';
@@ -203,6 +208,12 @@ export function mapWooCustomer(customer: WooCustomer, route: ResolvedRoute, stor
   return withSkipReason(contact, problems, 'the customer has no email or phone');
 }
 
+/** What ingest accepts for a mapped resource: also keyed by the signed bytes (see the module comment). */
+function signedReading(request: WebhookRequest, eventKey: string, mapped: MappedContact): SourceReading {
+  const reading = contactReading(eventKey, mapped);
+  return reading.kind === 'contact' ? { ...reading, bodyKey: signedBodyKey('woocommerce', request.rawBody) } : reading;
+}
+
 export const woocommerceSource: Source = {
   name: 'woocommerce',
   unknownRouteStatus: 404,
@@ -225,10 +236,10 @@ export const woocommerceSource: Source = {
     if (isOrder) {
       const order = checkBody(WooOrderSchema, payload, `WooCommerce ${topic}`);
       const eventKey = wooEventKey(store, topic, order, request);
-      return contactReading(eventKey, mapWooOrder(order, route, store, eventKey, context.now));
+      return signedReading(request, eventKey, mapWooOrder(order, route, store, eventKey, context.now));
     }
     const customer = checkBody(WooCustomerSchema, payload, `WooCommerce ${topic}`);
     const eventKey = wooEventKey(store, topic, customer, request);
-    return contactReading(eventKey, mapWooCustomer(customer, route, store, eventKey, context.now));
+    return signedReading(request, eventKey, mapWooCustomer(customer, route, store, eventKey, context.now));
   },
 };

@@ -130,6 +130,64 @@ function orderWithFirstName(firstName: string): Record<string, unknown> {
 
 const accepted = { statusCode: 200, body: { status: 'accepted' } };
 
+/** What a captured delivery replayed under fresh ids answers: the same signed bytes, new unsigned headers. */
+describe('Shop webhooks replayed under fresh ids', () => {
+  const waitForStragglers = () => new Promise((resolve) => setTimeout(resolve, 1500));
+
+  it('Shopify: the same signed body under fresh event and webhook ids is 200 duplicate, 3 times of 3', async () => {
+    const body = Buffer.from(JSON.stringify(orderWithFirstName('Replayed')));
+    expect(await post('shopify', body, shopifyHeaders(body, randomUUID()))).toMatchObject(accepted);
+    await contactsAtEveryProvider();
+    const before = providerRequests().length;
+    for (let replay = 0; replay < 3; replay++) {
+      const eventId = randomUUID();
+      const headers = { ...shopifyHeaders(body, eventId), 'x-shopify-webhook-id': randomUUID() };
+      const eventKey = `shopify:jsmith.myshopify.com:event:${eventId}`;
+      const duplicate = { statusCode: 200, body: { status: 'duplicate', eventKey } };
+      expect(await post('shopify', body, headers)).toEqual(duplicate);
+    }
+    await waitForStragglers();
+    expect(providerRequests()).toHaveLength(before);
+  });
+
+  it('WooCommerce: the same signed body under another store URL, topic and delivery id is 200 duplicate', async () => {
+    const order = JSON.parse(fixture('woocommerce/order-billing-phone.json').toString('utf8')) as { id: number };
+    const body = Buffer.from(JSON.stringify({ ...order, id: order.id + 1000 }));
+    const headers = (source: string, topic: string) => ({
+      'content-type': 'application/json',
+      'x-wc-webhook-topic': topic,
+      'x-wc-webhook-source': source,
+      'x-wc-webhook-id': '12',
+      'x-wc-webhook-delivery-id': randomUUID().replace(/-/g, ''),
+      'x-wc-webhook-signature': sign(body),
+    });
+    const first = headers('https://shop.example.com/', 'order.created');
+    expect(await post('woocommerce', body, first)).toMatchObject(accepted);
+    await contactsAtEveryProvider();
+    const before = providerRequests().length;
+    for (const [source, topic] of [
+      ['https://shop.example.com/', 'order.updated'],
+      ['https://replayed.example.net/', 'order.created'],
+      ['https://shop.example.com/shop', 'order.created'],
+    ] as const) {
+      const duplicate = { statusCode: 200, body: { status: 'duplicate' } };
+      expect(await post('woocommerce', body, headers(source, topic))).toMatchObject(duplicate);
+    }
+    await waitForStragglers();
+    expect(providerRequests()).toHaveLength(before);
+  });
+
+  it('Shopify: a delivery triggered more than 48 hours ago is 401 stale_delivery and reaches no provider', async () => {
+    const body = Buffer.from(JSON.stringify(orderWithFirstName('Stale')));
+    const triggeredAt = new Date(Date.now() - 49 * 3_600_000).toISOString();
+    const headers = { ...shopifyHeaders(body, randomUUID()), 'x-shopify-triggered-at': triggeredAt };
+    const answer = await post('shopify', body, headers);
+    expect(answer).toMatchObject({ statusCode: 401, body: { error: { code: 'stale_delivery' } } });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(providerRequests()).toEqual([]);
+  });
+});
+
 // SQS refuses a message holding U+FFFF or a lone surrogate and accepts every emoji
 // (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html).
 describe('Shop orders whose text SQS would refuse, or a queue could not hold', () => {

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -26,6 +26,7 @@ const SHOP = 'jsmith.myshopify.com';
 const WEBHOOK_ID = 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043';
 const EVENT_ID = '98880550-7158-44d4-b7cd-2c97c8a091b5';
 const now = new Date('2026-11-21T10:00:00.000Z');
+const TRIGGERED_AT = '2026-11-21T09:59:58.110521905Z';
 
 /** Fixtures are read as text: the signature covers these exact bytes, and their int64 ids must stay unparsed. */
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/shopify/${name}`, import.meta.url), 'utf8');
@@ -44,7 +45,8 @@ function shopifyHeaders(body: string | Buffer, overrides: Record<string, string 
     'x-shopify-webhook-id': WEBHOOK_ID,
     'x-shopify-event-id': EVENT_ID,
     'x-shopify-api-version': '2026-07',
-    'x-shopify-triggered-at': '2022-01-01T00:00:01.000000Z',
+    // Shopify writes nanoseconds; two seconds before the tests' clock.
+    'x-shopify-triggered-at': TRIGGERED_AT,
     ...overrides,
   };
   return Object.fromEntries(Object.entries(headers).filter((entry): entry is [string, string] => entry[1] !== undefined));
@@ -60,6 +62,7 @@ const routes = parseRoutesConfig({
     shopify: {
       default: { deliverTo: ['twochat'], tags: ['vip'] },
       'main-shop': { deliverTo: ['twochat'], shopDomains: ['main-shop.myshopify.com'] },
+      'two-hours': { deliverTo: ['twochat'], maxDeliveryAgeHours: 2 },
     },
   },
 });
@@ -77,11 +80,11 @@ function deps(options: { accept?: IngestDependencies['accept']; secret?: { secre
 }
 
 /** The contact and keys handed to accept by the one call a test expects. */
-function accepted(d: ReturnType<typeof deps>): { contact: Contact; route: ResolvedRoute; eventKey: string; aliases: string[] | undefined } {
+function accepted(d: ReturnType<typeof deps>) {
   const calls = vi.mocked(d.accept).mock.calls;
   expect(calls).toHaveLength(1);
-  const [contact, acceptedRoute, eventKey, aliases] = calls[0] as Parameters<IngestDependencies['accept']>;
-  return { contact, route: acceptedRoute, eventKey, aliases };
+  const [contact, acceptedRoute, eventKey, aliases, bodyKey] = calls[0] as Parameters<IngestDependencies['accept']>;
+  return { contact, route: acceptedRoute, eventKey, aliases, bodyKey };
 }
 
 const EVENT_KEY = `shopify:${SHOP}:event:${EVENT_ID}`;
@@ -335,6 +338,82 @@ describe('Source: shopifySource refusals', () => {
   });
 });
 
+describe('Source: shopifySource against a replayed body', () => {
+  const sha256 = (body: string) => createHash('sha256').update(body).digest('hex');
+  const ingest = (request: WebhookRequest, d = deps()) => ingestWebhook(request, shopifySource, d);
+  const triggered = (at: string | undefined) => ({ 'x-shopify-triggered-at': at });
+
+  it('keys the event also by a hash of the signed bytes, whatever ids the headers carry', async () => {
+    const first = deps();
+    await ingest(shopifyRequest(ORDER), first);
+    const replay = deps();
+    const eventId = randomUUID();
+    const freshIds = { 'x-shopify-event-id': eventId, 'x-shopify-webhook-id': randomUUID() };
+    await ingest(shopifyRequest(ORDER, freshIds), replay);
+    expect(accepted(first).bodyKey).toBe(`shopify:body:sha256:${sha256(ORDER)}`);
+    const { bodyKey } = accepted(first);
+    expect(accepted(replay)).toMatchObject({ eventKey: `shopify:${SHOP}:event:${eventId}`, bodyKey });
+  });
+
+  it('gives other bytes another body key: one changed character is another event', async () => {
+    const d = deps();
+    const body = ORDER.replace('"name": "#9999"', '"name": "#9998"');
+    expect(body).not.toBe(ORDER);
+    await ingest(shopifyRequest(body), d);
+    expect(accepted(d).bodyKey).toBe(`shopify:body:sha256:${sha256(body)}`);
+  });
+
+  it('answers 401 stale_delivery when X-Shopify-Triggered-At is more than 48 hours old, queueing nothing', async () => {
+    const d = deps();
+    const answer = await ingest(shopifyRequest(ORDER, triggered('2026-11-19T09:59:59.000Z')), d);
+    const message =
+      'this delivery was triggered 2 days ago (X-Shopify-Triggered-At); ' +
+      'this route takes deliveries up to 48 hours old (maxDeliveryAgeHours)';
+    expect(answer).toEqual({ statusCode: 401, body: { error: { code: 'stale_delivery', message } } });
+    expect(d.accept).not.toHaveBeenCalled();
+  });
+
+  it('accepts a delivery exactly 48 hours old, and one with no X-Shopify-Triggered-At', async () => {
+    expect(await ingest(shopifyRequest(ORDER, triggered('2026-11-19T10:00:00Z')))).toMatchObject(ACCEPTED);
+    expect(await ingest(shopifyRequest(ORDER, triggered(undefined)))).toMatchObject(ACCEPTED);
+  });
+
+  it("uses the route's maxDeliveryAgeHours: 3 hours is too old for a route that allows 2", async () => {
+    const threeHours = triggered('2026-11-21T07:00:00Z');
+    const answer = await ingest(shopifyRequest(ORDER, threeHours, 'two-hours'));
+    expect(answer.statusCode).toBe(401);
+    const message = expect.stringContaining('triggered 3 hours ago') as string;
+    expect(answer.body).toMatchObject({ error: { code: 'stale_delivery', message } });
+    expect(await ingest(shopifyRequest(ORDER, threeHours))).toMatchObject(ACCEPTED);
+  });
+
+  it('takes maxDeliveryAgeHours on Shopify routes only, up to the 720 hours dedupe keys are kept', () => {
+    const config = (source: string, hours: number) => ({
+      accounts: { a: { provider: 'twochat' } },
+      sources: { [source]: { r: { deliverTo: ['a'], maxDeliveryAgeHours: hours } } },
+    });
+    const notShopify = 'maxDeliveryAgeHours: only Shopify routes say when a delivery was triggered';
+    expect(() => parseRoutesConfig(config('woocommerce', 24))).toThrow(notShopify);
+    expect(() => parseRoutesConfig(config('shopify', 721))).toThrow('sources.shopify.r.maxDeliveryAgeHours');
+    expect(findRoute(parseRoutesConfig(config('shopify', 720)), 'shopify', 'r')?.maxDeliveryAgeHours).toBe(720);
+  });
+
+  it('answers 400 invalid_header for an X-Shopify-Triggered-At that is not a time', async () => {
+    const error = { code: 'invalid_header', message: 'the X-Shopify-Triggered-At header is not a time' };
+    expect(await ingest(shopifyRequest(ORDER, triggered('yesterday')))).toEqual({ statusCode: 400, body: { error } });
+  });
+
+  it('checks the signature before the age: an unsigned stale delivery is a 401 missing_signature', async () => {
+    const headers = { ...triggered('2020-01-01T00:00:00Z'), 'x-shopify-hmac-sha256': undefined };
+    expect((await ingest(shopifyRequest(ORDER, headers))).body).toMatchObject({ error: { code: 'missing_signature' } });
+  });
+
+  it('answers a stale delivery of a topic that carries no contact 200 ignored, as any other', async () => {
+    const headers = { ...triggered('2020-01-01T00:00:00Z'), 'x-shopify-topic': 'products/update' };
+    expect((await ingest(shopifyRequest('{}', headers))).body).toMatchObject({ status: 'ignored' });
+  });
+});
+
 describe('Function: shopifyDeliveryFromHeaders', () => {
   it('reads the delivery headers, lower-casing the shop domain', () => {
     expect(shopifyDeliveryFromHeaders(shopifyHeaders(ORDER, { 'x-shopify-shop-domain': 'JSmith.myshopify.com' }))).toEqual({
@@ -343,7 +422,7 @@ describe('Function: shopifyDeliveryFromHeaders', () => {
       webhookId: WEBHOOK_ID,
       eventId: EVENT_ID,
       apiVersion: '2026-07',
-      triggeredAt: '2022-01-01T00:00:01.000000Z',
+      triggeredAt: TRIGGERED_AT,
     });
   });
 

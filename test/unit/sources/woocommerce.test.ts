@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 import { fromHttpApiEvent } from '../../../shared/adapters/http-api.js';
@@ -155,6 +155,31 @@ describe('Source: woocommerceSource through ingestWebhook', () => {
       body: { status: 'ignored', reason: 'topic "product.created" carries no contact (order.created, order.updated, customer.created do)' },
     });
     expect(d.accept).not.toHaveBeenCalled();
+  });
+});
+
+describe('Source: woocommerceSource against a replayed body', () => {
+  const bodyKeyOf = (d: ReturnType<typeof deps>) => vi.mocked(d.accept).mock.calls[0]?.[4];
+  const hashKey = (body: string) => `woocommerce:body:sha256:${createHash('sha256').update(body).digest('hex')}`;
+
+  it('keys the event also by a hash of the signed bytes, which no store URL or delivery id changes', async () => {
+    const first = deps();
+    await ingestWebhook(wooRequest(ORDER), woocommerceSource, first);
+    const replay = deps();
+    const rewritten = {
+      'x-wc-webhook-source': 'https://elsewhere.example.net/',
+      'x-wc-webhook-delivery-id': 'a'.repeat(32),
+    };
+    await ingestWebhook(wooRequest(ORDER, rewritten), woocommerceSource, replay);
+    expect(acceptedContact(replay).eventKey).toBe('woocommerce:elsewhere.example.net:order:727:created');
+    expect(bodyKeyOf(first)).toBe(hashKey(ORDER));
+    expect(bodyKeyOf(replay)).toBe(bodyKeyOf(first));
+  });
+
+  it('gives a customer the key of its own bytes', async () => {
+    const d = deps();
+    await ingestWebhook(wooRequest(CUSTOMER, { 'x-wc-webhook-topic': 'customer.created' }), woocommerceSource, d);
+    expect(bodyKeyOf(d)).toBe(hashKey(CUSTOMER));
   });
 });
 
