@@ -17,6 +17,7 @@ import { encodeDeliveryJob, JobTooLargeError, toDeliveryJob } from './jobs.js';
 import { logger as defaultLogger } from './logging.js';
 import type { JobQueue } from './queue.js';
 import { SecretFormatError, SecretNotFoundError, sourceSecretName, type SecretStore } from './secrets.js';
+import type { FormProtectionDependencies } from './sources/protection.js';
 import type { OutcomeStore } from './store.js';
 import * as z from './zod.js';
 import { rejection, WebhookRejectedError, type WebhookAnswer, type WebhookRequest } from './webhook.js';
@@ -35,12 +36,19 @@ export type SourceReading =
        */
       bodyKey?: string;
     }
-  | { kind: 'ignored'; reason: string };
+  | {
+      kind: 'ignored';
+      reason: string;
+      /** Set for a submission that gave itself away as spam (a filled honeypot): answered as accepted under it. */
+      decoyEventKey?: string;
+    };
 
 export interface ReadContext {
   now: Date;
   /** The route's signing secret (`route.secretName`, else `contact-relay/{stage}/source/{source}`), read on demand. */
   secret: () => Promise<SourceSecret>;
+  /** What plain form routes' protection needs (sources/protection.ts); absent where nothing wires it. */
+  protection?: FormProtectionDependencies;
 }
 
 export interface Source {
@@ -52,14 +60,21 @@ export interface Source {
 
 /**
  * A source's secret: `secret` signs (HMAC) its webhooks; `token` is a shared
- * token for senders that cannot sign (Jotform, plain forms).
+ * token for senders that cannot sign (Jotform, plain forms); `captchaSecret`
+ * checks a form's captcha tokens with the vendor's siteverify API.
  */
 export const SourceSecretSchema = z
   .object({
     secret: z.optional(z.string().check(z.minLength(1))),
     token: z.optional(z.string().check(z.minLength(1))),
+    captchaSecret: z.optional(z.string().check(z.minLength(1))),
   })
-  .check(z.refine((value) => value.secret !== undefined || value.token !== undefined, 'needs "secret" (a signing secret) or "token"'));
+  .check(
+    z.refine(
+      (value) => value.secret !== undefined || value.token !== undefined || value.captchaSecret !== undefined,
+      'needs "secret" (a signing secret), "token" or "captchaSecret"',
+    ),
+  );
 export type SourceSecret = z.infer<typeof SourceSecretSchema>;
 
 /** Reads a route's source secret through the shared cache. */
@@ -90,6 +105,8 @@ export interface IngestDependencies {
   ) => Promise<Acceptance>;
   /** The route's source secret; a missing or malformed one is a 500 (our configuration, not the sender's fault). */
   sourceSecret?: (route: ResolvedRoute) => Promise<SourceSecret>;
+  /** Plain form routes' protection (honeypot, captcha, origins, rate limits). */
+  protection?: FormProtectionDependencies;
   logger?: Pick<typeof defaultLogger, 'info' | 'warn' | 'error'>;
   now?: () => Date;
 }
@@ -172,7 +189,8 @@ export async function ingestWebhook(request: WebhookRequest, source: Source, dep
     return deps.sourceSecret(route);
   };
   try {
-    reading = await source.read(request, route, { now: deps.now?.() ?? new Date(), secret });
+    const protection = deps.protection === undefined ? {} : { protection: deps.protection };
+    reading = await source.read(request, route, { now: deps.now?.() ?? new Date(), secret, ...protection });
   } catch (error) {
     if (error instanceof WebhookRejectedError) {
       log.warn('webhook rejected', { source: source.name, route: route.name, code: error.code, reason: error.message });
@@ -184,6 +202,11 @@ export async function ingestWebhook(request: WebhookRequest, source: Source, dep
       return rejection(new WebhookRejectedError(500, 'source_secret_unavailable', `this route's signing secret is missing or malformed (${error.message})`));
     }
     throw error;
+  }
+  if (reading.kind === 'ignored' && reading.decoyEventKey !== undefined) {
+    // Answered as an accepted submission would be, so a bot learns nothing from it; nothing is queued.
+    log.info('webhook trapped', { source: source.name, route: route.name, reason: reading.reason });
+    return { statusCode: 200, body: { status: 'accepted', eventKey: reading.decoyEventKey } };
   }
   if (reading.kind === 'ignored') {
     log.info('webhook ignored', { source: source.name, route: route.name, reason: reading.reason });

@@ -12,6 +12,7 @@ import { acceptEvent, sourceSecretReader, type IngestDependencies } from './inge
 import type { ProviderContext } from './providers/types.js';
 import { createSqsQueue } from './queue.js';
 import { SecretStore } from './secrets.js';
+import { captchaVerifyUrls, type FormProtectionDependencies } from './sources/protection.js';
 import { createDynamoStore, type OutcomeStore } from './store.js';
 
 export interface Runtime {
@@ -32,6 +33,18 @@ export function ingestDependencies(runtime: Runtime, secrets = new SecretStore(s
     accept: (contact, route, eventKey, aliases, bodyKey) =>
       acceptEvent(contact, route, eventKey, { store, queue }, aliases, bodyKey),
     sourceSecret: sourceSecretReader(secrets, runtime.env.STAGE),
+  };
+}
+
+/** The forms function: plain form routes' rate limits in the table, captcha tokens checked with siteverify. */
+export function formProtection(runtime: Runtime): FormProtectionDependencies {
+  const store = createDynamoStore({ tableName: requireEnv(runtime.env, 'TABLE_NAME') });
+  return {
+    allowOpenRoutes: runtime.env.ALLOW_OPEN_FORM_ROUTES === 'true',
+    countRequest: (key, limit, windowSeconds) => store.countRequest(key, limit, windowSeconds),
+    // Siteverify answers in well under a second, and a visitor is waiting.
+    http: createHttpClient({ connectTimeoutMs: 2_000, responseTimeoutMs: 4_000, maxResponseBytes: 64 * 1024 }),
+    verifyUrls: captchaVerifyUrls(runtime.env),
   };
 }
 

@@ -5,6 +5,7 @@
  *   pk = event#{eventKey}   sk = ingest             the ingest dedupe record
  *   pk = event#{eventKey}   sk = outcome#{account}  one outcome per provider account
  *   pk = checkpoint#{name}  sk = {scope}            scheduled jobs' progress
+ *   pk = ratelimit#{key}    sk = {seconds}#{start}  requests counted in one window of a rate limit
  *
  * Every record but checkpoints expires through the table's TTL attribute
  * `expiresAt` (epoch seconds).
@@ -60,6 +61,11 @@ export interface OutcomeStore {
   recordOutcome(eventKey: string, outcome: Outcome, token: string): Promise<'recorded' | 'superseded'>;
   getCheckpoint(name: string, scope: string): Promise<string | undefined>;
   putCheckpoint(name: string, scope: string, value: string): Promise<void>;
+  /**
+   * Count one request in the current fixed window of `key` (windows start at multiples of `windowSeconds`):
+   * `counted: false`, and nothing written, once the window already holds `limit`.
+   */
+  countRequest(key: string, limit: number, windowSeconds: number): Promise<{ counted: boolean; windowEndsAt: number }>;
 }
 
 /**
@@ -76,6 +82,7 @@ export const STORE_ACTIONS = {
   recordOutcome: ['dynamodb:UpdateItem'],
   getCheckpoint: ['dynamodb:GetItem'],
   putCheckpoint: ['dynamodb:PutItem'],
+  countRequest: ['dynamodb:UpdateItem'],
 } as const satisfies Record<keyof OutcomeStore, readonly string[]>;
 
 export interface DynamoStoreOptions {
@@ -268,6 +275,27 @@ export function createDynamoStore(options: DynamoStoreOptions): OutcomeStore {
 
     async putCheckpoint(name, scope, value) {
       await documents.send(new PutCommand({ TableName: tableName, Item: { pk: `checkpoint#${name}`, sk: scope, value, updatedAt: now() } }));
+    },
+
+    async countRequest(key, limit, windowSeconds) {
+      const start = Math.floor(now() / 1000 / windowSeconds) * windowSeconds;
+      const windowEndsAt = (start + windowSeconds) * 1000;
+      try {
+        // One conditional write: Lambda instances share no memory, so the table is the only common counter.
+        await documents.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { pk: `ratelimit#${key}`, sk: `${windowSeconds}#${start}` },
+            UpdateExpression: 'ADD hits :one SET expiresAt = :expires',
+            ConditionExpression: 'attribute_not_exists(hits) OR hits < :limit',
+            ExpressionAttributeValues: { ':one': 1, ':limit': limit, ':expires': start + windowSeconds + 60 },
+          }),
+        );
+        return { counted: true, windowEndsAt };
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        return { counted: false, windowEndsAt };
+      }
     },
   };
 }

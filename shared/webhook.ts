@@ -12,6 +12,8 @@ export interface WebhookRequest {
   query: Record<string, string | undefined>;
   /** The exact bytes the sender signed. */
   rawBody: Buffer;
+  /** The address the request came from, as API Gateway saw it (rate limits, captcha checks). */
+  sourceIp?: string;
 }
 
 export type AnswerBody =
@@ -30,7 +32,7 @@ export interface WebhookAnswer {
 export class WebhookRejectedError extends Error {
   override name = 'WebhookRejectedError';
   constructor(
-    readonly statusCode: 400 | 401 | 404 | 413 | 415 | 422 | 500 | 502 | 503,
+    readonly statusCode: 400 | 401 | 403 | 404 | 413 | 415 | 422 | 429 | 500 | 502 | 503,
     readonly code: string,
     message: string,
   ) {

@@ -10,7 +10,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { fromHttpApiEvent, sourceOfHttpApiEvent, toHttpApiResult } from '../../shared/adapters/http-api.js';
 import { ingestWebhook, type Source } from '../../shared/ingest.js';
 import { logger } from '../../shared/logging.js';
-import { createRuntime, ingestDependencies } from '../../shared/runtime.js';
+import { createRuntime, formProtection, ingestDependencies } from '../../shared/runtime.js';
 import { formSource } from '../../shared/sources/form.js';
 import { googleFormsSource } from '../../shared/sources/google-forms.js';
 import { jotformSource } from '../../shared/sources/jotform.js';
@@ -18,7 +18,8 @@ import { tallySource } from '../../shared/sources/tally.js';
 import { typeformSource } from '../../shared/sources/typeform.js';
 import { webflowSource } from '../../shared/sources/webflow.js';
 
-const deps = ingestDependencies(createRuntime());
+const runtime = createRuntime();
+const deps = { ...ingestDependencies(runtime), protection: formProtection(runtime) };
 const sources = new Map<string, Source>([formSource, typeformSource, tallySource, jotformSource, webflowSource, googleFormsSource].map((source) => [source.name, source]));
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()

@@ -17,6 +17,7 @@ export function fromHttpApiEvent(event: APIGatewayProxyEventV2, source: SourceNa
     headers,
     query: { ...event.queryStringParameters },
     rawBody: event.isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8'),
+    ...(event.requestContext?.http?.sourceIp ? { sourceIp: event.requestContext.http.sourceIp } : {}),
   };
 }
 

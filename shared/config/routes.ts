@@ -38,6 +38,55 @@ export const AccountSchema = z.strictObject({
 });
 export type Account = z.infer<typeof AccountSchema>;
 
+export const CAPTCHA_PROVIDERS = ['turnstile', 'recaptcha', 'hcaptcha'] as const;
+export type CaptchaProvider = (typeof CAPTCHA_PROVIDERS)[number];
+
+/** `https://www.example.com`: what a browser sends as `Origin` (scheme, host, and a port only when not the default). */
+function isOrigin(value: string): boolean {
+  try {
+    return new URL(value).origin === value;
+  } catch {
+    return false;
+  }
+}
+
+const NEEDS_A_LIMIT = 'needs "perIp" or "perRoute"';
+
+const RateLimitSchema = z.strictObject({
+  requests: z.number().check(z.int(), z.positive()),
+  windowSeconds: z.number().check(z.int(), z.positive(), z.lte(24 * 3600)),
+});
+
+/**
+ * Plain form routes only: what keeps spam out of a form that posts straight
+ * to its public URL (shared/sources/protection.ts applies it).
+ */
+export const FormProtectionSchema = z.strictObject({
+  /** A field real visitors never see or fill; a submission that fills it is answered as accepted and dropped. */
+  honeypot: z.optional(z.string().check(z.minLength(1))),
+  /** A token from the vendor's widget, checked with its siteverify API and the secret's `captchaSecret`. */
+  captcha: z.optional(
+    z.strictObject({
+      provider: z.enum(CAPTCHA_PROVIDERS),
+      /** The form field holding the token, when not the widget's own (`cf-turnstile-response`, ...). */
+      field: z.optional(z.string().check(z.minLength(1))),
+    }),
+  ),
+  /** Pages allowed to post here: the request's `Origin` (else its `Referer`'s origin) must be one of them. */
+  origins: z.optional(
+    z
+      .array(z.string().check(z.refine(isOrigin, 'must be an origin such as "https://www.example.com" (no path)')))
+      .check(z.minLength(1)),
+  ),
+  /** Requests counted in fixed windows, per source IP and/or for the whole route; over the limit: 429. */
+  rateLimit: z.optional(
+    z
+      .strictObject({ perIp: z.optional(RateLimitSchema), perRoute: z.optional(RateLimitSchema) })
+      .check(z.refine((limit) => limit.perIp !== undefined || limit.perRoute !== undefined, NEEDS_A_LIMIT)),
+  ),
+});
+export type FormProtection = z.infer<typeof FormProtectionSchema>;
+
 export const RouteSchema = z.strictObject({
   /** Provider account names (keys of `accounts`) this route creates contacts in. */
   deliverTo: z.array(z.string()).check(z.minLength(1)),
@@ -64,6 +113,8 @@ export const RouteSchema = z.strictObject({
    */
   maxDeliveryAgeHours: z.optional(z.number().check(z.int(), z.positive(), z.lte(720))),
   fields: z.optional(FieldMappingSchema),
+  /** Plain form routes only: honeypot, captcha, allowed origins, rate limits. */
+  protection: z.optional(FormProtectionSchema),
   /**
    * Shopify routes only: reconcile orders through the Admin API, so an order
    * whose webhook never arrived is still delivered. Credentials live in the
@@ -107,6 +158,46 @@ export function routeAuth(route: Pick<Route, 'auth'> & { source: SourceName }): 
   return route.auth ?? AUTH_RULES[route.source].default;
 }
 
+/** The form field each captcha widget puts its token in. */
+export const CAPTCHA_FIELDS: Record<CaptchaProvider, string> = {
+  turnstile: 'cf-turnstile-response',
+  recaptcha: 'g-recaptcha-response',
+  hcaptcha: 'h-captcha-response',
+};
+
+function protectionProblems(source: string, route: Route): Array<{ path: string[]; input: unknown; message: string }> {
+  const { protection } = route;
+  if (protection === undefined) return [];
+  if (source !== 'form') {
+    return [{ path: [], input: protection, message: 'only plain form routes (sources.form) have protection' }];
+  }
+  const { honeypot, captcha } = protection;
+  if (honeypot === undefined) return [];
+  const mapped = Object.values(route.fields ?? {}).flat();
+  const tokenField = captcha === undefined ? undefined : (captcha.field ?? CAPTCHA_FIELDS[captcha.provider]);
+  if (mapped.includes(honeypot) || honeypot === tokenField) {
+    const message = `"${honeypot}" is a field real visitors fill: name a field only bots fill`;
+    return [{ path: ['honeypot'], input: honeypot, message }];
+  }
+  return [];
+}
+
+/**
+ * Form routes anyone can post to: no token or signature and no captcha. The
+ * local stack serves them; a deployed stage answers them 403 unless its
+ * `allowOpenFormRoutes` param says otherwise (shared/sources/protection.ts).
+ */
+export function isOpenFormRoute(route: ResolvedRoute): boolean {
+  return route.source === 'form' && routeAuth(route) === 'none' && route.protection?.captcha === undefined;
+}
+
+/** The config paths of the open form routes (`sources.form.default`), for warnings. */
+export function openFormRoutes(config: RoutesConfig): string[] {
+  return Object.keys(config.sources.form ?? {})
+    .filter((name) => isOpenFormRoute(findRoute(config, 'form', name) as ResolvedRoute))
+    .map((name) => `sources.form.${name}`);
+}
+
 const SourceRoutes = z.record(z.string(), RouteSchema);
 
 export const RoutesConfigSchema = z
@@ -148,6 +239,10 @@ export const RoutesConfigSchema = z
             const path = ['sources', source, routeName, 'maxDeliveryAgeHours'];
             const message = 'only Shopify routes say when a delivery was triggered';
             ctx.issues.push({ code: 'custom', input: route.maxDeliveryAgeHours, path, message });
+          }
+          for (const problem of protectionProblems(source, route)) {
+            const path = ['sources', source, routeName, 'protection', ...problem.path];
+            ctx.issues.push({ code: 'custom', input: problem.input, path, message: problem.message });
           }
           if (route.reconcile !== undefined && source !== 'shopify') {
             ctx.issues.push({ code: 'custom', input: route.reconcile, path: ['sources', source, routeName, 'reconcile'], message: 'only Shopify routes can be reconciled' });

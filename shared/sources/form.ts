@@ -12,6 +12,7 @@ import type { FieldMapping, ResolvedRoute } from '../config/routes.js';
 import { isRegion } from '../phone.js';
 import { checkBodySize, mediaType, WebhookRejectedError, type WebhookRequest } from '../webhook.js';
 import { requireRouteAuth } from './auth.js';
+import { protectForm } from './protection.js';
 import { contactReading, isEmail, nameParts, NOT_AN_EMAIL, phoneReader, withSkipReason } from './mapping.js';
 
 export type FormFields = Record<string, string | string[]>;
@@ -200,14 +201,20 @@ export function formEventKey(request: WebhookRequest): string {
   return `form:${request.routeName}:${key}`;
 }
 
-/** `POST /hooks/form/{route}`: JSON or urlencoded, fields found by name; open, or checked by token or HMAC as the route says. */
+/**
+ * `POST /hooks/form/{route}`: JSON or urlencoded, fields found by name; open, or checked by token or HMAC as the
+ * route says, then by the route's protection (honeypot, captcha, origins, rate limits: protection.ts).
+ */
 export const formSource: Source = {
   name: 'form',
   unknownRouteStatus: 404,
-  async read(request, route, { now, secret }) {
+  async read(request, route, context) {
+    const { now, secret } = context;
     await requireRouteAuth(request, route, secret);
     const fields = parseFormBody(request);
     const eventKey = formEventKey(request);
+    const verdict = await protectForm(request, route, fields, context);
+    if (verdict.kind === 'decoy') return { kind: 'ignored', reason: verdict.reason, decoyEventKey: eventKey };
     return contactReading(eventKey, mapFormToContact(fields, route, eventKey, now));
   },
 };

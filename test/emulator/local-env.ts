@@ -1,10 +1,12 @@
 /**
  * The environment that points the functions at the local stack: the AWS SDK
  * at the emulator's single endpoint, the table and queues `provisionLocal`
- * made, the providers and the Shopify Admin API at their emulated paths.
+ * made, the providers, the captcha siteverify APIs and the Shopify Admin API at
+ * their emulated paths.
  * `npm start`, the test pipeline and the soak all run the functions with it.
  */
 import { PROVIDERS } from '../../shared/config/routes.js';
+import { CAPTCHA_SERVICES } from './providers/captcha.js';
 import type { LocalResources } from './provision.js';
 
 export function localFunctionEnv(stage: string, emulatorUrl: string, resources: LocalResources): Record<string, string> {
@@ -24,5 +26,8 @@ export function localFunctionEnv(stage: string, emulatorUrl: string, resources: 
     SHOPIFY_ADMIN_URL: `${emulatorUrl}/shopify`,
   };
   for (const provider of PROVIDERS) env[`PROVIDER_URL_${provider.toUpperCase()}`] = `${emulatorUrl}/${provider}`;
+  for (const service of CAPTCHA_SERVICES) env[`CAPTCHA_URL_${service.toUpperCase()}`] = `${emulatorUrl}/${service}`;
+  // The local stack serves form routes anyone can post to, so `curl` can try them; deployed stages do not.
+  env['ALLOW_OPEN_FORM_ROUTES'] = 'true';
   return env;
 }

@@ -1,11 +1,13 @@
 /**
  * The provider emulator: the four providers under /twochat, /kirim,
- * /callbell, /chatwoot, the AWS endpoints the functions need on `/` (by
+ * /callbell, /chatwoot, the captcha vendors' siteverify APIs under /turnstile,
+ * /recaptcha, /hcaptcha (providers/captcha.ts), the AWS endpoints the functions need on `/` (by
  * `X-Amz-Target`, each function's call checked against its role when started
  * with `iam`), and the inspection API under /_emulator.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { CAPTCHA_SERVICES, captchaApi, type CaptchaService } from './providers/captcha.js';
 import { callbellApi } from './providers/callbell.js';
 import { chatwootApi } from './providers/chatwoot.js';
 import { kirimApi } from './providers/kirim.js';
@@ -75,6 +77,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   }
   if (options.randomFaults !== undefined) state.setRandomFaults(options.randomFaults.plans, options.randomFaults.seed);
   const apis = providerApis(state);
+  const captcha = captchaApi(state);
   const aws = options.aws ? await startAwsBackends() : undefined;
   const shopify = new ShopifyAdminStub({ tokens: shopifyTokens(options.secrets ?? {}) });
   const iam = options.iam === undefined ? undefined : new LocalIam(options.iam);
@@ -136,6 +139,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       if (url.pathname.startsWith('/_emulator/')) return send(inspect(state, method, url, body));
 
       const [, prefix = '', ...rest] = url.pathname.split('/');
+      if ((CAPTCHA_SERVICES as readonly string[]).includes(prefix)) {
+        const request = { method, path: `/${rest.join('/')}`, query: url.searchParams, headers: incoming.headers };
+        return send(captcha(prefix as CaptchaService, { ...request, rawBody, json: body }));
+      }
       if (prefix === 'shopify') {
         const response = shopify.handle({ method, path: `/${rest.join('/')}`, query: url.searchParams, headers: incoming.headers, rawBody, json: body });
         state.requests.push({ provider: 'shopify', method, path: `/${rest.join('/')}`, headers: maskHeaders(incoming.headers), body, status: response.status, at: new Date().toISOString() });

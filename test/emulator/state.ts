@@ -3,11 +3,12 @@
  * contacts exist, which credentials are valid. Kept in one object so tests
  * can inspect it in-process and the inspection API can serve it.
  */
+import type { CaptchaService } from './providers/captcha.js';
 import { seededRandom, weightedPick, type Random } from './random.js';
 
 export const EMULATED_PROVIDERS = ['twochat', 'kirim', 'callbell', 'chatwoot'] as const;
 export type EmulatedProvider = (typeof EMULATED_PROVIDERS)[number];
-export type RecordedService = EmulatedProvider | 'secretsmanager' | 'shopify';
+export type RecordedService = EmulatedProvider | 'secretsmanager' | 'shopify' | CaptchaService;
 
 export interface RecordedRequest {
   provider: RecordedService;

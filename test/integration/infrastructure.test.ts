@@ -666,7 +666,8 @@ describe('IAM: least privilege', () => {
     const ingest = ['beginIngest', 'markSeen', 'completeIngest', 'abandonIngest'];
     const called = Object.fromEntries([...FUNCTIONS, SHOPIFY_EVENTS].map((fn) => [fn, storeMethodsCalled(fn).sort()]));
     expect(called).toEqual({
-      forms: [...ingest].sort(),
+      // Plain form routes' rate limits (shared/sources/protection.ts): an UpdateItem forms already has.
+      forms: [...ingest, 'countRequest'].sort(),
       shops: [...ingest].sort(),
       shopifyEvents: [...ingest].sort(),
       deliver: ['claimOutcome', 'recordOutcome'],

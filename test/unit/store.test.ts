@@ -135,6 +135,11 @@ async function everyBranch(h: Harness): Promise<Record<string, Array<{ result: u
   await step('getCheckpoint', () => store.getCheckpoint('reconcile', 'shopify#default'));
   await step('putCheckpoint', () => store.putCheckpoint('reconcile', 'shopify#default', '2026-11-21T11:00:00.000Z'));
   await step('getCheckpoint', () => store.getCheckpoint('reconcile', 'shopify#default'));
+
+  await step('countRequest', () => store.countRequest('form/default/route', 1, 60)); // counted
+  await step('countRequest', () => store.countRequest('form/default/route', 1, 60)); // refused: window full
+  clock.now += 60_000;
+  await step('countRequest', () => store.countRequest('form/default/route', 1, 60)); // next window
   return seen;
 }
 
@@ -157,6 +162,13 @@ describe('Function: createDynamoStore', () => {
       ]);
       expect(seen['recordOutcome']!.map((s) => s.result)).toEqual(['recorded', 'recorded', 'superseded']);
       expect(seen['getCheckpoint']!.map((s) => s.result)).toEqual([undefined, '2026-11-21T11:00:00.000Z']);
+      // The clock stands at 12:02:30 by then (stale pending and lease steps): its window ends at 12:03.
+      const windowEndsAt = Date.parse('2026-11-21T12:03:00.000Z');
+      expect(seen['countRequest']!.map((s) => s.result)).toEqual([
+        { counted: true, windowEndsAt },
+        { counted: false, windowEndsAt },
+        { counted: true, windowEndsAt: windowEndsAt + 60_000 },
+      ]);
     });
 
     it('sends each method only the DynamoDB actions STORE_ACTIONS names for it (its role allows those)', async () => {
