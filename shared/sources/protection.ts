@@ -25,6 +25,7 @@
  *    every outage).
  */
 import { createHash } from 'node:crypto';
+import { urlOverrideProblem } from '../config/env.js';
 import { CAPTCHA_FIELDS, isOpenFormRoute, type CaptchaProvider, type ResolvedRoute } from '../config/routes.js';
 import type { HttpClient } from '../http.js';
 import type { ReadContext } from '../ingest.js';
@@ -250,25 +251,16 @@ type CaptchaUrlVariables = Partial<Record<`CAPTCHA_URL_${Uppercase<CaptchaProvid
 /**
  * Siteverify URLs: the vendors' own, or `CAPTCHA_URL_{TURNSTILE,RECAPTCHA,HCAPTCHA}`
  * (a base the vendor's path is appended to, as `npm start` points them at the
- * emulator). An override is honoured on the local stage, and elsewhere only
- * when it names this machine, which cannot carry a secret anywhere.
+ * emulator), where `urlOverrideProblem` allows it: on the local stage, and
+ * elsewhere only on this machine, which cannot carry a secret anywhere.
  */
 export function captchaVerifyUrls(env: { STAGE: string } & CaptchaUrlVariables): Record<CaptchaProvider, string> {
   const urls = { ...CAPTCHA_VERIFY_URLS };
   for (const provider of Object.keys(urls) as CaptchaProvider[]) {
     const base = env[`CAPTCHA_URL_${provider.toUpperCase() as Uppercase<CaptchaProvider>}`];
     if (base === undefined || base === '') continue;
-    if (env.STAGE !== 'local' && !isLoopback(base)) continue;
+    if (urlOverrideProblem(new URL(base), env.STAGE) !== undefined) continue;
     urls[provider] = `${base.replace(/\/+$/, '')}${new URL(CAPTCHA_VERIFY_URLS[provider]).pathname}`;
   }
   return urls;
-}
-
-function isLoopback(url: string): boolean {
-  try {
-    const host = new URL(url).hostname;
-    return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
-  } catch {
-    return false;
-  }
 }

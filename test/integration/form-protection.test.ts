@@ -326,8 +326,8 @@ describe('Function: parseRoutesConfig (protection)', () => {
 
 describe('Function: captchaVerifyUrls', () => {
   it("honours CAPTCHA_URL_* on the local stage, elsewhere only on this machine, with the vendor's path", () => {
-    const local = captchaVerifyUrls({ STAGE: 'local', CAPTCHA_URL_TURNSTILE: 'http://emulator.test:4010/turnstile/' });
-    expect(local.turnstile).toBe('http://emulator.test:4010/turnstile/turnstile/v0/siteverify');
+    const local = captchaVerifyUrls({ STAGE: 'local', CAPTCHA_URL_TURNSTILE: 'https://siteverify.example/turnstile/' });
+    expect(local.turnstile).toBe('https://siteverify.example/turnstile/turnstile/v0/siteverify');
     const away = captchaVerifyUrls({ STAGE: 'prod', CAPTCHA_URL_HCAPTCHA: 'https://attacker.example' });
     expect(away).toEqual(CAPTCHA_VERIFY_URLS);
     const loopback = captchaVerifyUrls({ STAGE: 'prod', CAPTCHA_URL_RECAPTCHA: 'http://127.0.0.1:4010/recaptcha' });
