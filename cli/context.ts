@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { parse as parseYaml } from 'yaml';
+import { urlOverrideProblem } from '../shared/config/env.js';
 import { findRoute, parseRoutesConfig, PROVIDERS, type ProviderName, type ResolvedRoute, type RoutesConfig } from '../shared/config/routes.js';
 import type { SourceName } from '../shared/contact.js';
 import { SecretFormatError, SecretNotFoundError, SecretStore } from '../shared/secrets.js';
@@ -71,11 +72,15 @@ function envPort(env: EnvVars, name: string, fallback: number, command: string):
   return value;
 }
 
-function endpoint(env: EnvVars, variable: string, emulated: string, command: string): Endpoint {
+function endpoint(env: EnvVars, variable: string, emulated: string, command: string, stage = LOCAL_STAGE): Endpoint {
   const raw = env[variable];
   if (raw === undefined) return { source: 'emulator', url: emulated, variable };
   if (raw === '') return { source: 'public', url: undefined, variable };
-  return { source: 'env', url: checkUrl(raw, variable, command), variable };
+  const url = checkUrl(raw, variable, command);
+  // The functions refuse the same URL at cold start (shared/config/env.ts): say so before calling it.
+  const problem = urlOverrideProblem(new URL(url), stage);
+  if (problem !== undefined) throw new UsageError(`${variable} ${problem}`, command);
+  return { source: 'env', url, variable };
 }
 
 /**
@@ -113,9 +118,12 @@ export function localStack(env: EnvVars, flags: { url?: string | undefined; emul
 
 /**
  * Where the functions of `stage` call each provider: stage local as `npm start`
- * routes them (the emulator, or PROVIDER_URL_*); a deployed stage at its
- * PROVIDER_URL_* when set, else at the provider's public API — unless
- * `--emulator` asks for the emulator.
+ * routes them (the emulator, or PROVIDER_URL_*); a deployed stage at the
+ * provider's public API, as its functions do — unless `--emulator` asks for
+ * the emulator. A deployed function refuses a PROVIDER_URL_* to another host,
+ * so a command checking that stage refuses it too, naming the variable,
+ * rather than send the stage's keys there; one to this machine (a test's
+ * stand-in) is honoured.
  */
 export function providerEndpoints(
   env: EnvVars,
@@ -123,6 +131,7 @@ export function providerEndpoints(
   flags: { emulator?: string | undefined } = {},
   command = '',
 ): Record<ProviderName, Endpoint> {
+  for (const provider of PROVIDERS) endpoint(env, providerUrlVariable(provider), '', command, stage);
   const stack = localStack(env, flags, command);
   if (stage === LOCAL_STAGE || flags.emulator !== undefined) return stack.providers;
   const deployed = (endpoint: Endpoint): Endpoint =>

@@ -21,7 +21,8 @@ export interface Runtime {
 }
 
 export function createRuntime(environment: Record<string, string | undefined> = process.env, routes: unknown = routesFile): Runtime {
-  return { env: loadEnv(environment), routes: parseRoutesConfig(routes) };
+  const env = loadEnv(environment);
+  return { env, routes: parseRoutesConfig(routes, undefined, env.STAGE) };
 }
 
 /** Ingest functions: source secrets from the shared cache, dedupe in the table, jobs on the queue. */

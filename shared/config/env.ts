@@ -44,7 +44,9 @@ export function urlOverrideProblem(url: URL, stage: string): string | undefined 
   if (stage !== LOCAL_STAGE) {
     return `is honoured on stage ${LOCAL_STAGE} only (stage ${stage} calls the public API): unset it`;
   }
-  if (url.protocol !== 'https:') return 'must be an https URL: the calls carry credentials (http only to 127.0.0.1 or localhost)';
+  if (url.protocol !== 'https:') {
+    return 'must be an https URL: the calls carry credentials (http only to 127.0.0.1 or localhost)';
+  }
   return undefined;
 }
 

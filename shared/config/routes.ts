@@ -96,7 +96,10 @@ export const RouteSchema = z.strictObject({
   whatsappNumbers: z._default(z.boolean(), false),
   /** Tags added to every contact of this route. */
   tags: z._default(z.array(z.string().check(z.minLength(1))), []),
-  /** Secret holding this route's signing secret, instead of `contact-relay/{stage}/source/{source}`. */
+  /**
+   * Secret holding this route's signing secret, instead of `contact-relay/{stage}/source/{source}`;
+   * under `contact-relay/{stage}/source/` too, the only secrets the ingest functions may read.
+   */
   secretName: z.optional(z.string().check(z.minLength(1))),
   /**
    * How requests prove they come from the sender: `hmac` (a signature with the
@@ -118,7 +121,8 @@ export const RouteSchema = z.strictObject({
   /**
    * Shopify routes only: reconcile orders through the Admin API, so an order
    * whose webhook never arrived is still delivered. Credentials live in the
-   * secret `secretName` (default `contact-relay/{stage}/shopify-admin/{route}`).
+   * secret `secretName` (default `contact-relay/{stage}/shopify-admin/{route}`;
+   * under `contact-relay/{stage}/shopify-admin/` too, the only secrets reconcile may read).
    */
   reconcile: z.optional(
     z.strictObject({
@@ -198,9 +202,44 @@ export function openFormRoutes(config: RoutesConfig): string[] {
     .map((name) => `sources.form.${name}`);
 }
 
+/** The kinds of secret a route names, each readable only by the functions that use it (infra/iam.yml). */
+type RouteSecretKind = 'source' | 'shopify-admin';
+const SECRET_READERS: Record<RouteSecretKind, string> = {
+  source: 'the ingest functions',
+  'shopify-admin': 'reconcile',
+};
+
+/**
+ * Why a route's own secret name is outside what its readers' roles grant, or undefined. Without a
+ * stage, any stage segment passes (one routes file serves every stage); `osls package` names the stage.
+ */
+function secretNameProblem(name: string, kind: RouteSecretKind, stage: string | undefined): string | undefined {
+  const [app, stageSegment = '', ...rest] = name.split('/');
+  const under = rest.length > 1 && rest[0] === kind && rest.slice(1).join('/') !== '';
+  const stageOk = stage === undefined ? /^[a-zA-Z0-9-]+$/.test(stageSegment) : stageSegment === stage;
+  if (app === 'contact-relay' && stageOk && under) return undefined;
+  const prefix = `contact-relay/${stage ?? '{stage}'}/${kind}/`;
+  return `must start with "${prefix}": ${SECRET_READERS[kind]} may read no other secret`;
+}
+
+type RouteProblem = { path: string[]; input: unknown; message: string };
+
+function routeSecretProblems(route: Route, stage: string | undefined): RouteProblem[] {
+  const problems: RouteProblem[] = [];
+  const named: Array<[string[], string | undefined, RouteSecretKind]> = [
+    [['secretName'], route.secretName, 'source'],
+    [['reconcile', 'secretName'], route.reconcile?.secretName, 'shopify-admin'],
+  ];
+  for (const [path, name, kind] of named) {
+    const message = name === undefined ? undefined : secretNameProblem(name, kind, stage);
+    if (message !== undefined) problems.push({ path, input: name, message });
+  }
+  return problems;
+}
+
 const SourceRoutes = z.record(z.string(), RouteSchema);
 
-export const RoutesConfigSchema = z
+const routesConfigSchema = (stage?: string) => z
   .strictObject({
     $schema: z.optional(z.string()),
     accounts: z.record(z.string(), AccountSchema),
@@ -244,6 +283,9 @@ export const RoutesConfigSchema = z
             const path = ['sources', source, routeName, 'protection', ...problem.path];
             ctx.issues.push({ code: 'custom', input: problem.input, path, message: problem.message });
           }
+          for (const { path, input, message } of routeSecretProblems(route, stage)) {
+            ctx.issues.push({ code: 'custom', input, path: ['sources', source, routeName, ...path], message });
+          }
           if (route.reconcile !== undefined && source !== 'shopify') {
             ctx.issues.push({ code: 'custom', input: route.reconcile, path: ['sources', source, routeName, 'reconcile'], message: 'only Shopify routes can be reconciled' });
           }
@@ -254,15 +296,19 @@ export const RoutesConfigSchema = z
       }
     }),
   );
+export const RoutesConfigSchema = routesConfigSchema();
 export type RoutesConfig = z.infer<typeof RoutesConfigSchema>;
 
 export class RouteConfigError extends Error {
   override name = 'RouteConfigError';
 }
 
-/** Validate a parsed routes file; throws a RouteConfigError naming every bad field. */
-export function parseRoutesConfig(raw: unknown, file = 'config/routes.json'): RoutesConfig {
-  const parsed = RoutesConfigSchema.safeParse(raw);
+/**
+ * Validate a parsed routes file; throws a RouteConfigError naming every bad field. With `stage`, a
+ * route's own secret names must also be that stage's (`osls package --stage prod` checks prod's).
+ */
+export function parseRoutesConfig(raw: unknown, file = 'config/routes.json', stage?: string): RoutesConfig {
+  const parsed = (stage === undefined ? RoutesConfigSchema : routesConfigSchema(stage)).safeParse(raw);
   if (!parsed.success) throw new RouteConfigError(`invalid route config ${file}: ${describeIssues(parsed.error)}`);
   return parsed.data;
 }

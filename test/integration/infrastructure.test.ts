@@ -11,7 +11,7 @@
  * its bundle calls. cfn-lint checks every packaged template when installed.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -309,7 +309,13 @@ afterAll(() => {
   for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
 });
 
-const SECRETS_CI = 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:contact-relay/ci/*';
+/** The secrets of stage ci, by kind: each role may read one kind (`source/*` and so on). */
+const secretsCi = (kind: 'source' | 'provider' | 'shopify-admin') =>
+  `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:contact-relay/ci/${kind}/*`;
+const SOURCE_SECRETS = secretsCi('source');
+const PROVIDER_SECRETS = secretsCi('provider');
+const SHOPIFY_ADMIN_SECRETS = secretsCi('shopify-admin');
+const SECRET_KINDS = [SOURCE_SECRETS, PROVIDER_SECRETS, SHOPIFY_ADMIN_SECRETS];
 const TABLE = '${EventsTable.Arn}';
 const QUEUE = '${DeliveryQueue.Arn}';
 const DLQ = '${DeliveryDeadLetterQueue.Arn}';
@@ -326,12 +332,12 @@ const logs = (fn: string) => {
 const EXPECTED_GRANTS: Record<FunctionName | typeof SHOPIFY_EVENTS, Record<string, string[]>> = {
   forms: {
     ...logs('forms'),
-    'secretsmanager:GetSecretValue': [SECRETS_CI],
+    'secretsmanager:GetSecretValue': [SOURCE_SECRETS],
     'sqs:SendMessage': [QUEUE],
   },
   shops: {
     ...logs('shops'),
-    'secretsmanager:GetSecretValue': [SECRETS_CI],
+    'secretsmanager:GetSecretValue': [SOURCE_SECRETS],
     'sqs:SendMessage': [QUEUE],
   },
   // No signature on the bus, so no secrets; the on-failure destination is sent with this role.
@@ -341,7 +347,7 @@ const EXPECTED_GRANTS: Record<FunctionName | typeof SHOPIFY_EVENTS, Record<strin
   },
   deliver: {
     ...logs('deliver'),
-    'secretsmanager:GetSecretValue': [SECRETS_CI],
+    'secretsmanager:GetSecretValue': [PROVIDER_SECRETS],
     'sqs:ReceiveMessage': [QUEUE],
     'sqs:DeleteMessage': [QUEUE],
     'sqs:GetQueueAttributes': [QUEUE],
@@ -349,11 +355,11 @@ const EXPECTED_GRANTS: Record<FunctionName | typeof SHOPIFY_EVENTS, Record<strin
   },
   healthcheck: {
     ...logs('healthcheck'),
-    'secretsmanager:GetSecretValue': [SECRETS_CI],
+    'secretsmanager:GetSecretValue': [PROVIDER_SECRETS],
   },
   redrive: {
     ...logs('redrive'),
-    'secretsmanager:GetSecretValue': [SECRETS_CI],
+    'secretsmanager:GetSecretValue': [PROVIDER_SECRETS],
     'sqs:GetQueueAttributes': [DLQ],
     'sqs:ListMessageMoveTasks': [DLQ],
     'sqs:StartMessageMoveTask': [DLQ],
@@ -363,7 +369,7 @@ const EXPECTED_GRANTS: Record<FunctionName | typeof SHOPIFY_EVENTS, Record<strin
   },
   reconcile: {
     ...logs('reconcile'),
-    'secretsmanager:GetSecretValue': [SECRETS_CI],
+    'secretsmanager:GetSecretValue': [SHOPIFY_ADMIN_SECRETS],
     'sqs:SendMessage': [QUEUE],
   },
 };
@@ -680,7 +686,7 @@ describe('IAM: least privilege', () => {
     expect(Object.keys(tableGrants('deliver')).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
   });
 
-  it('grants no wildcard action, no secrets, queue or table action on "*", and secrets only under contact-relay/{stage}/', () => {
+  it('grants no wildcard action nor data action on "*", and secrets one kind each under contact-relay/{stage}/', () => {
     // The packaged template holds every statement, those of conditional resources included.
     const all = statements(shopify);
     expect(all.length).toBe(statements(ci).length);
@@ -699,11 +705,14 @@ describe('IAM: least privilege', () => {
         expect(statement.resources.length, label).toBeGreaterThan(0);
         for (const arn of statement.resources) {
           expect(arn, label).not.toBe('*');
-          // The only wildcard allowed is the stage's secret prefix.
-          if (arn.includes('*')) expect(arn, label).toBe(SECRETS_CI);
+          // The only wildcards allowed are the stage's secret prefixes, one kind each.
+          if (arn.includes('*')) expect(SECRET_KINDS, label).toContain(arn);
         }
       }
-      if (statement.actions.includes('secretsmanager:GetSecretValue')) expect(statement.resources, label).toEqual([SECRETS_CI]);
+      if (statement.actions.includes('secretsmanager:GetSecretValue')) {
+        expect(statement.resources.length, label).toBe(1);
+        expect(SECRET_KINDS, label).toContain(statement.resources[0]);
+      }
     }
   });
 
@@ -711,7 +720,7 @@ describe('IAM: least privilege', () => {
     const arns = statements(prod)
       .filter((statement) => statement.actions.some((action) => action.startsWith('secretsmanager:')))
       .flatMap((statement) => statement.resources);
-    expect(new Set(arns)).toEqual(new Set([SECRETS_CI.replace('/ci/', '/prod/')]));
+    expect(new Set(arns)).toEqual(new Set(SECRET_KINDS.map((arn) => arn.replace('/ci/', '/prod/'))));
   });
 
   it('refers only to resources that exist', () => {
@@ -939,6 +948,59 @@ describe('alarms and dashboard', () => {
 });
 
 // ---------------------------------------------------------------- cfn-lint
+
+// ---------------------------------------------------------------- refused at package time
+
+describe('osls package refuses what the functions of a deployed stage would refuse to start with', () => {
+  /** `osls package` in a scratch copy; refused, it stops before bundling anything. */
+  async function packageWith(stage: string, env: NodeJS.ProcessEnv, routes?: unknown) {
+    const dir = copyService();
+    if (routes !== undefined) writeFileSync(path.join(dir, 'config/routes.json'), JSON.stringify(routes));
+    const bin = path.join(root, 'node_modules/osls/bin/serverless.js');
+    const options = { cwd: dir, env: credentialFreeEnv(dir, env), timeoutMs: 240_000 };
+    return run(process.execPath, [bin, 'package', '--stage', stage], options);
+  }
+  const shipped = () => JSON.parse(readFileSync(path.join(root, 'config/routes.json'), 'utf8')) as Record<string, any>;
+
+  it('a provider or Shopify Admin URL override exported in the shell that packages, naming the variable', async () => {
+    const [kirim, admin, local] = await Promise.all([
+      packageWith('prod', { PROVIDER_URL_KIRIM: 'https://collector.example' }),
+      // Even a loopback one: a deployed function has no emulator beside it.
+      packageWith('ci', { SHOPIFY_ADMIN_URL: 'http://127.0.0.1:4010/shopify' }),
+      // Stage local (`osls offline` under npm start) takes another host over https only.
+      packageWith('local', {
+        PROVIDER_URL_CALLBELL: 'http://api.callbell.eu',
+        // What npm start gives the local stage (`osls print --stage local` above).
+        QUEUE_URL: 'http://127.0.0.1:4010/000000000000/contact-relay-local-delivery',
+        QUEUE_ARN: 'arn:aws:sqs:us-east-1:000000000000:contact-relay-local-delivery',
+      }),
+    ]);
+    expect([kirim.code, admin.code, local.code]).not.toContain(0);
+    expect(kirim.output).toContain(
+      'PROVIDER_URL_KIRIM is honoured on stage local only: the functions of stage prod call the public APIs' +
+        ' (provider.environment): unset it',
+    );
+    expect(admin.output).toContain('SHOPIFY_ADMIN_URL is honoured on stage local only: the functions of stage ci call');
+    expect(local.output).toContain('PROVIDER_URL_CALLBELL must be an https URL');
+    for (const result of [kirim, admin, local]) expect(result.output).not.toContain('Service packaged');
+  }, 250_000);
+
+  it('a route secret outside what the reading role may read on this stage, naming the field', async () => {
+    const otherStage = shipped();
+    otherStage['sources'].tally.default.secretName = 'contact-relay/prod/source/tally-leads';
+    const providerKey = shipped();
+    providerKey['sources'].shopify.default.reconcile.secretName = 'contact-relay/ci/provider/twochat';
+    const [stage, kind] = await Promise.all([packageWith('ci', {}, otherStage), packageWith('ci', {}, providerKey)]);
+    expect([stage.code, kind.code]).not.toContain(0);
+    expect(stage.output).toContain(
+      'sources.tally.default.secretName: must start with "contact-relay/ci/source/": ' +
+        'the ingest functions may read no other secret',
+    );
+    expect(kind.output).toContain(
+      'sources.shopify.default.reconcile.secretName: must start with "contact-relay/ci/shopify-admin/"',
+    );
+  }, 250_000);
+});
 
 describe('cfn-lint', () => {
   const version = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' });

@@ -80,6 +80,9 @@ describe('Function: localStack', () => {
     [{ EMULATOR_PORT: '70000' }, 'EMULATOR_PORT must be a TCP port number, got "70000"'],
     [{ PROVIDER_URL_TWOCHAT: 'api.p.2chat.io' }, 'PROVIDER_URL_TWOCHAT must be an http(s) URL'],
     [{ SHOPIFY_ADMIN_URL: 'ftp://shop.example' }, 'SHOPIFY_ADMIN_URL must be an http(s) URL'],
+    // Credentials in clear over the network: only the emulator, on this machine, is called over http.
+    [{ PROVIDER_URL_KIRIM: 'http://api.kirim.chat' }, 'PROVIDER_URL_KIRIM must be an https URL'],
+    [{ SHOPIFY_ADMIN_URL: 'http://my-shop.myshopify.com' }, 'SHOPIFY_ADMIN_URL must be an https URL'],
   ])('%j is a usage error naming the variable', (env, message) => {
     expect(() => localStack(env, {}, 'doctor')).toThrow(UsageError);
     expect(() => localStack(env, {}, 'doctor')).toThrow(message);
@@ -98,22 +101,42 @@ describe('Function: providerEndpoints', () => {
     });
   });
 
-  it('a deployed stage: the public API where no PROVIDER_URL_* is set, never the local emulator', () => {
-    const endpoints = providerEndpoints(env, 'prod');
-    expect(endpoints.twochat).toEqual({ source: 'public', url: undefined, variable: 'PROVIDER_URL_TWOCHAT' });
-    expect(endpoints.chatwoot).toEqual({ source: 'public', url: undefined, variable: 'PROVIDER_URL_CHATWOOT' });
-    expect(endpoints.kirim).toEqual(providerEndpoints(env, 'local').kirim);
-    expect(endpoints.callbell.source).toBe('public');
+  it('a deployed stage: every provider at its public API, as the deployed functions call it', () => {
+    const endpoints = providerEndpoints({ EMULATOR_PORT: '4111', PROVIDER_URL_CALLBELL: '' }, 'prod');
+    for (const provider of ['twochat', 'kirim', 'callbell', 'chatwoot'] as const) {
+      expect(endpoints[provider], provider).toEqual({
+        source: 'public',
+        url: undefined,
+        variable: `PROVIDER_URL_${provider.toUpperCase()}`,
+      });
+    }
   });
 
-  it('a deployed stage with --emulator: the emulator named, except where a PROVIDER_URL_* says otherwise', () => {
-    const endpoints = providerEndpoints(env, 'prod', { emulator: 'http://10.0.0.5:9090' });
+  it('a deployed stage refuses a PROVIDER_URL_* to another host, naming it, as the functions of that stage do', () => {
+    const refused = (flags: { emulator?: string }) => () => providerEndpoints(env, 'prod', flags, 'doctor');
+    expect(refused({})).toThrow(UsageError);
+    expect(refused({})).toThrow('PROVIDER_URL_KIRIM is honoured on stage local only (stage prod calls the public API)');
+    const withEmulator = refused({ emulator: 'http://127.0.0.1:4222' });
+    expect(withEmulator).toThrow('PROVIDER_URL_KIRIM is honoured on stage local only');
+    const chatwoot = { PROVIDER_URL_CHATWOOT: 'http://online.99digital.co.il' };
+    const plainHttp = () => providerEndpoints(chatwoot, 'dev', {}, 'try');
+    expect(plainHttp).toThrow('PROVIDER_URL_CHATWOOT is honoured on stage local only (stage dev calls the public API)');
+  });
+
+  it('a deployed stage honours a PROVIDER_URL_* on this machine (a stand-in): its keys never leave it', () => {
+    const endpoints = providerEndpoints({ PROVIDER_URL_KIRIM: 'http://127.0.0.1:4333/kirim' }, 'prod');
+    const kirim = { source: 'env', url: 'http://127.0.0.1:4333/kirim', variable: 'PROVIDER_URL_KIRIM' };
+    expect(endpoints.kirim).toEqual(kirim);
+    expect(endpoints.twochat.source).toBe('public');
+  });
+
+  it('a deployed stage with --emulator: the emulator named', () => {
+    const endpoints = providerEndpoints({ PROVIDER_URL_CALLBELL: '' }, 'prod', { emulator: 'http://10.0.0.5:9090' });
     expect(endpoints.twochat).toEqual({
       source: 'emulator',
       url: 'http://10.0.0.5:9090/twochat',
       variable: 'PROVIDER_URL_TWOCHAT',
     });
-    expect(endpoints.kirim.url).toBe('https://kirim.example/api');
     expect(endpoints.callbell.source).toBe('public');
   });
 

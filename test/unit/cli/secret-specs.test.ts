@@ -8,8 +8,8 @@ const config = parseRoutesConfig({
   sources: {
     form: { default: { deliverTo: ['main'] }, tokened: { deliverTo: ['main'], auth: 'token' }, signed: { deliverTo: ['eu'], auth: 'hmac' } },
     tally: { open: { deliverTo: ['main'], auth: 'none' } },
-    typeform: { leads: { deliverTo: ['main', 'eu'], secretName: 'contact-relay/prod/typeform-leads' } },
-    shopify: { default: { deliverTo: ['main'], reconcile: { lookbackHours: 24 } }, other: { deliverTo: ['main'], reconcile: { secretName: 'shop-admin' } } },
+    typeform: { leads: { deliverTo: ['main', 'eu'], secretName: 'contact-relay/prod/source/typeform-leads' } },
+    shopify: { default: { deliverTo: ['main'], reconcile: { lookbackHours: 24 } }, other: { deliverTo: ['main'], reconcile: { secretName: 'contact-relay/dev/shopify-admin/other' } } },
   },
 });
 
@@ -22,10 +22,10 @@ describe('neededSecrets', () => {
       'contact-relay/prod/provider/main',
       'contact-relay/prod/provider/eu',
       'contact-relay/prod/source/shopify',
-      'contact-relay/prod/typeform-leads',
+      'contact-relay/prod/source/typeform-leads',
       'contact-relay/prod/source/form',
       'contact-relay/prod/shopify-admin/default',
-      'shop-admin',
+      'contact-relay/dev/shopify-admin/other',
     ]);
     expect(byName['contact-relay/prod/provider/eu']?.usedBy).toEqual(['typeform/leads', 'form/signed']);
   });
@@ -49,7 +49,7 @@ describe('neededSecrets', () => {
   it('names template files after the secret, and finds names the functions may not read', () => {
     expect(templateFileName('contact-relay/prod/provider/main', 'prod')).toBe('provider-main.json');
     expect(templateFileName('shop-admin', 'prod')).toBe('shop-admin.json');
-    expect(outsideStage(specs, 'prod').map((spec) => spec.name)).toEqual(['shop-admin']);
+    expect(outsideStage(specs, 'prod').map((spec) => spec.name)).toEqual(['contact-relay/dev/shopify-admin/other']);
   });
 });
 

@@ -42,7 +42,7 @@ const routes = parseRoutesConfig({
     form: {
       default: { deliverTo: ['twochat'], defaultRegion: 'US' },
       tokened: { deliverTo: ['twochat'], auth: 'token' },
-      signed: { deliverTo: ['twochat'], auth: 'hmac', secretName: 'contact-relay/test/forms-signed' },
+      signed: { deliverTo: ['twochat'], auth: 'hmac', secretName: 'contact-relay/test/source/forms-signed' },
     },
     tally: { default: { deliverTo: ['twochat'] }, open: { deliverTo: ['twochat'], auth: 'none' } },
     shopify: { default: { deliverTo: ['twochat'] }, eu: { deliverTo: ['twochat'], shopDomains: ['eu-shop.myshopify.com'] } },
@@ -182,8 +182,8 @@ describe('buildWebhook: headers and options', () => {
     expect(tokened.headers['x-contact-relay-token']).toBe('cli-unit-token');
     expect((await ingest('form', tokened, 'tokened')).answer.statusCode).toBe(200);
 
-    const signed = buildWebhook({ route: route('form', 'signed'), payload: sample('form'), secret: SECRET, secretName: 'contact-relay/test/forms-signed', now });
-    expect(signed.proof).toBe('X-Contact-Relay-Signature (secret contact-relay/test/forms-signed)');
+    const signed = buildWebhook({ route: route('form', 'signed'), payload: sample('form'), secret: SECRET, secretName: 'contact-relay/test/source/forms-signed', now });
+    expect(signed.proof).toBe('X-Contact-Relay-Signature (secret contact-relay/test/source/forms-signed)');
     expect((await ingest('form', signed, 'signed')).answer.statusCode).toBe(200);
 
     const urlencoded = buildWebhook({ route: route('form'), payload: Buffer.from('name=Bob&email=bob%40example.com'), now });

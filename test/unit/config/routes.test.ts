@@ -102,6 +102,63 @@ describe('Function: parseRoutesConfig', () => {
   });
 });
 
+describe('Function: parseRoutesConfig (secret names)', () => {
+  const shopify = (route: Record<string, unknown>) => ({
+    ...valid(),
+    sources: { shopify: { main: { deliverTo: ['main'], ...route } } },
+  });
+  const ADMIN = 'contact-relay/prod/shopify-admin/main-shop';
+
+  it('takes a route secret under contact-relay/{stage}/source/ and a reconcile secret under …/shopify-admin/', () => {
+    const raw = shopify({ secretName: 'contact-relay/prod/source/main-shop', reconcile: { secretName: ADMIN } });
+    const route = parseRoutesConfig(raw).sources.shopify?.['main'];
+    expect([route?.secretName, route?.reconcile?.secretName]).toEqual(['contact-relay/prod/source/main-shop', ADMIN]);
+  });
+
+  it.each([
+    'contact-relay/prod/main-shop',
+    'contact-relay/prod/provider/main-shop',
+    'contact-relay/prod/shopify-admin/main-shop',
+    'contact-relay/prod/source/',
+    'other-app/prod/source/main-shop',
+    'main-shop',
+  ])('refuses the route secret "%s", which no ingest role may read, naming the field', (secretName) => {
+    expect(errorOf(shopify({ secretName }))).toContain(
+      'sources.shopify.main.secretName: must start with "contact-relay/{stage}/source/": ' +
+        'the ingest functions may read no other secret',
+    );
+  });
+
+  it.each(['contact-relay/prod/source/main-shop', 'contact-relay/prod/provider/admin', 'shop-admin'])(
+    'refuses the reconcile secret "%s", which the reconcile role may not read, naming the field',
+    (secretName) => {
+      expect(errorOf(shopify({ reconcile: { secretName } }))).toContain(
+        'sources.shopify.main.reconcile.secretName: must start with "contact-relay/{stage}/shopify-admin/": ' +
+          'reconcile may read no other secret',
+      );
+    },
+  );
+
+  it('with a stage (osls package, cold start), refuses another stage’s secret', () => {
+    const raw = shopify({ secretName: 'contact-relay/prod/source/main', reconcile: { secretName: ADMIN } });
+    const route = parseRoutesConfig(raw, 'config/routes.json', 'prod').sources.shopify?.['main'];
+    expect(route?.secretName).toBe('contact-relay/prod/source/main');
+    let message = '';
+    try {
+      parseRoutesConfig(raw, 'config/routes.json', 'dev');
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toBe(
+      'invalid route config config/routes.json: ' +
+        'sources.shopify.main.secretName: must start with "contact-relay/dev/source/": ' +
+        'the ingest functions may read no other secret; ' +
+        'sources.shopify.main.reconcile.secretName: must start with "contact-relay/dev/shopify-admin/": ' +
+        'reconcile may read no other secret',
+    );
+  });
+});
+
 describe('Function: findRoute', () => {
   it('resolves the accounts a route delivers to', () => {
     const route = findRoute(parseRoutesConfig(valid()), 'form', 'default');

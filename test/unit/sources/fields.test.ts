@@ -237,7 +237,7 @@ describe('Function: signingSecret', () => {
 
   it('is a secret format error when the secret holds only a token', async () => {
     await expect(signingSecret(context({ token: 't' }), route)).rejects.toThrow(SecretFormatError);
-    await expect(signingSecret(context({ token: 't' }), testRoute({ source: 'tally', secretName: 'my/secret' }))).rejects.toThrow('secret "my/secret" has the wrong shape: needs "secret"');
+    await expect(signingSecret(context({ token: 't' }), testRoute({ source: 'tally', secretName: 'contact-relay/test/source/my-secret' }))).rejects.toThrow('secret "contact-relay/test/source/my-secret" has the wrong shape: needs "secret"');
   });
 });
 
