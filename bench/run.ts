@@ -19,7 +19,11 @@
  *      and deliver bundles (counted at the emulator), and the cache over
  *      1,000 invocations on a simulated clock (one call per secret per TTL);
  *   6. peak RSS of the deliver path over the contacts;
- *   7. cost per million webhooks from the measured durations.
+ *   7. cost per million webhooks from the measured durations;
+ *   8. hostile inputs: bodies anyone may post to a public URL (60,000 repeats
+ *      of one form field in 256 KB, a 65,000-item list, 4,000 multipart parts,
+ *      1,000 phones at the cap, an 18,000-email answer) answered within
+ *      HOSTILE_TARGET_MS each.
  * Every measuring process is a fresh Node (the one running this script: npm
  * puts the project's node 22 first on PATH) running esbuild bundles built
  * with serverless.yml's options and NODE_OPTIONS, from one snapshot of the
@@ -30,7 +34,8 @@
  *
  * Knobs (env): BENCH_COLD_RUNS (15), BENCH_CONTACTS (5000),
  * BENCH_INGEST (500 per source), BENCH_QUICK=1 (a smoke run), BENCH_KEEP=1
- * (keep the scratch copy).
+ * (keep the scratch copy), BENCH_ONLY=hostile (measure 8 alone, in seconds:
+ * `BENCH_ONLY=hostile npm run bench`; written to bench/results/hostile.json).
  */
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -46,6 +51,7 @@ import { shopifyOrder, STAGE, typeformResponse } from './lib/fixtures.js';
 import { readService, type ServiceConfig } from './lib/service.js';
 import { median, round, summarize, type Summary } from './lib/stats.js';
 import { listZip } from './lib/zip.js';
+import type { HostileCase } from './procs/hostile.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const quick = process.env['BENCH_QUICK'] === '1';
@@ -65,6 +71,12 @@ const CONTACTS = num('BENCH_CONTACTS', quick ? 500 : 5000);
 const INGEST_PER_SOURCE = num('BENCH_INGEST', quick ? 50 : 500);
 const WARM_MS = quick ? 300 : 1500;
 const KB = 1024;
+const ONLY = process.env['BENCH_ONLY'] ?? '';
+if (ONLY !== '' && ONLY !== 'hostile') throw new Error(`BENCH_ONLY takes "hostile" (measure 8 alone), got "${ONLY}"`);
+/** Calls per hostile input after the first. */
+const HOSTILE_RUNS = quick ? 5 : 20;
+/** Any answer, refusal or not, within a second: far inside the functions' 10 s timeout, however many arrive. */
+const HOSTILE_TARGET_MS = 1000;
 
 const TARGETS = {
   budgetBytes: 250 * KB,
@@ -213,6 +225,36 @@ async function coldRounds(items: Array<{ key: string; bundle: string; env: NodeJ
   return Object.fromEntries(items.map((item) => [item.key, summarizeCold(samples.get(item.key) ?? [], failures.get(item.key))]));
 }
 
+// ---------------------------------------------------------------- hostile inputs
+
+interface HostileResult {
+  cases: HostileCase[];
+  runs: number;
+}
+
+/** 8. The hostile-input process, bundled with serverless.yml's options from the scratch copy, and its rows. */
+async function hostileInputs(scratch: string, buildDir: string, service: ServiceConfig, flags: string[]) {
+  const filter = (source: string) => !source.includes(`${path.sep}results`);
+  cpSync(path.join(root, 'bench'), path.join(scratch, 'bench'), { recursive: true, filter });
+  const where = { absWorkingDir: scratch, entryPoints: ['bench/procs/hostile.ts'], outdir: path.join(buildDir, 'procs') };
+  const { file } = await build({ ...service.esbuild, ...where });
+  const inputFile = path.join(buildDir, 'hostile-input.json');
+  writeFileSync(inputFile, JSON.stringify({ runs: HOSTILE_RUNS }));
+  const env = { ...lambdaEnv('forms', service.memorySizeMb), BENCH_INPUT: inputFile, POWERTOOLS_LOG_LEVEL: 'SILENT' };
+  const child = { env, nodeFlags: flags, timeoutMs: 300_000 };
+  const { result } = await runChild<HostileResult>(path.join(scratch, file), child);
+  const rows: Row[] = result.cases.map((item) => ({
+    id: '8',
+    measure: `hostile input: ${item.label} (${(item.bytes / KB).toFixed(0)} KB)`,
+    value: `max ${item.maxMs.toFixed(1)} ms`,
+    floor: `first ${item.firstMs.toFixed(1)} ms, median ${item.medianMs.toFixed(1)} ms`,
+    ratio: `answered ${item.answer}`,
+    target: `≤ ${HOSTILE_TARGET_MS} ms`,
+    met: item.maxMs <= HOSTILE_TARGET_MS,
+  }));
+  return { result, rows };
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
@@ -236,6 +278,23 @@ async function main(): Promise<void> {
   let emulator: ReturnType<typeof startServiceChild> | undefined;
 
   try {
+    if (ONLY === 'hostile') {
+      log(`hostile inputs alone: ${HOSTILE_RUNS + 1} calls each …`);
+      const { result, rows } = await hostileInputs(scratch, buildDir, service, flags);
+      const header = ['#', 'measure', 'ours', 'floor', 'ratio / detail', 'target', 'met'];
+      const met = (row: Row) => (row.met ? 'met' : 'NOT MET');
+      const cells = rows.map((row) => [row.id, row.measure, row.value, row.floor, row.ratio, row.target, met(row)]);
+      console.log(['', ...table(header, cells), ''].join('\n'));
+      const resultsDir = path.join(root, 'bench', 'results');
+      mkdirSync(resultsDir, { recursive: true });
+      const { nodeOptions } = service;
+      const targetMs = HOSTILE_TARGET_MS;
+      const report = { startedAt: startedAt.toISOString(), machine, nodeOptions, targetMs, ...result };
+      writeFileSync(path.join(resultsDir, 'hostile.json'), `${JSON.stringify(report, null, 2)}\n`);
+      log('wrote bench/results/hostile.json');
+      return;
+    }
+
     // 1. osls package, then the same entry points through esbuild with a metafile.
     log('osls package (scratch copy, no credentials) …');
     const packageStarted = performance.now();
@@ -551,6 +610,10 @@ async function main(): Promise<void> {
     await emulator.stop();
     emulator = undefined;
 
+    // 8. Hostile inputs, with nothing else running.
+    log('hostile inputs …');
+    const hostile = await hostileInputs(scratch, buildDir, service, flags);
+
     // ------------------------------------------------------------ figures and targets
     const rows: Row[] = [];
     const fmtKb = (bytes: number) => `${(bytes / KB).toFixed(1)} KB`;
@@ -689,6 +752,7 @@ async function main(): Promise<void> {
       target: 'info',
       met: undefined,
     });
+    rows.push(...hostile.rows);
 
     // ------------------------------------------------------------ print
     const elapsedSeconds = (performance.now() - t0) / 1000;
@@ -812,6 +876,7 @@ async function main(): Promise<void> {
       warm: { ...warm, order: { bytes: order.body.length, lineItems: order.lineItems, paddedLineItems: order.padded }, typeformBytes: typeform.length },
       delivery: { concurrency, ours, thin: thinRun, bare, fetch: fetchRun, undici: undiciRun, burst: { concurrency: burstConcurrency, contacts: burstContacts, ours: oursBurst, bare: bareBurst } },
       handlers: { ...handlers, ingestSecretCalls, emulator: handlerStats },
+      hostile: { targetMs: HOSTILE_TARGET_MS, ...hostile.result },
       cost: { prices: PRICES, measured: { ingestMs, trickle, burst }, lambdaEstimate: { ...lambda, estIngestMs, estDeliverSingleMs, estDeliverBatchMs, trickle: lambdaTrickle, burst: lambdaBurst } },
     };
     writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);

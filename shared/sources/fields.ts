@@ -29,7 +29,7 @@ import { SecretFormatError } from '../secrets.js';
 import * as z from '../zod.js';
 import { describeIssues } from '../validation.js';
 import { mediaType, WebhookRejectedError, type WebhookRequest } from '../webhook.js';
-import { AUTOMATIC_FIELDS, type MappedContact } from './form.js';
+import { AUTOMATIC_FIELDS, MAX_FORM_FIELDS, tooManyFields, type MappedContact } from './form.js';
 import { isEmail, isoTime, nameParts, NOT_AN_EMAIL, phoneReader, withSkipReason } from './mapping.js';
 
 export type TypedFieldType =
@@ -150,8 +150,12 @@ function candidates(fields: readonly TypedField[], part: Part, mapping: FieldMap
     return configured.flatMap((name) => fields.filter((field) => field.names.some((own) => exact(own) === exact(name))));
   }
   const ordered: TypedField[] = [];
+  // A set, not `ordered.includes`: thousands of fields of one type would make that quadratic.
+  const seen = new Set<TypedField>();
   const add = (field: TypedField) => {
-    if (!ordered.includes(field) && typeof field.value !== 'boolean') ordered.push(field);
+    if (seen.has(field) || typeof field.value === 'boolean') return;
+    seen.add(field);
+    ordered.push(field);
   };
   const type = TYPE_OF_PART[part];
   if (type !== undefined) fields.filter((field) => field.type === type).forEach(add);
@@ -166,8 +170,21 @@ function candidates(fields: readonly TypedField[], part: Part, mapping: FieldMap
 
 const firstText = (fields: readonly TypedField[]) => fields.map((field) => textValues(field.value)[0]).find((value) => value !== undefined);
 
+/**
+ * 413 `too_many_fields` past the plain form's cap: fields and list items each count, as each may be read as a
+ * phone or an email. Typed senders sign their bodies, but Tally may post unsigned to an `auth: none` route.
+ */
+function checkFieldCount(fields: readonly TypedField[]): void {
+  let count = 0;
+  for (const field of fields) {
+    count += Array.isArray(field.value) ? Math.max(1, field.value.length) : 1;
+    if (count > MAX_FORM_FIELDS) throw tooManyFields();
+  }
+}
+
 /** Map a form tool's typed fields to a Contact; `skipReason` when it has no usable email or phone. */
 export function mapTypedFields(fields: readonly TypedField[], route: ResolvedRoute, options: MapTypedFieldsOptions): MappedContact {
+  checkFieldCount(fields);
   const mapping = route.fields ?? {};
   const find = (part: Part) => candidates(fields, part, mapping);
 
@@ -178,13 +195,16 @@ export function mapTypedFields(fields: readonly TypedField[], route: ResolvedRou
   // on the way are kept to explain a skip.
   const problems: string[] = [];
   const emails: string[] = [];
+  const seenEmails = new Set<string>();
   let emailField: TypedField | undefined;
   for (const field of find('email')) {
     for (const input of textValues(field.value)) {
       const email = input.toLowerCase();
-      if (isEmail(email)) {
-        if (!emails.includes(email)) emails.push(email);
-      } else problems.push(NOT_AN_EMAIL);
+      if (!isEmail(email)) problems.push(NOT_AN_EMAIL);
+      else if (!seenEmails.has(email)) {
+        seenEmails.add(email);
+        emails.push(email);
+      }
     }
     if (emails.length > 0) {
       emailField = field;

@@ -17,18 +17,73 @@ import { contactReading, isEmail, nameParts, NOT_AN_EMAIL, phoneReader, withSkip
 
 export type FormFields = Record<string, string | string[]>;
 
-/** Parse the body by its content type; reject what is not a flat form. */
+/**
+ * Name/value pairs one submission may hold: each repeat of a name and each item of a JSON list counts. A contact
+ * form has tens of fields and a long checkbox list a few hundred values, so 1,000 leaves room for any real form,
+ * while every value may cost a phone or email check later (about 30 µs for a phone): a 256 KB body of 60,000
+ * one-letter values is refused here instead of being read value by value.
+ * Assumption: no sender we take documents a limit on fields; this one is ours.
+ */
+export const MAX_FORM_FIELDS = 1000;
+
+/**
+ * Characters in one field name or value. A message box holds a few thousand characters and a captcha token up to
+ * 2,048 (Turnstile: https://developers.cloudflare.com/turnstile/get-started/server-side-validation/), hCaptcha's
+ * somewhat more; a contact keeps at most 1,000 characters of any attribute anyway. Assumption: hCaptcha and
+ * reCAPTCHA document no token length; their tokens are a few thousand characters, well below 16,384.
+ */
+export const MAX_FIELD_CHARS = 16_384;
+
+/** 413 `too_many_fields`: the submission holds more name/value pairs than MAX_FORM_FIELDS. */
+export function tooManyFields(what = 'fields or values'): WebhookRejectedError {
+  const message = `the submission has more than ${MAX_FORM_FIELDS} ${what}; a form may send at most ${MAX_FORM_FIELDS}`;
+  return new WebhookRejectedError(413, 'too_many_fields', message);
+}
+
+/** 413 `too_many_fields` when fields read elsewhere (Google Forms' answers) hold more values than MAX_FORM_FIELDS. */
+export function checkFieldCount(fields: FormFields): void {
+  let count = 0;
+  for (const value of Object.values(fields)) {
+    count += Array.isArray(value) ? Math.max(1, value.length) : 1;
+    if (count > MAX_FORM_FIELDS) throw tooManyFields();
+  }
+}
+
+/** Counts a submission's fields as they are read and refuses it at the first one past a cap. */
+function fieldCounter(): (name: string, value: string) => void {
+  let count = 0;
+  return (name, value) => {
+    count += 1;
+    if (count > MAX_FORM_FIELDS) throw tooManyFields();
+    // Neither is echoed: the name or value may be anything the caller chose.
+    for (const [what, text] of [['a field name', name], ['a field value', value]] as const) {
+      if (text.length <= MAX_FIELD_CHARS) continue;
+      const message = `${what} is ${text.length} characters long; at most ${MAX_FIELD_CHARS} are accepted`;
+      throw new WebhookRejectedError(413, 'field_too_long', message);
+    }
+  };
+}
+
+/**
+ * Parse the body by its content type; reject what is not a flat form, and a form over the caps above. Linear in
+ * the body: repeated names are collected in place, never copied per repeat.
+ */
 export function parseFormBody(request: WebhookRequest): FormFields {
   checkBodySize(request);
   const type = mediaType(request);
+  const count = fieldCounter();
   if (type === 'application/x-www-form-urlencoded') {
-    const fields: FormFields = {};
+    const values = new Map<string, string[]>();
     for (const [key, value] of new URLSearchParams(request.rawBody.toString('utf8'))) {
+      count(key, value);
       const name = key.endsWith('[]') ? key.slice(0, -2) : key;
-      const existing = fields[name];
-      fields[name] = existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing]), value];
+      const list = values.get(name);
+      if (list === undefined) values.set(name, [value]);
+      else list.push(value);
     }
-    return fields;
+    // fromEntries defines own properties: a field named "__proto__" is a field like any other.
+    const single = ([name, list]: [string, string[]]) => [name, list.length === 1 ? (list[0] as string) : list] as const;
+    return Object.fromEntries([...values].map(single));
   }
   if (type === 'application/json' || type?.endsWith('+json')) {
     let parsed: unknown;
@@ -40,14 +95,21 @@ export function parseFormBody(request: WebhookRequest): FormFields {
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       throw new WebhookRejectedError(400, 'malformed_body', 'body must be a JSON object of form fields');
     }
-    const fields: FormFields = {};
+    const entries: Array<[string, string | string[]]> = [];
     for (const [key, value] of Object.entries(parsed)) {
-      if (typeof value === 'string') fields[key] = value;
-      else if (typeof value === 'number' || typeof value === 'boolean') fields[key] = String(value);
-      else if (Array.isArray(value)) fields[key] = value.filter((item) => typeof item === 'string' || typeof item === 'number').map(String);
-      // Nested objects and nulls carry no form field: ignored.
+      if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+        count(key, String(value));
+        entries.push([key, String(value)]);
+      } else if (Array.isArray(value)) {
+        const items = value.filter((item) => typeof item === 'string' || typeof item === 'number').map(String);
+        for (const item of items) count(key, item);
+        entries.push([key, items]);
+      } else {
+        // Nested objects and nulls carry no form field: ignored, but counted, as reading each is still a step.
+        count(key, '');
+      }
     }
-    return fields;
+    return Object.fromEntries(entries);
   }
   throw new WebhookRejectedError(
     415,

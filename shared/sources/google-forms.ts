@@ -17,7 +17,7 @@ import * as z from '../zod.js';
 import { describeIssues } from '../validation.js';
 import { checkBodySize, mediaType, WebhookRejectedError, type WebhookRequest } from '../webhook.js';
 import { requireRouteAuth } from './auth.js';
-import { mapFormToContact, type MappedContact } from './form.js';
+import { checkFieldCount, mapFormToContact, type MappedContact } from './form.js';
 import { contactReading } from './mapping.js';
 
 /** Apps Script form and response ids are URL-safe base64-like strings ("2_ABaOnud…"); nothing else belongs in a dedupe key. */
@@ -54,6 +54,7 @@ export function parseGoogleFormsBody(request: WebhookRequest): GoogleFormsRespon
   }
   const response = GoogleFormsResponseSchema.safeParse(parsed);
   if (!response.success) throw malformed(`not a Google Forms response from the forwarder script: ${describeIssues(response.error)}`);
+  checkFieldCount(response.data.answers);
   return response.data;
 }
 

@@ -17,7 +17,8 @@ import * as z from '../zod.js';
 import { describeIssues } from '../validation.js';
 import { checkBodySize, mediaType, WebhookRejectedError, type WebhookRequest } from '../webhook.js';
 import { requireRouteAuth } from './auth.js';
-import { mapFormToContact, type ContactField, type FormFields, type MappedContact } from './form.js';
+import { mapFormToContact, MAX_FORM_FIELDS, tooManyFields } from './form.js';
+import type { ContactField, FormFields, MappedContact } from './form.js';
 import { contactReading } from './mapping.js';
 
 /** Jotform ids are digits; anything safe in a dedupe key is accepted rather than guessing their future format. */
@@ -42,10 +43,19 @@ function malformed(message: string): WebhookRejectedError {
   return new WebhookRejectedError(400, 'malformed_body', message);
 }
 
-/** The envelope's text fields; uploaded files (none in Jotform's webhook) are left out. */
+/**
+ * The envelope's text fields; uploaded files (none in Jotform's webhook) are left out. Jotform sends about ten
+ * (formID, submissionID, rawRequest, pretty, ...); more than the plain form's cap of fields is no Jotform webhook.
+ * Values are not capped: rawRequest and pretty carry the whole submission.
+ */
 async function envelopeFields(request: WebhookRequest): Promise<Record<string, string>> {
   const type = mediaType(request);
   const fields: Record<string, string> = {};
+  let count = 0;
+  const counted = () => {
+    count += 1;
+    if (count > MAX_FORM_FIELDS) throw tooManyFields('parts');
+  };
   if (type === 'multipart/form-data') {
     let form: FormData;
     try {
@@ -54,11 +64,17 @@ async function envelopeFields(request: WebhookRequest): Promise<Record<string, s
     } catch (error) {
       throw malformed(`body is not valid multipart/form-data: ${(error as Error).message}`);
     }
-    for (const [name, value] of form) if (typeof value === 'string' && !Object.hasOwn(fields, name)) fields[name] = value;
+    for (const [name, value] of form) {
+      counted();
+      if (typeof value === 'string' && !Object.hasOwn(fields, name)) fields[name] = value;
+    }
     return fields;
   }
   if (type === 'application/x-www-form-urlencoded') {
-    for (const [name, value] of new URLSearchParams(request.rawBody.toString('utf8'))) if (!Object.hasOwn(fields, name)) fields[name] = value;
+    for (const [name, value] of new URLSearchParams(request.rawBody.toString('utf8'))) {
+      counted();
+      if (!Object.hasOwn(fields, name)) fields[name] = value;
+    }
     return fields;
   }
   throw new WebhookRejectedError(
@@ -143,10 +159,18 @@ export interface JotformFields {
   typed: Partial<Record<ContactField, string[]>>;
 }
 
-/** Flatten `rawRequest` answers into form fields. Jotform's bookkeeping keys (no `q<N>_` prefix) are left out. */
+/**
+ * Flatten `rawRequest` answers into form fields. Jotform's bookkeeping keys (no `q<N>_` prefix) are left out.
+ * Answers, list items and compound parts count against the plain form's cap of fields (413 `too_many_fields`).
+ */
 export function jotformFields(rawRequest: Record<string, unknown>): JotformFields {
   const fields: FormFields = {};
   const typed: Partial<Record<ContactField, string[]>> = {};
+  let count = 0;
+  const counted = (values: number) => {
+    count += values;
+    if (count > MAX_FORM_FIELDS) throw tooManyFields('answers');
+  };
   // Full keys are unique; a bare name could meet another only through a sub-key ("a.b"), and the first one wins.
   const set = (keys: string[], value: string | string[]) => {
     for (const key of keys) if (!Object.hasOwn(fields, key)) fields[key] = value;
@@ -159,10 +183,13 @@ export function jotformFields(rawRequest: Record<string, unknown>): JotformField
     if (bare === undefined) continue;
     const single = scalar(value);
     if (single !== undefined) {
+      counted(1);
       set([key, bare], single);
     } else if (Array.isArray(value)) {
+      counted(Math.max(1, value.length));
       set([key, bare], value.map(scalar).filter((item): item is string => item !== undefined && item !== ''));
     } else if (typeof value === 'object' && value !== null) {
+      counted(Math.max(1, Object.keys(value).length));
       const parts: Record<string, string> = {};
       for (const [part, partValue] of Object.entries(value)) {
         const text = scalar(partValue);

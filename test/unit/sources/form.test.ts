@@ -3,8 +3,17 @@ import { describe, expect, it, vi } from 'vitest';
 import { fromHttpApiEvent } from '../../../shared/adapters/http-api.js';
 import { parseRoutesConfig } from '../../../shared/config/routes.js';
 import { ingestWebhook, type IngestDependencies, type SourceSecret } from '../../../shared/ingest.js';
+import { SecretFormatError, SecretNotFoundError } from '../../../shared/secrets.js';
 import { requireToken } from '../../../shared/sources/auth.js';
-import { formEventKey, formSource, mapFormToContact, parseFormBody, regionOf } from '../../../shared/sources/form.js';
+import {
+  formEventKey,
+  formSource,
+  mapFormToContact,
+  MAX_FIELD_CHARS,
+  MAX_FORM_FIELDS,
+  parseFormBody,
+  regionOf,
+} from '../../../shared/sources/form.js';
 import { MAX_BODY_BYTES, WebhookRejectedError } from '../../../shared/webhook.js';
 import { httpApiEvent } from '../../helpers/lambda.js';
 import { jsonRequest, urlencodedRequest } from '../../helpers/requests.js';
@@ -12,6 +21,11 @@ import { testRoute } from '../../helpers/routes.js';
 
 /** Ingest's answer once the job is queued: exactly 200, the one status every sender counts as delivered. */
 const ACCEPTED = { statusCode: 200, body: { status: 'accepted' } } as const;
+/** The answer when our side cannot process a webhook: the same words whatever went wrong. */
+const GENERIC_500 = {
+  statusCode: 500,
+  body: { error: { code: 'internal_error', message: 'the webhook could not be processed; try again later' } },
+};
 
 const route = testRoute({ defaultRegion: 'US', tags: ['web-form'] });
 const now = new Date('2026-11-21T10:00:00.000Z');
@@ -63,6 +77,62 @@ describe('Function: parseFormBody', () => {
   it('answers 413 for a body over the limit', () => {
     const error = rejectionOf(() => parseFormBody(jsonRequest({ big: 'x'.repeat(MAX_BODY_BYTES) })));
     expect([error.statusCode, error.code]).toEqual([413, 'body_too_large']);
+  });
+});
+
+describe('Function: parseFormBody under its caps', () => {
+  /** `count` pairs `name=value`, joined as a browser would send them. */
+  const repeated = (count: number, pair = 'a=1') => Array.from({ length: count }, () => pair).join('&');
+
+  it('collects every repeat of a name, in order, up to MAX_FORM_FIELDS', () => {
+    const values = Array.from({ length: MAX_FORM_FIELDS }, (_, i) => String(i));
+    const fields = parseFormBody(urlencodedRequest(values.map((value) => `tags[]=${value}`).join('&')));
+    expect(fields).toEqual({ tags: values });
+  });
+
+  it('answers 413 too_many_fields for a 256 KB body of 60,000 repeats of one name, naming the cap', () => {
+    const body = repeated(60_000, 'aa=1').slice(0, MAX_BODY_BYTES);
+    expect(body.length).toBeGreaterThan(MAX_BODY_BYTES - 5);
+    const error = rejectionOf(() => parseFormBody(urlencodedRequest(body)));
+    expect([error.statusCode, error.code]).toEqual([413, 'too_many_fields']);
+    const cap = MAX_FORM_FIELDS;
+    expect(error.message).toBe(`the submission has more than ${cap} fields or values; a form may send at most ${cap}`);
+  });
+
+  it('counts each repeat, each distinct name and each JSON list item against the same cap', () => {
+    const over = MAX_FORM_FIELDS + 1;
+    const distinct = Array.from({ length: over }, (_, i) => `f${i}=1`).join('&');
+    const list = { phone: Array.from({ length: over }, () => '1') };
+    const nested = Object.fromEntries(Array.from({ length: over }, (_, i) => [`f${i}`, { x: 1 }]));
+    for (const request of [urlencodedRequest(repeated(over)), urlencodedRequest(distinct)]) {
+      expect(rejectionOf(() => parseFormBody(request)).code).toBe('too_many_fields');
+    }
+    for (const request of [jsonRequest(list), jsonRequest(nested)]) {
+      expect(rejectionOf(() => parseFormBody(request)).code).toBe('too_many_fields');
+    }
+    expect(parseFormBody(jsonRequest({ phone: list.phone.slice(1) }))).toEqual({ phone: list.phone.slice(1) });
+  });
+
+  it('answers 413 field_too_long for a name or value over MAX_FIELD_CHARS, without echoing it', () => {
+    const long = 'x'.repeat(MAX_FIELD_CHARS + 1);
+    for (const request of [urlencodedRequest(`m=${long}`), urlencodedRequest(`${long}=1`), jsonRequest({ m: long })]) {
+      const error = rejectionOf(() => parseFormBody(request));
+      expect([error.statusCode, error.code]).toEqual([413, 'field_too_long']);
+      const length = MAX_FIELD_CHARS + 1;
+      const message = `is ${length} characters long; at most ${MAX_FIELD_CHARS} are accepted`;
+      expect(error.message).toMatch(new RegExp(`^a field (name|value) ${message}$`));
+    }
+    expect(parseFormBody(urlencodedRequest(`message=${long.slice(1)}`))).toEqual({ message: long.slice(1) });
+  });
+
+  it('keeps a field named __proto__ as an own field, whatever it holds', () => {
+    const urlencoded = parseFormBody(urlencodedRequest('__proto__=a&__proto__=b&email=ada%40example.com'));
+    expect(Object.getPrototypeOf(urlencoded)).toBe(Object.prototype);
+    expect(Object.hasOwn(urlencoded, '__proto__')).toBe(true);
+    expect(urlencoded['__proto__']).toEqual(['a', 'b']);
+    const json = parseFormBody(jsonRequest('{"__proto__": ["a"], "email": "ada@example.com"}'));
+    expect(Object.getPrototypeOf(json)).toBe(Object.prototype);
+    expect(json['__proto__']).toEqual(['a']);
   });
 });
 
@@ -351,10 +421,34 @@ describe('Function: ingestWebhook with an authenticated form route', () => {
       ['signed', { token: 't' }, 'secret'],
     ] as const) {
       const { accept, deps } = setup(secret);
-      const answer = await ingestWebhook(request(routeName, { query: { token: 't' } }), formSource, deps);
-      expect(answer.statusCode).toBe(500);
-      expect(answer.body).toMatchObject({ error: { code: 'source_secret_unavailable', message: expect.stringContaining(`needs "${field}"`) as string } });
+      const logger = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+      const tokened = request(routeName, { query: { token: 't' } });
+      const answer = await ingestWebhook(tokened, formSource, { ...deps, logger });
+      expect(answer).toEqual(GENERIC_500);
+      expect(logger.error).toHaveBeenCalledWith('source secret unusable', {
+        source: 'form',
+        route: routeName,
+        code: 'source_secret_unavailable',
+        error: expect.objectContaining({ message: expect.stringContaining(`needs "${field}"`) as string }) as Error,
+      });
       expect(accept).not.toHaveBeenCalled();
+    }
+  });
+
+  it('answers an unauthenticated caller a generic 500 naming no stage or secret; only the log names them', async () => {
+    const secretName = 'contact-relay/prod/source/form';
+    for (const failure of [new SecretNotFoundError(secretName), new SecretFormatError(secretName, 'needs "token"')]) {
+      const logger = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+      const sourceSecret = vi.fn(async () => Promise.reject(failure));
+      const deps = { routes, accept: vi.fn<IngestDependencies['accept']>(), sourceSecret, logger, now: () => now };
+      // No token at all: anyone who knows the URL can send this.
+      const answer = await ingestWebhook(request('tokened'), formSource, deps);
+      expect(answer).toEqual(GENERIC_500);
+      expect(JSON.stringify(answer)).not.toMatch(/prod|contact-relay|source\/form|secret/);
+      const [message, detail] = logger.error.mock.calls[0] as [string, { code: string; error: Error }];
+      expect([message, detail.code]).toEqual(['source secret unusable', 'source_secret_unavailable']);
+      expect(detail.error.message).toBe(failure.message);
+      expect(detail.error.message).toContain(secretName);
     }
   });
 

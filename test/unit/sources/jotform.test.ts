@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { fromHttpApiEvent } from '../../../shared/adapters/http-api.js';
 import { parseRoutesConfig } from '../../../shared/config/routes.js';
 import { ingestWebhook, type IngestDependencies } from '../../../shared/ingest.js';
+import { MAX_FORM_FIELDS } from '../../../shared/sources/form.js';
 import { decodeEntities, jotformFields, jotformSource, parseJotformBody } from '../../../shared/sources/jotform.js';
 import { WebhookRejectedError, type WebhookRequest } from '../../../shared/webhook.js';
 import { httpApiEvent } from '../../helpers/lambda.js';
@@ -119,6 +120,42 @@ describe('Function: parseJotformBody', () => {
     const error = await rejectionOf(jotformRequest(Buffer.from('{}'), { contentType: 'application/json' }));
     expect([error.statusCode, error.code]).toEqual([415, 'unsupported_content_type']);
     expect(error.message).toContain('Jotform sends multipart/form-data');
+  });
+
+  it('answers 413 too_many_fields for more parts than a form may send, multipart or urlencoded', async () => {
+    const envelope = { formID: FORM_ID, submissionID: SUBMISSION_ID, rawRequest: '{}' };
+    const form = new FormData();
+    for (const [name, value] of Object.entries(envelope)) form.append(name, value);
+    for (let i = 0; i < MAX_FORM_FIELDS; i += 1) form.append('pad', '1');
+    const response = new Response(form);
+    const body = Buffer.from(await response.arrayBuffer());
+    const contentType = response.headers.get('content-type') ?? '';
+    const urlencoded = `${new URLSearchParams(envelope).toString()}${'&a=1'.repeat(MAX_FORM_FIELDS)}`;
+    const urlencodedType = { contentType: 'application/x-www-form-urlencoded' };
+    const requests = [jotformRequest(body, { contentType }), jotformRequest(Buffer.from(urlencoded), urlencodedType)];
+    for (const request of requests) {
+      const error = await rejectionOf(request);
+      expect([error.statusCode, error.code]).toEqual([413, 'too_many_fields']);
+      const cap = MAX_FORM_FIELDS;
+      expect(error.message).toBe(`the submission has more than ${cap} parts; a form may send at most ${cap}`);
+    }
+  });
+});
+
+describe('Function: jotformFields under the form caps', () => {
+  it('answers 413 too_many_fields for more answers, list items or compound parts than MAX_FORM_FIELDS', () => {
+    const answers = Object.fromEntries(Array.from({ length: MAX_FORM_FIELDS + 1 }, (_, i) => [`q${i}_a`, 'x']));
+    const list = { q1_phones: Array.from({ length: MAX_FORM_FIELDS + 1 }, () => '1') };
+    const name = Object.fromEntries(Array.from({ length: MAX_FORM_FIELDS + 1 }, (_, i) => [`p${i}`, 'x']));
+    const parts = { q1_name: name };
+    for (const rawRequest of [answers, list, parts]) {
+      expect(() => jotformFields(rawRequest)).toThrow(WebhookRejectedError);
+      expect(() => jotformFields(rawRequest)).toThrow(`more than ${MAX_FORM_FIELDS} answers`);
+    }
+    // Bookkeeping keys are no answers: they do not count.
+    const bookkeeping = Object.fromEntries(Array.from({ length: MAX_FORM_FIELDS + 1 }, (_, i) => [`key${i}`, 'x']));
+    const { fields } = jotformFields({ ...bookkeeping, q1_email: 'ada@example.com' });
+    expect(fields).toEqual({ q1_email: 'ada@example.com', email: 'ada@example.com' });
   });
 });
 
