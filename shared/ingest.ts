@@ -20,7 +20,7 @@ import { SecretFormatError, SecretNotFoundError, sourceSecretName, type SecretSt
 import type { FormProtectionDependencies } from './sources/protection.js';
 import type { OutcomeStore } from './store.js';
 import * as z from './zod.js';
-import { rejection, WebhookRejectedError, type WebhookAnswer, type WebhookRequest } from './webhook.js';
+import { internalError, rejection, WebhookRejectedError, type WebhookAnswer, type WebhookRequest } from './webhook.js';
 
 export type SourceReading =
   | {
@@ -197,9 +197,11 @@ export async function ingestWebhook(request: WebhookRequest, source: Source, dep
       return rejection(error);
     }
     if (error instanceof SecretNotFoundError || error instanceof SecretFormatError) {
-      // Our configuration is wrong, not the request: a 5xx keeps the sender retrying until it is fixed.
-      log.error('source secret unusable', { source: source.name, route: route.name, error });
-      return rejection(new WebhookRejectedError(500, 'source_secret_unavailable', `this route's signing secret is missing or malformed (${error.message})`));
+      // Our configuration is wrong, not the request: a 5xx keeps the sender retrying until it is fixed. Only the
+      // log names the secret; the caller gets the generic answer.
+      const where = { source: source.name, route: route.name };
+      log.error('source secret unusable', { ...where, code: 'source_secret_unavailable', error });
+      return internalError();
     }
     throw error;
   }

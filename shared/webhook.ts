@@ -44,6 +44,16 @@ export function rejection(error: WebhookRejectedError): WebhookAnswer {
   return { statusCode: error.statusCode, body: { error: { code: error.code, message: error.message } } };
 }
 
+/**
+ * The answer when our side cannot process a webhook (a source secret missing or malformed): a 5xx, so the sender
+ * retries until it is fixed, in the same words whatever went wrong. Anyone may call a webhook URL, so the answer
+ * names no stage, secret or cause; the log line next to it does, under its own code.
+ */
+export function internalError(): WebhookAnswer {
+  const message = 'the webhook could not be processed; try again later';
+  return { statusCode: 500, body: { error: { code: 'internal_error', message } } };
+}
+
 /** Webhook bodies are small; anything larger is refused before parsing. */
 export const MAX_BODY_BYTES = 256 * 1024;
 

@@ -124,8 +124,12 @@ function refusalHint(answer: Answer): string {
     case 'invalid_signature':
     case 'invalid_token':
       return '\nhint: the stage checks with another secret than the one used here (--stage / --secrets); contact-relay doctor checks them';
-    case 'source_secret_unavailable':
-      return '\nhint: the route\'s signing secret is missing or malformed where the functions run; contact-relay doctor names it and the fix';
+    case 'internal_error':
+      // The answer names no cause (anyone may call the URL); the function's log line does.
+      return (
+        '\nhint: the function could not process it; most often the route\'s source secret is missing or malformed ' +
+        '(logged as source_secret_unavailable): contact-relay doctor names it and the fix'
+      );
     case 'unknown_route':
       return '\nhint: the deployed route config has no such route; deploy config/routes.json again';
     case 'stale_timestamp':

@@ -17,6 +17,8 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { MAX_REJECTED_PHONES } from '../../shared/contact.js';
 import { MAX_JOB_BYTES, parseDeliveryJob, type DeliveryJob } from '../../shared/jobs.js';
+import { MAX_FIELD_CHARS, MAX_FORM_FIELDS } from '../../shared/sources/form.js';
+import { MAX_BODY_BYTES } from '../../shared/webhook.js';
 import { httpApiEvent, lambdaContext } from '../helpers/lambda.js';
 import { testContact } from '../helpers/contacts.js';
 import { SOURCE_SECRET, STAGE, startPipeline, type Pipeline } from '../helpers/pipeline.js';
@@ -51,6 +53,8 @@ const forms = async (source: string, body: Buffer | string, headers: Record<stri
       lambdaContext(),
     ),
   );
+
+const count = (value: number) => value.toLocaleString('en');
 
 /** The job a row's webhook put on the delivery queue (no poller runs here, so every job waits there). */
 async function queuedJob(eventKey: unknown): Promise<DeliveryJob | undefined> {
@@ -150,12 +154,63 @@ const CATALOGUE: Row[] = [
     },
   },
   {
+    input: `more than ${count(MAX_FORM_FIELDS)} fields or values in a submission (e.g. 60,000 repeats of a name)`,
+    answer: '413 `too_many_fields`',
+    check: async () => {
+      const over = MAX_FORM_FIELDS + 1;
+      const tooMany = { statusCode: 413, body: { error: { code: 'too_many_fields' } } };
+      const urlencoded = { 'content-type': 'application/x-www-form-urlencoded' };
+      const json = { 'content-type': 'application/json' };
+      const repeats = Array.from({ length: 60_000 }, () => 'aa=1').join('&').slice(0, MAX_BODY_BYTES);
+      expect(await forms('form', repeats, urlencoded)).toMatchObject(tooMany);
+      const list = JSON.stringify({ email: 'ada@example.com', phone: Array.from({ length: over }, () => '1') });
+      expect(await forms('form', list, json)).toMatchObject(tooMany);
+      const jotform = `formID=1&submissionID=2&rawRequest=%7B%7D${'&pad=1'.repeat(over)}`;
+      const token = `token=${SOURCE_SECRET.token}`;
+      expect(await forms('jotform', jotform, urlencoded, 'default', token)).toMatchObject(tooMany);
+      const field = (i: number) => ({ key: `k${i}`, label: 'Q', type: 'INPUT_TEXT', value: 'x' });
+      const fields = Array.from({ length: over }, (_, i) => field(i));
+      const data = { formId: 'f', fields };
+      const tally = JSON.stringify({ eventId: 'catalogue-fields', eventType: 'FORM_RESPONSE', data });
+      expect(await forms('tally', tally, { ...json, 'tally-signature': sign(tally) })).toMatchObject(tooMany);
+      const answers = Object.fromEntries(Array.from({ length: over }, (_, i) => [`Question ${i}`, 'x']));
+      const google = JSON.stringify({ formId: 'f1', responseId: 'r1', answers });
+      const signed = { ...json, 'x-contact-relay-signature': `sha256=${sign(google)}` };
+      expect(await forms('google-forms', google, signed)).toMatchObject(tooMany);
+    },
+  },
+  {
+    input: `a form field name or value over ${count(MAX_FIELD_CHARS)} characters`,
+    answer: '413 `field_too_long`',
+    check: async () => {
+      const body = `email=ada%40example.com&message=${'x'.repeat(MAX_FIELD_CHARS + 1)}`;
+      const answer = await forms('form', body, { 'content-type': 'application/x-www-form-urlencoded' });
+      expect(answer).toMatchObject({ statusCode: 413, body: { error: { code: 'field_too_long' } } });
+    },
+  },
+  {
     input: `contact too large to queue once mapped (over ${MAX_JOB_BYTES / 1024} KiB)`,
     answer: '413 `job_too_large`',
     check: async () => {
-      // 200,000 quotes fit the body limit as form bytes, and take two bytes each in the job's JSON.
-      const body = `email=big%40example.com&name=${'"'.repeat(200_000)}`;
-      const answer = await forms('form', body, { 'content-type': 'application/x-www-form-urlencoded' });
+      // A plain form's fields stop at MAX_FIELD_CHARS; a signed sender's name may fill the body, and the job
+      // wraps it in more than the body did.
+      const tally = (name: string) =>
+        JSON.stringify({
+          eventId: 'catalogue-job-too-large',
+          eventType: 'FORM_RESPONSE',
+          createdAt: '2026-11-21T10:00:00.000Z',
+          data: {
+            responseId: 'r',
+            formId: 'f',
+            fields: [
+              { key: 'k1', label: 'First name', type: 'INPUT_TEXT', value: name },
+              { key: 'k2', label: 'Email', type: 'INPUT_EMAIL', value: 'big@example.com' },
+            ],
+          },
+        });
+      const body = tally('x'.repeat(MAX_BODY_BYTES - tally('').length));
+      expect(body.length).toBe(MAX_BODY_BYTES);
+      const answer = await forms('tally', body, { 'content-type': 'application/json', 'tally-signature': sign(body) });
       expect(answer).toMatchObject({ statusCode: 413, body: { error: { code: 'job_too_large' } } });
     },
   },
@@ -224,10 +279,10 @@ const CATALOGUE: Row[] = [
     },
   },
   {
-    input: 'more phones, emails, tags or attributes than a contact keeps (e.g. 60,000 phones)',
+    input: 'more phones, emails, tags or attributes than a contact keeps (e.g. 500 phones)',
     answer: '200 `accepted`, keeping the first 10 phones, 10 emails, 20 tags and 50 attributes',
     check: async () => {
-      const phone = Array.from({ length: 60_000 }, () => '1');
+      const phone = Array.from({ length: 500 }, () => '1');
       const form = JSON.stringify({ name: 'Ada', email: 'ada@example.com', phone });
       const answer = await forms('form', form, { 'content-type': 'application/json' });
       expect(answer).toMatchObject({ statusCode: 200, body: { status: 'accepted' } });
@@ -241,11 +296,15 @@ const CATALOGUE: Row[] = [
   },
   {
     input: 'missing or malformed source secret',
-    answer: '500 `source_secret_unavailable` (the sender retries)',
+    answer: '500 `internal_error`, naming no stage or secret; the log line names it (the sender retries)',
     check: async () => {
-      pipeline.emulator.state.secrets.set(`contact-relay/${STAGE}/source/tally`, JSON.stringify({ wrong: 'shape' }));
-      const body = readFileSync(new URL('../fixtures/tally/example.json', import.meta.url));
-      expect(await forms('tally', body, { 'content-type': 'application/json', 'tally-signature': sign(body) })).toMatchObject({ statusCode: 500, body: { error: { code: 'source_secret_unavailable' } } });
+      // Typeform: no row above reads its secret, so no warm cache still holds the good one.
+      pipeline.emulator.state.secrets.set(`contact-relay/${STAGE}/source/typeform`, JSON.stringify({ wrong: 'shape' }));
+      const body = readFileSync(new URL('../fixtures/typeform/example.json', import.meta.url));
+      // Unsigned: anyone can send this, and learns nothing of the stage or its secrets.
+      const answer = await forms('typeform', body, { 'content-type': 'application/json' });
+      const message = 'the webhook could not be processed; try again later';
+      expect(answer).toEqual({ statusCode: 500, body: { error: { code: 'internal_error', message } } });
     },
   },
   {

@@ -301,7 +301,7 @@ describe('Function: ingestWebhook with the Google Forms source', () => {
 
   it('answers 500 when the route secret has no signing secret', async () => {
     const answer = await ingestWebhook(signedRequest(FIXTURE), googleFormsSource, setup({ token: 't' }).deps);
-    expect(answer).toMatchObject({ statusCode: 500, body: { error: { code: 'source_secret_unavailable' } } });
+    expect(answer).toMatchObject({ statusCode: 500, body: { error: { code: 'internal_error' } } });
   });
 
   it('verifies a base64-encoded API Gateway body', async () => {

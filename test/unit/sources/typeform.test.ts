@@ -167,7 +167,7 @@ describe('Source: typeform, refusals', () => {
   it('answers 500 when the route secret has no signing secret, so Typeform retries until it is fixed', async () => {
     const d = deps({ token: 'only-a-token' });
     const answer = await ingestWebhook(signed(body), typeformSource, d);
-    expect(answer).toMatchObject({ statusCode: 500, body: { error: { code: 'source_secret_unavailable' } } });
+    expect(answer).toMatchObject({ statusCode: 500, body: { error: { code: 'internal_error' } } });
     expect(d.accept).not.toHaveBeenCalled();
   });
 });
