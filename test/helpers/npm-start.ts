@@ -28,7 +28,22 @@ export interface NpmStart {
   stop(): Promise<void>;
 }
 
+/**
+ * A free port is only free when it is picked: a test running beside this one may bind it before the stack
+ * does (the internal serverless-offline port is picked by `npm start` itself). Such a start is tried again on
+ * other ports; any other failure is the test's to report.
+ */
 export async function startNpmStart(env: NodeJS.ProcessEnv = {}): Promise<NpmStart> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(env);
+    } catch (error) {
+      if (attempt >= 3 || !/EADDRINUSE/.test((error as Error).message)) throw error;
+    }
+  }
+}
+
+async function startOnce(env: NodeJS.ProcessEnv): Promise<NpmStart> {
   const ports = { http: await freePort(), emulator: await freePort(), lambda: await freePort() };
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !REAL_ACCOUNT_VARIABLES.test(name)),
@@ -48,7 +63,11 @@ export async function startNpmStart(env: NodeJS.ProcessEnv = {}): Promise<NpmSta
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const banner = await waitForOutput(child, 'Ctrl-C stops everything', 120_000);
+  const banner = await waitForOutput(child, 'Ctrl-C stops everything', 120_000).catch((error: unknown) => {
+    // The stack runs detached children: a start that failed on a taken port must not leave them behind.
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+    throw error;
+  });
   return {
     child,
     ports,
