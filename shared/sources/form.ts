@@ -7,8 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Contact } from '../contact.js';
-import type { Source } from '../ingest.js';
-import type { FieldMapping, ResolvedRoute } from '../config/routes.js';
+import { signedBodyKey, type Source } from '../ingest.js';
+import { routeAuth, type FieldMapping, type ResolvedRoute } from '../config/routes.js';
 import { isRegion } from '../phone.js';
 import { checkBodySize, mediaType, WebhookRejectedError, type WebhookRequest } from '../webhook.js';
 import { requireRouteAuth } from './auth.js';
@@ -277,6 +277,10 @@ export const formSource: Source = {
     const eventKey = formEventKey(request);
     const verdict = await protectForm(request, route, fields, context);
     if (verdict.kind === 'decoy') return { kind: 'ignored', reason: verdict.reason, decoyEventKey: eventKey };
-    return contactReading(eventKey, mapFormToContact(fields, route, eventKey, now));
+    const reading = contactReading(eventKey, mapFormToContact(fields, route, eventKey, now));
+    // The HMAC covers the body, not the Idempotency-Key header: the signed bytes are a key of the event too, so a
+    // captured body sent again under a fresh key is a duplicate. Without the header the key is that hash already.
+    const signedWithKey = routeAuth(route) === 'hmac' && request.headers['idempotency-key']?.trim();
+    return signedWithKey && reading.kind === 'contact' ? { ...reading, bodyKey: signedBodyKey('form', request.rawBody) } : reading;
   },
 };

@@ -388,6 +388,18 @@ describe('Function: ingestWebhook with an authenticated form route', () => {
     expect(accept).toHaveBeenCalledWith(expect.objectContaining({ emails: ['ada@example.com'] }), expect.objectContaining({ name: 'signed' }), expect.any(String), undefined);
   });
 
+  it('keys a signed body by its bytes as well, so a fresh Idempotency-Key on a captured body is still one event', async () => {
+    const { accept, deps } = setup();
+    const signature = { 'x-contact-relay-signature': sign(body) };
+    for (const key of ['first', 'fresh']) {
+      await ingestWebhook(request('signed', { headers: { ...signature, 'idempotency-key': key } }), formSource, deps);
+    }
+    const bodyKeys = accept.mock.calls.map((call) => call[4]);
+    expect(bodyKeys[0]).toMatch(/^form:body:sha256:[0-9a-f]{64}$/);
+    expect(bodyKeys[1]).toBe(bodyKeys[0]);
+    expect(accept.mock.calls.map((call) => call[2])).toEqual(['form:signed:first', 'form:signed:fresh']);
+  });
+
   it.each([
     ['no signature', {}, 'missing_signature'],
     ['a signature with another secret', { 'x-contact-relay-signature': sign(body, 'other') }, 'invalid_signature'],
