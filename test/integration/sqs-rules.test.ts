@@ -170,9 +170,11 @@ describe('Webhooks whose jobs SQS would refuse, through the local pipeline', () 
     });
   }
 
-  const manyPhones = Array.from({ length: 60_000 }, () => '1');
+  // Under the form's 1,000-value cap (60,000 are refused 413 too_many_fields before any mapping), far over
+  // what a contact keeps.
+  const manyPhones = Array.from({ length: 900 }, () => '1');
 
-  it('60,000 invalid phones beside an email: accepted, the job keeps 10, the contact is delivered', async () => {
+  it('900 invalid phones beside an email: accepted, the job keeps 10, the contact is delivered', async () => {
     const body = Buffer.from(JSON.stringify({ name: 'Ada Lovelace', email: 'ada@example.com', phone: manyPhones }));
     expect(body.length).toBeLessThan(256 * 1024);
     expect(await postForm('form', body, 'application/json')).toMatchObject(accepted);
@@ -190,10 +192,10 @@ describe('Webhooks whose jobs SQS would refuse, through the local pipeline', () 
     expect(created('kirim')).toBeUndefined();
   });
 
-  it('60,000 invalid phones and nothing else: skipped, the reason naming 10 and counting the rest', async () => {
+  it('900 invalid phones and nothing else: skipped, the reason naming 10 and counting the rest', async () => {
     const body = Buffer.from(JSON.stringify({ name: 'Ada Lovelace', phone: manyPhones }));
     const answer = await postForm('form', body, 'application/json');
-    const reason = expect.stringContaining('; and 59990 more') as string;
+    const reason = expect.stringContaining('; and 890 more') as string;
     expect(answer).toMatchObject({ statusCode: 200, body: { status: 'skipped', reason } });
     expect(String(answer.body['reason']).length).toBeLessThan(1000);
   });

@@ -50,7 +50,7 @@ beforeAll(async () => {
     secrets: {
       [`contact-relay/${STAGE}/shopify-admin/main`]: { shopDomain: SHOP, accessToken: TOKEN },
       [`contact-relay/${STAGE}/shopify-admin/revoked`]: { shopDomain: 'other-shop.myshopify.com', accessToken: 'shpat_revoked' },
-      'shops/custom-admin': { shopDomain: SHOP, accessToken: TOKEN, apiVersion: '2025-10' },
+      'contact-relay/recon/shopify-admin/custom': { shopDomain: SHOP, accessToken: TOKEN, apiVersion: '2025-10' },
     },
   });
   secretsClient = new SecretsManagerClient({ endpoint: emulator.url, region: 'us-east-1', credentials: awsCredentials });
@@ -355,7 +355,7 @@ describe('Function: reconcileShopifyRoutes', () => {
   it('reads the route\'s own secret and API version when reconcile names one', async () => {
     const store = await freshStore();
     stub.orders = orders(1, 30);
-    const routes = routesConfig({ main: { deliverTo: ['twochat'], reconcile: { secretName: 'shops/custom-admin' } } });
+    const routes = routesConfig({ main: { deliverTo: ['twochat'], reconcile: { secretName: 'contact-relay/recon/shopify-admin/custom' } } });
     const requests = vi.spyOn(client, 'request');
     try {
       const [report] = await reconcileShopifyRoutes(dependencies(store, recordingQueue(), { routes }));
