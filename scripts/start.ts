@@ -216,7 +216,7 @@ function announce(): void {
       `  IAM:             each function may do what its role in infra/ grants (GET ${emulator.url}/_emulator/iam)`,
       `  delivery queue:  ${resources.queueUrl}  (dead letters: ${resources.dlqUrl})`,
       '',
-      'Scheduled functions run when you invoke them (EventBridge Scheduler does it in AWS):',
+      'Scheduled functions run on their schedules, as EventBridge Scheduler runs them in AWS; to run one now:',
       ...['redrive', 'healthcheck', 'reconcile'].map((name) => `  curl -s -X POST http://127.0.0.1:${lambdaPort}/2015-03-31/functions/contact-relay-${STAGE}-${name}/invocations -d '{}'`),
       '',
       'Try it:',

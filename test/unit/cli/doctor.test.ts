@@ -109,7 +109,7 @@ describe('contact-relay doctor (provider URLs from the environment)', () => {
     }
   });
 
-  it('a deployed stage honours PROVIDER_URL_* too, as its deployed functions do', async () => {
+  it('a deployed stage takes a PROVIDER_URL_* on this machine (loopback), as its deployed functions do', async () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'cli-doctor-')), 'prod.json');
     const prod = Object.fromEntries(
       Object.entries(secrets).map(([name, value]) => [name.replace('/local/', '/prod/'), value]),
