@@ -93,7 +93,7 @@ const log = (message: string) => console.error(`[bench ${((performance.now() - t
 
 // ---------------------------------------------------------------- scratch copy
 
-const SERVICE_ENTRIES = ['serverless.yml', 'package.json', 'tsconfig.json', 'config', 'infra', 'shared', 'functions', 'scripts', 'local', 'test/emulator', 'test/helpers'];
+const SERVICE_ENTRIES = ['serverless.yml', 'package.json', 'tsconfig.json', 'config', 'infra', 'shared', 'functions', 'scripts', 'local'];
 
 function scratchCopy(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'contact-relay-bench-'));

@@ -9,7 +9,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { EMULATED_PROVIDERS, RANDOM_FAULT_KINDS, type EmulatedProvider, type RandomFaultKind } from '../test/emulator/state.js';
+import { EMULATED_PROVIDERS, RANDOM_FAULT_KINDS, type EmulatedProvider, type RandomFaultKind } from '../local/emulator/state.js';
 import { peopleCapacity } from './soak/people.js';
 import { startSoakPipeline } from './soak/pipeline.js';
 import { formatSoak } from './soak/report.js';

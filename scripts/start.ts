@@ -11,7 +11,7 @@
  *     account with its keys in the secrets file;
  *   - on PORT (3000) the HTTP API in front of them: a failed or timed-out
  *     function is answered with API Gateway's 5xx, and a few invocations run
- *     at once (test/emulator/api-gateway-front.ts);
+ *     at once (local/emulator/api-gateway-front.ts);
  *   - a poller that feeds the delivery queue to the deliver function, as
  *     Lambda's event source mapping does.
  * Ctrl-C or SIGTERM stops every child.
@@ -28,14 +28,14 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { localSecretsFile, localStack, type Endpoint, type LocalStack } from '../cli/context.js';
 import { PROVIDER_LABELS } from '../cli/secret-specs.js';
 import { shellQuote } from '../cli/shell.js';
-import { startApiGatewayFront } from '../test/emulator/api-gateway-front.js';
-import { credentialsFromSecrets } from '../test/emulator/credentials.js';
-import { functionAccessKeyId } from '../test/emulator/iam.js';
-import { localFunctionEnv } from '../test/emulator/local-env.js';
-import { provisionLocal } from '../test/emulator/provision.js';
-import { startQueuePoller, type QueuePoller } from '../test/emulator/queue-poller.js';
-import { startEmulator } from '../test/emulator/server.js';
-import { freePort } from '../test/helpers/processes.js';
+import { startApiGatewayFront } from '../local/emulator/api-gateway-front.js';
+import { credentialsFromSecrets } from '../local/emulator/credentials.js';
+import { functionAccessKeyId } from '../local/emulator/iam.js';
+import { localFunctionEnv } from '../local/emulator/local-env.js';
+import { provisionLocal } from '../local/emulator/provision.js';
+import { startQueuePoller, type QueuePoller } from '../local/emulator/queue-poller.js';
+import { startEmulator } from '../local/emulator/server.js';
+import { freePort } from '../local/processes.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const STAGE = 'local';

@@ -13,8 +13,8 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { provisionLocal } from '../../test/emulator/provision.js';
-import { startEmulator, type Emulator } from '../../test/emulator/server.js';
+import { provisionLocal } from '../../local/emulator/provision.js';
+import { startEmulator, type Emulator } from '../../local/emulator/server.js';
 import { benchSecrets, PROVIDER_KEYS, STAGE } from '../lib/fixtures.js';
 
 const PROVIDERS = ['twochat', 'kirim', 'callbell', 'chatwoot'] as const;

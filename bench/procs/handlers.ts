@@ -19,8 +19,8 @@ import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/clie
 import { pathToFileURL } from 'node:url';
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { LocalResources } from '../../test/emulator/provision.js';
-import { httpApiEvent, lambdaContext } from '../../test/helpers/lambda.js';
+import type { LocalResources } from '../../local/emulator/provision.js';
+import { httpApiEvent, lambdaContext } from '../../local/lambda.js';
 import { reportResult } from '../lib/children.js';
 import { shopifyHeaders, SOURCE_SECRETS, typeformHeaders, usPhone } from '../lib/fixtures.js';
 import { summarize } from '../lib/stats.js';

@@ -8,7 +8,7 @@
  * only: a deployed function keeps no such variable (Lambda reserves it:
  * https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html).
  * The emulator maps the id to the function's role in infra/ and refuses what
- * the role does not grant (test/emulator/iam.ts, functionAccessKeyId).
+ * the role does not grant (local/emulator/iam.ts, functionAccessKeyId).
  * https://github.com/dherault/serverless-offline#environment-variables
  */
 class LocalFunctionCredentialsPlugin {

@@ -20,8 +20,8 @@
 import type { ProviderName } from '../../shared/config/routes.js';
 import type { SourceName } from '../../shared/contact.js';
 import type { RedriveReport } from '../../shared/operations/redrive.js';
-import type { EmulatedContact, EmulatedProvider, RandomFaultKind, RecordedRequest } from '../../test/emulator/state.js';
-import { EMULATED_PROVIDERS, RANDOM_FAULT_KINDS } from '../../test/emulator/state.js';
+import type { EmulatedContact, EmulatedProvider, RandomFaultKind, RecordedRequest } from '../../local/emulator/state.js';
+import { EMULATED_PROVIDERS, RANDOM_FAULT_KINDS } from '../../local/emulator/state.js';
 import type { Person } from './people.js';
 import type { OutagePhase, RedrivePhase, SoakCounters, SoakPhases } from './run.js';
 

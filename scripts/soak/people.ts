@@ -7,7 +7,7 @@
  * with a country beside it, as forms and checkouts collect them.
  */
 import { parsePhoneNumber } from 'libphonenumber-js';
-import type { Random } from '../../test/emulator/random.js';
+import type { Random } from '../../local/emulator/random.js';
 
 export type Country = 'US' | 'GB';
 

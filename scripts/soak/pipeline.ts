@@ -6,16 +6,16 @@
  * the environment through vitest (`vi.stubEnv`), which only works inside
  * vitest; here it is set on process.env before the handlers are imported,
  * which is when they read it. Each handler calls AWS as its own function and
- * gets what its role in infra/ grants (test/emulator/function-identity.ts).
+ * gets what its role in infra/ grants (local/emulator/function-identity.ts).
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { SOURCES } from '../../shared/contact.js';
 import type { RedriveReport } from '../../shared/operations/redrive.js';
-import { asFunction, useFunctionCredentials } from '../../test/emulator/function-identity.js';
-import { provisionLocal, type LocalResources } from '../../test/emulator/provision.js';
-import { localFunctionEnv } from '../../test/emulator/local-env.js';
-import { startEmulator, type Emulator } from '../../test/emulator/server.js';
+import { asFunction, useFunctionCredentials } from '../../local/emulator/function-identity.js';
+import { provisionLocal, type LocalResources } from '../../local/emulator/provision.js';
+import { localFunctionEnv } from '../../local/emulator/local-env.js';
+import { startEmulator, type Emulator } from '../../local/emulator/server.js';
 import type { SourceSecret } from './webhooks.js';
 
 export const SOAK_STAGE = 'soak';

@@ -1,5 +1,5 @@
 /** The soak's summary, as Markdown tables (readable in a terminal, pasteable into the README). */
-import { EMULATED_PROVIDERS, RANDOM_FAULT_KINDS } from '../../test/emulator/state.js';
+import { EMULATED_PROVIDERS, RANDOM_FAULT_KINDS } from '../../local/emulator/state.js';
 import type { SoakResult } from './check.js';
 
 const n = (value: number) => value.toLocaleString('en-US');

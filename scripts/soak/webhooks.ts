@@ -18,7 +18,7 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { SourceName } from '../../shared/contact.js';
-import type { Random } from '../../test/emulator/random.js';
+import type { Random } from '../../local/emulator/random.js';
 import type { Person } from './people.js';
 
 export interface SourceSecret {

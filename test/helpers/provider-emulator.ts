@@ -9,7 +9,7 @@ import type { ProviderName } from '../../shared/config/routes.js';
 import { createHttpClient, type HttpClient } from '../../shared/http.js';
 import type { ProviderContext } from '../../shared/providers/types.js';
 import { SecretStore } from '../../shared/secrets.js';
-import { startEmulator, type Emulator } from '../emulator/server.js';
+import { startEmulator, type Emulator } from '../../local/emulator/server.js';
 
 export interface ProviderEmulatorOptions {
   stage: string;

@@ -19,7 +19,7 @@ import { MAX_REJECTED_PHONES } from '../../shared/contact.js';
 import { MAX_JOB_BYTES, parseDeliveryJob, type DeliveryJob } from '../../shared/jobs.js';
 import { MAX_FIELD_CHARS, MAX_FORM_FIELDS } from '../../shared/sources/form.js';
 import { MAX_BODY_BYTES } from '../../shared/webhook.js';
-import { httpApiEvent, lambdaContext } from '../helpers/lambda.js';
+import { httpApiEvent, lambdaContext } from '../../local/lambda.js';
 import { testContact } from '../helpers/contacts.js';
 import { SOURCE_SECRET, STAGE, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SOURCES } from '../../shared/contact.js';
 import { eventually } from '../helpers/pipeline.js';
-import { freePort, waitForOutput } from '../helpers/processes.js';
+import { freePort, waitForOutput } from '../../local/processes.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(root, 'bin/contact-relay.js');

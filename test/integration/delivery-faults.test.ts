@@ -10,7 +10,7 @@ import { deliverContact } from '../../shared/delivery.js';
 import { createHttpClient, type HttpClient } from '../../shared/http.js';
 import type { ProviderContext } from '../../shared/providers/types.js';
 import { SecretStore } from '../../shared/secrets.js';
-import { startEmulator, type Emulator } from '../emulator/server.js';
+import { startEmulator, type Emulator } from '../../local/emulator/server.js';
 import { testContact } from '../helpers/contacts.js';
 
 const STAGE = 'faults';

@@ -1,6 +1,6 @@
 /** The emulator's inspection and fault API over HTTP, as tests, demos and users call it. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../emulator/server.js';
+import { startEmulator, type Emulator } from '../../local/emulator/server.js';
 
 let emulator: Emulator;
 beforeAll(async () => {

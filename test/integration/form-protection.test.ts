@@ -18,11 +18,11 @@ import { parse } from 'yaml';
 import { findRoute, isOpenFormRoute, openFormRoutes, parseRoutesConfig } from '../../shared/config/routes.js';
 import type { ResolvedRoute } from '../../shared/config/routes.js';
 import { captchaVerifyUrls, CAPTCHA_VERIFY_URLS } from '../../shared/sources/protection.js';
-import { asFunction } from '../emulator/function-identity.js';
-import { HCAPTCHA_TEST, RECAPTCHA_TEST, TURNSTILE_TEST } from '../emulator/providers/captcha.js';
-import type { QueuePoller } from '../emulator/queue-poller.js';
-import { setSecrets } from '../emulator/server.js';
-import { httpApiEvent, lambdaContext } from '../helpers/lambda.js';
+import { asFunction } from '../../local/emulator/function-identity.js';
+import { HCAPTCHA_TEST, RECAPTCHA_TEST, TURNSTILE_TEST } from '../../local/emulator/providers/captcha.js';
+import type { QueuePoller } from '../../local/emulator/queue-poller.js';
+import { setSecrets } from '../../local/emulator/server.js';
+import { httpApiEvent, lambdaContext } from '../../local/lambda.js';
 import { eventually, PROVIDERS, STAGE, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 
 const routes = vi.hoisted(() => {

@@ -9,8 +9,8 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { QueuePoller } from '../emulator/queue-poller.js';
-import { httpApiEvent, lambdaContext } from '../helpers/lambda.js';
+import type { QueuePoller } from '../../local/emulator/queue-poller.js';
+import { httpApiEvent, lambdaContext } from '../../local/lambda.js';
 import { eventually, PROVIDERS, SOURCE_SECRET, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 
 const fixture = (path: string) => readFileSync(new URL(`../fixtures/${path}`, import.meta.url));

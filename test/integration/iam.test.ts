@@ -7,9 +7,9 @@ import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PurgeQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { functionAccessKeyId, loadFunctionRoles, type FunctionRoles, type IamRecord } from '../emulator/iam.js';
-import { secretArn } from '../emulator/secrets-manager.js';
-import { httpApiEvent, lambdaContext } from '../helpers/lambda.js';
+import { functionAccessKeyId, loadFunctionRoles, type FunctionRoles, type IamRecord } from '../../local/emulator/iam.js';
+import { secretArn } from '../../local/emulator/secrets-manager.js';
+import { httpApiEvent, lambdaContext } from '../../local/lambda.js';
 import { startNpmStart, type NpmStart } from '../helpers/npm-start.js';
 import { eventually, PROVIDERS, STAGE, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 

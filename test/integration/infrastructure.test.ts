@@ -20,7 +20,7 @@ import { httpClientDefaults } from '../../shared/http.js';
 import { metricsNamespace } from '../../shared/logging.js';
 import { retryDefaults } from '../../shared/providers/engine.js';
 import { STORE_ACTIONS, storeDefaults } from '../../shared/store.js';
-import { run } from '../helpers/processes.js';
+import { run } from '../../local/processes.js';
 import { readZip } from '../helpers/zip.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -31,7 +31,7 @@ const scratch: string[] = [];
 function copyService(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'contact-relay-infra-'));
   scratch.push(dir);
-  for (const entry of ['serverless.yml', 'package.json', 'tsconfig.json', 'config', 'infra', 'shared', 'functions', 'scripts', 'local', 'test/emulator']) {
+  for (const entry of ['serverless.yml', 'package.json', 'tsconfig.json', 'config', 'infra', 'shared', 'functions', 'scripts', 'local']) {
     cpSync(path.join(root, entry), path.join(dir, entry), { recursive: true });
   }
   symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'), 'dir');

@@ -12,7 +12,7 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { validateChatwootCreatePayload } from '../helpers/chatwoot-contract.js';
 import { eventually } from '../helpers/pipeline.js';
 import { startNpmStart, type NpmStart } from '../helpers/npm-start.js';
-import { isListening } from '../helpers/processes.js';
+import { isListening } from '../../local/processes.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let started: NpmStart;

@@ -7,8 +7,8 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { QueuePoller } from '../emulator/queue-poller.js';
-import { httpApiEvent, lambdaContext } from '../helpers/lambda.js';
+import type { QueuePoller } from '../../local/emulator/queue-poller.js';
+import { httpApiEvent, lambdaContext } from '../../local/lambda.js';
 import { eventually, KEYS, PROVIDERS, SOURCE_SECRET, STAGE, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 
 let pipeline: Pipeline;

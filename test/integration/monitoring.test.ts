@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import { metricsNamespace } from '../../shared/logging.js';
-import { lambdaContext } from '../helpers/lambda.js';
+import { lambdaContext } from '../../local/lambda.js';
 import { jsonLines, monitoringFilters, publish } from '../helpers/metric-filters.js';
 import { STAGE, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 

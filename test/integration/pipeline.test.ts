@@ -6,9 +6,9 @@ import { DeleteMessageCommand, GetQueueAttributesCommand, PurgeQueueCommand, Rec
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoStore } from '../../shared/store.js';
-import { httpApiEvent, lambdaContext } from '../helpers/lambda.js';
+import { httpApiEvent, lambdaContext } from '../../local/lambda.js';
 import { eventually, PROVIDERS, startPipeline, type Pipeline } from '../helpers/pipeline.js';
-import type { QueuePoller } from '../emulator/queue-poller.js';
+import type { QueuePoller } from '../../local/emulator/queue-poller.js';
 
 let pipeline: Pipeline;
 let poller: QueuePoller | undefined;

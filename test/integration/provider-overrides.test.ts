@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { AdminOrderNode } from '../../shared/sources/shopify.js';
-import { startEmulator, type Emulator } from '../emulator/server.js';
+import { startEmulator, type Emulator } from '../../local/emulator/server.js';
 import { startNpmStart, type NpmStart } from '../helpers/npm-start.js';
 import { eventually } from '../helpers/pipeline.js';
 

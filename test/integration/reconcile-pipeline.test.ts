@@ -12,7 +12,7 @@ import { createSqsQueue } from '../../shared/queue.js';
 import { fromAdminGraphqlOrder, mapShopifyOrder, shopifyOrderEventKey, type AdminOrderNode } from '../../shared/sources/shopify.js';
 import { createDynamoStore } from '../../shared/store.js';
 import routesFile from '../../config/routes.json' with { type: 'json' };
-import { lambdaContext } from '../helpers/lambda.js';
+import { lambdaContext } from '../../local/lambda.js';
 import { eventually, PROVIDERS, SHOP, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 
 let pipeline: Pipeline;

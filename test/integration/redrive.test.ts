@@ -1,7 +1,7 @@
 /**
  * Redrive against the local queue over real sockets: fauxqs behind the
  * emulator's AWS endpoint (the emulator performs StartMessageMoveTask itself,
- * see test/emulator/aws-backends.ts), and the real provider health check
+ * see local/emulator/aws-backends.ts), and the real provider health check
  * against the emulated providers. The last case runs the whole local
  * pipeline: a refused provider key parks the job, redrive brings it back.
  */
@@ -17,7 +17,7 @@ import {
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { testContact } from '../helpers/contacts.js';
-import { lambdaContext } from '../helpers/lambda.js';
+import { lambdaContext } from '../../local/lambda.js';
 import { eventually, KEYS, STAGE as PIPELINE_STAGE, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 import routesFile from '../../config/routes.json' with { type: 'json' };
 import { findRoute, parseRoutesConfig, PROVIDERS, type ResolvedRoute } from '../../shared/config/routes.js';
@@ -26,7 +26,7 @@ import { createHttpClient, type HttpClient } from '../../shared/http.js';
 import { checkProviderAccounts, type AccountHealth } from '../../shared/operations/healthcheck.js';
 import { redriveDeadLetters } from '../../shared/operations/redrive.js';
 import { SecretStore } from '../../shared/secrets.js';
-import { startEmulator, type Emulator } from '../emulator/server.js';
+import { startEmulator, type Emulator } from '../../local/emulator/server.js';
 
 const STAGE = 'redrive';
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };

@@ -20,8 +20,8 @@ import {
 } from '../../shared/sources/shopify.js';
 import { createDynamoStore, type OutcomeStore } from '../../shared/store.js';
 import routesFile from '../../config/routes.json' with { type: 'json' };
-import { loadFunctionRoles, type FunctionRole, type FunctionRoles } from '../emulator/iam.js';
-import { httpApiEvent, lambdaContext } from '../helpers/lambda.js';
+import { loadFunctionRoles, type FunctionRole, type FunctionRoles } from '../../local/emulator/iam.js';
+import { httpApiEvent, lambdaContext } from '../../local/lambda.js';
 import { SHOP, SOURCE_SECRET, STAGE, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 
 const roles: FunctionRoles = loadFunctionRoles(STAGE);

@@ -11,10 +11,10 @@ import { readFileSync } from 'node:fs';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { asFunction } from '../emulator/function-identity.js';
-import { functionAccessKeyId, type IamRecord } from '../emulator/iam.js';
-import { secretArn } from '../emulator/secrets-manager.js';
-import { httpApiEvent, lambdaContext } from '../helpers/lambda.js';
+import { asFunction } from '../../local/emulator/function-identity.js';
+import { functionAccessKeyId, type IamRecord } from '../../local/emulator/iam.js';
+import { secretArn } from '../../local/emulator/secrets-manager.js';
+import { httpApiEvent, lambdaContext } from '../../local/lambda.js';
 import { eventually, PROVIDERS, SOURCE_SECRET, STAGE, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 
 const secret = (kind: string, name: string) => `contact-relay/${STAGE}/${kind}/${name}`;

@@ -15,8 +15,8 @@
  * answer is handed to a second consumer while the first still works on it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../emulator/server.js';
-import { RANDOM_FAULT_KINDS } from '../emulator/state.js';
+import { startEmulator, type Emulator } from '../../local/emulator/server.js';
+import { RANDOM_FAULT_KINDS } from '../../local/emulator/state.js';
 import { SOURCE_SECRET, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 import { formatSoak } from '../../scripts/soak/report.js';
 import { runSoak } from '../../scripts/soak/run.js';

@@ -16,7 +16,7 @@ import {
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_REJECTED_PHONES } from '../../shared/contact.js';
 import { parseDeliveryJob } from '../../shared/jobs.js';
-import { httpApiEvent, lambdaContext } from '../helpers/lambda.js';
+import { httpApiEvent, lambdaContext } from '../../local/lambda.js';
 import { eventually, PROVIDERS, SOURCE_SECRET, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 
 let pipeline: Pipeline;

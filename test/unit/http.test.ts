@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpClient, HttpConnectionError, HttpResponseTooLargeError, HttpTimeoutError } from '../../shared/http.js';
-import { freePort } from '../helpers/processes.js';
+import { freePort } from '../../local/processes.js';
 
 let server: http.Server;
 let base: string;

@@ -2,7 +2,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SecretFormatError, SecretNotFoundError, SecretStore } from '../../shared/secrets.js';
 import * as z from '../../shared/zod.js';
-import { startEmulator, type Emulator } from '../emulator/server.js';
+import { startEmulator, type Emulator } from '../../local/emulator/server.js';
 
 const ApiKey = z.object({ apiKey: z.string() });
 

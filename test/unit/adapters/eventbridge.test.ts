@@ -7,7 +7,7 @@ import { findRoute, parseRoutesConfig, type ResolvedRoute } from '../../../share
 import { ingestWebhook, type IngestDependencies } from '../../../shared/ingest.js';
 import { ingestShopifyEvent, shopifyEventsRoute } from '../../../shared/shopify-events.js';
 import { shopifySource } from '../../../shared/sources/shopify-webhook.js';
-import { lambdaContext } from '../../helpers/lambda.js';
+import { lambdaContext } from '../../../local/lambda.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/shopify/${name}`, import.meta.url), 'utf8');
 /** The Lambda runtime hands the function the event as JSON.parse made it; so do these tests. */

@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { describeRefusal, postWebhook, readAnswer, UnreachableError } from '../../../cli/post.js';
-import { freePort } from '../../helpers/processes.js';
+import { freePort } from '../../../local/processes.js';
 
 describe('readAnswer: the answers of the README table', () => {
   it.each([

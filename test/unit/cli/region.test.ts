@@ -12,7 +12,7 @@ import { PROJECT_ROOT, stackRegion } from '../../../cli/context.js';
 import type { Io } from '../../../cli/io.js';
 import { main } from '../../../cli/main.js';
 import { PROVIDERS } from '../../../shared/config/routes.js';
-import { startEmulator, type Emulator } from '../../emulator/server.js';
+import { startEmulator, type Emulator } from '../../../local/emulator/server.js';
 import { signingRegionProxy, type SigningRegionProxy } from '../../helpers/signing-region.js';
 
 const secretsFile = path.join(PROJECT_ROOT, 'local/secrets.json');

@@ -11,9 +11,9 @@ import { PROJECT_ROOT } from '../../../cli/context.js';
 import type { Io } from '../../../cli/io.js';
 import { main } from '../../../cli/main.js';
 import { parseRoutesConfig } from '../../../shared/config/routes.js';
-import { credentialsFromSecrets } from '../../emulator/credentials.js';
-import { startEmulator, type Emulator } from '../../emulator/server.js';
-import { freePort } from '../../helpers/processes.js';
+import { credentialsFromSecrets } from '../../../local/emulator/credentials.js';
+import { startEmulator, type Emulator } from '../../../local/emulator/server.js';
+import { freePort } from '../../../local/processes.js';
 import { signingRegionProxy } from '../../helpers/signing-region.js';
 
 const readJson = (file: string): unknown => JSON.parse(readFileSync(path.join(PROJECT_ROOT, file), 'utf8'));

@@ -13,8 +13,8 @@ import {
   permissionsFor,
   resolve,
   type Statement,
-} from '../../emulator/iam.js';
-import { secretArn } from '../../emulator/secrets-manager.js';
+} from '../../../local/emulator/iam.js';
+import { secretArn } from '../../../local/emulator/secrets-manager.js';
 
 const ACCOUNT = '000000000000';
 const ARN = `us-east-1:${ACCOUNT}`;

@@ -10,7 +10,7 @@ import { createHttpClient, type HttpClient } from '../../../shared/http.js';
 import { checkProviderAccounts, summarizeHealth, type AccountHealth } from '../../../shared/operations/healthcheck.js';
 import type { ProviderContext } from '../../../shared/providers/types.js';
 import { SecretStore } from '../../../shared/secrets.js';
-import { startEmulator, type Emulator } from '../../emulator/server.js';
+import { startEmulator, type Emulator } from '../../../local/emulator/server.js';
 
 const STAGE = 'health';
 const KEYS: Record<ProviderName, string> = { twochat: 'hc-key-2chat', kirim: 'hc-key-kirim', callbell: 'hc-key-callbell', chatwoot: 'hc-key-chatwoot' };

@@ -22,8 +22,8 @@ import { SecretStore } from '../../../shared/secrets.js';
 import { fetchOrdersCreatedSince, ShopifyAdminError } from '../../../shared/shopify-admin.js';
 import { mapShopifyOrder, ShopifyOrderSchema, type AdminOrderNode } from '../../../shared/sources/shopify.js';
 import { createDynamoStore, type OutcomeStore } from '../../../shared/store.js';
-import { startEmulator, type Emulator } from '../../emulator/server.js';
-import { ShopifyAdminStub } from '../../emulator/shopify-admin.js';
+import { startEmulator, type Emulator } from '../../../local/emulator/server.js';
+import { ShopifyAdminStub } from '../../../local/emulator/shopify-admin.js';
 
 const STAGE = 'recon';
 const SHOP = 'demo-shop.myshopify.com';

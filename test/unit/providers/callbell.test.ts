@@ -16,9 +16,9 @@ import {
   toCallbellIdentifier,
   toCallbellRequest,
 } from '../../../shared/providers/callbell.js';
-import { callbellApi } from '../../emulator/providers/callbell.js';
-import type { EmulatedRequest } from '../../emulator/http-kit.js';
-import { EmulatorState } from '../../emulator/state.js';
+import { callbellApi } from '../../../local/emulator/providers/callbell.js';
+import type { EmulatedRequest } from '../../../local/emulator/http-kit.js';
+import { EmulatorState } from '../../../local/emulator/state.js';
 
 const TOKEN = 'test_gshuPaZoeEG6ovbc8M79w0QyM';
 

@@ -16,9 +16,9 @@ import {
 } from '../../../shared/providers/chatwoot.js';
 import { deliverWithAdapter } from '../../../shared/providers/engine.js';
 import type { DeliveryTarget, ProviderContext } from '../../../shared/providers/types.js';
-import { chatwootApi, setChatwootInboxes, type ChatwootInbox } from '../../emulator/providers/chatwoot.js';
-import type { EmulatedRequest, EmulatedResponse } from '../../emulator/http-kit.js';
-import { EmulatorState } from '../../emulator/state.js';
+import { chatwootApi, setChatwootInboxes, type ChatwootInbox } from '../../../local/emulator/providers/chatwoot.js';
+import type { EmulatedRequest, EmulatedResponse } from '../../../local/emulator/http-kit.js';
+import { EmulatorState } from '../../../local/emulator/state.js';
 import {
   CHATWOOT_CONTRACT_DIR,
   CHATWOOT_PAYLOAD_KEYS,
@@ -200,7 +200,7 @@ describe('Object: contact_create_payload (the contract the tests above rely on)'
     expect(inRepo(CHATWOOT_CONTRACT_DIR)).toBe(true);
     const files = [
       'shared/providers/chatwoot.ts',
-      'test/emulator/providers/chatwoot.ts',
+      'local/emulator/providers/chatwoot.ts',
       'test/helpers/chatwoot-contract.ts',
       'test/unit/providers/chatwoot.test.ts',
     ];

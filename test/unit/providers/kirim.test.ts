@@ -16,9 +16,9 @@ import {
 } from '../../../shared/providers/kirim.js';
 import type { DeliveryTarget, ProviderContext, RequestContext } from '../../../shared/providers/types.js';
 import { providerSecretName, SecretStore, type SecretStoreOptions } from '../../../shared/secrets.js';
-import { kirimApi, kirimSettings } from '../../emulator/providers/kirim.js';
-import type { EmulatedRequest } from '../../emulator/http-kit.js';
-import { EmulatorState } from '../../emulator/state.js';
+import { kirimApi, kirimSettings } from '../../../local/emulator/providers/kirim.js';
+import type { EmulatedRequest } from '../../../local/emulator/http-kit.js';
+import { EmulatorState } from '../../../local/emulator/state.js';
 
 const PHONE_NUMBER_ID = '106540352242922';
 

@@ -15,9 +15,9 @@ import {
 } from '../../../shared/providers/twochat.js';
 import type { ProviderContext, RequestContext } from '../../../shared/providers/types.js';
 import { providerSecretName } from '../../../shared/secrets.js';
-import type { EmulatedResponse } from '../../emulator/http-kit.js';
-import { twoChatApi } from '../../emulator/providers/twochat.js';
-import { EmulatorState } from '../../emulator/state.js';
+import type { EmulatedResponse } from '../../../local/emulator/http-kit.js';
+import { twoChatApi } from '../../../local/emulator/providers/twochat.js';
+import { EmulatorState } from '../../../local/emulator/state.js';
 import { useProviderEmulator } from '../../helpers/provider-emulator.js';
 import { testContact } from '../../helpers/contacts.js';
 import { testRoute } from '../../helpers/routes.js';

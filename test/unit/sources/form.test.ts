@@ -15,7 +15,7 @@ import {
   regionOf,
 } from '../../../shared/sources/form.js';
 import { MAX_BODY_BYTES, WebhookRejectedError } from '../../../shared/webhook.js';
-import { httpApiEvent } from '../../helpers/lambda.js';
+import { httpApiEvent } from '../../../local/lambda.js';
 import { jsonRequest, urlencodedRequest } from '../../helpers/requests.js';
 import { testRoute } from '../../helpers/routes.js';
 

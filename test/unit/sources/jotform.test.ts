@@ -6,7 +6,7 @@ import { ingestWebhook, type IngestDependencies } from '../../../shared/ingest.j
 import { MAX_FORM_FIELDS } from '../../../shared/sources/form.js';
 import { decodeEntities, jotformFields, jotformSource, parseJotformBody } from '../../../shared/sources/jotform.js';
 import { WebhookRejectedError, type WebhookRequest } from '../../../shared/webhook.js';
-import { httpApiEvent } from '../../helpers/lambda.js';
+import { httpApiEvent } from '../../../local/lambda.js';
 
 /** Ingest's answer once the job is queued: exactly 200, the one status every sender counts as delivered. */
 const ACCEPTED = { statusCode: 200, body: { status: 'accepted' } } as const;

@@ -16,7 +16,7 @@ import {
 } from '../../../shared/sources/shopify.js';
 import { shopifySource } from '../../../shared/sources/shopify-webhook.js';
 import { MAX_BODY_BYTES, WebhookRejectedError, type WebhookRequest } from '../../../shared/webhook.js';
-import { httpApiEvent, lambdaContext } from '../../helpers/lambda.js';
+import { httpApiEvent, lambdaContext } from '../../../local/lambda.js';
 
 /** Ingest's answer once the job is queued: exactly 200, the one status every sender counts as delivered. */
 const ACCEPTED = { statusCode: 200, body: { status: 'accepted' } } as const;

@@ -27,7 +27,7 @@ import {
   type Genuine,
   type SourceCase,
 } from '../../helpers/arbitraries.js';
-import { httpApiEvent } from '../../helpers/lambda.js';
+import { httpApiEvent } from '../../../local/lambda.js';
 
 /** A request as API Gateway hands it over: any route name, body (base64 or not), headers in any case, query. */
 function anyEvent(sourceCase: SourceCase) {

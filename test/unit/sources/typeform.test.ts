@@ -7,7 +7,7 @@ import { parseRoutesConfig } from '../../../shared/config/routes.js';
 import { ingestWebhook, type IngestDependencies, type SourceSecret } from '../../../shared/ingest.js';
 import { typeformSource } from '../../../shared/sources/typeform.js';
 import type { WebhookRequest } from '../../../shared/webhook.js';
-import { httpApiEvent } from '../../helpers/lambda.js';
+import { httpApiEvent } from '../../../local/lambda.js';
 
 /** Ingest's answer once the job is queued: exactly 200, the one status every sender counts as delivered. */
 const ACCEPTED = { statusCode: 200, body: { status: 'accepted' } } as const;

@@ -7,7 +7,7 @@ import { findRoute, parseRoutesConfig, type ResolvedRoute } from '../../../share
 import { ingestWebhook, type IngestDependencies } from '../../../shared/ingest.js';
 import { isWooCommercePing, mapWooCustomer, WooCustomerSchema, wooStoreOf, woocommerceSource } from '../../../shared/sources/woocommerce.js';
 import type { WebhookRequest } from '../../../shared/webhook.js';
-import { httpApiEvent } from '../../helpers/lambda.js';
+import { httpApiEvent } from '../../../local/lambda.js';
 
 /** Ingest's answer once the job is queued: exactly 200, the one status every sender counts as delivered. */
 const ACCEPTED = { statusCode: 200, body: { status: 'accepted' } } as const;

@@ -4,7 +4,7 @@
  * of its own role; here they all share one `process.env`. So each handler is
  * run through `asFunction(name, handler)`, and while it runs
  * `process.env.AWS_ACCESS_KEY_ID` reads `local-<name>`, which the emulator
- * evaluates against that function's role (test/emulator/iam.ts). The
+ * evaluates against that function's role (local/emulator/iam.ts). The
  * functions' code is unchanged: the SDK's default credential chain reads the
  * variable when a client first signs a call, inside the handler, and keeps
  * what it read for that client, which belongs to that function alone.

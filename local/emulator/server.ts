@@ -32,7 +32,7 @@ export interface EmulatorOptions {
   aws?: boolean;
   /** Random transient faults per provider from the start (see `RandomFaultPlan`); `seed` makes the draws repeatable. */
   randomFaults?: { plans: RandomFaults; seed?: number };
-  /** Evaluate each function's AWS calls against its role, as AWS does (test/emulator/iam.ts). */
+  /** Evaluate each function's AWS calls against its role, as AWS does (local/emulator/iam.ts). */
   iam?: IamOptions;
 }
 
