@@ -155,7 +155,8 @@ function buildContact(values: ContactOptions, route: ResolvedRoute, io: Io) {
       ...(personKey !== undefined ? { personKey } : {}),
     },
   };
-  return withSkipReason(contact, problems.map((problem) => maskText(problem)), 'no phone and no email');
+  // The problems name what is wrong, never the value (mapping.ts), so they need no masking here.
+  return withSkipReason(contact, problems, 'no phone and no email');
 }
 
 function describeContact(contact: Contact): string {
