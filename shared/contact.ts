@@ -13,6 +13,9 @@ export const SOURCES = [
   'webflow',
   'google-forms',
   'form',
+  'meta-leads',
+  'calendly',
+  'custom',
 ] as const;
 export const SourceNameSchema = z.enum(SOURCES);
 export type SourceName = z.infer<typeof SourceNameSchema>;

@@ -8,6 +8,7 @@
 import type { Contact } from './contact.js';
 import { findRoute, type ProviderName, type ResolvedRoute, type RoutesConfig } from './config/routes.js';
 import { parseDeliveryJob, type DeliveryJob } from './jobs.js';
+import { LeadFetchTransientError, LeadUnavailableError, type LeadFetcher } from './leads.js';
 import type { logger as defaultLogger } from './logging.js';
 import type { OutcomeStore } from './store.js';
 import { SecretFormatError, SecretNotFoundError } from './secrets.js';
@@ -55,6 +56,42 @@ export interface JobDependencies {
   routes: RoutesConfig;
   providers: ProviderContext;
   store: OutcomeStore;
+  /** Reads the lead a job names by reference (Meta Lead Ads); jobs carrying a contact need none. */
+  leads?: LeadFetcher;
+}
+
+/** The job's contact, or the outcome every account gets when it cannot be had. */
+type JobContact = { contact: Contact; skipReason?: string } | { unavailable: (account: Account) => Outcome };
+
+/**
+ * The contact a job delivers, read once per receive and only when an account needs it: a job's own contact,
+ * or its lead fetched from the sender. A lead that can never be read fails every account naming the fix; one
+ * that cannot be read now leaves them transient, so the queue (then redrive) brings the job back.
+ */
+function jobContact(job: DeliveryJob, route: ResolvedRoute, deps: JobDependencies): () => Promise<JobContact> {
+  let read: Promise<JobContact> | undefined;
+  const fetchLead = async (): Promise<JobContact> => {
+    if ('contact' in job) return { contact: job.contact };
+    if (deps.leads === undefined) throw new Error(`no lead fetcher is wired for ${job.lead.kind} jobs`);
+    try {
+      return await deps.leads(job.lead, route, job.eventKey);
+    } catch (error) {
+      if (error instanceof LeadUnavailableError) {
+        const { code, message, httpStatus } = error;
+        const status = httpStatus !== undefined ? { httpStatus } : {};
+        return { unavailable: (account) => ({ account: account.name, provider: account.provider, status: 'failed', code, ...status, message }) };
+      }
+      if (error instanceof LeadFetchTransientError || error instanceof SecretNotFoundError || error instanceof SecretFormatError) {
+        const message = `the lead could not be read yet: ${error.message}`;
+        return { unavailable: (account) => transient(account, message) };
+      }
+      throw error;
+    }
+  };
+  return () => {
+    read ??= fetchLead();
+    return read;
+  };
 }
 
 /** One account's outcome for a job, and whether this attempt is the one that reached it. */
@@ -113,6 +150,7 @@ async function deliverJobToAccount(
   route: ResolvedRoute,
   account: Account,
   deps: JobDependencies,
+  contactOf: () => Promise<JobContact>,
 ): Promise<AccountDelivery> {
   const claim = await deps.store.claimOutcome(job.eventKey, account.name);
   if (claim.kind === 'settled') return { outcome: claim.outcome, by: 'settled earlier' };
@@ -121,7 +159,11 @@ async function deliverJobToAccount(
   }
   let delivery: Pick<AccountDelivery, 'outcome' | 'code' | 'error'>;
   try {
-    delivery = parkRefusedKey(await deliverToAccount(job.contact, route, account, deps.providers));
+    const read = await contactOf();
+    if ('unavailable' in read) delivery = { outcome: read.unavailable(account) };
+    else if (read.skipReason !== undefined) {
+      delivery = { outcome: { account: account.name, provider: account.provider, status: 'skipped', reason: read.skipReason } };
+    } else delivery = parkRefusedKey(await deliverToAccount(read.contact, route, account, deps.providers));
   } catch (error) {
     // Recorded like any transient outcome: the claim is released and a later receive retries this account.
     delivery = { outcome: transient(account, `delivery stopped: ${errorText(error)}`), code: 'delivery_error', error };
@@ -141,7 +183,8 @@ export async function deliverJob(job: DeliveryJob, deps: JobDependencies): Promi
   // Every account runs to its end whatever another does: were the job to end at the first
   // error, calls still in flight would reach providers with no outcome recorded and their
   // claims held until the lease runs out.
-  const attempts = route.accounts.map((account) => deliverJobToAccount(job, route, account, deps));
+  const contactOf = jobContact(job, route, deps);
+  const attempts = route.accounts.map((account) => deliverJobToAccount(job, route, account, deps, contactOf));
   const settled = await Promise.allSettled(attempts);
   return settled.map((result, index): AccountDelivery => {
     if (result.status === 'fulfilled') return result.value;

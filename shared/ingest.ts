@@ -13,7 +13,8 @@
 import { createHash } from 'node:crypto';
 import type { Contact, SourceName } from './contact.js';
 import { findRoute, type ResolvedRoute, type RoutesConfig } from './config/routes.js';
-import { encodeDeliveryJob, JobTooLargeError, toDeliveryJob } from './jobs.js';
+import { encodeDeliveryJob, JobTooLargeError, toDeliveryJob, type JobSubject } from './jobs.js';
+import type { LeadReference } from './leads.js';
 import { logger as defaultLogger } from './logging.js';
 import type { JobQueue } from './queue.js';
 import { SecretFormatError, SecretNotFoundError, sourceSecretName, type SecretStore } from './secrets.js';
@@ -37,6 +38,14 @@ export type SourceReading =
       bodyKey?: string;
     }
   | {
+      /**
+       * Leads named by reference (Meta Lead Ads), one event each, fetched at delivery. Several may come in one
+       * webhook; each is accepted (or found a duplicate) on its own.
+       */
+      kind: 'leads';
+      leads: Array<{ eventKey: string; lead: LeadReference }>;
+    }
+  | {
       kind: 'ignored';
       reason: string;
       /** Set for a submission that gave itself away as spam (a filled honeypot): answered as accepted under it. */
@@ -56,23 +65,36 @@ export interface Source {
   /** Status for a URL naming no route: 404, except where a sender disables hooks on 404. */
   unknownRouteStatus: 400 | 404;
   read(request: WebhookRequest, route: ResolvedRoute, context: ReadContext): SourceReading | Promise<SourceReading>;
+  /**
+   * A `GET` to the webhook URL: the sender checking the endpoint before it subscribes it (Meta's
+   * `hub.challenge`). Sources without one are never routed a GET.
+   */
+  subscription?(request: WebhookRequest, route: ResolvedRoute, context: ReadContext): Promise<WebhookAnswer>;
 }
 
 /**
  * A source's secret: `secret` signs (HMAC) its webhooks; `token` is a shared
  * token for senders that cannot sign (Jotform, plain forms); `captchaSecret`
- * checks a form's captcha tokens with the vendor's siteverify API.
+ * checks a form's captcha tokens with the vendor's siteverify API. Meta Lead
+ * Ads routes hold the app's `appSecret` (it signs the webhooks), the
+ * `verifyToken` of the subscription check and a `pageAccessTokens` map of
+ * page id to the page token leads are read with.
  */
+const Filled = z.string().check(z.minLength(1));
 export const SourceSecretSchema = z
   .object({
-    secret: z.optional(z.string().check(z.minLength(1))),
-    token: z.optional(z.string().check(z.minLength(1))),
-    captchaSecret: z.optional(z.string().check(z.minLength(1))),
+    secret: z.optional(Filled),
+    token: z.optional(Filled),
+    captchaSecret: z.optional(Filled),
+    appSecret: z.optional(Filled),
+    verifyToken: z.optional(Filled),
+    pageAccessTokens: z.optional(z.record(z.string().check(z.regex(/^\d+$/, 'must be a page id')), Filled)),
   })
   .check(
     z.refine(
-      (value) => value.secret !== undefined || value.token !== undefined || value.captchaSecret !== undefined,
-      'needs "secret" (a signing secret), "token" or "captchaSecret"',
+      (value) =>
+        value.secret !== undefined || value.token !== undefined || value.captchaSecret !== undefined || value.appSecret !== undefined,
+      'needs "secret" (a signing secret), "token", "captchaSecret" or "appSecret"',
     ),
   );
 export type SourceSecret = z.infer<typeof SourceSecretSchema>;
@@ -103,6 +125,8 @@ export interface IngestDependencies {
     aliases?: string[],
     bodyKey?: string,
   ) => Promise<Acceptance>;
+  /** Record a lead named by reference (Meta Lead Ads) and queue its job; needed by sources that read leads. */
+  acceptLead?: (lead: LeadReference, route: ResolvedRoute, eventKey: string) => Promise<Acceptance>;
   /** The route's source secret; a missing or malformed one is a 500 (our configuration, not the sender's fault). */
   sourceSecret?: (route: ResolvedRoute) => Promise<SourceSecret>;
   /** Plain form routes' protection (honeypot, captcha, origins, rate limits). */
@@ -129,7 +153,7 @@ export class NotAcceptedError extends Error {
  * the order from reconcile for good.
  */
 export async function acceptEvent(
-  contact: Contact,
+  subject: JobSubject,
   route: ResolvedRoute,
   eventKey: string,
   deps: { store: OutcomeStore; queue: JobQueue; now?: () => Date },
@@ -137,7 +161,7 @@ export async function acceptEvent(
   bodyKey?: string,
 ): Promise<Acceptance> {
   const { store } = deps;
-  const job = toDeliveryJob(contact, route, eventKey, deps.now?.() ?? new Date());
+  const job = toDeliveryJob(subject, route, eventKey, deps.now?.() ?? new Date());
   // A job the queue would refuse is refused before anything is recorded (JobTooLargeError).
   encodeDeliveryJob(job);
   const claimed: string[] = [];
@@ -190,7 +214,14 @@ export async function ingestWebhook(request: WebhookRequest, source: Source, dep
   };
   try {
     const protection = deps.protection === undefined ? {} : { protection: deps.protection };
-    reading = await source.read(request, route, { now: deps.now?.() ?? new Date(), secret, ...protection });
+    const context = { now: deps.now?.() ?? new Date(), secret, ...protection };
+    if ((request.method ?? 'POST') === 'GET') {
+      if (source.subscription === undefined) {
+        return rejection(new WebhookRejectedError(405, 'method_not_allowed', `${source.name} webhooks are POSTed`));
+      }
+      return await source.subscription(request, route, context);
+    }
+    reading = await source.read(request, route, context);
   } catch (error) {
     if (error instanceof WebhookRejectedError) {
       log.warn('webhook rejected', { source: source.name, route: route.name, code: error.code, reason: error.message });
@@ -214,31 +245,69 @@ export async function ingestWebhook(request: WebhookRequest, source: Source, dep
     log.info('webhook ignored', { source: source.name, route: route.name, reason: reading.reason });
     return { statusCode: 200, body: { status: 'ignored', reason: reading.reason } };
   }
+  if (reading.kind === 'leads') return acceptLeads(reading.leads, route, source, deps, log);
   const { eventKey, contact } = reading;
   if (reading.skipReason !== undefined) {
     log.info('webhook skipped', { source: source.name, route: route.name, eventKey, reason: reading.skipReason });
     return { statusCode: 200, body: { status: 'skipped', reason: reading.skipReason, eventKey } };
   }
-  let acceptance: Acceptance;
+  const { aliases, bodyKey } = reading;
+  // The body key only where the source has one: the call is otherwise the one it always was.
+  const accepted = await acceptOne(source, route, eventKey, log, () =>
+    bodyKey === undefined ? deps.accept(contact, route, eventKey, aliases) : deps.accept(contact, route, eventKey, aliases, bodyKey),
+  );
+  if ('error' in accepted) return accepted.error;
+  // Exactly 200, never 202: Webflow counts any other status as a failed delivery, retries it and then deactivates
+  // the webhook (https://developers.webflow.com/data/reference/error-handling); every other sender takes 200 too.
+  return { statusCode: 200, body: { status: accepted.acceptance, eventKey } };
+}
+
+/** One event accepted, logged; or the answer that tells the sender it was not. */
+async function acceptOne(
+  source: Source,
+  route: ResolvedRoute,
+  eventKey: string,
+  log: NonNullable<IngestDependencies['logger']>,
+  accept: () => Promise<Acceptance>,
+): Promise<{ acceptance: Acceptance } | { error: WebhookAnswer }> {
+  const where = { source: source.name, route: route.name, eventKey };
   try {
-    const { aliases, bodyKey } = reading;
-    // The body key only where the source has one: the call is otherwise the one it always was.
-    acceptance = await (bodyKey === undefined
-      ? deps.accept(contact, route, eventKey, aliases)
-      : deps.accept(contact, route, eventKey, aliases, bodyKey));
+    const acceptance = await accept();
+    log.info(acceptance === 'accepted' ? 'webhook accepted' : 'webhook duplicate', where);
+    return { acceptance };
   } catch (error) {
     if (error instanceof JobTooLargeError) {
       // The same payload gives the same job: a retry cannot help, so no 5xx.
-      const where = { source: source.name, route: route.name, eventKey };
       log.warn('webhook rejected', { ...where, code: 'job_too_large', reason: error.message });
-      return rejection(new WebhookRejectedError(413, 'job_too_large', `${error.message}; send less text`));
+      return { error: rejection(new WebhookRejectedError(413, 'job_too_large', `${error.message}; send less text`)) };
     }
     // Not durably accepted: a 5xx makes the sender retry, which is what we want.
-    log.error('webhook not accepted', { source: source.name, route: route.name, eventKey, error: error as Error });
-    return rejection(new WebhookRejectedError(503, 'not_accepted', 'the event could not be stored; retry the webhook later'));
+    log.error('webhook not accepted', { ...where, error: error as Error });
+    const message = 'the event could not be stored; retry the webhook later';
+    return { error: rejection(new WebhookRejectedError(503, 'not_accepted', message)) };
   }
-  log.info(acceptance === 'accepted' ? 'webhook accepted' : 'webhook duplicate', { source: source.name, route: route.name, eventKey });
-  // Exactly 200, never 202: Webflow counts any other status as a failed delivery, retries it and then deactivates
-  // the webhook (https://developers.webflow.com/data/reference/error-handling); every other sender takes 200 too.
-  return { statusCode: 200, body: { status: acceptance, eventKey } };
+}
+
+/**
+ * Each lead of a webhook is its own event, accepted one after another. One that cannot be stored makes the
+ * whole webhook a 5xx: the sender sends all of it again, and the leads accepted before are then duplicates.
+ */
+async function acceptLeads(
+  leads: Array<{ eventKey: string; lead: LeadReference }>,
+  route: ResolvedRoute,
+  source: Source,
+  deps: IngestDependencies,
+  log: NonNullable<IngestDependencies['logger']>,
+): Promise<WebhookAnswer> {
+  const events: Array<{ eventKey: string; status: Acceptance }> = [];
+  for (const { eventKey, lead } of leads) {
+    const accepted = await acceptOne(source, route, eventKey, log, () => {
+      if (deps.acceptLead === undefined) throw new Error(`no lead acceptance is wired for ${source.name}`);
+      return deps.acceptLead(lead, route, eventKey);
+    });
+    if ('error' in accepted) return accepted.error;
+    events.push({ eventKey, status: accepted.acceptance });
+  }
+  const status = events.some((event) => event.status === 'accepted') ? 'accepted' : 'duplicate';
+  return { statusCode: 200, body: { status, events } };
 }

@@ -2,21 +2,29 @@
  * A delivery job: what ingest puts on the queue and `deliver` takes off it.
  * The contact travels whole, so delivery never re-reads the webhook; the
  * route is named, not copied, so a job follows the current route config.
+ * A sender that names a lead without its contents (Meta Lead Ads) gives a
+ * job with the lead's reference instead, which delivery fetches.
  */
 import { ContactSchema, fitContact, SourceNameSchema, type Contact } from './contact.js';
 import type { ResolvedRoute } from './config/routes.js';
+import { isLeadReference, LeadReferenceSchema, type LeadReference } from './leads.js';
 import * as z from './zod.js';
 import { describeIssues } from './validation.js';
 
-export const DeliveryJobSchema = z.object({
+const JobBase = {
   v: z.literal(1),
   eventKey: z.string().check(z.minLength(1)),
   source: SourceNameSchema,
   route: z.string().check(z.minLength(1)),
-  contact: ContactSchema,
   acceptedAt: z.string(),
-});
-export type DeliveryJob = z.infer<typeof DeliveryJobSchema>;
+};
+
+const ContactJobSchema = z.object({ ...JobBase, contact: ContactSchema });
+const LeadJobSchema = z.object({ ...JobBase, lead: LeadReferenceSchema });
+export const DeliveryJobSchema = z.union([ContactJobSchema, LeadJobSchema]);
+export type ContactJob = z.infer<typeof ContactJobSchema>;
+export type LeadJob = z.infer<typeof LeadJobSchema>;
+export type DeliveryJob = ContactJob | LeadJob;
 
 export class InvalidJobError extends Error {
   override name = 'InvalidJobError';
@@ -43,9 +51,14 @@ export class JobTooLargeError extends Error {
   }
 }
 
-export function toDeliveryJob(contact: Contact, route: ResolvedRoute, eventKey: string, now: Date): DeliveryJob {
-  const fitted = fitContact(contact);
-  return { v: 1, eventKey, source: route.source, route: route.name, contact: fitted, acceptedAt: now.toISOString() };
+/** What a job delivers: a contact, or a reference to a lead that delivery fetches. */
+export type JobSubject = Contact | LeadReference;
+
+export function toDeliveryJob(subject: Contact, route: ResolvedRoute, eventKey: string, now: Date): ContactJob;
+export function toDeliveryJob(subject: JobSubject, route: ResolvedRoute, eventKey: string, now: Date): DeliveryJob;
+export function toDeliveryJob(subject: JobSubject, route: ResolvedRoute, eventKey: string, now: Date): DeliveryJob {
+  const base = { v: 1 as const, eventKey, source: route.source, route: route.name, acceptedAt: now.toISOString() };
+  return isLeadReference(subject) ? { ...base, lead: subject } : { ...base, contact: fitContact(subject) };
 }
 
 /** Characters SQS refuses in a message body, read per code point; every one of them is in the BMP. */

@@ -26,13 +26,14 @@ export function createRuntime(environment: Record<string, string | undefined> = 
 }
 
 /** Ingest functions: source secrets from the shared cache, dedupe in the table, jobs on the queue. */
-export function ingestDependencies(runtime: Runtime, secrets = new SecretStore(secretTtl(runtime))): Pick<IngestDependencies, 'routes' | 'accept' | 'sourceSecret'> {
+export function ingestDependencies(runtime: Runtime, secrets = new SecretStore(secretTtl(runtime))): Pick<IngestDependencies, 'routes' | 'accept' | 'acceptLead' | 'sourceSecret'> {
   const store = createDynamoStore({ tableName: requireEnv(runtime.env, 'TABLE_NAME') });
   const queue = createSqsQueue(requireEnv(runtime.env, 'QUEUE_URL'));
   return {
     routes: runtime.routes,
     accept: (contact, route, eventKey, aliases, bodyKey) =>
       acceptEvent(contact, route, eventKey, { store, queue }, aliases, bodyKey),
+    acceptLead: (lead, route, eventKey) => acceptEvent(lead, route, eventKey, { store, queue }),
     sourceSecret: sourceSecretReader(secrets, runtime.env.STAGE),
   };
 }

@@ -85,9 +85,10 @@ export async function ingestShopifyEvent(event: unknown, deps: ShopifyEventDepen
     }
     throw error;
   }
-  if (reading.kind === 'ignored') {
-    log.info('shopify event ignored', { ...where, reason: reading.reason });
-    return { status: 'ignored', reason: reading.reason };
+  if (reading.kind !== 'contact') {
+    const reason = reading.kind === 'ignored' ? reading.reason : 'a Shopify event names no leads';
+    log.info('shopify event ignored', { ...where, reason });
+    return { status: 'ignored', reason };
   }
   const { eventKey, contact } = reading;
   if (reading.skipReason !== undefined) {

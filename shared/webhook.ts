@@ -6,6 +6,8 @@ import type { SourceName } from './contact.js';
 
 export interface WebhookRequest {
   source: SourceName;
+  /** `POST` for every webhook; `GET` for a sender's subscription check (Meta's `hub.challenge`). Absent: `POST`. */
+  method?: string;
   routeName: string;
   /** Header names lower-cased. */
   headers: Record<string, string | undefined>;
@@ -17,10 +19,13 @@ export interface WebhookRequest {
 }
 
 export type AnswerBody =
-  | { status: 'accepted'; eventKey: string }
-  | { status: 'duplicate'; eventKey: string }
+  | { status: 'accepted' | 'duplicate'; eventKey: string }
   | { status: 'ignored'; reason: string }
   | { status: 'skipped'; reason: string; eventKey?: string }
+  /** A webhook carrying several events (Meta Lead Ads): `accepted` when any of them is new. */
+  | { status: 'accepted' | 'duplicate'; events: Array<{ eventKey: string; status: 'accepted' | 'duplicate' }> }
+  /** A subscription check passed: the sender's challenge, answered as plain text. */
+  | { challenge: string }
   | { error: { code: string; message: string } };
 
 export interface WebhookAnswer {
@@ -32,7 +37,7 @@ export interface WebhookAnswer {
 export class WebhookRejectedError extends Error {
   override name = 'WebhookRejectedError';
   constructor(
-    readonly statusCode: 400 | 401 | 403 | 404 | 413 | 415 | 422 | 429 | 500 | 502 | 503,
+    readonly statusCode: 400 | 401 | 403 | 404 | 405 | 413 | 415 | 422 | 429 | 500 | 502 | 503,
     readonly code: string,
     message: string,
   ) {

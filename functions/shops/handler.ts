@@ -8,19 +8,17 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { fromHttpApiEvent, sourceOfHttpApiEvent, toHttpApiResult } from '../../shared/adapters/http-api.js';
-import { ingestWebhook, type Source } from '../../shared/ingest.js';
+import { ingestWebhook } from '../../shared/ingest.js';
 import { logger } from '../../shared/logging.js';
+import { SHOP_SOURCES } from '../../shared/sources/index.js';
 import { createRuntime, ingestDependencies } from '../../shared/runtime.js';
-import { shopifySource } from '../../shared/sources/shopify-webhook.js';
-import { woocommerceSource } from '../../shared/sources/woocommerce.js';
 
 const deps = ingestDependencies(createRuntime());
-const sources = new Map<string, Source>([shopifySource, woocommerceSource].map((source) => [source.name, source]));
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
   .use(injectLambdaContext(logger))
   .handler(async (event) => {
-    const source = sources.get(sourceOfHttpApiEvent(event) ?? '');
+    const source = SHOP_SOURCES.get(sourceOfHttpApiEvent(event) ?? '');
     // API Gateway only routes this function's own paths here; anything else is a wiring mistake.
     if (source === undefined) return toHttpApiResult({ statusCode: 404, body: { error: { code: 'unknown_source', message: `no shop source at ${event.rawPath}` } } });
     return toHttpApiResult(await ingestWebhook(fromHttpApiEvent(event, source.name), source, deps));

@@ -22,6 +22,7 @@ export const URL_OVERRIDES = [
   'PROVIDER_URL_CALLBELL',
   'PROVIDER_URL_CHATWOOT',
   'SHOPIFY_ADMIN_URL',
+  'META_GRAPH_URL',
   'CAPTCHA_URL_TURNSTILE',
   'CAPTCHA_URL_RECAPTCHA',
   'CAPTCHA_URL_HCAPTCHA',
@@ -66,6 +67,8 @@ export const EnvSchema = z.object({
   CAPTCHA_URL_HCAPTCHA: z.optional(Url),
   /** Override the Shopify Admin API origin (the local stack points it at the emulator's stub). */
   SHOPIFY_ADMIN_URL: z.optional(Url),
+  /** Override the Meta Graph API base URL leads are read from (the local stack points it at the emulator). */
+  META_GRAPH_URL: z.optional(Url),
   /** The DynamoDB table of dedupe records, outcomes and checkpoints. */
   TABLE_NAME: z.optional(z.string()),
   /** The delivery queue and its dead-letter queue. */

@@ -6,6 +6,7 @@
  */
 import { SOURCES, type SourceName } from '../contact.js';
 import { isRegion } from '../phone.js';
+import { CustomRouteSchema } from './custom.js';
 import * as z from '../zod.js';
 import { describeIssues } from '../validation.js';
 
@@ -131,6 +132,22 @@ export const RouteSchema = z.strictObject({
       lookbackHours: z._default(z.number().check(z.int(), z.positive(), z.lte(24 * 60)), 24),
     }),
   ),
+  /** Meta Lead Ads routes only. */
+  metaLeads: z.optional(
+    z.strictObject({
+      /** The Graph API version leads are read with, e.g. `v24.0`; default in shared/sources/meta-graph.ts. */
+      graphApiVersion: z.optional(z.string().check(z.regex(/^v\d+\.\d+$/, 'must be a Graph API version such as "v24.0"'))),
+    }),
+  ),
+  /** Calendly routes only. */
+  calendly: z.optional(
+    z.strictObject({
+      /** How old a signature's timestamp may be (default 180 s). */
+      toleranceSeconds: z.optional(z.number().check(z.int(), z.positive(), z.lte(3600))),
+    }),
+  ),
+  /** `custom` routes only: where the contact is in the JSON, and how requests are signed. */
+  custom: z.optional(CustomRouteSchema),
   /** Callbell options: its tags and custom fields must already exist in the Callbell account. */
   callbell: z.optional(
     z.strictObject({
@@ -156,10 +173,53 @@ export const AUTH_RULES: Record<SourceName, { default: RouteAuth; allowed: reado
   tally: { default: 'hmac', allowed: ['hmac', 'none'] },
   jotform: { default: 'token', allowed: ['token'] },
   form: { default: 'none', allowed: ['none', 'token', 'hmac'] },
+  'meta-leads': { default: 'hmac', allowed: ['hmac'] },
+  calendly: { default: 'hmac', allowed: ['hmac'] },
+  // `hmac` when the route sets `custom.signature` (see routeAuth).
+  custom: { default: 'token', allowed: ['none', 'token', 'hmac'] },
 };
 
-export function routeAuth(route: Pick<Route, 'auth'> & { source: SourceName }): RouteAuth {
+export function routeAuth(route: Pick<Route, 'auth' | 'custom'> & { source: SourceName }): RouteAuth {
+  if (route.auth === undefined && route.source === 'custom' && route.custom?.signature !== undefined) return 'hmac';
   return route.auth ?? AUTH_RULES[route.source].default;
+}
+
+type RouteProblem = { path: string[]; input: unknown; message: string };
+
+/** Sources a route may set these options for. */
+const OPTIONS_OF: Array<[keyof Route, SourceName, string]> = [
+  ['metaLeads', 'meta-leads', 'only Meta Lead Ads routes read leads from the Graph API'],
+  ['calendly', 'calendly', 'only Calendly routes have Calendly options'],
+  ['custom', 'custom', 'only custom routes map JSON by pointer'],
+];
+
+function sourceOptionProblems(source: string, route: Route): RouteProblem[] {
+  const problems: RouteProblem[] = OPTIONS_OF.filter(([key, owner]) => route[key] !== undefined && source !== owner).map(([key, , message]) => ({
+    path: [key],
+    input: route[key],
+    message,
+  }));
+  if (source !== 'custom') return problems;
+  if (route.custom === undefined) {
+    problems.push({ path: ['custom'], input: undefined, message: 'a custom route needs "custom": {"fields": {...}} saying where the contact is' });
+    return problems;
+  }
+  if (route.fields !== undefined) {
+    problems.push({ path: ['fields'], input: route.fields, message: 'custom routes map fields by JSON pointer in "custom.fields"' });
+  }
+  const auth = routeAuth({ ...route, source: 'custom' });
+  if (auth === 'hmac' && route.custom.signature === undefined) {
+    problems.push({ path: ['custom', 'signature'], input: undefined, message: 'needed when auth is "hmac": say which header carries the signature' });
+  }
+  if (auth !== 'hmac' && route.custom.signature !== undefined) {
+    problems.push({ path: ['auth'], input: route.auth, message: 'must be "hmac" (or unset) when custom.signature is set' });
+  }
+  const signature = route.custom.signature;
+  if (signature !== undefined && signature.signedString.includes('{timestamp}') !== (signature.timestampHeader !== undefined)) {
+    const message = 'signedString contains {timestamp} exactly when timestampHeader is set';
+    problems.push({ path: ['custom', 'signature'], input: signature, message });
+  }
+  return problems;
 }
 
 /** The form field each captcha widget puts its token in. */
@@ -172,8 +232,8 @@ export const CAPTCHA_FIELDS: Record<CaptchaProvider, string> = {
 function protectionProblems(source: string, route: Route): Array<{ path: string[]; input: unknown; message: string }> {
   const { protection } = route;
   if (protection === undefined) return [];
-  if (source !== 'form') {
-    return [{ path: [], input: protection, message: 'only plain form routes (sources.form) have protection' }];
+  if (source !== 'form' && source !== 'custom') {
+    return [{ path: [], input: protection, message: 'only plain form and custom routes (sources.form, sources.custom) have protection' }];
   }
   const { honeypot, captcha } = protection;
   if (honeypot === undefined) return [];
@@ -192,14 +252,17 @@ function protectionProblems(source: string, route: Route): Array<{ path: string[
  * `allowOpenFormRoutes` param says otherwise (shared/sources/protection.ts).
  */
 export function isOpenFormRoute(route: ResolvedRoute): boolean {
-  return route.source === 'form' && routeAuth(route) === 'none' && route.protection?.captcha === undefined;
+  const public_ = route.source === 'form' || route.source === 'custom';
+  return public_ && routeAuth(route) === 'none' && route.protection?.captcha === undefined;
 }
 
 /** The config paths of the open form routes (`sources.form.default`), for warnings. */
 export function openFormRoutes(config: RoutesConfig): string[] {
-  return Object.keys(config.sources.form ?? {})
-    .filter((name) => isOpenFormRoute(findRoute(config, 'form', name) as ResolvedRoute))
-    .map((name) => `sources.form.${name}`);
+  return (['form', 'custom'] as const).flatMap((source) =>
+    Object.keys(config.sources[source] ?? {})
+      .filter((name) => isOpenFormRoute(findRoute(config, source, name) as ResolvedRoute))
+      .map((name) => `sources.${source}.${name}`),
+  );
 }
 
 /** The kinds of secret a route names, each readable only by the functions that use it (infra/iam.yml). */
@@ -222,10 +285,19 @@ function secretNameProblem(name: string, kind: RouteSecretKind, stage: string | 
   return `must start with "${prefix}": ${SECRET_READERS[kind]} may read no other secret`;
 }
 
-type RouteProblem = { path: string[]; input: unknown; message: string };
+/**
+ * Deliver reads a Meta Lead Ads route's secret too (its page tokens fetch the leads), and may read no other
+ * source secret: so a Meta route's own secret is named `source/meta-leads…` (infra/iam.yml grants that prefix).
+ */
+export const META_LEADS_SECRET_PREFIX = 'meta-leads';
 
-function routeSecretProblems(route: Route, stage: string | undefined): RouteProblem[] {
+function routeSecretProblems(source: string, route: Route, stage: string | undefined): RouteProblem[] {
   const problems: RouteProblem[] = [];
+  const ownName = route.secretName?.split('/')[3];
+  if (source === 'meta-leads' && ownName !== undefined && !ownName.startsWith(META_LEADS_SECRET_PREFIX)) {
+    const message = `must be named "contact-relay/${stage ?? '{stage}'}/source/${META_LEADS_SECRET_PREFIX}…": deliver reads it and may read no other source secret`;
+    problems.push({ path: ['secretName'], input: route.secretName, message });
+  }
   const named: Array<[string[], string | undefined, RouteSecretKind]> = [
     [['secretName'], route.secretName, 'source'],
     [['reconcile', 'secretName'], route.reconcile?.secretName, 'shopify-admin'],
@@ -283,7 +355,11 @@ const routesConfigSchema = (stage?: string) => z
             const path = ['sources', source, routeName, 'protection', ...problem.path];
             ctx.issues.push({ code: 'custom', input: problem.input, path, message: problem.message });
           }
-          for (const { path, input, message } of routeSecretProblems(route, stage)) {
+          for (const problem of sourceOptionProblems(source, route)) {
+            const path = ['sources', source, routeName, ...problem.path];
+            ctx.issues.push({ code: 'custom', input: problem.input, path, message: problem.message });
+          }
+          for (const { path, input, message } of routeSecretProblems(source, route, stage)) {
             ctx.issues.push({ code: 'custom', input, path: ['sources', source, routeName, ...path], message });
           }
           if (route.reconcile !== undefined && source !== 'shopify') {

@@ -310,12 +310,14 @@ afterAll(() => {
 });
 
 /** The secrets of stage ci, by kind: each role may read one kind (`source/*` and so on). */
-const secretsCi = (kind: 'source' | 'provider' | 'shopify-admin') =>
-  `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:contact-relay/ci/${kind}/*`;
-const SOURCE_SECRETS = secretsCi('source');
-const PROVIDER_SECRETS = secretsCi('provider');
-const SHOPIFY_ADMIN_SECRETS = secretsCi('shopify-admin');
-const SECRET_KINDS = [SOURCE_SECRETS, PROVIDER_SECRETS, SHOPIFY_ADMIN_SECRETS];
+const secretsCi = (kind: 'source/' | 'provider/' | 'shopify-admin/' | 'source/meta-leads') =>
+  `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:contact-relay/ci/${kind}*`;
+const SOURCE_SECRETS = secretsCi('source/');
+const PROVIDER_SECRETS = secretsCi('provider/');
+const SHOPIFY_ADMIN_SECRETS = secretsCi('shopify-admin/');
+/** Meta Lead Ads routes' secrets: deliver reads their page tokens, and no other source secret. */
+const META_LEADS_SECRETS = secretsCi('source/meta-leads');
+const SECRET_KINDS = [SOURCE_SECRETS, PROVIDER_SECRETS, SHOPIFY_ADMIN_SECRETS, META_LEADS_SECRETS];
 const TABLE = '${EventsTable.Arn}';
 const QUEUE = '${DeliveryQueue.Arn}';
 const DLQ = '${DeliveryDeadLetterQueue.Arn}';
@@ -347,7 +349,7 @@ const EXPECTED_GRANTS: Record<FunctionName | typeof SHOPIFY_EVENTS, Record<strin
   },
   deliver: {
     ...logs('deliver'),
-    'secretsmanager:GetSecretValue': [PROVIDER_SECRETS],
+    'secretsmanager:GetSecretValue': [PROVIDER_SECRETS, META_LEADS_SECRETS],
     'sqs:ReceiveMessage': [QUEUE],
     'sqs:DeleteMessage': [QUEUE],
     'sqs:GetQueueAttributes': [QUEUE],
@@ -417,6 +419,9 @@ describe('functions and their events', () => {
     ['jotform', 'forms'],
     ['webflow', 'forms'],
     ['google-forms', 'forms'],
+    ['meta-leads', 'forms'],
+    ['calendly', 'forms'],
+    ['custom', 'forms'],
     ['shopify', 'shops'],
     ['woocommerce', 'shops'],
   ])('routes POST /hooks/%s/{route} to the %s function', (source, fn) => {
@@ -429,9 +434,10 @@ describe('functions and their events', () => {
   });
 
   it('serves no other HTTP route, and the shops function answers within Shopify’s 5 s with the default 10 s timeout', () => {
-    expect(ofType(ci, 'AWS::ApiGatewayV2::Route').map(([, route]) => route.Properties['RouteKey'] as string).sort()).toEqual(
-      ['form', 'typeform', 'tally', 'jotform', 'webflow', 'google-forms', 'shopify', 'woocommerce'].map((source) => `POST /hooks/${source}/{route}`).sort(),
-    );
+    const sources = ['form', 'typeform', 'tally', 'jotform', 'webflow', 'google-forms', 'meta-leads', 'calendly', 'custom', 'shopify', 'woocommerce'];
+    // Meta checks the URL with a GET (hub.challenge) before it subscribes it; no other route takes a GET.
+    const expected = [...sources.map((source) => `POST /hooks/${source}/{route}`), 'GET /hooks/meta-leads/{route}'];
+    expect(ofType(ci, 'AWS::ApiGatewayV2::Route').map(([, route]) => route.Properties['RouteKey'] as string).sort()).toEqual(expected.sort());
     expect(resource(ci, 'ShopsLambdaFunction').Properties['Timeout']).toBe(10);
   });
 

@@ -15,7 +15,7 @@ import { parse } from 'yaml';
 import { findRoute, parseRoutesConfig, type ResolvedRoute, type RoutesConfig } from '../../../shared/config/routes.js';
 import { createHttpClient, type HttpClient } from '../../../shared/http.js';
 import { acceptEvent } from '../../../shared/ingest.js';
-import type { DeliveryJob } from '../../../shared/jobs.js';
+import type { ContactJob, DeliveryJob } from '../../../shared/jobs.js';
 import { CHECKPOINT_OVERLAP_MS, checkpointScope, reconcileShopifyRoutes, type ReconcileDependencies } from '../../../shared/operations/reconcile.js';
 import type { JobQueue } from '../../../shared/queue.js';
 import { SecretStore } from '../../../shared/secrets.js';
@@ -217,8 +217,8 @@ describe('Function: reconcileShopifyRoutes', () => {
     });
     // One job per order that has a contact: the webhook's and reconcile's, never a second for order 1.
     expect(queue.jobs.map((job) => job.eventKey)).toEqual([keyOf(1), keyOf(2)]);
-    expect(queue.jobs[1]?.contact).toMatchObject({ emails: ['buyer2@example.com'], phones: [{ e164: '+4930901820' }], tags: ['shopify'] });
-    expect(queue.jobs[1]?.contact.attributes).toMatchObject({ shopify_customer_id: '7234567890123400002', shopify_shop: SHOP });
+    expect((queue.jobs[1] as ContactJob | undefined)?.contact).toMatchObject({ emails: ['buyer2@example.com'], phones: [{ e164: '+4930901820' }], tags: ['shopify'] });
+    expect((queue.jobs[1] as ContactJob | undefined)?.contact.attributes).toMatchObject({ shopify_customer_id: '7234567890123400002', shopify_shop: SHOP });
 
     // The next run reads the overlap again and delivers nothing new.
     const [again] = await reconcileShopifyRoutes(deps);
