@@ -19,6 +19,7 @@ import {
 } from '../../shared/contact.js';
 import {
   encodeDeliveryJob,
+  InvalidJobError,
   JobTooLargeError,
   MAX_JOB_BYTES,
   parseDeliveryJob,
@@ -182,5 +183,22 @@ describe('Function: encodeDeliveryJob', () => {
     const over = named(`${fill}a`);
     expect(() => encodeDeliveryJob(over)).toThrow(JobTooLargeError);
     expect(() => encodeDeliveryJob(over)).toThrow(`${MAX_JOB_BYTES + 1} bytes`);
+  });
+});
+
+describe('Function: toDeliveryJob (a lead named by reference)', () => {
+  const lead = { kind: 'meta-lead' as const, leadgenId: '123456789012345678', pageId: '100000000000001', formId: '987' };
+  const leadRoute = testRoute({ source: 'meta-leads' });
+
+  it('carries the reference, not a contact, and parses back to the same job', () => {
+    const job = toDeliveryJob(lead, leadRoute, 'meta-leads:123456789012345678', NOW);
+    expect(job).toEqual({ v: 1, eventKey: 'meta-leads:123456789012345678', source: 'meta-leads', route: 'default', lead, acceptedAt: NOW.toISOString() });
+    expect(parseDeliveryJob(encodeDeliveryJob(job))).toEqual(job);
+  });
+
+  it('refuses a job with neither a contact nor a valid reference', () => {
+    const job = toDeliveryJob(lead, leadRoute, 'meta-leads:1', NOW);
+    expect(() => parseDeliveryJob(JSON.stringify({ ...job, lead: undefined }))).toThrow(InvalidJobError);
+    expect(() => parseDeliveryJob(JSON.stringify({ ...job, lead: { ...lead, leadgenId: '12a' } }))).toThrow(InvalidJobError);
   });
 });
