@@ -11,7 +11,7 @@ import { parseDeliveryJob, type DeliveryJob } from './jobs.js';
 import { LeadFetchTransientError, LeadUnavailableError, type LeadFetcher } from './leads.js';
 import type { logger as defaultLogger } from './logging.js';
 import type { OutcomeStore } from './store.js';
-import { SecretFormatError, SecretNotFoundError } from './secrets.js';
+import { SecretUnusableError } from './secrets.js';
 import { deliverWithAdapter } from './providers/engine.js';
 import { callbellAdapter } from './providers/callbell.js';
 import { chatwootAdapter } from './providers/chatwoot.js';
@@ -36,7 +36,7 @@ export async function deliverToAccount(contact: Contact, route: ResolvedRoute, a
   try {
     return await deliverWithAdapter(adapter, contact, { route, account }, context);
   } catch (error) {
-    if (error instanceof SecretNotFoundError || error instanceof SecretFormatError) {
+    if (error instanceof SecretUnusableError) {
       return { ...base, status: 'transient', message: error.message };
     }
     throw error;
@@ -81,7 +81,7 @@ function jobContact(job: DeliveryJob, route: ResolvedRoute, deps: JobDependencie
         const status = httpStatus !== undefined ? { httpStatus } : {};
         return { unavailable: (account) => ({ account: account.name, provider: account.provider, status: 'failed', code, ...status, message }) };
       }
-      if (error instanceof LeadFetchTransientError || error instanceof SecretNotFoundError || error instanceof SecretFormatError) {
+      if (error instanceof LeadFetchTransientError || error instanceof SecretUnusableError) {
         const message = `the lead could not be read yet: ${error.message}`;
         return { unavailable: (account) => transient(account, message) };
       }

@@ -38,21 +38,29 @@ export const httpClientDefaults: HttpClientOptions = {
   maxSockets: 16,
 };
 
-export class HttpTimeoutError extends Error {
+/**
+ * The request got no usable answer: the connection failed, timed out, or the
+ * answer was cut off. Callers that treat all of these alike test this class.
+ */
+export class HttpTransportError extends Error {
+  override name = 'HttpTransportError';
+}
+
+export class HttpTimeoutError extends HttpTransportError {
   override name = 'HttpTimeoutError';
   constructor(readonly phase: 'connect' | 'response', readonly timeoutMs: number, url: string) {
     super(`${phase === 'connect' ? 'connecting to' : 'waiting for the response of'} ${url} took longer than ${timeoutMs} ms`);
   }
 }
 
-export class HttpConnectionError extends Error {
+export class HttpConnectionError extends HttpTransportError {
   override name = 'HttpConnectionError';
   constructor(readonly code: string | undefined, url: string, cause: unknown) {
     super(`request to ${url} failed: ${code ?? (cause as Error).message}`, { cause });
   }
 }
 
-export class HttpResponseTooLargeError extends Error {
+export class HttpResponseTooLargeError extends HttpTransportError {
   override name = 'HttpResponseTooLargeError';
   constructor(limit: number, url: string) {
     super(`response of ${url} is larger than ${limit} bytes`);

@@ -17,7 +17,7 @@ import { encodeDeliveryJob, JobTooLargeError, toDeliveryJob, type JobSubject } f
 import type { LeadReference } from './leads.js';
 import { logger as defaultLogger } from './logging.js';
 import type { JobQueue } from './queue.js';
-import { SecretFormatError, SecretNotFoundError, sourceSecretName, type SecretStore } from './secrets.js';
+import { SecretNotFoundError, SecretUnusableError, sourceSecretName, type SecretStore } from './secrets.js';
 import type { FormProtectionDependencies } from './sources/protection.js';
 import type { OutcomeStore } from './store.js';
 import * as z from './zod.js';
@@ -227,7 +227,7 @@ export async function ingestWebhook(request: WebhookRequest, source: Source, dep
       log.warn('webhook rejected', { source: source.name, route: route.name, code: error.code, reason: error.message });
       return rejection(error);
     }
-    if (error instanceof SecretNotFoundError || error instanceof SecretFormatError) {
+    if (error instanceof SecretUnusableError) {
       // Our configuration is wrong, not the request: a 5xx keeps the sender retrying until it is fixed. Only the
       // log names the secret; the caller gets the generic answer.
       const where = { source: source.name, route: route.name };

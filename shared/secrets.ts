@@ -15,18 +15,33 @@ import { describeIssues } from './validation.js';
 
 export const DEFAULT_SECRET_TTL_MS = 5 * 60 * 1000;
 
-export class SecretNotFoundError extends Error {
-  override name = 'SecretNotFoundError';
-  constructor(readonly secretName: string) {
-    super(`secret "${secretName}" does not exist in Secrets Manager (create it: see README, "Secrets")`);
+/**
+ * A secret the code cannot use: missing, or not the shape it needs. Our
+ * configuration's fault, never the caller's; callers that treat both alike
+ * test this class.
+ */
+export class SecretUnusableError extends Error {
+  override name = 'SecretUnusableError';
+  constructor(
+    readonly secretName: string,
+    message: string,
+  ) {
+    super(message);
   }
 }
 
-export class SecretFormatError extends Error {
+export class SecretNotFoundError extends SecretUnusableError {
+  override name = 'SecretNotFoundError';
+  constructor(secretName: string) {
+    super(secretName, `secret "${secretName}" does not exist in Secrets Manager (create it: see README, "Secrets")`);
+  }
+}
+
+export class SecretFormatError extends SecretUnusableError {
   override name = 'SecretFormatError';
-  constructor(readonly secretName: string, detail: string) {
+  constructor(secretName: string, detail: string) {
     // The detail names fields, never values.
-    super(`secret "${secretName}" has the wrong shape: ${detail}`);
+    super(secretName, `secret "${secretName}" has the wrong shape: ${detail}`);
   }
 }
 

@@ -4,7 +4,7 @@
  * and every failure becomes a ShopifyAdminError that says whether waiting
  * helps (throttling, 5xx, network) or a person must act (token, scope).
  */
-import { HttpConnectionError, HttpResponseTooLargeError, HttpTimeoutError, type HttpClient, type HttpResponse } from './http.js';
+import { HttpResponseTooLargeError, HttpTransportError, type HttpClient, type HttpResponse } from './http.js';
 import { AdminOrderNodeSchema, type AdminOrderNode } from './sources/shopify.js';
 import * as z from './zod.js';
 import { describeIssues } from './validation.js';
@@ -180,7 +180,7 @@ async function requestOrders(
       body: JSON.stringify({ query: ORDERS_QUERY, variables }),
     });
   } catch (error) {
-    if (error instanceof HttpTimeoutError || error instanceof HttpConnectionError || error instanceof HttpResponseTooLargeError) {
+    if (error instanceof HttpTransportError) {
       const transient = !(error instanceof HttpResponseTooLargeError);
       throw new ShopifyAdminError('network', `Shopify Admin API of ${shop}: ${error.message}`, { transient }, { cause: error });
     }

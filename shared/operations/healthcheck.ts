@@ -10,7 +10,7 @@
  * Results carry the secret's name, never its values.
  */
 import type { ProviderName, RoutesConfig } from '../config/routes.js';
-import { HttpConnectionError, HttpResponseTooLargeError, HttpTimeoutError, type HttpResponse } from '../http.js';
+import { HttpTransportError, type HttpResponse } from '../http.js';
 import { callbellAdapter } from '../providers/callbell.js';
 import { chatwootAdapter } from '../providers/chatwoot.js';
 import { kirimAdapter } from '../providers/kirim.js';
@@ -81,10 +81,6 @@ function withoutSecrets(text: string, credentials: unknown): string {
   return out;
 }
 
-function isTransportError(error: unknown): error is Error {
-  return error instanceof HttpTimeoutError || error instanceof HttpConnectionError || error instanceof HttpResponseTooLargeError;
-}
-
 const isTransientStatus = (status: number) => status === 408 || status === 429 || status >= 500;
 
 type Probe = { kind: 'answer'; response: HttpResponse } | { kind: 'transport'; message: string };
@@ -105,7 +101,7 @@ export async function checkAccount(account: string, provider: ProviderName, cont
     try {
       return { kind: 'answer', response: await context.http.request(healthCheck(credentials, baseUrl)) };
     } catch (error) {
-      if (isTransportError(error)) return { kind: 'transport', message: error.message };
+      if (error instanceof HttpTransportError) return { kind: 'transport', message: error.message };
       throw error;
     }
   };

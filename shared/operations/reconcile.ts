@@ -18,7 +18,7 @@ import type { HttpClient } from '../http.js';
 import type { Acceptance } from '../ingest.js';
 import { JobTooLargeError } from '../jobs.js';
 import type { logger as defaultLogger } from '../logging.js';
-import { SecretFormatError, SecretNotFoundError, type SecretStore } from '../secrets.js';
+import { SecretUnusableError, type SecretStore } from '../secrets.js';
 import {
   fetchOrdersCreatedSince,
   ShopifyAdminCredentialsSchema,
@@ -155,7 +155,7 @@ export async function reconcileRoute(route: ResolvedRoute, deps: ReconcileDepend
       // A token rotated in Secrets Manager must be read again on the next run, not served from the cache.
       deps.secrets.forget(secretName);
       report.error = `${error.message} (token from secret "${secretName}")`;
-    } else if (error instanceof SecretNotFoundError || error instanceof SecretFormatError) {
+    } else if (error instanceof SecretUnusableError) {
       report.error = `${error.message}; it holds {"shopDomain": "my-shop.myshopify.com", "accessToken": "shpat_…"}`;
     } else {
       report.error = (error as Error).message;

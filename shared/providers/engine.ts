@@ -8,7 +8,7 @@
  *   provider's docs) drops the cached secret and tries once more with a fresh
  *   read (key rotation), then fails.
  */
-import { HttpConnectionError, HttpResponseTooLargeError, HttpTimeoutError } from '../http.js';
+import { HttpTransportError } from '../http.js';
 import { providerSecretName } from '../secrets.js';
 import type { Contact } from '../contact.js';
 import type { DeliveryTarget, Outcome, ProviderAdapter, ProviderAnswer, ProviderContext, RetryPolicy } from './types.js';
@@ -34,10 +34,6 @@ export function backoffMs(attempt: number, policy: RetryPolicy, random = Math.ra
   return Math.floor(random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt));
 }
 
-function isTransportError(error: unknown): error is Error {
-  return error instanceof HttpTimeoutError || error instanceof HttpConnectionError || error instanceof HttpResponseTooLargeError;
-}
-
 export async function deliverWithAdapter(adapter: ProviderAdapter, contact: Contact, target: DeliveryTarget, context: ProviderContext): Promise<Outcome> {
   const base = { account: target.account.name, provider: adapter.provider };
   const skip = adapter.skipReason(contact, target);
@@ -60,7 +56,7 @@ export async function deliverWithAdapter(adapter: ProviderAdapter, contact: Cont
       }
       return adapter.readCreate(await context.http.request(adapter.create(requestContext)), requestContext);
     } catch (error) {
-      if (!isTransportError(error)) throw error;
+      if (!(error instanceof HttpTransportError)) throw error;
       return { kind: 'transient', httpStatus: 0, message: error.message };
     }
   }

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHttpClient, HttpConnectionError, HttpResponseTooLargeError, HttpTimeoutError } from '../../shared/http.js';
+import { createHttpClient, HttpConnectionError, HttpResponseTooLargeError, HttpTimeoutError, HttpTransportError } from '../../shared/http.js';
 import { freePort } from '../../local/processes.js';
 
 let server: http.Server;
@@ -54,13 +54,16 @@ describe('Function: createHttpClient', () => {
     const client = createHttpClient({ responseTimeoutMs: 200 });
     const error = await client.request({ method: 'GET', url: `${base}/hang` }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(HttpTimeoutError);
+    expect(error).toBeInstanceOf(HttpTransportError);
     expect(error).toMatchObject({ phase: 'response', timeoutMs: 200 });
     client.close();
   });
 
   it('refuses a response larger than the limit', async () => {
     const client = createHttpClient({ maxResponseBytes: 1024 });
-    await expect(client.request({ method: 'GET', url: `${base}/big` })).rejects.toBeInstanceOf(HttpResponseTooLargeError);
+    const tooLarge = client.request({ method: 'GET', url: `${base}/big` });
+    await expect(tooLarge).rejects.toBeInstanceOf(HttpResponseTooLargeError);
+    await expect(tooLarge).rejects.toBeInstanceOf(HttpTransportError);
     client.close();
   });
 
@@ -69,6 +72,7 @@ describe('Function: createHttpClient', () => {
     const port = await freePort();
     const error = await client.request({ method: 'GET', url: `http://127.0.0.1:${port}/` }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(HttpConnectionError);
+    expect(error).toBeInstanceOf(HttpTransportError);
     expect((error as HttpConnectionError).code).toBe('ECONNREFUSED');
     client.close();
   });

@@ -1,6 +1,6 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SecretFormatError, SecretNotFoundError, SecretStore } from '../../shared/secrets.js';
+import { SecretFormatError, SecretNotFoundError, SecretStore, SecretUnusableError } from '../../shared/secrets.js';
 import * as z from '../../shared/zod.js';
 import { startEmulator, type Emulator } from '../../local/emulator/server.js';
 
@@ -83,7 +83,10 @@ describe('Class: SecretStore', () => {
 
   it('names a missing secret and does not cache the failure', async () => {
     const store = new SecretStore({ client });
-    await expect(store.get('contact-relay/test/provider/missing', ApiKey)).rejects.toThrow(SecretNotFoundError);
+    const missing = store.get('contact-relay/test/provider/missing', ApiKey);
+    await expect(missing).rejects.toThrow(SecretNotFoundError);
+    await expect(missing).rejects.toMatchObject({ secretName: 'contact-relay/test/provider/missing' });
+    await expect(missing).rejects.toBeInstanceOf(SecretUnusableError);
     await expect(store.get('contact-relay/test/provider/missing', ApiKey)).rejects.toThrow('secret "contact-relay/test/provider/missing" does not exist');
     expect(calls()).toHaveLength(2);
   });
@@ -92,6 +95,7 @@ describe('Class: SecretStore', () => {
     const store = new SecretStore({ client });
     const error = await store.get('contact-relay/test/provider/wrong-shape', ApiKey).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(SecretFormatError);
+    expect(error).toBeInstanceOf(SecretUnusableError);
     expect((error as Error).message).toBe('secret "contact-relay/test/provider/wrong-shape" has the wrong shape: apiKey: Invalid input: expected string, received undefined');
   });
 
