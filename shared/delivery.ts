@@ -6,33 +6,22 @@
  * same job, or a duplicate job) is never called again.
  */
 import type { Contact } from './contact.js';
-import { findRoute, type ProviderName, type ResolvedRoute, type RoutesConfig } from './config/routes.js';
+import { findRoute, type ResolvedRoute, type RoutesConfig } from './config/routes.js';
 import { parseDeliveryJob, type DeliveryJob } from './jobs.js';
 import { LeadFetchTransientError, LeadUnavailableError, type LeadFetcher } from './leads.js';
 import type { logger as defaultLogger } from './logging.js';
 import type { OutcomeStore } from './store.js';
 import { SecretUnusableError } from './secrets.js';
 import { deliverWithAdapter } from './providers/engine.js';
-import { callbellAdapter } from './providers/callbell.js';
-import { chatwootAdapter } from './providers/chatwoot.js';
-import { kirimAdapter } from './providers/kirim.js';
-import { twoChatAdapter } from './providers/twochat.js';
-import type { Outcome, ProviderAdapter, ProviderContext } from './providers/types.js';
+import { PROVIDER_ADAPTERS } from './providers/index.js';
+import type { Outcome, ProviderContext } from './providers/types.js';
 
 export type { Outcome } from './providers/types.js';
-
-const ADAPTERS: Partial<Record<ProviderName, ProviderAdapter>> = {
-  twochat: twoChatAdapter,
-  kirim: kirimAdapter,
-  callbell: callbellAdapter,
-  chatwoot: chatwootAdapter,
-};
 
 /** One account, one outcome; configuration faults (a missing secret) are retryable, not fatal. */
 export async function deliverToAccount(contact: Contact, route: ResolvedRoute, account: ResolvedRoute['accounts'][number], context: ProviderContext): Promise<Outcome> {
   const base = { account: account.name, provider: account.provider };
-  const adapter = ADAPTERS[account.provider];
-  if (adapter === undefined) return { ...base, status: 'failed', code: 'provider_not_supported', message: `provider "${account.provider}" is not supported` };
+  const adapter = PROVIDER_ADAPTERS[account.provider];
   try {
     return await deliverWithAdapter(adapter, contact, { route, account }, context);
   } catch (error) {

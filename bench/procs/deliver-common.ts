@@ -6,11 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { ResolvedRoute } from '../../shared/config/routes.js';
 import type { HttpRequest } from '../../shared/http.js';
-import { callbellAdapter } from '../../shared/providers/callbell.js';
-import { chatwootAdapter } from '../../shared/providers/chatwoot.js';
-import { kirimAdapter } from '../../shared/providers/kirim.js';
-import { twoChatAdapter } from '../../shared/providers/twochat.js';
-import type { ProviderAdapter } from '../../shared/providers/types.js';
+import { PROVIDER_ADAPTERS } from '../../shared/providers/index.js';
 import { askBench } from '../lib/children.js';
 import { benchContact, PROVIDER_SECRETS } from '../lib/fixtures.js';
 
@@ -80,8 +76,6 @@ export async function timedRounds(work: (index: number) => Promise<void>): Promi
   return { elapsedMs, rssAtStartMb, rounds };
 }
 
-const ADAPTERS = { twochat: twoChatAdapter, kirim: kirimAdapter, callbell: callbellAdapter, chatwoot: chatwootAdapter } as Record<string, ProviderAdapter>;
-
 /**
  * The requests the deliver path sends for contact `index`, per provider, in
  * order (lookup, then create), built by the same adapters from the same
@@ -93,7 +87,7 @@ export function plannedRequests(route: ResolvedRoute): HttpRequest[][][] {
     const contact = benchContact(index);
     plan.push(
       route.accounts.map((account) => {
-        const adapter = ADAPTERS[account.provider] as ProviderAdapter;
+        const adapter = PROVIDER_ADAPTERS[account.provider];
         const credentials = adapter.credentials.parse(PROVIDER_SECRETS[account.name]);
         const context = { contact, target: { route, account }, credentials, baseUrl: `${input.providers[account.provider]}/${account.provider}` };
         const lookup = adapter.lookup?.(context);

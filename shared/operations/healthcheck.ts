@@ -11,21 +11,13 @@
  */
 import type { ProviderName, RoutesConfig } from '../config/routes.js';
 import { HttpTransportError, type HttpResponse } from '../http.js';
-import { callbellAdapter } from '../providers/callbell.js';
-import { chatwootAdapter } from '../providers/chatwoot.js';
-import { kirimAdapter } from '../providers/kirim.js';
-import { twoChatAdapter } from '../providers/twochat.js';
-import { parseJson, type ProviderAdapter, type ProviderContext } from '../providers/types.js';
+import { PROVIDER_ADAPTERS } from '../providers/index.js';
+import { parseJson, type ProviderContext } from '../providers/types.js';
 import { providerSecretName, SecretFormatError, SecretNotFoundError } from '../secrets.js';
 import * as z from '../zod.js';
 
-/** Imported directly rather than from delivery.ts, which carries the queue and table code a health check does not need. */
-export const HEALTH_ADAPTERS: Record<ProviderName, ProviderAdapter> = {
-  twochat: twoChatAdapter,
-  kirim: kirimAdapter,
-  callbell: callbellAdapter,
-  chatwoot: chatwootAdapter,
-};
+/** The health check's calls are the adapters' own (`healthCheck`); kept for the CLI's imports until they move. */
+export const HEALTH_ADAPTERS = PROVIDER_ADAPTERS;
 
 export type AccountHealthStatus =
   /** The provider accepted the key (2xx). */
@@ -88,7 +80,7 @@ type Probe = { kind: 'answer'; response: HttpResponse } | { kind: 'transport'; m
 /** Check one account: read its secret, call the provider's health endpoint, re-read the secret once on 401/403. */
 export async function checkAccount(account: string, provider: ProviderName, context: ProviderContext): Promise<AccountHealth> {
   const base = { account, provider };
-  const adapter = HEALTH_ADAPTERS[provider];
+  const adapter = PROVIDER_ADAPTERS[provider];
   const secretName = providerSecretName(context.stage, account);
   const healthCheck = adapter.healthCheck;
   if (healthCheck === undefined) {
