@@ -64,7 +64,8 @@ export class SecretStore {
 
   constructor(options: SecretStoreOptions = {}) {
     this.#client = options.client ?? new SecretsManagerClient({});
-    this.#ttlMs = options.ttlMs ?? secretTtlFromEnv();
+    // The functions pass SECRETS_TTL_SECONDS here, validated with the rest of their environment (config/env.ts).
+    this.#ttlMs = options.ttlMs ?? DEFAULT_SECRET_TTL_MS;
     this.#now = options.now ?? Date.now;
   }
 
@@ -109,16 +110,6 @@ export class SecretStore {
       throw new SecretFormatError(name, 'its value is not JSON');
     }
   }
-}
-
-function secretTtlFromEnv(): number {
-  const raw = process.env['SECRETS_TTL_SECONDS'];
-  if (raw === undefined || raw === '') return DEFAULT_SECRET_TTL_MS;
-  const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds < 0) {
-    throw new Error(`SECRETS_TTL_SECONDS must be a number of seconds >= 0, got "${raw}"`);
-  }
-  return seconds * 1000;
 }
 
 /** `contact-relay/{stage}/provider/{account}` */

@@ -14,38 +14,29 @@
  * the copy and its HTTPS twin share `X-Shopify-Event-Id`, so whichever comes
  * second is a duplicate.
  */
-import { EnvConfigError } from './config/env.js';
+import { EnvConfigError, type Env } from './config/env.js';
 import { findRoute, type ResolvedRoute, type RoutesConfig } from './config/routes.js';
 import { fromShopifyEventBridgeEvent, MalformedEventError } from './adapters/eventbridge.js';
 import type { IngestDependencies, SourceReading } from './ingest.js';
 import { JobTooLargeError } from './jobs.js';
 import { logger as defaultLogger } from './logging.js';
 import { isShopAllowed, readShopifyDelivery } from './sources/shopify.js';
-import * as z from './zod.js';
 import { WebhookRejectedError } from './webhook.js';
-
-export const SHOPIFY_EVENTS_ROUTE_VARIABLE = 'SHOPIFY_EVENTS_ROUTE';
-export const DEFAULT_SHOPIFY_EVENTS_ROUTE = 'default';
-
-const RouteNameSchema = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a route name: lower-case letters, digits and dashes'));
 
 /**
  * The Shopify route EventBridge events are delivered under, from
- * `SHOPIFY_EVENTS_ROUTE` (default `default`); checked at cold start, so a
- * wrong name stops the function with the variable named instead of failing
- * every event.
+ * `SHOPIFY_EVENTS_ROUTE` (validated with the rest of the environment; default
+ * `default`); checked at cold start, so a route that does not exist stops the
+ * function with the variable named instead of failing every event.
  */
-export function shopifyEventsRoute(routes: RoutesConfig, environment: Record<string, string | undefined> = process.env): ResolvedRoute {
-  const raw = environment[SHOPIFY_EVENTS_ROUTE_VARIABLE];
-  const name = raw === undefined || raw === '' ? DEFAULT_SHOPIFY_EVENTS_ROUTE : raw;
-  const parsed = RouteNameSchema.safeParse(name);
-  if (!parsed.success) throw new EnvConfigError(`invalid environment: ${SHOPIFY_EVENTS_ROUTE_VARIABLE}: "${name}" ${parsed.error.issues[0]?.message ?? 'is not a route name'}`);
-  const route = findRoute(routes, 'shopify', parsed.data);
+export function shopifyEventsRoute(routes: RoutesConfig, env: Pick<Env, 'SHOPIFY_EVENTS_ROUTE'>): ResolvedRoute {
+  const name = env.SHOPIFY_EVENTS_ROUTE ?? 'default';
+  const route = findRoute(routes, 'shopify', name);
   if (route === undefined) {
     const defined = Object.keys(routes.sources.shopify ?? {});
-    throw new EnvConfigError(
-      `invalid environment: ${SHOPIFY_EVENTS_ROUTE_VARIABLE} names route "${parsed.data}", which config/routes.json does not define under sources.shopify (defined: ${defined.length > 0 ? defined.join(', ') : 'none'})`,
-    );
+    const list = defined.length > 0 ? defined.join(', ') : 'none';
+    const problem = `names route "${name}", which config/routes.json does not define under sources.shopify (defined: ${list})`;
+    throw new EnvConfigError(`invalid environment: SHOPIFY_EVENTS_ROUTE ${problem}`);
   }
   return route;
 }

@@ -15,7 +15,7 @@ import { ingestShopifyEvent, shopifyEventsRoute, type ShopifyEventOutcome } from
 
 const runtime = createRuntime();
 const { accept } = ingestDependencies(runtime);
-const route = shopifyEventsRoute(runtime.routes, process.env);
+const route = shopifyEventsRoute(runtime.routes, runtime.env);
 
 export const handler = middy<ShopifyEventBridgeEvent, ShopifyEventOutcome, Error, Context>()
   .use(injectLambdaContext(logger))

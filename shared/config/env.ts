@@ -69,6 +69,8 @@ export const EnvSchema = z.object({
   SHOPIFY_ADMIN_URL: z.optional(Url),
   /** Override the Meta Graph API base URL leads are read from (the local stack points it at the emulator). */
   META_GRAPH_URL: z.optional(Url),
+  /** shopifyEvents: the Shopify route every EventBridge event is delivered under (default `default`). */
+  SHOPIFY_EVENTS_ROUTE: z.optional(z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a route name: lower-case letters, digits and dashes'))),
   /** The DynamoDB table of dedupe records, outcomes and checkpoints. */
   TABLE_NAME: z.optional(z.string()),
   /** The delivery queue and its dead-letter queue. */

@@ -69,7 +69,7 @@ describe('Class: SecretStore', () => {
     emulator.state.secrets.set('contact-relay/test/provider/a', JSON.stringify({ apiKey: 'key-a' }));
   });
 
-  it('takes the TTL from SECRETS_TTL_SECONDS and defaults to 5 minutes', async () => {
+  it('keeps a secret 5 minutes unless told otherwise', async () => {
     let now = 0;
     const store = new SecretStore({ client, now: () => now });
     await store.get('contact-relay/test/provider/a', ApiKey);

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fromShopifyEventBridgeEvent, MalformedEventError, metadataAsHeaders } from '../../../shared/adapters/eventbridge.js';
-import { EnvConfigError } from '../../../shared/config/env.js';
+import { EnvConfigError, loadEnv } from '../../../shared/config/env.js';
 import { findRoute, parseRoutesConfig, type ResolvedRoute } from '../../../shared/config/routes.js';
 import { ingestWebhook, type IngestDependencies } from '../../../shared/ingest.js';
 import { ingestShopifyEvent, shopifyEventsRoute } from '../../../shared/shopify-events.js';
@@ -148,9 +148,9 @@ describe('Use case: ingestShopifyEvent', () => {
 
 describe('Function: shopifyEventsRoute', () => {
   it('uses the route named by SHOPIFY_EVENTS_ROUTE, "default" when unset or empty', () => {
-    expect(shopifyEventsRoute(routes, {}).name).toBe('default');
-    expect(shopifyEventsRoute(routes, { SHOPIFY_EVENTS_ROUTE: '' }).name).toBe('default');
-    expect(shopifyEventsRoute(routes, { SHOPIFY_EVENTS_ROUTE: 'main-shop' }).name).toBe('main-shop');
+    expect(shopifyEventsRoute(routes, loadEnv({ STAGE: 'test' })).name).toBe('default');
+    expect(shopifyEventsRoute(routes, loadEnv({ STAGE: 'test', SHOPIFY_EVENTS_ROUTE: '' })).name).toBe('default');
+    expect(shopifyEventsRoute(routes, loadEnv({ STAGE: 'test', SHOPIFY_EVENTS_ROUTE: 'main-shop' })).name).toBe('main-shop');
   });
 
   it('fails naming the variable for a route that does not exist or is not a route name', () => {
@@ -158,7 +158,8 @@ describe('Function: shopifyEventsRoute', () => {
     expect(() => shopifyEventsRoute(routes, { SHOPIFY_EVENTS_ROUTE: 'nope' })).toThrow(
       'invalid environment: SHOPIFY_EVENTS_ROUTE names route "nope", which config/routes.json does not define under sources.shopify (defined: default, main-shop)',
     );
-    expect(() => shopifyEventsRoute(routes, { SHOPIFY_EVENTS_ROUTE: 'Main Shop' })).toThrow(/^invalid environment: SHOPIFY_EVENTS_ROUTE: "Main Shop" must be a route name/);
+    expect(() => loadEnv({ STAGE: 'test', SHOPIFY_EVENTS_ROUTE: 'Main Shop' })).toThrow(EnvConfigError);
+    expect(() => loadEnv({ STAGE: 'test', SHOPIFY_EVENTS_ROUTE: 'Main Shop' })).toThrow(/SHOPIFY_EVENTS_ROUTE: must be a route name/);
   });
 });
 
