@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: each performance figure of issue 8 next to its floor, in
+ * `npm run bench`: each performance target next to its floor, in
  * one run, on this machine. Prints a table with every target marked met or
  * not and writes everything measured to bench/results/latest.json.
  *

@@ -1,5 +1,5 @@
 /**
- * `npm run soak -- [options]`: the fault-injection soak (issue 7). N webhooks
+ * `npm run soak -- [options]`: the fault-injection soak. N webhooks
  * over every source into the pipeline, random transient faults at every
  * provider, some webhooks delivered again; then the invariant check and a
  * summary table. Exits 1 when the invariant is violated, 2 on bad options.

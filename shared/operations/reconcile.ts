@@ -1,5 +1,5 @@
 /**
- * Reconcile Shopify orders (issue 4, scheduled): for every Shopify route
+ * Reconcile Shopify orders (scheduled): for every Shopify route
  * with `reconcile` set, pull the orders created since the last checkpoint
  * through the GraphQL Admin API and accept each through the same pipeline as
  * the webhooks, under the same event key. An order whose webhook arrived is

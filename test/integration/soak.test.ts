@@ -1,5 +1,5 @@
 /**
- * The fault-injection soak (issue 7, `npm run soak`) at a CI size: a few
+ * The fault-injection soak (`npm run soak`) at a CI size: a few
  * hundred webhooks over every source through the real handlers, random
  * transient faults on one in five provider requests (429 with Retry-After,
  * 500, 503, answers held past the client timeout, connection resets), some

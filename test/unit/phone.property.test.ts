@@ -1,5 +1,5 @@
 /**
- * Property tests for `normalisePhone` (issue 7, item 2): it never throws,
+ * Property tests for `normalisePhone`: it never throws,
  * says why it refuses, reads a number the same however it is written, and
  * what it makes of an international number is valid E.164 and stays the same
  * when read again.

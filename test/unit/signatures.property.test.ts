@@ -1,5 +1,5 @@
 /**
- * Property tests for the signature checks (issue 7, items 2 and 5):
+ * Property tests for the signature checks:
  * `constantTimeEqual` is equality, and `requireHmac` accepts exactly the
  * HMAC of what was signed, under the secret, in the expected encoding.
  */

@@ -1,5 +1,5 @@
 /**
- * Property tests for Shopify's EventBridge delivery (issue 7, item 2): any
+ * Property tests for Shopify's EventBridge delivery: any
  * event at all is either read or refused with the documented
  * MalformedEventError (which dead-letters it), never another error; and
  * `ingestShopifyEvent` accepts only contacts that validate.

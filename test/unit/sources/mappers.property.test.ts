@@ -1,5 +1,5 @@
 /**
- * Property tests for the mappers (issue 7, item 2): whatever fields a sender
+ * Property tests for the mappers: whatever fields a sender
  * sends — random names and values, phones typed nationally or with `00`,
  * emails with junk — the contact validates against ContactSchema, its phones
  * are E.164, no phone is invented (each is the normalisation of a value the

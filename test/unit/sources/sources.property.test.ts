@@ -1,5 +1,5 @@
 /**
- * Property tests over every source through `ingestWebhook` (issue 7, item 2):
+ * Property tests over every source through `ingestWebhook`:
  * whatever arrives — any bytes, headers, content type, route name, JSON —
  * ingest answers with a documented answer and never throws, and accept is
  * only ever called for a request the route's secret authenticates.

@@ -1,6 +1,5 @@
 /**
- * Property tests: a request changed after it was signed is refused (issue 7,
- * item 2). One mutation of a validly signed body (a byte flipped, bytes
+ * Property tests: a request changed after it was signed is refused. One mutation of a validly signed body (a byte flipped, bytes
  * appended, inserted, or the body cut short), of the signature, of Webflow's
  * timestamp or of a route token always gives 401 and never reaches accept.
  *
