@@ -36,6 +36,8 @@ function http(answer: (request: HttpRequest, index: number) => HttpResponse | Er
       if (result instanceof Error) throw result;
       return result;
     },
+    connectionsOpened: () => ({}),
+    close: () => undefined,
   };
   return { client, requests };
 }
