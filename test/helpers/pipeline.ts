@@ -26,6 +26,13 @@ export const STAGE = 'itest';
 export const SHOP = 'itest-shop.myshopify.com';
 /** Every source's secret in the pipeline: signs HMAC sources, and is the token of token sources. */
 export const SOURCE_SECRET = { secret: 'itest-signing-secret', token: 'itest-token' };
+/** Meta Lead Ads routes' secret: the app secret signs webhooks, the page token reads the page's leads from Graph. */
+export const META_PAGE_ID = '100000000000001';
+export const META_SECRET = {
+  appSecret: SOURCE_SECRET.secret,
+  verifyToken: 'itest-verify-token',
+  pageAccessTokens: { [META_PAGE_ID]: 'itest-page-token' },
+};
 export const PROVIDERS = ['twochat', 'kirim', 'callbell', 'chatwoot'] as const;
 export const KEYS = { twochat: 'itest-2chat-key', kirim: 'itest-kirim-key', callbell: 'itest-callbell-key', chatwoot: 'itest-chatwoot-key' };
 
@@ -50,6 +57,8 @@ export interface PipelineOptions {
   logLevel?: 'DEBUG' | 'INFO' | 'SILENT';
   /** The roles the functions' AWS calls are evaluated against; the project's own by default. */
   roles?: FunctionRoles;
+  /** The route config the functions load instead of config/routes.json (validated as at cold start). */
+  routes?: unknown;
 }
 
 export async function startPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
@@ -60,6 +69,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
       [`contact-relay/${STAGE}/provider/twochat`]: { apiKey: KEYS.twochat },
       [`contact-relay/${STAGE}/shopify-admin/default`]: { shopDomain: SHOP, accessToken: 'itest-shopify-token' },
       ...Object.fromEntries(SOURCES.map((source) => [`contact-relay/${STAGE}/source/${source}`, SOURCE_SECRET])),
+      [`contact-relay/${STAGE}/source/meta-leads`]: META_SECRET,
       [`contact-relay/${STAGE}/provider/kirim`]: { token: KEYS.kirim, phoneNumberId: '106540352242922' },
       [`contact-relay/${STAGE}/provider/callbell`]: { token: KEYS.callbell },
       [`contact-relay/${STAGE}/provider/chatwoot`]: { baseUrl: 'https://online.99digital.co.il', accountId: 1, inboxId: 1, accessToken: KEYS.chatwoot },
@@ -75,6 +85,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
   const restoreEnv = useFunctionCredentials();
   vi.resetModules();
+  if (options.routes !== undefined) vi.doMock('../../config/routes.json', () => ({ default: options.routes }));
   const forms = asFunction('forms', (await import('../../functions/forms/handler.js')).handler);
   const shops = asFunction('shops', (await import('../../functions/shops/handler.js')).handler);
   const { handler: shopifyEventsHandler } = await import('../../functions/shopify-events/handler.js');
@@ -92,7 +103,9 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   const pollers: QueuePoller[] = [];
 
   return {
-    secretValues: [...emulator.state.secrets.values()].flatMap((text) => Object.values(JSON.parse(text) as Record<string, unknown>)).filter((value): value is string => typeof value === 'string' && !value.startsWith('http') && !value.endsWith('.myshopify.com')),
+    secretValues: [...emulator.state.secrets.values()]
+      .flatMap((text) => leafValues(JSON.parse(text)))
+      .filter((value): value is string => typeof value === 'string' && !value.startsWith('http') && !value.endsWith('.myshopify.com')),
     emulator,
     resources,
     sqs,
@@ -118,9 +131,15 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
       deliverSqs.destroy();
       restoreEnv();
       vi.unstubAllEnvs();
+      if (options.routes !== undefined) vi.doUnmock('../../config/routes.json');
       await emulator.close();
     },
   };
+}
+
+/** Every value a secret holds, nested ones included (a Meta secret's page tokens). */
+function leafValues(value: unknown): unknown[] {
+  return typeof value === 'object' && value !== null ? Object.values(value).flatMap(leafValues) : [value];
 }
 
 /** Poll until `check` passes or the time is up (the queue is asynchronous). */
