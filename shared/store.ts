@@ -122,23 +122,43 @@ function plainItem(item: Record<string, AttributeValue>): Record<string, unknown
   return Object.fromEntries(Object.entries(item).map(([key, value]) => [key, plain(value)]));
 }
 
-export function createDynamoStore(options: DynamoStoreOptions): OutcomeStore {
-  const { tableName } = options;
-  const settings = { ...storeDefaults, ...options.settings };
-  const now = options.now ?? Date.now;
-  const documents = DynamoDBDocumentClient.from(options.client ?? new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
-  const expiry = (seconds: number) => Math.floor(now() / 1000) + seconds;
+/** What every group of store methods works with: the table, the clock and the settings. */
+interface Table {
+  documents: DynamoDBDocumentClient;
+  tableName: string;
+  settings: typeof storeDefaults;
+  now: () => number;
+  /** Epoch seconds `seconds` from now: a TTL attribute. */
+  expiry: (seconds: number) => number;
   /**
    * The item that refused a conditional write. DynamoDB puts it on the error; a
    * local emulator that ignores the parameter (dynalite does) leaves it off, and
    * the item is read instead, consistently, as DynamoDB evaluated the condition.
    */
-  const refusingItem = async (error: ConditionalCheckFailedException, key: Record<string, string>) => {
-    if (error.Item !== undefined) return plainItem(error.Item);
-    const read = await documents.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
-    return read.Item;
-  };
+  refusingItem: (error: ConditionalCheckFailedException, key: Record<string, string>) => Promise<Record<string, unknown> | undefined>;
+}
 
+export function createDynamoStore(options: DynamoStoreOptions): OutcomeStore {
+  const { tableName } = options;
+  const now = options.now ?? Date.now;
+  const documents = DynamoDBDocumentClient.from(options.client ?? new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+  const table: Table = {
+    documents,
+    tableName,
+    settings: { ...storeDefaults, ...options.settings },
+    now,
+    expiry: (seconds) => Math.floor(now() / 1000) + seconds,
+    refusingItem: async (error, key) => {
+      if (error.Item !== undefined) return plainItem(error.Item);
+      const read = await documents.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
+      return read.Item;
+    },
+  };
+  return { ...ingestRecords(table), ...outcomeRecords(table), ...checkpoints(table), ...rateCounters(table) };
+}
+
+/** An event's dedupe record under each of its keys: pending while its job is queued, then queued. */
+function ingestRecords({ documents, tableName, settings, now, expiry, refusingItem }: Table): Pick<OutcomeStore, 'beginIngest' | 'markSeen' | 'completeIngest' | 'abandonIngest'> {
   return {
     async beginIngest(eventKey) {
       try {
@@ -200,7 +220,12 @@ export function createDynamoStore(options: DynamoStoreOptions): OutcomeStore {
         if (!isConditionFailure(error)) throw error;
       });
     },
+  };
+}
 
+/** One outcome per (event, account), written only by the attempt holding its claim. */
+function outcomeRecords({ documents, tableName, settings, now, expiry, refusingItem }: Table): Pick<OutcomeStore, 'claimOutcome' | 'recordOutcome'> {
+  return {
     async claimOutcome(eventKey, account) {
       const token = randomUUID();
       try {
@@ -267,7 +292,12 @@ export function createDynamoStore(options: DynamoStoreOptions): OutcomeStore {
         return 'superseded';
       }
     },
+  };
+}
 
+/** Where a scheduled job got to (reconcile's last order time per route). */
+function checkpoints({ documents, tableName, now }: Table): Pick<OutcomeStore, 'getCheckpoint' | 'putCheckpoint'> {
+  return {
     async getCheckpoint(name, scope) {
       const result = await documents.send(new GetCommand({ TableName: tableName, Key: { pk: `checkpoint#${name}`, sk: scope }, ConsistentRead: true }));
       return (result.Item as { value?: string } | undefined)?.value;
@@ -276,7 +306,12 @@ export function createDynamoStore(options: DynamoStoreOptions): OutcomeStore {
     async putCheckpoint(name, scope, value) {
       await documents.send(new PutCommand({ TableName: tableName, Item: { pk: `checkpoint#${name}`, sk: scope, value, updatedAt: now() } }));
     },
+  };
+}
 
+/** Requests counted per fixed window (form routes' rate limits). */
+function rateCounters({ documents, tableName, now }: Table): Pick<OutcomeStore, 'countRequest'> {
+  return {
     async countRequest(key, limit, windowSeconds) {
       const start = Math.floor(now() / 1000 / windowSeconds) * windowSeconds;
       const windowEndsAt = (start + windowSeconds) * 1000;
