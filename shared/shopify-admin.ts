@@ -164,16 +164,53 @@ export async function* fetchOrdersCreatedSince(
   }
 }
 
+type Orders = NonNullable<NonNullable<OrdersResponse['data']>['orders']>;
+
 async function requestOrders(
   client: HttpClient,
   url: string,
   credentials: ShopifyAdminCredentials,
   variables: Record<string, unknown>,
-): Promise<{ orders: NonNullable<NonNullable<OrdersResponse['data']>['orders']>; throttle?: OrdersPage['throttle'] }> {
+): Promise<{ orders: Orders; throttle?: OrdersPage['throttle'] }> {
   const shop = credentials.shopDomain.toLowerCase();
-  let response: HttpResponse;
+  const response = await postOrdersQuery(client, url, credentials, variables, shop);
+  let body: unknown;
   try {
-    response = await client.request({
+    body = response.body === '' ? undefined : JSON.parse(response.body);
+  } catch {
+    body = undefined;
+  }
+  const parsed = OrdersResponseSchema.safeParse(body ?? {});
+  const errors = parsed.success ? parsed.data.errors : undefined;
+  const errorText = typeof errors === 'string' ? errors : errors?.map((error) => error.message).join('; ');
+  const said = errorText ? `: ${errorText}` : '';
+  throwForStatus(response, shop, said);
+  if (!parsed.success) {
+    throw new ShopifyAdminError('malformed_response', `Shopify Admin API of ${shop} answered in an unexpected shape: ${describeIssues(parsed.error)}`, {
+      transient: false,
+      httpStatus: response.status,
+    });
+  }
+  const { data, extensions } = parsed.data;
+  const throttle = extensions?.cost?.throttleStatus;
+  if (Array.isArray(errors) && errors.length > 0) throwForGraphqlErrors(errors, extensions, response.status, shop, said);
+  const orders = data?.orders;
+  if (orders === null || orders === undefined) {
+    throw new ShopifyAdminError('malformed_response', `Shopify Admin API of ${shop} answered without data.orders`, { transient: false, httpStatus: response.status });
+  }
+  return { orders, ...(throttle !== undefined ? { throttle } : {}) };
+}
+
+/** The orders query sent; a request that got no answer is a `network` error (transient unless cut off). */
+async function postOrdersQuery(
+  client: HttpClient,
+  url: string,
+  credentials: ShopifyAdminCredentials,
+  variables: Record<string, unknown>,
+  shop: string,
+): Promise<HttpResponse> {
+  try {
+    return await client.request({
       method: 'POST',
       url,
       headers: { 'content-type': 'application/json', 'x-shopify-access-token': credentials.accessToken },
@@ -186,19 +223,11 @@ async function requestOrders(
     }
     throw error;
   }
+}
 
-  let body: unknown;
-  try {
-    body = response.body === '' ? undefined : JSON.parse(response.body);
-  } catch {
-    body = undefined;
-  }
-  const parsed = OrdersResponseSchema.safeParse(body ?? {});
-  const errors = parsed.success ? parsed.data.errors : undefined;
-  const errorText = typeof errors === 'string' ? errors : errors?.map((error) => error.message).join('; ');
-  const said = errorText ? `: ${errorText}` : '';
+/** Throws for an HTTP status other than 2xx, as Shopify documents each. */
+function throwForStatus(response: HttpResponse, shop: string, said: string): void {
   const retryAfterMs = retryAfter(response.headers['retry-after']);
-
   if (response.status === 401) {
     throw new ShopifyAdminError('unauthorized', `Shopify Admin API refused the access token for ${shop} (401)${said}`, { transient: false, httpStatus: 401 });
   }
@@ -219,47 +248,41 @@ async function requestOrders(
     // 402 (shop frozen), 404 (no such shop or API version), 423 (shop locked): a person must act.
     throw new ShopifyAdminError('http', `Shopify Admin API of ${shop} answered ${response.status}${said}`, { transient: false, httpStatus: response.status });
   }
-  if (!parsed.success) {
-    throw new ShopifyAdminError('malformed_response', `Shopify Admin API of ${shop} answered in an unexpected shape: ${describeIssues(parsed.error)}`, {
-      transient: false,
-      httpStatus: response.status,
+}
+
+/** Throws for a 200 carrying GraphQL errors: queries have no userErrors (mutations do), so everything arrives here. */
+function throwForGraphqlErrors(
+  errors: Extract<OrdersResponse['errors'], unknown[]>,
+  extensions: OrdersResponse['extensions'],
+  httpStatus: number,
+  shop: string,
+  said: string,
+): never {
+  const codes = errors.map((error) => error.extensions?.code);
+  if (codes.includes('THROTTLED')) {
+    // Wait until the bucket holds what this query asks for again.
+    const requested = extensions?.cost?.requestedQueryCost;
+    const throttle = extensions?.cost?.throttleStatus;
+    const wait =
+      requested !== undefined && throttle !== undefined && throttle.restoreRate > 0
+        ? Math.ceil((Math.max(0, requested - throttle.currentlyAvailable) / throttle.restoreRate) * 1000)
+        : undefined;
+    throw new ShopifyAdminError('throttled', `Shopify Admin API of ${shop} throttled the orders query${said}`, {
+      transient: true,
+      httpStatus,
+      ...(wait !== undefined ? { retryAfterMs: wait } : {}),
     });
   }
-
-  const { data, extensions } = parsed.data;
-  const throttle = extensions?.cost?.throttleStatus;
-  if (Array.isArray(errors) && errors.length > 0) {
-    // Queries have no userErrors (mutations do); everything a query can do wrong arrives here.
-    const codes = errors.map((error) => error.extensions?.code);
-    if (codes.includes('THROTTLED')) {
-      // Wait until the bucket holds what this query asks for again.
-      const requested = extensions?.cost?.requestedQueryCost;
-      const wait =
-        requested !== undefined && throttle !== undefined && throttle.restoreRate > 0
-          ? Math.ceil((Math.max(0, requested - throttle.currentlyAvailable) / throttle.restoreRate) * 1000)
-          : undefined;
-      throw new ShopifyAdminError('throttled', `Shopify Admin API of ${shop} throttled the orders query${said}`, {
-        transient: true,
-        httpStatus: response.status,
-        ...(wait !== undefined ? { retryAfterMs: wait } : {}),
-      });
-    }
-    if (codes.includes('ACCESS_DENIED')) {
-      throw new ShopifyAdminError('forbidden', `Shopify Admin API denied access for ${shop}: the token needs the read_orders scope (and read_customers for customer fields)${said}`, {
-        transient: false,
-        httpStatus: response.status,
-      });
-    }
-    if (codes.includes('INTERNAL_SERVER_ERROR')) {
-      throw new ShopifyAdminError('unavailable', `Shopify Admin API of ${shop} failed${said}`, { transient: true, httpStatus: response.status });
-    }
-    throw new ShopifyAdminError('graphql', `Shopify Admin API of ${shop} rejected the orders query${said}`, { transient: false, httpStatus: response.status });
+  if (codes.includes('ACCESS_DENIED')) {
+    throw new ShopifyAdminError('forbidden', `Shopify Admin API denied access for ${shop}: the token needs the read_orders scope (and read_customers for customer fields)${said}`, {
+      transient: false,
+      httpStatus,
+    });
   }
-  const orders = data?.orders;
-  if (orders === null || orders === undefined) {
-    throw new ShopifyAdminError('malformed_response', `Shopify Admin API of ${shop} answered without data.orders`, { transient: false, httpStatus: response.status });
+  if (codes.includes('INTERNAL_SERVER_ERROR')) {
+    throw new ShopifyAdminError('unavailable', `Shopify Admin API of ${shop} failed${said}`, { transient: true, httpStatus });
   }
-  return { orders, ...(throttle !== undefined ? { throttle } : {}) };
+  throw new ShopifyAdminError('graphql', `Shopify Admin API of ${shop} rejected the orders query${said}`, { transient: false, httpStatus });
 }
 
 function retryAfter(value: string | undefined): number | undefined {
