@@ -15,8 +15,11 @@ import { woocommerceSource } from './woocommerce.js';
 
 const byName = (sources: Source[]) => new Map<string, Source>(sources.map((source) => [source.name, source]));
 
+// Each map is marked pure so a bundle that uses one leaves the other's sources out: the shops
+// function carries no form parser, and the forms function no shop parser.
+
 /** The forms function: form tools, lead sources and any JSON webhook. */
-export const FORM_SOURCES: ReadonlyMap<string, Source> = byName([
+export const FORM_SOURCES: ReadonlyMap<string, Source> = /* @__PURE__ */ byName([
   formSource,
   typeformSource,
   tallySource,
@@ -26,4 +29,4 @@ export const FORM_SOURCES: ReadonlyMap<string, Source> = byName([
 ]);
 
 /** The shops function. */
-export const SHOP_SOURCES: ReadonlyMap<string, Source> = byName([shopifySource, woocommerceSource]);
+export const SHOP_SOURCES: ReadonlyMap<string, Source> = /* @__PURE__ */ byName([shopifySource, woocommerceSource]);

@@ -643,6 +643,18 @@ describe('queue, dead letters and table', () => {
   it('expires records through the table TTL attribute expiresAt', () => {
     expect(resource(ci, 'EventsTable').Properties['TimeToLiveSpecification']).toEqual({ AttributeName: 'expiresAt', Enabled: true });
   });
+
+  it('keeps nothing after osls remove: no resource of any stage is retained (README, Deploy, step 6)', () => {
+    for (const template of [ci, prod, shopify]) {
+      // osls retains each function version across updates; deleting the function deletes all its versions
+      // (https://docs.aws.amazon.com/lambda/latest/api/API_DeleteFunction.html).
+      const retained = Object.entries(template.Resources).filter(([, value]) => value.Type !== 'AWS::Lambda::Version').filter(([, value]) => {
+        const policies = value as { DeletionPolicy?: string; UpdateReplacePolicy?: string };
+        return [policies.DeletionPolicy, policies.UpdateReplacePolicy].some((policy) => policy !== undefined && policy !== 'Delete');
+      });
+      expect(retained.map(([id]) => id)).toEqual([]);
+    }
+  });
 });
 
 // ---------------------------------------------------------------- least privilege
