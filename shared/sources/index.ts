@@ -4,6 +4,7 @@
  * same functions.
  */
 import type { Source } from '../ingest.js';
+import { customSource } from './custom.js';
 import { formSource } from './form.js';
 import { googleFormsSource } from './google-forms.js';
 import { jotformSource } from './jotform.js';
@@ -26,6 +27,7 @@ export const FORM_SOURCES: ReadonlyMap<string, Source> = /* @__PURE__ */ byName(
   jotformSource,
   webflowSource,
   googleFormsSource,
+  customSource,
 ]);
 
 /** The shops function. */
