@@ -39,7 +39,7 @@ export interface Endpoint {
   source: 'env' | 'public' | 'emulator';
   /** No trailing slash; undefined for `public`. */
   url: string | undefined;
-  /** The variable that chooses it: `PROVIDER_URL_KIRIM`, `SHOPIFY_ADMIN_URL`. */
+  /** The variable that chooses it: `PROVIDER_URL_KIRIM`, `SHOPIFY_ADMIN_URL`, `META_GRAPH_URL`. */
   variable: string;
 }
 
@@ -54,6 +54,8 @@ export interface LocalStack {
   providers: Record<ProviderName, Endpoint>;
   /** Where reconcile calls the Shopify Admin API (`SHOPIFY_ADMIN_URL`). */
   shopifyAdmin: Endpoint;
+  /** Where deliver reads Meta Lead Ads leads from the Graph API (`META_GRAPH_URL`). */
+  metaGraph: Endpoint;
   /**
    * The providers' base URLs in the form the engine and the health check take:
    * a provider left out calls its public API.
@@ -88,8 +90,8 @@ function endpoint(env: EnvVars, variable: string, emulated: string, command: str
  * `npm start` and every command: a flag wins over the environment, the
  * environment over the default. `PORT` and `EMULATOR_PORT` are the ports
  * `npm start` listens on; `PROVIDER_URL_TWOCHAT`, `PROVIDER_URL_KIRIM`,
- * `PROVIDER_URL_CALLBELL`, `PROVIDER_URL_CHATWOOT` and `SHOPIFY_ADMIN_URL`
- * send one service's calls elsewhere than the emulator (see `Endpoint`).
+ * `PROVIDER_URL_CALLBELL`, `PROVIDER_URL_CHATWOOT`, `SHOPIFY_ADMIN_URL` and
+ * `META_GRAPH_URL` send one service's calls elsewhere than the emulator (see `Endpoint`).
  * A malformed value is a UsageError naming the variable.
  */
 export function localStack(env: EnvVars, flags: { url?: string | undefined; emulator?: string | undefined } = {}, command = ''): LocalStack {
@@ -112,6 +114,7 @@ export function localStack(env: EnvVars, flags: { url?: string | undefined; emul
     emulatorUrl,
     providers,
     shopifyAdmin: endpoint(env, 'SHOPIFY_ADMIN_URL', `${emulatorUrl}/shopify`, command),
+    metaGraph: endpoint(env, 'META_GRAPH_URL', `${emulatorUrl}/meta`, command),
     baseUrls,
   };
 }

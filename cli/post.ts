@@ -20,6 +20,19 @@ export interface Answer {
   /** Why: a skip or ignore reason, or the refusal's message. */
   reason?: string;
   eventKey?: string;
+  /**
+   * A webhook carrying several events (Meta Lead Ads: one per lead) is answered `{status, events: [{eventKey,
+   * status}]}`: `status` is accepted when any event was, and each event says what became of it.
+   */
+  events?: Array<{ eventKey: string; status: string }>;
+}
+
+function readEvents(body: unknown): Answer['events'] {
+  if (!isObject(body) || !Array.isArray(body['events'])) return undefined;
+  return body['events'].flatMap((event: unknown) => {
+    if (!isObject(event) || typeof event['eventKey'] !== 'string' || typeof event['status'] !== 'string') return [];
+    return [{ eventKey: event['eventKey'], status: event['status'] }];
+  });
 }
 
 /** The service could not be reached at all (refused, no such host, timed out): nothing was sent. */
@@ -39,6 +52,11 @@ export function readAnswer(httpStatus: number, text: string): Answer {
   const answer: Answer = { httpStatus, body, text, outcome: 'rejected' };
   const status = isObject(body) && typeof body['status'] === 'string' ? body['status'] : undefined;
   if (isObject(body) && typeof body['eventKey'] === 'string') answer.eventKey = body['eventKey'];
+  const events = readEvents(body);
+  if (events !== undefined) {
+    answer.events = events;
+    if (events.length === 1) answer.eventKey ??= events[0]?.eventKey;
+  }
   if (httpStatus >= 200 && httpStatus < 300 && (status === 'accepted' || status === 'duplicate' || status === 'ignored' || status === 'skipped')) {
     answer.outcome = status;
     if (isObject(body) && typeof body['reason'] === 'string') answer.reason = body['reason'];
@@ -77,7 +95,8 @@ export interface PostOptions {
   resign?: () => SignedWebhook;
 }
 
-function networkReason(error: unknown): { code: string; text: string } {
+/** Why a request got no answer, from the error fetch threw: the system's code and a few plain words. */
+export function networkReason(error: unknown): { code: string; text: string } {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   const code = cause?.code ?? (error as { code?: string }).code ?? (error as Error).name;
   const texts: Record<string, string> = {

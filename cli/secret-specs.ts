@@ -6,7 +6,7 @@
  * credentials for routes with `reconcile`. Shared by `doctor` and
  * `secrets init`.
  */
-import { findRoute, type ProviderName, type RoutesConfig } from '../shared/config/routes.js';
+import { findRoute, type ProviderName, type ResolvedRoute, type RoutesConfig } from '../shared/config/routes.js';
 import { SOURCES, type SourceName } from '../shared/contact.js';
 import { SourceSecretSchema } from '../shared/ingest.js';
 import { HEALTH_ADAPTERS } from '../shared/operations/healthcheck.js';
@@ -25,17 +25,56 @@ export const PROVIDER_TEMPLATES: Record<ProviderName, Record<string, string>> = 
   chatwoot: { baseUrl: 'https://online.99digital.co.il', accountId: '<account id, a number>', inboxId: '<inbox id, a number>', accessToken: '<user access token>' },
 };
 
-/** What each source's signing secret or token is, in its sender's words (README, "Webhook URLs"). */
-const SOURCE_PLACEHOLDERS: Record<SourceName, { secret: string; token: string }> = {
-  shopify: { secret: "<app client secret, or the admin Webhooks page signing key>", token: '<a long random string>' },
-  woocommerce: { secret: "<the webhook's secret: a long random string without &<>\"'>", token: '<a long random string>' },
-  typeform: { secret: "<the webhook's secret>", token: '<a long random string>' },
-  tally: { secret: '<the signing secret>', token: '<a long random string>' },
-  jotform: { secret: '<a long random string>', token: '<a long random string, also in the webhook URL ?token=>' },
-  webflow: { secret: "<the app's client secret>", token: '<a long random string>' },
-  'google-forms': { secret: "<a long random string, also the Apps Script's CONTACT_RELAY_SECRET>", token: '<a long random string>' },
+/** A field of a source secret (SourceSecretSchema) some route's check or delivery needs. */
+type SourceSecretField = 'secret' | 'token' | 'appSecret' | 'verifyToken' | 'pageAccessTokens';
+
+/** What each source's secret fields are, in its sender's words (README, "Webhook URLs"): those it can use. */
+const SOURCE_PLACEHOLDERS: Record<SourceName, Partial<Record<SourceSecretField, unknown>>> = {
+  shopify: { secret: "<app client secret, or the admin Webhooks page signing key>" },
+  woocommerce: { secret: "<the webhook's secret: a long random string without &<>\"'>" },
+  typeform: { secret: "<the webhook's secret>" },
+  tally: { secret: '<the signing secret>' },
+  jotform: { token: '<a long random string, also in the webhook URL ?token=>' },
+  webflow: { secret: "<the app's client secret>" },
+  'google-forms': { secret: "<a long random string, also the Apps Script's CONTACT_RELAY_SECRET>" },
   form: { secret: '<a long random string: the HMAC key your form signs with>', token: '<a long random string: the form sends it as ?token= or X-Contact-Relay-Token>' },
+  // https://developers.facebook.com/docs/graph-api/webhooks/getting-started: the App Secret signs, the Verify Token
+  // answers the subscription check; https://developers.facebook.com/docs/marketing-api/guides/lead-ads/retrieving:
+  // a Page access token with leads_retrieval reads the page's leads.
+  'meta-leads': {
+    appSecret: "<the Meta app's App Secret (App settings > Basic)>",
+    verifyToken: "<a long random string, also the Verify Token of the app's Webhooks product>",
+    pageAccessTokens: { '<page id>': '<long-lived Page access token with leads_retrieval>' },
+  },
+  // https://developer.calendly.com/api-docs/overview/webhooks/webhook-signatures
+  calendly: { secret: "<the webhook subscription's signing_key>" },
+  custom: {
+    secret: '<the HMAC key the sender signs with (custom.signature)>',
+    token: '<a long random string: the sender sends it as ?token= or X-Contact-Relay-Token>',
+  },
 };
+
+/** Why a route needs each field, for doctor's message. */
+const FIELD_USE: Record<SourceSecretField, { label: string; why: string }> = {
+  secret: { label: 'signing secret', why: 'checks a signature' },
+  token: { label: 'token', why: 'checks a token' },
+  appSecret: { label: 'app secret', why: "checks Meta's signature" },
+  verifyToken: { label: 'verify token', why: "answers Meta's subscription check" },
+  pageAccessTokens: { label: 'page access tokens', why: 'reads each lead with its page token' },
+};
+
+/**
+ * What the functions read from a route's source secret: the field its check needs (`secretField`) and, for
+ * Meta Lead Ads, the verify token of the subscription check and the page tokens deliver reads leads with.
+ */
+export function sourceSecretFields(route: ResolvedRoute): SourceSecretField[] {
+  if (route.source === 'meta-leads') return ['appSecret', 'verifyToken', 'pageAccessTokens'];
+  const field = secretField(route);
+  return field === undefined ? [] : [field];
+}
+
+const filled = (value: unknown): boolean =>
+  typeof value === 'string' ? value !== '' : typeof value === 'object' && value !== null && Object.keys(value).length > 0;
 
 export const SHOPIFY_ADMIN_TEMPLATE = { shopDomain: '<my-shop.myshopify.com>', accessToken: '<Admin API access token, shpat_…>', apiVersion: '2025-07' };
 
@@ -55,11 +94,18 @@ export interface SecretSpec {
 
 const PLACEHOLDER = /^<.+>$/s;
 
-/** Fields still holding a template placeholder such as "<2Chat API key>". */
+/** A value that is, or holds (as a key or a value, at any depth), a template placeholder. */
+function holdsPlaceholder(value: unknown): boolean {
+  if (typeof value === 'string') return PLACEHOLDER.test(value.trim());
+  if (typeof value !== 'object' || value === null) return false;
+  return Object.entries(value).some(([key, inner]) => PLACEHOLDER.test(key.trim()) || holdsPlaceholder(inner));
+}
+
+/** Fields still holding a template placeholder such as "<2Chat API key>" (or `{"<page id>": …}`). */
 export function placeholders(value: unknown): string[] {
   if (typeof value !== 'object' || value === null) return [];
   return Object.entries(value)
-    .filter(([, field]) => typeof field === 'string' && PLACEHOLDER.test(field.trim()))
+    .filter(([, field]) => holdsPlaceholder(field))
     .map(([field]) => field);
 }
 
@@ -89,32 +135,36 @@ export function neededSecrets(config: RoutesConfig, stage: string): SecretSpec[]
     });
   }
 
-  const sourceSecrets = new Map<string, { source: SourceName; fields: Set<'secret' | 'token'>; usedBy: string[] }>();
+  const sourceSecrets = new Map<string, { source: SourceName; fields: Set<SourceSecretField>; usedBy: string[] }>();
   for (const source of SOURCES) {
     for (const name of Object.keys(config.sources[source] ?? {})) {
       const route = findRoute(config, source, name);
-      const field = route && secretField(route);
-      if (route === undefined || field === undefined) continue;
+      const fields = route === undefined ? [] : sourceSecretFields(route);
+      if (route === undefined || fields.length === 0) continue;
       const secretName = routeSecretName(route, stage);
       const entry = sourceSecrets.get(secretName) ?? { source, fields: new Set(), usedBy: [] };
-      entry.fields.add(field);
+      for (const field of fields) entry.fields.add(field);
       entry.usedBy.push(`${source}/${name}`);
       sourceSecrets.set(secretName, entry);
     }
   }
   for (const [name, { source, fields, usedBy }] of sourceSecrets) {
     const needs = [...fields].sort();
+    const labels = needs.map((field) => FIELD_USE[field].label);
+    const named = labels.length > 1 ? `${labels.slice(0, -1).join(', ')} and ${labels.at(-1)}` : labels.join('');
+    const placeholder = (field: SourceSecretField) => SOURCE_PLACEHOLDERS[source][field] ?? '<a long random string>';
     specs.push({
       name,
       kind: 'source',
-      purpose: `webhook ${needs.map((field) => (field === 'secret' ? 'signing secret' : 'token')).join(' and ')} of ${usedBy.join(', ')}`,
-      template: Object.fromEntries(needs.map((field) => [field, SOURCE_PLACEHOLDERS[source][field]])),
+      purpose: `webhook ${named} of ${usedBy.join(', ')}`,
+      template: Object.fromEntries(needs.map((field) => [field, placeholder(field)])),
       usedBy,
       problem: (value) => {
         const shape = shapeProblem(SourceSecretSchema, value);
         if (shape !== undefined) return shape;
-        const missing = needs.filter((field) => typeof (value as Record<string, unknown>)[field] !== 'string' || (value as Record<string, string>)[field] === '');
-        return missing.length > 0 ? `needs "${missing.join('" and "')}": ${usedBy.join(', ')} ${missing.includes('secret') ? 'checks a signature' : 'checks a token'}` : undefined;
+        const missing = needs.filter((field) => !filled((value as Record<string, unknown>)[field]));
+        const why = [...new Set(missing.map((field) => FIELD_USE[field].why))].join(', ');
+        return missing.length > 0 ? `needs "${missing.join('" and "')}": ${usedBy.join(', ')} ${why}` : undefined;
       },
     });
   }

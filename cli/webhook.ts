@@ -11,12 +11,17 @@
  *   google-forms  X-Contact-Relay-Signature: sha256=<base64 HMAC>, as the Apps Script forwarder signs
  *   jotform       the route token in ?token=, as the Jotform webhook URL carries it; multipart/form-data
  *   form          as the route's auth says: nothing, X-Contact-Relay-Token, or X-Contact-Relay-Signature
+ *   meta-leads    X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body with the secret's appSecret>
+ *   calendly      Calendly-Webhook-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "{t}.{body}">
+ *   custom        as the route says: custom.signature (its header, algorithm, encoding, prefix, signed
+ *                 string and timestamp header), else X-Contact-Relay-Token, or nothing on an open route
  */
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { routeAuth, type ResolvedRoute, type RouteAuth } from '../shared/config/routes.js';
 import type { SourceName } from '../shared/contact.js';
 import type { SourceSecret } from '../shared/ingest.js';
 import { sourceSecretName } from '../shared/secrets.js';
+import { customSignedBytes } from '../shared/sources/custom.js';
 import { CliError } from './io.js';
 
 /** Sources whose sender names the event in a header; the default is what the samples are. */
@@ -41,8 +46,13 @@ export function routeSecretName(route: ResolvedRoute, stage: string): string {
   return route.secretName ?? sourceSecretName(stage, route.source);
 }
 
+/** The field of the route's secret a webhook is signed (or carries its token) with. */
+export type SecretField = 'secret' | 'token' | 'appSecret';
+
 /** What the route's check needs from its secret; undefined when it checks nothing. */
-export function secretField(route: ResolvedRoute): 'secret' | 'token' | undefined {
+export function secretField(route: ResolvedRoute): SecretField | undefined {
+  // Meta signs with the app's App Secret, kept beside the verify token and page tokens in one secret.
+  if (route.source === 'meta-leads') return 'appSecret';
   const auth: RouteAuth = routeAuth(route);
   return auth === 'hmac' ? 'secret' : auth === 'token' ? 'token' : undefined;
 }
@@ -81,10 +91,16 @@ export function stableId(...parts: Array<string | Buffer>): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-function needSecret(input: WebhookInput, field: 'secret' | 'token'): string {
+const CHECKS: Record<SecretField, string> = {
+  secret: 'checks an HMAC signature',
+  token: 'checks a token',
+  appSecret: "checks Meta's X-Hub-Signature-256 with the app secret",
+};
+
+function needSecret(input: WebhookInput, field: SecretField): string {
   const value = input.secret?.[field];
   if (value === undefined) {
-    const what = field === 'secret' ? 'checks an HMAC signature' : 'checks a token';
+    const what = CHECKS[field];
     throw new CliError(`secret "${input.secretName ?? routeSecretName(input.route, '{stage}')}" has no "${field}": ${input.route.source} route "${input.route.name}" ${what}`);
   }
   return value;
@@ -218,5 +234,54 @@ export function buildWebhook(input: WebhookInput): SignedWebhook {
       }
       return { path, headers, body, proof: 'unsigned (the route has no auth)' };
     }
+    case 'meta-leads':
+      // https://developers.facebook.com/docs/graph-api/webhooks/getting-started ("Validate payloads"): Meta signs
+      // every notification with the app secret, `sha256=` and the hex HMAC-SHA256 of the payload.
+      headers['x-hub-signature-256'] = `sha256=${hmac(needSecret(input, 'appSecret'), body).toString('hex')}`;
+      return { path, headers, body, proof: signed('X-Hub-Signature-256') };
+    case 'calendly': {
+      // https://developer.calendly.com/api-docs/overview/webhooks/webhook-signatures: `t=<unix seconds>,v1=<hex
+      // HMAC-SHA256 of "{t}.{body}">` with the subscription's signing key; a receiver refuses old timestamps.
+      const timestamp = String(Math.floor(now.getTime() / 1000));
+      const stamped = Buffer.concat([Buffer.from(`${timestamp}.`), body]);
+      const signature = hmac(needSecret(input, 'secret'), stamped).toString('hex');
+      headers['calendly-webhook-signature'] = `t=${timestamp},v1=${signature}`;
+      return { path, headers, body, proof: signed('Calendly-Webhook-Signature over "{t}.{body}"') };
+    }
+    case 'custom':
+      return customWebhook(input, path, headers, body, secretName);
   }
+}
+
+/** A `custom` route's request: signed as its `custom.signature` says, with its token, or as it is on an open route. */
+function customWebhook(
+  input: WebhookInput,
+  path: string,
+  headers: Record<string, string>,
+  body: Buffer,
+  secretName: string,
+): SignedWebhook {
+  const { route, now } = input;
+  const field = secretField(route);
+  if (field === 'token') {
+    headers['x-contact-relay-token'] = needSecret(input, 'token');
+    return { path, headers, body, proof: `X-Contact-Relay-Token (token of secret ${secretName})` };
+  }
+  if (field === undefined) return { path, headers, body, proof: 'unsigned (the route has "auth": "none")' };
+  const signature = route.custom?.signature;
+  if (signature === undefined) {
+    const missing = 'checks an HMAC signature but has no custom.signature saying how it is made';
+    throw new CliError(`custom route "${route.name}" ${missing}`);
+  }
+  let timestamp: string | undefined;
+  if (signature.timestampHeader !== undefined) {
+    timestamp = String(Math.floor(now.getTime() / 1000));
+    headers[signature.timestampHeader.toLowerCase()] = timestamp;
+  }
+  const signed = customSignedBytes(signature.signedString, body, timestamp);
+  const digest = createHmac(signature.algorithm, needSecret(input, 'secret')).update(signed).digest(signature.encoding);
+  headers[signature.header.toLowerCase()] = `${signature.prefix ?? ''}${digest}`;
+  const how = `${signature.encoding} HMAC-${signature.algorithm.toUpperCase()} of "${signature.signedString}"`;
+  const proof = `${signature.header}: ${signature.prefix ?? ''}<${how}> (secret ${secretName})`;
+  return { path, headers, body, proof };
 }

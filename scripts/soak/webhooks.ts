@@ -11,6 +11,15 @@
  *   jotform       multipart/form-data, the route token in ?token=
  *   google-forms  X-Contact-Relay-Signature: sha256=<base64 HMAC> (the forwarder script)
  *   form          JSON or urlencoded, open; half carry an Idempotency-Key, the rest are keyed by their body
+ *   calendly      Calendly-Webhook-Signature: t=<unix seconds>,v1=<hex HMAC of "{t}.{body}">; stamped afresh
+ *                 on every attempt, the invitee URI (the event) kept
+ *   custom        the default route of config/routes.json: JSON by pointer, X-Contact-Relay-Token, its id at /id
+ *
+ * Meta Lead Ads is not in the mix: its webhook names a lead that deliver reads
+ * from the Graph API, so each webhook would need its lead stored in the
+ * emulator's Graph API first and the pipeline's secret would need page
+ * tokens; `request(attempt)` only builds bytes, and the invariant here is
+ * about the providers, which the meta-leads integration tests cover end to end.
  *
  * `request(attempt)` gives the bytes of delivery attempt `attempt` (0 = the
  * first); a re-delivery is what the sender itself would send again.
@@ -42,15 +51,25 @@ export interface SoakWebhook {
   request(attempt: number, now: Date): WebhookRequest;
 }
 
-/** Every source, in the order people are spread over them. */
-export const SOAK_SOURCES: readonly SourceName[] = ['form', 'typeform', 'tally', 'jotform', 'webflow', 'google-forms', 'shopify', 'woocommerce'];
+/** The sources the soak sends: all but Meta Lead Ads (see above). */
+export type SoakSource = Exclude<SourceName, 'meta-leads'>;
+
+/** Every soak source, in the order people are spread over them. */
+export const SOAK_SOURCES: readonly SoakSource[] = [
+  'form', 'typeform', 'tally', 'jotform', 'webflow', 'google-forms', 'shopify', 'woocommerce', 'calendly', 'custom',
+];
 
 export const SHOP_DOMAIN = 'soak-shop.myshopify.com';
 export const WOO_STORE = 'https://soak-shop.example.com/';
 
 const fixture = <T>(path: string): T => JSON.parse(readFileSync(new URL(`../../test/fixtures/${path}`, import.meta.url), 'utf8')) as T;
 
+const sample = <T>(file: string): T =>
+  JSON.parse(readFileSync(new URL(`../../cli/samples/${file}`, import.meta.url), 'utf8')) as T;
+
 const FIXTURES = {
+  // Shaped as Calendly documents an invitee.created webhook (cli/samples.ts says where).
+  calendly: sample<{ event: string; created_at: string; payload: Record<string, unknown> }>('calendly.json'),
   typeform: fixture<Record<string, unknown>>('typeform/with-phone.json'),
   tally: fixture<Record<string, unknown>>('tally/national-phone.json'),
   webflow: fixture<{ triggerType: string; payload: Record<string, unknown> }>('webflow/national-phone.json'),
@@ -96,7 +115,7 @@ const phoneText = (person: Person) => (person.givesNational ? person.national : 
 
 type Builder = (person: Person, index: number, random: Random, secrets: SourceSecret) => SoakWebhook['request'];
 
-const BUILDERS: Record<SourceName, Builder> = {
+const BUILDERS: Record<SoakSource, Builder> = {
   form(person, index, random) {
     const idempotencyKey = random() < 0.5 ? `soak-${index}-${hex(random, 8)}` : undefined;
     const urlencoded = random() < 0.5;
@@ -295,12 +314,54 @@ const BUILDERS: Record<SourceName, Builder> = {
       query: {},
     });
   },
+
+  calendly(person, _index, random, secrets) {
+    const webhook = clone(FIXTURES.calendly);
+    const event = alphanumeric(random, 16).toUpperCase();
+    const invitee = alphanumeric(random, 16).toUpperCase();
+    webhook.payload = {
+      ...webhook.payload,
+      name: fullName(person),
+      first_name: person.firstName,
+      last_name: person.lastName,
+      email: person.email,
+      // Calendly's reminder number carries its country code; the route has no region to read a national one in.
+      text_reminder_number: person.international,
+      event: `https://api.calendly.com/scheduled_events/${event}`,
+      uri: `https://api.calendly.com/scheduled_events/${event}/invitees/${invitee}`,
+      cancel_url: `https://calendly.com/cancellations/${invitee}`,
+      reschedule_url: `https://calendly.com/reschedulings/${invitee}`,
+    };
+    const body = json(webhook);
+    // Assumption: Calendly signs each attempt when it sends it (a fresh t=), over the same body.
+    return (_attempt, now) => {
+      const timestamp = String(Math.floor(now.getTime() / 1000));
+      const signature = hmac(secrets.secret, `${timestamp}.${body.toString('utf8')}`, 'hex');
+      const headers = {
+        'content-type': 'application/json',
+        'calendly-webhook-signature': `t=${timestamp},v1=${signature}`,
+      };
+      return { source: 'calendly', handler: 'forms', rawBody: body, headers, query: {} };
+    };
+  },
+
+  custom(person, index, random, secrets) {
+    // The default custom route reads /name or /first_name and /last_name, /email, /phone, /country, and /id.
+    const names = random() < 0.5
+      ? { name: fullName(person) }
+      : { first_name: person.firstName, last_name: person.lastName };
+    const country = person.givesNational ? { country: random() < 0.5 ? person.country : person.countryName } : {};
+    const id = `soak-${index}-${hex(random, 12)}`;
+    const body = json({ id, ...names, email: person.email, phone: phoneText(person), ...country, message: 'Call me' });
+    const headers = { 'content-type': 'application/json', 'x-contact-relay-token': secrets.token };
+    return () => ({ source: 'custom', handler: 'forms', rawBody: body, headers, query: {} });
+  },
 };
 
 /** One webhook per person, the sources taken in turn. */
 export function makeWebhooks(people: readonly Person[], random: Random, secrets: SourceSecret): SoakWebhook[] {
   return people.map((person, index) => {
-    const source = SOAK_SOURCES[index % SOAK_SOURCES.length] as SourceName;
+    const source = SOAK_SOURCES[index % SOAK_SOURCES.length] as SoakSource;
     return { index, source, person, request: BUILDERS[source](person, index, random, secrets) };
   });
 }

@@ -39,12 +39,14 @@ describe('contact-relay (in process)', () => {
 
   it.each([
     [['send'], 'name a source'],
-    [['send', 'myspace', 'x.json'], 'unknown source "myspace"; sources: shopify, woocommerce, typeform, tally, jotform, webflow, google-forms, form'],
+    [['send', 'myspace', 'x.json'], 'unknown source "myspace"; sources: shopify, woocommerce, typeform, tally, jotform, webflow, google-forms, form, meta-leads, calendly, custom'],
     [['send', 'shopify'], 'give a payload file, or --sample'],
     [['send', 'shopify', 'a.json', '--sample'], 'not both'],
     [['send', 'typeform', 'a.json', '--topic', 'x'], '--topic applies to shopify and woocommerce only'],
     [['send', 'typeform', 'a.json', '--event-id', 'x'], '--event-id applies to shopify, woocommerce, form'],
     [['send', 'form', 'a.json', '--route', 'ghost'], 'no route "ghost" for source "form"'],
+    [['send', 'custom', 'a.json', '--route', 'ghost'], 'no route "ghost" for source "custom" in routes.json (routes: default)'],
+    [['send', 'meta-leads', '--sample', '--event-id', 'x'], '--event-id applies to shopify, woocommerce, form; meta-leads payloads carry their own id'],
     [['send', 'form', 'a.json', '--stage', 'prod'], '--stage prod needs --url'],
     [['send', 'form', 'a.json', '--url', 'ftp://x'], '--url must be an http(s) URL'],
     [['send', 'form', 'a.json', '--bogus'], "Unknown option '--bogus'"],

@@ -11,7 +11,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { PROJECT_ROOT, stackRegion } from '../../../cli/context.js';
 import type { Io } from '../../../cli/io.js';
 import { main } from '../../../cli/main.js';
-import { PROVIDERS } from '../../../shared/config/routes.js';
+import { parseRoutesConfig, PROVIDERS } from '../../../shared/config/routes.js';
+import { neededSecrets } from '../../../cli/secret-specs.js';
 import { startEmulator, type Emulator } from '../../../local/emulator/server.js';
 import { signingRegionProxy, type SigningRegionProxy } from '../../helpers/signing-region.js';
 
@@ -19,6 +20,8 @@ const secretsFile = path.join(PROJECT_ROOT, 'local/secrets.json');
 const secrets = JSON.parse(readFileSync(secretsFile, 'utf8')) as Record<string, unknown>;
 /** The region `osls deploy` uses without --region, as serverless.yml says. */
 const STACK_REGION = 'us-east-1';
+/** How many secrets config/routes.json needs: doctor reads each, and each missing one gets a create command. */
+const NEEDED = neededSecrets(parseRoutesConfig(JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'config/routes.json'), 'utf8'))), 'dev').length;
 /** Every provider at the emulator: a deployed stage would otherwise call the real public APIs. */
 let providerUrls: Record<string, string>;
 
@@ -108,7 +111,8 @@ describe('contact-relay secrets init (the region of the printed commands)', () =
     expect(run.code).toBe(0);
     const where = 'serverless.yml: where osls deploy puts the stack without --region';
     expect(run.stdout).toContain(`in region ${STACK_REGION} (${where})`);
-    expect(commands(run.stdout)).toHaveLength(13);
+    // One create-secret command per secret, and the put-secret-value line for changing one later.
+    expect(commands(run.stdout)).toHaveLength(NEEDED + 1);
     for (const line of commands(run.stdout)) expect(line).toMatch(new RegExp(` --region ${STACK_REGION}$`));
     const twochat = '--name contact-relay/prod/provider/twochat --secret-string file://tpl/provider-twochat.json';
     expect(run.stdout).toContain(`  aws secretsmanager create-secret ${twochat} --region ${STACK_REGION}\n`);
@@ -146,13 +150,13 @@ describe('contact-relay doctor (a deployed stage in AWS Secrets Manager)', () =>
     const run = await cli(['doctor', '--stage', 'dev', '--region', 'eu-west-1'], providerUrls);
     expect(run.stderr).toBe('');
     expect(run.stdout).toContain('contact-relay doctor — stage dev (secrets: Secrets Manager (eu-west-1);');
-    expect(proxy.regions.length).toBe(12);
+    expect(proxy.regions.length).toBe(NEEDED);
     expect(new Set(proxy.regions)).toEqual(new Set(['eu-west-1']));
     // The emulator holds only stage local's secrets: each of dev's is missing.
     const kirim = 'contact-relay/dev/provider/kirim';
     expect(run.stdout).toMatch(new RegExp(`✗ {2}secret ${kirim} +missing: .*\\n {7}fix: (.+)\\n`));
     expect(run.stdout).toContain(`fix: aws secretsmanager create-secret --name ${kirim} --secret-string '{"token":`);
-    expect(run.stdout.match(/fix: aws secretsmanager create-secret .+ --region eu-west-1\n/g)).toHaveLength(12);
+    expect(run.stdout.match(/fix: aws secretsmanager create-secret .+ --region eu-west-1\n/g)).toHaveLength(NEEDED);
     expect(run.stdout).toContain('(or write templates: contact-relay secrets init --stage dev --region eu-west-1)');
     expect(run.code).toBe(1);
   });
@@ -162,9 +166,9 @@ describe('contact-relay doctor (a deployed stage in AWS Secrets Manager)', () =>
     const report = JSON.parse(run.stdout) as { checks: Array<{ subject: string; detail: string }> };
     expect(run.stdout).not.toContain('Region is missing');
     const secretChecks = report.checks.filter((check) => check.subject.startsWith('secret '));
-    expect(secretChecks).toHaveLength(12);
+    expect(secretChecks).toHaveLength(NEEDED);
     for (const check of secretChecks) expect(check.detail, check.subject).toMatch(/^missing: /);
-    expect(proxy.regions.length).toBe(12);
+    expect(proxy.regions.length).toBe(NEEDED);
     expect(new Set(proxy.regions)).toEqual(new Set([STACK_REGION]));
   });
 

@@ -53,6 +53,53 @@ describe('neededSecrets', () => {
   });
 });
 
+describe('neededSecrets: Meta Lead Ads, Calendly and custom routes', () => {
+  const fields = { fullName: '/name', phone: '/phone' };
+  const specs = neededSecrets(
+    parseRoutesConfig({
+      accounts: { main: { provider: 'twochat' } },
+      sources: {
+        'meta-leads': { default: { deliverTo: ['main'] } },
+        calendly: { default: { deliverTo: ['main'] } },
+        custom: {
+          default: { deliverTo: ['main'], custom: { fields } },
+          signed: { deliverTo: ['main'], custom: { fields, signature: { header: 'X-Signature' } } },
+          open: { deliverTo: ['main'], auth: 'none', custom: { fields } },
+        },
+      },
+    }),
+    'prod',
+  );
+  const byName = Object.fromEntries(specs.map((spec) => [spec.name, spec]));
+  const meta = byName['contact-relay/prod/source/meta-leads'];
+  const filledIn = { appSecret: 'a', verifyToken: 'v', pageAccessTokens: { '100000000000001': 'p' } };
+
+  it('Meta: the app secret, the verify token and the page tokens by page id, each a placeholder to fill', () => {
+    expect(meta?.template).toEqual({
+      appSecret: expect.stringMatching(/^<.+>$/) as string,
+      pageAccessTokens: { '<page id>': expect.stringMatching(/^<.+>$/) as string },
+      verifyToken: expect.stringMatching(/^<.+>$/) as string,
+    });
+    expect(meta?.purpose).toBe('webhook app secret, page access tokens and verify token of meta-leads/default');
+    expect(meta?.problem(meta.template)).toBe('appSecret, pageAccessTokens, verifyToken still hold the template placeholder');
+  });
+
+  it('Meta: the documented shape passes; a missing part is named with what needs it', () => {
+    expect(meta?.problem(filledIn)).toBeUndefined();
+    expect(meta?.problem({ appSecret: 'a', verifyToken: 'v' })).toBe('needs "pageAccessTokens": meta-leads/default reads each lead with its page token');
+    expect(meta?.problem({ ...filledIn, pageAccessTokens: {} })).toMatch(/^needs "pageAccessTokens"/);
+    expect(meta?.problem({ ...filledIn, pageAccessTokens: { 'my-page': 'p' } })).toMatch(/^pageAccessTokens\.my-page: /);
+  });
+
+  it('Calendly: the signing key as "secret"; custom: "token", or "secret" when custom.signature is set, nothing when open', () => {
+    expect(byName['contact-relay/prod/source/calendly']?.template).toEqual({ secret: expect.stringContaining('signing_key') as string });
+    const custom = byName['contact-relay/prod/source/custom'];
+    expect(Object.keys(custom?.template ?? {})).toEqual(['secret', 'token']);
+    expect(custom?.usedBy).toEqual(['custom/default', 'custom/signed']);
+    expect(custom?.problem({ token: 't' })).toBe('needs "secret": custom/default, custom/signed checks a signature');
+  });
+});
+
 describe('shell quoting', () => {
   it('quotes what the shell would split or expand, including single quotes', () => {
     expect(shellQuote('contact-relay/prod/provider/main')).toBe('contact-relay/prod/provider/main');
