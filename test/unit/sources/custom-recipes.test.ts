@@ -186,7 +186,7 @@ describe('Recipe: WPForms Webhooks addon, keys of your choosing', () => {
   });
 
   it('reads the FORM request format to the same contact', async () => {
-    const body = new URLSearchParams(Object.entries(fixture('wpforms') as Record<string, string | number>).map(([key, value]) => [key, String(value)])).toString();
+    const body = new URLSearchParams(Object.entries(fixture('wpforms') as Record<string, string | number>).map(([key, value]): [string, string] => [key, String(value)])).toString();
     const json = contactOf(await read('wpforms', request('wpforms', JSON.stringify(fixture('wpforms')), 'application/json', { query: { token: TOKEN } })));
     const form = contactOf(await read('wpforms', request('wpforms', body, 'application/x-www-form-urlencoded', { query: { token: TOKEN } })));
     expect(form).toEqual(json);
