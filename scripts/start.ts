@@ -6,9 +6,10 @@
  *     infra/resources.yml;
  *   - the functions under serverless-offline, running the same
  *     bundles as in AWS with the SDK and providers pointed at loopback —
- *     except a provider whose PROVIDER_URL_* (or SHOPIFY_ADMIN_URL) is set:
- *     its calls go to that URL (empty: its public API), e.g. to try one real
- *     account with its keys in the secrets file;
+ *     except a provider whose PROVIDER_URL_* (or SHOPIFY_ADMIN_URL, or
+ *     META_GRAPH_URL for Meta's Graph API) is set: its calls go to that URL
+ *     (empty: its public API), e.g. to try one real account with its keys in
+ *     the secrets file;
  *   - on PORT (3000) the HTTP API in front of them: a failed or timed-out
  *     function is answered with API Gateway's 5xx, and a few invocations run
  *     at once (local/emulator/api-gateway-front.ts);
@@ -23,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { parseRoutesConfig, PROVIDERS, type ProviderName } from '../shared/config/routes.js';
 import { SOURCES } from '../shared/contact.js';
 import { DEFAULT_BASE_URLS } from '../shared/providers/types.js';
+import { DEFAULT_GRAPH_URL } from '../shared/sources/meta-graph.js';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { localSecretsFile, localStack, type Endpoint, type LocalStack } from '../cli/context.js';
@@ -106,7 +108,7 @@ const front = await startApiGatewayFront({
 }).catch((error: Error) => fail(`cannot listen on port ${httpPort}: ${error.message}`));
 
 /** Services sent elsewhere than the emulator keep their variable: a URL, or empty for the public API. */
-const elsewhere = [...Object.values(stack.providers), stack.shopifyAdmin].filter((to) => to.source !== 'emulator');
+const elsewhere = [...Object.values(stack.providers), stack.shopifyAdmin, stack.metaGraph].filter((to) => to.source !== 'emulator');
 // serverless.yml hands these variables to every function (deliver, which the poller invokes through
 // serverless-offline, healthcheck, reconcile, redrive), so all of them call the same place.
 const env = {
@@ -186,9 +188,11 @@ function routing(): string[] {
     destination(stack.providers[provider], publicUrl(provider)),
   ]);
   rows.push(['Shopify Admin API', destination(stack.shopifyAdmin, 'https://{shopDomain of the secret}')]);
+  // Lead Ads leads are read with the page tokens of the meta-leads secret.
+  rows.push(['Meta Graph API', destination(stack.metaGraph, DEFAULT_GRAPH_URL)]);
   const width = Math.max(...rows.map(([name]) => name.length));
   return [
-    'Providers (set PROVIDER_URL_TWOCHAT/_KIRIM/_CALLBELL/_CHATWOOT or SHOPIFY_ADMIN_URL to call a real API):',
+    'Providers (set PROVIDER_URL_TWOCHAT/_KIRIM/_CALLBELL/_CHATWOOT, SHOPIFY_ADMIN_URL or META_GRAPH_URL to call a real API):',
     ...rows.map(([name, where]) => `  ${name.padEnd(width)}  ${where}`),
     ...(elsewhere.length > 0 ? [`  Check those accounts first: ${doctorCommand()}`] : []),
   ];
@@ -212,6 +216,8 @@ function announce(): void {
       `  requests received: GET ${emulator.url}/_emulator/requests?provider=twochat`,
       `  forget them:       DELETE ${emulator.url}/_emulator/requests`,
       `Shopify Admin API: ${emulator.url}/shopify  (seed orders for reconcile: POST ${emulator.url}/_emulator/shopify/orders)`,
+      `Meta Graph API:    ${emulator.url}/meta  (seed a lead deliver reads: POST ${emulator.url}/_emulator/meta/leads,`,
+      `                   a Graph lead {id, created_time, field_data, form_id, ad_id}; or: npx contact-relay send meta-leads --sample)`,
       `AWS endpoints:     ${emulator.url}  (Secrets Manager from ${secretsLabel}, DynamoDB, SQS)`,
       `  IAM:             each function may do what its role in infra/ grants (GET ${emulator.url}/_emulator/iam)`,
       `  delivery queue:  ${resources.queueUrl}  (dead letters: ${resources.dlqUrl})`,

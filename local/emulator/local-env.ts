@@ -1,8 +1,8 @@
 /**
  * The environment that points the functions at the local stack: the AWS SDK
  * at the emulator's single endpoint, the table and queues `provisionLocal`
- * made, the providers, the captcha siteverify APIs and the Shopify Admin API at
- * their emulated paths.
+ * made, the providers, the captcha siteverify APIs, the Shopify Admin API and
+ * Meta's Graph API (where deliver reads Lead Ads leads) at their emulated paths.
  * `npm start`, the test pipeline and the soak all run the functions with it.
  */
 import { PROVIDERS } from '../../shared/config/routes.js';
@@ -24,6 +24,7 @@ export function localFunctionEnv(stage: string, emulatorUrl: string, resources: 
     DLQ_URL: resources.dlqUrl,
     DLQ_ARN: resources.dlqArn,
     SHOPIFY_ADMIN_URL: `${emulatorUrl}/shopify`,
+    META_GRAPH_URL: `${emulatorUrl}/meta`,
   };
   for (const provider of PROVIDERS) env[`PROVIDER_URL_${provider.toUpperCase()}`] = `${emulatorUrl}/${provider}`;
   for (const service of CAPTCHA_SERVICES) env[`CAPTCHA_URL_${service.toUpperCase()}`] = `${emulatorUrl}/${service}`;

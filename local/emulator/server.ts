@@ -1,7 +1,8 @@
 /**
  * The provider emulator: the four providers under /twochat, /kirim,
  * /callbell, /chatwoot, the captcha vendors' siteverify APIs under /turnstile,
- * /recaptcha, /hcaptcha (providers/captcha.ts), the AWS endpoints the functions need on `/` (by
+ * /recaptcha, /hcaptcha (providers/captcha.ts), Meta's Graph API for Lead Ads
+ * under /meta (providers/meta.ts, its leads seeded at /_emulator/meta/leads), the AWS endpoints the functions need on `/` (by
  * `X-Amz-Target`, each function's call checked against its role when started
  * with `iam`), and the inspection API under /_emulator.
  */
@@ -11,6 +12,7 @@ import { CAPTCHA_SERVICES, captchaApi, type CaptchaService } from './providers/c
 import { callbellApi } from './providers/callbell.js';
 import { chatwootApi } from './providers/chatwoot.js';
 import { kirimApi } from './providers/kirim.js';
+import { graphFaultBody, metaGraphApi, metaLeadsInspection } from './providers/meta.js';
 import { twoChatApi } from './providers/twochat.js';
 import { LocalIam, type IamOptions } from './iam.js';
 import { secretArn, secretsManagerCall } from './secrets-manager.js';
@@ -18,7 +20,7 @@ import { ShopifyAdminStub } from './shopify-admin.js';
 import { AdminOrderNodeSchema, type AdminOrderNode } from '../../shared/sources/shopify.js';
 import { describeIssues } from '../../shared/validation.js';
 import { forward, listMessageMoveTasks, startAwsBackends, startMessageMoveTask, type AwsBackends } from './aws-backends.js';
-import { EMULATED_PROVIDERS, EmulatorState, maskHeaders, RANDOM_FAULT_KINDS, type EmulatedProvider, type Fault, type RandomFaultPlan, type RandomFaults } from './state.js';
+import { EMULATED_PROVIDERS, EmulatorState, FAULT_TARGETS, maskHeaders, maskQuery, RANDOM_FAULT_KINDS, type EmulatedProvider, type Fault, type FaultTarget, type RandomFaultPlan, type RandomFaults } from './state.js';
 import { isRecord, json, type AsyncEmulatedApi, type EmulatedResponse } from './http-kit.js';
 
 export interface EmulatorOptions {
@@ -78,6 +80,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   if (options.randomFaults !== undefined) state.setRandomFaults(options.randomFaults.plans, options.randomFaults.seed);
   const apis = providerApis(state);
   const captcha = captchaApi(state);
+  const graph = metaGraphApi(state);
   const aws = options.aws ? await startAwsBackends() : undefined;
   const shopify = new ShopifyAdminStub({ tokens: shopifyTokens(options.secrets ?? {}) });
   const iam = options.iam === undefined ? undefined : new LocalIam(options.iam);
@@ -136,6 +139,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       }
       if (url.pathname === '/_emulator/requests' && method === 'DELETE' && iam !== undefined) iam.decisions = [];
       if (url.pathname.startsWith('/_emulator/shopify/orders')) return send(shopifyOrders(shopify, method, body));
+      if (url.pathname === '/_emulator/meta/leads') return send(metaLeadsInspection(state, method, body));
       if (url.pathname.startsWith('/_emulator/')) return send(inspect(state, method, url, body));
 
       const [, prefix = '', ...rest] = url.pathname.split('/');
@@ -148,8 +152,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         state.requests.push({ provider: 'shopify', method, path: `/${rest.join('/')}`, headers: maskHeaders(incoming.headers), body, status: response.status, at: new Date().toISOString() });
         return send(response);
       }
-      const provider = EMULATED_PROVIDERS.find((name) => name === prefix);
-      const api = provider === undefined ? undefined : apis[provider];
+      // Graph API calls go through the same faults and recording as the providers' calls.
+      const provider: FaultTarget | undefined = prefix === 'meta' ? 'meta' : EMULATED_PROVIDERS.find((name) => name === prefix);
+      const api = provider === undefined ? undefined : provider === 'meta' ? graph : apis[provider];
       if (provider === undefined || api === undefined) return send(json(404, { message: `no emulated provider at /${prefix}` }));
 
       const fault = state.takeFault(provider, method);
@@ -157,7 +162,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         state.requests.push({
           provider,
           method,
-          path: `/${rest.join('/')}${url.search}`,
+          path: `/${rest.join('/')}${maskQuery(url.search)}`,
           headers: maskHeaders(incoming.headers),
           body: body ?? (rawBody || undefined),
           status,
@@ -176,7 +181,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         await hold();
         record(fault.status);
         const headers: Record<string, string> = fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
-        return send(json(fault.status, faultBody(provider, fault.status), headers));
+        return send(json(fault.status, faultBody(provider, fault.status, fault.code), headers));
       }
       // A slow provider still does the work; only its answer is late (as when a client times out on a real API).
       const heldMs = fault?.delayMs ? { heldMs: fault.delayMs } : {};
@@ -212,9 +217,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 }
 
 /** Each provider's own error envelope, so clients parse injected faults as they would real ones. */
-function faultBody(provider: EmulatedProvider, status: number): unknown {
+function faultBody(provider: FaultTarget, status: number, code?: number): unknown {
   const message = status === 429 ? 'Too many requests' : `Emulated fault ${status}`;
   switch (provider) {
+    case 'meta':
+      return graphFaultBody(status, code);
     case 'kirim':
       return { error: { type: status === 429 ? 'rate_limit_error' : 'api_error', code: status === 429 ? 'rate_limit_exceeded' : 'internal_error', message, request_id: 'req_emulated' } };
     case 'chatwoot':
@@ -278,10 +285,19 @@ function shopifyOrders(stub: ShopifyAdminStub, method: string, body: unknown): E
   return json(201, { orders: stub.orders.length });
 }
 
+/**
+ * `POST /_emulator/faults` `{provider, status?, times?, retryAfterSeconds?, delayMs?, reset?, method?, code?}`.
+ * `provider: "meta"` arms a fault on the Graph API; there `code` is the Graph error code of the answer (e.g. 80001,
+ * the Pages rate limit) and its status is 400 unless given (see providers/meta.ts).
+ */
 function parseFault(body: unknown): Fault | string {
   if (!isRecord(body)) return 'body must be a JSON object {provider, status, times, retryAfterSeconds?, delayMs?}';
-  const { provider, status, times, retryAfterSeconds, delayMs, reset, method } = body;
-  if (typeof provider !== 'string' || !EMULATED_PROVIDERS.includes(provider as EmulatedProvider)) return `provider must be one of ${EMULATED_PROVIDERS.join(', ')}`;
+  const { provider, times, retryAfterSeconds, delayMs, reset, method, code } = body;
+  // The Graph API is armed like a provider but named apart in messages: it is where leads are read, not a provider.
+  if (typeof provider !== 'string' || !FAULT_TARGETS.includes(provider as FaultTarget)) return `provider must be one of ${EMULATED_PROVIDERS.join(', ')}`;
+  if (code !== undefined && provider !== 'meta') return 'code is a Graph API error code: only provider meta takes it';
+  if (code !== undefined && (typeof code !== 'number' || !Number.isInteger(code) || code < 1)) return 'code must be a Graph error code such as 4, 17, 32, 613 or 80001';
+  const status = body['status'] ?? (code !== undefined ? 400 : undefined);
   if (status !== undefined && (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599)) return 'status must be an HTTP status code';
   if (status === undefined && delayMs === undefined && reset !== true) return 'give a status, a delayMs or reset: true';
   if (times !== undefined && (typeof times !== 'number' || !Number.isInteger(times) || times < 1)) return 'times must be a whole number >= 1';
@@ -289,9 +305,10 @@ function parseFault(body: unknown): Fault | string {
   if (delayMs !== undefined && (typeof delayMs !== 'number' || delayMs < 0)) return 'delayMs must be a number >= 0';
   if (method !== undefined && (typeof method !== 'string' || !/^[A-Z]+$/.test(method))) return 'method must be an HTTP method such as POST';
   return {
-    provider: provider as EmulatedProvider,
+    provider: provider as FaultTarget,
     times: (times as number | undefined) ?? 1,
     ...(status !== undefined ? { status: status as number } : {}),
+    ...(code !== undefined ? { code: code as number } : {}),
     ...(retryAfterSeconds !== undefined ? { retryAfterSeconds: retryAfterSeconds as number } : {}),
     ...(delayMs !== undefined ? { delayMs: delayMs as number } : {}),
     ...(reset === true ? { reset: true } : {}),

@@ -1,14 +1,18 @@
 /**
  * The emulator's memory: what it received, which faults are armed, which
- * contacts exist, which credentials are valid. Kept in one object so tests
+ * contacts exist, which leads the Graph API serves, which credentials are valid. Kept in one object so tests
  * can inspect it in-process and the inspection API can serve it.
  */
 import type { CaptchaService } from './providers/captcha.js';
+import type { StoredLead } from './providers/meta.js';
 import { seededRandom, weightedPick, type Random } from './random.js';
 
 export const EMULATED_PROVIDERS = ['twochat', 'kirim', 'callbell', 'chatwoot'] as const;
 export type EmulatedProvider = (typeof EMULATED_PROVIDERS)[number];
-export type RecordedService = EmulatedProvider | 'secretsmanager' | 'shopify' | CaptchaService;
+/** Meta's Graph API (providers/meta.ts): not a provider contacts go to, but faults can be armed on it. */
+export type FaultTarget = EmulatedProvider | 'meta';
+export const FAULT_TARGETS: readonly FaultTarget[] = [...EMULATED_PROVIDERS, 'meta'];
+export type RecordedService = FaultTarget | 'secretsmanager' | 'shopify' | CaptchaService;
 
 export interface RecordedRequest {
   provider: RecordedService;
@@ -23,9 +27,11 @@ export interface RecordedRequest {
 }
 
 export interface Fault {
-  provider: EmulatedProvider;
+  provider: FaultTarget;
   /** Answer with this status instead of serving the request; omit with delayMs to only delay. */
   status?: number;
+  /** Graph API only: the error code of the answer, e.g. 4, 17, 32, 613 or 80001 (throttled), 2 (service). */
+  code?: number;
   times: number;
   retryAfterSeconds?: number;
   /** Hold the answer this long (a hung provider when longer than the client's timeout). */
@@ -90,6 +96,8 @@ export class EmulatorState {
   contacts: EmulatedContact[] = [];
   credentials: Credentials = { twochat: new Set(), kirim: new Set(), callbell: new Set(), chatwoot: new Set() };
   secrets = new Map<string, string>();
+  /** Leads the Graph API serves, by leadgen id (`POST /_emulator/meta/leads`). */
+  metaLeads = new Map<string, StoredLead>();
   /** AWS calls passed to the backends, by `X-Amz-Target` (e.g. `DynamoDB_20120810.UpdateItem`): what a run costs. */
   awsCalls = new Map<string, number>();
   /** Random transient faults per provider (soak runs); empty means none. */
@@ -105,10 +113,13 @@ export class EmulatorState {
     return this.#nextId++;
   }
 
-  /** Take the next armed fault for a provider, counting it down; else draw a random one when a plan is set. */
-  takeFault(provider: EmulatedProvider, method: string): (Fault & { random?: RandomFaultKind }) | undefined {
+  /**
+   * Take the next armed fault for a provider, counting it down; else draw a random one when a plan is set
+   * (random plans are for the four providers only).
+   */
+  takeFault(provider: FaultTarget, method: string): (Fault & { random?: RandomFaultKind }) | undefined {
     const fault = this.faults.find((candidate) => candidate.provider === provider && candidate.times > 0 && (candidate.method === undefined || candidate.method === method));
-    if (fault === undefined) return this.drawRandomFault(provider, method);
+    if (fault === undefined) return provider === 'meta' ? undefined : this.drawRandomFault(provider, method);
     fault.times -= 1;
     if (fault.times === 0) this.faults.splice(this.faults.indexOf(fault), 1);
     return fault;
@@ -146,6 +157,7 @@ export class EmulatorState {
     this.requests = [];
     this.faults = [];
     this.contacts = [];
+    this.metaLeads.clear();
     this.randomFaults = {};
     this.randomFaultsInjected = emptyFaultCounts();
     this.randomFaultDraws = emptyDrawCounts();
@@ -172,6 +184,19 @@ export function maskHeaders(headers: Record<string, string | string[] | undefine
     out[name] = AUTH_HEADERS.has(name.toLowerCase()) ? mask(text) : text;
   }
   return out;
+}
+
+/** A URL's query as recorded: the Graph API's `access_token` (and its `appsecret_proof`) masked as auth headers are. */
+export function maskQuery(search: string): string {
+  return search.replace(/([?&](?:access_token|appsecret_proof)=)([^&]*)/g, (_match, name: string, value: string) => {
+    let token = value;
+    try {
+      token = decodeURIComponent(value.replaceAll('+', ' '));
+    } catch {
+      // not percent-encoded text: mask it as it came
+    }
+    return `${name}${mask(token)}`;
+  });
 }
 
 function mask(value: string): string {
