@@ -300,10 +300,15 @@ async function main(): Promise<void> {
     const packageStarted = performance.now();
     const packaged = await runCommand(process.execPath, [path.join(root, 'node_modules/osls/bin/serverless.js'), 'package', '--stage', STAGE], scratch, credentialFreeEnv(scratch), 300_000);
     const packageSeconds = (performance.now() - packageStarted) / 1000;
-    const zipFile = path.join(scratch, '.serverless', `${JSON.parse(readFileSync(path.join(scratch, 'package.json'), 'utf8')).name as string}.zip`);
-    if (packaged.code !== 0 || !existsSync(zipFile)) throw new Error(`osls package failed (${packaged.code}):\n${packaged.output.slice(-3000)}`);
-    const zipEntries = listZip(zipFile);
-    log(`packaged in ${packageSeconds.toFixed(1)} s: ${zipEntries.length} files, zip ${(statSync(zipFile).size / KB / KB).toFixed(2)} MB`);
+    // One zip per function (package.individually in serverless.yml): .serverless/{function}.zip.
+    const zipFiles = Object.fromEntries(service.functions.map((fn) => [fn.name, path.join(scratch, '.serverless', `${fn.name}.zip`)]));
+    const missing = Object.values(zipFiles).filter((file) => !existsSync(file));
+    if (packaged.code !== 0 || missing.length > 0) {
+      throw new Error(`osls package failed (${packaged.code}; missing ${missing.join(', ') || 'nothing'}):\n${packaged.output.slice(-3000)}`);
+    }
+    const zips = Object.fromEntries(Object.entries(zipFiles).map(([name, file]) => [name, { bytes: statSync(file).size, entries: listZip(file) }]));
+    const zipBytesTotal = Object.values(zips).reduce((sum, zip) => sum + zip.bytes, 0);
+    log(`packaged in ${packageSeconds.toFixed(1)} s: ${Object.keys(zips).length} zips, ${(zipBytesTotal / KB / KB).toFixed(2)} MB together`);
 
     const common = { ...service.esbuild, absWorkingDir: scratch };
     const functions: FunctionBuild[] = [];
@@ -311,7 +316,7 @@ async function main(): Promise<void> {
       const outdir = path.join(buildDir, 'functions', path.dirname(fn.entry));
       const { file, metafile } = await build({ ...common, entryPoints: [fn.entry], outdir });
       const bundle = path.join(scratch, file);
-      const zipBytes = zipEntries.find((entry) => entry.name === fn.bundle)?.bytes;
+      const zipBytes = zips[fn.name]?.entries.find((entry) => entry.name === fn.bundle)?.bytes;
       const sdk = sdkUse(metafile, file, scratch);
       const source = baselineSource(sdk);
       const baselineEntry = path.join(buildDir, 'baselines-src', `${fn.name}.mjs`);
@@ -862,7 +867,7 @@ async function main(): Promise<void> {
       service: { memorySizeMb: service.memorySizeMb, architecture: service.architecture, runtime: service.runtime, nodeOptions: service.nodeOptions, deliverBatchSize: service.deliverBatchSize, esbuild: service.esbuild },
       targets: TARGETS,
       rows,
-      package: { seconds: round(packageSeconds, 1), zipBytes: statSync(zipFile).size, entries: zipEntries },
+      package: { seconds: round(packageSeconds, 1), zipBytes: zipBytesTotal, zips },
       bundles: Object.fromEntries(
         functions.map((fn) => [fn.name, { ...fn.composition, zipBytes: fn.zipBytes, matchesPackage: fn.matchesPackage, sdk: fn.sdk, baseline: { bytes: fn.baseline.bytes, source: fn.baseline.source } }]),
       ),
