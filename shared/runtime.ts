@@ -9,9 +9,11 @@ import { loadEnv, providerBaseUrls, requireEnv, type Env } from './config/env.js
 import { parseRoutesConfig, type RoutesConfig } from './config/routes.js';
 import { createHttpClient } from './http.js';
 import { acceptEvent, sourceSecretReader, type IngestDependencies } from './ingest.js';
+import type { LeadFetcher } from './leads.js';
 import type { ProviderContext } from './providers/types.js';
 import { createSqsQueue } from './queue.js';
 import { SecretStore } from './secrets.js';
+import { createMetaLeadFetcher } from './sources/meta-graph.js';
 import { captchaVerifyUrls, type FormProtectionDependencies } from './sources/protection.js';
 import { createDynamoStore, type OutcomeStore } from './store.js';
 
@@ -62,6 +64,14 @@ export function providerContext(runtime: Runtime): ProviderContext {
     http: createHttpClient(),
     baseUrls: providerBaseUrls(runtime.env),
   };
+}
+
+/**
+ * Deliver: reads the leads jobs name by reference (Meta Lead Ads) from the Graph API, or from
+ * `META_GRAPH_URL` (the local emulator), with the providers' secrets cache and keep-alive client.
+ */
+export function leadFetcher(runtime: Runtime, shared: Pick<ProviderContext, 'secrets' | 'http'>): LeadFetcher {
+  return createMetaLeadFetcher({ ...shared, stage: runtime.env.STAGE, baseUrl: runtime.env.META_GRAPH_URL });
 }
 
 export function outcomeStore(runtime: Runtime): OutcomeStore {

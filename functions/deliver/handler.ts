@@ -11,10 +11,11 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { deliverQueuedJob } from '../../shared/delivery.js';
 import { logger } from '../../shared/logging.js';
-import { createRuntime, outcomeStore, providerContext } from '../../shared/runtime.js';
+import { createRuntime, leadFetcher, outcomeStore, providerContext } from '../../shared/runtime.js';
 
 const runtime = createRuntime();
-const deps = { routes: runtime.routes, providers: providerContext(runtime), store: outcomeStore(runtime), logger };
+const providers = providerContext(runtime);
+const deps = { routes: runtime.routes, providers, store: outcomeStore(runtime), leads: leadFetcher(runtime, providers), logger };
 
 const recordHandler = async (record: SQSRecord): Promise<void> => {
   await deliverQueuedJob(record.body, { ...deps, receiveCount: Number(record.attributes.ApproximateReceiveCount) });

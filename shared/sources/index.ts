@@ -8,6 +8,7 @@ import { customSource } from './custom.js';
 import { formSource } from './form.js';
 import { googleFormsSource } from './google-forms.js';
 import { jotformSource } from './jotform.js';
+import { metaLeadsSource } from './meta-leads.js';
 import { shopifySource } from './shopify-webhook.js';
 import { tallySource } from './tally.js';
 import { typeformSource } from './typeform.js';
@@ -28,6 +29,7 @@ export const FORM_SOURCES: ReadonlyMap<string, Source> = /* @__PURE__ */ byName(
   webflowSource,
   googleFormsSource,
   customSource,
+  metaLeadsSource,
 ]);
 
 /** The shops function. */

@@ -10,9 +10,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Contact } from '../../shared/contact.js';
 import { findRoute, parseRoutesConfig, type ResolvedRoute, type RoutesConfig } from '../../shared/config/routes.js';
-import { DeliveryIncompleteError, deliverQueuedJob } from '../../shared/delivery.js';
+import { DeliveryIncompleteError, deliverJob, deliverQueuedJob } from '../../shared/delivery.js';
 import { createHttpClient, type HttpClient } from '../../shared/http.js';
 import { toDeliveryJob } from '../../shared/jobs.js';
+import { LeadFetchTransientError, LeadUnavailableError, type LeadFetcher, type MetaLeadReference } from '../../shared/leads.js';
 import { createLogger } from '../../shared/logging.js';
 import type { ProviderContext } from '../../shared/providers/types.js';
 import { SecretStore } from '../../shared/secrets.js';
@@ -288,5 +289,121 @@ describe('Function: deliverQueuedJob', () => {
       [`ContactRelay/${STAGE} OutcomeCreated Provider=kirim`]: 1,
       [`ContactRelay/${STAGE} OutcomeExists Provider=twochat`]: 1,
     });
+  });
+});
+
+describe('Function: deliverJob (lead jobs)', () => {
+  const leadRoutes: RoutesConfig = parseRoutesConfig({
+    accounts: { twochat: { provider: 'twochat' }, kirim: { provider: 'kirim' } },
+    sources: { 'meta-leads': { default: { deliverTo: ['twochat', 'kirim'] } } },
+  });
+  const leadRoute = findRoute(leadRoutes, 'meta-leads', 'default') as ResolvedRoute;
+  const lead: MetaLeadReference = { kind: 'meta-lead', leadgenId: '1500000000000301', pageId: '100000000000001' };
+  const leadJob = (eventKey: string) => toDeliveryJob(lead, leadRoute, eventKey, new Date('2026-11-21T10:00:00.000Z'));
+
+  /** A lead fetcher answering with `read`, counting its calls and what it was asked. */
+  function fakeFetcher(read: (eventKey: string) => ReturnType<LeadFetcher>) {
+    const calls: Array<{ lead: MetaLeadReference; route: string; eventKey: string }> = [];
+    const fetcher: LeadFetcher = async (reference, route, eventKey) => {
+      calls.push({ lead: reference, route: route.name, eventKey });
+      return read(eventKey);
+    };
+    return { fetcher, calls };
+  }
+  const leadContact = (eventKey: string) =>
+    testContact({ tags: ['meta-leads'], origin: { ...testContact().origin, source: 'meta-leads', eventKey } });
+
+  it('fetches the lead once per receive, for every account that needs it, and delivers it to each', async () => {
+    emulator.state.reset();
+    emulator.state.secrets.set(KIRIM_SECRET, JSON.stringify(kirimSecret));
+    const eventKey = 'meta-leads:once-per-receive';
+    const { fetcher, calls } = fakeFetcher(async (key) => ({ contact: leadContact(key) }));
+    const deliveries = await deliverJob(leadJob(eventKey), { routes: leadRoutes, providers: providers(), store: await freshStore(), leads: fetcher });
+    expect(deliveries.map(({ outcome, by }) => [outcome.account, outcome.status, by])).toEqual([
+      ['twochat', 'created', 'delivered'],
+      ['kirim', 'created', 'delivered'],
+    ]);
+    expect(calls).toEqual([{ lead, route: 'default', eventKey }]);
+    expect(emulator.state.contacts.map((c) => c.provider).sort()).toEqual(['kirim', 'twochat']);
+  });
+
+  it('does not fetch the lead again once every account has settled', async () => {
+    emulator.state.reset();
+    emulator.state.secrets.set(KIRIM_SECRET, JSON.stringify(kirimSecret));
+    const eventKey = 'meta-leads:settled';
+    const store = await freshStore();
+    const { fetcher, calls } = fakeFetcher(async (key) => ({ contact: leadContact(key) }));
+    const deps = { routes: leadRoutes, providers: providers(), store, leads: fetcher };
+    await deliverJob(leadJob(eventKey), deps);
+    const again = await deliverJob(leadJob(eventKey), deps);
+    expect(again.map(({ outcome, by }) => [outcome.account, outcome.status, by])).toEqual([
+      ['twochat', 'created', 'settled earlier'],
+      ['kirim', 'created', 'settled earlier'],
+    ]);
+    expect(calls).toHaveLength(1);
+  });
+
+  it('fetches only for the account still open: the settled one is not called again', async () => {
+    emulator.state.reset();
+    emulator.state.secrets.delete(KIRIM_SECRET);
+    const eventKey = 'meta-leads:one-open';
+    const store = await freshStore();
+    const { fetcher, calls } = fakeFetcher(async (key) => ({ contact: leadContact(key) }));
+    const deps = { routes: leadRoutes, providers: providers(), store, leads: fetcher };
+    // Kirim has no secret yet: transient, while 2Chat is created.
+    const first = await deliverJob(leadJob(eventKey), deps);
+    expect(first.map(({ outcome }) => [outcome.account, outcome.status])).toEqual([
+      ['twochat', 'created'],
+      ['kirim', 'transient'],
+    ]);
+    emulator.state.secrets.set(KIRIM_SECRET, JSON.stringify(kirimSecret));
+    const second = await deliverJob(leadJob(eventKey), deps);
+    expect(second.map(({ outcome, by }) => [outcome.account, outcome.status, by])).toEqual([
+      ['twochat', 'created', 'settled earlier'],
+      ['kirim', 'created', 'delivered'],
+    ]);
+    expect(calls).toHaveLength(2);
+    expect(emulator.state.contacts.map((c) => c.provider).sort()).toEqual(['kirim', 'twochat']);
+  });
+
+  it('fails every account with the code and message of a lead that cannot be read, calling no provider', async () => {
+    emulator.state.reset();
+    emulator.state.secrets.set(KIRIM_SECRET, JSON.stringify(kirimSecret));
+    const store = await freshStore();
+    const message = 'the page access token for page 100000000000001 no longer works; put a new one into the secret';
+    const { fetcher, calls } = fakeFetcher(async () => {
+      throw new LeadUnavailableError('meta_token_invalid', message, 400);
+    });
+    const deliveries = await deliverJob(leadJob('meta-leads:unavailable'), { routes: leadRoutes, providers: providers(), store, leads: fetcher });
+    expect(deliveries.map(({ outcome }) => outcome)).toEqual([
+      { account: 'twochat', provider: 'twochat', status: 'failed', code: 'meta_token_invalid', httpStatus: 400, message },
+      { account: 'kirim', provider: 'kirim', status: 'failed', code: 'meta_token_invalid', httpStatus: 400, message },
+    ]);
+    expect(calls).toHaveLength(1);
+    expect(emulator.state.contacts).toEqual([]);
+    // Failed is final: the next receive finds both settled.
+    expect(await store.claimOutcome('meta-leads:unavailable', 'kirim')).toMatchObject({ kind: 'settled', outcome: { status: 'failed' } });
+  });
+
+  it('leaves every account transient when the lead cannot be read now, so the queue brings the job back', async () => {
+    emulator.state.reset();
+    emulator.state.secrets.set(KIRIM_SECRET, JSON.stringify(kirimSecret));
+    const store = await freshStore();
+    const { fetcher } = fakeFetcher(async () => {
+      throw new LeadFetchTransientError('the Graph API could not give lead 1500000000000301 now (Graph error 4)', 400);
+    });
+    const body = JSON.stringify(leadJob('meta-leads:transient'));
+    const deps = { routes: leadRoutes, providers: providers(), store, leads: fetcher, logger: createLogger('contact-relay') };
+    let failure: unknown;
+    await logged(async () => {
+      failure = await deliverQueuedJob(body, { ...deps, receiveCount: 1 }).catch((error: unknown) => error);
+    });
+    expect(failure).toEqual(new DeliveryIncompleteError('2 provider account(s) not reached yet: twochat, kirim'));
+    const deliveries = await deliverJob(leadJob('meta-leads:transient'), deps);
+    expect(deliveries.map(({ outcome }) => [outcome.account, outcome.status, 'message' in outcome ? outcome.message : undefined])).toEqual([
+      ['twochat', 'transient', 'the lead could not be read yet: the Graph API could not give lead 1500000000000301 now (Graph error 4)'],
+      ['kirim', 'transient', 'the lead could not be read yet: the Graph API could not give lead 1500000000000301 now (Graph error 4)'],
+    ]);
+    expect(emulator.state.contacts).toEqual([]);
   });
 });
