@@ -59,7 +59,9 @@ export function customSignedBytes(template: string, body: Buffer, timestamp: str
 
 /** The digest the header carries, decoded; undefined when it is not in the route's encoding or not a digest's length. */
 function decodeDigest(text: string, encoding: CustomSignature['encoding'], length: number): Buffer | undefined {
-  if (encoding === 'hex') return new RegExp(`^[0-9a-fA-F]{${length * 2}}$`).test(text) ? Buffer.from(text, 'hex') : undefined;
+  if (encoding === 'hex') {
+    return new RegExp(`^[0-9a-fA-F]{${length * 2}}$`).test(text) ? Buffer.from(text, 'hex') : undefined;
+  }
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text)) return undefined;
   const decoded = Buffer.from(text, 'base64');
   return decoded.length === length ? decoded : undefined;
@@ -80,7 +82,12 @@ function timestampMs(text: string): number {
  * later, or a sender's clock far off). The signature is checked before the
  * timestamp's age, so an unsigned request learns nothing about our clock.
  */
-export function requireCustomSignature(request: WebhookRequest, settings: CustomSignature, secret: string, now: Date): void {
+export function requireCustomSignature(
+  request: WebhookRequest,
+  settings: CustomSignature,
+  secret: string,
+  now: Date,
+): void {
   const given = request.headers[settings.header.toLowerCase()]?.trim();
   if (given === undefined || given === '') {
     throw new WebhookRejectedError(401, 'missing_signature', `the ${settings.header} header is missing`);
@@ -103,16 +110,21 @@ export function requireCustomSignature(request: WebhookRequest, settings: Custom
   // The prefix names the scheme (`sha256=`); senders differ in its case, as Typeform's and GitHub's do not.
   const prefix = settings.prefix ?? '';
   const hasPrefix = given.slice(0, prefix.length).toLowerCase() === prefix.toLowerCase();
-  const digest = hasPrefix ? decodeDigest(given.slice(prefix.length).trim(), settings.encoding, expected.length) : undefined;
+  const digestText = given.slice(prefix.length).trim();
+  const digest = hasPrefix ? decodeDigest(digestText, settings.encoding, expected.length) : undefined;
   if (digest === undefined || !constantTimeEqual(digest, expected)) {
-    const what = `the ${settings.encoding} HMAC-${settings.algorithm.toUpperCase()} of the signed string under this route's secret`;
-    throw new WebhookRejectedError(401, 'invalid_signature', `the ${settings.header} header is not ${prefix ? `"${prefix}" + ` : ''}${what}`);
+    const hmacName = `HMAC-${settings.algorithm.toUpperCase()}`;
+    const shape = `${prefix ? `"${prefix}" + ` : ''}the ${settings.encoding} ${hmacName}`;
+    const what = `${shape} of the signed string under this route's secret`;
+    throw new WebhookRejectedError(401, 'invalid_signature', `the ${settings.header} header is not ${what}`);
   }
 
   if (timestamp !== undefined) {
     const skewSeconds = Math.abs(now.getTime() - timestampMs(timestamp)) / 1000;
     if (skewSeconds > settings.toleranceSeconds) {
-      const message = `${settings.timestampHeader} is ${Math.round(skewSeconds)} s from our clock; at most ${settings.toleranceSeconds} s is accepted`;
+      const message =
+        `${settings.timestampHeader} is ${Math.round(skewSeconds)} s from our clock; ` +
+        `at most ${settings.toleranceSeconds} s is accepted`;
       throw new WebhookRejectedError(401, 'stale_signature', message);
     }
   }
@@ -160,7 +172,7 @@ function topLevelFields(document: unknown): Record<string, string | string[]> {
   for (const [name, value] of Object.entries(document)) {
     const text = scalarText(value);
     if (text !== undefined) fields[name] = text;
-    else if (Array.isArray(value)) fields[name] = value.map(scalarText).filter((item): item is string => item !== undefined);
+    else if (Array.isArray(value)) fields[name] = value.map(scalarText).filter((item) => item !== undefined);
   }
   return fields;
 }
@@ -176,17 +188,20 @@ function scalarText(value: unknown): string | undefined {
   return undefined;
 }
 
-const pointerList = (pointers: string | string[] | undefined): string[] => (pointers === undefined ? [] : typeof pointers === 'string' ? [pointers] : pointers);
+type Pointers = string | string[] | undefined;
+
+const pointerList = (pointers: Pointers): string[] =>
+  pointers === undefined ? [] : typeof pointers === 'string' ? [pointers] : pointers;
 
 /** The values the pointers hold, in the pointers' order, leaving out the ones that name nothing or null. */
-function valuesAt(document: unknown, pointers: string | string[] | undefined): Array<{ pointer: string; value: unknown }> {
+function valuesAt(document: unknown, pointers: Pointers): Array<{ pointer: string; value: unknown }> {
   return pointerList(pointers)
     .map((pointer) => ({ pointer, value: readPointer(document, pointer) }))
     .filter(({ value }) => value !== undefined && value !== null);
 }
 
 /** The first non-blank string at the pointers, trimmed. */
-function firstText(document: unknown, pointers: string | string[] | undefined): string | undefined {
+function firstText(document: unknown, pointers: Pointers): string | undefined {
   for (const { value } of valuesAt(document, pointers)) {
     if (typeof value === 'string' && value.trim() !== '') return value.trim();
   }
@@ -205,10 +220,17 @@ const notText = (field: string, pointer: string) => `${field} at "${pointer}" is
  * the first value of their pointers, strings, numbers and booleans as text; an
  * object or array there is left out, and named as a problem.
  */
-export function mapCustomDocument(document: unknown, route: ResolvedRoute, fields: CustomFields, eventKey: string, now: Date): MappedContact {
+export function mapCustomDocument(
+  document: unknown,
+  route: ResolvedRoute,
+  fields: CustomFields,
+  eventKey: string,
+  now: Date,
+): MappedContact {
   const problems: string[] = [];
 
-  const names = nameParts(firstText(document, fields.firstName), firstText(document, fields.lastName), firstText(document, fields.fullName));
+  const textAt = (pointers: Pointers) => firstText(document, pointers);
+  const names = nameParts(textAt(fields.firstName), textAt(fields.lastName), textAt(fields.fullName));
 
   const emails: string[] = [];
   for (const { pointer, value } of valuesAt(document, fields.email)) {
@@ -225,11 +247,12 @@ export function mapCustomDocument(document: unknown, route: ResolvedRoute, field
     problems.push(NOT_AN_EMAIL);
   }
 
-  const countryText = firstText(document, fields.country);
+  const countryText = textAt(fields.country);
   const country = countryText === undefined ? undefined : (regionOf(countryText) ?? countryText);
   const { phones, rejectedPhones, read: readPhone } = phoneReader(route, problems);
   for (const { pointer, value } of valuesAt(document, fields.phone)) {
-    const input = typeof value === 'string' ? value.trim() : typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+    const finite = typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+    const input = typeof value === 'string' ? value.trim() : finite;
     if (input === undefined) {
       problems.push(`phone at "${pointer}" is not text or a number`);
       continue;
@@ -290,15 +313,19 @@ export function mapCustomDocument(document: unknown, route: ResolvedRoute, field
  */
 export function customEventKey(request: WebhookRequest, document: unknown, eventId: string | undefined): string {
   const value = eventId === undefined ? undefined : readPointer(document, eventId);
-  const id = typeof value === 'string' ? value.trim() : typeof value === 'number' && Number.isFinite(value) ? String(value) : '';
+  const number = typeof value === 'number' && Number.isFinite(value) ? String(value) : '';
+  const id = typeof value === 'string' ? value.trim() : number;
   const hash = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
-  const key = id === '' ? `sha256:${hash(request.rawBody)}` : id.length > MAX_EVENT_ID_CHARS ? `id-sha256:${hash(id)}` : id;
+  const idKey = id.length > MAX_EVENT_ID_CHARS ? `id-sha256:${hash(id)}` : id;
+  const key = id === '' ? `sha256:${hash(request.rawBody)}` : idKey;
   return `custom:${request.routeName}:${key}`;
 }
 
-/** The route's custom options; the route schema refuses a custom route without them, so only a wiring fault lands here. */
+/** The route's custom options; the route schema refuses a custom route without them: only a wiring fault lands here. */
 function customOptions(route: ResolvedRoute): CustomRoute {
-  if (route.custom === undefined) throw new Error(`custom route "${route.name}" has no "custom" options; the route config should have refused it`);
+  if (route.custom === undefined) {
+    throw new Error(`custom route "${route.name}" has no "custom" options; the route config should have refused it`);
+  }
   return route.custom;
 }
 

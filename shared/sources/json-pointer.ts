@@ -13,7 +13,9 @@ export function pointerTokens(pointer: string): string[] {
     .slice(1)
     .split('/')
     .map((token) => {
-      if (/~[^01]|~$/.test(token)) throw new InvalidPointerError(pointer, '"~" must be written "~0" and "/" inside a name "~1"');
+      if (/~[^01]|~$/.test(token)) {
+        throw new InvalidPointerError(pointer, '"~" must be written "~0" and "/" inside a name "~1"');
+      }
       return token.replace(/~1/g, '/').replace(/~0/g, '~');
     });
 }
