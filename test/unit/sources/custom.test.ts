@@ -4,6 +4,7 @@ import { findRoute, parseRoutesConfig, type ResolvedRoute } from '../../../share
 import type { ReadContext, SourceReading, SourceSecret } from '../../../shared/ingest.js';
 import { SecretFormatError } from '../../../shared/secrets.js';
 import { customSignedBytes, customSource } from '../../../shared/sources/custom.js';
+import { FORM_SOURCES } from '../../../shared/sources/index.js';
 import { InvalidPointerError, pointerOf, pointerTokens, readPointer } from '../../../shared/sources/json-pointer.js';
 import { NOT_AN_EMAIL } from '../../../shared/sources/mapping.js';
 import type { FormProtectionDependencies } from '../../../shared/sources/protection.js';
@@ -132,6 +133,13 @@ describe('Function: customSignedBytes', () => {
     const body = Buffer.from([0x7b, 0xff, 0x7d]); // not valid UTF-8: kept byte for byte
     expect(customSignedBytes('{timestamp}.{body}', body, '1700000000')).toEqual(Buffer.concat([Buffer.from('1700000000.'), body]));
     expect(customSignedBytes('{body}', body, undefined)).toEqual(body);
+  });
+});
+
+describe('Source: custom, served', () => {
+  it('is served by the forms function under its name, 404 for an unknown route', () => {
+    expect(FORM_SOURCES.get('custom')).toBe(customSource);
+    expect(customSource.unknownRouteStatus).toBe(404);
   });
 });
 
