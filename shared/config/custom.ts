@@ -53,3 +53,15 @@ export const CustomRouteSchema = z.strictObject({
   signature: z.optional(CustomSignatureSchema),
 });
 export type CustomRoute = z.infer<typeof CustomRouteSchema>;
+
+/**
+ * The pointers a custom route reads from the top level of the body (`/email`), as the member names they are: a form's
+ * honeypot is such a member, so it must not be one real visitors fill.
+ */
+export function topLevelMembers(fields: CustomFields): string[] {
+  const { attributes, ...parts } = fields;
+  return [...Object.values(parts), ...Object.values(attributes ?? {})]
+    .flatMap((pointers) => (typeof pointers === 'string' ? [pointers] : pointers))
+    .filter((pointer) => /^\/[^/]*$/.test(pointer))
+    .map((pointer) => pointer.slice(1).replace(/~1/g, '/').replace(/~0/g, '~'));
+}

@@ -6,7 +6,7 @@
  */
 import { SOURCES, type SourceName } from '../contact.js';
 import { isRegion } from '../phone.js';
-import { CustomRouteSchema } from './custom.js';
+import { CustomRouteSchema, topLevelMembers } from './custom.js';
 import * as z from '../zod.js';
 import { describeIssues } from '../validation.js';
 
@@ -218,6 +218,11 @@ function sourceOptionProblems(source: string, route: Route): RouteProblem[] {
   if (signature !== undefined && signature.signedString.includes('{timestamp}') !== (signature.timestampHeader !== undefined)) {
     const message = 'signedString contains {timestamp} exactly when timestampHeader is set';
     problems.push({ path: ['custom', 'signature'], input: signature, message });
+  }
+  const honeypot = route.protection?.honeypot;
+  if (honeypot !== undefined && topLevelMembers(route.custom.fields).includes(honeypot)) {
+    const message = `"${honeypot}" is a member custom.fields reads, one real senders fill: name a field only bots fill`;
+    problems.push({ path: ['protection', 'honeypot'], input: honeypot, message });
   }
   return problems;
 }

@@ -62,6 +62,16 @@ describe('Function: parseRoutesConfig (custom routes)', () => {
     );
   });
 
+  it('refuses a honeypot that custom.fields reads from the top of the body', () => {
+    const protection = { honeypot: 'email' };
+    expect(load({ auth: 'none', protection, custom: { fields: { email: ['/email'] } } })).toThrow(
+      'sources.custom.lead.protection.honeypot: "email" is a member custom.fields reads',
+    );
+    expect(load({ auth: 'none', protection: { honeypot: 'a/b' }, custom: { fields: { attributes: { x: '/a~1b' } } } })).toThrow('protection.honeypot');
+    // A member deeper in the body is not the top-level honeypot.
+    expect(loaded({ auth: 'none', protection, custom: { fields: { email: '/contact/email' } } }).protection?.honeypot).toBe('email');
+  });
+
   it('refuses an unknown contact field under custom.fields', () => {
     expect(load({ custom: { fields: { mobile: '/mobile' } } })).toThrow('custom.fields');
   });
