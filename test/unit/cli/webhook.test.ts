@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { findRoute, parseRoutesConfig, type ResolvedRoute } from '../../../shared/config/routes.js';
 import { SOURCES, type Contact, type SourceName } from '../../../shared/contact.js';
 import { ingestWebhook, type IngestDependencies, type Source, type SourceSecret } from '../../../shared/ingest.js';
+import { calendlySource } from '../../../shared/sources/calendly.js';
 import { customSource } from '../../../shared/sources/custom.js';
 import { formSource } from '../../../shared/sources/form.js';
 import { googleFormsSource } from '../../../shared/sources/google-forms.js';
@@ -29,7 +30,7 @@ import { CliError } from '../../../cli/io.js';
 import { readAnswer } from '../../../cli/post.js';
 
 /** Sources whose samples become a contact at ingest (a Meta webhook names leads, read at delivery: see below). */
-type RoundTripSource = Exclude<SourceName, 'meta-leads' | 'calendly'>;
+type RoundTripSource = Exclude<SourceName, 'meta-leads'>;
 const SOURCE_OBJECTS: Record<RoundTripSource, Source> = {
   shopify: shopifySource,
   woocommerce: woocommerceSource,
@@ -40,6 +41,7 @@ const SOURCE_OBJECTS: Record<RoundTripSource, Source> = {
   'google-forms': googleFormsSource,
   form: formSource,
   custom: customSource,
+  calendly: calendlySource,
 };
 
 const ROUND_TRIP = Object.keys(SOURCE_OBJECTS) as RoundTripSource[];
@@ -300,6 +302,12 @@ describe('buildWebhook: Calendly, as Calendly signs a webhook', () => {
   it('a later send is stamped with its own time', () => {
     const later = buildWebhook({ route: route('calendly'), payload: sample('calendly'), secret: SECRET, now: new Date(now.getTime() + 90_000) });
     expect(later.headers['calendly-webhook-signature']).toMatch(new RegExp(`^t=${Number(unixSeconds) + 90},v1=`));
+  });
+
+  it('the Calendly source keys the sample by its invitee URI, which the duplicate hint names', async () => {
+    const signed = buildWebhook({ route: route('calendly'), payload: sample('calendly'), secret: SECRET, now });
+    const invitee = (JSON.parse(sample('calendly').toString('utf8')) as { payload: { uri: string } }).payload.uri;
+    expect((await ingest('calendly', signed)).eventKey).toContain(invitee);
   });
 });
 
