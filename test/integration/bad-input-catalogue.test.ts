@@ -21,7 +21,10 @@ import { MAX_FIELD_CHARS, MAX_FORM_FIELDS } from '../../shared/sources/form.js';
 import { MAX_BODY_BYTES } from '../../shared/webhook.js';
 import { httpApiEvent, lambdaContext } from '../../local/lambda.js';
 import { testContact } from '../helpers/contacts.js';
-import { SOURCE_SECRET, STAGE, startPipeline, type Pipeline } from '../helpers/pipeline.js';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { MAX_CHANGES } from '../../shared/sources/meta-leads.js';
+import { createDynamoStore } from '../../shared/store.js';
+import { META_PAGE_ID, META_SECRET, SOURCE_SECRET, STAGE, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 
 let pipeline: Pipeline;
 beforeAll(async () => {
@@ -55,6 +58,50 @@ const forms = async (source: string, body: Buffer | string, headers: Record<stri
   );
 
 const count = (value: number) => value.toLocaleString('en');
+
+/** A Meta Lead Ads webhook naming these leads of `pageId`, signed with the app secret as Meta signs. */
+function metaWebhook(leadgenIds: string[], pageId = META_PAGE_ID) {
+  const changes = leadgenIds.map((id) => ({ field: 'leadgen', value: { leadgen_id: id, page_id: pageId, form_id: '1300000000000201', created_time: 1795255180 } }));
+  const body = JSON.stringify({ object: 'page', entry: [{ id: pageId, time: 1795255181, changes }] });
+  const signature = `sha256=${createHmac('sha256', META_SECRET.appSecret).update(body).digest('hex')}`;
+  return { body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature } };
+}
+
+/**
+ * Delivers the lead named by a Meta webhook with the real deliver function and returns the claim the 2Chat
+ * account's outcome record now gives: the lead is queued through forms, taken off the queue and handed to
+ * deliver, as the event source mapping would.
+ */
+async function deliverMetaLead(leadgenId: string, pageId = META_PAGE_ID) {
+  const { body, headers } = metaWebhook([leadgenId], pageId);
+  expect(await forms('meta-leads', body, headers)).toMatchObject({ statusCode: 200, body: { status: 'accepted' } });
+  const eventKey = `meta-leads:${leadgenId}`;
+  const { queueUrl, queueArn } = pipeline.resources;
+  for (;;) {
+    const receive = new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 30 });
+    const { Messages = [] } = await pipeline.sqs.send(receive);
+    if (Messages.length === 0) throw new Error(`no job for ${eventKey} on the queue`);
+    const message = Messages.find((one) => parseDeliveryJob(one.Body ?? '').eventKey === eventKey);
+    if (message === undefined) continue;
+    const attributes = { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'local', ApproximateFirstReceiveTimestamp: '0' };
+    const record = {
+      messageId: message.MessageId ?? '',
+      receiptHandle: message.ReceiptHandle ?? '',
+      body: message.Body ?? '',
+      attributes,
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: queueArn,
+      awsRegion: 'us-east-1',
+    };
+    await pipeline.deliver({ Records: [record] }, lambdaContext('contact-relay-itest-deliver'));
+    const credentials = { accessKeyId: 't', secretAccessKey: 't' };
+    const client = new DynamoDBClient({ endpoint: pipeline.emulator.url, region: 'us-east-1', credentials });
+    // A settled outcome comes back as it stands; a transient one is free to claim, as the next receive will.
+    return createDynamoStore({ client, tableName: pipeline.resources.tableName }).claimOutcome(eventKey, 'twochat');
+  }
+}
 
 /** The job a row's webhook put on the delivery queue (no poller runs here, so every job waits there). */
 async function queuedJob(eventKey: unknown): Promise<DeliveryJob | undefined> {
@@ -106,6 +153,17 @@ const CATALOGUE: Row[] = [
       const body = 'formID=1&submissionID=2&rawRequest=%7B%7D';
       expect(await forms('jotform', body, { 'content-type': 'application/x-www-form-urlencoded' })).toMatchObject({ statusCode: 401, body: { error: { code: 'missing_token' } } });
       expect(await forms('jotform', body, { 'content-type': 'application/x-www-form-urlencoded' }, 'default', 'token=nope')).toMatchObject({ statusCode: 401, body: { error: { code: 'invalid_token' } } });
+    },
+  },
+  {
+    input: "Meta's subscription check with another verify token",
+    answer: '403 `verification_failed`',
+    check: async () => {
+      const event = httpApiEvent('meta-leads', 'default', '', {});
+      const query = { 'hub.mode': 'subscribe', 'hub.verify_token': 'a-guess', 'hub.challenge': '42' };
+      const http = { ...event.requestContext.http, method: 'GET' };
+      const get = { ...event, requestContext: { ...event.requestContext, http }, queryStringParameters: query };
+      expect(read(await pipeline.forms(get, lambdaContext()))).toMatchObject({ statusCode: 403, body: { error: { code: 'verification_failed' } } });
     },
   },
   {
@@ -177,6 +235,15 @@ const CATALOGUE: Row[] = [
       const google = JSON.stringify({ formId: 'f1', responseId: 'r1', answers });
       const signed = { ...json, 'x-contact-relay-signature': `sha256=${sign(google)}` };
       expect(await forms('google-forms', google, signed)).toMatchObject(tooMany);
+    },
+  },
+  {
+    input: `more than ${count(MAX_CHANGES)} leads in one Meta Lead Ads webhook`,
+    answer: '413 `too_many_changes`',
+    check: async () => {
+      const ids = Array.from({ length: MAX_CHANGES + 1 }, (_, index) => String(1500000000000000 + index));
+      const { body, headers } = metaWebhook(ids);
+      expect(await forms('meta-leads', body, headers)).toMatchObject({ statusCode: 413, body: { error: { code: 'too_many_changes' } } });
     },
   },
   {
@@ -315,6 +382,32 @@ const CATALOGUE: Row[] = [
       const route = findRoute(parseRoutesConfig({ accounts: { ghost: { provider: 'twochat' } }, sources: { form: { default: { deliverTo: ['ghost'] } } } }), 'form', 'default') as ResolvedRoute;
       const [outcome] = await deliverContact(testContact(), route, providerContext());
       expect(outcome).toMatchObject({ status: 'transient', message: expect.stringContaining(`secret "contact-relay/${STAGE}/provider/ghost" does not exist`) as string });
+    },
+  },
+  {
+    input: 'a Meta lead the Graph API refuses to give (an expired or revoked Page token, error 190)',
+    answer: 'delivery outcome `failed` with code `meta_token_invalid`, naming the secret, the Page and the fix',
+    check: async () => {
+      const lead = { id: '1500000000000901', created_time: '2026-11-21T09:59:40+0000', field_data: [{ name: 'email', values: ['lin@example.com'] }], page_id: META_PAGE_ID };
+      const post = (path: string, body: unknown) => fetch(`${pipeline.emulator.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect((await post('/_emulator/meta/leads', lead)).status).toBeLessThan(300);
+      expect((await post('/_emulator/faults', { provider: 'meta', code: 190, times: 2 })).status).toBeLessThan(300);
+      const claim = await deliverMetaLead(lead.id);
+      expect(claim).toMatchObject({ kind: 'settled', outcome: { status: 'failed', code: 'meta_token_invalid' } });
+      const message = claim.kind === 'settled' && claim.outcome.status === 'failed' ? claim.outcome.message : '';
+      expect(message).toContain(`contact-relay/${STAGE}/source/meta-leads`);
+      expect(message).toContain(META_PAGE_ID);
+    },
+  },
+  {
+    input: 'a Meta lead of a Page the secret has no token for',
+    answer: 'delivery outcome `transient` (`meta_page_token_missing`); retried, dead-lettered, delivered by redrive once the token is added',
+    check: async () => {
+      const claim = await deliverMetaLead('1500000000000902', '100000000000777');
+      // Transient: the account is free to claim again, as the queue's next receive will; Graph was never asked.
+      expect(claim.kind).toBe('claimed');
+      const asked = pipeline.emulator.state.requests.filter((request) => request.provider === 'meta' && request.path.includes('1500000000000902'));
+      expect(asked).toHaveLength(0);
     },
   },
 ];
