@@ -88,7 +88,12 @@ export const SourceSecretSchema = z
     captchaSecret: z.optional(Filled),
     appSecret: z.optional(Filled),
     verifyToken: z.optional(Filled),
-    pageAccessTokens: z.optional(z.record(z.string().check(z.regex(/^\d+$/, 'must be a page id')), Filled)),
+    // Keys checked by a refinement rather than the key schema, whose refusal would say only "Invalid key in record".
+    pageAccessTokens: z.optional(
+      z.record(z.string(), Filled).check(
+        z.refine((tokens) => Object.keys(tokens).every((page) => /^\d+$/.test(page)), 'keys must be numeric page ids'),
+      ),
+    ),
   })
   .check(
     z.refine(

@@ -5,8 +5,9 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { parseRoutesConfig } from '../../shared/config/routes.js';
-import { ingestWebhook, NotAcceptedError, type IngestDependencies, type Source } from '../../shared/ingest.js';
+import { ingestWebhook, NotAcceptedError, SourceSecretSchema, type IngestDependencies, type Source } from '../../shared/ingest.js';
 import type { LeadReference } from '../../shared/leads.js';
+import { describeIssues } from '../../shared/validation.js';
 import { WebhookRejectedError, type WebhookRequest } from '../../shared/webhook.js';
 
 const routes = parseRoutesConfig({
@@ -101,5 +102,13 @@ describe('Function: ingestWebhook (several leads in one webhook)', () => {
     expect(answer).toMatchObject({ statusCode: 503, body: { error: { code: 'not_accepted' } } });
     // The third is not tried: the retry brings all three, and the first is then a duplicate.
     expect(acceptLead).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('SourceSecretSchema (Meta Lead Ads)', () => {
+  it('takes page tokens by numeric page id, and names a key that is not one', () => {
+    expect(SourceSecretSchema.safeParse({ appSecret: 'a', verifyToken: 'v', pageAccessTokens: { '100000000000001': 't' } }).success).toBe(true);
+    const refused = SourceSecretSchema.safeParse({ appSecret: 'a', pageAccessTokens: { 'my-page': 't' } });
+    expect(refused.success ? '' : describeIssues(refused.error)).toBe('pageAccessTokens: keys must be numeric page ids');
   });
 });
