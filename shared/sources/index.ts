@@ -4,6 +4,7 @@
  * same functions.
  */
 import type { Source } from '../ingest.js';
+import { calendlySource } from './calendly.js';
 import { customSource } from './custom.js';
 import { formSource } from './form.js';
 import { googleFormsSource } from './google-forms.js';
@@ -30,6 +31,7 @@ export const FORM_SOURCES: ReadonlyMap<string, Source> = /* @__PURE__ */ byName(
   googleFormsSource,
   customSource,
   metaLeadsSource,
+  calendlySource,
 ]);
 
 /** The shops function. */
