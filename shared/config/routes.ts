@@ -142,7 +142,7 @@ export const RouteSchema = z.strictObject({
   /** Calendly routes only. */
   calendly: z.optional(
     z.strictObject({
-      /** How old a signature's timestamp may be (default 180 s). */
+      /** How far a signature's timestamp may be from our clock, either way (default 180 s). */
       toleranceSeconds: z.optional(z.number().check(z.int(), z.positive(), z.lte(3600))),
     }),
   ),

@@ -220,7 +220,8 @@ export function calendlyAttributes(invitee: Invitee): Record<string, string> {
 /**
  * The booking as a contact of `route`: names, email and phone found as every typed source finds them, tagged
  * `calendly` and the route's tags, with the `calendly_*` attributes first, then the questions the route names
- * as attributes. A skip reason when it has no usable email or phone.
+ * as attributes, then every other answered question under its own text (as Meta's custom questions are).
+ * A skip reason when it has no usable email or phone.
  */
 export function mapCalendlyInvitee(
   webhook: CalendlyInviteeCreated,
@@ -235,8 +236,12 @@ export function mapCalendlyInvitee(
     occurredAt: firstTimestamp(webhook.payload.created_at, webhook.created_at),
   });
   const attributes = calendlyAttributes(webhook.payload);
-  for (const [name, value] of Object.entries(mapped.contact.attributes)) {
-    if (!Object.hasOwn(attributes, name)) attributes[name] = value;
+  const answers = (webhook.payload.questions_and_answers ?? []).flatMap(({ question, answer }) => {
+    const text = trimmed(answer);
+    return text === undefined ? [] : [[question.trim(), text] as const];
+  });
+  for (const [name, value] of [...Object.entries(mapped.contact.attributes), ...answers]) {
+    if (name !== '' && !Object.hasOwn(attributes, name)) attributes[name] = value;
   }
   const contact = { ...mapped.contact, attributes };
   return mapped.skipReason === undefined ? { contact } : { contact, skipReason: mapped.skipReason };

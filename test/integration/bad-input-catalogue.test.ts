@@ -177,6 +177,17 @@ const CATALOGUE: Row[] = [
     },
   },
   {
+    input: "stale signature (Calendly's `t=`, or a custom route's timestamp header, beyond its tolerance)",
+    answer: '401 `stale_signature`',
+    check: async () => {
+      const body = readFileSync(new URL('../fixtures/calendly/invitee-created.json', import.meta.url));
+      const at = Math.floor(Date.now() / 1000) - 10 * 60;
+      const signature = createHmac('sha256', SOURCE_SECRET.secret).update(`${at}.`).update(body).digest('hex');
+      const headers = { 'content-type': 'application/json', 'calendly-webhook-signature': `t=${at},v1=${signature}` };
+      expect(await forms('calendly', body, headers)).toMatchObject({ statusCode: 401, body: { error: { code: 'stale_signature' } } });
+    },
+  },
+  {
     input: 'malformed JSON under a valid signature',
     answer: '400 `malformed_body`',
     check: async () => {

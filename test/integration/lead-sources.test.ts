@@ -131,6 +131,33 @@ describe('Meta Lead Ads through the local pipeline', () => {
   });
 });
 
+describe('Calendly through the local pipeline', () => {
+  const booking = fixture('calendly/invitee-created.json');
+  const signed = (body: Buffer, secret = SOURCE_SECRET.secret, at = Math.floor(Date.now() / 1000)) => ({
+    'content-type': 'application/json',
+    'calendly-webhook-signature': `t=${at},v1=${createHmac('sha256', secret).update(`${at}.`).update(body).digest('hex')}`,
+  });
+  const eventKey = 'calendly:https://api.calendly.com/scheduled_events/EVT5N6B7V8C9X0Z1/invitees/INV7K2M9P4Q1R8S3';
+
+  it('turns a signed invitee.created into the contact at all four providers, once', async () => {
+    const answer = await call('calendly', booking, signed(booking));
+    expect(answer).toMatchObject({ statusCode: 200, body: { status: 'accepted', eventKey } });
+    await expectAtEveryProvider({ name: 'Marie Skłodowska Curie', email: 'marie.curie@example.com', phone: '+33612345678' });
+    const calls = providerCalls().length;
+    // Calendly's retry is signed afresh, at a later t: still the same invitee, so a duplicate.
+    const again = await call('calendly', booking, signed(booking, SOURCE_SECRET.secret, Math.floor(Date.now() / 1000) + 1));
+    expect(again).toMatchObject({ statusCode: 200, body: { status: 'duplicate', eventKey } });
+    await settledAfter(calls);
+  });
+
+  it('refuses a booking signed with another key 401, and one signed too long ago 401 stale_signature', async () => {
+    expect(await call('calendly', booking, signed(booking, 'another-signing-key'))).toMatchObject({ statusCode: 401, body: { error: { code: 'invalid_signature' } } });
+    const old = Math.floor(Date.now() / 1000) - 10 * 60;
+    expect(await call('calendly', booking, signed(booking, SOURCE_SECRET.secret, old))).toMatchObject({ statusCode: 401, body: { error: { code: 'stale_signature' } } });
+    await settledAfter(0);
+  });
+});
+
 describe('A custom route (the Gravity Forms recipe) through the local pipeline', () => {
   const entry = fixture('custom/gravity-forms.json');
   const headers = { 'content-type': 'application/json', 'x-contact-relay-token': SOURCE_SECRET.token };

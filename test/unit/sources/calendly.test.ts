@@ -203,6 +203,9 @@ describe('Source: calendly, invitee.created', () => {
         calendly_utm_source: 'newsletter',
         calendly_utm_medium: 'email',
         calendly_utm_content: 'hero-button',
+        // Every answered question follows, under its own text.
+        Company: 'Radium Institute',
+        'What should we prepare?': 'Isotope supply for the new lab\nand a site visit',
       },
       origin: { source: 'calendly', route: 'default', eventKey, occurredAt: '2026-11-21T09:58:11.000Z', personKey: 'marie.curie@example.com' },
     });
