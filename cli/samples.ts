@@ -5,7 +5,7 @@
  * so every sample becomes a contact at all four providers.
  *
  * Meta Lead Ads names a lead without its answers: the sample webhook carries
- * the leadgen id, and `meta-leads.lead.json` is the lead the Graph API answers
+ * the leadgen id, and `graph/meta-leads-lead.json` is the lead the Graph API answers
  * for it (https://developers.facebook.com/docs/marketing-api/guides/lead-ads/retrieving),
  * which `send meta-leads --sample` stores in the emulator first.
  * Assumption: the webhook's ids are strings, as the App Dashboard's test
@@ -42,8 +42,9 @@ export const SAMPLES: Record<SourceName, Sample> = {
   'meta-leads': {
     source: 'meta-leads',
     file: 'meta-leads.json',
-    graphLead: 'meta-leads.lead.json',
-    contact: 'Grace Hopper, grace.hopper@example.com, +1 415 555 0194 (the Graph API lead of meta-leads.lead.json)',
+    // In a folder of its own, so `replay cli/samples` replays the webhooks alone.
+    graphLead: 'graph/meta-leads-lead.json',
+    contact: 'Grace Hopper, grace.hopper@example.com, +1 415 555 0194 (the Graph API lead of graph/meta-leads-lead.json)',
   },
   calendly: { source: 'calendly', file: 'calendly.json', contact: 'Hedy Lamarr, hedy@example.com, +1 415 555 0127 (text_reminder_number)' },
   custom: { source: 'custom', file: 'custom.json', contact: 'Rosalind Franklin, rosalind@example.com, +44 20 7946 0321 (national number, country=GB)' },

@@ -23,7 +23,8 @@ Input:
                source's default; "payload" is the JSON body (an object) or the raw
                body (a string); "eventId" sets the delivery id as --event-id does
   dir          every *.jsonl file in it (as above), and every raw payload file named
-               <source>-<anything> (e.g. shopify-order-1001.json, jotform-1.json),
+               <source>.json or <source>-<anything> (e.g. shopify-order-1001.json,
+               jotform-1.json; \`replay cli/samples\` sends every shipped sample),
                in name order
 
 Options:
@@ -104,9 +105,12 @@ export function itemsFromJsonl(label: string, text: string): ReplayItem[] {
   return items;
 }
 
-/** The source a raw payload file's name starts with (`google-forms-1.json` → google-forms). */
+/**
+ * The source a raw payload file is named for: `google-forms.json` (as the shipped samples are) or
+ * `google-forms-1.json` → google-forms.
+ */
 export function sourceOfFileName(name: string): SourceName | undefined {
-  return [...SOURCES].sort((a, b) => b.length - a.length).find((source) => name.startsWith(`${source}-`));
+  return [...SOURCES].sort((a, b) => b.length - a.length).find((source) => name === `${source}.json` || name.startsWith(`${source}-`));
 }
 
 export function readReplayInput(io: Io, input: string): ReplayItem[] {
@@ -142,9 +146,9 @@ export function readReplayInput(io: Io, input: string): ReplayItem[] {
     // A JSON file that is an envelope names its own source.
     const text = read(file).toString('utf8');
     const envelope = name.endsWith('.json') ? itemFromEnvelope(name, text) : undefined;
-    items.push(envelope?.error === undefined && envelope !== undefined ? envelope : { label: name, error: `cannot tell its source: name it <source>-….json (${SOURCES.join(', ')}) or make it {"source", "payload"}` });
+    items.push(envelope?.error === undefined && envelope !== undefined ? envelope : { label: name, error: `cannot tell its source: name it <source>.json or <source>-….json (${SOURCES.join(', ')}) or make it {"source", "payload"}` });
   }
-  if (items.length === 0) throw new CliError(`${input} holds no *.jsonl file and no payload file named <source>-…`);
+  if (items.length === 0) throw new CliError(`${input} holds no *.jsonl file and no payload file named <source>.json or <source>-…`);
   return items;
 }
 

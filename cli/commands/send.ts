@@ -23,7 +23,7 @@ Samples: contact-relay samples lists the payload shipped for each source.
 
 meta-leads: a leadgen webhook names its leads by id; deliver reads each lead
 from the Graph API. With --sample on stage local (META_GRAPH_URL unset), the
-sample's lead (cli/samples/meta-leads.lead.json) is first stored in the
+sample's lead (cli/samples/graph/meta-leads-lead.json) is first stored in the
 emulator (POST {emulator}/_emulator/meta/leads); on a deployed stage, or with
 META_GRAPH_URL set, nothing is stored and the lead must exist there.
 custom: signed as the route's custom.signature says, else with its token

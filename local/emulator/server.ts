@@ -294,7 +294,7 @@ function parseFault(body: unknown): Fault | string {
   if (!isRecord(body)) return 'body must be a JSON object {provider, status, times, retryAfterSeconds?, delayMs?}';
   const { provider, times, retryAfterSeconds, delayMs, reset, method, code } = body;
   // The Graph API is armed like a provider but named apart in messages: it is where leads are read, not a provider.
-  if (typeof provider !== 'string' || !FAULT_TARGETS.includes(provider as FaultTarget)) return `provider must be one of ${EMULATED_PROVIDERS.join(', ')}`;
+  if (typeof provider !== 'string' || !FAULT_TARGETS.includes(provider as FaultTarget)) return `provider must be one of ${FAULT_TARGETS.join(', ')}`;
   if (code !== undefined && provider !== 'meta') return 'code is a Graph API error code: only provider meta takes it';
   if (code !== undefined && (typeof code !== 'number' || !Number.isInteger(code) || code < 1)) return 'code must be a Graph error code such as 4, 17, 32, 613 or 80001';
   const status = body['status'] ?? (code !== undefined ? 400 : undefined);

@@ -61,10 +61,10 @@ interface Run {
   stderr: string;
 }
 
-/** Run the CLI as `npx contact-relay` does: node on bin/contact-relay.js, in the scratch directory. */
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+/** Run the CLI as `npx contact-relay` does: node on bin/contact-relay.js, in the scratch directory unless told. */
+function cli(args: string[], env: NodeJS.ProcessEnv = {}, cwd = work): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: work, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -186,18 +186,19 @@ describe('contact-relay send', () => {
 });
 
 describe('contact-relay replay', () => {
-  it('replays a directory of every sample: each is accepted (the Shopify order sent before is a duplicate) and becomes a contact at every provider', async () => {
-    const dir = path.join(work, 'samples');
-    mkdirSync(dir);
-    for (const source of SOURCES) cpSync(path.join(root, 'cli/samples', `${source}.json`), path.join(dir, `${source}-sample.json`));
-    const run = await cli(['replay', dir, '--url', url, '--concurrency', '3']);
+  it('replays cli/samples as shipped: each sample is accepted (the Shopify order sent before is a duplicate) and becomes a contact at every provider', async () => {
+    // Meta's webhook names its lead only: the lead must be where deliver reads it, here the emulated Graph API.
+    const lead = readFileSync(path.join(root, 'cli/samples/graph/meta-leads-lead.json'));
+    const stored = await fetch(`${emulator}/_emulator/meta/leads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: lead });
+    expect(stored.status).toBeLessThan(300);
+    const run = await cli(['replay', 'cli/samples', '--url', url, '--concurrency', '3'], {}, root);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain(`replay ${dir} → ${url} (stage local): 8 items`);
+    expect(run.stdout).toContain(`replay cli/samples → ${url} (stage local): ${SOURCES.length} items`);
     const counts = Object.fromEntries([...run.stdout.matchAll(/^ {2}(accepted|duplicate|ignored|skipped|rejected) +(\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
-    expect(counts['accepted']! + counts['duplicate']!).toBe(8);
+    expect(counts['accepted']! + counts['duplicate']!).toBe(SOURCES.length);
     expect(counts).toMatchObject({ ignored: 0, skipped: 0, rejected: 0 });
-    await atEveryProvider(['John Smith', 'Jane Doe', 'Ada Lovelace', 'Jan Peeters', 'Mary Somerville', 'Ford Prefect', 'Emmy Noether', 'Katherine Johnson']);
+    await atEveryProvider(['John Smith', 'Jane Doe', 'Ada Lovelace', 'Jan Peeters', 'Mary Somerville', 'Ford Prefect', 'Emmy Noether', 'Katherine Johnson', 'Grace Hopper', 'Hedy Lamarr', 'Rosalind Franklin']);
   });
 
   it('replays a JSONL file: the summary counts each outcome and gives the reasons; a rejected line makes the exit code 1', async () => {
@@ -352,10 +353,10 @@ describe('contact-relay doctor', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`contact-relay doctor — stage local (secrets: ${path.join(root, 'local/secrets.json')}; providers: emulator ${emulator})`);
     const rows = run.stdout.split('\n').filter((line) => /^ {2}[✓✗–] /.test(line));
-    expect(rows).toHaveLength(17);
+    expect(rows).toHaveLength(20);
     expect(rows.every((row) => row.startsWith('  ✓'))).toBe(true);
     for (const account of PROVIDERS) expect(run.stdout).toMatch(new RegExp(`✓ {2}credentials ${account} +.* accepted them \\(HTTP 200\\)`));
-    expect(run.stdout).toContain('17 checks: 17 ✓, 0 ✗');
+    expect(run.stdout).toContain('20 checks: 20 ✓, 0 ✗');
   });
 
   it('a placeholder left in a secret, a missing secret, a refused key and a token secret without its token are ✗ with their fix (exit 1)', async () => {
@@ -375,7 +376,7 @@ describe('contact-relay doctor', () => {
     expect(out).toMatch(/✗ {2}credentials kirim +Kirim\.chat: unauthorized — kirim refused the credentials in secret "contact-relay\/local\/provider\/kirim" \(HTTP 401/);
     expect(out).not.toContain('revoked-kirim-token');
     expect(out).toMatch(/✓ {2}credentials callbell/);
-    expect(out).toContain('17 checks: 12 ✓, 4 ✗, 1 not run');
+    expect(out).toContain('20 checks: 15 ✓, 4 ✗, 1 not run');
   });
 
   it('a deployed stage reads Secrets Manager in the stack region: each missing secret is a ✗ with the aws secretsmanager create-secret command for that region (exit 1)', async () => {
@@ -387,7 +388,7 @@ describe('contact-relay doctor', () => {
     expect(report.ok).toBe(false);
     const twochat = report.checks.find((check) => check.subject === 'secret contact-relay/prod/provider/twochat');
     expect(twochat).toMatchObject({ status: 'fail', fix: [`aws secretsmanager create-secret --name contact-relay/prod/provider/twochat --secret-string '{"apiKey":"<2Chat API key>"}' --region us-east-1`, expect.any(String)] });
-    expect(report.checks.filter((check) => check.status === 'fail').map((check) => check.subject)).toHaveLength(12);
+    expect(report.checks.filter((check) => check.status === 'fail').map((check) => check.subject)).toHaveLength(15);
     expect(report.checks.filter((check) => check.subject.startsWith('credentials')).every((check) => check.status === 'skip')).toBe(true);
   });
 });
@@ -404,21 +405,21 @@ describe('contact-relay secrets init', () => {
       'provider-kirim.json',
       'provider-twochat.json',
       'shopify-admin-default.json',
-      ...['google-forms', 'jotform', 'shopify', 'tally', 'typeform', 'webflow', 'woocommerce'].map((source) => `source-${source}.json`),
+      ...['calendly', 'custom', 'google-forms', 'jotform', 'meta-leads', 'shopify', 'tally', 'typeform', 'webflow', 'woocommerce'].map((source) => `source-${source}.json`),
     ]);
     expect(JSON.parse(readFileSync(path.join(work, 'tpl/provider-twochat.json'), 'utf8'))).toEqual({ apiKey: '<2Chat API key>' });
     expect(JSON.parse(readFileSync(path.join(work, 'tpl/source-jotform.json'), 'utf8'))).toEqual({ token: expect.stringMatching(/^<.+>$/) as string });
     // In the region serverless.yml deploys to, as no --region or AWS_REGION says otherwise.
     expect(run.stdout).toContain('aws secretsmanager create-secret --name contact-relay/prod/provider/twochat --secret-string file://tpl/provider-twochat.json --region us-east-1\n');
     expect(run.stdout).toContain('aws secretsmanager create-secret --name contact-relay/prod/shopify-admin/default --secret-string file://tpl/shopify-admin-default.json --region us-east-1\n');
-    expect(run.stdout.match(/aws secretsmanager create-secret .+ --region us-east-1\n/g)).toHaveLength(12);
+    expect(run.stdout.match(/aws secretsmanager create-secret .+ --region us-east-1\n/g)).toHaveLength(15);
     const elsewhere = await cli(['secrets', 'init', '--stage', 'prod', '--out', 'tpl', '--region', 'eu-west-1']);
-    expect(elsewhere.stdout.match(/aws secretsmanager create-secret .+ --region eu-west-1\n/g)).toHaveLength(12);
+    expect(elsewhere.stdout.match(/aws secretsmanager create-secret .+ --region eu-west-1\n/g)).toHaveLength(15);
     expect(elsewhere.stdout).toContain('contact-relay doctor --stage prod --region eu-west-1');
 
     // Kept unless --force: a filled-in template is never overwritten.
     writeFileSync(path.join(work, 'tpl/provider-twochat.json'), '{"apiKey":"filled-in"}');
-    expect((await cli(['secrets', 'init', '--stage', 'prod', '--out', 'tpl'])).stdout).toContain('(12 kept as they were; --force overwrites)');
+    expect((await cli(['secrets', 'init', '--stage', 'prod', '--out', 'tpl'])).stdout).toContain('(15 kept as they were; --force overwrites)');
     expect(readFileSync(path.join(work, 'tpl/provider-twochat.json'), 'utf8')).toBe('{"apiKey":"filled-in"}');
     expect((await cli(['secrets', 'init', '--stage', 'prod', '--out', 'tpl', '--force'])).code).toBe(0);
     expect(JSON.parse(readFileSync(path.join(work, 'tpl/provider-twochat.json'), 'utf8'))).toEqual({ apiKey: '<2Chat API key>' });
@@ -430,6 +431,6 @@ describe('contact-relay secrets init', () => {
     writeFileSync(path.join(work, 'prod-secrets.json'), JSON.stringify(asSecrets));
     const doctor = await cli(['doctor', '--stage', 'prod', '--secrets', 'prod-secrets.json']);
     expect(doctor.code).toBe(1);
-    expect(doctor.stdout.match(/still holds? the template placeholder/g)).toHaveLength(12);
+    expect(doctor.stdout.match(/still holds? the template placeholder/g)).toHaveLength(15);
   });
 });

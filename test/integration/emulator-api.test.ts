@@ -56,7 +56,7 @@ describe('Emulator inspection API', () => {
   });
 
   it.each([
-    [{ provider: 'whatsapp', status: 500 }, 'provider must be one of twochat, kirim, callbell, chatwoot'],
+    [{ provider: 'whatsapp', status: 500 }, 'provider must be one of twochat, kirim, callbell, chatwoot, meta'],
     [{ provider: 'twochat' }, 'give a status, a delayMs or reset: true'],
     [{ provider: 'twochat', status: 42 }, 'status must be an HTTP status code'],
     [{ provider: 'twochat', status: 500, times: 0 }, 'times must be a whole number >= 1'],

@@ -309,7 +309,7 @@ describe('Function: parseRoutesConfig (protection)', () => {
   it('names each wrong field', () => {
     const at = 'sources.form.default.protection';
     expect(errorOf(config('typeform', { honeypot: 'website' }))).toContain(
-      'sources.typeform.default.protection: only plain form routes (sources.form) have protection',
+      'sources.typeform.default.protection: only plain form and custom routes (sources.form, sources.custom) have protection',
     );
     const withPath = config('form', { origins: ['https://www.example.com/contact'] });
     expect(errorOf(withPath)).toContain(`${at}.origins[0]: must be an origin`);

@@ -67,11 +67,11 @@ describe('npm start (local stack)', () => {
     expect(banner).not.toContain('REAL');
   });
 
-  it('turns a JSON form and a urlencoded form into one 2Chat create each', async () => {
+  it("turns README's quick-start JSON form and urlencoded form into one 2Chat create each", async () => {
     await fetch(`http://127.0.0.1:${ports.emulator}/_emulator/requests`, { method: 'DELETE' });
-    const json = await post(JSON.stringify({ name: 'Ada Lovelace', email: 'ada@example.com', phone: '(415) 555-0132' }), 'application/json');
+    const json = await post(JSON.stringify({ name: 'Alan Turing', email: 'alan@example.com', phone: '(415) 555-0119' }), 'application/json');
     expect(json.status).toBe(200);
-    const form = await post('first_name=Bob&last_name=Stone&email=bob%40example.com&phone=%2B442079460018', 'application/x-www-form-urlencoded');
+    const form = await post('first_name=Barbara&last_name=Liskov&email=barbara%40example.com&phone=%2B442079460077', 'application/x-www-form-urlencoded');
     expect(form.status).toBe(200);
     expect(await form.json()).toEqual({ status: 'accepted', eventKey: expect.stringMatching(/^form:default:/) as string });
 
@@ -81,8 +81,8 @@ describe('npm start (local stack)', () => {
       return found;
     });
     expect(creates.map((request) => [request.path, request.body])).toEqual([
-      ['/open/contacts', { first_name: 'Ada', last_name: 'Lovelace', contact_detail: [{ type: 'PH', value: '+14155550132' }, { type: 'E', value: 'ada@example.com' }] }],
-      ['/open/contacts', { first_name: 'Bob', last_name: 'Stone', contact_detail: [{ type: 'PH', value: '+442079460018' }, { type: 'E', value: 'bob@example.com' }] }],
+      ['/open/contacts', { first_name: 'Alan', last_name: 'Turing', contact_detail: [{ type: 'PH', value: '+14155550119' }, { type: 'E', value: 'alan@example.com' }] }],
+      ['/open/contacts', { first_name: 'Barbara', last_name: 'Liskov', contact_detail: [{ type: 'PH', value: '+442079460077' }, { type: 'E', value: 'barbara@example.com' }] }],
     ]);
     expect(creates[0]?.headers['x-user-api-key']).toMatch(/^\*+/);
   });

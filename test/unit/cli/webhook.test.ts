@@ -387,4 +387,20 @@ describe('the shipped samples of Meta Lead Ads, Calendly and custom', () => {
     expect(new Set(emails).size).toBe(emails.length);
     expect(new Set(people.map((person) => person.name)).size).toBe(people.length);
   });
+
+  it("no sample is a person README's quick start posts first, so the sample is a new contact after it", () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const start = readme.indexOf('## Quick start');
+    const quickStart = readme.slice(start, readme.indexOf('\n## ', start + 1)).replaceAll('%2B', '+').replaceAll('%40', '@');
+    const emails = [...quickStart.matchAll(/[\w.+-]+@example\.com/g)].map(([email]) => email);
+    const phones = [...quickStart.matchAll(/"phone":"([^"]+)"|phone=([^&'\s]+)/g)].map((match) => (match[1] ?? match[2] ?? '').replace(/\D/g, ''));
+    expect(emails.length).toBeGreaterThanOrEqual(2);
+    expect(phones.length).toBeGreaterThanOrEqual(2);
+    for (const person of Object.values(PEOPLE)) {
+      if (person.email !== undefined) expect(emails, person.name).not.toContain(person.email);
+      const digits = person.phone.replace(/\D/g, '');
+      // A national number in README ("(415) 555-0119") is the same person as its E.164 form.
+      for (const phone of phones) expect(digits.endsWith(phone) || phone.endsWith(digits), `${person.name} ${phone}`).toBe(false);
+    }
+  });
 });
