@@ -88,10 +88,14 @@ export const SourceSecretSchema = z
     captchaSecret: z.optional(Filled),
     appSecret: z.optional(Filled),
     verifyToken: z.optional(Filled),
-    // Keys checked by a refinement rather than the key schema, whose refusal would say only "Invalid key in record".
+    // Keys checked here rather than by the key schema, whose refusal would say only "Invalid key in record".
     pageAccessTokens: z.optional(
       z.record(z.string(), Filled).check(
-        z.refine((tokens) => Object.keys(tokens).every((page) => /^\d+$/.test(page)), 'keys must be numeric page ids'),
+        z.superRefine((tokens, ctx) => {
+          for (const page of Object.keys(tokens).filter((key) => !/^\d+$/.test(key))) {
+            ctx.issues.push({ code: 'custom', input: page, path: [page], message: 'must be a numeric page id' });
+          }
+        }),
       ),
     ),
   })

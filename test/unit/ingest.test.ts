@@ -109,6 +109,6 @@ describe('SourceSecretSchema (Meta Lead Ads)', () => {
   it('takes page tokens by numeric page id, and names a key that is not one', () => {
     expect(SourceSecretSchema.safeParse({ appSecret: 'a', verifyToken: 'v', pageAccessTokens: { '100000000000001': 't' } }).success).toBe(true);
     const refused = SourceSecretSchema.safeParse({ appSecret: 'a', pageAccessTokens: { 'my-page': 't' } });
-    expect(refused.success ? '' : describeIssues(refused.error)).toBe('pageAccessTokens: keys must be numeric page ids');
+    expect(refused.success ? '' : describeIssues(refused.error)).toBe('pageAccessTokens.my-page: must be a numeric page id');
   });
 });
