@@ -11,7 +11,7 @@ import { SOURCES, type SourceName } from '../shared/contact.js';
 import { SourceSecretSchema } from '../shared/ingest.js';
 import { HEALTH_ADAPTERS } from '../shared/operations/healthcheck.js';
 import { providerSecretName } from '../shared/secrets.js';
-import { ShopifyAdminCredentialsSchema, shopifyAdminSecretName } from '../shared/shopify-admin.js';
+import { ShopifyAdminCredentialsSchema, shopifyAdminSecretName } from '../shared/shopify/admin.js';
 import type * as z from '../shared/zod.js';
 import { describeIssues } from '../shared/validation.js';
 import { routeSecretName, secretField } from './webhook.js';

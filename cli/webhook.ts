@@ -21,6 +21,7 @@ import { routeAuth, type ResolvedRoute, type RouteAuth } from '../shared/config/
 import type { SourceName } from '../shared/contact.js';
 import type { SourceSecret } from '../shared/ingest.js';
 import { sourceSecretName } from '../shared/secrets.js';
+import { SHOP_DOMAIN } from '../shared/shopify/domain.js';
 import { customSignedBytes } from '../shared/sources/custom.js';
 import { CliError } from './io.js';
 
@@ -39,7 +40,6 @@ export const EVENT_ID_HEADER: Partial<Record<SourceName, string>> = {
 
 export const DEFAULT_SHOP_DOMAIN = 'demo-shop.myshopify.com';
 export const DEFAULT_WOO_STORE = 'https://shop.example.com/';
-const SHOP_DOMAIN = /^[a-z0-9][a-z0-9-]*\.myshopify\.com$/;
 
 /** The secret a route's webhooks are checked with. */
 export function routeSecretName(route: ResolvedRoute, stage: string): string {

@@ -13,7 +13,7 @@ import { parseRoutesConfig } from '../../shared/config/routes.js';
 import { ingestWebhook, type Source } from '../../shared/ingest.js';
 import { normalisePhone } from '../../shared/phone.js';
 import { DEFAULT_SECRET_TTL_MS, SecretStore } from '../../shared/secrets.js';
-import { shopifySource } from '../../shared/sources/shopify-webhook.js';
+import { shopifySource } from '../../shared/shopify/webhook.js';
 import { typeformSource } from '../../shared/sources/typeform.js';
 import * as z from '../../shared/zod.js';
 import type { WebhookRequest } from '../../shared/webhook.js';

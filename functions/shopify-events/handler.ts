@@ -2,7 +2,7 @@
  * Shopify webhooks through Amazon EventBridge (a rule on Shopify's partner
  * event bus targets this function): the same mapping and dedupe as
  * `POST /hooks/shopify/{route}`, into the route `SHOPIFY_EVENTS_ROUTE`.
- * Thin: wiring built once at cold start, the work in shared/shopify-events.ts.
+ * Thin: wiring built once at cold start, the work in shared/shopify/events.ts.
  * A thrown error is EventBridge's signal to retry, then to dead-letter.
  */
 import middy from '@middy/core';
@@ -11,7 +11,7 @@ import type { Context } from 'aws-lambda';
 import type { ShopifyEventBridgeEvent } from '../../shared/adapters/eventbridge.js';
 import { logger } from '../../shared/logging.js';
 import { createRuntime, ingestDependencies } from '../../shared/runtime.js';
-import { ingestShopifyEvent, shopifyEventsRoute, type ShopifyEventOutcome } from '../../shared/shopify-events.js';
+import { ingestShopifyEvent, shopifyEventsRoute, type ShopifyEventOutcome } from '../../shared/shopify/events.js';
 
 const runtime = createRuntime();
 const { accept } = ingestDependencies(runtime);

@@ -17,7 +17,7 @@ import { twoChatApi } from './providers/twochat.js';
 import { LocalIam, type IamOptions } from './iam.js';
 import { secretArn, secretsManagerCall } from './secrets-manager.js';
 import { ShopifyAdminStub } from './shopify-admin.js';
-import { AdminOrderNodeSchema, type AdminOrderNode } from '../../shared/sources/shopify.js';
+import { AdminOrderNodeSchema, type AdminOrderNode } from '../../shared/shopify/admin-orders.js';
 import { describeIssues } from '../../shared/validation.js';
 import { forward, listMessageMoveTasks, startAwsBackends, startMessageMoveTask, type AwsBackends } from './aws-backends.js';
 import { EMULATED_PROVIDERS, EmulatorState, FAULT_TARGETS, maskHeaders, maskQuery, RANDOM_FAULT_KINDS, type EmulatedProvider, type Fault, type FaultTarget, type RandomFaultPlan, type RandomFaults } from './state.js';

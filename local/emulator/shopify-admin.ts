@@ -6,7 +6,7 @@
  * body of a bad token, and a THROTTLED error when asked to throttle. The
  * emulator mounts it under `/shopify`; `handle` sees the path after that.
  */
-import type { AdminOrderNode } from '../../shared/sources/shopify.js';
+import type { AdminOrderNode } from '../../shared/shopify/admin-orders.js';
 import { isRecord, json, type EmulatedRequest, type EmulatedResponse } from './http-kit.js';
 
 const GRAPHQL_PATH = /^\/admin\/api\/(\d{4}-\d{2}|unstable)\/graphql\.json$/;

@@ -16,7 +16,7 @@ import type { EventBridgeEvent } from 'aws-lambda';
 import * as z from '../zod.js';
 import { describeIssues } from '../validation.js';
 import { WebhookRejectedError } from '../webhook.js';
-import { shopifyDeliveryFromHeaders, type ShopifyDelivery } from '../sources/shopify.js';
+import { shopifyDeliveryFromHeaders, type ShopifyDelivery } from '../shopify/deliveries.js';
 
 /** An event that is not a Shopify delivery; retrying it would not help, so it ends in the dead-letter queue. */
 export class MalformedEventError extends Error {

@@ -6,6 +6,7 @@
  */
 import { SOURCES, type SourceName } from '../contact.js';
 import { isRegion } from '../phone.js';
+import { SHOP_DOMAIN, SHOP_DOMAIN_EXAMPLE } from '../shopify/domain.js';
 import { CustomRouteSchema, topLevelMembers } from './custom.js';
 import * as z from '../zod.js';
 import { describeIssues } from '../validation.js';
@@ -110,7 +111,7 @@ export const RouteSchema = z.strictObject({
    */
   auth: z.optional(z.enum(['none', 'token', 'hmac'])),
   /** Shopify routes only: accept webhooks from these shops alone (`my-shop.myshopify.com`). */
-  shopDomains: z.optional(z.array(z.string().check(z.regex(/^[a-z0-9][a-z0-9-]*\.myshopify\.com$/, 'must be a shop domain such as "my-shop.myshopify.com"'))).check(z.minLength(1))),
+  shopDomains: z.optional(z.array(z.string().check(z.regex(SHOP_DOMAIN, `must be a shop domain such as "${SHOP_DOMAIN_EXAMPLE}"`))).check(z.minLength(1))),
   /**
    * Shopify routes only: refuse a delivery whose `X-Shopify-Triggered-At` is older than this (401
    * `stale_delivery`); default 48. At most 720 (30 days, how long an event's keys are kept).

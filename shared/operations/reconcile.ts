@@ -25,8 +25,9 @@ import {
   ShopifyAdminError,
   shopifyAdminSecretName,
   type FetchOrdersOptions,
-} from '../shopify-admin.js';
-import { fromAdminGraphqlOrder, mapShopifyOrder, shopifyOrderEventKey } from '../sources/shopify.js';
+} from '../shopify/admin.js';
+import { fromAdminGraphqlOrder } from '../shopify/admin-orders.js';
+import { mapShopifyOrder, shopifyOrderEventKey } from '../shopify/orders.js';
 import type { OutcomeStore } from '../store.js';
 
 export const CHECKPOINT_NAME = 'reconcile';

@@ -10,7 +10,7 @@ import { formSource } from './form.js';
 import { googleFormsSource } from './google-forms.js';
 import { jotformSource } from './jotform.js';
 import { metaLeadsSource } from './meta-leads.js';
-import { shopifySource } from './shopify-webhook.js';
+import { shopifySource } from '../shopify/webhook.js';
 import { tallySource } from './tally.js';
 import { typeformSource } from './typeform.js';
 import { webflowSource } from './webflow.js';

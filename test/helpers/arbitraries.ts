@@ -18,7 +18,7 @@ import type { IngestDependencies, Source } from '../../shared/ingest.js';
 import { formSource } from '../../shared/sources/form.js';
 import { googleFormsSource } from '../../shared/sources/google-forms.js';
 import { jotformSource } from '../../shared/sources/jotform.js';
-import { shopifySource } from '../../shared/sources/shopify-webhook.js';
+import { shopifySource } from '../../shared/shopify/webhook.js';
 import { tallySource } from '../../shared/sources/tally.js';
 import { typeformSource } from '../../shared/sources/typeform.js';
 import { webflowSource } from '../../shared/sources/webflow.js';

@@ -18,7 +18,7 @@ import { startQueuePoller, type QueuePoller } from '../../local/emulator/queue-p
 import { startEmulator, type Emulator } from '../../local/emulator/server.js';
 import type { RedriveReport } from '../../shared/operations/redrive.js';
 import type { ShopifyEventBridgeEvent } from '../../shared/adapters/eventbridge.js';
-import type { ShopifyEventOutcome } from '../../shared/shopify-events.js';
+import type { ShopifyEventOutcome } from '../../shared/shopify/events.js';
 import type { RouteReconcileReport } from '../../shared/operations/reconcile.js';
 import { lambdaContext } from '../../local/lambda.js';
 

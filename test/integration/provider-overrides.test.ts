@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { AdminOrderNode } from '../../shared/sources/shopify.js';
+import type { AdminOrderNode } from '../../shared/shopify/admin-orders.js';
 import { startEmulator, type Emulator } from '../../local/emulator/server.js';
 import { startNpmStart, type NpmStart } from '../helpers/npm-start.js';
 import { eventually } from '../helpers/pipeline.js';

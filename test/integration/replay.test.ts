@@ -12,12 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findRoute, parseRoutesConfig, type ResolvedRoute } from '../../shared/config/routes.js';
 import { acceptEvent, NotAcceptedError, signedBodyKey } from '../../shared/ingest.js';
 import { createSqsQueue } from '../../shared/queue.js';
-import {
-  mapShopifyOrder,
-  ShopifyOrderSchema,
-  shopifyOrderEventKey,
-  type AdminOrderNode,
-} from '../../shared/sources/shopify.js';
+import { mapShopifyOrder, ShopifyOrderSchema, shopifyOrderEventKey } from '../../shared/shopify/orders.js';
+import { type AdminOrderNode } from '../../shared/shopify/admin-orders.js';
 import { createDynamoStore, type OutcomeStore } from '../../shared/store.js';
 import routesFile from '../../config/routes.json' with { type: 'json' };
 import { loadFunctionRoles, type FunctionRole, type FunctionRoles } from '../../local/emulator/iam.js';

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ShopifyEventBridgeEvent } from '../../shared/adapters/eventbridge.js';
 import { MAX_JOB_BYTES } from '../../shared/jobs.js';
-import type { AdminOrderNode } from '../../shared/sources/shopify.js';
+import type { AdminOrderNode } from '../../shared/shopify/admin-orders.js';
 import type { QueuePoller } from '../../local/emulator/queue-poller.js';
 import { httpApiEvent, lambdaContext } from '../../local/lambda.js';
 import { eventually, PROVIDERS, SOURCE_SECRET, startPipeline, type Pipeline } from '../helpers/pipeline.js';

@@ -10,7 +10,7 @@ import { fromShopifyEventBridgeEvent, MalformedEventError } from '../../../share
 import { ContactSchema } from '../../../shared/contact.js';
 import { findRoute, parseRoutesConfig, type ResolvedRoute } from '../../../shared/config/routes.js';
 import type { IngestDependencies } from '../../../shared/ingest.js';
-import { ingestShopifyEvent } from '../../../shared/shopify-events.js';
+import { ingestShopifyEvent } from '../../../shared/shopify/events.js';
 import { E164, NOW, shopifyCustomerPayload, shopifyOrderPayload, withJunk } from '../../helpers/arbitraries.js';
 
 const routes = parseRoutesConfig({

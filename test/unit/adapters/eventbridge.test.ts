@@ -5,8 +5,8 @@ import { fromShopifyEventBridgeEvent, MalformedEventError, metadataAsHeaders } f
 import { EnvConfigError, loadEnv } from '../../../shared/config/env.js';
 import { findRoute, parseRoutesConfig, type ResolvedRoute } from '../../../shared/config/routes.js';
 import { ingestWebhook, type IngestDependencies } from '../../../shared/ingest.js';
-import { ingestShopifyEvent, shopifyEventsRoute } from '../../../shared/shopify-events.js';
-import { shopifySource } from '../../../shared/sources/shopify-webhook.js';
+import { ingestShopifyEvent, shopifyEventsRoute } from '../../../shared/shopify/events.js';
+import { shopifySource } from '../../../shared/shopify/webhook.js';
 import { lambdaContext } from '../../../local/lambda.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/shopify/${name}`, import.meta.url), 'utf8');

@@ -17,7 +17,7 @@ import { formSource } from '../../../shared/sources/form.js';
 import { googleFormsSource } from '../../../shared/sources/google-forms.js';
 import { jotformSource } from '../../../shared/sources/jotform.js';
 import { metaLeadsSource } from '../../../shared/sources/meta-leads.js';
-import { shopifySource } from '../../../shared/sources/shopify-webhook.js';
+import { shopifySource } from '../../../shared/shopify/webhook.js';
 import { tallySource } from '../../../shared/sources/tally.js';
 import { typeformSource } from '../../../shared/sources/typeform.js';
 import { webflowSource } from '../../../shared/sources/webflow.js';

@@ -16,7 +16,7 @@ import { mapFormToContact, regionOf, type FormFields, type MappedContact } from 
 import { GoogleFormsResponseSchema, mapGoogleFormsResponse } from '../../../shared/sources/google-forms.js';
 import { jotformFields, mapJotformSubmission } from '../../../shared/sources/jotform.js';
 import { isEmail } from '../../../shared/sources/mapping.js';
-import { mapShopifyCustomer, mapShopifyOrder, ShopifyCustomerWebhookSchema, ShopifyOrderSchema } from '../../../shared/sources/shopify.js';
+import { mapShopifyCustomer, mapShopifyOrder, ShopifyCustomerWebhookSchema, ShopifyOrderSchema } from '../../../shared/shopify/orders.js';
 import { tallyFields, TallyWebhookSchema } from '../../../shared/sources/tally.js';
 import { typeformFields, TypeformWebhookSchema } from '../../../shared/sources/typeform.js';
 import { webflowFields, WebflowFormSubmissionSchema } from '../../../shared/sources/webflow.js';

@@ -4,16 +4,18 @@
  * and every failure becomes a ShopifyAdminError that says whether waiting
  * helps (throttling, 5xx, network) or a person must act (token, scope).
  */
-import { HttpResponseTooLargeError, HttpTransportError, type HttpClient, type HttpResponse } from './http.js';
-import { AdminOrderNodeSchema, type AdminOrderNode } from './sources/shopify.js';
-import * as z from './zod.js';
-import { describeIssues } from './validation.js';
+import { HttpResponseTooLargeError, HttpTransportError, type HttpClient, type HttpResponse } from '../http.js';
+import { AdminOrderNodeSchema, type AdminOrderNode } from './admin-orders.js';
+import * as z from '../zod.js';
+import { describeIssues } from '../validation.js';
+import { SHOP_DOMAIN, SHOP_DOMAIN_EXAMPLE } from './domain.js';
 
 export const DEFAULT_SHOPIFY_API_VERSION = '2025-07';
 
 /** Secret `contact-relay/{stage}/shopify-admin/{route}` (or the route's `reconcile.secretName`). */
 export const ShopifyAdminCredentialsSchema = z.object({
-  shopDomain: z.string().check(z.regex(/^[a-z0-9][a-z0-9-]*\.myshopify\.com$/i, 'must be the shop\'s myshopify.com domain, such as "my-shop.myshopify.com"')),
+  // Read in any case, as people type it; lower-cased where it is used.
+  shopDomain: z.string().check(z.refine((domain) => SHOP_DOMAIN.test(domain.toLowerCase()), `must be the shop's myshopify.com domain, such as "${SHOP_DOMAIN_EXAMPLE}"`)),
   accessToken: z.string().check(z.minLength(1)),
   apiVersion: z._default(z.string().check(z.regex(/^(\d{4}-(01|04|07|10)|unstable)$/, 'must be a Shopify API version such as "2025-07"')), DEFAULT_SHOPIFY_API_VERSION),
 });

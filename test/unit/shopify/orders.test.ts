@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ContactSchema } from '../../../shared/contact.js';
-import {
-  AdminOrderNodeSchema,
-  fromAdminGraphqlOrder,
-  gidTail,
-  mapShopifyOrder,
-  ShopifyOrderSchema,
-  shopifyOrderEventKey,
-  type AdminOrderNode,
-  type ShopifyOrder,
-} from '../../../shared/sources/shopify.js';
+import { AdminOrderNodeSchema, fromAdminGraphqlOrder, type AdminOrderNode } from '../../../shared/shopify/admin-orders.js';
+import { gidTail, mapShopifyOrder, ShopifyOrderSchema, shopifyOrderEventKey, type ShopifyOrder } from '../../../shared/shopify/orders.js';
 import { testRoute } from '../../helpers/routes.js';
 
 const shop = 'demo-shop.myshopify.com';

@@ -1,6 +1,6 @@
 /**
  * Shopify webhooks delivered through Amazon EventBridge: the same reading,
- * mapping and dedupe as the HTTPS webhooks (sources/shopify.ts), without
+ * mapping and dedupe as the HTTPS webhooks (webhook.ts, deliveries.ts), without
  * the signature. EventBridge invokes the function asynchronously and
  * retries it when it throws, then hands the event to the dead-letter queue;
  * so an event that could not be accepted (table or queue down) or is not a
@@ -14,14 +14,14 @@
  * the copy and its HTTPS twin share `X-Shopify-Event-Id`, so whichever comes
  * second is a duplicate.
  */
-import { EnvConfigError, type Env } from './config/env.js';
-import { findRoute, type ResolvedRoute, type RoutesConfig } from './config/routes.js';
-import { fromShopifyEventBridgeEvent, MalformedEventError } from './adapters/eventbridge.js';
-import type { IngestDependencies, SourceReading } from './ingest.js';
-import { JobTooLargeError } from './jobs.js';
-import { logger as defaultLogger } from './logging.js';
-import { isShopAllowed, readShopifyDelivery } from './sources/shopify.js';
-import { WebhookRejectedError } from './webhook.js';
+import { EnvConfigError, type Env } from '../config/env.js';
+import { findRoute, type ResolvedRoute, type RoutesConfig } from '../config/routes.js';
+import { fromShopifyEventBridgeEvent, MalformedEventError } from '../adapters/eventbridge.js';
+import type { IngestDependencies, SourceReading } from '../ingest.js';
+import { JobTooLargeError } from '../jobs.js';
+import { logger as defaultLogger } from '../logging.js';
+import { isShopAllowed, readShopifyDelivery } from './deliveries.js';
+import { WebhookRejectedError } from '../webhook.js';
 
 /**
  * The Shopify route EventBridge events are delivered under, from

@@ -4,7 +4,7 @@
  * unsigned is parsed), then the delivery headers and the shop allow-list,
  * then the topic (a topic we do not map is answered without parsing), the
  * delivery's age, and only then the JSON. Mapping and dedupe are shared with
- * the EventBridge delivery (shopify.ts).
+ * the EventBridge delivery (deliveries.ts, events.ts).
  *
  * Shopify signs the body only: the event and webhook ids, the shop and the
  * trigger time are headers anyone holding a signed body can rewrite. So the
@@ -16,16 +16,8 @@ import { signedBodyKey, type Source } from '../ingest.js';
 import type { ResolvedRoute } from '../config/routes.js';
 import { requireHmac } from '../signatures.js';
 import { checkBodySize, WebhookRejectedError, type WebhookRequest } from '../webhook.js';
-import { readJsonBody, signingSecret } from './fields.js';
-import {
-  ignoredTopicReason,
-  isShopAllowed,
-  isShopifyContactTopic,
-  readShopifyDelivery,
-  SHOPIFY_HEADERS,
-  shopifyDeliveryFromHeaders,
-  type ShopifyDelivery,
-} from './shopify.js';
+import { readJsonBody, signingSecret } from '../sources/fields.js';
+import { ignoredTopicReason, isShopAllowed, isShopifyContactTopic, readShopifyDelivery, SHOPIFY_HEADERS, shopifyDeliveryFromHeaders, type ShopifyDelivery } from './deliveries.js';
 
 /**
  * Shopify retries a failed delivery 8 times over 4 hours, and a retry carries the time it was first triggered

@@ -6,15 +6,9 @@ import { fromHttpApiEvent } from '../../../shared/adapters/http-api.js';
 import { ContactSchema, type Contact } from '../../../shared/contact.js';
 import { parseRoutesConfig, findRoute, type ResolvedRoute } from '../../../shared/config/routes.js';
 import { ingestWebhook, type IngestDependencies } from '../../../shared/ingest.js';
-import {
-  mapShopifyCustomer,
-  readShopifyDelivery,
-  ShopifyCustomerWebhookSchema,
-  shopifyDeliveryEventKey,
-  shopifyDeliveryFromHeaders,
-  shopifyOrderEventKey,
-} from '../../../shared/sources/shopify.js';
-import { shopifySource } from '../../../shared/sources/shopify-webhook.js';
+import { mapShopifyCustomer, ShopifyCustomerWebhookSchema, shopifyOrderEventKey } from '../../../shared/shopify/orders.js';
+import { readShopifyDelivery, shopifyDeliveryEventKey, shopifyDeliveryFromHeaders } from '../../../shared/shopify/deliveries.js';
+import { shopifySource } from '../../../shared/shopify/webhook.js';
 import { MAX_BODY_BYTES, WebhookRejectedError, type WebhookRequest } from '../../../shared/webhook.js';
 import { httpApiEvent, lambdaContext } from '../../../local/lambda.js';
 
