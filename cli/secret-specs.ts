@@ -9,7 +9,7 @@
 import { findRoute, type ProviderName, type ResolvedRoute, type RoutesConfig } from '../shared/config/routes.js';
 import { SOURCES, type SourceName } from '../shared/contact.js';
 import { SourceSecretSchema } from '../shared/ingest.js';
-import { HEALTH_ADAPTERS } from '../shared/operations/healthcheck.js';
+import { PROVIDER_ADAPTERS } from '../shared/providers/index.js';
 import { providerSecretName } from '../shared/secrets.js';
 import { ShopifyAdminCredentialsSchema, shopifyAdminSecretName } from '../shared/shopify/admin.js';
 import type * as z from '../shared/zod.js';
@@ -122,7 +122,7 @@ export function neededSecrets(config: RoutesConfig, stage: string): SecretSpec[]
     SOURCES.flatMap((source) => Object.entries(config.sources[source] ?? {}).filter(([, route]) => route.deliverTo.includes(account)).map(([name]) => `${source}/${name}`));
 
   for (const [account, { provider }] of Object.entries(config.accounts)) {
-    const adapter = HEALTH_ADAPTERS[provider];
+    const adapter = PROVIDER_ADAPTERS[provider];
     specs.push({
       name: providerSecretName(stage, account),
       kind: 'provider',

@@ -11,7 +11,7 @@ import { displayName, type Contact } from '../../shared/contact.js';
 import { deliverToAccount } from '../../shared/delivery.js';
 import { createHttpClient, type HttpClient, type HttpRequest, type HttpResponse } from '../../shared/http.js';
 import { maskingReplacer, maskText } from '../../shared/logging.js';
-import { HEALTH_ADAPTERS } from '../../shared/operations/healthcheck.js';
+import { PROVIDER_ADAPTERS } from '../../shared/providers/index.js';
 import { parseJson, type Outcome } from '../../shared/providers/types.js';
 import { providerSecretName } from '../../shared/secrets.js';
 import { isEmail, nameParts, phoneReader, withSkipReason } from '../../shared/sources/mapping.js';
@@ -326,7 +326,7 @@ export async function tryAccount(argv: string[], io: Io): Promise<number> {
     } else {
       try {
         // Read here first so a missing or malformed secret is named in this backend's words.
-        await backend.store.get(secretName, HEALTH_ADAPTERS[provider].credentials);
+        await backend.store.get(secretName, PROVIDER_ADAPTERS[provider].credentials);
       } catch (error) {
         throw new CliError(`${backend.explain(error)}; contact-relay doctor shows what the secret needs`);
       }

@@ -16,8 +16,6 @@ import { parseJson, type ProviderContext } from '../providers/types.js';
 import { providerSecretName, SecretFormatError, SecretNotFoundError } from '../secrets.js';
 import * as z from '../zod.js';
 
-/** The health check's calls are the adapters' own (`healthCheck`); kept for the CLI's imports until they move. */
-export const HEALTH_ADAPTERS = PROVIDER_ADAPTERS;
 
 export type AccountHealthStatus =
   /** The provider accepted the key (2xx). */
