@@ -6,7 +6,7 @@ import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { SOURCES, type SourceName } from '../shared/contact.js';
 import { UsageError } from './io.js';
 
-export const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const;
+const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const;
 
 /** Options several commands share. */
 export const TARGET_OPTIONS = {

@@ -18,10 +18,9 @@ import { CliError, UsageError, type Io } from './io.js';
 /** The project the CLI ships in: config/routes.json, local/secrets.json and the samples live here. */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const LOCAL_STAGE = 'local';
-export const DEFAULT_PORT = 3000;
-export const DEFAULT_EMULATOR_PORT = 4010;
-export const DEFAULT_LOCAL_URL = `http://127.0.0.1:${DEFAULT_PORT}`;
-export const DEFAULT_EMULATOR_URL = `http://127.0.0.1:${DEFAULT_EMULATOR_PORT}`;
+const DEFAULT_PORT = 3000;
+const DEFAULT_EMULATOR_PORT = 4010;
+const DEFAULT_LOCAL_URL = `http://127.0.0.1:${DEFAULT_PORT}`;
 const STAGE = /^[a-zA-Z0-9-]{1,32}$/;
 
 /** The environment as a command sees it (`io.env`, or `process.env` in `npm start`). */
@@ -64,7 +63,7 @@ export interface LocalStack {
 }
 
 /** The variable that points the functions at another API for this provider. */
-export const providerUrlVariable = (provider: ProviderName): string => `PROVIDER_URL_${provider.toUpperCase()}`;
+const providerUrlVariable = (provider: ProviderName): string => `PROVIDER_URL_${provider.toUpperCase()}`;
 
 function envPort(env: EnvVars, name: string, fallback: number, command: string): number {
   const raw = env[name];
@@ -149,7 +148,7 @@ const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 const OSLS_DEFAULT_REGION = 'us-east-1';
 const EXAMPLE = 'eu-west-1';
 
-export interface AwsRegion {
+interface AwsRegion {
   name: string;
   /** Where the name came from, for messages. */
   from: '--region' | 'AWS_REGION' | 'AWS_DEFAULT_REGION' | 'serverless.yml';
@@ -250,7 +249,7 @@ export function resolveTarget(options: { url?: string | undefined; stage?: strin
   return { stage, baseUrl: stack.apiUrl, defaultLocal: stack.apiIsLocal, ...(stage === LOCAL_STAGE ? { emulatorUrl: stack.emulatorUrl } : {}) };
 }
 
-export function checkUrl(value: string, option: string, command: string): string {
+function checkUrl(value: string, option: string, command: string): string {
   let url: URL;
   try {
     url = new URL(value);
@@ -357,7 +356,7 @@ export function secretBackend(
   };
 }
 
-export function fileSecretBackend(file: string, label: string): SecretBackend {
+function fileSecretBackend(file: string, label: string): SecretBackend {
   if (!existsSync(file)) throw new CliError(`secrets file ${label} does not exist`);
   let secrets: unknown;
   try {

@@ -17,7 +17,7 @@ import { tryAccount } from './commands/try.js';
 import { PROJECT_ROOT } from './context.js';
 import { CliError, EXIT, print, UsageError, type Io } from './io.js';
 
-export const MAIN_HELP = `contact-relay — send, replay and import webhooks; check a stage's configuration
+const MAIN_HELP = `contact-relay — send, replay and import webhooks; check a stage's configuration
 
 Usage: contact-relay <command> [options]
 

@@ -75,7 +75,7 @@ export function leadgenIds(body: Buffer): string[] {
 }
 
 /** Whether `send` stores the lead in the emulator, and why not when it does not. */
-export type LeadSeeding = { seed: true; url: string } | { seed: false; why: string };
+type LeadSeeding = { seed: true; url: string } | { seed: false; why: string };
 
 /**
  * The emulator is where deliver reads leads only on stage local with `META_GRAPH_URL` unset (as `npm start`

@@ -85,7 +85,7 @@ export function describeRefusal(answer: Answer): string {
 /** Answers worth sending again after a pause: throttling and the service saying "not now". */
 const RETRYABLE = new Set([429, 502, 503, 504]);
 
-export interface PostOptions {
+interface PostOptions {
   timeoutMs?: number;
   /** Further attempts on 429/502/503/504 and dropped connections (0 for `send`: show what the service said). */
   retries?: number;

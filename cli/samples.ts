@@ -20,7 +20,7 @@ import path from 'node:path';
 import type { SourceName } from '../shared/contact.js';
 import { PROJECT_ROOT } from './context.js';
 
-export interface Sample {
+interface Sample {
   source: SourceName;
   file: string;
   topic?: string;
@@ -50,7 +50,7 @@ export const SAMPLES: Record<SourceName, Sample> = {
   custom: { source: 'custom', file: 'custom.json', contact: 'Rosalind Franklin, rosalind@example.com, +44 20 7946 0321 (national number, country=GB)' },
 };
 
-export const SAMPLES_DIR = path.join(PROJECT_ROOT, 'cli', 'samples');
+const SAMPLES_DIR = path.join(PROJECT_ROOT, 'cli', 'samples');
 
 export function samplePath(source: SourceName): string {
   return path.join(SAMPLES_DIR, SAMPLES[source].file);

@@ -18,7 +18,7 @@ import { routeSecretName, secretField } from './webhook.js';
 
 export const PROVIDER_LABELS: Record<ProviderName, string> = { twochat: '2Chat', kirim: 'Kirim.chat', callbell: 'Callbell', chatwoot: '99digital (Chatwoot)' };
 
-export const PROVIDER_TEMPLATES: Record<ProviderName, Record<string, string>> = {
+const PROVIDER_TEMPLATES: Record<ProviderName, Record<string, string>> = {
   twochat: { apiKey: '<2Chat API key>' },
   kirim: { token: '<Kirim API token>', phoneNumberId: '<WhatsApp phone_number_id (Kirim: GET /v1/accounts)>' },
   callbell: { token: '<Callbell API token>' },
@@ -67,7 +67,7 @@ const FIELD_USE: Record<SourceSecretField, { label: string; why: string }> = {
  * What the functions read from a route's source secret: the field its check needs (`secretField`) and, for
  * Meta Lead Ads, the verify token of the subscription check and the page tokens deliver reads leads with.
  */
-export function sourceSecretFields(route: ResolvedRoute): SourceSecretField[] {
+function sourceSecretFields(route: ResolvedRoute): SourceSecretField[] {
   if (route.source === 'meta-leads') return ['appSecret', 'verifyToken', 'pageAccessTokens'];
   const field = secretField(route);
   return field === undefined ? [] : [field];
@@ -76,7 +76,7 @@ export function sourceSecretFields(route: ResolvedRoute): SourceSecretField[] {
 const filled = (value: unknown): boolean =>
   typeof value === 'string' ? value !== '' : typeof value === 'object' && value !== null && Object.keys(value).length > 0;
 
-export const SHOPIFY_ADMIN_TEMPLATE = { shopDomain: '<my-shop.myshopify.com>', accessToken: '<Admin API access token, shpat_…>', apiVersion: '2025-07' };
+const SHOPIFY_ADMIN_TEMPLATE = { shopDomain: '<my-shop.myshopify.com>', accessToken: '<Admin API access token, shpat_…>', apiVersion: '2025-07' };
 
 export interface SecretSpec {
   name: string;

@@ -38,8 +38,8 @@ export const EVENT_ID_HEADER: Partial<Record<SourceName, string>> = {
   form: 'Idempotency-Key',
 };
 
-export const DEFAULT_SHOP_DOMAIN = 'demo-shop.myshopify.com';
-export const DEFAULT_WOO_STORE = 'https://shop.example.com/';
+const DEFAULT_SHOP_DOMAIN = 'demo-shop.myshopify.com';
+const DEFAULT_WOO_STORE = 'https://shop.example.com/';
 
 /** The secret a route's webhooks are checked with. */
 export function routeSecretName(route: ResolvedRoute, stage: string): string {
@@ -47,7 +47,7 @@ export function routeSecretName(route: ResolvedRoute, stage: string): string {
 }
 
 /** The field of the route's secret a webhook is signed (or carries its token) with. */
-export type SecretField = 'secret' | 'token' | 'appSecret';
+type SecretField = 'secret' | 'token' | 'appSecret';
 
 /** What the route's check needs from its secret; undefined when it checks nothing. */
 export function secretField(route: ResolvedRoute): SecretField | undefined {
@@ -57,7 +57,7 @@ export function secretField(route: ResolvedRoute): SecretField | undefined {
   return auth === 'hmac' ? 'secret' : auth === 'token' ? 'token' : undefined;
 }
 
-export interface WebhookInput {
+interface WebhookInput {
   route: ResolvedRoute;
   /** The payload's bytes as read (signed as they are), or an object to serialise. */
   payload: Buffer;

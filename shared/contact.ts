@@ -20,9 +20,9 @@ export const SOURCES = [
 export const SourceNameSchema = z.enum(SOURCES);
 export type SourceName = z.infer<typeof SourceNameSchema>;
 
-export const E164Schema = z.string().check(z.regex(/^\+[1-9]\d{1,14}$/, 'must be an E.164 number such as +14155550123'));
+const E164Schema = z.string().check(z.regex(/^\+[1-9]\d{1,14}$/, 'must be an E.164 number such as +14155550123'));
 
-export const PhoneSchema = z.object({
+const PhoneSchema = z.object({
   e164: E164Schema,
   /** True when the source or route says the number has WhatsApp; unknown otherwise. */
   whatsapp: z.optional(z.boolean()),
@@ -30,13 +30,12 @@ export const PhoneSchema = z.object({
 export type Phone = z.infer<typeof PhoneSchema>;
 
 /** A phone the payload carried that could not be made E.164 — kept so a skip can say why. */
-export const RejectedPhoneSchema = z.object({
+const RejectedPhoneSchema = z.object({
   input: z.string(),
   reason: z.string(),
 });
-export type RejectedPhone = z.infer<typeof RejectedPhoneSchema>;
 
-export const AddressSchema = z.object({
+const AddressSchema = z.object({
   line1: z.optional(z.string()),
   line2: z.optional(z.string()),
   city: z.optional(z.string()),
@@ -46,7 +45,7 @@ export const AddressSchema = z.object({
 });
 export type Address = z.infer<typeof AddressSchema>;
 
-export const OriginSchema = z.object({
+const OriginSchema = z.object({
   source: SourceNameSchema,
   route: z.string(),
   /** Stable id of the event at its sender; the dedupe key. */
@@ -109,7 +108,7 @@ export const MAX_TAGS = 20;
  * Assumption: no provider documents a tag length; a longer "tag" is a
  * sentence pasted into a tags field, and is dropped.
  */
-export const MAX_TAG_LENGTH = 100;
+const MAX_TAG_LENGTH = 100;
 /** Attributes are the fields a route names; more than this is a configuration that names everything. */
 export const MAX_ATTRIBUTES = 50;
 /** Assumption: no provider documents a limit for a custom value; a longer one is cut, and ends with "…". */

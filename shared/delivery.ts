@@ -37,11 +37,11 @@ export async function deliverContact(contact: Contact, route: ResolvedRoute, con
   return Promise.all(route.accounts.map((account) => deliverToAccount(contact, route, account, context)));
 }
 
-export class RouteGoneError extends Error {
+class RouteGoneError extends Error {
   override name = 'RouteGoneError';
 }
 
-export interface JobDependencies {
+interface JobDependencies {
   routes: RoutesConfig;
   providers: ProviderContext;
   store: OutcomeStore;
@@ -84,7 +84,7 @@ function jobContact(job: DeliveryJob, route: ResolvedRoute, deps: JobDependencie
 }
 
 /** One account's outcome for a job, and whether this attempt is the one that reached it. */
-export interface AccountDelivery {
+interface AccountDelivery {
   outcome: Outcome;
   /**
    * `delivered`: this attempt called the provider (or found its configuration

@@ -20,7 +20,7 @@ export interface HttpResponse {
   body: string;
 }
 
-export interface HttpClientOptions {
+interface HttpClientOptions {
   /** Time allowed to open the TCP (and TLS) connection. */
   connectTimeoutMs: number;
   /** Time allowed from the connection being ready to the last byte of the response. */

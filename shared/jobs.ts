@@ -21,9 +21,9 @@ const JobBase = {
 
 const ContactJobSchema = z.object({ ...JobBase, contact: ContactSchema });
 const LeadJobSchema = z.object({ ...JobBase, lead: LeadReferenceSchema });
-export const DeliveryJobSchema = z.union([ContactJobSchema, LeadJobSchema]);
+const DeliveryJobSchema = z.union([ContactJobSchema, LeadJobSchema]);
 export type ContactJob = z.infer<typeof ContactJobSchema>;
-export type LeadJob = z.infer<typeof LeadJobSchema>;
+type LeadJob = z.infer<typeof LeadJobSchema>;
 export type DeliveryJob = ContactJob | LeadJob;
 
 export class InvalidJobError extends Error {

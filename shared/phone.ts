@@ -8,13 +8,13 @@ import { isSupportedCountry, parsePhoneNumberWithError, ParseError, validatePhon
 
 const E164 = /^\+[1-9]\d{1,14}$/;
 
-export type PhoneNormalisation =
+type PhoneNormalisation =
   | { ok: true; e164: string; country: string | undefined }
   | { ok: false; reason: PhoneRejection; message: string };
 
 export type PhoneRejection = 'EMPTY' | 'NOT_A_NUMBER' | 'NO_REGION' | 'TOO_SHORT' | 'TOO_LONG' | 'INVALID_COUNTRY' | 'INVALID';
 
-export interface PhoneHints {
+interface PhoneHints {
   /** ISO 3166-1 alpha-2 country of the payload (billing address, hidden field). */
   country?: string | undefined;
   /** The route's default region, used when the payload names no country. */

@@ -25,10 +25,10 @@ export const storeDefaults = {
   leaseMs: 120_000,
 };
 
-export type FinalStatus = 'created' | 'exists' | 'skipped' | 'failed';
+type FinalStatus = 'created' | 'exists' | 'skipped' | 'failed';
 const FINAL: ReadonlySet<string> = new Set<FinalStatus>(['created', 'exists', 'skipped', 'failed']);
 
-export type Claim =
+type Claim =
   /**
    * This attempt owns the call to the provider. The token is this claim's alone (random): only a
    * write carrying it records the outcome, so an attempt whose lease ran out and was taken over
@@ -85,7 +85,7 @@ export const STORE_ACTIONS = {
   countRequest: ['dynamodb:UpdateItem'],
 } as const satisfies Record<keyof OutcomeStore, readonly string[]>;
 
-export interface DynamoStoreOptions {
+interface DynamoStoreOptions {
   tableName: string;
   client?: DynamoDBClient;
   now?: () => number;

@@ -18,7 +18,7 @@ export interface WebhookRequest {
   sourceIp?: string;
 }
 
-export type AnswerBody =
+type AnswerBody =
   | { status: 'accepted' | 'duplicate'; eventKey: string }
   | { status: 'ignored'; reason: string }
   | { status: 'skipped'; reason: string; eventKey?: string }

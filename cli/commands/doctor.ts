@@ -10,7 +10,7 @@ import { CliError, EXIT, plural, print, type Io } from '../io.js';
 import { neededSecrets, outsideStage, PROVIDER_LABELS, type SecretSpec } from '../secret-specs.js';
 import { createSecretCommand, putSecretCommand, regionArgument } from '../shell.js';
 
-export const DOCTOR_HELP = `Usage: contact-relay doctor [--stage S] [options]
+const DOCTOR_HELP = `Usage: contact-relay doctor [--stage S] [options]
 
 Check a stage's configuration and print a ✓/✗ table, with the fix for each ✗:
   - the route config parses (config/routes.json);
@@ -102,7 +102,7 @@ async function checkSecret(backend: SecretBackend, spec: SecretSpec, stage: stri
 }
 
 /** Where doctor calls each provider: as the functions would, per `PROVIDER_URL_*`. */
-export type ProviderRouting = Record<ProviderName, Endpoint>;
+type ProviderRouting = Record<ProviderName, Endpoint>;
 
 /** The URL a provider variable chose, named, so a real account is never mistaken for the emulator. */
 const chosenBy = (endpoint: Endpoint) =>
@@ -145,7 +145,7 @@ function credentialCheck(
   }
 }
 
-export async function runChecks(
+async function runChecks(
   routes: LoadedRoutes,
   backend: SecretBackend,
   stage: string,
@@ -192,7 +192,7 @@ export async function runChecks(
   return checks;
 }
 
-export function renderChecks(checks: readonly Check[]): string {
+function renderChecks(checks: readonly Check[]): string {
   const width = Math.max(...checks.map((check) => [...check.subject].length));
   const lines: string[] = [];
   for (const check of checks) {

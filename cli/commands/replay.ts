@@ -10,7 +10,7 @@ import { describeRefusal, OUTCOMES, postWebhook, UnreachableError, unreachableHi
 import { buildWebhook, TOPICS } from '../webhook.js';
 import { routeSecret } from './send.js';
 
-export const REPLAY_HELP = `Usage: contact-relay replay <file.jsonl | dir> [options]
+const REPLAY_HELP = `Usage: contact-relay replay <file.jsonl | dir> [options]
 
 Send many webhooks, each signed as its platform signs it (see contact-relay send),
 with a progress bar and a summary: accepted, duplicate, ignored, skipped, rejected
@@ -63,7 +63,7 @@ const OPTIONS = {
   json: { type: 'boolean' },
 } as const;
 
-export interface ReplayItem {
+interface ReplayItem {
   /** `events.jsonl:3` or a file name. */
   label: string;
   source?: SourceName;
@@ -78,7 +78,7 @@ export interface ReplayItem {
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** One JSONL line (or a JSON envelope file) as an item; malformed input becomes an item that says why. */
-export function itemFromEnvelope(label: string, text: string): ReplayItem {
+function itemFromEnvelope(label: string, text: string): ReplayItem {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -97,7 +97,7 @@ export function itemFromEnvelope(label: string, text: string): ReplayItem {
   return { label, source, payload: body, ...(route !== undefined ? { route } : {}), ...(topic !== undefined ? { topic } : {}), ...(eventId !== undefined ? { eventId } : {}) };
 }
 
-export function itemsFromJsonl(label: string, text: string): ReplayItem[] {
+function itemsFromJsonl(label: string, text: string): ReplayItem[] {
   const items: ReplayItem[] = [];
   text.split(/\r?\n/).forEach((line, index) => {
     if (line.trim() !== '') items.push(itemFromEnvelope(`${label}:${index + 1}`, line));
@@ -109,11 +109,11 @@ export function itemsFromJsonl(label: string, text: string): ReplayItem[] {
  * The source a raw payload file is named for: `google-forms.json` (as the shipped samples are) or
  * `google-forms-1.json` → google-forms.
  */
-export function sourceOfFileName(name: string): SourceName | undefined {
+function sourceOfFileName(name: string): SourceName | undefined {
   return [...SOURCES].sort((a, b) => b.length - a.length).find((source) => name === `${source}.json` || name.startsWith(`${source}-`));
 }
 
-export function readReplayInput(io: Io, input: string): ReplayItem[] {
+function readReplayInput(io: Io, input: string): ReplayItem[] {
   const where = userPath(io, input);
   let stats;
   try {
@@ -152,7 +152,7 @@ export function readReplayInput(io: Io, input: string): ReplayItem[] {
   return items;
 }
 
-export interface ItemResult {
+interface ItemResult {
   label: string;
   source?: SourceName;
   route?: string;
@@ -173,7 +173,7 @@ interface SendContext {
 }
 
 /** Send one item; everything but an unreachable host ends in a result. */
-export async function sendItem(item: ReplayItem, context: SendContext): Promise<ItemResult> {
+async function sendItem(item: ReplayItem, context: SendContext): Promise<ItemResult> {
   const routeName = item.route ?? context.defaults.route;
   const base = { label: item.label, ...(item.source ? { source: item.source, route: routeName } : {}) };
   if (item.error !== undefined || item.source === undefined || item.payload === undefined) return { ...base, outcome: 'rejected', reason: item.error ?? 'nothing to send' };

@@ -4,7 +4,7 @@ import { shown } from '../context.js';
 import { EXIT, print, table, type Io } from '../io.js';
 import { samplePath, SAMPLES } from '../samples.js';
 
-export const SAMPLES_HELP = `Usage: contact-relay samples [--json]
+const SAMPLES_HELP = `Usage: contact-relay samples [--json]
 
 List the sample payload shipped for every source (cli/samples/), the topic it
 is sent with and the contact it becomes. Send one with:

@@ -6,9 +6,9 @@ import { CliError, EXIT, plural, print, table, UsageError, type Io } from '../io
 import { neededSecrets, outsideStage, templateFileName } from '../secret-specs.js';
 import { regionArgument, shellQuote } from '../shell.js';
 
-export const DEFAULT_SECRETS_STAGE = 'dev';
+const DEFAULT_SECRETS_STAGE = 'dev';
 
-export const SECRETS_HELP = `Usage: contact-relay secrets init [--stage S] [--out DIR] [options]
+const SECRETS_HELP = `Usage: contact-relay secrets init [--stage S] [--out DIR] [options]
 
 Write a JSON template for every secret the route config needs — each provider
 account's credentials, the signing secret or token of every route whose auth

@@ -12,7 +12,7 @@ import { regionArgument } from '../shell.js';
 import { buildWebhook, EVENT_ID_HEADER, routeSecretName, secretField, TOPICS, type SignedWebhook } from '../webhook.js';
 import type { ResolvedRoute } from '../../shared/config/routes.js';
 
-export const SEND_HELP = `Usage: contact-relay send <source> <payload-file> [options]
+const SEND_HELP = `Usage: contact-relay send <source> <payload-file> [options]
        contact-relay send <source> --sample [options]
 
 Sign a payload exactly as its platform signs it, post it to
@@ -102,7 +102,7 @@ export async function routeSecret(backend: SecretBackend, route: ResolvedRoute, 
   }
 }
 
-export function readPayload(io: Io, file: string): Buffer {
+function readPayload(io: Io, file: string): Buffer {
   const where = userPath(io, file);
   try {
     return readFileSync(where);
@@ -114,7 +114,7 @@ export function readPayload(io: Io, file: string): Buffer {
   }
 }
 
-export function checkTopic(source: SourceName, topic: string | undefined, command: string): void {
+function checkTopic(source: SourceName, topic: string | undefined, command: string): void {
   if (topic === undefined) return;
   if (TOPICS[source] === undefined) throw new UsageError(`--topic applies to shopify and woocommerce only; ${source} payloads name their own event`, command);
   if (!/^[\x21-\x7e]{1,100}$/.test(topic)) throw new UsageError(`--topic must be a topic such as "${TOPICS[source]?.default}", got "${topic}"`, command);

@@ -32,7 +32,7 @@ import { PROVIDER_LABELS } from '../secret-specs.js';
 /** A body that is not JSON (a gateway's HTML page) is cut here: the start says what it is. */
 const MAX_TEXT_BODY = 2_000;
 
-export const TRY_HELP = `Usage: contact-relay try <account> (--phone P | --email E) [options]
+const TRY_HELP = `Usage: contact-relay try <account> (--phone P | --email E) [options]
 
 Deliver ONE contact to one provider account of config/routes.json, through
 the same code the deliver function runs: the account's secret, a lookup of

@@ -48,7 +48,7 @@ const INTEGRATION_TIMEOUT_MS = 30_000;
 /** Enough for a developer's webhooks; few enough that cold starts on two cores end well inside a 10 s timeout. */
 const DEFAULT_CONCURRENCY = 4;
 
-export interface ApiGatewayFrontOptions {
+interface ApiGatewayFrontOptions {
   port: number;
   host?: string;
   /** Where serverless-offline serves the HTTP routes. */
@@ -59,7 +59,7 @@ export interface ApiGatewayFrontOptions {
   log?: (line: string) => void;
 }
 
-export interface ApiGatewayFront {
+interface ApiGatewayFront {
   port: number;
   close(): Promise<void>;
 }

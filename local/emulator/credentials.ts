@@ -7,7 +7,7 @@ import type { RoutesConfig } from '../../shared/config/routes.js';
 import type { EmulatedProvider } from './state.js';
 
 /** The secret field each provider's key lives in (README, "Secrets"). */
-export const CREDENTIAL_FIELD: Record<EmulatedProvider, string> = {
+const CREDENTIAL_FIELD: Record<EmulatedProvider, string> = {
   twochat: 'apiKey',
   kirim: 'token',
   callbell: 'token',

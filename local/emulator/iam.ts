@@ -54,7 +54,7 @@ export interface Permission {
   resource: string;
 }
 
-export type Decision = 'allowed' | 'implicitDeny' | 'explicitDeny';
+type Decision = 'allowed' | 'implicitDeny' | 'explicitDeny';
 
 const ACCESS_KEY_PREFIX = 'local-';
 
@@ -268,9 +268,9 @@ export function decide(statements: Statement[], permission: Permission): Decisio
 
 // ---- what each call needs ----
 
-export type AwsService = 'dynamodb' | 'sqs' | 'secretsmanager';
+type AwsService = 'dynamodb' | 'sqs' | 'secretsmanager';
 
-export function serviceOfTarget(target: string): AwsService | undefined {
+function serviceOfTarget(target: string): AwsService | undefined {
   if (target.startsWith('DynamoDB_')) return 'dynamodb';
   if (target.startsWith('AmazonSQS.')) return 'sqs';
   if (target.startsWith('secretsmanager.')) return 'secretsmanager';
@@ -300,7 +300,7 @@ const TRANSACT_ACTIONS: Record<string, string> = {
   Get: 'GetItem',
 };
 
-export interface CallContext {
+interface CallContext {
   region: string;
   /** The full ARN of a secret by name, its random suffix included, when the secret exists. */
   secretArn: (name: string) => string | undefined;
@@ -376,7 +376,7 @@ function secretArnWithoutSuffix(region: string, name: string): string {
  * The caller as AWS names it: Lambda's session for a function is the function's name.
  * Assumption: the role is named `{stack}-{logical id}`; CloudFormation adds a random suffix to a role it names.
  */
-export function principalArn(stage: string, fn: string, role: FunctionRole | undefined): string {
+function principalArn(stage: string, fn: string, role: FunctionRole | undefined): string {
   const roleName = `contact-relay-${stage}-${role?.logicalId ?? 'NoSuchFunctionRole'}`;
   return `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/${roleName}/contact-relay-${stage}-${fn}`;
 }
@@ -397,7 +397,7 @@ export function principalArn(stage: string, fn: string, role: FunctionRole | und
  *     https://github.com/nautobot/nautobot-app-secrets-providers/issues/64
  * The message: https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html
  */
-export function accessDenied(
+function accessDenied(
   service: AwsService,
   principal: string,
   permission: Permission,

@@ -26,7 +26,7 @@ export interface LocalResources {
   maxReceiveCount: number;
 }
 
-export interface ProvisionOptions {
+interface ProvisionOptions {
   endpoint: string;
   stage: string;
   /** Seconds before a received, undeleted job is visible again. */

@@ -7,7 +7,7 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 
-export interface QueuePollerOptions {
+interface QueuePollerOptions {
   sqs: SQSClient;
   queueUrl: string;
   queueArn: string;

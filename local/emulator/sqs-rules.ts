@@ -22,7 +22,7 @@
  */
 
 /** A character SQS refuses in a message body, read per code point (the `u` flag): a lone surrogate is one. */
-export const SQS_REFUSED_CHARACTER = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+const SQS_REFUSED_CHARACTER = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
 /** Make fauxqs refuse exactly the characters SQS refuses. */
 export async function applySqsCharacterRule(): Promise<void> {

@@ -12,7 +12,7 @@ export type EmulatedProvider = (typeof EMULATED_PROVIDERS)[number];
 /** Meta's Graph API (providers/meta.ts): not a provider contacts go to, but faults can be armed on it. */
 export type FaultTarget = EmulatedProvider | 'meta';
 export const FAULT_TARGETS: readonly FaultTarget[] = [...EMULATED_PROVIDERS, 'meta'];
-export type RecordedService = FaultTarget | 'secretsmanager' | 'shopify' | CaptchaService;
+type RecordedService = FaultTarget | 'secretsmanager' | 'shopify' | CaptchaService;
 
 export interface RecordedRequest {
   provider: RecordedService;
@@ -70,7 +70,7 @@ export interface RandomFaultPlan {
 
 /** Mostly quick errors; hung answers are rare because each costs the client a whole response timeout. */
 export const DEFAULT_RANDOM_FAULT_MIX: Record<RandomFaultKind, number> = { '429': 30, '500': 25, '503': 25, hang: 2, reset: 18 };
-export const DEFAULT_HANG_MS = 10_500;
+const DEFAULT_HANG_MS = 10_500;
 
 export type RandomFaults = Partial<Record<EmulatedProvider, RandomFaultPlan>>;
 

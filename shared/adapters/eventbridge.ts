@@ -23,7 +23,7 @@ export class MalformedEventError extends Error {
   override name = 'MalformedEventError';
 }
 
-export interface ShopifyEventBridgeDelivery {
+interface ShopifyEventBridgeDelivery {
   delivery: ShopifyDelivery;
   /** The webhook body, as the Lambda runtime parsed it: numeric ids are already rounded, so only string ids are read. */
   payload: Record<string, unknown>;

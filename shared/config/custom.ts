@@ -7,14 +7,14 @@ import * as z from '../zod.js';
 
 /** `""` (the whole document) or `/a/b`, where `~` is only ever `~0` or `~1`. */
 const POINTER = /^(\/([^~]|~[01])*)*$/;
-export const JsonPointerSchema = z
+const JsonPointerSchema = z
   .string()
   .check(z.regex(POINTER, 'must be a JSON pointer such as "/contact/mobile" (RFC 6901: starts with "/", "~" written "~0", "/" inside a name "~1")'));
 
 /** One pointer, or several tried in order (the first that holds a value wins). */
 const Pointers = z.union([JsonPointerSchema, z.array(JsonPointerSchema).check(z.minLength(1))]);
 
-export const CustomFieldsSchema = z.strictObject({
+const CustomFieldsSchema = z.strictObject({
   firstName: z.optional(Pointers),
   lastName: z.optional(Pointers),
   fullName: z.optional(Pointers),
@@ -29,7 +29,7 @@ export const CustomFieldsSchema = z.strictObject({
 });
 export type CustomFields = z.infer<typeof CustomFieldsSchema>;
 
-export const CustomSignatureSchema = z.strictObject({
+const CustomSignatureSchema = z.strictObject({
   /** The header holding the signature, e.g. `X-Signature`. */
   header: z.string().check(z.regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be a header name such as "X-Signature"')),
   algorithm: z._default(z.enum(['sha256', 'sha1']), 'sha256'),

@@ -51,7 +51,7 @@ export function urlOverrideProblem(url: URL, stage: string): string | undefined 
   return undefined;
 }
 
-export const EnvSchema = z.object({
+const EnvSchema = z.object({
   STAGE: z.string().check(z.regex(/^[a-zA-Z0-9-]+$/, 'must be letters, digits and dashes')),
   SECRETS_TTL_SECONDS: z.optional(z.string().check(z.regex(/^\d+$/, 'must be a whole number of seconds'))),
   /** Override a provider's API base URL (the local stack points these at the emulator); see URL_OVERRIDES. */

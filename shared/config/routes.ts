@@ -22,7 +22,7 @@ const RegionSchema = z.string().check(z.refine((value) => isRegion(value), 'must
 const FieldNames = z.array(z.string().check(z.minLength(1))).check(z.minLength(1));
 
 /** Explicit field names; when absent, the source's automatic detection applies. */
-export const FieldMappingSchema = z.strictObject({
+const FieldMappingSchema = z.strictObject({
   firstName: z.optional(FieldNames),
   lastName: z.optional(FieldNames),
   fullName: z.optional(FieldNames),
@@ -35,12 +35,12 @@ export const FieldMappingSchema = z.strictObject({
 });
 export type FieldMapping = z.infer<typeof FieldMappingSchema>;
 
-export const AccountSchema = z.strictObject({
+const AccountSchema = z.strictObject({
   provider: z.enum(PROVIDERS),
 });
 export type Account = z.infer<typeof AccountSchema>;
 
-export const CAPTCHA_PROVIDERS = ['turnstile', 'recaptcha', 'hcaptcha'] as const;
+const CAPTCHA_PROVIDERS = ['turnstile', 'recaptcha', 'hcaptcha'] as const;
 export type CaptchaProvider = (typeof CAPTCHA_PROVIDERS)[number];
 
 /** `https://www.example.com`: what a browser sends as `Origin` (scheme, host, and a port only when not the default). */
@@ -63,7 +63,7 @@ const RateLimitSchema = z.strictObject({
  * Plain form routes only: what keeps spam out of a form that posts straight
  * to its public URL (shared/sources/protection.ts applies it).
  */
-export const FormProtectionSchema = z.strictObject({
+const FormProtectionSchema = z.strictObject({
   /** A field real visitors never see or fill; a submission that fills it is answered as accepted and dropped. */
   honeypot: z.optional(z.string().check(z.minLength(1))),
   /** A token from the vendor's widget, checked with its siteverify API and the secret's `captchaSecret`. */
@@ -87,9 +87,8 @@ export const FormProtectionSchema = z.strictObject({
       .check(z.refine((limit) => limit.perIp !== undefined || limit.perRoute !== undefined, NEEDS_A_LIMIT)),
   ),
 });
-export type FormProtection = z.infer<typeof FormProtectionSchema>;
 
-export const RouteSchema = z.strictObject({
+const RouteSchema = z.strictObject({
   /** Provider account names (keys of `accounts`) this route creates contacts in. */
   deliverTo: z.array(z.string()).check(z.minLength(1)),
   /** Region for national phone numbers when the payload names no country. */
@@ -165,7 +164,7 @@ export type Route = z.infer<typeof RouteSchema>;
 export type RouteAuth = 'none' | 'token' | 'hmac';
 
 /** What each source does by default, and what it may be set to. */
-export const AUTH_RULES: Record<SourceName, { default: RouteAuth; allowed: readonly RouteAuth[] }> = {
+const AUTH_RULES: Record<SourceName, { default: RouteAuth; allowed: readonly RouteAuth[] }> = {
   shopify: { default: 'hmac', allowed: ['hmac'] },
   woocommerce: { default: 'hmac', allowed: ['hmac'] },
   typeform: { default: 'hmac', allowed: ['hmac'] },
@@ -295,7 +294,7 @@ function secretNameProblem(name: string, kind: RouteSecretKind, stage: string | 
  * Deliver reads a Meta Lead Ads route's secret too (its page tokens fetch the leads), and may read no other
  * source secret: so a Meta route's own secret is named `source/meta-leads…` (infra/iam.yml grants that prefix).
  */
-export const META_LEADS_SECRET_PREFIX = 'meta-leads';
+const META_LEADS_SECRET_PREFIX = 'meta-leads';
 
 function routeSecretProblems(source: string, route: Route, stage: string | undefined): RouteProblem[] {
   const problems: RouteProblem[] = [];
@@ -378,7 +377,7 @@ const routesConfigSchema = (stage?: string) => z
       }
     }),
   );
-export const RoutesConfigSchema = routesConfigSchema();
+const RoutesConfigSchema = routesConfigSchema();
 export type RoutesConfig = z.infer<typeof RoutesConfigSchema>;
 
 export class RouteConfigError extends Error {

@@ -17,7 +17,7 @@ import { providerSecretName, SecretFormatError, SecretNotFoundError } from '../s
 import * as z from '../zod.js';
 
 
-export type AccountHealthStatus =
+type AccountHealthStatus =
   /** The provider accepted the key (2xx). */
   | 'ok'
   /** 401/403, also with the secret read afresh: the key is revoked or wrong. */
@@ -76,7 +76,7 @@ const isTransientStatus = (status: number) => status === 408 || status === 429 |
 type Probe = { kind: 'answer'; response: HttpResponse } | { kind: 'transport'; message: string };
 
 /** Check one account: read its secret, call the provider's health endpoint, re-read the secret once on 401/403. */
-export async function checkAccount(account: string, provider: ProviderName, context: ProviderContext): Promise<AccountHealth> {
+async function checkAccount(account: string, provider: ProviderName, context: ProviderContext): Promise<AccountHealth> {
   const base = { account, provider };
   const adapter = PROVIDER_ADAPTERS[provider];
   const secretName = providerSecretName(context.stage, account);

@@ -30,7 +30,7 @@ import { fromAdminGraphqlOrder } from '../shopify/admin-orders.js';
 import { mapShopifyOrder, shopifyOrderEventKey } from '../shopify/orders.js';
 import type { OutcomeStore } from '../store.js';
 
-export const CHECKPOINT_NAME = 'reconcile';
+const CHECKPOINT_NAME = 'reconcile';
 /** Re-read this much before the checkpoint (search index lag); duplicates cost one conditional write each. */
 export const CHECKPOINT_OVERLAP_MS = 5 * 60 * 1000;
 /** Orders of one page accepted side by side: each is a table write and a queue send. */
@@ -92,7 +92,7 @@ export async function reconcileShopifyRoutes(deps: ReconcileDependencies): Promi
   return reports;
 }
 
-export async function reconcileRoute(route: ResolvedRoute, deps: ReconcileDependencies): Promise<RouteReconcileReport> {
+async function reconcileRoute(route: ResolvedRoute, deps: ReconcileDependencies): Promise<RouteReconcileReport> {
   const report: RouteReconcileReport = { route: route.name, fetched: 0, accepted: 0, duplicates: 0, skipped: 0 };
   const reconcile = route.reconcile;
   if (reconcile === undefined) return report;

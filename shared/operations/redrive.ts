@@ -11,7 +11,7 @@
 import { GetQueueAttributesCommand, ListMessageMoveTasksCommand, StartMessageMoveTaskCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { AccountHealth } from './healthcheck.js';
 
-export interface RedriveOptions {
+interface RedriveOptions {
   sqs: Pick<SQSClient, 'send'>;
   /** The delivery queue: where the jobs go back to. */
   queueArn: string;

@@ -18,9 +18,8 @@ import { DEFAULT_BASE_URLS, parseJson, retryAfterMs, type DeliveryTarget, type P
 export const CallbellCredentialsSchema = z.object({
   token: z.string().check(z.minLength(1)),
 });
-export type CallbellCredentials = z.infer<typeof CallbellCredentialsSchema>;
 
-export interface CallbellContactRequest {
+interface CallbellContactRequest {
   identifier: string;
   source: 'whatsapp';
   name: string;
@@ -37,7 +36,7 @@ const CallbellContactSchema = z.object({ uuid: z.string().check(z.minLength(1)) 
  * answers one object. Both shapes are read everywhere, so a change of mind on
  * Callbell's side breaks nothing.
  */
-export const CallbellContactAnswerSchema = z.object({
+const CallbellContactAnswerSchema = z.object({
   contact: z.nullable(z.union([CallbellContactSchema, z.array(CallbellContactSchema)])),
 });
 
@@ -49,7 +48,7 @@ const CallbellErrorSchema = z.object({
 });
 
 /** The phone Callbell gets: one flagged as WhatsApp if any, else the first. */
-export function callbellPhone(contact: Contact): Phone | undefined {
+function callbellPhone(contact: Contact): Phone | undefined {
   return contact.phones.find((phone) => phone.whatsapp === true) ?? contact.phones[0];
 }
 

@@ -58,7 +58,7 @@ export const ChatwootCredentialsSchema = z.object({
 export type ChatwootCredentials = z.infer<typeof ChatwootCredentialsSchema>;
 
 /** The keys of `contact_create_payload` this client fills. */
-export interface ChatwootContactRequest {
+interface ChatwootContactRequest {
   inbox_id: number;
   name?: string;
   email?: string;
@@ -154,7 +154,7 @@ const ChatwootContactSchema = z.object({ id: z.union([z.number(), z.string().che
  * (`contact_inbox` holds nulls when no inbox was linked). A fork that answers
  * a duplicate with the existing contact may render it as `{payload: contact}`.
  */
-export const ChatwootCreatedSchema = z.object({
+const ChatwootCreatedSchema = z.object({
   payload: z.union([z.object({ contact: ChatwootContactSchema }), ChatwootContactSchema]),
 });
 

@@ -34,7 +34,7 @@ export const KirimCredentialsSchema = z.object({
 });
 export type KirimCredentials = z.infer<typeof KirimCredentialsSchema>;
 
-export interface KirimContactRequest {
+interface KirimContactRequest {
   phone_number: string;
   name?: string;
   email?: string;
@@ -47,7 +47,7 @@ export interface KirimContactRequest {
  * carries nothing but `id` and `object` (no `request_id`), so the rest is
  * not required.
  */
-export const KirimCreatedSchema = z.object({
+const KirimCreatedSchema = z.object({
   data: z.object({
     id: z.string().check(z.minLength(1)),
     object: z.optional(z.string()),
@@ -61,7 +61,7 @@ const optionalText = z.optional(z.nullable(z.string()));
  * Kirim's error envelope (https://developers.kirim.chat/concepts/errors/); every
  * field is optional so a proxy's or a partial body still reads.
  */
-export const KirimErrorSchema = z.object({
+const KirimErrorSchema = z.object({
   error: z.object({
     type: optionalText,
     code: optionalText,
@@ -78,14 +78,14 @@ const PlainErrorSchema = z.object({ error: optionalText, message: optionalText }
  * The documented list answer `{data: [contact], has_more, next_cursor, request_id}`
  * (https://developers.kirim.chat/concepts/pagination/). Only what the lookup reads is required.
  */
-export const KirimListSchema = z.object({
+const KirimListSchema = z.object({
   data: z.array(z.object({ id: z.string().check(z.minLength(1)), phone_number: optionalText })),
   has_more: z.optional(z.boolean()),
   next_cursor: optionalText,
 });
 
 /** Metadata keys we add; prefixed so a form field called "source" keeps its own value. */
-export const KIRIM_ORIGIN_KEYS = { source: 'origin_source', route: 'origin_route' } as const;
+const KIRIM_ORIGIN_KEYS = { source: 'origin_source', route: 'origin_route' } as const;
 
 /** The phone Kirim gets: one known to be on WhatsApp first, else the first valid one. */
 export function kirimPhone(contact: Contact): string | undefined {
@@ -146,7 +146,7 @@ interface KirimError {
   requestId?: string;
 }
 
-export function readKirimError(body: string): KirimError {
+function readKirimError(body: string): KirimError {
   const raw = parseJson(body);
   const envelope = KirimErrorSchema.safeParse(raw);
   const out: KirimError = {};
@@ -166,7 +166,7 @@ export function readKirimError(body: string): KirimError {
 }
 
 /** Kirim's message when it gives one, else its code and type; the request id helps Kirim's support find the call. */
-export function describeKirimError(status: number, error: KirimError): string {
+function describeKirimError(status: number, error: KirimError): string {
   const head = error.message ?? ([error.code, error.type ? `(${error.type})` : undefined].filter(Boolean).join(' ') || `HTTP ${status}`);
   const details = [error.param ? `param ${error.param}` : undefined, error.requestId ? `request_id ${error.requestId}` : undefined].filter(Boolean);
   return details.length > 0 ? `${head}; ${details.join('; ')}` : head;

@@ -22,12 +22,12 @@ import {
 } from './types.js';
 import type { HttpRequest, HttpResponse } from '../http.js';
 
-export const TwoChatCredentialsSchema = z.object({
+const TwoChatCredentialsSchema = z.object({
   apiKey: z.string().check(z.minLength(1)),
 });
 type TwoChatCredentials = z.infer<typeof TwoChatCredentialsSchema>;
 
-export interface TwoChatContactRequest {
+interface TwoChatContactRequest {
   first_name: string;
   last_name?: string;
   profile_pic_url?: string;

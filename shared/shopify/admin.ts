@@ -10,7 +10,7 @@ import * as z from '../zod.js';
 import { describeIssues } from '../validation.js';
 import { SHOP_DOMAIN, SHOP_DOMAIN_EXAMPLE } from './domain.js';
 
-export const DEFAULT_SHOPIFY_API_VERSION = '2025-07';
+const DEFAULT_SHOPIFY_API_VERSION = '2025-07';
 
 /** Secret `contact-relay/{stage}/shopify-admin/{route}` (or the route's `reconcile.secretName`). */
 export const ShopifyAdminCredentialsSchema = z.object({
@@ -19,14 +19,14 @@ export const ShopifyAdminCredentialsSchema = z.object({
   accessToken: z.string().check(z.minLength(1)),
   apiVersion: z._default(z.string().check(z.regex(/^(\d{4}-(01|04|07|10)|unstable)$/, 'must be a Shopify API version such as "2025-07"')), DEFAULT_SHOPIFY_API_VERSION),
 });
-export type ShopifyAdminCredentials = z.infer<typeof ShopifyAdminCredentialsSchema>;
+type ShopifyAdminCredentials = z.infer<typeof ShopifyAdminCredentialsSchema>;
 
 /** `contact-relay/{stage}/shopify-admin/{route}` */
 export function shopifyAdminSecretName(stage: string, route: string): string {
   return `contact-relay/${stage}/shopify-admin/${route}`;
 }
 
-export type ShopifyAdminErrorCode = 'unauthorized' | 'forbidden' | 'throttled' | 'unavailable' | 'network' | 'graphql' | 'http' | 'malformed_response';
+type ShopifyAdminErrorCode = 'unauthorized' | 'forbidden' | 'throttled' | 'unavailable' | 'network' | 'graphql' | 'http' | 'malformed_response';
 
 export class ShopifyAdminError extends Error {
   override name = 'ShopifyAdminError';
@@ -46,7 +46,7 @@ export class ShopifyAdminError extends Error {
 
 /** Only what the mapper needs: every field costs query points and, for customers, protected data access. */
 const ADDRESS_FIELDS = 'firstName lastName phone countryCodeV2 address1 address2 city province zip';
-export const ORDERS_QUERY = `query ReconcileOrders($first: Int!, $after: String, $query: String!) {
+const ORDERS_QUERY = `query ReconcileOrders($first: Int!, $after: String, $query: String!) {
   orders(first: $first, after: $after, sortKey: CREATED_AT, query: $query) {
     edges {
       cursor
@@ -68,7 +68,7 @@ export const ORDERS_QUERY = `query ReconcileOrders($first: Int!, $after: String,
 }`;
 
 /** Shopify's search syntax wants dates quoted. */
-export function createdSinceQuery(sinceIso: string): string {
+function createdSinceQuery(sinceIso: string): string {
   return `created_at:>='${sinceIso}'`;
 }
 
@@ -100,7 +100,7 @@ const OrdersResponseSchema = z.object({
 });
 type OrdersResponse = z.infer<typeof OrdersResponseSchema>;
 
-export interface OrdersPage {
+interface OrdersPage {
   orders: AdminOrderNode[];
   /** Points left in the shop's bucket after this page, when Shopify said. */
   throttle?: z.infer<typeof ThrottleStatusSchema>;
@@ -116,11 +116,11 @@ export interface FetchOrdersOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-export const fetchOrdersDefaults = { pageSize: 50, maxAttempts: 4, maxWaitMs: 10_000 };
+const fetchOrdersDefaults = { pageSize: 50, maxAttempts: 4, maxWaitMs: 10_000 };
 
 const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export function graphqlUrl(credentials: ShopifyAdminCredentials, baseUrlOverride?: string): string {
+function graphqlUrl(credentials: ShopifyAdminCredentials, baseUrlOverride?: string): string {
   const base = baseUrlOverride !== undefined ? baseUrlOverride.replace(/\/+$/, '') : `https://${credentials.shopDomain.toLowerCase()}`;
   return `${base}/admin/api/${credentials.apiVersion}/graphql.json`;
 }

@@ -14,9 +14,9 @@ import { SHOP_DOMAIN } from './domain.js';
 import { mapShopifyCustomer, mapShopifyOrder, ShopifyCustomerWebhookSchema, ShopifyOrderSchema, shopifyOrderEventKey } from './orders.js';
 
 /** Topics whose payload is an order. `orders/paid` carries the same person as `orders/create`. */
-export const SHOPIFY_ORDER_TOPICS: readonly string[] = ['orders/create', 'orders/paid'];
+const SHOPIFY_ORDER_TOPICS: readonly string[] = ['orders/create', 'orders/paid'];
 /** Topics whose payload is a customer. */
-export const SHOPIFY_CUSTOMER_TOPICS: readonly string[] = ['customers/create', 'customers/update'];
+const SHOPIFY_CUSTOMER_TOPICS: readonly string[] = ['customers/create', 'customers/update'];
 
 export function isShopifyContactTopic(topic: string): boolean {
   return SHOPIFY_ORDER_TOPICS.includes(topic) || SHOPIFY_CUSTOMER_TOPICS.includes(topic);

@@ -46,7 +46,7 @@ export type ShopifyEventOutcome =
   | { status: 'skipped'; reason: string; eventKey: string }
   | { status: 'ignored'; reason: string };
 
-export interface ShopifyEventDependencies {
+interface ShopifyEventDependencies {
   route: ResolvedRoute;
   accept: IngestDependencies['accept'];
   logger?: Pick<typeof defaultLogger, 'info' | 'warn' | 'error'>;

@@ -21,7 +21,7 @@ import { addressOf, isoTime, mapPerson, orderTotal, present, trimmed, withSkipRe
 /** Shopify sends `null` for every absent field; absent keys happen too (trimmed payloads, old API versions). */
 export const text = z.nullish(z.string());
 
-export const ShopifyAddressSchema = z.object({
+const ShopifyAddressSchema = z.object({
   first_name: text,
   last_name: text,
   phone: text,
@@ -37,7 +37,7 @@ export type ShopifyAddress = z.infer<typeof ShopifyAddressSchema>;
 
 const ShopifyConsentSchema = z.nullish(z.object({ state: text }));
 
-export const ShopifyCustomerSchema = z.object({
+const ShopifyCustomerSchema = z.object({
   admin_graphql_api_id: text,
   first_name: text,
   last_name: text,
@@ -49,7 +49,7 @@ export const ShopifyCustomerSchema = z.object({
 });
 
 export const ORDER_GID = /^gid:\/\/shopify\/Order\/\d+$/;
-export const CUSTOMER_GID = /^gid:\/\/shopify\/Customer\/\d+$/;
+const CUSTOMER_GID = /^gid:\/\/shopify\/Customer\/\d+$/;
 
 /**
  * The part of a `customers/create` / `customers/update` payload we read.
@@ -69,7 +69,7 @@ export const ShopifyCustomerWebhookSchema = z.object({
   email_marketing_consent: ShopifyConsentSchema,
   sms_marketing_consent: ShopifyConsentSchema,
 });
-export type ShopifyCustomerWebhook = z.infer<typeof ShopifyCustomerWebhookSchema>;
+type ShopifyCustomerWebhook = z.infer<typeof ShopifyCustomerWebhookSchema>;
 
 /** The part of a REST/webhook order we read. `id` is deliberately absent: see the module comment. */
 export const ShopifyOrderSchema = z.object({

@@ -24,10 +24,10 @@ import { ignoredTopicReason, isShopAllowed, isShopifyContactTopic, readShopifyDe
  * (https://shopify.dev/changelog/updates-to-webhook-retry-mechanism); in rare cases a webhook arrives up to a
  * day late (https://shopify.dev/docs/apps/build/webhooks/best-practices). 48 hours leaves room for both.
  */
-export const DEFAULT_MAX_DELIVERY_AGE_HOURS = 48;
+const DEFAULT_MAX_DELIVERY_AGE_HOURS = 48;
 
 /** Throws 401 unless `X-Shopify-Hmac-Sha256` is the base64 HMAC-SHA256 of the raw body under `secret`. */
-export function verifyShopifyHmac(request: WebhookRequest, secret: string): void {
+function verifyShopifyHmac(request: WebhookRequest, secret: string): void {
   requireHmac({ given: request.headers[SHOPIFY_HEADERS.hmac.toLowerCase()], header: SHOPIFY_HEADERS.hmac, secret, signed: request.rawBody, encoding: 'base64' });
 }
 
@@ -38,7 +38,7 @@ export function verifyShopifyHmac(request: WebhookRequest, secret: string): void
  * is still delivered by `reconcile` on a route that has it, which reads orders whether or not their webhook came.
  * The header is not signed: this stops a replay that keeps Shopify's headers, and the body key one that does not.
  */
-export function requireFreshDelivery(
+function requireFreshDelivery(
   delivery: Pick<ShopifyDelivery, 'triggeredAt'>,
   route: Pick<ResolvedRoute, 'maxDeliveryAgeHours'>,
   now: Date,

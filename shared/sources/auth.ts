@@ -19,9 +19,9 @@ import { SecretFormatError, sourceSecretName } from '../secrets.js';
 import { constantTimeEqual, requireHmac } from '../signatures.js';
 import { WebhookRejectedError, type WebhookRequest } from '../webhook.js';
 
-export const TOKEN_QUERY_PARAMETER = 'token';
+const TOKEN_QUERY_PARAMETER = 'token';
 /** Header names as `WebhookRequest.headers` holds them: lower-cased. */
-export const TOKEN_HEADER = 'x-contact-relay-token';
+const TOKEN_HEADER = 'x-contact-relay-token';
 export const SIGNATURE_HEADER = 'x-contact-relay-signature';
 const SIGNATURE_PREFIX = 'sha256=';
 
@@ -38,7 +38,7 @@ export function requireToken(request: WebhookRequest, expected: string): void {
 }
 
 /** Throws 401 unless `X-Contact-Relay-Signature` is `sha256=` + the base64 HMAC-SHA256 of the raw body under `secret`. */
-export function requireBodySignature(request: WebhookRequest, secret: string): void {
+function requireBodySignature(request: WebhookRequest, secret: string): void {
   const header = request.headers[SIGNATURE_HEADER]?.trim();
   requireHmac({
     // The prefix names the algorithm, as Typeform's header does; a bare base64 value is judged by the same comparison.

@@ -44,7 +44,7 @@ const HEADER_SHAPE = 't=<unix seconds>,v1=<hex HMAC-SHA256 of "{t}.{body}">';
 // ---------------------------------------------------------------------------
 // Signature
 
-export interface CalendlySignatureHeader {
+interface CalendlySignatureHeader {
   /** `t` as sent: the signed string starts with exactly these digits. */
   timestamp: string;
   /** Every `v1` value; one matching is enough. */
@@ -83,7 +83,7 @@ export function parseCalendlySignature(header: string): CalendlySignatureHeader 
 }
 
 /** How far a signature's timestamp may be from our clock, either way, in seconds. */
-export function calendlyTolerance(route: Pick<ResolvedRoute, 'calendly'>): number {
+function calendlyTolerance(route: Pick<ResolvedRoute, 'calendly'>): number {
   return route.calendly?.toleranceSeconds ?? CALENDLY_DEFAULT_TOLERANCE_SECONDS;
 }
 
@@ -93,7 +93,7 @@ export function calendlyTolerance(route: Pick<ResolvedRoute, 'calendly'>): numbe
  * header or a signature that does not match, `stale_signature` for a matching one signed too long ago, or
  * too far ahead of our clock (a replay, or a clock far off).
  */
-export function requireCalendlySignature(
+function requireCalendlySignature(
   request: WebhookRequest,
   secret: string,
   now: Date,
@@ -153,7 +153,7 @@ const ScheduledEventSchema = z.object({
   event_type: text,
 });
 
-export const CalendlyInviteeCreatedSchema = z.object({
+const CalendlyInviteeCreatedSchema = z.object({
   event: z.literal('invitee.created'),
   created_at: text,
   payload: z.object({
@@ -172,7 +172,7 @@ export const CalendlyInviteeCreatedSchema = z.object({
     scheduled_event: z.nullish(ScheduledEventSchema),
   }),
 });
-export type CalendlyInviteeCreated = z.infer<typeof CalendlyInviteeCreatedSchema>;
+type CalendlyInviteeCreated = z.infer<typeof CalendlyInviteeCreatedSchema>;
 type Invitee = CalendlyInviteeCreated['payload'];
 
 /**
@@ -180,7 +180,7 @@ type Invitee = CalendlyInviteeCreated['payload'];
  * `fields` may name a question ("WhatsApp number") or one of Calendly's keys (`text_reminder_number`); without
  * them the typed details come first and questions are read by their words ("Your phone number").
  */
-export function calendlyFields(invitee: Invitee): TypedField[] {
+function calendlyFields(invitee: Invitee): TypedField[] {
   const own: TypedField[] = [
     { names: ['email'], type: 'email', value: invitee.email ?? null },
     { names: ['first_name'], type: 'first_name', value: invitee.first_name ?? null },
@@ -195,7 +195,7 @@ export function calendlyFields(invitee: Invitee): TypedField[] {
 }
 
 /** The invitee's URI: the same on every retry of its `invitee.created`, and unique to the booking. */
-export function calendlyEventKey(webhook: CalendlyInviteeCreated): string {
+function calendlyEventKey(webhook: CalendlyInviteeCreated): string {
   const uri = webhook.payload.uri.trim();
   if (uri === '') {
     throw new WebhookRejectedError(400, 'malformed_body', 'body is not a Calendly webhook: payload.uri (the invitee) is blank');
@@ -204,7 +204,7 @@ export function calendlyEventKey(webhook: CalendlyInviteeCreated): string {
 }
 
 /** What was booked and where the person came from, named as the other sources name theirs (`calendly_*`). */
-export function calendlyAttributes(invitee: Invitee): Record<string, string> {
+function calendlyAttributes(invitee: Invitee): Record<string, string> {
   const event = invitee.scheduled_event;
   const values: Record<string, string | undefined> = {
     calendly_event_type: trimmed(event?.event_type),
@@ -223,7 +223,7 @@ export function calendlyAttributes(invitee: Invitee): Record<string, string> {
  * as attributes, then every other answered question under its own text (as Meta's custom questions are).
  * A skip reason when it has no usable email or phone.
  */
-export function mapCalendlyInvitee(
+function mapCalendlyInvitee(
   webhook: CalendlyInviteeCreated,
   route: ResolvedRoute,
   eventKey: string,

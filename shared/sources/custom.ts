@@ -33,7 +33,7 @@ import { contactReading, isEmail, nameParts, NOT_AN_EMAIL, phoneReader, withSkip
 import { protectForm } from './protection.js';
 
 /** The tag every contact from this source carries, as Tally's carry `tally`. */
-export const CUSTOM_SOURCE_TAG = 'custom';
+const CUSTOM_SOURCE_TAG = 'custom';
 
 /** Event ids longer than this are hashed into the key, so a sender's huge id cannot make a huge key. */
 const MAX_EVENT_ID_CHARS = 200;
@@ -82,7 +82,7 @@ function timestampMs(text: string): number {
  * later, or a sender's clock far off). The signature is checked before the
  * timestamp's age, so an unsigned request learns nothing about our clock.
  */
-export function requireCustomSignature(
+function requireCustomSignature(
   request: WebhookRequest,
   settings: CustomSignature,
   secret: string,
@@ -138,7 +138,7 @@ export function requireCustomSignature(
  * object. 415 for another media type, 400 `malformed_body` for invalid JSON,
  * 413 `too_many_fields` for a form of more than MAX_FORM_FIELDS pairs.
  */
-export function parseCustomBody(request: WebhookRequest): unknown {
+function parseCustomBody(request: WebhookRequest): unknown {
   const type = mediaType(request);
   if (type === 'application/json' || type?.endsWith('+json')) {
     try {
@@ -220,7 +220,7 @@ const notText = (field: string, pointer: string) => `${field} at "${pointer}" is
  * the first value of their pointers, strings, numbers and booleans as text; an
  * object or array there is left out, and named as a problem.
  */
-export function mapCustomDocument(
+function mapCustomDocument(
   document: unknown,
   route: ResolvedRoute,
   fields: CustomFields,
@@ -311,7 +311,7 @@ export function mapCustomDocument(
  * body, so a sender's retry of the same bytes is a duplicate. Called only
  * after the request is authenticated: the key names verified bytes.
  */
-export function customEventKey(request: WebhookRequest, document: unknown, eventId: string | undefined): string {
+function customEventKey(request: WebhookRequest, document: unknown, eventId: string | undefined): string {
   const value = eventId === undefined ? undefined : readPointer(document, eventId);
   const number = typeof value === 'number' && Number.isFinite(value) ? String(value) : '';
   const id = typeof value === 'string' ? value.trim() : number;

@@ -58,7 +58,7 @@ export interface TypedField {
   value: TypedFieldValue;
 }
 
-export interface MapTypedFieldsOptions {
+interface MapTypedFieldsOptions {
   source: SourceName;
   eventKey: string;
   now: Date;

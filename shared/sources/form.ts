@@ -155,7 +155,7 @@ export interface MappedContact {
   skipReason?: string;
 }
 
-export interface FormMappingOptions {
+interface FormMappingOptions {
   /**
    * Keys whose kind the sender's payload shows (a Jotform name control's
    * `.first`, a phone control): tried before the automatic names when the

@@ -33,14 +33,14 @@ export const GoogleFormsResponseSchema = z.object({
   /** Question title → answer: text, or a list for checkboxes and grids. */
   answers: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
 });
-export type GoogleFormsResponse = z.infer<typeof GoogleFormsResponseSchema>;
+type GoogleFormsResponse = z.infer<typeof GoogleFormsResponseSchema>;
 
 function malformed(message: string): WebhookRejectedError {
   return new WebhookRejectedError(400, 'malformed_body', message);
 }
 
 /** Read the forwarder's JSON; 400 when it is not what the script sends. */
-export function parseGoogleFormsBody(request: WebhookRequest): GoogleFormsResponse {
+function parseGoogleFormsBody(request: WebhookRequest): GoogleFormsResponse {
   checkBodySize(request);
   const type = mediaType(request);
   if (type !== 'application/json') {
@@ -58,7 +58,7 @@ export function parseGoogleFormsBody(request: WebhookRequest): GoogleFormsRespon
   return response.data;
 }
 
-export function googleFormsEventKey(formId: string, responseId: string): string {
+function googleFormsEventKey(formId: string, responseId: string): string {
   return `google-forms:${formId}:${responseId}`;
 }
 

@@ -31,7 +31,7 @@ const JotformEnvelopeSchema = z.object({
   rawRequest: z.string(),
 });
 
-export interface JotformSubmission {
+interface JotformSubmission {
   formID: string;
   submissionID: string;
   formTitle?: string;
@@ -100,7 +100,7 @@ export async function parseJotformBody(request: WebhookRequest): Promise<Jotform
   return { formID, submissionID, ...(formTitle !== undefined ? { formTitle } : {}), rawRequest: rawRequest as Record<string, unknown> };
 }
 
-export function jotformEventKey(formID: string, submissionID: string): string {
+function jotformEventKey(formID: string, submissionID: string): string {
   return `jotform:${formID}:${submissionID}`;
 }
 
@@ -152,7 +152,7 @@ function combine(kind: Kind, parts: Record<string, string>): string {
   }
 }
 
-export interface JotformFields {
+interface JotformFields {
   /** Each answer under its full key (`q3_fullName`) and its bare name (`fullName`); compound parts as `q3_fullName.first` and `fullName.first`. */
   fields: FormFields;
   /** Keys whose kind the answer's shape shows, in form order, for `mapFormToContact`'s `typed`. */

@@ -36,7 +36,7 @@ export const DEFAULT_GRAPH_URL = 'https://graph.facebook.com';
 /** The lead's fields read: its answers, when it was made, and where it came from. */
 export const LEAD_FIELDS = 'field_data,created_time,ad_id,form_id,campaign_name';
 
-export interface MetaLeadFetcherOptions {
+interface MetaLeadFetcherOptions {
   secrets: Pick<SecretStore, 'get' | 'forget'>;
   stage: string;
   http: HttpClient;
@@ -103,7 +103,7 @@ function valuesOf(values: readonly unknown[] | null | undefined): string[] {
 }
 
 /** The lead's answers as typed fields, named by their `name`; `country` as the region code when it names one. */
-export function graphLeadFields(lead: GraphLead): TypedField[] {
+function graphLeadFields(lead: GraphLead): TypedField[] {
   return (lead.field_data ?? []).map(({ name, values }) => {
     const texts = valuesOf(values);
     const key = name.trim().toLowerCase();
@@ -150,7 +150,7 @@ function questionAttributes(lead: GraphLead): Record<string, string> {
  * route's `fields` first, then Meta's standard questions), tagged `meta-leads` and the route's tags, with
  * where it came from as `meta_*` attributes, then the route's named attributes, then the custom questions.
  */
-export function mapGraphLead(
+function mapGraphLead(
   lead: GraphLead,
   reference: MetaLeadReference,
   route: ResolvedRoute,
@@ -222,7 +222,7 @@ function graphSaid(error: GraphError, token: string): string {
 }
 
 /** What a Graph answer other than 2xx means for the lead: by its Graph error code, else by its HTTP status. */
-export function graphFailure(response: HttpResponse, context: FailureContext): LeadUnavailableError | LeadFetchTransientError {
+function graphFailure(response: HttpResponse, context: FailureContext): LeadUnavailableError | LeadFetchTransientError {
   const { reference, secretName, token } = context;
   const { status } = response;
   let error: GraphError | undefined;
@@ -281,12 +281,12 @@ export function graphFailure(response: HttpResponse, context: FailureContext): L
 // The fetcher
 
 /** `appsecret_proof`: the hex HMAC-SHA256 of the token keyed with the app secret, for apps that require it. */
-export function appSecretProof(token: string, appSecret: string): string {
+function appSecretProof(token: string, appSecret: string): string {
   return hmacSha256(appSecret, token).toString('hex');
 }
 
 /** The lead's URL; the token travels in the query, as Graph documents, and never in a message. */
-export function leadUrl(base: string, version: string, leadgenId: string, token: string, appSecret?: string): string {
+function leadUrl(base: string, version: string, leadgenId: string, token: string, appSecret?: string): string {
   const query = new URLSearchParams({ fields: LEAD_FIELDS, access_token: token });
   // https://developers.facebook.com/docs/graph-api/securing-requests: required when the app enables
   // "Require App Secret", harmless otherwise.

@@ -116,7 +116,7 @@ function leadTime(value: unknown): string | undefined {
   return isoTime(value);
 }
 
-export const metaLeadEventKey = (leadgenId: string) => `meta-leads:${leadgenId}`;
+const metaLeadEventKey = (leadgenId: string) => `meta-leads:${leadgenId}`;
 
 /** The secret's name for messages; the stage is not known at ingest, so it stays a placeholder. */
 function secretNameOf(route: ResolvedRoute): string {
@@ -126,7 +126,7 @@ function secretNameOf(route: ResolvedRoute): string {
 const refuseCheck = (message: string) => new WebhookRejectedError(403, 'verification_failed', message);
 
 /** The body's leads, one per `leadgen` change (the first of any repeated `leadgen_id`), or why there is none. */
-export function readLeadgenNotification(request: WebhookRequest): { leads: MetaLeadReference[] } | { ignored: string } {
+function readLeadgenNotification(request: WebhookRequest): { leads: MetaLeadReference[] } | { ignored: string } {
   const body = readJsonBody(request, 'Meta Lead Ads');
   const envelope = checkBody(EnvelopeSchema, body, 'Meta Lead Ads');
   if (envelope.object !== 'page') return { ignored: `Meta webhook object "${envelope.object}" carries no Page leads` };

@@ -33,7 +33,7 @@ import { SecretFormatError, sourceSecretName } from '../secrets.js';
 import { WebhookRejectedError, type WebhookRequest } from '../webhook.js';
 import * as z from '../zod.js';
 
-export interface RateCount {
+interface RateCount {
   counted: boolean;
   /** When the window ends (epoch ms). */
   windowEndsAt: number;
@@ -86,7 +86,7 @@ const SiteverifyAnswerSchema = z.object({
   'error-codes': z.optional(z.array(z.string())),
 });
 
-export type FormVerdict = { kind: 'pass' } | { kind: 'decoy'; reason: string };
+type FormVerdict = { kind: 'pass' } | { kind: 'decoy'; reason: string };
 
 type FormFields = Record<string, string | string[] | undefined>;
 

@@ -45,7 +45,7 @@ export const TallyWebhookSchema = z.object({
     fields: z.array(TallyFieldSchema),
   }),
 });
-export type TallyWebhook = z.infer<typeof TallyWebhookSchema>;
+type TallyWebhook = z.infer<typeof TallyWebhookSchema>;
 
 const FIELD_TYPES: Record<string, TypedFieldType> = {
   INPUT_EMAIL: 'email',
@@ -96,7 +96,7 @@ export function tallyFields(webhook: TallyWebhook): TypedField[] {
 }
 
 /** `eventId` is the same on every retry of a delivery; the response id is the fallback. */
-export function tallyEventKey(webhook: TallyWebhook): string {
+function tallyEventKey(webhook: TallyWebhook): string {
   const id = webhook.eventId?.trim() || webhook.data.responseId?.trim() || webhook.data.submissionId?.trim();
   if (!id) throw new WebhookRejectedError(400, 'malformed_body', 'body is not a Tally webhook: it has neither eventId nor data.responseId');
   return `tally:${webhook.data.formId}:${id}`;

@@ -52,7 +52,7 @@ export const TypeformWebhookSchema = z.object({
   event_type: z.literal('form_response'),
   form_response: TypeformResponseSchema,
 });
-export type TypeformWebhook = z.infer<typeof TypeformWebhookSchema>;
+type TypeformWebhook = z.infer<typeof TypeformWebhookSchema>;
 
 const ANSWER_TYPES: Record<string, TypedFieldType> = {
   email: 'email',
@@ -112,7 +112,7 @@ export function typeformFields(response: TypeformWebhook['form_response']): Type
 }
 
 /** Typeform's `event_id` identifies the delivery's event across retries; the response `token` is the fallback. */
-export function typeformEventKey(webhook: TypeformWebhook): string {
+function typeformEventKey(webhook: TypeformWebhook): string {
   const id = webhook.event_id?.trim() || webhook.form_response.token?.trim();
   if (!id) throw new WebhookRejectedError(400, 'malformed_body', 'body is not a Typeform webhook: it has neither event_id nor form_response.token');
   return `typeform:${webhook.form_response.form_id}:${id}`;

@@ -36,7 +36,7 @@ export const WebflowFormSubmissionSchema = z.object({
     formId: text,
   }),
 });
-export type WebflowFormSubmission = z.infer<typeof WebflowFormSubmissionSchema>;
+type WebflowFormSubmission = z.infer<typeof WebflowFormSubmissionSchema>;
 
 function dataValue(value: unknown): TypedFieldValue {
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
@@ -49,7 +49,7 @@ export function webflowFields(submission: WebflowFormSubmission): TypedField[] {
   return Object.entries(submission.payload.data).map(([name, value]) => ({ names: [name], value: dataValue(value) }));
 }
 
-export function webflowEventKey(submission: WebflowFormSubmission): string {
+function webflowEventKey(submission: WebflowFormSubmission): string {
   return `webflow:${submission.payload.siteId}:${submission.payload.id}`;
 }
 

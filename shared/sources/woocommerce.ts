@@ -27,7 +27,7 @@ import type { MappedContact } from './form.js';
 import { addressOf, contactReading, isoTime, mapPerson, orderTotal, present, trimmed, withSkipReason, type PersonCandidates } from './mapping.js';
 
 /** The headers WooCommerce sends with every delivery, as it spells them. */
-export const WC_HEADERS = {
+const WC_HEADERS = {
   signature: 'X-WC-Webhook-Signature',
   topic: 'X-WC-Webhook-Topic',
   /** The store's home URL, `https://shop.example.com/`. */
@@ -37,8 +37,8 @@ export const WC_HEADERS = {
   webhookId: 'X-WC-Webhook-ID',
 } as const;
 
-export const WOO_ORDER_TOPICS: readonly string[] = ['order.created', 'order.updated'];
-export const WOO_CUSTOMER_TOPICS: readonly string[] = ['customer.created'];
+const WOO_ORDER_TOPICS: readonly string[] = ['order.created', 'order.updated'];
+const WOO_CUSTOMER_TOPICS: readonly string[] = ['customer.created'];
 
 const header = (request: WebhookRequest, name: string) => request.headers[name.toLowerCase()]?.trim() || undefined;
 
@@ -76,7 +76,7 @@ const text = z.nullish(z.string());
 /** WooCommerce ids are database row ids: positive and far below 2^53, but checked rather than assumed. */
 const WooIdSchema = z.number().check(z.int(), z.positive());
 
-export const WooAddressSchema = z.object({
+const WooAddressSchema = z.object({
   first_name: text,
   last_name: text,
   company: text,
@@ -90,7 +90,7 @@ export const WooAddressSchema = z.object({
   email: text,
   phone: text,
 });
-export type WooAddress = z.infer<typeof WooAddressSchema>;
+type WooAddress = z.infer<typeof WooAddressSchema>;
 
 /** The part of a REST API v3 order we read. */
 export const WooOrderSchema = z.object({
@@ -105,7 +105,7 @@ export const WooOrderSchema = z.object({
   billing: z.nullish(WooAddressSchema),
   shipping: z.nullish(WooAddressSchema),
 });
-export type WooOrder = z.infer<typeof WooOrderSchema>;
+type WooOrder = z.infer<typeof WooOrderSchema>;
 
 /** The part of a REST API v3 customer we read. */
 export const WooCustomerSchema = z.object({
@@ -117,7 +117,7 @@ export const WooCustomerSchema = z.object({
   billing: z.nullish(WooAddressSchema),
   shipping: z.nullish(WooAddressSchema),
 });
-export type WooCustomer = z.infer<typeof WooCustomerSchema>;
+type WooCustomer = z.infer<typeof WooCustomerSchema>;
 
 /**
  * The dedupe key. The delivery id cannot be it: WooCommerce makes a new one
@@ -128,7 +128,7 @@ export type WooCustomer = z.infer<typeof WooCustomerSchema>;
  * customer is created once. The delivery id, then a hash of the body, are
  * used only for an update that carries no modification time.
  */
-export function wooEventKey(store: string, topic: string, resource: { id: number; date_modified_gmt?: string | null | undefined }, request: WebhookRequest): string {
+function wooEventKey(store: string, topic: string, resource: { id: number; date_modified_gmt?: string | null | undefined }, request: WebhookRequest): string {
   const [kind, event] = topic.split('.');
   const base = `woocommerce:${store}:${kind}:${resource.id}:${event}`;
   if (topic !== 'order.updated') return base;

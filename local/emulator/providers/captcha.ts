@@ -123,7 +123,7 @@ function answer(service: CaptchaService, params: Record<string, string>): Emulat
   return json(200, { success: true, challenge_ts: new Date().toISOString(), hostname, 'error-codes': [], ...extra });
 }
 
-export type CaptchaApi = (service: CaptchaService, request: EmulatedRequest) => EmulatedResponse;
+type CaptchaApi = (service: CaptchaService, request: EmulatedRequest) => EmulatedResponse;
 
 /** Serves one vendor's siteverify path and records the call in `state.requests`. */
 export function captchaApi(state: EmulatorState): CaptchaApi {

@@ -20,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import type { EmulatorState } from '../state.js';
 import { isRecord, json, type EmulatedApi, type EmulatedRequest, type EmulatedResponse } from '../http-kit.js';
 
-export type ChatwootChannelType = 'Channel::Api' | 'Channel::WebWidget' | 'Channel::Whatsapp' | 'Channel::Sms' | 'Channel::Email';
+type ChatwootChannelType = 'Channel::Api' | 'Channel::WebWidget' | 'Channel::Whatsapp' | 'Channel::Sms' | 'Channel::Email';
 
 export interface ChatwootInbox {
   id: number;

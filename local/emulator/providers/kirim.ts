@@ -36,7 +36,7 @@ const IDEMPOTENCY_KEY_MAX = 255;
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 /** A ULID: 10 characters of milliseconds and 16 random ones, the shape of Kirim's `ctc_…` and `req_…` ids. */
-export function ulid(now = Date.now()): string {
+function ulid(now = Date.now()): string {
   let time = '';
   let rest = now;
   for (let i = 0; i < 10; i++) {
@@ -48,14 +48,14 @@ export function ulid(now = Date.now()): string {
   return time + random;
 }
 
-export interface KirimSettings {
+interface KirimSettings {
   /** How long a request waits for another one running under its key before 409 (Kirim: 30 s). */
   inFlightWaitMs: number;
   /** Tokens whose organisation may not use the phone-scoped endpoints: they get 403 `permission_error`. */
   restrictedTokens: Set<string>;
 }
 
-export const KIRIM_IN_FLIGHT_WAIT_MS = 30_000;
+const KIRIM_IN_FLIGHT_WAIT_MS = 30_000;
 
 const settingsByState = new WeakMap<EmulatorState, KirimSettings>();
 

@@ -61,7 +61,7 @@ export const LEAD_FIELDS = [
   'retailer_item_id',
   'vehicle',
 ] as const;
-export type LeadField = (typeof LEAD_FIELDS)[number];
+type LeadField = (typeof LEAD_FIELDS)[number];
 const isLeadField = (name: string): name is LeadField => (LEAD_FIELDS as readonly string[]).includes(name);
 
 const DEFAULT_FIELDS: LeadField[] = ['created_time', 'field_data'];
@@ -118,7 +118,7 @@ export function graphFaultBody(status: number, code?: number): unknown {
 }
 
 /** What a page token opens: its pages, and the app secrets of the secrets naming it (for `appsecret_proof`). */
-export interface TokenGrant {
+interface TokenGrant {
   pages: Set<string>;
   appSecrets: Set<string>;
 }
@@ -127,7 +127,7 @@ export interface TokenGrant {
  * Grants by page access token, from every `…/source/meta-leads…` secret the emulator holds, read at each call so
  * a secret set after the start counts.
  */
-export function grantsByToken(secrets: ReadonlyMap<string, string>): Map<string, TokenGrant> {
+function grantsByToken(secrets: ReadonlyMap<string, string>): Map<string, TokenGrant> {
   const grants = new Map<string, TokenGrant>();
   for (const [name, text] of secrets) {
     if (!META_SECRET_NAME.test(name)) continue;
