@@ -19,7 +19,6 @@
  * request format) post form-encoded bodies.
  */
 import { createHash, createHmac } from 'node:crypto';
-import type { Contact } from '../contact.js';
 import type { CustomFields, CustomRoute, CustomSignature } from '../config/custom.js';
 import { routeAuth, type ResolvedRoute } from '../config/routes.js';
 import type { Source } from '../ingest.js';
@@ -29,7 +28,7 @@ import { requireRouteAuth } from './auth.js';
 import { signingSecret } from './fields.js';
 import { MAX_FORM_FIELDS, regionOf, tooManyFields, type MappedContact } from './form.js';
 import { readPointer } from './json-pointer.js';
-import { contactReading, isEmail, nameParts, NOT_AN_EMAIL, phoneReader, withSkipReason } from './mapping.js';
+import { contactReading, isEmail, nameParts, NOT_AN_EMAIL, phoneReader, submittedContact } from './mapping.js';
 import { protectForm } from './protection.js';
 
 /** The tag every contact from this source carries, as Tally's carry `tally`. */
@@ -286,23 +285,9 @@ function mapCustomDocument(
     }
   }
 
-  const personKey = emails[0] ?? phones[0]?.e164;
-  const contact: Contact = {
-    ...names,
-    emails,
-    phones,
-    rejectedPhones,
-    tags,
-    attributes,
-    origin: {
-      source: 'custom',
-      route: route.name,
-      eventKey,
-      occurredAt: now.toISOString(),
-      ...(personKey !== undefined ? { personKey } : {}),
-    },
-  };
-  return withSkipReason(contact, problems, 'no value at the email or phone pointers');
+  const origin = { source: 'custom' as const, route: route.name, eventKey, occurredAt: now.toISOString() };
+  const read = { ...names, emails, phones, rejectedPhones, tags, attributes };
+  return submittedContact(read, origin, problems, 'no value at the email or phone pointers');
 }
 
 /**

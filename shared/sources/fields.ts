@@ -22,7 +22,7 @@
  *     — only for free-text and hidden fields, so a yes/no question about
  *     email is never read as the address.
  */
-import type { Contact, SourceName } from '../contact.js';
+import type { SourceName } from '../contact.js';
 import type { FieldMapping, ResolvedRoute } from '../config/routes.js';
 import type { ReadContext } from '../ingest.js';
 import { SecretFormatError } from '../secrets.js';
@@ -30,7 +30,7 @@ import * as z from '../zod.js';
 import { describeIssues } from '../validation.js';
 import { mediaType, WebhookRejectedError, type WebhookRequest } from '../webhook.js';
 import { AUTOMATIC_FIELDS, MAX_FORM_FIELDS, tooManyFields, type MappedContact } from './form.js';
-import { isEmail, isoTime, nameParts, NOT_AN_EMAIL, phoneReader, withSkipReason } from './mapping.js';
+import { isEmail, isoTime, nameParts, NOT_AN_EMAIL, phoneReader, submittedContact } from './mapping.js';
 
 export type TypedFieldType =
   | 'email'
@@ -234,23 +234,10 @@ export function mapTypedFields(fields: readonly TypedField[], route: ResolvedRou
     if (text !== undefined) attributes[name] = text;
   }
 
-  const personKey = emails[0] ?? phones[0]?.e164;
-  const contact: Contact = {
-    ...contactName,
-    emails,
-    phones,
-    rejectedPhones,
-    tags,
-    attributes,
-    origin: {
-      source: options.source,
-      route: route.name,
-      eventKey: options.eventKey,
-      occurredAt: isoTime(options.occurredAt) ?? options.now.toISOString(),
-      ...(personKey !== undefined ? { personKey } : {}),
-    },
-  };
-  return withSkipReason(contact, problems, 'no email or phone field found');
+  const occurredAt = isoTime(options.occurredAt) ?? options.now.toISOString();
+  const origin = { source: options.source, route: route.name, eventKey: options.eventKey, occurredAt };
+  const read = { ...contactName, emails, phones, rejectedPhones, tags, attributes };
+  return submittedContact(read, origin, problems, 'no email or phone field found');
 }
 
 // ---------------------------------------------------------------------------

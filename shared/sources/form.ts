@@ -13,7 +13,7 @@ import { isRegion } from '../phone.js';
 import { checkBodySize, mediaType, WebhookRejectedError, type WebhookRequest } from '../webhook.js';
 import { requireRouteAuth } from './auth.js';
 import { protectForm } from './protection.js';
-import { contactReading, isEmail, nameParts, NOT_AN_EMAIL, phoneReader, withSkipReason } from './mapping.js';
+import { contactReading, isEmail, nameParts, NOT_AN_EMAIL, phoneReader, submittedContact } from './mapping.js';
 
 export type FormFields = Record<string, string | string[]>;
 
@@ -210,22 +210,9 @@ export function mapFormToContact(fields: FormFields, route: ResolvedRoute, event
     if (values.length > 0) attributes[name] = values.join(', ');
   }
 
-  const contact: Contact = {
-    ...contactName,
-    emails,
-    phones,
-    rejectedPhones,
-    tags,
-    attributes,
-    origin: {
-      source: route.source,
-      route: route.name,
-      eventKey,
-      occurredAt: occurredAt.toISOString(),
-      ...(emails[0] ?? phones[0]?.e164 ? { personKey: emails[0] ?? phones[0]?.e164 } : {}),
-    },
-  };
-  return withSkipReason(contact, problems, 'no email or phone field found');
+  const origin = { source: route.source, route: route.name, eventKey, occurredAt: occurredAt.toISOString() };
+  const read = { ...contactName, emails, phones, rejectedPhones, tags, attributes };
+  return submittedContact(read, origin, problems, 'no email or phone field found');
 }
 
 /** Common English names that are not the names `Intl.DisplayNames` gives (those are covered by it). */

@@ -142,6 +142,21 @@ export function withSkipReason(contact: Contact, problems: string[], nothingFoun
   return { contact, skipReason: `no usable email or phone: ${named}` };
 }
 
+/**
+ * A form-like submission's contact: what was read, with an origin whose person is its first email, else its
+ * first phone; skipped with `nothingFound` (or the problems met) when it has neither.
+ */
+export function submittedContact(
+  read: Pick<Contact, 'firstName' | 'lastName' | 'emails' | 'phones' | 'rejectedPhones' | 'tags' | 'attributes'>,
+  origin: Pick<Contact['origin'], 'source' | 'route' | 'eventKey' | 'occurredAt'>,
+  problems: string[],
+  nothingFound: string,
+): MappedContact {
+  const personKey = read.emails[0] ?? read.phones[0]?.e164;
+  const contact: Contact = { ...read, origin: { ...origin, ...(personKey !== undefined ? { personKey } : {}) } };
+  return withSkipReason(contact, problems, nothingFound);
+}
+
 /** What ingest accepts for a mapped contact: delivered, or recorded as skipped with its reason. */
 export function contactReading(eventKey: string, { contact, skipReason }: MappedContact): SourceReading {
   return { kind: 'contact', eventKey, contact, ...(skipReason !== undefined ? { skipReason } : {}) };
