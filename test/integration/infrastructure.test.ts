@@ -11,8 +11,7 @@
  * its bundle calls. cfn-lint checks every packaged template when installed.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +19,7 @@ import { httpClientDefaults } from '../../shared/http.js';
 import { metricsNamespace } from '../../shared/logging.js';
 import { retryDefaults } from '../../shared/providers/engine.js';
 import { STORE_ACTIONS, storeDefaults } from '../../shared/store.js';
-import { run } from '../../local/processes.js';
+import { oslsWithoutCredentials, scratchCopy } from '../../local/scratch.js';
 import { readZip } from '../helpers/zip.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -29,25 +28,14 @@ const scratch: string[] = [];
 // ---------------------------------------------------------------- running osls
 
 function copyService(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'contact-relay-infra-'));
+  const dir = scratchCopy('contact-relay-infra-');
   scratch.push(dir);
-  for (const entry of ['serverless.yml', 'package.json', 'tsconfig.json', 'config', 'infra', 'shared', 'functions', 'scripts', 'local']) {
-    cpSync(path.join(root, entry), path.join(dir, entry), { recursive: true });
-  }
-  symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
   return dir;
-}
-
-/** No credentials of any kind: env, files or instance metadata. */
-function credentialFreeEnv(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('AWS_')) env[key] = value;
-  return { ...env, HOME: home, AWS_EC2_METADATA_DISABLED: 'true', SLS_TELEMETRY_DISABLED: '1', ...extra };
 }
 
 async function osls(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<{ dir: string; output: string }> {
   const dir = copyService();
-  const result = await run(process.execPath, [path.join(root, 'node_modules/osls/bin/serverless.js'), ...args], { cwd: dir, env: credentialFreeEnv(dir, extraEnv), timeoutMs: 240_000 });
+  const result = await oslsWithoutCredentials(dir, args, { env: extraEnv, timeoutMs: 240_000 });
   if (result.code !== 0) throw new Error(`osls ${args.join(' ')} exited with ${result.code}:\n${result.output}`);
   return { dir, output: result.output };
 }
@@ -974,9 +962,7 @@ describe('osls package refuses what the functions of a deployed stage would refu
   async function packageWith(stage: string, env: NodeJS.ProcessEnv, routes?: unknown) {
     const dir = copyService();
     if (routes !== undefined) writeFileSync(path.join(dir, 'config/routes.json'), JSON.stringify(routes));
-    const bin = path.join(root, 'node_modules/osls/bin/serverless.js');
-    const options = { cwd: dir, env: credentialFreeEnv(dir, env), timeoutMs: 240_000 };
-    return run(process.execPath, [bin, 'package', '--stage', stage], options);
+    return oslsWithoutCredentials(dir, ['package', '--stage', stage], { env, timeoutMs: 240_000 });
   }
   const shipped = () => JSON.parse(readFileSync(path.join(root, 'config/routes.json'), 'utf8')) as Record<string, any>;
 

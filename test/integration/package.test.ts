@@ -5,37 +5,26 @@
  * the service so the working tree is never touched; the valid service is
  * packaged once for the whole file.
  */
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, type Run } from '../../local/processes.js';
+import { oslsWithoutCredentials, scratchCopy } from '../../local/scratch.js';
 import { readZip } from '../helpers/zip.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const scratch: string[] = [];
 
 function copyService(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'contact-relay-package-'));
+  const dir = scratchCopy('contact-relay-package-');
   scratch.push(dir);
-  for (const entry of ['serverless.yml', 'package.json', 'tsconfig.json', 'config', 'infra', 'shared', 'functions', 'scripts', 'local', 'cli']) {
-    cpSync(path.join(root, entry), path.join(dir, entry), { recursive: true });
-  }
-  symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
   return dir;
-}
-
-/** No credentials of any kind: env, files or instance metadata. */
-function credentialFreeEnv(home: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('AWS_')) env[key] = value;
-  return { ...env, HOME: home, AWS_EC2_METADATA_DISABLED: 'true', SLS_TELEMETRY_DISABLED: '1' };
 }
 
 const badRoutes = JSON.stringify({ accounts: { twochat: { provider: 'twochat' } }, sources: { form: { default: { deliverTo: ['twochat', 'ghost'] } } } });
 
-const osls = (dir: string) => run(process.execPath, [path.join(root, 'node_modules/osls/bin/serverless.js'), 'package', '--stage', 'ci'], { cwd: dir, env: credentialFreeEnv(dir), timeoutMs: 180_000 });
+const osls = (dir: string) => oslsWithoutCredentials(dir, ['package', '--stage', 'ci'], { timeoutMs: 180_000 });
 
 afterAll(() => {
   for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
