@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger, maskingReplacer } from '../../shared/logging.js';
-import { examplePhone, plainEmail } from '../helpers/arbitraries.js';
+import { examplePhone, plainEmail } from '../helpers/arbitraries/fields.js';
 import { isEmail } from '../../shared/sources/mapping.js';
 
 interface Planted {

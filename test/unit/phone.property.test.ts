@@ -8,7 +8,8 @@ import fc from 'fast-check';
 import { parsePhoneNumber } from 'libphonenumber-js';
 import { describe, expect, it } from 'vitest';
 import { normalisePhone, type PhoneRejection } from '../../shared/phone.js';
-import { E164, REGIONS, digitRun, examplePhone, phoneText } from '../helpers/arbitraries.js';
+import { digitRun, examplePhone, phoneText, REGIONS } from '../helpers/arbitraries/fields.js';
+import { E164 } from '../helpers/arbitraries/inspection.js';
 
 const REASONS: PhoneRejection[] = ['EMPTY', 'NOT_A_NUMBER', 'NO_REGION', 'TOO_SHORT', 'TOO_LONG', 'INVALID_COUNTRY', 'INVALID'];
 

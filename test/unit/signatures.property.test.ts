@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { constantTimeEqual, decodeSignature, hmacSha256, requireHmac } from '../../shared/signatures.js';
 import { WebhookRejectedError } from '../../shared/webhook.js';
-import { mutateText, textMutation } from '../helpers/arbitraries.js';
+import { mutateText, textMutation } from '../helpers/arbitraries/mutations.js';
 
 /** Well-formed strings (no lone surrogates: see the open finding about them), including pairs that are equal or differ by one character. */
 const text = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 20 }), fc.string({ unit: 'binary-ascii', maxLength: 40 }));

@@ -11,7 +11,9 @@ import { ContactSchema } from '../../../shared/contact.js';
 import { findRoute, parseRoutesConfig, type ResolvedRoute } from '../../../shared/config/routes.js';
 import type { IngestDependencies } from '../../../shared/ingest.js';
 import { ingestShopifyEvent } from '../../../shared/shopify/events.js';
-import { E164, NOW, shopifyCustomerPayload, shopifyOrderPayload, withJunk } from '../../helpers/arbitraries.js';
+import { NOW } from '../../helpers/arbitraries/clock-and-secret.js';
+import { shopifyCustomerPayload, shopifyOrderPayload, withJunk } from '../../helpers/arbitraries/payloads.js';
+import { E164 } from '../../helpers/arbitraries/inspection.js';
 
 const routes = parseRoutesConfig({
   accounts: { twochat: { provider: 'twochat' } },

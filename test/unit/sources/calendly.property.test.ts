@@ -12,7 +12,11 @@ import { parseRoutesConfig } from '../../../shared/config/routes.js';
 import { ingestWebhook, type IngestDependencies } from '../../../shared/ingest.js';
 import { CALENDLY_DEFAULT_TOLERANCE_SECONDS, calendlySource } from '../../../shared/sources/calendly.js';
 import { MAX_BODY_BYTES, WebhookRejectedError, type WebhookRequest } from '../../../shared/webhook.js';
-import { contentType, emailText, headerValue, jsonLeaf, mutate, mutateText, mutation, nameText, NOW, phoneText, textMutation, withJunk } from '../../helpers/arbitraries.js';
+import { NOW } from '../../helpers/arbitraries/clock-and-secret.js';
+import { emailText, jsonLeaf, nameText, phoneText } from '../../helpers/arbitraries/fields.js';
+import { withJunk } from '../../helpers/arbitraries/payloads.js';
+import { mutate, mutateText, mutation, textMutation } from '../../helpers/arbitraries/mutations.js';
+import { contentType, headerValue } from '../../helpers/arbitraries/any-request.js';
 import { testRoute } from '../../helpers/routes.js';
 
 const SECRET = 'calendly-signing-key';

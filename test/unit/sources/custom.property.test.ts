@@ -16,7 +16,8 @@ import { customSignedBytes, customSource } from '../../../shared/sources/custom.
 import { pointerOf, readPointer } from '../../../shared/sources/json-pointer.js';
 import type { FormProtectionDependencies } from '../../../shared/sources/protection.js';
 import { WebhookRejectedError, type WebhookRequest } from '../../../shared/webhook.js';
-import { emailText, nameText, NOW, phoneText } from '../../helpers/arbitraries.js';
+import { NOW } from '../../helpers/arbitraries/clock-and-secret.js';
+import { emailText, nameText, phoneText } from '../../helpers/arbitraries/fields.js';
 
 const SECRET = 'property-secret';
 const TOKEN = 'property-token';

@@ -21,20 +21,19 @@ import { tallyFields, TallyWebhookSchema } from '../../../shared/sources/tally.j
 import { typeformFields, TypeformWebhookSchema } from '../../../shared/sources/typeform.js';
 import { webflowFields, WebflowFormSubmissionSchema } from '../../../shared/sources/webflow.js';
 import { mapWooCustomer, mapWooOrder, WooCustomerSchema, WooOrderSchema } from '../../../shared/sources/woocommerce.js';
+import { NOW } from '../../helpers/arbitraries/clock-and-secret.js';
 import {
-  E164,
-  NOW,
   dateText,
   fieldName,
   fieldText,
   formValue,
-  googleFormsPayload,
-  jotformRawRequest,
-  leaves,
   phoneNumber,
   phoneText,
   roleFields,
-  routeOf,
+} from '../../helpers/arbitraries/fields.js';
+import {
+  googleFormsPayload,
+  jotformRawRequest,
   shopifyCustomerPayload,
   shopifyOrderPayload,
   tallyPayload,
@@ -42,7 +41,9 @@ import {
   webflowPayload,
   wooCustomerPayload,
   wooOrderPayload,
-} from '../../helpers/arbitraries.js';
+} from '../../helpers/arbitraries/payloads.js';
+import { routeOf } from '../../helpers/arbitraries/routes.js';
+import { E164, leaves } from '../../helpers/arbitraries/inspection.js';
 import { testRoute } from '../../helpers/routes.js';
 
 /** Every region a mapper may read a phone in: none, and each value that names a country (a code or an English name). */

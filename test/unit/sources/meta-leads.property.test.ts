@@ -10,7 +10,7 @@ import { parseRoutesConfig } from '../../../shared/config/routes.js';
 import { ingestWebhook, type IngestDependencies } from '../../../shared/ingest.js';
 import { MAX_BODY_BYTES, type WebhookRequest } from '../../../shared/webhook.js';
 import { metaLeadsSource } from '../../../shared/sources/meta-leads.js';
-import { mutate, mutation } from '../../helpers/arbitraries.js';
+import { mutate, mutation } from '../../helpers/arbitraries/mutations.js';
 
 const APP_SECRET = 'app-secret';
 const routes = parseRoutesConfig({

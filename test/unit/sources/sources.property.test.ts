@@ -9,24 +9,16 @@ import { describe, expect, it } from 'vitest';
 import { fromHttpApiEvent, toHttpApiResult } from '../../../shared/adapters/http-api.js';
 import { findRoute, routeAuth } from '../../../shared/config/routes.js';
 import { ingestWebhook } from '../../../shared/ingest.js';
+import { NOW } from '../../helpers/arbitraries/clock-and-secret.js';
+import { type Genuine, routeOfCase, SOURCE_CASES, type SourceCase } from '../../helpers/arbitraries/source-cases.js';
+import { credentialsFor, isAuthenticated, requestFor } from '../../helpers/arbitraries/authentication.js';
+import { anyBody, contentType, headerName, headerValue } from '../../helpers/arbitraries/any-request.js';
 import {
-  NOW,
-  SOURCE_CASES,
-  anyBody,
-  contentType,
-  credentialsFor,
   expectAcceptedContact,
   expectDocumentedAnswer,
-  headerName,
-  headerValue,
   ingestDeps,
   isAccepted,
-  isAuthenticated,
-  requestFor,
-  routeOfCase,
-  type Genuine,
-  type SourceCase,
-} from '../../helpers/arbitraries.js';
+} from '../../helpers/arbitraries/ingest.js';
 import { httpApiEvent } from '../../../local/lambda.js';
 
 /** A request as API Gateway hands it over: any route name, body (base64 or not), headers in any case, query. */

@@ -10,26 +10,19 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { routeAuth } from '../../../shared/config/routes.js';
 import { ingestWebhook } from '../../../shared/ingest.js';
+import { NOW, TOKEN } from '../../helpers/arbitraries/clock-and-secret.js';
+import { type Genuine, routeOfCase, SOURCE_CASES, type SourceCase } from '../../helpers/arbitraries/source-cases.js';
 import {
-  NOW,
-  signatureFormat,
-  SOURCE_CASES,
-  TOKEN,
-  WEBFLOW_MAX_SKEW_MS,
+  type Credentials,
   credentialsFor,
   hmac,
-  ingestDeps,
-  mutate,
-  mutateText,
-  mutation,
   requestFor,
-  routeOfCase,
+  signatureFormat,
   signedRequest,
-  textMutation,
-  type Credentials,
-  type Genuine,
-  type SourceCase,
-} from '../../helpers/arbitraries.js';
+  WEBFLOW_MAX_SKEW_MS,
+} from '../../helpers/arbitraries/authentication.js';
+import { mutate, mutateText, mutation, textMutation } from '../../helpers/arbitraries/mutations.js';
+import { ingestDeps } from '../../helpers/arbitraries/ingest.js';
 
 /** The HMAC-signed sources, each with a route that requires the signature. */
 const SIGNED = SOURCE_CASES.flatMap((sourceCase) => {
