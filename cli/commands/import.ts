@@ -3,7 +3,7 @@ import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } f
 import type { ResolvedRoute } from '../../shared/config/routes.js';
 import { AUTOMATIC_FIELDS, type ContactField } from '../../shared/sources/form.js';
 import { intOption, noExtraPositionals, parse, TARGET_OPTIONS } from '../args.js';
-import { loadRoutes, requireRoute, resolveTarget, secretBackend, shown, userPath } from '../context.js';
+import { loadRoutes, requireRoute, resolveTarget, secretBackend, shown, userPath, type Target } from '../context.js';
 import { csvField, isBlank, parseCsv, type CsvRecord } from '../csv.js';
 import { CliError, EXIT, plural, print, Progress, table, UsageError, type Io } from '../io.js';
 import { runPool } from '../pool.js';
@@ -210,6 +210,30 @@ export async function importContacts(argv: string[], io: Io): Promise<number> {
     io.stdout.write(IMPORT_HELP);
     return EXIT.ok;
   }
+  const settings = readSettings(values, positionals, io);
+  const csv = readAndPlan(io, settings);
+  const resume = resumePoint(io, settings, csv);
+  const errors = openErrorReport(resume);
+  const checkpoint = checkpointKeeper(io, settings, csv, resume);
+  const sent = await sendRows(io, settings, csv, resume, errors, checkpoint);
+  return report(io, settings, csv, resume, sent, errors.rows(), checkpoint.lastRow());
+}
+
+type Values = ReturnType<typeof parse<typeof OPTIONS>>['values'];
+
+/** The command line, checked: what to import, through which route, to where. */
+interface Settings {
+  values: Values;
+  csvArg: string;
+  separator: string;
+  mappings: Array<{ column: string; field: ImportField }>;
+  concurrency: number;
+  timeoutMs: number;
+  target: Target;
+  route: ResolvedRoute;
+}
+
+function readSettings(values: Values, positionals: string[], io: Io): Settings {
   const csvArg = positionals[0];
   if (csvArg === undefined) throw new UsageError('give the contacts CSV file', 'import');
   noExtraPositionals(positionals, 1, 'import');
@@ -224,7 +248,18 @@ export async function importContacts(argv: string[], io: Io): Promise<number> {
   const target = resolveTarget(values, 'import', io.env);
   const routes = loadRoutes(io, values.config);
   const route = requireRoute(routes, 'form', values.route, 'import');
+  return { values, csvArg, separator, mappings, concurrency, timeoutMs, target, route };
+}
 
+/** The CSV as read: its hash (the checkpoint's and the idempotency keys'), its records and where each column goes. */
+interface PlannedCsv {
+  sha256: string;
+  records: CsvRecord[];
+  header: CsvRecord;
+  plan: ColumnPlan;
+}
+
+function readAndPlan(io: Io, { csvArg, separator, mappings, route }: Settings): PlannedCsv {
   const csvPath = userPath(io, csvArg);
   let bytes: Buffer;
   try {
@@ -242,7 +277,21 @@ export async function importContacts(argv: string[], io: Io): Promise<number> {
   if (!findsContactDetails(plan, route)) {
     throw new UsageError(`no column of ${csvArg} gives an email or a phone (columns: ${header.fields.map((name) => `"${name}"`).join(', ')}); map one with --map <column>=email or --map <column>=phone`, 'import');
   }
+  return { sha256, records, header, plan };
+}
 
+/** Where this run starts: after the checkpoint's last row when it is of this file and route, else at the first row. */
+interface Resume {
+  checkpointPath: string;
+  errorsPath: string;
+  previous: Checkpoint | undefined;
+  resumeAfter: number;
+  /** The data rows still to send, blank ones left out. */
+  rows: CsvRecord[];
+  lastDataRow: number;
+}
+
+function resumePoint(io: Io, { values, csvArg, route }: Settings, { sha256, records }: PlannedCsv): Resume {
   const checkpointPath = userPath(io, values.checkpoint ?? `${csvArg}.checkpoint.json`);
   const errorsPath = userPath(io, values.errors ?? `${csvArg}.errors.csv`);
   const previous = values.restart ? undefined : readCheckpoint(io, checkpointPath);
@@ -255,8 +304,17 @@ export async function importContacts(argv: string[], io: Io): Promise<number> {
   const resumeAfter = previous?.lastRow ?? 1;
   const rows = records.slice(1).filter((record) => record.row > resumeAfter && !isBlank(record) && !(record.error === undefined && record.fields.every((field) => field.trim() === '')));
   const lastDataRow = records.at(-1)?.row ?? 1;
+  return { checkpointPath, errorsPath, previous, resumeAfter, rows, lastDataRow };
+}
 
-  // The error report: a fresh one for a fresh import; appended to (without repeating rows) when resuming.
+interface ErrorReport {
+  add(row: number, reason: string): void;
+  /** Rows reported in this run. */
+  rows(): number;
+}
+
+/** The error report: a fresh one for a fresh import; appended to (without repeating rows) when resuming. */
+function openErrorReport({ errorsPath, previous }: Resume): ErrorReport {
   const reported = new Set<number>();
   if (previous !== undefined && existsSync(errorsPath)) {
     for (const record of parseCsv(readFileSync(errorsPath, 'utf8')).slice(1)) reported.add(Number(record.fields[0]));
@@ -264,31 +322,63 @@ export async function importContacts(argv: string[], io: Io): Promise<number> {
     writeFileSync(errorsPath, 'row,reason\n');
   }
   let errorRows = 0;
-  const reportError = (row: number, reason: string) => {
-    errorRows += 1;
-    if (reported.has(row)) return;
-    reported.add(row);
-    appendFileSync(errorsPath, `${row},${csvField(reason)}\n`);
+  return {
+    add(row, reason) {
+      errorRows += 1;
+      if (reported.has(row)) return;
+      reported.add(row);
+      appendFileSync(errorsPath, `${row},${csvField(reason)}\n`);
+    },
+    rows: () => errorRows,
   };
+}
 
-  const counts = zero();
+interface CheckpointKeeper {
+  /** The counts over every run of this file, this one included. */
+  total: Counts;
+  /** The row at `index` of the rows to send is done. */
+  done(index: number): void;
+  /** Write the checkpoint (at most every 250 ms unless forced). */
+  save(force?: boolean): void;
+  /** Every data row up to this one is done. */
+  lastRow(): number;
+}
+
+/** Rows finish out of order: the checkpoint's last row is the end of the unbroken run of rows done. */
+function checkpointKeeper(io: Io, { csvArg, route }: Settings, { sha256 }: PlannedCsv, { checkpointPath, previous, resumeAfter, rows, lastDataRow }: Resume): CheckpointKeeper {
   const total = { ...(previous?.counts ?? zero()) };
   const done = new Set<number>();
   let frontier = 0;
   let lastRow = resumeAfter;
   let savedAt = 0;
-  const saveCheckpoint = (force = false) => {
-    while (frontier < rows.length && done.has(frontier)) {
-      lastRow = (rows[frontier] as CsvRecord).row;
-      frontier += 1;
-    }
-    if (!force && Date.now() - savedAt < 250) return;
-    savedAt = Date.now();
-    const complete = frontier === rows.length;
-    const checkpoint: Checkpoint = { version: 1, file: csvArg, sha256, route: route.name, lastRow: complete ? Math.max(lastRow, lastDataRow) : lastRow, complete, counts: total, updatedAt: io.now().toISOString() };
-    writeAtomically(checkpointPath, `${JSON.stringify(checkpoint, null, 2)}\n`);
+  return {
+    total,
+    done: (index) => done.add(index),
+    save(force = false) {
+      while (frontier < rows.length && done.has(frontier)) {
+        lastRow = (rows[frontier] as CsvRecord).row;
+        frontier += 1;
+      }
+      if (!force && Date.now() - savedAt < 250) return;
+      savedAt = Date.now();
+      const complete = frontier === rows.length;
+      const checkpoint: Checkpoint = { version: 1, file: csvArg, sha256, route: route.name, lastRow: complete ? Math.max(lastRow, lastDataRow) : lastRow, complete, counts: total, updatedAt: io.now().toISOString() };
+      writeAtomically(checkpointPath, `${JSON.stringify(checkpoint, null, 2)}\n`);
+    },
+    lastRow: () => lastRow,
   };
+}
 
+interface Sent {
+  /** This run's counts. */
+  counts: Counts;
+  /** Why the import stopped, when every further row would fail alike. */
+  fatal: string | undefined;
+}
+
+/** Each row posted as a signed form submission, `concurrency` at a time, until the end, a fatal answer or Ctrl-C. */
+async function sendRows(io: Io, { values, concurrency, timeoutMs, target, route }: Settings, { sha256, header, plan }: PlannedCsv, { rows, errorsPath }: Resume, errors: ErrorReport, checkpoint: CheckpointKeeper): Promise<Sent> {
+  const counts = zero();
   const idempotencyPrefix = `import:${sha256.slice(0, 32)}`;
   const backend = secretBackend(io, target.stage, { secrets: values.secrets, region: values.region }, 'import');
   const progress = new Progress(io.stderr, 'import');
@@ -298,7 +388,7 @@ export async function importContacts(argv: string[], io: Io): Promise<number> {
     const { secret, secretName } = await routeSecret(backend, route, target.stage);
     const count = (key: keyof Counts) => {
       counts[key] += 1;
-      total[key] += 1;
+      checkpoint.total[key] += 1;
     };
     await runPool(
       rows,
@@ -306,11 +396,11 @@ export async function importContacts(argv: string[], io: Io): Promise<number> {
       async (record, index) => {
         if (record.error !== undefined || record.fields.length !== header.fields.length) {
           count('malformed');
-          reportError(record.row, `malformed CSV row: ${record.error ?? `it has ${plural(record.fields.length, 'field')}, the header has ${header.fields.length}`}`);
+          errors.add(record.row, `malformed CSV row: ${record.error ?? `it has ${plural(record.fields.length, 'field')}, the header has ${header.fields.length}`}`);
         } else {
           const payload = Buffer.from(JSON.stringify(rowBody(record, plan)), 'utf8');
           const sign = () => buildWebhook({ route, payload, eventId: `${idempotencyPrefix}:${record.row}`, secret, secretName, now: io.now() });
-          let answer;
+          let answer: Awaited<ReturnType<typeof postWebhook>>;
           try {
             answer = await postWebhook(target.baseUrl, sign(), { timeoutMs, retries: 2, resign: sign, unreachableHint: unreachableHint(target) });
           } catch (error) {
@@ -321,20 +411,20 @@ export async function importContacts(argv: string[], io: Io): Promise<number> {
           if (answer.outcome === 'accepted' || answer.outcome === 'duplicate') count(answer.outcome);
           else if (answer.outcome === 'skipped' || answer.outcome === 'ignored') {
             count('skipped');
-            reportError(record.row, answer.reason ?? 'skipped');
+            errors.add(record.row, answer.reason ?? 'skipped');
           } else if (answer.httpStatus === 400 || answer.httpStatus === 413) {
             // The row's content was refused: a bad row, not a broken import.
             count('rejected');
-            reportError(record.row, describeRefusal(answer));
+            errors.add(record.row, describeRefusal(answer));
           } else {
             // 401, 404, 415, 5xx: every row would get the same; stop and keep the checkpoint.
             fatal ??= `row ${record.row}: the route refused the import: ${describeRefusal(answer)}`;
             return;
           }
         }
-        done.add(index);
+        checkpoint.done(index);
         finished += 1;
-        saveCheckpoint();
+        checkpoint.save();
         progress.update(finished, rows.length, `accepted ${counts.accepted}, duplicate ${counts.duplicate}, errors ${counts.skipped + counts.rejected + counts.malformed}`);
       },
       () => fatal !== undefined || io.signal?.aborted === true,
@@ -342,10 +432,14 @@ export async function importContacts(argv: string[], io: Io): Promise<number> {
   } finally {
     progress.end();
     backend.close();
-    if (finished > 0 || rows.length === 0) saveCheckpoint(true);
-    if (errorRows > 0) sortReport(errorsPath);
+    if (finished > 0 || rows.length === 0) checkpoint.save(true);
+    if (errors.rows() > 0) sortReport(errorsPath);
   }
+  return { counts, fatal };
+}
 
+/** The summary (text or JSON), and the exit code: failed when stopped, interrupted on Ctrl-C. */
+function report(io: Io, { values, csvArg, target, route }: Settings, { plan }: PlannedCsv, { checkpointPath, errorsPath, previous, resumeAfter, rows }: Resume, { counts, fatal }: Sent, errorRows: number, lastRow: number): number {
   const interrupted = fatal === undefined && io.signal?.aborted === true;
   const firstRow = rows[0]?.row;
   if (values.json) {

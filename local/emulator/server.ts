@@ -72,133 +72,17 @@ export function setSecrets(state: EmulatorState, secrets: Record<string, unknown
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const state = new EmulatorState();
-  setSecrets(state, options.secrets ?? {});
-  for (const [provider, keys] of Object.entries(options.credentials ?? {})) {
-    for (const key of keys ?? []) state.credentials[provider as EmulatedProvider].add(key);
-  }
-  if (options.randomFaults !== undefined) state.setRandomFaults(options.randomFaults.plans, options.randomFaults.seed);
-  const apis = providerApis(state);
-  const captcha = captchaApi(state);
-  const graph = metaGraphApi(state);
-  const aws = options.aws ? await startAwsBackends() : undefined;
-  const shopify = new ShopifyAdminStub({ tokens: shopifyTokens(options.secrets ?? {}) });
-  const iam = options.iam === undefined ? undefined : new LocalIam(options.iam);
-  const arnOfSecret = (name: string) => (state.secrets.has(name) ? secretArn(name) : undefined);
-
-  const server = http.createServer((incoming, outgoing) => {
-    const chunks: Buffer[] = [];
-    incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-    incoming.on('end', () => {
-      void handle(Buffer.concat(chunks).toString('utf8')).catch((error: unknown) => {
-        send(json(500, { message: `emulator error: ${(error as Error).message}` }));
-      });
-    });
-
-    function send(response: EmulatedResponse & { raw?: string }): void {
-      if (outgoing.headersSent || outgoing.destroyed) return;
-      const body = response.raw ?? (response.body === undefined ? '' : JSON.stringify(response.body));
-      outgoing.writeHead(response.status, { 'content-type': 'application/json; charset=utf-8', ...response.headers });
-      outgoing.end(body);
-    }
-
-    async function handle(rawBody: string): Promise<void> {
-      const url = new URL(incoming.url ?? '/', 'http://emulator');
-      const method = incoming.method ?? 'GET';
-      let body: unknown;
-      try {
-        body = rawBody === '' ? undefined : JSON.parse(rawBody);
-      } catch {
-        body = undefined;
-      }
-
-      // AWS JSON protocol: every call is a POST to / naming its operation.
-      const target = incoming.headers['x-amz-target'];
-      // A function's call its role does not grant is refused before any service sees it.
-      const refusal =
-        typeof target === 'string' ? iam?.check(incoming.headers.authorization, target, body, arnOfSecret) : undefined;
-      if (typeof target === 'string' && aws !== undefined && !target.startsWith('secretsmanager.')) {
-        state.awsCalls.set(target, (state.awsCalls.get(target) ?? 0) + 1);
-        if (refusal !== undefined) return send(refusal);
-        if (target === 'AmazonSQS.StartMessageMoveTask') return send(await startMessageMoveTask(aws, body));
-        if (target === 'AmazonSQS.ListMessageMoveTasks') return send(listMessageMoveTasks(aws, body));
-        if (target.startsWith('AmazonSQS.')) return send(await forward(aws.sqsUrl, incoming, rawBody));
-        if (target.startsWith('DynamoDB_')) return send(await forward(aws.dynamodbUrl, incoming, rawBody));
-      }
-      if (typeof target === 'string') {
-        const unknown = { __type: 'UnknownOperationException', message: `unsupported target ${target}` };
-        const secrets = target.startsWith('secretsmanager.');
-        const response = refusal ?? (secrets ? secretsManagerCall(state, target, body) : json(400, unknown));
-        state.requests.push({ provider: 'secretsmanager', method, path: target, headers: maskHeaders(incoming.headers), body, status: response.status, at: new Date().toISOString() });
-        return send(response);
-      }
-
-      if (url.pathname === '/_emulator/iam' && method === 'GET') {
-        if (iam === undefined) return send(json(200, { enabled: false }));
-        return send(json(200, { enabled: true, stage: iam.stage, decisions: iam.decisions }));
-      }
-      if (url.pathname === '/_emulator/requests' && method === 'DELETE' && iam !== undefined) iam.decisions = [];
-      if (url.pathname.startsWith('/_emulator/shopify/orders')) return send(shopifyOrders(shopify, method, body));
-      if (url.pathname === '/_emulator/meta/leads') return send(metaLeadsInspection(state, method, body));
-      if (url.pathname.startsWith('/_emulator/')) return send(inspect(state, method, url, body));
-
-      const [, prefix = '', ...rest] = url.pathname.split('/');
-      if ((CAPTCHA_SERVICES as readonly string[]).includes(prefix)) {
-        const request = { method, path: `/${rest.join('/')}`, query: url.searchParams, headers: incoming.headers };
-        return send(captcha(prefix as CaptchaService, { ...request, rawBody, json: body }));
-      }
-      if (prefix === 'shopify') {
-        const response = shopify.handle({ method, path: `/${rest.join('/')}`, query: url.searchParams, headers: incoming.headers, rawBody, json: body });
-        state.requests.push({ provider: 'shopify', method, path: `/${rest.join('/')}`, headers: maskHeaders(incoming.headers), body, status: response.status, at: new Date().toISOString() });
-        return send(response);
-      }
-      // Graph API calls go through the same faults and recording as the providers' calls.
-      const provider: FaultTarget | undefined = prefix === 'meta' ? 'meta' : EMULATED_PROVIDERS.find((name) => name === prefix);
-      const api = provider === undefined ? undefined : provider === 'meta' ? graph : apis[provider];
-      if (provider === undefined || api === undefined) return send(json(404, { message: `no emulated provider at /${prefix}` }));
-
-      const fault = state.takeFault(provider, method);
-      const record = (status: number) =>
-        state.requests.push({
-          provider,
-          method,
-          path: `/${rest.join('/')}${maskQuery(url.search)}`,
-          headers: maskHeaders(incoming.headers),
-          body: body ?? (rawBody || undefined),
-          status,
-          at: new Date().toISOString(),
-          ...(fault?.random !== undefined ? { fault: fault.random } : {}),
-        });
-
-      const hold = () => (fault?.delayMs ? new Promise((resolve) => setTimeout(resolve, fault.delayMs)) : Promise.resolve());
-      if (fault?.reset) {
-        await hold();
-        record(0);
-        incoming.socket.destroy();
-        return;
-      }
-      if (fault?.status !== undefined) {
-        await hold();
-        record(fault.status);
-        const headers: Record<string, string> = fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
-        return send(json(fault.status, faultBody(provider, fault.status, fault.code), headers));
-      }
-      // A slow provider still does the work; only its answer is late (as when a client times out on a real API).
-      const heldMs = fault?.delayMs ? { heldMs: fault.delayMs } : {};
-      const response = await api({ method, path: `/${rest.join('/')}`, query: url.searchParams, headers: incoming.headers, rawBody, json: body, ...heldMs });
-      await hold();
-      record(response.status);
-      return send(response);
-    }
-  });
+  const state = seededState(options);
+  const services = await startServices(state, options);
+  const server = http.createServer((incoming, outgoing) => receive(services, incoming, outgoing));
   // Keep-alive clients must not see the emulator drop their idle sockets first.
   server.keepAliveTimeout = 65_000;
-
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
   });
   const { port, address } = server.address() as AddressInfo;
+  const { shopify, aws, iam } = services;
   return {
     url: `http://${address}:${port}`,
     port,
@@ -206,14 +90,190 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     shopify,
     ...(aws !== undefined ? { aws } : {}),
     ...(iam !== undefined ? { iam } : {}),
-    close: async () => {
-      await new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      });
-      await aws?.close();
-    },
+    close: () => closeEmulator(server, aws),
   };
+}
+
+/** The state the options give from the start: secrets, the credentials each provider accepts, random faults. */
+function seededState(options: EmulatorOptions): EmulatorState {
+  const state = new EmulatorState();
+  setSecrets(state, options.secrets ?? {});
+  for (const [provider, keys] of Object.entries(options.credentials ?? {})) {
+    for (const key of keys ?? []) state.credentials[provider as EmulatedProvider].add(key);
+  }
+  if (options.randomFaults !== undefined) state.setRandomFaults(options.randomFaults.plans, options.randomFaults.seed);
+  return state;
+}
+
+/** What answers the requests: the emulated APIs, the AWS backends (with `aws`) and the roles' evaluation (with `iam`). */
+interface Services {
+  state: EmulatorState;
+  apis: ProviderApis;
+  captcha: ReturnType<typeof captchaApi>;
+  graph: ReturnType<typeof metaGraphApi>;
+  aws: AwsBackends | undefined;
+  shopify: ShopifyAdminStub;
+  iam: LocalIam | undefined;
+}
+
+async function startServices(state: EmulatorState, options: EmulatorOptions): Promise<Services> {
+  return {
+    state,
+    apis: providerApis(state),
+    captcha: captchaApi(state),
+    graph: metaGraphApi(state),
+    aws: options.aws ? await startAwsBackends() : undefined,
+    shopify: new ShopifyAdminStub({ tokens: shopifyTokens(options.secrets ?? {}) }),
+    iam: options.iam === undefined ? undefined : new LocalIam(options.iam),
+  };
+}
+
+async function closeEmulator(server: http.Server, aws: AwsBackends | undefined): Promise<void> {
+  await new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+  await aws?.close();
+}
+
+interface Request {
+  incoming: http.IncomingMessage;
+  url: URL;
+  method: string;
+  rawBody: string;
+  /** The body as JSON, when it is JSON. */
+  body: unknown;
+}
+
+/** What to answer; nothing when the connection was reset instead. */
+type Reply = (EmulatedResponse & { raw?: string }) | undefined;
+
+/** Reads the request's body and sends the answer to it; an error answers 500. */
+function receive(services: Services, incoming: http.IncomingMessage, outgoing: http.ServerResponse): void {
+  const chunks: Buffer[] = [];
+  incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+  incoming.on('end', () => {
+    void answer(services, incoming, Buffer.concat(chunks).toString('utf8'))
+      .then((reply) => {
+        if (reply !== undefined) send(reply);
+      })
+      .catch((error: unknown) => {
+        send(json(500, { message: `emulator error: ${(error as Error).message}` }));
+      });
+  });
+
+  function send(response: EmulatedResponse & { raw?: string }): void {
+    if (outgoing.headersSent || outgoing.destroyed) return;
+    const body = response.raw ?? (response.body === undefined ? '' : JSON.stringify(response.body));
+    outgoing.writeHead(response.status, { 'content-type': 'application/json; charset=utf-8', ...response.headers });
+    outgoing.end(body);
+  }
+}
+
+/** Routes a request: AWS calls by `X-Amz-Target`, the inspection API under /_emulator, the rest by its path's first segment. */
+async function answer(services: Services, incoming: http.IncomingMessage, rawBody: string): Promise<Reply> {
+  const url = new URL(incoming.url ?? '/', 'http://emulator');
+  const method = incoming.method ?? 'GET';
+  let body: unknown;
+  try {
+    body = rawBody === '' ? undefined : JSON.parse(rawBody);
+  } catch {
+    body = undefined;
+  }
+  const request: Request = { incoming, url, method, rawBody, body };
+
+  // AWS JSON protocol: every call is a POST to / naming its operation.
+  const target = incoming.headers['x-amz-target'];
+  if (typeof target === 'string') return awsCall(services, request, target);
+  if (url.pathname.startsWith('/_emulator/')) return emulatorCall(services, request);
+
+  const { state, captcha, shopify } = services;
+  const [, prefix = '', ...rest] = url.pathname.split('/');
+  const path = `/${rest.join('/')}`;
+  if ((CAPTCHA_SERVICES as readonly string[]).includes(prefix)) {
+    return captcha(prefix as CaptchaService, { method, path, query: url.searchParams, headers: incoming.headers, rawBody, json: body });
+  }
+  if (prefix === 'shopify') {
+    const response = shopify.handle({ method, path, query: url.searchParams, headers: incoming.headers, rawBody, json: body });
+    state.requests.push({ provider: 'shopify', method, path, headers: maskHeaders(incoming.headers), body, status: response.status, at: new Date().toISOString() });
+    return response;
+  }
+  return providerCall(services, request, prefix, path);
+}
+
+/**
+ * An AWS call. A function's call its role does not grant is refused before any service sees it (with `iam`);
+ * DynamoDB and SQS go to the AWS backends (with `aws`); Secrets Manager is answered here.
+ */
+async function awsCall({ state, aws, iam }: Services, { incoming, method, rawBody, body }: Request, target: string): Promise<Reply> {
+  const arnOfSecret = (name: string) => (state.secrets.has(name) ? secretArn(name) : undefined);
+  const refusal = iam?.check(incoming.headers.authorization, target, body, arnOfSecret);
+  if (aws !== undefined && !target.startsWith('secretsmanager.')) {
+    state.awsCalls.set(target, (state.awsCalls.get(target) ?? 0) + 1);
+    if (refusal !== undefined) return refusal;
+    if (target === 'AmazonSQS.StartMessageMoveTask') return startMessageMoveTask(aws, body);
+    if (target === 'AmazonSQS.ListMessageMoveTasks') return listMessageMoveTasks(aws, body);
+    if (target.startsWith('AmazonSQS.')) return forward(aws.sqsUrl, incoming, rawBody);
+    if (target.startsWith('DynamoDB_')) return forward(aws.dynamodbUrl, incoming, rawBody);
+  }
+  const unknown = { __type: 'UnknownOperationException', message: `unsupported target ${target}` };
+  const secrets = target.startsWith('secretsmanager.');
+  const response = refusal ?? (secrets ? secretsManagerCall(state, target, body) : json(400, unknown));
+  state.requests.push({ provider: 'secretsmanager', method, path: target, headers: maskHeaders(incoming.headers), body, status: response.status, at: new Date().toISOString() });
+  return response;
+}
+
+/** The inspection API under /_emulator: IAM decisions, the Shopify stub's orders, Meta's leads, then `inspect`. */
+function emulatorCall({ state, shopify, iam }: Services, { url, method, body }: Request): Reply {
+  if (url.pathname === '/_emulator/iam' && method === 'GET') {
+    if (iam === undefined) return json(200, { enabled: false });
+    return json(200, { enabled: true, stage: iam.stage, decisions: iam.decisions });
+  }
+  if (url.pathname === '/_emulator/requests' && method === 'DELETE' && iam !== undefined) iam.decisions = [];
+  if (url.pathname.startsWith('/_emulator/shopify/orders')) return shopifyOrders(shopify, method, body);
+  if (url.pathname === '/_emulator/meta/leads') return metaLeadsInspection(state, method, body);
+  return inspect(state, method, url, body);
+}
+
+/** A provider's or the Graph API's call, through the fault armed for it if any, recorded as it was answered. */
+async function providerCall({ state, apis, graph }: Services, { incoming, url, method, rawBody, body }: Request, prefix: string, path: string): Promise<Reply> {
+  // Graph API calls go through the same faults and recording as the providers' calls.
+  const provider: FaultTarget | undefined = prefix === 'meta' ? 'meta' : EMULATED_PROVIDERS.find((name) => name === prefix);
+  const api = provider === undefined ? undefined : provider === 'meta' ? graph : apis[provider];
+  if (provider === undefined || api === undefined) return json(404, { message: `no emulated provider at /${prefix}` });
+
+  const fault = state.takeFault(provider, method);
+  const record = (status: number) =>
+    state.requests.push({
+      provider,
+      method,
+      path: `${path}${maskQuery(url.search)}`,
+      headers: maskHeaders(incoming.headers),
+      body: body ?? (rawBody || undefined),
+      status,
+      at: new Date().toISOString(),
+      ...(fault?.random !== undefined ? { fault: fault.random } : {}),
+    });
+
+  const hold = () => (fault?.delayMs ? new Promise((resolve) => setTimeout(resolve, fault.delayMs)) : Promise.resolve());
+  if (fault?.reset) {
+    await hold();
+    record(0);
+    incoming.socket.destroy();
+    return undefined;
+  }
+  if (fault?.status !== undefined) {
+    await hold();
+    record(fault.status);
+    const headers: Record<string, string> = fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
+    return json(fault.status, faultBody(provider, fault.status, fault.code), headers);
+  }
+  // A slow provider still does the work; only its answer is late (as when a client times out on a real API).
+  const heldMs = fault?.delayMs ? { heldMs: fault.delayMs } : {};
+  const response = await api({ method, path, query: url.searchParams, headers: incoming.headers, rawBody, json: body, ...heldMs });
+  await hold();
+  record(response.status);
+  return response;
 }
 
 /** Each provider's own error envelope, so clients parse injected faults as they would real ones. */
