@@ -37,19 +37,20 @@
  * (keep the scratch copy), BENCH_ONLY=hostile (measure 8 alone, in seconds:
  * `BENCH_ONLY=hostile npm run bench`; written to bench/results/hostile.json).
  */
-import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
-import { getCountries } from 'libphonenumber-js';
-import { aliasPlugin, baselineSource, composition, sdkUse, sourceRewritePlugin, type Composition, type SdkUse } from './lib/bundles.js';
-import { runChild, startServiceChild } from './lib/children.js';
+import { oslsWithoutCredentials, scratchCopy } from '../local/scratch.js';
+import { baselineSource, composition, sdkUse, type Composition, type SdkUse } from './lib/bundles.js';
+import { runChild, startServiceChild, type ServiceChild } from './lib/children.js';
+import { coldRounds, lambdaEnv, type ColdSummary } from './lib/cold.js';
 import { costPerMillion, PRICES } from './lib/cost.js';
 import { shopifyOrder, STAGE, typeformResponse } from './lib/fixtures.js';
 import { readService, type ServiceConfig } from './lib/service.js';
-import { median, round, summarize, type Summary } from './lib/stats.js';
+import { round, type Summary } from './lib/stats.js';
+import { COLD_WHATIF_FUNCTIONS, LIBRARIES, whatIfVariants, type WhatIf } from './lib/variants.js';
 import { listZip } from './lib/zip.js';
 import type { HostileCase } from './procs/hostile.js';
 
@@ -65,8 +66,6 @@ const COLD_RUNS = num('BENCH_COLD_RUNS', quick ? 3 : 15);
 const WHATIF_RUNS = Math.max(3, Math.round(COLD_RUNS / 3));
 const LIBRARY_RUNS = Math.max(3, Math.round(COLD_RUNS / 4));
 const ROUND_SIZE = 1000;
-/** The functions whose what-if builds get a cold-init measurement (one ingest, one deliver). */
-const COLD_WHATIF_FUNCTIONS = ['forms', 'deliver'];
 const CONTACTS = num('BENCH_CONTACTS', quick ? 500 : 5000);
 const INGEST_PER_SOURCE = num('BENCH_INGEST', quick ? 50 : 500);
 const WARM_MS = quick ? 300 : 1500;
@@ -91,37 +90,109 @@ const startedAt = new Date();
 const t0 = performance.now();
 const log = (message: string) => console.error(`[bench ${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${message}`);
 
-// ---------------------------------------------------------------- scratch copy
+// ---------------------------------------------------------------- main
 
-const SERVICE_ENTRIES = ['serverless.yml', 'package.json', 'tsconfig.json', 'config', 'infra', 'shared', 'functions', 'scripts', 'local'];
+async function main(): Promise<void> {
+  const machine = describeMachine();
+  const ws = openWorkspace();
+  let emulator: ServiceChild | undefined;
+  try {
+    if (ONLY === 'hostile') return await hostileAlone(ws, machine);
 
-function scratchCopy(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'contact-relay-bench-'));
-  for (const entry of SERVICE_ENTRIES) cpSync(path.join(root, entry), path.join(dir, entry), { recursive: true });
-  symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
-  return dir;
+    // 1. osls package, then the same entry points through esbuild with a metafile.
+    const packaged = await packageService(ws);
+    const functions = await buildFunctions(ws, packaged.zips);
+    const variants = whatIfVariants(ws.service, ws.scratch);
+    const whatIfBuilds = await buildWhatIfs(ws, variants, functions);
+    const libraryBuilds = await buildLibraries(ws);
+    const procs = await buildProcs(ws);
+    log('built what-if variants, library bundles and the measuring processes');
+
+    // 2. Cold init: every function next to its baseline, interleaved.
+    const colds = await measureColdInit(ws, functions, variants, whatIfBuilds, libraryBuilds);
+
+    // The emulators, in their own process.
+    log('starting the emulators (4 providers + AWS endpoints) …');
+    emulator = startServiceChild(path.join(ws.scratch, 'bench/procs/emulator.ts'), { cwd: ws.scratch, nodeFlags: ['--import', 'tsx'], timeoutMs: 60_000 });
+    const endpoints = (await emulator.ready) as Endpoints;
+
+    // 3. Warm per-event compute.
+    const fixtures: Fixtures = { order: shopifyOrder(root), typeform: typeformResponse(root), writeInput: inputWriter(ws.buildDir) };
+    const warm = await measureWarm(ws, procs, fixtures);
+
+    // 4 + 6. Delivery throughput, connections, peak RSS.
+    const delivery = await measureDelivery(ws, procs, fixtures, emulator, endpoints);
+
+    // 3 (whole handlers) + 5 + cost: the real bundles against the local AWS endpoints.
+    const handlers = await measureHandlers(ws, procs, fixtures, functions, emulator, endpoints);
+    await emulator.stop();
+    emulator = undefined;
+
+    // 8. Hostile inputs, with nothing else running.
+    log('hostile inputs …');
+    const hostile = await hostileInputs(ws);
+
+    // 7. Cost.
+    const cost = estimateCost(ws.service, handlers.result);
+
+    const rows: Row[] = [
+      ...bundleRows(functions),
+      ...coldRows(functions, colds.cold),
+      ...computeRows(warm, handlers.result),
+      ...deliveryRows(delivery),
+      secretsRow(warm, handlers.result),
+      rssRow(delivery, colds.cold),
+      costRow(ws.service, cost),
+      ...hostile.rows,
+    ];
+    const measured: Measured = { machine, ws, packaged, functions, variants, whatIfBuilds, libraryBuilds, ...colds, fixtures, warm, delivery, handlers, hostile, cost, rows };
+    const elapsedSeconds = (performance.now() - t0) / 1000;
+    printReport(measured, elapsedSeconds);
+    writeReport(measured, elapsedSeconds);
+  } finally {
+    await emulator?.stop().catch(() => undefined);
+    if (process.env['BENCH_KEEP'] === '1') log(`scratch copy kept at ${ws.scratch}`);
+    else rmSync(ws.scratch, { recursive: true, force: true });
+  }
 }
 
-/** No credentials of any kind (env, files, instance metadata), as test/integration/package.test.ts runs it. */
-function credentialFreeEnv(home: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('AWS_')) env[key] = value;
-  return { ...env, HOME: home, AWS_EC2_METADATA_DISABLED: 'true', SLS_TELEMETRY_DISABLED: '1' };
+type Machine = ReturnType<typeof describeMachine>;
+
+function describeMachine() {
+  const machine = {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    arch: os.arch(),
+    memoryGb: round(os.totalmem() / 1024 ** 3, 1),
+    loadAverageAtStart: os.loadavg().map((value) => round(value, 2)),
+    node: process.version,
+    platform: `${os.type()} ${os.release()}`,
+  };
+  if (!process.version.startsWith('v22.')) log(`warning: running on Node ${process.version}; Lambda runs Node 22 (npm run bench uses the project's node 22 from node_modules/.bin)`);
+  log(`machine: ${machine.cpus} × ${machine.cpuModel}, load ${machine.loadAverageAtStart.join(' ')}, Node ${process.version}`);
+  return machine;
 }
 
-function runCommand(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
+// ---------------------------------------------------------------- the scratch copy
+
+/** The scratch copy everything is built and measured from, one snapshot of the sources. */
+interface Workspace {
+  scratch: string;
+  buildDir: string;
+  service: ServiceConfig;
+  /** NODE_OPTIONS, as node flags. */
+  flags: string[];
+  /** serverless.yml's esbuild options, working in the scratch copy. */
+  common: esbuild.BuildOptions;
+}
+
+function openWorkspace(): Workspace {
+  const scratch = scratchCopy('contact-relay-bench-');
+  const buildDir = path.join(scratch, '.bench-build');
+  mkdirSync(buildDir, { recursive: true });
+  const service = readService(scratch);
+  const flags = service.nodeOptions.split(/\s+/).filter(Boolean);
+  return { scratch, buildDir, service, flags, common: { ...service.esbuild, absWorkingDir: scratch } };
 }
 
 // ---------------------------------------------------------------- builds
@@ -136,6 +207,28 @@ interface FunctionBuild {
   baseline: { bundle: string; bytes: number; source: string };
 }
 
+type Zips = Record<string, { bytes: number; entries: ReturnType<typeof listZip> }>;
+
+interface Packaged {
+  seconds: number;
+  zips: Zips;
+  zipBytesTotal: number;
+}
+
+interface VariantBuild {
+  bundle?: string;
+  baseline?: string;
+  composition?: Composition;
+  error?: string;
+}
+
+interface LibraryBuild {
+  label: string;
+  bytes?: number;
+  bundle?: string;
+  error?: string;
+}
+
 async function build(options: esbuild.BuildOptions & { entryPoints: string[]; outdir: string }): Promise<{ file: string; metafile: esbuild.Metafile }> {
   const result = await esbuild.build({ ...options, metafile: true, logLevel: 'silent', write: true });
   const file = Object.keys(result.metafile.outputs).find((name) => !name.endsWith('.map'));
@@ -143,89 +236,311 @@ async function build(options: esbuild.BuildOptions & { entryPoints: string[]; ou
   return { file, metafile: result.metafile };
 }
 
-// ---------------------------------------------------------------- cold init
-
-/** The environment a function gets in Lambda (dummy values; nothing here is reachable). */
-function lambdaEnv(fn: string, memoryMb: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env['PATH'] ?? '',
-    LANG: 'en_US.UTF-8',
-    TZ: ':UTC',
-    AWS_REGION: 'us-east-1',
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'bench',
-    AWS_SECRET_ACCESS_KEY: 'bench',
-    AWS_SESSION_TOKEN: 'bench',
-    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
-    AWS_LAMBDA_FUNCTION_NAME: `contact-relay-${STAGE}-${fn}`,
-    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memoryMb),
-    AWS_EC2_METADATA_DISABLED: 'true',
-    STAGE,
-    POWERTOOLS_SERVICE_NAME: 'contact-relay',
-    TABLE_NAME: `contact-relay-${STAGE}-events`,
-    QUEUE_URL: `https://sqs.us-east-1.amazonaws.com/000000000000/contact-relay-${STAGE}-delivery`,
-    QUEUE_ARN: `arn:aws:sqs:us-east-1:000000000000:contact-relay-${STAGE}-delivery`,
-    DLQ_URL: `https://sqs.us-east-1.amazonaws.com/000000000000/contact-relay-${STAGE}-delivery-dlq`,
-    DLQ_ARN: `arn:aws:sqs:us-east-1:000000000000:contact-relay-${STAGE}-delivery-dlq`,
-    SHOPIFY_EVENTS_ROUTE: 'default',
-    ...extra,
-  };
+/** 1. `osls package` in the scratch copy, with no credentials: one zip per function. */
+async function packageService({ scratch, service }: Workspace): Promise<Packaged> {
+  log('osls package (scratch copy, no credentials) …');
+  const packageStarted = performance.now();
+  const packaged = await oslsWithoutCredentials(scratch, ['package', '--stage', STAGE], { timeoutMs: 300_000 });
+  const seconds = (performance.now() - packageStarted) / 1000;
+  // One zip per function (package.individually in serverless.yml): .serverless/{function}.zip.
+  const zipFiles = Object.fromEntries(service.functions.map((fn) => [fn.name, path.join(scratch, '.serverless', `${fn.name}.zip`)]));
+  const missing = Object.values(zipFiles).filter((file) => !existsSync(file));
+  if (packaged.code !== 0 || missing.length > 0) {
+    throw new Error(`osls package failed (${packaged.code}; missing ${missing.join(', ') || 'nothing'}):\n${packaged.output.slice(-3000)}`);
+  }
+  const zips: Zips = Object.fromEntries(Object.entries(zipFiles).map(([name, file]) => [name, { bytes: statSync(file).size, entries: listZip(file) }]));
+  const zipBytesTotal = Object.values(zips).reduce((sum, zip) => sum + zip.bytes, 0);
+  log(`packaged in ${seconds.toFixed(1)} s: ${Object.keys(zips).length} zips, ${(zipBytesTotal / KB / KB).toFixed(2)} MB together`);
+  return { seconds, zips, zipBytesTotal };
 }
 
-interface ColdSample {
-  importMs: number;
-  importCpuMs: number;
-  connects: number;
-  rssMb: number;
-  sinceProcessStartMs: number;
+/** 1. Each function's entry point through esbuild with a metafile, and a baseline bundle with only the SDK clients it uses. */
+async function buildFunctions({ scratch, buildDir, service, common }: Workspace, zips: Zips): Promise<FunctionBuild[]> {
+  const functions: FunctionBuild[] = [];
+  for (const fn of service.functions) {
+    const outdir = path.join(buildDir, 'functions', path.dirname(fn.entry));
+    const { file, metafile } = await build({ ...common, entryPoints: [fn.entry], outdir });
+    const bundle = path.join(scratch, file);
+    const zipBytes = zips[fn.name]?.entries.find((entry) => entry.name === fn.bundle)?.bytes;
+    const sdk = sdkUse(metafile, file, scratch);
+    const source = baselineSource(sdk);
+    const baselineEntry = path.join(buildDir, 'baselines-src', `${fn.name}.mjs`);
+    mkdirSync(path.dirname(baselineEntry), { recursive: true });
+    writeFileSync(baselineEntry, source);
+    const baseline = await build({ ...common, entryPoints: [baselineEntry], outdir: path.join(buildDir, 'baselines', fn.name) });
+    functions.push({
+      name: fn.name,
+      bundle,
+      composition: composition(metafile, file),
+      zipBytes,
+      matchesPackage: zipBytes === undefined ? undefined : zipBytes === statSync(bundle).size,
+      sdk,
+      baseline: { bundle: path.join(scratch, baseline.file), bytes: statSync(path.join(scratch, baseline.file)).size, source },
+    });
+  }
+  log(`built ${functions.length} functions and their SDK-only baselines with esbuild (${functions.every((f) => f.matchesPackage) ? 'byte sizes identical to the osls package zip' : 'WARNING: sizes differ from the zip'})`);
+  return functions;
 }
 
-interface ColdSummary {
-  importMs: Summary;
-  importCpuMs: Summary;
-  sinceProcessStartMs: Summary;
-  rssMb: number;
-  connects: number;
-  failed?: string;
-}
-
-async function coldOnce(bundle: string, env: NodeJS.ProcessEnv, flags: string[], coldScript: string): Promise<ColdSample> {
-  const { result } = await runChild<ColdSample>(coldScript, { args: [bundle], env, nodeFlags: flags, timeoutMs: 60_000 });
-  return result;
-}
-
-function summarizeCold(samples: ColdSample[], failed?: string): ColdSummary {
-  if (samples.length === 0) return { importMs: summarize([Number.NaN]), importCpuMs: summarize([Number.NaN]), sinceProcessStartMs: summarize([Number.NaN]), rssMb: Number.NaN, connects: Number.NaN, ...(failed ? { failed } : {}) };
-  return {
-    importMs: summarize(samples.map((s) => s.importMs)),
-    importCpuMs: summarize(samples.map((s) => s.importCpuMs)),
-    sinceProcessStartMs: summarize(samples.map((s) => s.sinceProcessStartMs)),
-    rssMb: median(samples.map((s) => s.rssMb)),
-    connects: Math.max(...samples.map((s) => s.connects)),
-    ...(failed ? { failed } : {}),
-  };
-}
-
-/** Interleaved runs (a, b, c, a, b, c, …) after one unmeasured round, so load drifts hit every bundle alike. */
-async function coldRounds(items: Array<{ key: string; bundle: string; env: NodeJS.ProcessEnv; flags: string[] }>, runs: number, coldScript: string): Promise<Record<string, ColdSummary>> {
-  const samples = new Map<string, ColdSample[]>(items.map((item) => [item.key, []]));
-  const failures = new Map<string, string>();
-  for (let round = 0; round <= runs; round++) {
-    for (const item of items) {
-      if (failures.has(item.key)) continue;
+/** What-if builds of the real functions, by what-if and function; a failed build keeps its error. */
+async function buildWhatIfs({ scratch, buildDir, service, common }: Workspace, variants: Record<string, WhatIf>, functions: FunctionBuild[]): Promise<Record<string, Record<string, VariantBuild>>> {
+  const whatIfBuilds: Record<string, Record<string, VariantBuild>> = {};
+  for (const [key, whatIf] of Object.entries(variants)) {
+    const byFunction: Record<string, VariantBuild> = {};
+    whatIfBuilds[key] = byFunction;
+    for (const fn of service.functions.filter((f) => whatIf.functions.includes(f.name))) {
       try {
-        const sample = await coldOnce(item.bundle, item.env, item.flags, coldScript);
-        if (round > 0) samples.get(item.key)?.push(sample);
+        // Only bundles whose cold init is measured need their source map (NODE_OPTIONS loads it).
+        const measured = whatIf.cold && COLD_WHATIF_FUNCTIONS.includes(fn.name);
+        const options = { ...common, ...whatIf.options, ...(measured ? {} : { sourcemap: false }) };
+        const { file, metafile } = await build({ ...options, entryPoints: [fn.entry], outdir: path.join(buildDir, `whatif-${key}`, path.dirname(fn.entry)) });
+        const baselineEntry = path.join(buildDir, 'baselines-src', `${fn.name}.mjs`);
+        const baseline = !measured
+          ? undefined
+          : whatIf.rebuildBaseline
+            ? path.join(scratch, (await build({ ...options, entryPoints: [baselineEntry], outdir: path.join(buildDir, `whatif-${key}`, 'baselines', fn.name) })).file)
+            : functions.find((f) => f.name === fn.name)?.baseline.bundle;
+        byFunction[fn.name] = { bundle: path.join(scratch, file), composition: composition(metafile, file), ...(baseline !== undefined ? { baseline } : {}) };
       } catch (error) {
-        failures.set(item.key, (error as Error).message.split('\n').slice(0, 6).join(' | '));
+        byFunction[fn.name] = { error: (error as Error).message.split('\n')[0] ?? 'build failed' };
       }
     }
   }
-  return Object.fromEntries(items.map((item) => [item.key, summarizeCold(samples.get(item.key) ?? [], failures.get(item.key))]));
+  return whatIfBuilds;
 }
 
-// ---------------------------------------------------------------- hostile inputs
+/** Library-only bundles: the size and load time of each option on its own. */
+async function buildLibraries({ scratch, buildDir, common }: Workspace): Promise<Record<string, LibraryBuild>> {
+  const libraryBuilds: Record<string, LibraryBuild> = {};
+  for (const [key, library] of Object.entries(LIBRARIES)) {
+    try {
+      const result = await esbuild.build({
+        ...common,
+        stdin: { contents: library.contents, resolveDir: scratch, sourcefile: `${key}.mjs`, loader: 'ts' },
+        outfile: path.join(buildDir, 'libraries', `${key}.mjs`),
+        metafile: true,
+        logLevel: 'silent',
+      });
+      const file = Object.keys(result.metafile.outputs).find((name) => !name.endsWith('.map')) as string;
+      libraryBuilds[key] = { label: library.label, bytes: result.metafile.outputs[file]?.bytes ?? 0, bundle: path.join(scratch, file) };
+    } catch (error) {
+      libraryBuilds[key] = { label: library.label, error: (error as Error).message.split('\n')[0] ?? 'build failed' };
+    }
+  }
+  return libraryBuilds;
+}
+
+/** The bench itself in the scratch copy, without its results. */
+function copyBench(scratch: string): void {
+  cpSync(path.join(root, 'bench'), path.join(scratch, 'bench'), { recursive: true, filter: (source) => !source.includes(`${path.sep}results`) });
+}
+
+/** The bench's own measuring processes, bundled like the functions (same options, same snapshot). */
+async function buildProcs({ scratch, buildDir, common }: Workspace): Promise<Record<string, string | undefined>> {
+  copyBench(scratch);
+  const procs: Record<string, string | undefined> = {};
+  for (const name of ['warm', 'deliver-ours', 'deliver-bare', 'deliver-undici', 'handlers']) {
+    try {
+      const { file } = await build({ ...common, entryPoints: [`bench/procs/${name}.ts`], outdir: path.join(buildDir, 'procs') });
+      procs[name] = path.join(scratch, file);
+    } catch (error) {
+      if (name !== 'deliver-undici') throw error;
+      log(`undici is not resolvable from node_modules: its delivery run is skipped (${(error as Error).message.split('\n')[0]})`);
+    }
+  }
+  return procs;
+}
+
+// ---------------------------------------------------------------- 2. cold init
+
+interface Colds {
+  cold: Record<string, ColdSummary>;
+  whatIfCold: Record<string, ColdSummary>;
+  libraryCold: Record<string, ColdSummary>;
+}
+
+/** Every function next to its baseline, then the what-ifs of COLD_WHATIF_FUNCTIONS and the library bundles. */
+async function measureColdInit({ scratch, service, flags }: Workspace, functions: FunctionBuild[], variants: Record<string, WhatIf>, whatIfBuilds: Record<string, Record<string, VariantBuild>>, libraryBuilds: Record<string, LibraryBuild>): Promise<Colds> {
+  const coldScript = path.join(scratch, 'bench/procs/cold.mjs');
+  log(`cold init: ${service.functions.length} functions + baselines × ${COLD_RUNS} runs (${flags.join(' ') || 'no NODE_OPTIONS'}) …`);
+  const coldItems = functions.flatMap((fn) => [
+    { key: fn.name, bundle: fn.bundle, env: lambdaEnv(fn.name, service.memorySizeMb), flags },
+    { key: `${fn.name}:baseline`, bundle: fn.baseline.bundle, env: lambdaEnv(fn.name, service.memorySizeMb), flags },
+  ]);
+  const cold = await coldRounds(coldItems, COLD_RUNS, coldScript);
+  log('cold init: what-ifs (forms, deliver) and library bundles …');
+  const whatIfCold = await coldRounds(
+    COLD_WHATIF_FUNCTIONS.flatMap((name) => [
+      { key: `${name}:no-source-maps`, bundle: functions.find((fn) => fn.name === name)?.bundle as string, env: lambdaEnv(name, service.memorySizeMb), flags: [] },
+      { key: `${name}:baseline:no-source-maps`, bundle: functions.find((fn) => fn.name === name)?.baseline.bundle as string, env: lambdaEnv(name, service.memorySizeMb), flags: [] },
+      ...Object.entries(variants)
+        .filter(([key, whatIf]) => whatIf.cold && whatIfBuilds[key]?.[name]?.bundle !== undefined)
+        .flatMap(([key, whatIf]) => [
+          { key: `${name}:${key}`, bundle: whatIfBuilds[key]?.[name]?.bundle as string, env: lambdaEnv(name, service.memorySizeMb), flags },
+          ...(whatIf.rebuildBaseline ? [{ key: `${name}:${key}:baseline`, bundle: whatIfBuilds[key]?.[name]?.baseline as string, env: lambdaEnv(name, service.memorySizeMb), flags }] : []),
+        ]),
+    ]),
+    WHATIF_RUNS,
+    coldScript,
+  );
+  const libraryCold = await coldRounds(
+    Object.entries(libraryBuilds)
+      .filter(([, lib]) => lib.bundle !== undefined)
+      .map(([key, lib]) => ({ key, bundle: lib.bundle as string, env: lambdaEnv('library', service.memorySizeMb), flags })),
+    LIBRARY_RUNS,
+    coldScript,
+  );
+  return { cold, whatIfCold, libraryCold };
+}
+
+// ---------------------------------------------------------------- 3, 4, 5, 6. against the emulators
+
+interface Endpoints {
+  providers: Record<string, string>;
+  aws: string;
+  resources: { tableName: string; queueUrl: string; queueArn: string; dlqUrl: string; dlqArn: string };
+}
+
+/** The inputs of the measuring processes, and where each process's input file goes (its BENCH_INPUT). */
+interface Fixtures {
+  order: ReturnType<typeof shopifyOrder>;
+  typeform: string;
+  writeInput: (name: string, value: unknown) => string;
+}
+
+function inputWriter(buildDir: string): Fixtures['writeInput'] {
+  const inputs = path.join(buildDir, 'inputs');
+  mkdirSync(inputs, { recursive: true });
+  return (name, value) => {
+    const file = path.join(inputs, `${name}.json`);
+    writeFileSync(file, JSON.stringify(value));
+    return file;
+  };
+}
+
+/** 3. Warm per-event compute next to HMAC-SHA256 + JSON.parse of the same bytes. */
+async function measureWarm({ service, flags }: Workspace, procs: Record<string, string | undefined>, { order, typeform, writeInput }: Fixtures): Promise<WarmResult> {
+  log(`warm compute: Shopify order ${order.body.length} B (${order.lineItems} line items), Typeform ${typeform.length} B …`);
+  const { result } = await runChild<WarmResult>(procs['warm'] as string, {
+    env: { ...lambdaEnv('warm', service.memorySizeMb), BENCH_INPUT: writeInput('warm', { shopifyBody: order.body, typeformBody: typeform, measureMs: WARM_MS }), POWERTOOLS_LOG_LEVEL: 'SILENT' },
+    nodeFlags: flags,
+    timeoutMs: 120_000,
+  });
+  return result;
+}
+
+/** Where the functions' provider and Secrets Manager calls go: the emulators. */
+function providerEnv(endpoints: Endpoints): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.aws,
+    ...Object.fromEntries(Object.entries(endpoints.providers).map(([provider, url]) => [`PROVIDER_URL_${provider.toUpperCase()}`, `${url}/${provider}`])),
+  };
+}
+
+type DeliverRun = DeliverResult & {
+  processWallMs: number;
+  emulator: Pick<EmulatorStats, 'connections' | 'requests' | 'contacts' | 'statuses' | 'secretCalls' | 'cpuMs'>;
+};
+
+interface Delivery {
+  concurrency: number;
+  ours: DeliverRun;
+  bare: DeliverRun;
+  thinRun: DeliverRun;
+  fetchRun: DeliverRun;
+  undiciRun: DeliverRun | undefined;
+  burstContacts: number;
+  burstConcurrency: number;
+  oursBurst: DeliverRun;
+  bareBurst: DeliverRun;
+}
+
+/** 4 + 6. Delivery throughput, connections per provider host and peak RSS: our client, then the others on the same requests. */
+async function measureDelivery({ service, flags }: Workspace, procs: Record<string, string | undefined>, { writeInput }: Fixtures, emulator: ServiceChild, endpoints: Endpoints): Promise<Delivery> {
+  const deliverRun = async (proc: string, args: string[], contacts: number, concurrency: number): Promise<DeliverRun> => {
+    await emulator.call('reset');
+    const before = await emulator.call<EmulatorStats>('stats');
+    const run = await runChild<DeliverResult>(proc, {
+      args,
+      env: {
+        ...lambdaEnv('deliver', service.memorySizeMb, providerEnv(endpoints)),
+        BENCH_INPUT: writeInput(`deliver-${contacts}-${concurrency}`, { contacts, concurrency, roundSize: ROUND_SIZE, providers: endpoints.providers, aws: endpoints.aws }),
+      },
+      nodeFlags: flags,
+      timeoutMs: 600_000,
+      onRequest: (message, reply) => {
+        if (message.type === 'clear') void emulator.call('clear').then(() => reply({ type: 'cleared' }));
+      },
+    });
+    const after = (await emulator.call<EmulatorStats>('stats')) as EmulatorStats;
+    return { ...run.result, processWallMs: run.wallMs, emulator: { connections: after.connections, requests: after.requests, contacts: after.contacts, statuses: after.statuses, secretCalls: after.secretCalls, cpuMs: after.cpuMs - (before?.cpuMs ?? 0) } };
+  };
+  const concurrency = service.deliverBatchSize;
+  // One unrecorded run first, so the emulators' code is compiled before any client is measured against them.
+  await deliverRun(procs['deliver-bare'] as string, ['bare'], Math.min(CONTACTS, 500), concurrency);
+  log(`delivery: ${CONTACTS} contacts, ${concurrency} in flight (the deliver batch size), our client …`);
+  const ours = await deliverRun(procs['deliver-ours'] as string, [], CONTACTS, concurrency);
+  log('delivery: bare node:http keep-alive client …');
+  const bare = await deliverRun(procs['deliver-bare'] as string, ['bare'], CONTACTS, concurrency);
+  log('delivery: our engine and adapters over a thin node:http transport …');
+  const thinRun = await deliverRun(procs['deliver-ours'] as string, ['thin'], CONTACTS, concurrency);
+  log('delivery: built-in fetch …');
+  const fetchRun = await deliverRun(procs['deliver-bare'] as string, ['fetch'], CONTACTS, concurrency);
+  let undiciRun: DeliverRun | undefined;
+  if (procs['deliver-undici'] !== undefined) {
+    log('delivery: undici package …');
+    undiciRun = await deliverRun(procs['deliver-undici'], [], CONTACTS, concurrency);
+  }
+  const burstContacts = Math.min(CONTACTS, quick ? 500 : 2000);
+  const burstConcurrency = 100;
+  log(`delivery: burst, ${burstConcurrency} contacts in flight (${burstContacts} contacts): our client and the bare one …`);
+  const oursBurst = await deliverRun(procs['deliver-ours'] as string, [], burstContacts, burstConcurrency);
+  const bareBurst = await deliverRun(procs['deliver-bare'] as string, ['bare'], burstContacts, burstConcurrency);
+  return { concurrency, ours, bare, thinRun, fetchRun, undiciRun, burstContacts, burstConcurrency, oursBurst, bareBurst };
+}
+
+/** 3 (whole handlers) + 5: the real shops, forms and deliver bundles against the local AWS endpoints, and the emulator's counts. */
+async function measureHandlers(
+  { service, flags }: Workspace,
+  procs: Record<string, string | undefined>,
+  { order, typeform, writeInput }: Fixtures,
+  functions: FunctionBuild[],
+  emulator: ServiceChild,
+  endpoints: Endpoints,
+): Promise<{ result: HandlersResult; emulatorStats: EmulatorStats }> {
+  log(`whole handlers: ${INGEST_PER_SOURCE} Shopify + ${INGEST_PER_SOURCE} Typeform webhooks, then their jobs through deliver …`);
+  await emulator.call('reset');
+  const deliverSingles = Math.min(Math.round(INGEST_PER_SOURCE * 0.6), INGEST_PER_SOURCE * 2);
+  const { result } = await runChild<HandlersResult>(procs['handlers'] as string, {
+    env: {
+      ...lambdaEnv('handlers', service.memorySizeMb, providerEnv(endpoints)),
+      AWS_ENDPOINT_URL_DYNAMODB: endpoints.aws,
+      AWS_ENDPOINT_URL_SQS: endpoints.aws,
+      TABLE_NAME: endpoints.resources.tableName,
+      QUEUE_URL: endpoints.resources.queueUrl,
+      QUEUE_ARN: endpoints.resources.queueArn,
+      DLQ_URL: endpoints.resources.dlqUrl,
+      DLQ_ARN: endpoints.resources.dlqArn,
+      BENCH_INPUT: writeInput('handlers', {
+        bundles: Object.fromEntries(['shops', 'forms', 'deliver'].map((name) => [name, functions.find((fn) => fn.name === name)?.bundle])),
+        shopifyBody: order.body,
+        typeformBody: typeform,
+        ingestPerSource: INGEST_PER_SOURCE,
+        deliverSingles,
+        batchSize: service.deliverBatchSize,
+        providers: endpoints.providers,
+        aws: endpoints.aws,
+        resources: endpoints.resources,
+      }),
+    },
+    nodeFlags: flags,
+    timeoutMs: 600_000,
+  });
+  const emulatorStats = await emulator.call<EmulatorStats>('stats');
+  return { result, emulatorStats };
+}
+
+// ---------------------------------------------------------------- 8. hostile inputs
 
 interface HostileResult {
   cases: HostileCase[];
@@ -233,11 +548,9 @@ interface HostileResult {
 }
 
 /** 8. The hostile-input process, bundled with serverless.yml's options from the scratch copy, and its rows. */
-async function hostileInputs(scratch: string, buildDir: string, service: ServiceConfig, flags: string[]) {
-  const filter = (source: string) => !source.includes(`${path.sep}results`);
-  cpSync(path.join(root, 'bench'), path.join(scratch, 'bench'), { recursive: true, filter });
-  const where = { absWorkingDir: scratch, entryPoints: ['bench/procs/hostile.ts'], outdir: path.join(buildDir, 'procs') };
-  const { file } = await build({ ...service.esbuild, ...where });
+async function hostileInputs({ scratch, buildDir, service, flags, common }: Workspace): Promise<{ result: HostileResult; rows: Row[] }> {
+  copyBench(scratch);
+  const { file } = await build({ ...common, entryPoints: ['bench/procs/hostile.ts'], outdir: path.join(buildDir, 'procs') });
   const inputFile = path.join(buildDir, 'hostile-input.json');
   writeFileSync(inputFile, JSON.stringify({ runs: HOSTILE_RUNS }));
   const env = { ...lambdaEnv('forms', service.memorySizeMb), BENCH_INPUT: inputFile, POWERTOOLS_LOG_LEVEL: 'SILENT' };
@@ -255,643 +568,47 @@ async function hostileInputs(scratch: string, buildDir: string, service: Service
   return { result, rows };
 }
 
-// ---------------------------------------------------------------- main
-
-async function main(): Promise<void> {
-  const machine = {
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model ?? 'unknown',
-    arch: os.arch(),
-    memoryGb: round(os.totalmem() / 1024 ** 3, 1),
-    loadAverageAtStart: os.loadavg().map((value) => round(value, 2)),
-    node: process.version,
-    platform: `${os.type()} ${os.release()}`,
-  };
-  if (!process.version.startsWith('v22.')) log(`warning: running on Node ${process.version}; Lambda runs Node 22 (npm run bench uses the project's node 22 from node_modules/.bin)`);
-  log(`machine: ${machine.cpus} × ${machine.cpuModel}, load ${machine.loadAverageAtStart.join(' ')}, Node ${process.version}`);
-
-  const scratch = scratchCopy();
-  const buildDir = path.join(scratch, '.bench-build');
-  mkdirSync(buildDir, { recursive: true });
-  const service = readService(scratch);
-  const flags = service.nodeOptions.split(/\s+/).filter(Boolean);
-  let emulator: ReturnType<typeof startServiceChild> | undefined;
-
-  try {
-    if (ONLY === 'hostile') {
-      log(`hostile inputs alone: ${HOSTILE_RUNS + 1} calls each …`);
-      const { result, rows } = await hostileInputs(scratch, buildDir, service, flags);
-      const header = ['#', 'measure', 'ours', 'floor', 'ratio / detail', 'target', 'met'];
-      const met = (row: Row) => (row.met ? 'met' : 'NOT MET');
-      const cells = rows.map((row) => [row.id, row.measure, row.value, row.floor, row.ratio, row.target, met(row)]);
-      console.log(['', ...table(header, cells), ''].join('\n'));
-      const resultsDir = path.join(root, 'bench', 'results');
-      mkdirSync(resultsDir, { recursive: true });
-      const { nodeOptions } = service;
-      const targetMs = HOSTILE_TARGET_MS;
-      const report = { startedAt: startedAt.toISOString(), machine, nodeOptions, targetMs, ...result };
-      writeFileSync(path.join(resultsDir, 'hostile.json'), `${JSON.stringify(report, null, 2)}\n`);
-      log('wrote bench/results/hostile.json');
-      return;
-    }
-
-    // 1. osls package, then the same entry points through esbuild with a metafile.
-    log('osls package (scratch copy, no credentials) …');
-    const packageStarted = performance.now();
-    const packaged = await runCommand(process.execPath, [path.join(root, 'node_modules/osls/bin/serverless.js'), 'package', '--stage', STAGE], scratch, credentialFreeEnv(scratch), 300_000);
-    const packageSeconds = (performance.now() - packageStarted) / 1000;
-    // One zip per function (package.individually in serverless.yml): .serverless/{function}.zip.
-    const zipFiles = Object.fromEntries(service.functions.map((fn) => [fn.name, path.join(scratch, '.serverless', `${fn.name}.zip`)]));
-    const missing = Object.values(zipFiles).filter((file) => !existsSync(file));
-    if (packaged.code !== 0 || missing.length > 0) {
-      throw new Error(`osls package failed (${packaged.code}; missing ${missing.join(', ') || 'nothing'}):\n${packaged.output.slice(-3000)}`);
-    }
-    const zips = Object.fromEntries(Object.entries(zipFiles).map(([name, file]) => [name, { bytes: statSync(file).size, entries: listZip(file) }]));
-    const zipBytesTotal = Object.values(zips).reduce((sum, zip) => sum + zip.bytes, 0);
-    log(`packaged in ${packageSeconds.toFixed(1)} s: ${Object.keys(zips).length} zips, ${(zipBytesTotal / KB / KB).toFixed(2)} MB together`);
-
-    const common = { ...service.esbuild, absWorkingDir: scratch };
-    const functions: FunctionBuild[] = [];
-    for (const fn of service.functions) {
-      const outdir = path.join(buildDir, 'functions', path.dirname(fn.entry));
-      const { file, metafile } = await build({ ...common, entryPoints: [fn.entry], outdir });
-      const bundle = path.join(scratch, file);
-      const zipBytes = zips[fn.name]?.entries.find((entry) => entry.name === fn.bundle)?.bytes;
-      const sdk = sdkUse(metafile, file, scratch);
-      const source = baselineSource(sdk);
-      const baselineEntry = path.join(buildDir, 'baselines-src', `${fn.name}.mjs`);
-      mkdirSync(path.dirname(baselineEntry), { recursive: true });
-      writeFileSync(baselineEntry, source);
-      const baseline = await build({ ...common, entryPoints: [baselineEntry], outdir: path.join(buildDir, 'baselines', fn.name) });
-      functions.push({
-        name: fn.name,
-        bundle,
-        composition: composition(metafile, file),
-        zipBytes,
-        matchesPackage: zipBytes === undefined ? undefined : zipBytes === statSync(bundle).size,
-        sdk,
-        baseline: { bundle: path.join(scratch, baseline.file), bytes: statSync(path.join(scratch, baseline.file)).size, source },
-      });
-    }
-    log(`built ${functions.length} functions and their SDK-only baselines with esbuild (${functions.every((f) => f.matchesPackage) ? 'byte sizes identical to the osls package zip' : 'WARNING: sizes differ from the zip'})`);
-
-    // What-if builds of the real functions (the sources stay untouched: esbuild resolves or rewrites on the way in).
-    const regions = getCountries();
-    const sdkExternal = [...(service.esbuild.external ?? []), '@aws-sdk/*', '@smithy/*', '@aws-crypto/*', '@aws/lambda-invoke-store'];
-    const everyFunction = service.functions.map((fn) => fn.name);
-    const whatIfs: Record<string, { label: string; options: esbuild.BuildOptions; rebuildBaseline: boolean; cold: boolean; functions: string[] }> = {
-      'zod-namespace': {
-        label: "zod as a namespace import (`import * as z from './zod.js'`, a module re-exporting zod/mini) instead of `export { z }` from validation.ts",
-        options: { plugins: [sourceRewritePlugin({ zodNamespace: true }, scratch)] },
-        rebuildBaseline: false,
-        cold: true,
-        functions: everyFunction,
-      },
-      'regions-list': {
-        label: 'routes.ts checks defaultRegion against a constant region list instead of importing phone.ts',
-        options: { plugins: [sourceRewritePlugin({ regions }, scratch)] },
-        rebuildBaseline: false,
-        cold: false,
-        functions: ['deliver', 'healthcheck', 'redrive'],
-      },
-      'esm-first': {
-        label: "mainFields [module, main]: the AWS SDK bundled from its ES modules (tree-shaken) instead of dist-cjs",
-        options: { mainFields: ['module', 'main'] },
-        rebuildBaseline: true,
-        cold: true,
-        functions: everyFunction,
-      },
-      'sdk-external': {
-        label: 'AWS SDK external (the nodejs22.x runtime provides it)',
-        options: { external: sdkExternal },
-        rebuildBaseline: true,
-        cold: true,
-        functions: ['forms', 'deliver'],
-      },
-      'source-fixes': {
-        label: '(a) + (b): the two source changes, build options as now',
-        options: { plugins: [sourceRewritePlugin({ zodNamespace: true, regions }, scratch)] },
-        rebuildBaseline: false,
-        cold: true,
-        functions: everyFunction,
-      },
-      recommended: {
-        label: '(a) + (b) + (c): the two source changes and mainFields [module, main]',
-        options: { mainFields: ['module', 'main'], plugins: [sourceRewritePlugin({ zodNamespace: true, regions }, scratch)] },
-        rebuildBaseline: true,
-        cold: true,
-        functions: everyFunction,
-      },
-      'maps-no-sources': {
-        label: 'source maps without sourcesContent (smaller .map for --enable-source-maps to load)',
-        options: { sourcesContent: false },
-        rebuildBaseline: true,
-        cold: true,
-        functions: ['forms', 'deliver'],
-      },
-      'phone-max': { label: 'libphonenumber-js/max metadata (strict validation, phone types)', options: { plugins: [aliasPlugin('phone-max', { 'libphonenumber-js': 'libphonenumber-js/max' }, scratch)] }, rebuildBaseline: false, cold: false, functions: ['forms', 'deliver'] },
-      'phone-mobile': { label: 'libphonenumber-js/mobile metadata', options: { plugins: [aliasPlugin('phone-mobile', { 'libphonenumber-js': 'libphonenumber-js/mobile' }, scratch)] }, rebuildBaseline: false, cold: false, functions: ['forms', 'deliver'] },
-    };
-    const whatIfBuilds: Record<string, Record<string, { bundle?: string; baseline?: string; composition?: Composition; error?: string }>> = {};
-    for (const [key, whatIf] of Object.entries(whatIfs)) {
-      const byFunction: Record<string, { bundle?: string; baseline?: string; composition?: Composition; error?: string }> = {};
-      whatIfBuilds[key] = byFunction;
-      for (const fn of service.functions.filter((f) => whatIf.functions.includes(f.name))) {
-        try {
-          // Only bundles whose cold init is measured need their source map (NODE_OPTIONS loads it).
-          const measured = whatIf.cold && COLD_WHATIF_FUNCTIONS.includes(fn.name);
-          const options = { ...common, ...whatIf.options, ...(measured ? {} : { sourcemap: false }) };
-          const { file, metafile } = await build({ ...options, entryPoints: [fn.entry], outdir: path.join(buildDir, `whatif-${key}`, path.dirname(fn.entry)) });
-          const baselineEntry = path.join(buildDir, 'baselines-src', `${fn.name}.mjs`);
-          const baseline = !measured
-            ? undefined
-            : whatIf.rebuildBaseline
-              ? path.join(scratch, (await build({ ...options, entryPoints: [baselineEntry], outdir: path.join(buildDir, `whatif-${key}`, 'baselines', fn.name) })).file)
-              : functions.find((f) => f.name === fn.name)?.baseline.bundle;
-          byFunction[fn.name] = { bundle: path.join(scratch, file), composition: composition(metafile, file), ...(baseline !== undefined ? { baseline } : {}) };
-        } catch (error) {
-          byFunction[fn.name] = { error: (error as Error).message.split('\n')[0] ?? 'build failed' };
-        }
-      }
-    }
-
-    // Library-only bundles: the size and load time of each option on its own.
-    const libraries: Record<string, { label: string; contents: string }> = {
-      'zod-validation': {
-        label: "zod through shared/zod.ts (`import * as z`, now)",
-        contents: "import * as z from './shared/zod.ts'; export const S = z.object({ a: z.string(), b: z.optional(z.number()) }); export const handler = async () => S.safeParse({ a: 'x' }).success;",
-      },
-      'zod-mini-namespace': {
-        label: "zod/mini namespace import + { en } from 'zod/locales'",
-        contents: "import * as z from 'zod/mini'; import { en } from 'zod/locales'; z.config(en()); export const S = z.object({ a: z.string(), b: z.optional(z.number()) }); export const handler = async () => S.safeParse({ a: 'x' }).success;",
-      },
-      'zod-classic': {
-        label: "zod (classic) namespace import + { en } from 'zod/locales'",
-        contents: "import * as z from 'zod'; import { en } from 'zod/locales'; z.config(en()); export const S = z.object({ a: z.string(), b: z.number().optional() }); export const handler = async () => S.safeParse({ a: 'x' }).success;",
-      },
-      'http-node': {
-        label: 'node:http client (shared/http.ts)',
-        contents: "import { createHttpClient } from './shared/http.ts'; export const client = createHttpClient(); export const handler = async () => client.connectionsOpened();",
-      },
-      undici: {
-        label: 'undici package (Agent + request), bundled',
-        contents: "import { Agent, request } from 'undici'; export const agent = new Agent({ connections: 16 }); export const handler = async () => typeof request;",
-      },
-      'phone-min': {
-        label: 'libphonenumber-js (min metadata, now)',
-        contents: "import { parsePhoneNumberWithError, isSupportedCountry, validatePhoneNumberLength } from 'libphonenumber-js'; export const handler = async () => [parsePhoneNumberWithError('+14155550132').number, isSupportedCountry('US'), validatePhoneNumberLength('+1415')];",
-      },
-      'phone-max': {
-        label: 'libphonenumber-js/max',
-        contents: "import { parsePhoneNumberWithError, isSupportedCountry, validatePhoneNumberLength } from 'libphonenumber-js/max'; export const handler = async () => [parsePhoneNumberWithError('+14155550132').number, isSupportedCountry('US'), validatePhoneNumberLength('+1415')];",
-      },
-      'phone-mobile': {
-        label: 'libphonenumber-js/mobile',
-        contents: "import { parsePhoneNumberWithError, isSupportedCountry, validatePhoneNumberLength } from 'libphonenumber-js/mobile'; export const handler = async () => [parsePhoneNumberWithError('+14155550132').number, isSupportedCountry('US'), validatePhoneNumberLength('+1415')];",
-      },
-    };
-    const libraryBuilds: Record<string, { label: string; bytes?: number; bundle?: string; error?: string }> = {};
-    for (const [key, library] of Object.entries(libraries)) {
-      try {
-        const result = await esbuild.build({
-          ...common,
-          stdin: { contents: library.contents, resolveDir: scratch, sourcefile: `${key}.mjs`, loader: 'ts' },
-          outfile: path.join(buildDir, 'libraries', `${key}.mjs`),
-          metafile: true,
-          logLevel: 'silent',
-        });
-        const file = Object.keys(result.metafile.outputs).find((name) => !name.endsWith('.map')) as string;
-        libraryBuilds[key] = { label: library.label, bytes: result.metafile.outputs[file]?.bytes ?? 0, bundle: path.join(scratch, file) };
-      } catch (error) {
-        libraryBuilds[key] = { label: library.label, error: (error as Error).message.split('\n')[0] ?? 'build failed' };
-      }
-    }
-
-    // The bench's own measuring processes, bundled like the functions (same options, same snapshot).
-    cpSync(path.join(root, 'bench'), path.join(scratch, 'bench'), { recursive: true, filter: (source) => !source.includes(`${path.sep}results`) });
-    const procs: Record<string, string | undefined> = {};
-    for (const name of ['warm', 'deliver-ours', 'deliver-bare', 'deliver-undici', 'handlers']) {
-      try {
-        const { file } = await build({ ...common, entryPoints: [`bench/procs/${name}.ts`], outdir: path.join(buildDir, 'procs') });
-        procs[name] = path.join(scratch, file);
-      } catch (error) {
-        if (name !== 'deliver-undici') throw error;
-        log(`undici is not resolvable from node_modules: its delivery run is skipped (${(error as Error).message.split('\n')[0]})`);
-      }
-    }
-    const coldScript = path.join(scratch, 'bench/procs/cold.mjs');
-    log('built what-if variants, library bundles and the measuring processes');
-
-    // 2. Cold init: every function next to its baseline, interleaved.
-    log(`cold init: ${service.functions.length} functions + baselines × ${COLD_RUNS} runs (${flags.join(' ') || 'no NODE_OPTIONS'}) …`);
-    const coldItems = functions.flatMap((fn) => [
-      { key: fn.name, bundle: fn.bundle, env: lambdaEnv(fn.name, service.memorySizeMb), flags },
-      { key: `${fn.name}:baseline`, bundle: fn.baseline.bundle, env: lambdaEnv(fn.name, service.memorySizeMb), flags },
-    ]);
-    const cold = await coldRounds(coldItems, COLD_RUNS, coldScript);
-    log('cold init: what-ifs (forms, deliver) and library bundles …');
-    const whatIfCold = await coldRounds(
-      COLD_WHATIF_FUNCTIONS.flatMap((name) => [
-        { key: `${name}:no-source-maps`, bundle: functions.find((fn) => fn.name === name)?.bundle as string, env: lambdaEnv(name, service.memorySizeMb), flags: [] },
-        { key: `${name}:baseline:no-source-maps`, bundle: functions.find((fn) => fn.name === name)?.baseline.bundle as string, env: lambdaEnv(name, service.memorySizeMb), flags: [] },
-        ...Object.entries(whatIfs)
-          .filter(([key, whatIf]) => whatIf.cold && whatIfBuilds[key]?.[name]?.bundle !== undefined)
-          .flatMap(([key, whatIf]) => [
-            { key: `${name}:${key}`, bundle: whatIfBuilds[key]?.[name]?.bundle as string, env: lambdaEnv(name, service.memorySizeMb), flags },
-            ...(whatIf.rebuildBaseline ? [{ key: `${name}:${key}:baseline`, bundle: whatIfBuilds[key]?.[name]?.baseline as string, env: lambdaEnv(name, service.memorySizeMb), flags }] : []),
-          ]),
-      ]),
-      WHATIF_RUNS,
-      coldScript,
-    );
-    const libraryCold = await coldRounds(
-      Object.entries(libraryBuilds)
-        .filter(([, lib]) => lib.bundle !== undefined)
-        .map(([key, lib]) => ({ key, bundle: lib.bundle as string, env: lambdaEnv('library', service.memorySizeMb), flags })),
-      LIBRARY_RUNS,
-      coldScript,
-    );
-
-    // The emulators, in their own process.
-    log('starting the emulators (4 providers + AWS endpoints) …');
-    emulator = startServiceChild(path.join(scratch, 'bench/procs/emulator.ts'), { cwd: scratch, nodeFlags: ['--import', 'tsx'], timeoutMs: 60_000 });
-    const endpoints = (await emulator.ready) as { providers: Record<string, string>; aws: string; resources: { tableName: string; queueUrl: string; queueArn: string; dlqUrl: string; dlqArn: string } };
-
-    // 3. Warm per-event compute.
-    const order = shopifyOrder(root);
-    const typeform = typeformResponse(root);
-    const inputs = path.join(buildDir, 'inputs');
-    mkdirSync(inputs, { recursive: true });
-    const writeInput = (name: string, value: unknown) => {
-      const file = path.join(inputs, `${name}.json`);
-      writeFileSync(file, JSON.stringify(value));
-      return file;
-    };
-    log(`warm compute: Shopify order ${order.body.length} B (${order.lineItems} line items), Typeform ${typeform.length} B …`);
-    const warm = (
-      await runChild<WarmResult>(procs['warm'] as string, {
-        env: { ...lambdaEnv('warm', service.memorySizeMb), BENCH_INPUT: writeInput('warm', { shopifyBody: order.body, typeformBody: typeform, measureMs: WARM_MS }), POWERTOOLS_LOG_LEVEL: 'SILENT' },
-        nodeFlags: flags,
-        timeoutMs: 120_000,
-      })
-    ).result;
-
-    // 4 + 6. Delivery throughput, connections, peak RSS.
-    const providerEnv: Record<string, string> = {
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.aws,
-      ...Object.fromEntries(Object.entries(endpoints.providers).map(([provider, url]) => [`PROVIDER_URL_${provider.toUpperCase()}`, `${url}/${provider}`])),
-    };
-    const deliverRun = async (proc: string, args: string[], contacts: number, concurrency: number) => {
-      await emulator?.call('reset');
-      const before = await emulator?.call<EmulatorStats>('stats');
-      const run = await runChild<DeliverResult>(proc, {
-        args,
-        env: {
-          ...lambdaEnv('deliver', service.memorySizeMb, providerEnv),
-          BENCH_INPUT: writeInput(`deliver-${contacts}-${concurrency}`, { contacts, concurrency, roundSize: ROUND_SIZE, providers: endpoints.providers, aws: endpoints.aws }),
-        },
-        nodeFlags: flags,
-        timeoutMs: 600_000,
-        onRequest: (message, reply) => {
-          if (message.type === 'clear') void emulator?.call('clear').then(() => reply({ type: 'cleared' }));
-        },
-      });
-      const after = (await emulator?.call<EmulatorStats>('stats')) as EmulatorStats;
-      return { ...run.result, processWallMs: run.wallMs, emulator: { connections: after.connections, requests: after.requests, contacts: after.contacts, statuses: after.statuses, secretCalls: after.secretCalls, cpuMs: after.cpuMs - (before?.cpuMs ?? 0) } };
-    };
-    const concurrency = service.deliverBatchSize;
-    // One unrecorded run first, so the emulators' code is compiled before any client is measured against them.
-    await deliverRun(procs['deliver-bare'] as string, ['bare'], Math.min(CONTACTS, 500), concurrency);
-    log(`delivery: ${CONTACTS} contacts, ${concurrency} in flight (the deliver batch size), our client …`);
-    const ours = await deliverRun(procs['deliver-ours'] as string, [], CONTACTS, concurrency);
-    log('delivery: bare node:http keep-alive client …');
-    const bare = await deliverRun(procs['deliver-bare'] as string, ['bare'], CONTACTS, concurrency);
-    log('delivery: our engine and adapters over a thin node:http transport …');
-    const thinRun = await deliverRun(procs['deliver-ours'] as string, ['thin'], CONTACTS, concurrency);
-    log('delivery: built-in fetch …');
-    const fetchRun = await deliverRun(procs['deliver-bare'] as string, ['fetch'], CONTACTS, concurrency);
-    let undiciRun: Awaited<ReturnType<typeof deliverRun>> | undefined;
-    if (procs['deliver-undici'] !== undefined) {
-      log('delivery: undici package …');
-      undiciRun = await deliverRun(procs['deliver-undici'], [], CONTACTS, concurrency);
-    }
-    const burstContacts = Math.min(CONTACTS, quick ? 500 : 2000);
-    const burstConcurrency = 100;
-    log(`delivery: burst, ${burstConcurrency} contacts in flight (${burstContacts} contacts): our client and the bare one …`);
-    const oursBurst = await deliverRun(procs['deliver-ours'] as string, [], burstContacts, burstConcurrency);
-    const bareBurst = await deliverRun(procs['deliver-bare'] as string, ['bare'], burstContacts, burstConcurrency);
-
-    // 3 (whole handlers) + 5 + cost: the real bundles against the local AWS endpoints.
-    log(`whole handlers: ${INGEST_PER_SOURCE} Shopify + ${INGEST_PER_SOURCE} Typeform webhooks, then their jobs through deliver …`);
-    await emulator.call('reset');
-    const deliverSingles = Math.min(Math.round(INGEST_PER_SOURCE * 0.6), INGEST_PER_SOURCE * 2);
-    const handlersRun = await runChild<HandlersResult>(procs['handlers'] as string, {
-      env: {
-        ...lambdaEnv('handlers', service.memorySizeMb, providerEnv),
-        AWS_ENDPOINT_URL_DYNAMODB: endpoints.aws,
-        AWS_ENDPOINT_URL_SQS: endpoints.aws,
-        TABLE_NAME: endpoints.resources.tableName,
-        QUEUE_URL: endpoints.resources.queueUrl,
-        QUEUE_ARN: endpoints.resources.queueArn,
-        DLQ_URL: endpoints.resources.dlqUrl,
-        DLQ_ARN: endpoints.resources.dlqArn,
-        BENCH_INPUT: writeInput('handlers', {
-          bundles: Object.fromEntries(['shops', 'forms', 'deliver'].map((name) => [name, functions.find((fn) => fn.name === name)?.bundle])),
-          shopifyBody: order.body,
-          typeformBody: typeform,
-          ingestPerSource: INGEST_PER_SOURCE,
-          deliverSingles,
-          batchSize: service.deliverBatchSize,
-          providers: endpoints.providers,
-          aws: endpoints.aws,
-          resources: endpoints.resources,
-        }),
-      },
-      nodeFlags: flags,
-      timeoutMs: 600_000,
-    });
-    const handlers = handlersRun.result;
-    const handlerStats = await emulator.call<EmulatorStats>('stats');
-    await emulator.stop();
-    emulator = undefined;
-
-    // 8. Hostile inputs, with nothing else running.
-    log('hostile inputs …');
-    const hostile = await hostileInputs(scratch, buildDir, service, flags);
-
-    // ------------------------------------------------------------ figures and targets
-    const rows: Row[] = [];
-    const fmtKb = (bytes: number) => `${(bytes / KB).toFixed(1)} KB`;
-    for (const fn of functions) {
-      const c = fn.composition;
-      const deps = c.dependencies.slice(0, 3).map((dep) => `${dep.name} ${fmtKb(dep.bytes)}`).join(', ');
-      rows.push({
-        id: '1',
-        measure: `bundle ${fn.name}: ours + non-AWS deps`,
-        value: fmtKb(c.budgetBytes),
-        floor: `total ${fmtKb(c.totalBytes)}, AWS SDK ${fmtKb(c.awsSdkBytes)}`,
-        ratio: `ours ${fmtKb(c.oursBytes)}; ${deps}`,
-        target: `≤ ${fmtKb(TARGETS.budgetBytes)}`,
-        met: c.budgetBytes <= TARGETS.budgetBytes,
-      });
-    }
-    for (const fn of functions) {
-      const mine = cold[fn.name] as ColdSummary;
-      const base = cold[`${fn.name}:baseline`] as ColdSummary;
-      const ratio = mine.importMs.median / base.importMs.median;
-      rows.push({
-        id: '2',
-        measure: `cold init ${fn.name} (import + build handler)`,
-        value: mine.failed ? `failed: ${mine.failed}` : `${mine.importMs.median.toFixed(1)} ms`,
-        floor: `SDK-only ${base.importMs.median.toFixed(1)} ms`,
-        ratio: `${ratio.toFixed(2)}× (CPU ${(mine.importCpuMs.median / base.importCpuMs.median).toFixed(2)}×)${mine.connects > 0 ? `, ${mine.connects} connects at init!` : ''}`,
-        target: `≤ ${TARGETS.coldRatio}×`,
-        met: !mine.failed && ratio <= TARGETS.coldRatio && mine.connects === 0,
-      });
-    }
-    for (const [name, result] of [['Shopify order', warm.shopify], ['Typeform response', warm.typeform]] as const) {
-      rows.push({
-        id: '3',
-        measure: `warm compute ${name} (${(result.bytes / KB).toFixed(1)} KB): verify+parse+validate+map`,
-        value: `${result.ours.medianUs.toFixed(1)} µs (${Math.round(result.ours.eventsPerSecond)}/s)`,
-        floor: `HMAC+JSON.parse ${result.floor.medianUs.toFixed(1)} µs (${Math.round(result.floor.eventsPerSecond)}/s)`,
-        ratio: `${result.ratio.toFixed(2)}×`,
-        target: `≤ ${TARGETS.warmRatio}×`,
-        met: result.ratio <= TARGETS.warmRatio,
-      });
-    }
-    for (const [name, run] of [['shops (Shopify)', handlers.shops], ['forms (Typeform)', handlers.forms]] as const) {
-      rows.push({
-        id: '3',
-        measure: `whole ingest handler ${name}, local DynamoDB + SQS`,
-        value: `${run.ms.median.toFixed(2)} ms/event, CPU ${run.cpuMsPerInvocation.toFixed(2)} ms`,
-        floor: `SDK-only ${handlers.floor.ms.median.toFixed(2)} ms, CPU ${handlers.floor.cpuMsPerInvocation.toFixed(2)} ms`,
-        ratio: `${(run.ms.median / handlers.floor.ms.median).toFixed(2)}× (CPU ${(run.cpuMsPerInvocation / handlers.floor.cpuMsPerInvocation).toFixed(2)}×)${run.unexpected > 0 ? `, ${run.unexpected} not 200 accepted!` : `, ${run.invocations} × 200 accepted`}`,
-        target: 'info',
-        met: undefined,
-      });
-    }
-    const throughputRatio = ours.contactsPerSecond / bare.contactsPerSecond;
-    rows.push({
-      id: '4',
-      measure: `delivery ${CONTACTS} contacts, ${concurrency} in flight (deliverContact)`,
-      value: `${Math.round(ours.contactsPerSecond)} contacts/s`,
-      floor: `bare keep-alive ${Math.round(bare.contactsPerSecond)}/s`,
-      ratio: `${throughputRatio.toFixed(2)}×`,
-      target: `≥ ${TARGETS.throughputRatio}×`,
-      met: throughputRatio >= TARGETS.throughputRatio,
-    });
-    const providerConnections = (run: { emulator: { connections: Record<string, number> } }) =>
-      Object.fromEntries(Object.entries(run.emulator.connections).filter(([name]) => name !== 'aws'));
-    const maxConnections = (run: { emulator: { connections: Record<string, number> } }) => Math.max(...Object.values(providerConnections(run)));
-    rows.push({
-      id: '4',
-      measure: `TCP connections per provider host (${concurrency} in flight)`,
-      value: Object.entries(providerConnections(ours)).map(([name, count]) => `${name} ${count}`).join(', '),
-      floor: `bare max ${maxConnections(bare)}`,
-      ratio: `max ${maxConnections(ours)}`,
-      target: `≤ ${TARGETS.connectionsPerHost}`,
-      met: maxConnections(ours) <= TARGETS.connectionsPerHost,
-    });
-    rows.push({
-      id: '4',
-      measure: `TCP connections per provider host, burst (${burstConcurrency} in flight)`,
-      value: Object.entries(providerConnections(oursBurst)).map(([name, count]) => `${name} ${count}`).join(', '),
-      floor: `bare max ${maxConnections(bareBurst)}`,
-      ratio: `max ${maxConnections(oursBurst)} (${Math.round(oursBurst.contactsPerSecond)} vs ${Math.round(bareBurst.contactsPerSecond)}/s)`,
-      target: `≤ ${TARGETS.connectionsPerHost}`,
-      met: maxConnections(oursBurst) <= TARGETS.connectionsPerHost,
-    });
-    const ingestSecretCalls = { shops: handlers.shops.secretCalls, forms: handlers.forms.secretCalls };
-    const sum = (calls: Record<string, number>) => Object.values(calls).reduce((a, b) => a + b, 0);
-    const secretsOk =
-      Object.values(handlers.shops.secretCalls).every((count) => count <= 1) &&
-      Object.values(handlers.forms.secretCalls).every((count) => count <= 1) &&
-      Object.values(handlers.deliverSecretCalls).every((count) => count <= 1) &&
-      warm.secrets.calls <= warm.secrets.expected &&
-      warm.secrets.coldCalls === warm.secrets.secrets;
-    const deliverInvocations = handlers.deliverSingle.invocations + handlers.deliverBatch.invocations;
-    rows.push({
-      id: '5',
-      measure: 'GetSecretValue calls over warm invocations (run < TTL)',
-      value: `shops ${sum(handlers.shops.secretCalls)} in ${handlers.shops.invocations} inv., forms ${sum(handlers.forms.secretCalls)} in ${handlers.forms.invocations}, deliver ${sum(handlers.deliverSecretCalls)} in ${deliverInvocations}`,
-      floor: `secrets read: ${Object.keys(handlers.shops.secretCalls).length}, ${Object.keys(handlers.forms.secretCalls).length}, ${Object.keys(handlers.deliverSecretCalls).length}`,
-      ratio: `max ${Math.max(...[handlers.shops.secretCalls, handlers.forms.secretCalls, handlers.deliverSecretCalls].flatMap((calls) => Object.values(calls)))} per secret; TTL sim ${warm.secrets.calls}/${warm.secrets.expected}`,
-      target: '1 per secret per TTL',
-      met: secretsOk,
-    });
-    rows.push({
-      id: '6',
-      measure: `peak RSS, deliver path over ${CONTACTS} contacts`,
-      value: `${ours.maxRssMb.toFixed(1)} MB (${ours.rssAtStartMb.toFixed(0)} MB at start)`,
-      floor: `bare client ${bare.maxRssMb.toFixed(1)} MB`,
-      ratio: `deliver bundle after init ${cold['deliver']?.rssMb.toFixed(0)} MB (SDK-only ${cold['deliver:baseline']?.rssMb.toFixed(0)} MB)`,
-      target: `≤ ${TARGETS.rssMb} MB`,
-      met: ours.maxRssMb <= TARGETS.rssMb,
-    });
-
-    // 7. Cost.
-    const ingestMs = (handlers.shops.ms.median + handlers.forms.ms.median) / 2;
-    const ingestCpuMs = (handlers.shops.cpuMsPerInvocation + handlers.forms.cpuMsPerInvocation) / 2;
-    const trickle = costPerMillion({ memoryMb: service.memorySizeMb, ingestMs, deliverMs: handlers.deliverSingle.ms.median, jobsPerInvocation: 1 });
-    const burst = costPerMillion({ memoryMb: service.memorySizeMb, ingestMs, deliverMs: handlers.deliverBatch.ms.median, jobsPerInvocation: service.deliverBatchSize });
-    // An estimate for Lambda itself: CPU scaled to the memory's vCPU share, plus in-region and provider round trips.
-    const lambda = {
-      vcpuShare: Math.min(1, service.memorySizeMb / 1769),
-      awsCallMs: 10,
-      providerCallMs: 250,
-      ingestAwsCalls: 3,
-    };
-    const scaledCpu = (cpuMs: number) => cpuMs / lambda.vcpuShare;
-    const estIngestMs = scaledCpu(ingestCpuMs) + lambda.ingestAwsCalls * lambda.awsCallMs;
-    const estDeliverSingleMs = scaledCpu(handlers.deliverSingle.cpuMsPerInvocation) + 2 * lambda.awsCallMs + 2 * lambda.providerCallMs;
-    const estDeliverBatchMs = scaledCpu(handlers.deliverBatch.cpuMsPerInvocation) + 2 * lambda.awsCallMs + 2 * lambda.providerCallMs;
-    const lambdaTrickle = costPerMillion({ memoryMb: service.memorySizeMb, ingestMs: estIngestMs, deliverMs: estDeliverSingleMs, jobsPerInvocation: 1 });
-    const lambdaBurst = costPerMillion({ memoryMb: service.memorySizeMb, ingestMs: estIngestMs, deliverMs: estDeliverBatchMs, jobsPerInvocation: service.deliverBatchSize });
-    rows.push({
-      id: '7',
-      measure: `cost per million webhooks (arm64, ${service.memorySizeMb} MB), measured durations`,
-      value: `$${trickle.total.toFixed(2)} (1 job/invocation)`,
-      floor: `$${burst.total.toFixed(2)} (batches of ${service.deliverBatchSize})`,
-      ratio: `Lambda est. $${lambdaTrickle.total.toFixed(2)} / $${lambdaBurst.total.toFixed(2)}`,
-      target: 'info',
-      met: undefined,
-    });
-    rows.push(...hostile.rows);
-
-    // ------------------------------------------------------------ print
-    const elapsedSeconds = (performance.now() - t0) / 1000;
-    const lines: string[] = [];
-    lines.push('');
-    lines.push(`contact-relay bench — ${startedAt.toISOString()} — ${machine.cpus} × ${machine.cpuModel} (${machine.arch}), Node ${process.version}, load at start ${machine.loadAverageAtStart.join(' ')}, now ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
-    lines.push(`cold runs ${COLD_RUNS} (median), contacts ${CONTACTS}, ingest ${INGEST_PER_SOURCE}/source, NODE_OPTIONS "${service.nodeOptions}", run took ${elapsedSeconds.toFixed(0)} s`);
-    lines.push('');
-    lines.push(...table(['#', 'measure', 'ours', 'floor', 'ratio / detail', 'target', 'met'], rows.map((row) => [row.id, row.measure, row.value, row.floor, row.ratio, row.target, row.met === undefined ? '–' : row.met ? 'met' : 'NOT MET'])));
-    lines.push('');
-    lines.push('Cost per million webhooks (ingest + deliver), us-east-1 arm64 prices of the issue:');
-    lines.push(
-      ...table(
-        ['item', 'measured, 1 job/inv.', `measured, ${service.deliverBatchSize} jobs/inv.`, 'Lambda est., 1 job/inv.', `Lambda est., ${service.deliverBatchSize} jobs/inv.`],
-        trickle.lines.map((line, i) => [line.item, `$${line.perMillion.toFixed(4)}`, `$${burst.lines[i]?.perMillion.toFixed(4)}`, `$${lambdaTrickle.lines[i]?.perMillion.toFixed(4)}`, `$${lambdaBurst.lines[i]?.perMillion.toFixed(4)}`]).concat([
-          ['total', `$${trickle.total.toFixed(2)}`, `$${burst.total.toFixed(2)}`, `$${lambdaTrickle.total.toFixed(2)}`, `$${lambdaBurst.total.toFixed(2)}`],
-        ]),
-      ),
-    );
-    lines.push(
-      `  assumptions: ingest ${ingestMs.toFixed(2)} ms (median of shops and forms here), deliver ${handlers.deliverSingle.ms.median.toFixed(2)} ms per 1-job invocation and ${handlers.deliverBatch.ms.median.toFixed(2)} ms per ${service.deliverBatchSize}-job invocation (local endpoints); ` +
-        `each webhook = 1 API request, 1 ingest invocation, 1 SQS send, (1 receive + 1 delete) per deliver batch; DynamoDB (2–3 writes per ingest, 8 per job), Secrets Manager, CloudWatch Logs and data transfer are not priced (not in the issue's price list).`,
-    );
-    lines.push(
-      `  Lambda estimate: CPU time measured here ÷ ${lambda.vcpuShare.toFixed(3)} vCPU (${service.memorySizeMb} MB of 1,769 MB per vCPU), + ${lambda.awsCallMs} ms per sequential AWS call (${lambda.ingestAwsCalls} per ingest, 2 per job) + ${lambda.providerCallMs} ms per provider call (lookup + create in sequence, providers side by side): ingest ≈ ${estIngestMs.toFixed(0)} ms, deliver ≈ ${estDeliverSingleMs.toFixed(0)} ms (1 job) / ${estDeliverBatchMs.toFixed(0)} ms (${service.deliverBatchSize} jobs).`,
-    );
-    lines.push('');
-    lines.push('Choices: what-if builds of the same sources, the files untouched (sizes minified, KB = 1,024 bytes):');
-    const whatIfKeys = Object.keys(whatIfs);
-    lines.push(...whatIfKeys.map((key, i) => `  (${String.fromCharCode(97 + i)}) ${whatIfs[key]?.label}`));
-    lines.push(
-      ...table(
-        ['ours + non-AWS deps (AWS SDK)', 'now', ...whatIfKeys.map((_, i) => `(${String.fromCharCode(97 + i)})`)],
-        functions.map((fn) => [
-          fn.name,
-          `${fmtKb(fn.composition.budgetBytes)} (${(fn.composition.awsSdkBytes / KB).toFixed(0)})`,
-          ...whatIfKeys.map((key) => {
-            const variant = whatIfBuilds[key]?.[fn.name];
-            if (variant === undefined) return '';
-            return variant.composition ? `${fmtKb(variant.composition.budgetBytes)} (${(variant.composition.awsSdkBytes / KB).toFixed(0)})` : 'build failed';
-          }),
-        ]),
-      ),
-    );
-    const coldCell = (fnKey: string, baseKey: string) => {
-      const fnCold = whatIfCold[fnKey] ?? cold[fnKey];
-      const baseCold = whatIfCold[baseKey] ?? cold[baseKey];
-      if (fnCold === undefined) return '–';
-      if (fnCold.failed) return `failed: ${fnCold.failed.slice(0, 60)}`;
-      if (baseCold === undefined || baseCold.failed) return `${fnCold.importMs.median.toFixed(0)} ms`;
-      return `${fnCold.importMs.median.toFixed(0)}/${baseCold.importMs.median.toFixed(0)} ms = ${(fnCold.importMs.median / baseCold.importMs.median).toFixed(2)}×`;
-    };
-    const coldKeys = whatIfKeys.filter((key) => whatIfs[key]?.cold);
-    lines.push('');
-    lines.push(
-      ...table(
-        ['cold import: function / its SDK-only baseline', 'now', 'no source maps', ...coldKeys.map((key) => `(${String.fromCharCode(97 + whatIfKeys.indexOf(key))})`)],
-        COLD_WHATIF_FUNCTIONS.map((fn) => [
-          fn,
-          coldCell(fn, `${fn}:baseline`),
-          coldCell(`${fn}:no-source-maps`, `${fn}:baseline:no-source-maps`),
-          ...coldKeys.map((key) => coldCell(`${fn}:${key}`, whatIfs[key]?.rebuildBaseline ? `${fn}:${key}:baseline` : `${fn}:baseline`)),
-        ]),
-      ),
-    );
-    lines.push(`  (the what-if columns are medians of ${WHATIF_RUNS} runs, "now" of ${COLD_RUNS}; a rebuilt SDK-only baseline is used where the what-if changes how the SDK is bundled)`);
-    lines.push('');
-    lines.push(
-      ...table(
-        ['library bundle (alone)', 'minified', 'cold import'],
-        Object.entries(libraryBuilds).map(([key, lib]) => [lib.label, lib.bytes !== undefined ? fmtKb(lib.bytes) : `failed: ${lib.error}`, libraryCold[key]?.importMs.median !== undefined && !Number.isNaN(libraryCold[key]?.importMs.median) ? `${libraryCold[key]?.importMs.median.toFixed(1)} ms` : '–']),
-      ),
-    );
-    lines.push('');
-    lines.push(
-      ...table(
-        ['HTTP client (same requests)', 'contacts/s', 'vs bare', 'max conn/host', 'client CPU µs/contact', 'vs bare', 'peak RSS (at start)'],
-        [ours, thinRun, bare, fetchRun, ...(undiciRun ? [undiciRun] : [])].map((run) => [
-          run.client,
-          String(Math.round(run.contactsPerSecond)),
-          `${(run.contactsPerSecond / bare.contactsPerSecond).toFixed(2)}×`,
-          String(maxConnections(run)),
-          ((run.cpuMs * 1000) / run.contacts).toFixed(0),
-          `${(run.cpuMs / run.contacts / (bare.cpuMs / bare.contacts)).toFixed(2)}×`,
-          `${run.maxRssMb.toFixed(1)} MB (${run.rssAtStartMb.toFixed(0)})`,
-        ]),
-      ),
-    );
-    lines.push(
-      `  ${CONTACTS} contacts in rounds of ${ROUND_SIZE} (provider emulators cleared between rounds, clock stopped), ${concurrency} in flight; emulator process CPU: ours run ${ours.emulator.cpuMs.toFixed(0)} ms over ${ours.elapsedMs.toFixed(0)} ms, bare run ${bare.emulator.cpuMs.toFixed(0)} ms over ${bare.elapsedMs.toFixed(0)} ms (near 100 % means the emulator bounds the rate, not the client).`,
-    );
-    lines.push(`  warm: phone normalisation alone ${warm.phone.medianUs.toFixed(1)} µs; secrets TTL simulation: ${warm.secrets.coldConcurrentReads} concurrent cold reads of ${warm.secrets.secrets} secrets → ${warm.secrets.coldCalls} calls; ${warm.secrets.invocations} invocations ${warm.secrets.spacingMs / 1000} s apart → ${warm.secrets.calls} calls (expected ${warm.secrets.expected}).`);
-    const met = rows.filter((row) => row.met === true).length;
-    const checked = rows.filter((row) => row.met !== undefined).length;
-    lines.push('');
-    lines.push(`${met} of ${checked} checks met. Other processes on this machine may have been using the CPU: treat the figures as noisy.`);
-    console.log(lines.join('\n'));
-
-    // ------------------------------------------------------------ JSON
-    const resultsDir = path.join(root, 'bench', 'results');
-    mkdirSync(resultsDir, { recursive: true });
-    const report = {
-      startedAt: startedAt.toISOString(),
-      elapsedSeconds: round(elapsedSeconds, 1),
-      machine: { ...machine, loadAverageAtEnd: os.loadavg().map((value) => round(value, 2)) },
-      settings: { coldRuns: COLD_RUNS, whatIfRuns: WHATIF_RUNS, libraryRuns: LIBRARY_RUNS, roundSize: ROUND_SIZE, contacts: CONTACTS, ingestPerSource: INGEST_PER_SOURCE, warmMeasureMs: WARM_MS, quick },
-      service: { memorySizeMb: service.memorySizeMb, architecture: service.architecture, runtime: service.runtime, nodeOptions: service.nodeOptions, deliverBatchSize: service.deliverBatchSize, esbuild: service.esbuild },
-      targets: TARGETS,
-      rows,
-      package: { seconds: round(packageSeconds, 1), zipBytes: zipBytesTotal, zips },
-      bundles: Object.fromEntries(
-        functions.map((fn) => [fn.name, { ...fn.composition, zipBytes: fn.zipBytes, matchesPackage: fn.matchesPackage, sdk: fn.sdk, baseline: { bytes: fn.baseline.bytes, source: fn.baseline.source } }]),
-      ),
-      cold,
-      whatIfs: {
-        labels: Object.fromEntries(Object.entries(whatIfs).map(([key, whatIf]) => [key, whatIf.label])),
-        builds: Object.fromEntries(Object.entries(whatIfBuilds).map(([key, byFn]) => [key, Object.fromEntries(Object.entries(byFn).map(([fn, b]) => [fn, b.composition ? { budgetBytes: b.composition.budgetBytes, totalBytes: b.composition.totalBytes, awsSdkBytes: b.composition.awsSdkBytes, dependencies: b.composition.dependencies } : { error: b.error }]))])),
-        cold: whatIfCold,
-      },
-      libraries: Object.fromEntries(Object.entries(libraryBuilds).map(([key, lib]) => [key, { label: lib.label, bytes: lib.bytes, error: lib.error, cold: libraryCold[key] }])),
-      warm: { ...warm, order: { bytes: order.body.length, lineItems: order.lineItems, paddedLineItems: order.padded }, typeformBytes: typeform.length },
-      delivery: { concurrency, ours, thin: thinRun, bare, fetch: fetchRun, undici: undiciRun, burst: { concurrency: burstConcurrency, contacts: burstContacts, ours: oursBurst, bare: bareBurst } },
-      handlers: { ...handlers, ingestSecretCalls, emulator: handlerStats },
-      hostile: { targetMs: HOSTILE_TARGET_MS, ...hostile.result },
-      cost: { prices: PRICES, measured: { ingestMs, trickle, burst }, lambdaEstimate: { ...lambda, estIngestMs, estDeliverSingleMs, estDeliverBatchMs, trickle: lambdaTrickle, burst: lambdaBurst } },
-    };
-    writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
-    log(`wrote bench/results/latest.json (${elapsedSeconds.toFixed(0)} s)`);
-  } finally {
-    await emulator?.stop().catch(() => undefined);
-    if (process.env['BENCH_KEEP'] === '1') log(`scratch copy kept at ${scratch}`);
-    else rmSync(scratch, { recursive: true, force: true });
-  }
+/** BENCH_ONLY=hostile: measure 8 alone, print its rows and write bench/results/hostile.json. */
+async function hostileAlone(ws: Workspace, machine: Machine): Promise<void> {
+  log(`hostile inputs alone: ${HOSTILE_RUNS + 1} calls each …`);
+  const { result, rows } = await hostileInputs(ws);
+  console.log(['', ...rowsTable(rows), ''].join('\n'));
+  const resultsDir = path.join(root, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const { nodeOptions } = ws.service;
+  const targetMs = HOSTILE_TARGET_MS;
+  const report = { startedAt: startedAt.toISOString(), machine, nodeOptions, targetMs, ...result };
+  writeFileSync(path.join(resultsDir, 'hostile.json'), `${JSON.stringify(report, null, 2)}\n`);
+  log('wrote bench/results/hostile.json');
 }
+
+// ---------------------------------------------------------------- 7. cost
+
+type Cost = ReturnType<typeof estimateCost>;
+
+/** 7. Cost per million webhooks from the measured durations, and an estimate for Lambda itself. */
+function estimateCost(service: ServiceConfig, handlers: HandlersResult) {
+  const ingestMs = (handlers.shops.ms.median + handlers.forms.ms.median) / 2;
+  const ingestCpuMs = (handlers.shops.cpuMsPerInvocation + handlers.forms.cpuMsPerInvocation) / 2;
+  const trickle = costPerMillion({ memoryMb: service.memorySizeMb, ingestMs, deliverMs: handlers.deliverSingle.ms.median, jobsPerInvocation: 1 });
+  const burst = costPerMillion({ memoryMb: service.memorySizeMb, ingestMs, deliverMs: handlers.deliverBatch.ms.median, jobsPerInvocation: service.deliverBatchSize });
+  // An estimate for Lambda itself: CPU scaled to the memory's vCPU share, plus in-region and provider round trips.
+  const lambda = {
+    vcpuShare: Math.min(1, service.memorySizeMb / 1769),
+    awsCallMs: 10,
+    providerCallMs: 250,
+    ingestAwsCalls: 3,
+  };
+  const scaledCpu = (cpuMs: number) => cpuMs / lambda.vcpuShare;
+  const estIngestMs = scaledCpu(ingestCpuMs) + lambda.ingestAwsCalls * lambda.awsCallMs;
+  const estDeliverSingleMs = scaledCpu(handlers.deliverSingle.cpuMsPerInvocation) + 2 * lambda.awsCallMs + 2 * lambda.providerCallMs;
+  const estDeliverBatchMs = scaledCpu(handlers.deliverBatch.cpuMsPerInvocation) + 2 * lambda.awsCallMs + 2 * lambda.providerCallMs;
+  const lambdaTrickle = costPerMillion({ memoryMb: service.memorySizeMb, ingestMs: estIngestMs, deliverMs: estDeliverSingleMs, jobsPerInvocation: 1 });
+  const lambdaBurst = costPerMillion({ memoryMb: service.memorySizeMb, ingestMs: estIngestMs, deliverMs: estDeliverBatchMs, jobsPerInvocation: service.deliverBatchSize });
+  return { ingestMs, trickle, burst, lambda, estIngestMs, estDeliverSingleMs, estDeliverBatchMs, lambdaTrickle, lambdaBurst };
+}
+
+// ---------------------------------------------------------------- figures and targets
 
 interface Row {
   id: string;
@@ -903,11 +620,345 @@ interface Row {
   met: boolean | undefined;
 }
 
+const fmtKb = (bytes: number) => `${(bytes / KB).toFixed(1)} KB`;
+
+const providerConnections = (run: { emulator: { connections: Record<string, number> } }) =>
+  Object.fromEntries(Object.entries(run.emulator.connections).filter(([name]) => name !== 'aws'));
+const maxConnections = (run: { emulator: { connections: Record<string, number> } }) => Math.max(...Object.values(providerConnections(run)));
+
+/** 1. Each bundle's own code and non-AWS dependencies against the budget. */
+function bundleRows(functions: FunctionBuild[]): Row[] {
+  return functions.map((fn) => {
+    const c = fn.composition;
+    const deps = c.dependencies.slice(0, 3).map((dep) => `${dep.name} ${fmtKb(dep.bytes)}`).join(', ');
+    return {
+      id: '1',
+      measure: `bundle ${fn.name}: ours + non-AWS deps`,
+      value: fmtKb(c.budgetBytes),
+      floor: `total ${fmtKb(c.totalBytes)}, AWS SDK ${fmtKb(c.awsSdkBytes)}`,
+      ratio: `ours ${fmtKb(c.oursBytes)}; ${deps}`,
+      target: `≤ ${fmtKb(TARGETS.budgetBytes)}`,
+      met: c.budgetBytes <= TARGETS.budgetBytes,
+    };
+  });
+}
+
+/** 2. Each function's cold init against its SDK-only baseline. */
+function coldRows(functions: FunctionBuild[], cold: Record<string, ColdSummary>): Row[] {
+  return functions.map((fn) => {
+    const mine = cold[fn.name] as ColdSummary;
+    const base = cold[`${fn.name}:baseline`] as ColdSummary;
+    const ratio = mine.importMs.median / base.importMs.median;
+    return {
+      id: '2',
+      measure: `cold init ${fn.name} (import + build handler)`,
+      value: mine.failed ? `failed: ${mine.failed}` : `${mine.importMs.median.toFixed(1)} ms`,
+      floor: `SDK-only ${base.importMs.median.toFixed(1)} ms`,
+      ratio: `${ratio.toFixed(2)}× (CPU ${(mine.importCpuMs.median / base.importCpuMs.median).toFixed(2)}×)${mine.connects > 0 ? `, ${mine.connects} connects at init!` : ''}`,
+      target: `≤ ${TARGETS.coldRatio}×`,
+      met: !mine.failed && ratio <= TARGETS.coldRatio && mine.connects === 0,
+    };
+  });
+}
+
+/** 3. Warm per-event compute, and the whole ingest handlers. */
+function computeRows(warm: WarmResult, handlers: HandlersResult): Row[] {
+  const rows: Row[] = [];
+  for (const [name, result] of [['Shopify order', warm.shopify], ['Typeform response', warm.typeform]] as const) {
+    rows.push({
+      id: '3',
+      measure: `warm compute ${name} (${(result.bytes / KB).toFixed(1)} KB): verify+parse+validate+map`,
+      value: `${result.ours.medianUs.toFixed(1)} µs (${Math.round(result.ours.eventsPerSecond)}/s)`,
+      floor: `HMAC+JSON.parse ${result.floor.medianUs.toFixed(1)} µs (${Math.round(result.floor.eventsPerSecond)}/s)`,
+      ratio: `${result.ratio.toFixed(2)}×`,
+      target: `≤ ${TARGETS.warmRatio}×`,
+      met: result.ratio <= TARGETS.warmRatio,
+    });
+  }
+  for (const [name, run] of [['shops (Shopify)', handlers.shops], ['forms (Typeform)', handlers.forms]] as const) {
+    rows.push({
+      id: '3',
+      measure: `whole ingest handler ${name}, local DynamoDB + SQS`,
+      value: `${run.ms.median.toFixed(2)} ms/event, CPU ${run.cpuMsPerInvocation.toFixed(2)} ms`,
+      floor: `SDK-only ${handlers.floor.ms.median.toFixed(2)} ms, CPU ${handlers.floor.cpuMsPerInvocation.toFixed(2)} ms`,
+      ratio: `${(run.ms.median / handlers.floor.ms.median).toFixed(2)}× (CPU ${(run.cpuMsPerInvocation / handlers.floor.cpuMsPerInvocation).toFixed(2)}×)${run.unexpected > 0 ? `, ${run.unexpected} not 200 accepted!` : `, ${run.invocations} × 200 accepted`}`,
+      target: 'info',
+      met: undefined,
+    });
+  }
+  return rows;
+}
+
+/** 4. Delivery throughput against the bare client, and connections per provider host. */
+function deliveryRows({ concurrency, ours, bare, burstConcurrency, oursBurst, bareBurst }: Delivery): Row[] {
+  const throughputRatio = ours.contactsPerSecond / bare.contactsPerSecond;
+  return [
+    {
+      id: '4',
+      measure: `delivery ${CONTACTS} contacts, ${concurrency} in flight (deliverContact)`,
+      value: `${Math.round(ours.contactsPerSecond)} contacts/s`,
+      floor: `bare keep-alive ${Math.round(bare.contactsPerSecond)}/s`,
+      ratio: `${throughputRatio.toFixed(2)}×`,
+      target: `≥ ${TARGETS.throughputRatio}×`,
+      met: throughputRatio >= TARGETS.throughputRatio,
+    },
+    {
+      id: '4',
+      measure: `TCP connections per provider host (${concurrency} in flight)`,
+      value: Object.entries(providerConnections(ours)).map(([name, count]) => `${name} ${count}`).join(', '),
+      floor: `bare max ${maxConnections(bare)}`,
+      ratio: `max ${maxConnections(ours)}`,
+      target: `≤ ${TARGETS.connectionsPerHost}`,
+      met: maxConnections(ours) <= TARGETS.connectionsPerHost,
+    },
+    {
+      id: '4',
+      measure: `TCP connections per provider host, burst (${burstConcurrency} in flight)`,
+      value: Object.entries(providerConnections(oursBurst)).map(([name, count]) => `${name} ${count}`).join(', '),
+      floor: `bare max ${maxConnections(bareBurst)}`,
+      ratio: `max ${maxConnections(oursBurst)} (${Math.round(oursBurst.contactsPerSecond)} vs ${Math.round(bareBurst.contactsPerSecond)}/s)`,
+      target: `≤ ${TARGETS.connectionsPerHost}`,
+      met: maxConnections(oursBurst) <= TARGETS.connectionsPerHost,
+    },
+  ];
+}
+
+/** 5. GetSecretValue calls: at most one per secret over the warm invocations, and per TTL on the simulated clock. */
+function secretsRow(warm: WarmResult, handlers: HandlersResult): Row {
+  const sum = (calls: Record<string, number>) => Object.values(calls).reduce((a, b) => a + b, 0);
+  const secretsOk =
+    Object.values(handlers.shops.secretCalls).every((count) => count <= 1) &&
+    Object.values(handlers.forms.secretCalls).every((count) => count <= 1) &&
+    Object.values(handlers.deliverSecretCalls).every((count) => count <= 1) &&
+    warm.secrets.calls <= warm.secrets.expected &&
+    warm.secrets.coldCalls === warm.secrets.secrets;
+  const deliverInvocations = handlers.deliverSingle.invocations + handlers.deliverBatch.invocations;
+  return {
+    id: '5',
+    measure: 'GetSecretValue calls over warm invocations (run < TTL)',
+    value: `shops ${sum(handlers.shops.secretCalls)} in ${handlers.shops.invocations} inv., forms ${sum(handlers.forms.secretCalls)} in ${handlers.forms.invocations}, deliver ${sum(handlers.deliverSecretCalls)} in ${deliverInvocations}`,
+    floor: `secrets read: ${Object.keys(handlers.shops.secretCalls).length}, ${Object.keys(handlers.forms.secretCalls).length}, ${Object.keys(handlers.deliverSecretCalls).length}`,
+    ratio: `max ${Math.max(...[handlers.shops.secretCalls, handlers.forms.secretCalls, handlers.deliverSecretCalls].flatMap((calls) => Object.values(calls)))} per secret; TTL sim ${warm.secrets.calls}/${warm.secrets.expected}`,
+    target: '1 per secret per TTL',
+    met: secretsOk,
+  };
+}
+
+/** 6. Peak RSS of the deliver path. */
+function rssRow({ ours, bare }: Delivery, cold: Record<string, ColdSummary>): Row {
+  return {
+    id: '6',
+    measure: `peak RSS, deliver path over ${CONTACTS} contacts`,
+    value: `${ours.maxRssMb.toFixed(1)} MB (${ours.rssAtStartMb.toFixed(0)} MB at start)`,
+    floor: `bare client ${bare.maxRssMb.toFixed(1)} MB`,
+    ratio: `deliver bundle after init ${cold['deliver']?.rssMb.toFixed(0)} MB (SDK-only ${cold['deliver:baseline']?.rssMb.toFixed(0)} MB)`,
+    target: `≤ ${TARGETS.rssMb} MB`,
+    met: ours.maxRssMb <= TARGETS.rssMb,
+  };
+}
+
+/** 7. Cost per million webhooks, for information. */
+function costRow(service: ServiceConfig, { trickle, burst, lambdaTrickle, lambdaBurst }: Cost): Row {
+  return {
+    id: '7',
+    measure: `cost per million webhooks (arm64, ${service.memorySizeMb} MB), measured durations`,
+    value: `$${trickle.total.toFixed(2)} (1 job/invocation)`,
+    floor: `$${burst.total.toFixed(2)} (batches of ${service.deliverBatchSize})`,
+    ratio: `Lambda est. $${lambdaTrickle.total.toFixed(2)} / $${lambdaBurst.total.toFixed(2)}`,
+    target: 'info',
+    met: undefined,
+  };
+}
+
+// ---------------------------------------------------------------- the report
+
+/** Everything measured, for the printed report and bench/results/latest.json. */
+interface Measured extends Colds {
+  machine: Machine;
+  ws: Workspace;
+  packaged: Packaged;
+  functions: FunctionBuild[];
+  variants: Record<string, WhatIf>;
+  whatIfBuilds: Record<string, Record<string, VariantBuild>>;
+  libraryBuilds: Record<string, LibraryBuild>;
+  fixtures: Fixtures;
+  warm: WarmResult;
+  delivery: Delivery;
+  handlers: { result: HandlersResult; emulatorStats: EmulatorStats };
+  hostile: { result: HostileResult; rows: Row[] };
+  cost: Cost;
+  rows: Row[];
+}
+
 function table(header: string[], body: string[][]): string[] {
   const widths = header.map((title, i) => Math.max(title.length, ...body.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(' | ')} |`;
   return [line(header), `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`, ...body.map(line)];
 }
+
+/** The table of every target, marked met or not. */
+function rowsTable(rows: Row[]): string[] {
+  const met = (row: Row) => (row.met === undefined ? '–' : row.met ? 'met' : 'NOT MET');
+  return table(['#', 'measure', 'ours', 'floor', 'ratio / detail', 'target', 'met'], rows.map((row) => [row.id, row.measure, row.value, row.floor, row.ratio, row.target, met(row)]));
+}
+
+/** The cost per million webhooks, item by item, and what it assumes. */
+function costLines(service: ServiceConfig, handlers: HandlersResult, cost: Cost): string[] {
+  const { ingestMs, trickle, burst, lambda, estIngestMs, estDeliverSingleMs, estDeliverBatchMs, lambdaTrickle, lambdaBurst } = cost;
+  return [
+    'Cost per million webhooks (ingest + deliver), us-east-1 arm64 prices of the issue:',
+    ...table(
+      ['item', 'measured, 1 job/inv.', `measured, ${service.deliverBatchSize} jobs/inv.`, 'Lambda est., 1 job/inv.', `Lambda est., ${service.deliverBatchSize} jobs/inv.`],
+      trickle.lines.map((line, i) => [line.item, `$${line.perMillion.toFixed(4)}`, `$${burst.lines[i]?.perMillion.toFixed(4)}`, `$${lambdaTrickle.lines[i]?.perMillion.toFixed(4)}`, `$${lambdaBurst.lines[i]?.perMillion.toFixed(4)}`]).concat([
+        ['total', `$${trickle.total.toFixed(2)}`, `$${burst.total.toFixed(2)}`, `$${lambdaTrickle.total.toFixed(2)}`, `$${lambdaBurst.total.toFixed(2)}`],
+      ]),
+    ),
+    `  assumptions: ingest ${ingestMs.toFixed(2)} ms (median of shops and forms here), deliver ${handlers.deliverSingle.ms.median.toFixed(2)} ms per 1-job invocation and ${handlers.deliverBatch.ms.median.toFixed(2)} ms per ${service.deliverBatchSize}-job invocation (local endpoints); ` +
+      `each webhook = 1 API request, 1 ingest invocation, 1 SQS send, (1 receive + 1 delete) per deliver batch; DynamoDB (2–3 writes per ingest, 8 per job), Secrets Manager, CloudWatch Logs and data transfer are not priced (not in the issue's price list).`,
+    `  Lambda estimate: CPU time measured here ÷ ${lambda.vcpuShare.toFixed(3)} vCPU (${service.memorySizeMb} MB of 1,769 MB per vCPU), + ${lambda.awsCallMs} ms per sequential AWS call (${lambda.ingestAwsCalls} per ingest, 2 per job) + ${lambda.providerCallMs} ms per provider call (lookup + create in sequence, providers side by side): ingest ≈ ${estIngestMs.toFixed(0)} ms, deliver ≈ ${estDeliverSingleMs.toFixed(0)} ms (1 job) / ${estDeliverBatchMs.toFixed(0)} ms (${service.deliverBatchSize} jobs).`,
+  ];
+}
+
+/** The what-if builds: sizes of every function, then cold imports of COLD_WHATIF_FUNCTIONS. */
+function whatIfLines({ functions, variants, whatIfBuilds, cold, whatIfCold }: Measured): string[] {
+  const lines: string[] = [];
+  lines.push('Choices: what-if builds of the same sources, the files untouched (sizes minified, KB = 1,024 bytes):');
+  const whatIfKeys = Object.keys(variants);
+  lines.push(...whatIfKeys.map((key, i) => `  (${String.fromCharCode(97 + i)}) ${variants[key]?.label}`));
+  lines.push(
+    ...table(
+      ['ours + non-AWS deps (AWS SDK)', 'now', ...whatIfKeys.map((_, i) => `(${String.fromCharCode(97 + i)})`)],
+      functions.map((fn) => [
+        fn.name,
+        `${fmtKb(fn.composition.budgetBytes)} (${(fn.composition.awsSdkBytes / KB).toFixed(0)})`,
+        ...whatIfKeys.map((key) => {
+          const variant = whatIfBuilds[key]?.[fn.name];
+          if (variant === undefined) return '';
+          return variant.composition ? `${fmtKb(variant.composition.budgetBytes)} (${(variant.composition.awsSdkBytes / KB).toFixed(0)})` : 'build failed';
+        }),
+      ]),
+    ),
+  );
+  const coldCell = (fnKey: string, baseKey: string) => {
+    const fnCold = whatIfCold[fnKey] ?? cold[fnKey];
+    const baseCold = whatIfCold[baseKey] ?? cold[baseKey];
+    if (fnCold === undefined) return '–';
+    if (fnCold.failed) return `failed: ${fnCold.failed.slice(0, 60)}`;
+    if (baseCold === undefined || baseCold.failed) return `${fnCold.importMs.median.toFixed(0)} ms`;
+    return `${fnCold.importMs.median.toFixed(0)}/${baseCold.importMs.median.toFixed(0)} ms = ${(fnCold.importMs.median / baseCold.importMs.median).toFixed(2)}×`;
+  };
+  const coldKeys = whatIfKeys.filter((key) => variants[key]?.cold);
+  lines.push('');
+  lines.push(
+    ...table(
+      ['cold import: function / its SDK-only baseline', 'now', 'no source maps', ...coldKeys.map((key) => `(${String.fromCharCode(97 + whatIfKeys.indexOf(key))})`)],
+      COLD_WHATIF_FUNCTIONS.map((fn) => [
+        fn,
+        coldCell(fn, `${fn}:baseline`),
+        coldCell(`${fn}:no-source-maps`, `${fn}:baseline:no-source-maps`),
+        ...coldKeys.map((key) => coldCell(`${fn}:${key}`, variants[key]?.rebuildBaseline ? `${fn}:${key}:baseline` : `${fn}:baseline`)),
+      ]),
+    ),
+  );
+  lines.push(`  (the what-if columns are medians of ${WHATIF_RUNS} runs, "now" of ${COLD_RUNS}; a rebuilt SDK-only baseline is used where the what-if changes how the SDK is bundled)`);
+  return lines;
+}
+
+/** The HTTP clients side by side on the same requests, and the warm side notes. */
+function clientLines({ delivery, warm }: Measured): string[] {
+  const { concurrency, ours, bare, thinRun, fetchRun, undiciRun } = delivery;
+  return [
+    ...table(
+      ['HTTP client (same requests)', 'contacts/s', 'vs bare', 'max conn/host', 'client CPU µs/contact', 'vs bare', 'peak RSS (at start)'],
+      [ours, thinRun, bare, fetchRun, ...(undiciRun ? [undiciRun] : [])].map((run) => [
+        run.client,
+        String(Math.round(run.contactsPerSecond)),
+        `${(run.contactsPerSecond / bare.contactsPerSecond).toFixed(2)}×`,
+        String(maxConnections(run)),
+        ((run.cpuMs * 1000) / run.contacts).toFixed(0),
+        `${(run.cpuMs / run.contacts / (bare.cpuMs / bare.contacts)).toFixed(2)}×`,
+        `${run.maxRssMb.toFixed(1)} MB (${run.rssAtStartMb.toFixed(0)})`,
+      ]),
+    ),
+    `  ${CONTACTS} contacts in rounds of ${ROUND_SIZE} (provider emulators cleared between rounds, clock stopped), ${concurrency} in flight; emulator process CPU: ours run ${ours.emulator.cpuMs.toFixed(0)} ms over ${ours.elapsedMs.toFixed(0)} ms, bare run ${bare.emulator.cpuMs.toFixed(0)} ms over ${bare.elapsedMs.toFixed(0)} ms (near 100 % means the emulator bounds the rate, not the client).`,
+    `  warm: phone normalisation alone ${warm.phone.medianUs.toFixed(1)} µs; secrets TTL simulation: ${warm.secrets.coldConcurrentReads} concurrent cold reads of ${warm.secrets.secrets} secrets → ${warm.secrets.coldCalls} calls; ${warm.secrets.invocations} invocations ${warm.secrets.spacingMs / 1000} s apart → ${warm.secrets.calls} calls (expected ${warm.secrets.expected}).`,
+  ];
+}
+
+function printReport(measured: Measured, elapsedSeconds: number): void {
+  const { machine, ws, rows, libraryBuilds, libraryCold } = measured;
+  const lines: string[] = [];
+  lines.push('');
+  lines.push(`contact-relay bench — ${startedAt.toISOString()} — ${machine.cpus} × ${machine.cpuModel} (${machine.arch}), Node ${process.version}, load at start ${machine.loadAverageAtStart.join(' ')}, now ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+  lines.push(`cold runs ${COLD_RUNS} (median), contacts ${CONTACTS}, ingest ${INGEST_PER_SOURCE}/source, NODE_OPTIONS "${ws.service.nodeOptions}", run took ${elapsedSeconds.toFixed(0)} s`);
+  lines.push('');
+  lines.push(...rowsTable(rows));
+  lines.push('');
+  lines.push(...costLines(ws.service, measured.handlers.result, measured.cost));
+  lines.push('');
+  lines.push(...whatIfLines(measured));
+  lines.push('');
+  lines.push(
+    ...table(
+      ['library bundle (alone)', 'minified', 'cold import'],
+      Object.entries(libraryBuilds).map(([key, lib]) => [lib.label, lib.bytes !== undefined ? fmtKb(lib.bytes) : `failed: ${lib.error}`, libraryCold[key]?.importMs.median !== undefined && !Number.isNaN(libraryCold[key]?.importMs.median) ? `${libraryCold[key]?.importMs.median.toFixed(1)} ms` : '–']),
+    ),
+  );
+  lines.push('');
+  lines.push(...clientLines(measured));
+  const met = rows.filter((row) => row.met === true).length;
+  const checked = rows.filter((row) => row.met !== undefined).length;
+  lines.push('');
+  lines.push(`${met} of ${checked} checks met. Other processes on this machine may have been using the CPU: treat the figures as noisy.`);
+  console.log(lines.join('\n'));
+}
+
+function writeReport(measured: Measured, elapsedSeconds: number): void {
+  const { machine, ws, rows, packaged, functions, cold, variants, whatIfBuilds, whatIfCold, libraryBuilds, libraryCold, fixtures, warm, delivery, hostile, cost } = measured;
+  const { service } = ws;
+  const { result: handlers, emulatorStats: handlerStats } = measured.handlers;
+  const { ingestMs, trickle, burst, lambda, estIngestMs, estDeliverSingleMs, estDeliverBatchMs, lambdaTrickle, lambdaBurst } = cost;
+  const ingestSecretCalls = { shops: handlers.shops.secretCalls, forms: handlers.forms.secretCalls };
+  const resultsDir = path.join(root, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const report = {
+    startedAt: startedAt.toISOString(),
+    elapsedSeconds: round(elapsedSeconds, 1),
+    machine: { ...machine, loadAverageAtEnd: os.loadavg().map((value) => round(value, 2)) },
+    settings: { coldRuns: COLD_RUNS, whatIfRuns: WHATIF_RUNS, libraryRuns: LIBRARY_RUNS, roundSize: ROUND_SIZE, contacts: CONTACTS, ingestPerSource: INGEST_PER_SOURCE, warmMeasureMs: WARM_MS, quick },
+    service: { memorySizeMb: service.memorySizeMb, architecture: service.architecture, runtime: service.runtime, nodeOptions: service.nodeOptions, deliverBatchSize: service.deliverBatchSize, esbuild: service.esbuild },
+    targets: TARGETS,
+    rows,
+    package: { seconds: round(packaged.seconds, 1), zipBytes: packaged.zipBytesTotal, zips: packaged.zips },
+    bundles: Object.fromEntries(
+      functions.map((fn) => [fn.name, { ...fn.composition, zipBytes: fn.zipBytes, matchesPackage: fn.matchesPackage, sdk: fn.sdk, baseline: { bytes: fn.baseline.bytes, source: fn.baseline.source } }]),
+    ),
+    cold,
+    whatIfs: {
+      labels: Object.fromEntries(Object.entries(variants).map(([key, whatIf]) => [key, whatIf.label])),
+      builds: Object.fromEntries(Object.entries(whatIfBuilds).map(([key, byFn]) => [key, Object.fromEntries(Object.entries(byFn).map(([fn, b]) => [fn, b.composition ? { budgetBytes: b.composition.budgetBytes, totalBytes: b.composition.totalBytes, awsSdkBytes: b.composition.awsSdkBytes, dependencies: b.composition.dependencies } : { error: b.error }]))])),
+      cold: whatIfCold,
+    },
+    libraries: Object.fromEntries(Object.entries(libraryBuilds).map(([key, lib]) => [key, { label: lib.label, bytes: lib.bytes, error: lib.error, cold: libraryCold[key] }])),
+    warm: { ...warm, order: { bytes: fixtures.order.body.length, lineItems: fixtures.order.lineItems, paddedLineItems: fixtures.order.padded }, typeformBytes: fixtures.typeform.length },
+    delivery: {
+      concurrency: delivery.concurrency,
+      ours: delivery.ours,
+      thin: delivery.thinRun,
+      bare: delivery.bare,
+      fetch: delivery.fetchRun,
+      undici: delivery.undiciRun,
+      burst: { concurrency: delivery.burstConcurrency, contacts: delivery.burstContacts, ours: delivery.oursBurst, bare: delivery.bareBurst },
+    },
+    handlers: { ...handlers, ingestSecretCalls, emulator: handlerStats },
+    hostile: { targetMs: HOSTILE_TARGET_MS, ...hostile.result },
+    cost: { prices: PRICES, measured: { ingestMs, trickle, burst }, lambdaEstimate: { ...lambda, estIngestMs, estDeliverSingleMs, estDeliverBatchMs, trickle: lambdaTrickle, burst: lambdaBurst } },
+  };
+  writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  log(`wrote bench/results/latest.json (${elapsedSeconds.toFixed(0)} s)`);
+}
+
+// ---------------------------------------------------------------- what the measuring processes report
 
 interface WarmCase {
   medianUs: number;
