@@ -9,9 +9,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { startLocalPipeline } from '../local/pipeline.js';
 import { EMULATED_PROVIDERS, RANDOM_FAULT_KINDS, type EmulatedProvider, type RandomFaultKind } from '../local/emulator/state.js';
 import { peopleCapacity } from './soak/people.js';
-import { startSoakPipeline } from './soak/pipeline.js';
 import { formatSoak } from './soak/report.js';
 import { runSoak } from './soak/run.js';
 
@@ -115,7 +115,12 @@ if (parsed.outage !== undefined) {
 const log = parsed.quiet ? undefined : (line: string) => console.error(line);
 log?.(`soak: ${size} webhooks, fault rate ${faultRate}, re-delivery rate ${redeliverRate}, seed ${seed} (repeat with --seed ${seed}); in-process pipeline (real handlers, emulator, dynalite, fauxqs; not serverless-offline)`);
 
-const pipeline = await startSoakPipeline({ visibilityTimeoutSeconds: visibility });
+const pipeline = await startLocalPipeline({
+  stage: 'soak',
+  sourceSecret: { secret: 'soak-signing-secret', token: 'soak-token' },
+  providerKeys: { twochat: 'soak-2chat-key', kirim: 'soak-kirim-key', callbell: 'soak-callbell-key', chatwoot: 'soak-chatwoot-key' },
+  visibilityTimeoutSeconds: visibility,
+});
 let exitCode = 1;
 try {
   const result = await runSoak(pipeline, {

@@ -8,9 +8,8 @@
  * the evidence (every answer, the DynamoDB table, the emulator's contacts
  * and requests) goes to `checkSoak`.
  *
- * Everything runs in one process against the pipeline of
- * test/helpers/pipeline.ts (or scripts/soak/pipeline.ts outside vitest), not
- * through serverless-offline: the handlers are the same code, invoked
+ * Everything runs in one process against the pipeline of local/pipeline.ts,
+ * not through serverless-offline: the handlers are the same code, invoked
  * directly with API Gateway and SQS events.
  */
 import { readFileSync } from 'node:fs';
@@ -18,37 +17,21 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { parse as parseYaml } from 'yaml';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import routesFile from '../../config/routes.json' with { type: 'json' };
 import { findRoute, parseRoutesConfig } from '../../shared/config/routes.js';
 import type { RedriveReport } from '../../shared/operations/redrive.js';
 import { storeDefaults } from '../../shared/store.js';
-import type { LocalResources } from '../../local/emulator/provision.js';
-import { asFunction } from '../../local/emulator/function-identity.js';
 import { startQueuePoller, type QueuePoller } from '../../local/emulator/queue-poller.js';
 import { seededRandom, type Random } from '../../local/emulator/random.js';
-import type { Emulator } from '../../local/emulator/server.js';
 import { EMULATED_PROVIDERS, type EmulatedProvider, type Fault, type RandomFaultKind, type RandomFaultPlan } from '../../local/emulator/state.js';
 import { httpApiEvent, lambdaContext } from '../../local/lambda.js';
+import type { LocalPipeline } from '../../local/pipeline.js';
 import { checkSoak, type Answer, type SentWebhook, type SoakResult, type TableItem } from './check.js';
 import { makePeople } from './people.js';
-import { makeWebhooks, type SoakWebhook, type SourceSecret, type WebhookRequest } from './webhooks.js';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import { makeWebhooks, type SoakWebhook, type WebhookRequest } from './webhooks.js';
 
 type Handler<E, R> = (event: E, context: Context) => Promise<R>;
-
-/** The pipeline the soak drives (test/helpers/pipeline.ts's Pipeline has all of it but the secret). */
-export interface SoakTarget {
-  emulator: Emulator;
-  resources: LocalResources;
-  sqs: SQSClient;
-  forms: Handler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
-  shops: Handler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
-  deliver: Handler<SQSEvent, SQSBatchResponse>;
-  redrive: Handler<unknown, RedriveReport>;
-  /** What the pipeline's source secrets hold: webhooks are signed with it. */
-  sourceSecret: SourceSecret;
-}
 
 export interface SoakOptions {
   /** Webhooks (distinct events), before re-deliveries. */
@@ -148,7 +131,7 @@ interface Plan {
   extraCopies: number;
 }
 
-export async function runSoak(target: SoakTarget, options: SoakOptions): Promise<SoakResult> {
+export async function runSoak(target: LocalPipeline, options: SoakOptions): Promise<SoakResult> {
   const log = options.log ?? (() => undefined);
   const random = seededRandom(options.seed);
   const people = makePeople(options.size, random);
@@ -175,7 +158,7 @@ export async function runSoak(target: SoakTarget, options: SoakOptions): Promise
   // instance of the deliver module (its own cold start: runtime, secrets cache, HTTP client, batch
   // processor), and a context giving the function's configured timeout.
   const deliverTimeoutMs = functionTimeoutSeconds('deliver') * 1000;
-  const instances = options.sharedDeliver ? [] : await Promise.all(Array.from({ length: options.consumers }, (_, container) => deliverInstance(container)));
+  const instances = options.sharedDeliver ? [] : await Promise.all(Array.from({ length: options.consumers }, (_, container) => target.deliverInstance(container)));
   let inFlight = 0;
   const invoker = (deliver: Handler<SQSEvent, SQSBatchResponse>) => async (event: SQSEvent): Promise<SQSBatchResponse> => {
     inFlight++;
@@ -443,18 +426,6 @@ export async function runSoak(target: SoakTarget, options: SoakOptions): Promise
   });
 }
 
-/**
- * A fresh instance of the deliver function's module, as a new execution environment would load it.
- * The query string makes the module loader (Node's, and vitest's) evaluate the handler module again;
- * the environment it reads at cold start is the pipeline's, already set.
- */
-async function deliverInstance(container: number): Promise<Handler<SQSEvent, SQSBatchResponse>> {
-  const specifier = `../../functions/deliver/handler.js?soak-container=${container}`;
-  const module = (await import(/* @vite-ignore */ specifier)) as { handler: Handler<SQSEvent, SQSBatchResponse> };
-  // It calls AWS as the deliver function, with deliver's role.
-  return asFunction('deliver', module.handler);
-}
-
 /** A function's configured timeout in serverless.yml (the provider default when it sets none). */
 function functionTimeoutSeconds(name: string): number {
   const config = parseYaml(readFileSync(new URL('../../serverless.yml', import.meta.url), 'utf8')) as { provider?: { timeout?: unknown }; functions?: Record<string, { timeout?: unknown }> };
@@ -479,7 +450,7 @@ function shuffle<T>(items: T[], random: Random): void {
   }
 }
 
-async function scanTable(target: SoakTarget): Promise<TableItem[]> {
+async function scanTable(target: LocalPipeline): Promise<TableItem[]> {
   const client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: target.emulator.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
   const items: TableItem[] = [];
   try {
