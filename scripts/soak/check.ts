@@ -125,21 +125,79 @@ const isAccepted = (answer: Answer) => answer.status === 200 && answerStatus(ans
 const answerKey = (answer: Answer) => (typeof answer.body === 'object' && answer.body !== null ? (answer.body as Record<string, unknown>)['eventKey'] : undefined);
 const describe = (webhook: SentWebhook) => `webhook #${webhook.index} (${webhook.source}, ${webhook.person.e164})`;
 
+type Flag = (message: string) => void;
+
 export function checkSoak(evidence: SoakEvidence): SoakResult {
   const violations: string[] = [];
-  const flag = (message: string) => violations.push(message);
+  const flag: Flag = (message) => violations.push(message);
+  const door = checkAnswers(evidence.sent, flag);
+  const providers = Object.fromEntries(EMULATED_PROVIDERS.map((provider) => [provider, emptyFigures()])) as Record<EmulatedProvider, ProviderFigures>;
+  const namedIds = checkTable(evidence, door.accepted, providers, flag);
+  checkContacts(evidence, door.accepted, providers, namedIds, flag);
+  countProviderRequests(evidence, providers);
+  checkQueues(evidence, flag);
 
-  // ---- at the door: accepted once, duplicates after ----
-  // A copy whose earlier try failed (a 5xx: the function timed out or could not store the event) and
-  // whose retry was answered `duplicate` is acknowledged too: the failed try got the event in. Whether
-  // it really did is checked below, in the table and at the providers, like every acknowledged event.
+  const { accepted, ...answers } = door;
+  const events = evidence.sent.length;
+  const bySource: Record<string, number> = {};
+  for (const webhook of evidence.sent) bySource[webhook.source] = (bySource[webhook.source] ?? 0) + 1;
+  const { counters, phases } = evidence;
+  return {
+    ok: violations.length === 0,
+    violations,
+    options: evidence.options,
+    webhooks: {
+      events,
+      bySource,
+      requests: counters.requests,
+      accepted: accepted.size,
+      answeredAccepted: evidence.sent.reduce((sum, webhook) => sum + webhook.answers.filter(isAccepted).length, 0),
+      duplicates: answers.duplicates,
+      redelivered: evidence.sent.filter((webhook) => webhook.copies > 1).length,
+      redeliveries: answers.redeliveries,
+      redeliveriesAnsweredDuplicate: answers.redeliveriesAnsweredDuplicate,
+      nationalNumbers: evidence.sent.filter((webhook) => webhook.person.givesNational || webhook.source === 'shopify' || webhook.source === 'woocommerce').length,
+      otherAnswers: answers.otherAnswers,
+      senderRetries: counters.senderRetries,
+      acknowledgedAfterFailedTry: answers.acknowledgedAfterFailedTry,
+      failedTries: countFailedTries(evidence.sent),
+    },
+    providers,
+    queue: { ...counters, ...evidence.redrive },
+    redriveReports: evidence.redrive.rounds,
+    ...(evidence.outage !== undefined ? { outage: evidence.outage } : {}),
+    phases: {
+      ...phases,
+      webhooksPerSecond: phases.ingestMs === 0 ? 0 : counters.requests / (phases.ingestMs / 1000),
+      eventsPerSecond: phases.settledMs === 0 ? 0 : accepted.size / (phases.settledMs / 1000),
+    },
+  };
+}
+
+interface DoorFigures {
+  /** The acknowledged webhooks, by event key. */
+  accepted: Map<string, SentWebhook>;
+  duplicates: number;
+  otherAnswers: number;
+  redeliveries: number;
+  redeliveriesAnsweredDuplicate: number;
+  acknowledgedAfterFailedTry: number;
+}
+
+/**
+ * At the door: accepted once, duplicates after.
+ * A copy whose earlier try failed (a 5xx: the function timed out or could not store the event) and
+ * whose retry was answered `duplicate` is acknowledged too: the failed try got the event in. Whether
+ * it really did is checked after, in the table and at the providers, like every acknowledged event.
+ */
+function checkAnswers(sent: readonly SentWebhook[], flag: Flag): DoorFigures {
   const accepted = new Map<string, SentWebhook>();
   let duplicates = 0;
   let otherAnswers = 0;
   let redeliveries = 0;
   let redeliveriesAnsweredDuplicate = 0;
   let acknowledgedAfterFailedTry = 0;
-  for (const webhook of evidence.sent) {
+  for (const webhook of sent) {
     if (webhook.answers.length !== webhook.copies) flag(`${describe(webhook)}: ${webhook.copies} copies sent but ${webhook.answers.length} answered`);
     const keys = new Set(webhook.answers.map(answerKey).filter((key): key is string => typeof key === 'string'));
     const acceptances = webhook.answers.filter(isAccepted);
@@ -177,16 +235,17 @@ export function checkSoak(evidence: SoakEvidence): SoakResult {
     if (other !== undefined) flag(`${describe(webhook)} and ${describe(other)}: distinct events share the event key ${key}`);
     accepted.set(key, webhook);
   }
+  return { accepted, duplicates, otherAnswers, redeliveries, redeliveriesAnsweredDuplicate, acknowledgedAfterFailedTry };
+}
 
-  // ---- in the table: queued, and one final outcome per account ----
+/** In the table: queued, and one final outcome per account; returns, per account, the contact id each outcome names, by person index. */
+function checkTable(evidence: SoakEvidence, accepted: Map<string, SentWebhook>, providers: Record<EmulatedProvider, ProviderFigures>, flag: Flag): Map<string, Map<number, string>> {
   const itemsByPk = new Map<string, Map<string, TableItem>>();
   for (const item of evidence.items) {
     const byKey = itemsByPk.get(item.pk) ?? new Map<string, TableItem>();
     byKey.set(item.sk, item);
     itemsByPk.set(item.pk, byKey);
   }
-  const providers = Object.fromEntries(EMULATED_PROVIDERS.map((provider) => [provider, emptyFigures()])) as Record<EmulatedProvider, ProviderFigures>;
-  /** Per account: contact id the outcome names, by person index. */
   const namedIds = new Map<string, Map<number, string>>();
   for (const [eventKey, webhook] of accepted) {
     const records = itemsByPk.get(`event#${eventKey}`);
@@ -210,8 +269,17 @@ export function checkSoak(evidence: SoakEvidence): SoakResult {
       }
     }
   }
+  return namedIds;
+}
 
-  // ---- at the providers: one contact per person, nobody else's ----
+/** At the providers: one contact per person, nobody else's, and the one its outcome names. */
+function checkContacts(
+  evidence: SoakEvidence,
+  accepted: Map<string, SentWebhook>,
+  providers: Record<EmulatedProvider, ProviderFigures>,
+  namedIds: Map<string, Map<number, string>>,
+  flag: Flag,
+): void {
   const peopleByPhone = new Map<string, SentWebhook>();
   for (const webhook of accepted.values()) peopleByPhone.set(webhook.person.e164, webhook);
   const contactsByProvider = new Map<string, Map<string, EmulatedContact[]>>();
@@ -240,8 +308,10 @@ export function checkSoak(evidence: SoakEvidence): SoakResult {
       }
     }
   }
+}
 
-  // ---- what the providers were asked ----
+/** What the providers were asked: requests, retries, refused duplicates, and the random faults injected. */
+function countProviderRequests(evidence: SoakEvidence, providers: Record<EmulatedProvider, ProviderFigures>): void {
   const digitsToPerson = new Map<string, number>();
   for (const webhook of evidence.sent) digitsToPerson.set(webhook.person.e164.slice(1), webhook.person.index);
   const seen = new Set<string>();
@@ -265,48 +335,15 @@ export function checkSoak(evidence: SoakEvidence): SoakResult {
     const drawn = evidence.faultDraws[provider];
     figures.faultShare = drawn <= 0 ? 0 : figures.faults.total / drawn;
   }
+}
 
-  // ---- queues ----
+/** The queues: both drained, nothing left at the end, and a redrive whenever something was parked. */
+function checkQueues(evidence: SoakEvidence, flag: Flag): void {
   if (!evidence.phases.settled) flag(`the delivery queue did not drain before the timeout`);
   if (!evidence.redrive.settled) flag(`the delivery queue did not drain after the redrive before the timeout`);
   if (evidence.redrive.leftInQueue > 0) flag(`${evidence.redrive.leftInQueue} job(s) still in the delivery queue at the end`);
   if (evidence.redrive.leftInDlq > 0) flag(`${evidence.redrive.leftInDlq} job(s) still in the dead-letter queue after ${evidence.redrive.rounds.length} redrive round(s)`);
   if (evidence.redrive.parked > 0 && !evidence.redrive.rounds.some((report) => report.started)) flag(`${evidence.redrive.parked} job(s) parked but the redrive never started: ${evidence.redrive.rounds.map((report) => (report.started ? '' : report.reason)).join('; ')}`);
-
-  const events = evidence.sent.length;
-  const bySource: Record<string, number> = {};
-  for (const webhook of evidence.sent) bySource[webhook.source] = (bySource[webhook.source] ?? 0) + 1;
-  const { counters, phases } = evidence;
-  return {
-    ok: violations.length === 0,
-    violations,
-    options: evidence.options,
-    webhooks: {
-      events,
-      bySource,
-      requests: counters.requests,
-      accepted: accepted.size,
-      answeredAccepted: evidence.sent.reduce((sum, webhook) => sum + webhook.answers.filter(isAccepted).length, 0),
-      duplicates,
-      redelivered: evidence.sent.filter((webhook) => webhook.copies > 1).length,
-      redeliveries,
-      redeliveriesAnsweredDuplicate,
-      nationalNumbers: evidence.sent.filter((webhook) => webhook.person.givesNational || webhook.source === 'shopify' || webhook.source === 'woocommerce').length,
-      otherAnswers,
-      senderRetries: counters.senderRetries,
-      acknowledgedAfterFailedTry,
-      failedTries: countFailedTries(evidence.sent),
-    },
-    providers,
-    queue: { ...counters, ...evidence.redrive },
-    redriveReports: evidence.redrive.rounds,
-    ...(evidence.outage !== undefined ? { outage: evidence.outage } : {}),
-    phases: {
-      ...phases,
-      webhooksPerSecond: phases.ingestMs === 0 ? 0 : counters.requests / (phases.ingestMs / 1000),
-      eventsPerSecond: phases.settledMs === 0 ? 0 : accepted.size / (phases.settledMs / 1000),
-    },
-  };
 }
 
 function countFailedTries(sent: readonly SentWebhook[]): Record<string, number> {

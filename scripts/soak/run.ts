@@ -131,37 +131,103 @@ interface Plan {
   extraCopies: number;
 }
 
+/** What the steps of one run share; `inFlight`, `answered` and `accepted` change as it goes. */
+interface Run {
+  target: LocalPipeline;
+  options: SoakOptions;
+  log: (line: string) => void;
+  counters: SoakCounters;
+  /** When the consumers were up and the first webhook went out (ms since the epoch). */
+  started: number;
+  /** Batches the deliver function is working on now. */
+  inFlight: number;
+  /** Webhook copies answered (after the sender's retries), and of them accepted. */
+  answered: number;
+  accepted: number;
+}
+
 export async function runSoak(target: LocalPipeline, options: SoakOptions): Promise<SoakResult> {
-  const log = options.log ?? (() => undefined);
   const random = seededRandom(options.seed);
+  const plans = planWebhooks(target, options, random);
+  const faults = injectRandomFaults(target, options);
+  const run: Run = {
+    target,
+    options,
+    log: options.log ?? (() => undefined),
+    counters: { requests: 0, senderRetries: 0, batches: 0, jobsHandedOver: 0, jobsReportedFailed: 0, consumerErrors: 0, consumerErrorsByKind: {}, consumerErrorSamples: [] },
+    started: 0,
+    inFlight: 0,
+    answered: 0,
+    accepted: 0,
+  };
+  const consumers = await startConsumers(run);
+  run.started = Date.now();
+  const outage = armOutage(run);
+  const progress = logProgress(run, plans);
+
+  const sent = await sendWebhooks(run, plans, random);
+  const ingestMs = Date.now() - run.started;
+  run.log(`${elapsed(run)}  all ${run.counters.requests} webhook requests answered (${run.accepted} accepted); draining the delivery queue`);
+
+  const settled = await settle(run);
+  const settledMs = Date.now() - run.started;
+  const parked = await queueDepth(target, target.resources.dlqUrl);
+  run.log(`${elapsed(run)}  delivery queue ${settled ? 'empty' : 'NOT empty (timed out)'}; ${parked} job(s) in the dead-letter queue`);
+
+  // Providers answer again before the scheduled redrive runs.
+  outage.end();
+  target.emulator.state.setRandomFaults({});
+  const redrive = await redriveDeadLetters(run, settled);
+  const totalMs = Date.now() - run.started;
+  clearInterval(progress);
+  await Promise.all(consumers.map((consumer) => consumer.stop()));
+  const redrivePhase: RedrivePhase = {
+    parked,
+    redriven: redrive.redriven,
+    rounds: redrive.rounds,
+    leftInDlq: await queueDepth(target, target.resources.dlqUrl),
+    leftInQueue: await queueDepth(target, target.resources.queueUrl),
+    settled: redrive.settled,
+  };
+
+  return checkRun(run, plans, sent, faults, { ingestMs, settledMs, totalMs, settled }, redrivePhase, outage.phase());
+}
+
+/** One webhook per person, and which of them their sender delivers again, and how. */
+function planWebhooks(target: LocalPipeline, options: SoakOptions, random: Random): Plan[] {
   const people = makePeople(options.size, random);
   const webhooks = makeWebhooks(people, random, target.sourceSecret);
-  const plans: Plan[] = webhooks.map((webhook) => {
+  return webhooks.map((webhook) => {
     if (random() >= options.redeliverRate) return { webhook, extraCopies: 0 };
     const draw = random();
     const mode: RedeliveryMode = draw < 0.4 ? 'after' : draw < 0.7 ? 'concurrent' : 'later';
     return { webhook, mode, extraCopies: random() < 0.2 ? 2 : 1 };
   });
+}
 
-  const counters: SoakCounters = { requests: 0, senderRetries: 0, batches: 0, jobsHandedOver: 0, jobsReportedFailed: 0, consumerErrors: 0, consumerErrorsByKind: {}, consumerErrorSamples: [] };
-  const state = target.emulator.state;
+/** Random transient faults at every provider, drawn from the seed; returns their plan. */
+function injectRandomFaults(target: LocalPipeline, options: SoakOptions): RandomFaultPlan {
   const plan: RandomFaultPlan = {
     rate: options.faultRate,
     ...(options.mix !== undefined ? { mix: options.mix } : {}),
     ...(options.hangMs !== undefined ? { hangMs: options.hangMs } : {}),
     ...(options.retryAfterSeconds !== undefined ? { retryAfterSeconds: options.retryAfterSeconds } : {}),
   };
-  state.setRandomFaults(Object.fromEntries(EMULATED_PROVIDERS.map((provider) => [provider, plan])), options.seed);
+  target.emulator.state.setRandomFaults(Object.fromEntries(EMULATED_PROVIDERS.map((provider) => [provider, plan])), options.seed);
+  return plan;
+}
 
-  // ---- consumers: the event source mapping, several at once ----
-  // Lambda runs one invocation at a time per execution environment: each consumer gets its own
-  // instance of the deliver module (its own cold start: runtime, secrets cache, HTTP client, batch
-  // processor), and a context giving the function's configured timeout.
+/**
+ * The consumers: the event source mapping, several at once. Lambda runs one invocation at a time per
+ * execution environment: each consumer gets its own instance of the deliver module (its own cold start:
+ * runtime, secrets cache, HTTP client, batch processor), and a context giving the function's configured timeout.
+ */
+async function startConsumers(run: Run): Promise<QueuePoller[]> {
+  const { target, options, counters } = run;
   const deliverTimeoutMs = functionTimeoutSeconds('deliver') * 1000;
   const instances = options.sharedDeliver ? [] : await Promise.all(Array.from({ length: options.consumers }, (_, container) => target.deliverInstance(container)));
-  let inFlight = 0;
   const invoker = (deliver: Handler<SQSEvent, SQSBatchResponse>) => async (event: SQSEvent): Promise<SQSBatchResponse> => {
-    inFlight++;
+    run.inFlight++;
     counters.batches++;
     counters.jobsHandedOver += event.Records.length;
     const deadline = Date.now() + deliverTimeoutMs;
@@ -170,7 +236,7 @@ export async function runSoak(target: LocalPipeline, options: SoakOptions): Prom
       counters.jobsReportedFailed += response?.batchItemFailures.length ?? 0;
       return response;
     } finally {
-      inFlight--;
+      run.inFlight--;
     }
   };
   const onError = (error: unknown) => {
@@ -179,22 +245,37 @@ export async function runSoak(target: LocalPipeline, options: SoakOptions): Prom
     counters.consumerErrorsByKind[kind] = (counters.consumerErrorsByKind[kind] ?? 0) + 1;
     if (counters.consumerErrorSamples.length < 5) counters.consumerErrorSamples.push((error as Error).stack ?? String(error));
   };
-  const consumers: QueuePoller[] = Array.from({ length: options.consumers }, (_, container) =>
+  return Array.from({ length: options.consumers }, (_, container) =>
     startQueuePoller({ sqs: target.sqs, queueUrl: target.resources.queueUrl, queueArn: target.resources.queueArn, invoke: invoker(instances[container] ?? target.deliver), onError }),
   );
+}
 
-  const depth = async (queueUrl: string): Promise<number> => {
-    const { Attributes = {} } = await target.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] }),
-    );
-    return Number(Attributes['ApproximateNumberOfMessages'] ?? 0) + Number(Attributes['ApproximateNumberOfMessagesNotVisible'] ?? 0) + Number(Attributes['ApproximateNumberOfMessagesDelayed'] ?? 0);
-  };
+/** Messages in a queue: visible, in flight and delayed. */
+async function queueDepth(target: LocalPipeline, queueUrl: string): Promise<number> {
+  const { Attributes = {} } = await target.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] }),
+  );
+  return Number(Attributes['ApproximateNumberOfMessages'] ?? 0) + Number(Attributes['ApproximateNumberOfMessagesNotVisible'] ?? 0) + Number(Attributes['ApproximateNumberOfMessagesDelayed'] ?? 0);
+}
 
-  const started = Date.now();
-  const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s`;
+/** Time since the start, for progress lines. */
+function elapsed(run: Run): string {
+  return `${((Date.now() - run.started) / 1000).toFixed(1).padStart(6)} s`;
+}
 
-  // ---- an outage, if asked for: armed faults come before random ones ----
-  const OUTAGE_TIMES = Number.MAX_SAFE_INTEGER;
+const OUTAGE_TIMES = Number.MAX_SAFE_INTEGER;
+
+interface ArmedOutage {
+  /** Ends it (if it is on) and stops waiting for it to start. */
+  end(): void;
+  /** What it did, for the report; undefined when none was asked for. */
+  phase(): OutagePhase | undefined;
+}
+
+/** An outage, if asked for: armed faults come before random ones. */
+function armOutage(run: Run): ArmedOutage {
+  const { target, options, log } = run;
+  const state = target.emulator.state;
   let outageFault: Fault | undefined;
   let outageStartedAt: number | undefined;
   let outageEndedAt: number | undefined;
@@ -203,7 +284,7 @@ export async function runSoak(target: LocalPipeline, options: SoakOptions): Prom
     if (outageFault === undefined || !state.faults.includes(outageFault)) return;
     state.faults.splice(state.faults.indexOf(outageFault), 1);
     outageEndedAt = Date.now();
-    log(`${elapsed()}  outage over: ${outageFault.provider} answers again`);
+    log(`${elapsed(run)}  outage over: ${outageFault.provider} answers again`);
   };
   const startOutage = (outage: NonNullable<SoakOptions['outage']>) => {
     outageFault = { provider: outage.provider, status: 503, times: OUTAGE_TIMES };
@@ -214,7 +295,7 @@ export async function runSoak(target: LocalPipeline, options: SoakOptions): Prom
       const enough = outage.untilParked;
       const watch = setInterval(() => {
         if (outageFault === undefined || !state.faults.includes(outageFault)) return clearInterval(watch);
-        void depth(target.resources.dlqUrl)
+        void queueDepth(target, target.resources.dlqUrl)
           .then((parked) => {
             if (parked < enough) return;
             clearInterval(watch);
@@ -223,7 +304,7 @@ export async function runSoak(target: LocalPipeline, options: SoakOptions): Prom
           .catch(() => undefined);
       }, 500);
     }
-    log(`${elapsed()}  outage: ${outage.provider} answers 503 to everything for ${outage.seconds} s`);
+    log(`${elapsed(run)}  outage: ${outage.provider} answers 503 to everything for ${outage.seconds} s`);
   };
   let outageWatch: NodeJS.Timeout | undefined;
   const outage = options.outage;
@@ -238,21 +319,42 @@ export async function runSoak(target: LocalPipeline, options: SoakOptions): Prom
       }, 100);
     }
   }
+  return {
+    end() {
+      clearInterval(outageWatch);
+      clearTimeout(outageTimer);
+      endOutage();
+    },
+    phase: () =>
+      outage === undefined
+        ? undefined
+        : {
+            ...outage,
+            answered: outageFault === undefined ? 0 : OUTAGE_TIMES - outageFault.times,
+            ...(outageStartedAt !== undefined ? { startedAtMs: outageStartedAt - run.started } : {}),
+            ...(outageEndedAt !== undefined ? { endedAtMs: outageEndedAt - run.started } : {}),
+          },
+  };
+}
 
-  let answered = 0;
-  let accepted = 0;
+/** A progress line every 5 s, until the returned timer is cleared. */
+function logProgress(run: Run, plans: readonly Plan[]): NodeJS.Timeout {
+  const { target, log } = run;
+  const state = target.emulator.state;
   const totalCopies = plans.reduce((sum, entry) => sum + 1 + entry.extraCopies, 0);
-  let sendingDone = false;
-  const progress = setInterval(() => {
-    void Promise.all([depth(target.resources.queueUrl), depth(target.resources.dlqUrl)])
+  return setInterval(() => {
+    void Promise.all([queueDepth(target, target.resources.queueUrl), queueDepth(target, target.resources.dlqUrl)])
       .then(([queued, parked]) => {
         const contacts = EMULATED_PROVIDERS.map((provider) => `${provider} ${state.contacts.filter((contact) => contact.provider === provider).length}`).join(', ');
-        log(`${elapsed()}  webhooks ${answered}/${totalCopies} answered, ${accepted} accepted · queue ${queued}, batches running ${inFlight}, dead letters ${parked} · contacts: ${contacts}`);
+        log(`${elapsed(run)}  webhooks ${run.answered}/${totalCopies} answered, ${run.accepted} accepted · queue ${queued}, batches running ${run.inFlight}, dead letters ${parked} · contacts: ${contacts}`);
       })
       .catch(() => undefined);
   }, 5_000);
+}
 
-  // ---- senders ----
+/** The senders: every webhook and its planned re-deliveries, `concurrency` requests at once; what each was answered. */
+async function sendWebhooks(run: Run, plans: readonly Plan[], random: Random): Promise<SentWebhook[]> {
+  const { target, options, counters } = run;
   const sent: SentWebhook[] = plans.map(({ webhook, mode, extraCopies }) => ({
     index: webhook.index,
     source: webhook.source,
@@ -269,7 +371,7 @@ export async function runSoak(target: LocalPipeline, options: SoakOptions): Prom
     for (let retry = 0; ; retry++) {
       const attempt = attempts.get(webhook.index) ?? 0;
       attempts.set(webhook.index, attempt + 1);
-      const answer = await post(webhook.request(attempt, new Date()));
+      const answer = await post(target, webhook.request(attempt, new Date()));
       counters.requests++;
       if (answer.status >= 500 && retry < 3) {
         counters.senderRetries++;
@@ -278,33 +380,9 @@ export async function runSoak(target: LocalPipeline, options: SoakOptions): Prom
         continue;
       }
       record.answers.push({ copy, status: answer.status, body: answer.body, senderRetries: retry, failedTries });
-      answered++;
-      if (answer.status === 200 && (answer.body as { status?: unknown } | null)?.status === 'accepted') accepted++;
+      run.answered++;
+      if (answer.status === 200 && (answer.body as { status?: unknown } | null)?.status === 'accepted') run.accepted++;
       return;
-    }
-  }
-
-  async function post(request: WebhookRequest): Promise<{ status: number; body: unknown; error?: string }> {
-    const query = new URLSearchParams(request.query).toString();
-    const event: APIGatewayProxyEventV2 = {
-      ...httpApiEvent(request.source, 'default', request.rawBody.toString('base64'), request.headers),
-      isBase64Encoded: true,
-      rawQueryString: query,
-      ...(query !== '' ? { queryStringParameters: request.query } : {}),
-    };
-    const handler = request.handler === 'forms' ? target.forms : target.shops;
-    try {
-      const result = await handler(event, lambdaContext(`contact-relay-soak-${request.handler}`));
-      let body: unknown = result.body;
-      try {
-        body = JSON.parse(result.body ?? '');
-      } catch {
-        // Kept as text.
-      }
-      return { status: result.statusCode ?? 200, body };
-    } catch (error) {
-      // What API Gateway answers when the function fails (middy's TimeoutError when it ran out of time).
-      return { status: 500, body: { message: 'Internal Server Error' }, error: `${(error as Error).name}: ${(error as Error).message}` };
     }
   }
 
@@ -328,67 +406,88 @@ export async function runSoak(target: LocalPipeline, options: SoakOptions): Prom
     const entry = later[index] as Plan;
     for (let copy = 1; copy <= entry.extraCopies; copy++) await deliverCopy(entry.webhook, sent[entry.webhook.index] as SentWebhook, copy);
   });
-  sendingDone = true;
-  const ingestMs = Date.now() - started;
-  log(`${elapsed()}  all ${counters.requests} webhook requests answered (${accepted} accepted); draining the delivery queue`);
+  return sent;
+}
 
-  // ---- drain ----
-  async function settle(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    let quiet = 0;
-    while (Date.now() < deadline) {
-      const idle = sendingDone && inFlight === 0 && (await depth(target.resources.queueUrl)) === 0 && inFlight === 0;
-      quiet = idle ? quiet + 1 : 0;
-      if (quiet >= 3) return true;
-      await sleep(400);
+/** One webhook request, as API Gateway hands it to the function serving its source, and the answer API Gateway gives. */
+async function post(target: LocalPipeline, request: WebhookRequest): Promise<{ status: number; body: unknown; error?: string }> {
+  const query = new URLSearchParams(request.query).toString();
+  const event: APIGatewayProxyEventV2 = {
+    ...httpApiEvent(request.source, 'default', request.rawBody.toString('base64'), request.headers),
+    isBase64Encoded: true,
+    rawQueryString: query,
+    ...(query !== '' ? { queryStringParameters: request.query } : {}),
+  };
+  const handler = request.handler === 'forms' ? target.forms : target.shops;
+  try {
+    const result = await handler(event, lambdaContext(`contact-relay-soak-${request.handler}`));
+    let body: unknown = result.body;
+    try {
+      body = JSON.parse(result.body ?? '');
+    } catch {
+      // Kept as text.
     }
-    return false;
+    return { status: result.statusCode ?? 200, body };
+  } catch (error) {
+    // What API Gateway answers when the function fails (middy's TimeoutError when it ran out of time).
+    return { status: 500, body: { message: 'Internal Server Error' }, error: `${(error as Error).name}: ${(error as Error).message}` };
   }
-  const settled = await settle(options.settleTimeoutMs);
-  const settledMs = Date.now() - started;
-  const parked = await depth(target.resources.dlqUrl);
-  log(`${elapsed()}  delivery queue ${settled ? 'empty' : 'NOT empty (timed out)'}; ${parked} job(s) in the dead-letter queue`);
+}
 
-  // ---- redrive: providers answer again, the scheduled redrive runs ----
-  clearInterval(outageWatch);
-  clearTimeout(outageTimer);
-  endOutage();
-  state.setRandomFaults({});
+/** The drain: until the delivery queue is empty and no batch is running, three looks in a row; false if the time ran out first. */
+async function settle(run: Run): Promise<boolean> {
+  const { target, options } = run;
+  const deadline = Date.now() + options.settleTimeoutMs;
+  let quiet = 0;
+  while (Date.now() < deadline) {
+    const idle = run.inFlight === 0 && (await queueDepth(target, target.resources.queueUrl)) === 0 && run.inFlight === 0;
+    quiet = idle ? quiet + 1 : 0;
+    if (quiet >= 3) return true;
+    await sleep(400);
+  }
+  return false;
+}
+
+/** The scheduled redrive, run until the dead-letter queue stays empty (three rounds at most), each followed by a drain. */
+async function redriveDeadLetters(run: Run, settled: boolean): Promise<Pick<RedrivePhase, 'redriven' | 'rounds' | 'settled'>> {
+  const { target, log } = run;
   const rounds: RedriveReport[] = [];
   const movesBefore = target.emulator.aws?.moveTasks.length ?? 0;
   let redriveSettled = settled;
   for (let round = 0; round < 3; round++) {
     const report = await target.redrive({}, lambdaContext('contact-relay-soak-redrive'));
     rounds.push(report);
-    log(`${elapsed()}  redrive: ${report.started ? `moved ${report.dlqMessages} job(s) back` : report.reason}`);
+    log(`${elapsed(run)}  redrive: ${report.started ? `moved ${report.dlqMessages} job(s) back` : report.reason}`);
     if (!report.started) break;
-    redriveSettled = await settle(options.settleTimeoutMs);
-    const again = await depth(target.resources.dlqUrl);
+    redriveSettled = await settle(run);
+    const again = await queueDepth(target, target.resources.dlqUrl);
     if (again === 0) break;
     // Parked again: only an outcome claim still leased (a delivery that died mid-call) does that; wait the lease out.
-    log(`${elapsed()}  ${again} job(s) dead-lettered again; waiting ${storeDefaults.leaseMs / 1000} s for outcome leases before the next redrive`);
+    log(`${elapsed(run)}  ${again} job(s) dead-lettered again; waiting ${storeDefaults.leaseMs / 1000} s for outcome leases before the next redrive`);
     await sleep(storeDefaults.leaseMs + 1_000);
   }
   const redriven = (target.emulator.aws?.moveTasks ?? []).slice(movesBefore).reduce((sum, task) => sum + task.ApproximateNumberOfMessagesMoved, 0);
-  const totalMs = Date.now() - started;
-  clearInterval(progress);
-  await Promise.all(consumers.map((consumer) => consumer.stop()));
+  return { redriven, rounds, settled: redriveSettled };
+}
 
-  const redrivePhase: RedrivePhase = {
-    parked,
-    redriven,
-    rounds,
-    leftInDlq: await depth(target.resources.dlqUrl),
-    leftInQueue: await depth(target.resources.queueUrl),
-    settled: redriveSettled,
-  };
-
+/** The evidence (every answer, the table, the emulator's contacts and requests) to the invariant check. */
+async function checkRun(
+  run: Run,
+  plans: readonly Plan[],
+  sent: SentWebhook[],
+  faults: RandomFaultPlan,
+  phases: SoakPhases,
+  redrive: RedrivePhase,
+  outage: OutagePhase | undefined,
+): Promise<SoakResult> {
+  const { target, options, log, counters } = run;
+  const state = target.emulator.state;
   const items = await scanTable(target);
   const routes = parseRoutesConfig(routesFile);
   const accountsBySource = Object.fromEntries(
-    [...new Set(webhooks.map((webhook) => webhook.source))].map((source) => [source, findRoute(routes, source, 'default')?.accounts.map(({ name, provider }) => ({ name, provider })) ?? []]),
+    [...new Set(plans.map(({ webhook }) => webhook.source))].map((source) => [source, findRoute(routes, source, 'default')?.accounts.map(({ name, provider }) => ({ name, provider })) ?? []]),
   );
-  log(`${elapsed()}  checking the invariant over ${items.length} table items, ${state.contacts.length} contacts and ${state.requests.length} emulator requests`);
+  log(`${elapsed(run)}  checking the invariant over ${items.length} table items, ${state.contacts.length} contacts and ${state.requests.length} emulator requests`);
 
   return checkSoak({
     options: {
@@ -399,8 +498,8 @@ export async function runSoak(target: LocalPipeline, options: SoakOptions): Prom
       consumers: options.consumers,
       seed: options.seed,
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
-      mix: plan.mix ?? 'default',
-      hangMs: plan.hangMs ?? 'default',
+      mix: faults.mix ?? 'default',
+      hangMs: faults.hangMs ?? 'default',
       deliverInstances: options.sharedDeliver ? 'one, shared by every consumer' : 'one per consumer',
     },
     sent,
@@ -411,18 +510,9 @@ export async function runSoak(target: LocalPipeline, options: SoakOptions): Prom
     faultDraws: state.randomFaultDraws,
     accountsBySource,
     counters,
-    phases: { ingestMs, settledMs, totalMs, settled },
-    redrive: redrivePhase,
-    ...(options.outage !== undefined
-      ? {
-          outage: {
-            ...options.outage,
-            answered: outageFault === undefined ? 0 : OUTAGE_TIMES - outageFault.times,
-            ...(outageStartedAt !== undefined ? { startedAtMs: outageStartedAt - started } : {}),
-            ...(outageEndedAt !== undefined ? { endedAtMs: outageEndedAt - started } : {}),
-          },
-        }
-      : {}),
+    phases,
+    redrive,
+    ...(outage !== undefined ? { outage } : {}),
   });
 }
 
