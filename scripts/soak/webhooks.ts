@@ -1,19 +1,17 @@
 /**
  * One webhook per person, from each source in turn, built on that source's
  * fixture (test/fixtures/) with the person's details and fresh ids, and
- * signed as the tool signs it with the pipeline's source secret:
+ * signed with the pipeline's source secret for the source's default route in
+ * config/routes.json as the tool signs it: by cli/webhook.ts's buildWebhook,
+ * the CLI's signer. What a retry keeps or renews is the soak's:
  *
- *   shopify       X-Shopify-Hmac-Sha256: base64 HMAC of the body; event and webhook ids kept on a retry
- *   woocommerce   X-WC-Webhook-Signature: base64 HMAC; a new X-WC-Webhook-Delivery-ID on every attempt
- *   typeform      Typeform-Signature: sha256=<base64 HMAC>
- *   tally         Tally-Signature: <base64 HMAC>
- *   webflow       x-webflow-signature: hex HMAC of "{timestamp}:{body}"; a fresh timestamp on every attempt
- *   jotform       multipart/form-data, the route token in ?token=
- *   google-forms  X-Contact-Relay-Signature: sha256=<base64 HMAC> (the forwarder script)
+ *   shopify       the same delivery: body, webhook and event ids, signature and trigger time of the first attempt
+ *   woocommerce   a new X-WC-Webhook-Delivery-ID on every attempt
+ *   webflow       a fresh timestamp, and so signature, on every attempt
+ *   calendly      stamped afresh on every attempt (t=), the invitee URI (the event) kept
+ *   jotform       multipart/form-data as Jotform writes it, the route token in ?token=
  *   form          JSON or urlencoded, open; half carry an Idempotency-Key, the rest are keyed by their body
- *   calendly      Calendly-Webhook-Signature: t=<unix seconds>,v1=<hex HMAC of "{t}.{body}">; stamped afresh
- *                 on every attempt, the invitee URI (the event) kept
- *   custom        the default route of config/routes.json: JSON by pointer, X-Contact-Relay-Token, its id at /id
+ *   custom        JSON by pointer, X-Contact-Relay-Token, its id at /id
  *
  * Meta Lead Ads is not in the mix: its webhook names a lead that deliver reads
  * from the Graph API, so each webhook would need its lead stored in the
@@ -26,6 +24,9 @@
  */
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import routesFile from '../../config/routes.json' with { type: 'json' };
+import { buildWebhook } from '../../cli/webhook.js';
+import { findRoute, parseRoutesConfig } from '../../shared/config/routes.js';
 import type { SourceName } from '../../shared/contact.js';
 import type { Random } from '../../local/emulator/random.js';
 import type { Person } from './people.js';
@@ -79,7 +80,23 @@ const FIXTURES = {
   woocommerce: fixture<Record<string, unknown>>('woocommerce/order-billing-phone.json'),
 };
 
-const hmac = (secret: string, data: Buffer | string, encoding: 'base64' | 'hex') => createHmac('sha256', secret).update(data).digest(encoding);
+const ROUTES = parseRoutesConfig(routesFile);
+
+/** The request `source`'s sender makes with `payload` on its default route, built and signed by buildWebhook. */
+function sent(
+  source: SoakSource,
+  secrets: SourceSecret,
+  payload: Buffer,
+  now: Date,
+  sender: { topic?: string; eventId?: string | undefined; shop?: string } = {},
+): WebhookRequest {
+  const route = findRoute(ROUTES, source, 'default');
+  if (route === undefined) throw new Error(`config/routes.json has no default ${source} route`);
+  const webhook = buildWebhook({ route, payload, secret: secrets, now, ...sender });
+  const query = Object.fromEntries(new URL(webhook.path, 'http://localhost').searchParams);
+  const handler = source === 'shopify' || source === 'woocommerce' ? 'shops' : 'forms';
+  return { source, handler, rawBody: webhook.body, headers: webhook.headers, query };
+}
 
 function hex(random: Random, length: number): string {
   let out = '';
@@ -116,7 +133,7 @@ const phoneText = (person: Person) => (person.givesNational ? person.national : 
 type Builder = (person: Person, index: number, random: Random, secrets: SourceSecret) => SoakWebhook['request'];
 
 const BUILDERS: Record<SoakSource, Builder> = {
-  form(person, index, random) {
+  form(person, index, random, secrets) {
     const idempotencyKey = random() < 0.5 ? `soak-${index}-${hex(random, 8)}` : undefined;
     const urlencoded = random() < 0.5;
     // The route's default region is US: a national US number needs no country; a British one does.
@@ -124,11 +141,8 @@ const BUILDERS: Record<SoakSource, Builder> = {
     const body = urlencoded
       ? Buffer.from(new URLSearchParams({ first_name: person.firstName, last_name: person.lastName, email: person.email, phone: phoneText(person), ...country }).toString(), 'utf8')
       : json({ name: fullName(person), email: person.email, phone: phoneText(person), ...country, message: 'Please call me back' });
-    const headers: Record<string, string> = {
-      'content-type': urlencoded ? 'application/x-www-form-urlencoded' : 'application/json',
-      ...(idempotencyKey !== undefined ? { 'idempotency-key': idempotencyKey } : {}),
-    };
-    return () => ({ source: 'form', handler: 'forms', rawBody: body, headers, query: {} });
+    // buildWebhook sends it urlencoded when it is not JSON.
+    return (_attempt, now) => sent('form', secrets, body, now, { eventId: idempotencyKey });
   },
 
   typeform(person, _index, random, secrets) {
@@ -153,8 +167,10 @@ const BUILDERS: Record<SoakSource, Builder> = {
       phone['phone_number'] = person.e164;
     }
     const body = json(payload);
-    const headers = { 'content-type': 'application/json', 'typeform-signature': `sha256=${hmac(secrets.secret, body, 'base64')}`, 'user-agent': 'Typeform Webhooks' };
-    return () => ({ source: 'typeform', handler: 'forms', rawBody: body, headers, query: {} });
+    return (_attempt, now) => {
+      const request = sent('typeform', secrets, body, now);
+      return { ...request, headers: { ...request.headers, 'user-agent': 'Typeform Webhooks' } };
+    };
   },
 
   tally(person, _index, random, secrets) {
@@ -172,8 +188,7 @@ const BUILDERS: Record<SoakSource, Builder> = {
         : { key: 'question_8RtY3u', label: 'Phone number', type: 'INPUT_PHONE_NUMBER', value: person.e164 },
     ];
     const body = json(payload);
-    const headers = { 'content-type': 'application/json', 'tally-signature': hmac(secrets.secret, body, 'base64') };
-    return () => ({ source: 'tally', handler: 'forms', rawBody: body, headers, query: {} });
+    return (_attempt, now) => sent('tally', secrets, body, now);
   },
 
   webflow(person, _index, random, secrets) {
@@ -190,11 +205,7 @@ const BUILDERS: Record<SoakSource, Builder> = {
     delete payload.payload['schema'];
     const body = json(payload);
     // Webflow signs "{timestamp}:{body}" and stamps every attempt afresh.
-    return (_attempt, now) => {
-      const timestamp = String(now.getTime());
-      const signature = hmac(secrets.secret, `${timestamp}:${body.toString('utf8')}`, 'hex');
-      return { source: 'webflow', handler: 'forms', rawBody: body, headers: { 'content-type': 'application/json', 'x-webflow-timestamp': timestamp, 'x-webflow-signature': signature }, query: {} };
-    };
+    return (_attempt, now) => sent('webflow', secrets, body, now);
   },
 
   'google-forms'(person, _index, random, secrets) {
@@ -208,8 +219,7 @@ const BUILDERS: Record<SoakSource, Builder> = {
     };
     payload.respondentEmail = person.email;
     const body = json(payload);
-    const headers = { 'content-type': 'application/json', 'x-contact-relay-signature': `sha256=${hmac(secrets.secret, body, 'base64')}` };
-    return () => ({ source: 'google-forms', handler: 'forms', rawBody: body, headers, query: {} });
+    return (_attempt, now) => sent('google-forms', secrets, body, now);
   },
 
   jotform(person, index, random, secrets) {
@@ -236,8 +246,8 @@ const BUILDERS: Record<SoakSource, Builder> = {
       ['ip', '203.0.113.7'],
     ];
     const body = Buffer.from(`${parts.map(([name, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`).join('')}--${boundary}--\r\n`, 'utf8');
-    const headers = { 'content-type': `multipart/form-data; boundary=${boundary}` };
-    return () => ({ source: 'jotform', handler: 'forms', rawBody: body, headers, query: { token: secrets.token } });
+    // buildWebhook sends a captured multipart body as it is, under its boundary.
+    return (_attempt, now) => sent('jotform', secrets, body, now);
   },
 
   shopify(person, index, random, secrets) {
@@ -266,22 +276,18 @@ const BUILDERS: Record<SoakSource, Builder> = {
     order['billing_address'] = { ...order.billing_address, ...address, phone: phoneText(person) };
     order['shipping_address'] = { ...order.shipping_address, ...address, phone: null };
     const body = json(order);
-    const headers = {
-      'content-type': 'application/json',
-      'x-shopify-topic': 'orders/create',
-      'x-shopify-shop-domain': SHOP_DOMAIN,
-      'x-shopify-webhook-id': uuid(random),
-      'x-shopify-event-id': uuid(random),
-      'x-shopify-api-version': '2026-07',
-      'x-shopify-hmac-sha256': hmac(secrets.secret, body, 'base64'),
-    };
+    const webhookId = uuid(random);
+    // Shopify's event id names the event, its webhook id the delivery: they differ.
+    const eventId = uuid(random);
     // A Shopify retry is the same delivery: same body, same ids, same signature, and the first attempt's trigger
     // time (a route refuses deliveries triggered longer ago than its maxDeliveryAgeHours).
-    let triggeredAt: string | undefined;
+    let delivery: WebhookRequest | undefined;
     return (_attempt, now) => {
-      triggeredAt ??= now.toISOString();
-      const delivery = { ...headers, 'x-shopify-triggered-at': triggeredAt };
-      return { source: 'shopify', handler: 'shops', rawBody: body, headers: delivery, query: {} };
+      if (delivery === undefined) {
+        const request = sent('shopify', secrets, body, now, { topic: 'orders/create', shop: SHOP_DOMAIN, eventId: webhookId });
+        delivery = { ...request, headers: { ...request.headers, 'x-shopify-event-id': eventId } };
+      }
+      return delivery;
     };
   },
 
@@ -295,24 +301,13 @@ const BUILDERS: Record<SoakSource, Builder> = {
     order['billing'] = { ...order.billing, first_name: person.firstName, last_name: person.lastName, email: person.email, phone: phoneText(person), country: person.country };
     order['shipping'] = { ...order.shipping, first_name: person.firstName, last_name: person.lastName, country: person.country };
     const body = json(order);
-    const signature = hmac(secrets.secret, body, 'base64');
     // WooCommerce makes a new delivery id for every attempt; the order (and so the event key) stays the same.
-    return (attempt) => ({
-      source: 'woocommerce',
-      handler: 'shops',
-      rawBody: body,
-      headers: {
-        'content-type': 'application/json',
-        'x-wc-webhook-source': WOO_STORE,
-        'x-wc-webhook-topic': 'order.created',
-        'x-wc-webhook-resource': 'order',
-        'x-wc-webhook-event': 'created',
-        'x-wc-webhook-id': '12',
-        'x-wc-webhook-delivery-id': createHmac('sha256', 'delivery').update(`${orderId}:${attempt}`).digest('hex').slice(0, 32),
-        'x-wc-webhook-signature': signature,
-      },
-      query: {},
-    });
+    return (attempt, now) =>
+      sent('woocommerce', secrets, body, now, {
+        topic: 'order.created',
+        shop: WOO_STORE,
+        eventId: createHmac('sha256', 'delivery').update(`${orderId}:${attempt}`).digest('hex').slice(0, 32),
+      });
   },
 
   calendly(person, _index, random, secrets) {
@@ -334,15 +329,7 @@ const BUILDERS: Record<SoakSource, Builder> = {
     };
     const body = json(webhook);
     // Assumption: Calendly signs each attempt when it sends it (a fresh t=), over the same body.
-    return (_attempt, now) => {
-      const timestamp = String(Math.floor(now.getTime() / 1000));
-      const signature = hmac(secrets.secret, `${timestamp}.${body.toString('utf8')}`, 'hex');
-      const headers = {
-        'content-type': 'application/json',
-        'calendly-webhook-signature': `t=${timestamp},v1=${signature}`,
-      };
-      return { source: 'calendly', handler: 'forms', rawBody: body, headers, query: {} };
-    };
+    return (_attempt, now) => sent('calendly', secrets, body, now);
   },
 
   custom(person, index, random, secrets) {
@@ -353,8 +340,7 @@ const BUILDERS: Record<SoakSource, Builder> = {
     const country = person.givesNational ? { country: random() < 0.5 ? person.country : person.countryName } : {};
     const id = `soak-${index}-${hex(random, 12)}`;
     const body = json({ id, ...names, email: person.email, phone: phoneText(person), ...country, message: 'Call me' });
-    const headers = { 'content-type': 'application/json', 'x-contact-relay-token': secrets.token };
-    return () => ({ source: 'custom', handler: 'forms', rawBody: body, headers, query: {} });
+    return (_attempt, now) => sent('custom', secrets, body, now);
   },
 };
 
