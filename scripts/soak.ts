@@ -40,32 +40,34 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-let parsed;
-try {
-  parsed = parseArgs({
-    options: {
-      size: { type: 'string', default: '300' },
-      'fault-rate': { type: 'string', default: '0.2' },
-      'redeliver-rate': { type: 'string', default: '0.1' },
-      concurrency: { type: 'string', default: '32' },
-      consumers: { type: 'string', default: '32' },
-      seed: { type: 'string' },
-      visibility: { type: 'string', default: '10' },
-      mix: { type: 'string' },
-      'hang-ms': { type: 'string' },
-      'retry-after': { type: 'string' },
-      timeout: { type: 'string', default: '30' },
-      outage: { type: 'string' },
-      json: { type: 'string' },
-      quiet: { type: 'boolean', default: false },
-      'shared-deliver': { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
-    },
-    strict: true,
-  }).values;
-} catch (error) {
-  fail((error as Error).message);
+function parseOptions() {
+  try {
+    return parseArgs({
+      options: {
+        size: { type: 'string', default: '300' },
+        'fault-rate': { type: 'string', default: '0.2' },
+        'redeliver-rate': { type: 'string', default: '0.1' },
+        concurrency: { type: 'string', default: '32' },
+        consumers: { type: 'string', default: '32' },
+        seed: { type: 'string' },
+        visibility: { type: 'string', default: '10' },
+        mix: { type: 'string' },
+        'hang-ms': { type: 'string' },
+        'retry-after': { type: 'string' },
+        timeout: { type: 'string', default: '30' },
+        outage: { type: 'string' },
+        json: { type: 'string' },
+        quiet: { type: 'boolean', default: false },
+        'shared-deliver': { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (error) {
+    fail((error as Error).message);
+  }
 }
+const parsed = parseOptions();
 if (parsed.help) {
   console.log(USAGE);
   process.exit(0);
