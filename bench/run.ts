@@ -88,7 +88,8 @@ const TARGETS = {
 
 const startedAt = new Date();
 const t0 = performance.now();
-const log = (message: string) => console.error(`[bench ${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${message}`);
+const log = (message: string) =>
+  console.error(`[bench ${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${message}`);
 
 // ---------------------------------------------------------------- main
 
@@ -113,11 +114,19 @@ async function main(): Promise<void> {
 
     // The emulators, in their own process.
     log('starting the emulators (4 providers + AWS endpoints) …');
-    emulator = startServiceChild(path.join(ws.scratch, 'bench/procs/emulator.ts'), { cwd: ws.scratch, nodeFlags: ['--import', 'tsx'], timeoutMs: 60_000 });
+    emulator = startServiceChild(path.join(ws.scratch, 'bench/procs/emulator.ts'), {
+      cwd: ws.scratch,
+      nodeFlags: ['--import', 'tsx'],
+      timeoutMs: 60_000,
+    });
     const endpoints = (await emulator.ready) as Endpoints;
 
     // 3. Warm per-event compute.
-    const fixtures: Fixtures = { order: shopifyOrder(root), typeform: typeformResponse(root), writeInput: inputWriter(ws.buildDir) };
+    const fixtures: Fixtures = {
+      order: shopifyOrder(root),
+      typeform: typeformResponse(root),
+      writeInput: inputWriter(ws.buildDir),
+    };
     const warm = await measureWarm(ws, procs, fixtures);
 
     // 4 + 6. Delivery throughput, connections, peak RSS.
@@ -145,7 +154,23 @@ async function main(): Promise<void> {
       costRow(ws.service, cost),
       ...hostile.rows,
     ];
-    const measured: Measured = { machine, ws, packaged, functions, variants, whatIfBuilds, libraryBuilds, ...colds, fixtures, warm, delivery, handlers, hostile, cost, rows };
+    const measured: Measured = {
+      machine,
+      ws,
+      packaged,
+      functions,
+      variants,
+      whatIfBuilds,
+      libraryBuilds,
+      ...colds,
+      fixtures,
+      warm,
+      delivery,
+      handlers,
+      hostile,
+      cost,
+      rows,
+    };
     const elapsedSeconds = (performance.now() - t0) / 1000;
     printReport(measured, elapsedSeconds);
     writeReport(measured, elapsedSeconds);
@@ -168,8 +193,13 @@ function describeMachine() {
     node: process.version,
     platform: `${os.type()} ${os.release()}`,
   };
-  if (!process.version.startsWith('v22.')) log(`warning: running on Node ${process.version}; Lambda runs Node 22 (npm run bench uses the project's node 22 from node_modules/.bin)`);
-  log(`machine: ${machine.cpus} × ${machine.cpuModel}, load ${machine.loadAverageAtStart.join(' ')}, Node ${process.version}`);
+  if (!process.version.startsWith('v22.'))
+    log(
+      `warning: running on Node ${process.version}; Lambda runs Node 22 (npm run bench uses the project's node 22 from node_modules/.bin)`,
+    );
+  log(
+    `machine: ${machine.cpus} × ${machine.cpuModel}, load ${machine.loadAverageAtStart.join(' ')}, Node ${process.version}`,
+  );
   return machine;
 }
 
@@ -229,7 +259,9 @@ interface LibraryBuild {
   error?: string;
 }
 
-async function build(options: esbuild.BuildOptions & { entryPoints: string[]; outdir: string }): Promise<{ file: string; metafile: esbuild.Metafile }> {
+async function build(
+  options: esbuild.BuildOptions & { entryPoints: string[]; outdir: string },
+): Promise<{ file: string; metafile: esbuild.Metafile }> {
   const result = await esbuild.build({ ...options, metafile: true, logLevel: 'silent', write: true });
   const file = Object.keys(result.metafile.outputs).find((name) => !name.endsWith('.map'));
   if (file === undefined) throw new Error(`no output for ${options.entryPoints.join(', ')}`);
@@ -243,14 +275,22 @@ async function packageService({ scratch, service }: Workspace): Promise<Packaged
   const packaged = await oslsWithoutCredentials(scratch, ['package', '--stage', STAGE], { timeoutMs: 300_000 });
   const seconds = (performance.now() - packageStarted) / 1000;
   // One zip per function (package.individually in serverless.yml): .serverless/{function}.zip.
-  const zipFiles = Object.fromEntries(service.functions.map((fn) => [fn.name, path.join(scratch, '.serverless', `${fn.name}.zip`)]));
+  const zipFiles = Object.fromEntries(
+    service.functions.map((fn) => [fn.name, path.join(scratch, '.serverless', `${fn.name}.zip`)]),
+  );
   const missing = Object.values(zipFiles).filter((file) => !existsSync(file));
   if (packaged.code !== 0 || missing.length > 0) {
-    throw new Error(`osls package failed (${packaged.code}; missing ${missing.join(', ') || 'nothing'}):\n${packaged.output.slice(-3000)}`);
+    throw new Error(
+      `osls package failed (${packaged.code}; missing ${missing.join(', ') || 'nothing'}):\n${packaged.output.slice(-3000)}`,
+    );
   }
-  const zips: Zips = Object.fromEntries(Object.entries(zipFiles).map(([name, file]) => [name, { bytes: statSync(file).size, entries: listZip(file) }]));
+  const zips: Zips = Object.fromEntries(
+    Object.entries(zipFiles).map(([name, file]) => [name, { bytes: statSync(file).size, entries: listZip(file) }]),
+  );
   const zipBytesTotal = Object.values(zips).reduce((sum, zip) => sum + zip.bytes, 0);
-  log(`packaged in ${seconds.toFixed(1)} s: ${Object.keys(zips).length} zips, ${(zipBytesTotal / KB / KB).toFixed(2)} MB together`);
+  log(
+    `packaged in ${seconds.toFixed(1)} s: ${Object.keys(zips).length} zips, ${(zipBytesTotal / KB / KB).toFixed(2)} MB together`,
+  );
   return { seconds, zips, zipBytesTotal };
 }
 
@@ -267,7 +307,11 @@ async function buildFunctions({ scratch, buildDir, service, common }: Workspace,
     const baselineEntry = path.join(buildDir, 'baselines-src', `${fn.name}.mjs`);
     mkdirSync(path.dirname(baselineEntry), { recursive: true });
     writeFileSync(baselineEntry, source);
-    const baseline = await build({ ...common, entryPoints: [baselineEntry], outdir: path.join(buildDir, 'baselines', fn.name) });
+    const baseline = await build({
+      ...common,
+      entryPoints: [baselineEntry],
+      outdir: path.join(buildDir, 'baselines', fn.name),
+    });
     functions.push({
       name: fn.name,
       bundle,
@@ -275,15 +319,25 @@ async function buildFunctions({ scratch, buildDir, service, common }: Workspace,
       zipBytes,
       matchesPackage: zipBytes === undefined ? undefined : zipBytes === statSync(bundle).size,
       sdk,
-      baseline: { bundle: path.join(scratch, baseline.file), bytes: statSync(path.join(scratch, baseline.file)).size, source },
+      baseline: {
+        bundle: path.join(scratch, baseline.file),
+        bytes: statSync(path.join(scratch, baseline.file)).size,
+        source,
+      },
     });
   }
-  log(`built ${functions.length} functions and their SDK-only baselines with esbuild (${functions.every((f) => f.matchesPackage) ? 'byte sizes identical to the osls package zip' : 'WARNING: sizes differ from the zip'})`);
+  log(
+    `built ${functions.length} functions and their SDK-only baselines with esbuild (${functions.every((f) => f.matchesPackage) ? 'byte sizes identical to the osls package zip' : 'WARNING: sizes differ from the zip'})`,
+  );
   return functions;
 }
 
 /** What-if builds of the real functions, by what-if and function; a failed build keeps its error. */
-async function buildWhatIfs({ scratch, buildDir, service, common }: Workspace, variants: Record<string, WhatIf>, functions: FunctionBuild[]): Promise<Record<string, Record<string, VariantBuild>>> {
+async function buildWhatIfs(
+  { scratch, buildDir, service, common }: Workspace,
+  variants: Record<string, WhatIf>,
+  functions: FunctionBuild[],
+): Promise<Record<string, Record<string, VariantBuild>>> {
   const whatIfBuilds: Record<string, Record<string, VariantBuild>> = {};
   for (const [key, whatIf] of Object.entries(variants)) {
     const byFunction: Record<string, VariantBuild> = {};
@@ -293,14 +347,31 @@ async function buildWhatIfs({ scratch, buildDir, service, common }: Workspace, v
         // Only bundles whose cold init is measured need their source map (NODE_OPTIONS loads it).
         const measured = whatIf.cold && COLD_WHATIF_FUNCTIONS.includes(fn.name);
         const options = { ...common, ...whatIf.options, ...(measured ? {} : { sourcemap: false }) };
-        const { file, metafile } = await build({ ...options, entryPoints: [fn.entry], outdir: path.join(buildDir, `whatif-${key}`, path.dirname(fn.entry)) });
+        const { file, metafile } = await build({
+          ...options,
+          entryPoints: [fn.entry],
+          outdir: path.join(buildDir, `whatif-${key}`, path.dirname(fn.entry)),
+        });
         const baselineEntry = path.join(buildDir, 'baselines-src', `${fn.name}.mjs`);
         const baseline = !measured
           ? undefined
           : whatIf.rebuildBaseline
-            ? path.join(scratch, (await build({ ...options, entryPoints: [baselineEntry], outdir: path.join(buildDir, `whatif-${key}`, 'baselines', fn.name) })).file)
+            ? path.join(
+                scratch,
+                (
+                  await build({
+                    ...options,
+                    entryPoints: [baselineEntry],
+                    outdir: path.join(buildDir, `whatif-${key}`, 'baselines', fn.name),
+                  })
+                ).file,
+              )
             : functions.find((f) => f.name === fn.name)?.baseline.bundle;
-        byFunction[fn.name] = { bundle: path.join(scratch, file), composition: composition(metafile, file), ...(baseline !== undefined ? { baseline } : {}) };
+        byFunction[fn.name] = {
+          bundle: path.join(scratch, file),
+          composition: composition(metafile, file),
+          ...(baseline !== undefined ? { baseline } : {}),
+        };
       } catch (error) {
         byFunction[fn.name] = { error: (error as Error).message.split('\n')[0] ?? 'build failed' };
       }
@@ -322,7 +393,11 @@ async function buildLibraries({ scratch, buildDir, common }: Workspace): Promise
         logLevel: 'silent',
       });
       const file = Object.keys(result.metafile.outputs).find((name) => !name.endsWith('.map')) as string;
-      libraryBuilds[key] = { label: library.label, bytes: result.metafile.outputs[file]?.bytes ?? 0, bundle: path.join(scratch, file) };
+      libraryBuilds[key] = {
+        label: library.label,
+        bytes: result.metafile.outputs[file]?.bytes ?? 0,
+        bundle: path.join(scratch, file),
+      };
     } catch (error) {
       libraryBuilds[key] = { label: library.label, error: (error as Error).message.split('\n')[0] ?? 'build failed' };
     }
@@ -332,7 +407,10 @@ async function buildLibraries({ scratch, buildDir, common }: Workspace): Promise
 
 /** The bench itself in the scratch copy, without its results. */
 function copyBench(scratch: string): void {
-  cpSync(path.join(root, 'bench'), path.join(scratch, 'bench'), { recursive: true, filter: (source) => !source.includes(`${path.sep}results`) });
+  cpSync(path.join(root, 'bench'), path.join(scratch, 'bench'), {
+    recursive: true,
+    filter: (source) => !source.includes(`${path.sep}results`),
+  });
 }
 
 /** The bench's own measuring processes, bundled like the functions (same options, same snapshot). */
@@ -341,11 +419,17 @@ async function buildProcs({ scratch, buildDir, common }: Workspace): Promise<Rec
   const procs: Record<string, string | undefined> = {};
   for (const name of ['warm', 'deliver-ours', 'deliver-bare', 'deliver-undici', 'handlers']) {
     try {
-      const { file } = await build({ ...common, entryPoints: [`bench/procs/${name}.ts`], outdir: path.join(buildDir, 'procs') });
+      const { file } = await build({
+        ...common,
+        entryPoints: [`bench/procs/${name}.ts`],
+        outdir: path.join(buildDir, 'procs'),
+      });
       procs[name] = path.join(scratch, file);
     } catch (error) {
       if (name !== 'deliver-undici') throw error;
-      log(`undici is not resolvable from node_modules: its delivery run is skipped (${(error as Error).message.split('\n')[0]})`);
+      log(
+        `undici is not resolvable from node_modules: its delivery run is skipped (${(error as Error).message.split('\n')[0]})`,
+      );
     }
   }
   return procs;
@@ -360,9 +444,17 @@ interface Colds {
 }
 
 /** Every function next to its baseline, then the what-ifs of COLD_WHATIF_FUNCTIONS and the library bundles. */
-async function measureColdInit({ scratch, service, flags }: Workspace, functions: FunctionBuild[], variants: Record<string, WhatIf>, whatIfBuilds: Record<string, Record<string, VariantBuild>>, libraryBuilds: Record<string, LibraryBuild>): Promise<Colds> {
+async function measureColdInit(
+  { scratch, service, flags }: Workspace,
+  functions: FunctionBuild[],
+  variants: Record<string, WhatIf>,
+  whatIfBuilds: Record<string, Record<string, VariantBuild>>,
+  libraryBuilds: Record<string, LibraryBuild>,
+): Promise<Colds> {
   const coldScript = path.join(scratch, 'bench/procs/cold.mjs');
-  log(`cold init: ${service.functions.length} functions + baselines × ${COLD_RUNS} runs (${flags.join(' ') || 'no NODE_OPTIONS'}) …`);
+  log(
+    `cold init: ${service.functions.length} functions + baselines × ${COLD_RUNS} runs (${flags.join(' ') || 'no NODE_OPTIONS'}) …`,
+  );
   const coldItems = functions.flatMap((fn) => [
     { key: fn.name, bundle: fn.bundle, env: lambdaEnv(fn.name, service.memorySizeMb), flags },
     { key: `${fn.name}:baseline`, bundle: fn.baseline.bundle, env: lambdaEnv(fn.name, service.memorySizeMb), flags },
@@ -371,13 +463,37 @@ async function measureColdInit({ scratch, service, flags }: Workspace, functions
   log('cold init: what-ifs (forms, deliver) and library bundles …');
   const whatIfCold = await coldRounds(
     COLD_WHATIF_FUNCTIONS.flatMap((name) => [
-      { key: `${name}:no-source-maps`, bundle: functions.find((fn) => fn.name === name)?.bundle as string, env: lambdaEnv(name, service.memorySizeMb), flags: [] },
-      { key: `${name}:baseline:no-source-maps`, bundle: functions.find((fn) => fn.name === name)?.baseline.bundle as string, env: lambdaEnv(name, service.memorySizeMb), flags: [] },
+      {
+        key: `${name}:no-source-maps`,
+        bundle: functions.find((fn) => fn.name === name)?.bundle as string,
+        env: lambdaEnv(name, service.memorySizeMb),
+        flags: [],
+      },
+      {
+        key: `${name}:baseline:no-source-maps`,
+        bundle: functions.find((fn) => fn.name === name)?.baseline.bundle as string,
+        env: lambdaEnv(name, service.memorySizeMb),
+        flags: [],
+      },
       ...Object.entries(variants)
         .filter(([key, whatIf]) => whatIf.cold && whatIfBuilds[key]?.[name]?.bundle !== undefined)
         .flatMap(([key, whatIf]) => [
-          { key: `${name}:${key}`, bundle: whatIfBuilds[key]?.[name]?.bundle as string, env: lambdaEnv(name, service.memorySizeMb), flags },
-          ...(whatIf.rebuildBaseline ? [{ key: `${name}:${key}:baseline`, bundle: whatIfBuilds[key]?.[name]?.baseline as string, env: lambdaEnv(name, service.memorySizeMb), flags }] : []),
+          {
+            key: `${name}:${key}`,
+            bundle: whatIfBuilds[key]?.[name]?.bundle as string,
+            env: lambdaEnv(name, service.memorySizeMb),
+            flags,
+          },
+          ...(whatIf.rebuildBaseline
+            ? [
+                {
+                  key: `${name}:${key}:baseline`,
+                  bundle: whatIfBuilds[key]?.[name]?.baseline as string,
+                  env: lambdaEnv(name, service.memorySizeMb),
+                  flags,
+                },
+              ]
+            : []),
         ]),
     ]),
     WHATIF_RUNS,
@@ -386,7 +502,12 @@ async function measureColdInit({ scratch, service, flags }: Workspace, functions
   const libraryCold = await coldRounds(
     Object.entries(libraryBuilds)
       .filter(([, lib]) => lib.bundle !== undefined)
-      .map(([key, lib]) => ({ key, bundle: lib.bundle as string, env: lambdaEnv('library', service.memorySizeMb), flags })),
+      .map(([key, lib]) => ({
+        key,
+        bundle: lib.bundle as string,
+        env: lambdaEnv('library', service.memorySizeMb),
+        flags,
+      })),
     LIBRARY_RUNS,
     coldScript,
   );
@@ -419,10 +540,20 @@ function inputWriter(buildDir: string): Fixtures['writeInput'] {
 }
 
 /** 3. Warm per-event compute next to HMAC-SHA256 + JSON.parse of the same bytes. */
-async function measureWarm({ service, flags }: Workspace, procs: Record<string, string | undefined>, { order, typeform, writeInput }: Fixtures): Promise<WarmResult> {
-  log(`warm compute: Shopify order ${order.body.length} B (${order.lineItems} line items), Typeform ${typeform.length} B …`);
+async function measureWarm(
+  { service, flags }: Workspace,
+  procs: Record<string, string | undefined>,
+  { order, typeform, writeInput }: Fixtures,
+): Promise<WarmResult> {
+  log(
+    `warm compute: Shopify order ${order.body.length} B (${order.lineItems} line items), Typeform ${typeform.length} B …`,
+  );
   const { result } = await runChild<WarmResult>(procs['warm'] as string, {
-    env: { ...lambdaEnv('warm', service.memorySizeMb), BENCH_INPUT: writeInput('warm', { shopifyBody: order.body, typeformBody: typeform, measureMs: WARM_MS }), POWERTOOLS_LOG_LEVEL: 'SILENT' },
+    env: {
+      ...lambdaEnv('warm', service.memorySizeMb),
+      BENCH_INPUT: writeInput('warm', { shopifyBody: order.body, typeformBody: typeform, measureMs: WARM_MS }),
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+    },
     nodeFlags: flags,
     timeoutMs: 120_000,
   });
@@ -433,7 +564,12 @@ async function measureWarm({ service, flags }: Workspace, procs: Record<string, 
 function providerEnv(endpoints: Endpoints): Record<string, string> {
   return {
     AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.aws,
-    ...Object.fromEntries(Object.entries(endpoints.providers).map(([provider, url]) => [`PROVIDER_URL_${provider.toUpperCase()}`, `${url}/${provider}`])),
+    ...Object.fromEntries(
+      Object.entries(endpoints.providers).map(([provider, url]) => [
+        `PROVIDER_URL_${provider.toUpperCase()}`,
+        `${url}/${provider}`,
+      ]),
+    ),
   };
 }
 
@@ -456,15 +592,32 @@ interface Delivery {
 }
 
 /** 4 + 6. Delivery throughput, connections per provider host and peak RSS: our client, then the others on the same requests. */
-async function measureDelivery({ service, flags }: Workspace, procs: Record<string, string | undefined>, { writeInput }: Fixtures, emulator: ServiceChild, endpoints: Endpoints): Promise<Delivery> {
-  const deliverRun = async (proc: string, args: string[], contacts: number, concurrency: number): Promise<DeliverRun> => {
+async function measureDelivery(
+  { service, flags }: Workspace,
+  procs: Record<string, string | undefined>,
+  { writeInput }: Fixtures,
+  emulator: ServiceChild,
+  endpoints: Endpoints,
+): Promise<Delivery> {
+  const deliverRun = async (
+    proc: string,
+    args: string[],
+    contacts: number,
+    concurrency: number,
+  ): Promise<DeliverRun> => {
     await emulator.call('reset');
     const before = await emulator.call<EmulatorStats>('stats');
     const run = await runChild<DeliverResult>(proc, {
       args,
       env: {
         ...lambdaEnv('deliver', service.memorySizeMb, providerEnv(endpoints)),
-        BENCH_INPUT: writeInput(`deliver-${contacts}-${concurrency}`, { contacts, concurrency, roundSize: ROUND_SIZE, providers: endpoints.providers, aws: endpoints.aws }),
+        BENCH_INPUT: writeInput(`deliver-${contacts}-${concurrency}`, {
+          contacts,
+          concurrency,
+          roundSize: ROUND_SIZE,
+          providers: endpoints.providers,
+          aws: endpoints.aws,
+        }),
       },
       nodeFlags: flags,
       timeoutMs: 600_000,
@@ -473,7 +626,18 @@ async function measureDelivery({ service, flags }: Workspace, procs: Record<stri
       },
     });
     const after = (await emulator.call<EmulatorStats>('stats')) as EmulatorStats;
-    return { ...run.result, processWallMs: run.wallMs, emulator: { connections: after.connections, requests: after.requests, contacts: after.contacts, statuses: after.statuses, secretCalls: after.secretCalls, cpuMs: after.cpuMs - (before?.cpuMs ?? 0) } };
+    return {
+      ...run.result,
+      processWallMs: run.wallMs,
+      emulator: {
+        connections: after.connections,
+        requests: after.requests,
+        contacts: after.contacts,
+        statuses: after.statuses,
+        secretCalls: after.secretCalls,
+        cpuMs: after.cpuMs - (before?.cpuMs ?? 0),
+      },
+    };
   };
   const concurrency = service.deliverBatchSize;
   // One unrecorded run first, so the emulators' code is compiled before any client is measured against them.
@@ -493,10 +657,23 @@ async function measureDelivery({ service, flags }: Workspace, procs: Record<stri
   }
   const burstContacts = Math.min(CONTACTS, quick ? 500 : 2000);
   const burstConcurrency = 100;
-  log(`delivery: burst, ${burstConcurrency} contacts in flight (${burstContacts} contacts): our client and the bare one …`);
+  log(
+    `delivery: burst, ${burstConcurrency} contacts in flight (${burstContacts} contacts): our client and the bare one …`,
+  );
   const oursBurst = await deliverRun(procs['deliver-ours'] as string, [], burstContacts, burstConcurrency);
   const bareBurst = await deliverRun(procs['deliver-bare'] as string, ['bare'], burstContacts, burstConcurrency);
-  return { concurrency, ours, bare, thinRun, fetchRun, undiciRun, burstContacts, burstConcurrency, oursBurst, bareBurst };
+  return {
+    concurrency,
+    ours,
+    bare,
+    thinRun,
+    fetchRun,
+    undiciRun,
+    burstContacts,
+    burstConcurrency,
+    oursBurst,
+    bareBurst,
+  };
 }
 
 /** 3 (whole handlers) + 5: the real shops, forms and deliver bundles against the local AWS endpoints, and the emulator's counts. */
@@ -508,7 +685,9 @@ async function measureHandlers(
   emulator: ServiceChild,
   endpoints: Endpoints,
 ): Promise<{ result: HandlersResult; emulatorStats: EmulatorStats }> {
-  log(`whole handlers: ${INGEST_PER_SOURCE} Shopify + ${INGEST_PER_SOURCE} Typeform webhooks, then their jobs through deliver …`);
+  log(
+    `whole handlers: ${INGEST_PER_SOURCE} Shopify + ${INGEST_PER_SOURCE} Typeform webhooks, then their jobs through deliver …`,
+  );
   await emulator.call('reset');
   const deliverSingles = Math.min(Math.round(INGEST_PER_SOURCE * 0.6), INGEST_PER_SOURCE * 2);
   const { result } = await runChild<HandlersResult>(procs['handlers'] as string, {
@@ -522,7 +701,9 @@ async function measureHandlers(
       DLQ_URL: endpoints.resources.dlqUrl,
       DLQ_ARN: endpoints.resources.dlqArn,
       BENCH_INPUT: writeInput('handlers', {
-        bundles: Object.fromEntries(['shops', 'forms', 'deliver'].map((name) => [name, functions.find((fn) => fn.name === name)?.bundle])),
+        bundles: Object.fromEntries(
+          ['shops', 'forms', 'deliver'].map((name) => [name, functions.find((fn) => fn.name === name)?.bundle]),
+        ),
         shopifyBody: order.body,
         typeformBody: typeform,
         ingestPerSource: INGEST_PER_SOURCE,
@@ -548,9 +729,19 @@ interface HostileResult {
 }
 
 /** 8. The hostile-input process, bundled with serverless.yml's options from the scratch copy, and its rows. */
-async function hostileInputs({ scratch, buildDir, service, flags, common }: Workspace): Promise<{ result: HostileResult; rows: Row[] }> {
+async function hostileInputs({
+  scratch,
+  buildDir,
+  service,
+  flags,
+  common,
+}: Workspace): Promise<{ result: HostileResult; rows: Row[] }> {
   copyBench(scratch);
-  const { file } = await build({ ...common, entryPoints: ['bench/procs/hostile.ts'], outdir: path.join(buildDir, 'procs') });
+  const { file } = await build({
+    ...common,
+    entryPoints: ['bench/procs/hostile.ts'],
+    outdir: path.join(buildDir, 'procs'),
+  });
   const inputFile = path.join(buildDir, 'hostile-input.json');
   writeFileSync(inputFile, JSON.stringify({ runs: HOSTILE_RUNS }));
   const env = { ...lambdaEnv('forms', service.memorySizeMb), BENCH_INPUT: inputFile, POWERTOOLS_LOG_LEVEL: 'SILENT' };
@@ -590,8 +781,18 @@ type Cost = ReturnType<typeof estimateCost>;
 function estimateCost(service: ServiceConfig, handlers: HandlersResult) {
   const ingestMs = (handlers.shops.ms.median + handlers.forms.ms.median) / 2;
   const ingestCpuMs = (handlers.shops.cpuMsPerInvocation + handlers.forms.cpuMsPerInvocation) / 2;
-  const trickle = costPerMillion({ memoryMb: service.memorySizeMb, ingestMs, deliverMs: handlers.deliverSingle.ms.median, jobsPerInvocation: 1 });
-  const burst = costPerMillion({ memoryMb: service.memorySizeMb, ingestMs, deliverMs: handlers.deliverBatch.ms.median, jobsPerInvocation: service.deliverBatchSize });
+  const trickle = costPerMillion({
+    memoryMb: service.memorySizeMb,
+    ingestMs,
+    deliverMs: handlers.deliverSingle.ms.median,
+    jobsPerInvocation: 1,
+  });
+  const burst = costPerMillion({
+    memoryMb: service.memorySizeMb,
+    ingestMs,
+    deliverMs: handlers.deliverBatch.ms.median,
+    jobsPerInvocation: service.deliverBatchSize,
+  });
   // An estimate for Lambda itself: CPU scaled to the memory's vCPU share, plus in-region and provider round trips.
   const lambda = {
     vcpuShare: Math.min(1, service.memorySizeMb / 1769),
@@ -601,11 +802,33 @@ function estimateCost(service: ServiceConfig, handlers: HandlersResult) {
   };
   const scaledCpu = (cpuMs: number) => cpuMs / lambda.vcpuShare;
   const estIngestMs = scaledCpu(ingestCpuMs) + lambda.ingestAwsCalls * lambda.awsCallMs;
-  const estDeliverSingleMs = scaledCpu(handlers.deliverSingle.cpuMsPerInvocation) + 2 * lambda.awsCallMs + 2 * lambda.providerCallMs;
-  const estDeliverBatchMs = scaledCpu(handlers.deliverBatch.cpuMsPerInvocation) + 2 * lambda.awsCallMs + 2 * lambda.providerCallMs;
-  const lambdaTrickle = costPerMillion({ memoryMb: service.memorySizeMb, ingestMs: estIngestMs, deliverMs: estDeliverSingleMs, jobsPerInvocation: 1 });
-  const lambdaBurst = costPerMillion({ memoryMb: service.memorySizeMb, ingestMs: estIngestMs, deliverMs: estDeliverBatchMs, jobsPerInvocation: service.deliverBatchSize });
-  return { ingestMs, trickle, burst, lambda, estIngestMs, estDeliverSingleMs, estDeliverBatchMs, lambdaTrickle, lambdaBurst };
+  const estDeliverSingleMs =
+    scaledCpu(handlers.deliverSingle.cpuMsPerInvocation) + 2 * lambda.awsCallMs + 2 * lambda.providerCallMs;
+  const estDeliverBatchMs =
+    scaledCpu(handlers.deliverBatch.cpuMsPerInvocation) + 2 * lambda.awsCallMs + 2 * lambda.providerCallMs;
+  const lambdaTrickle = costPerMillion({
+    memoryMb: service.memorySizeMb,
+    ingestMs: estIngestMs,
+    deliverMs: estDeliverSingleMs,
+    jobsPerInvocation: 1,
+  });
+  const lambdaBurst = costPerMillion({
+    memoryMb: service.memorySizeMb,
+    ingestMs: estIngestMs,
+    deliverMs: estDeliverBatchMs,
+    jobsPerInvocation: service.deliverBatchSize,
+  });
+  return {
+    ingestMs,
+    trickle,
+    burst,
+    lambda,
+    estIngestMs,
+    estDeliverSingleMs,
+    estDeliverBatchMs,
+    lambdaTrickle,
+    lambdaBurst,
+  };
 }
 
 // ---------------------------------------------------------------- figures and targets
@@ -624,13 +847,17 @@ const fmtKb = (bytes: number) => `${(bytes / KB).toFixed(1)} KB`;
 
 const providerConnections = (run: { emulator: { connections: Record<string, number> } }) =>
   Object.fromEntries(Object.entries(run.emulator.connections).filter(([name]) => name !== 'aws'));
-const maxConnections = (run: { emulator: { connections: Record<string, number> } }) => Math.max(...Object.values(providerConnections(run)));
+const maxConnections = (run: { emulator: { connections: Record<string, number> } }) =>
+  Math.max(...Object.values(providerConnections(run)));
 
 /** 1. Each bundle's own code and non-AWS dependencies against the budget. */
 function bundleRows(functions: FunctionBuild[]): Row[] {
   return functions.map((fn) => {
     const c = fn.composition;
-    const deps = c.dependencies.slice(0, 3).map((dep) => `${dep.name} ${fmtKb(dep.bytes)}`).join(', ');
+    const deps = c.dependencies
+      .slice(0, 3)
+      .map((dep) => `${dep.name} ${fmtKb(dep.bytes)}`)
+      .join(', ');
     return {
       id: '1',
       measure: `bundle ${fn.name}: ours + non-AWS deps`,
@@ -664,7 +891,10 @@ function coldRows(functions: FunctionBuild[], cold: Record<string, ColdSummary>)
 /** 3. Warm per-event compute, and the whole ingest handlers. */
 function computeRows(warm: WarmResult, handlers: HandlersResult): Row[] {
   const rows: Row[] = [];
-  for (const [name, result] of [['Shopify order', warm.shopify], ['Typeform response', warm.typeform]] as const) {
+  for (const [name, result] of [
+    ['Shopify order', warm.shopify],
+    ['Typeform response', warm.typeform],
+  ] as const) {
     rows.push({
       id: '3',
       measure: `warm compute ${name} (${(result.bytes / KB).toFixed(1)} KB): verify+parse+validate+map`,
@@ -675,7 +905,10 @@ function computeRows(warm: WarmResult, handlers: HandlersResult): Row[] {
       met: result.ratio <= TARGETS.warmRatio,
     });
   }
-  for (const [name, run] of [['shops (Shopify)', handlers.shops], ['forms (Typeform)', handlers.forms]] as const) {
+  for (const [name, run] of [
+    ['shops (Shopify)', handlers.shops],
+    ['forms (Typeform)', handlers.forms],
+  ] as const) {
     rows.push({
       id: '3',
       measure: `whole ingest handler ${name}, local DynamoDB + SQS`,
@@ -705,7 +938,9 @@ function deliveryRows({ concurrency, ours, bare, burstConcurrency, oursBurst, ba
     {
       id: '4',
       measure: `TCP connections per provider host (${concurrency} in flight)`,
-      value: Object.entries(providerConnections(ours)).map(([name, count]) => `${name} ${count}`).join(', '),
+      value: Object.entries(providerConnections(ours))
+        .map(([name, count]) => `${name} ${count}`)
+        .join(', '),
       floor: `bare max ${maxConnections(bare)}`,
       ratio: `max ${maxConnections(ours)}`,
       target: `≤ ${TARGETS.connectionsPerHost}`,
@@ -714,7 +949,9 @@ function deliveryRows({ concurrency, ours, bare, burstConcurrency, oursBurst, ba
     {
       id: '4',
       measure: `TCP connections per provider host, burst (${burstConcurrency} in flight)`,
-      value: Object.entries(providerConnections(oursBurst)).map(([name, count]) => `${name} ${count}`).join(', '),
+      value: Object.entries(providerConnections(oursBurst))
+        .map(([name, count]) => `${name} ${count}`)
+        .join(', '),
       floor: `bare max ${maxConnections(bareBurst)}`,
       ratio: `max ${maxConnections(oursBurst)} (${Math.round(oursBurst.contactsPerSecond)} vs ${Math.round(bareBurst.contactsPerSecond)}/s)`,
       target: `≤ ${TARGETS.connectionsPerHost}`,
@@ -799,19 +1036,52 @@ function table(header: string[], body: string[][]): string[] {
 /** The table of every target, marked met or not. */
 function rowsTable(rows: Row[]): string[] {
   const met = (row: Row) => (row.met === undefined ? '–' : row.met ? 'met' : 'NOT MET');
-  return table(['#', 'measure', 'ours', 'floor', 'ratio / detail', 'target', 'met'], rows.map((row) => [row.id, row.measure, row.value, row.floor, row.ratio, row.target, met(row)]));
+  return table(
+    ['#', 'measure', 'ours', 'floor', 'ratio / detail', 'target', 'met'],
+    rows.map((row) => [row.id, row.measure, row.value, row.floor, row.ratio, row.target, met(row)]),
+  );
 }
 
 /** The cost per million webhooks, item by item, and what it assumes. */
 function costLines(service: ServiceConfig, handlers: HandlersResult, cost: Cost): string[] {
-  const { ingestMs, trickle, burst, lambda, estIngestMs, estDeliverSingleMs, estDeliverBatchMs, lambdaTrickle, lambdaBurst } = cost;
+  const {
+    ingestMs,
+    trickle,
+    burst,
+    lambda,
+    estIngestMs,
+    estDeliverSingleMs,
+    estDeliverBatchMs,
+    lambdaTrickle,
+    lambdaBurst,
+  } = cost;
   return [
     'Cost per million webhooks (ingest + deliver), us-east-1 arm64 prices of the issue:',
     ...table(
-      ['item', 'measured, 1 job/inv.', `measured, ${service.deliverBatchSize} jobs/inv.`, 'Lambda est., 1 job/inv.', `Lambda est., ${service.deliverBatchSize} jobs/inv.`],
-      trickle.lines.map((line, i) => [line.item, `$${line.perMillion.toFixed(4)}`, `$${burst.lines[i]?.perMillion.toFixed(4)}`, `$${lambdaTrickle.lines[i]?.perMillion.toFixed(4)}`, `$${lambdaBurst.lines[i]?.perMillion.toFixed(4)}`]).concat([
-        ['total', `$${trickle.total.toFixed(2)}`, `$${burst.total.toFixed(2)}`, `$${lambdaTrickle.total.toFixed(2)}`, `$${lambdaBurst.total.toFixed(2)}`],
-      ]),
+      [
+        'item',
+        'measured, 1 job/inv.',
+        `measured, ${service.deliverBatchSize} jobs/inv.`,
+        'Lambda est., 1 job/inv.',
+        `Lambda est., ${service.deliverBatchSize} jobs/inv.`,
+      ],
+      trickle.lines
+        .map((line, i) => [
+          line.item,
+          `$${line.perMillion.toFixed(4)}`,
+          `$${burst.lines[i]?.perMillion.toFixed(4)}`,
+          `$${lambdaTrickle.lines[i]?.perMillion.toFixed(4)}`,
+          `$${lambdaBurst.lines[i]?.perMillion.toFixed(4)}`,
+        ])
+        .concat([
+          [
+            'total',
+            `$${trickle.total.toFixed(2)}`,
+            `$${burst.total.toFixed(2)}`,
+            `$${lambdaTrickle.total.toFixed(2)}`,
+            `$${lambdaBurst.total.toFixed(2)}`,
+          ],
+        ]),
     ),
     `  assumptions: ingest ${ingestMs.toFixed(2)} ms (median of shops and forms here), deliver ${handlers.deliverSingle.ms.median.toFixed(2)} ms per 1-job invocation and ${handlers.deliverBatch.ms.median.toFixed(2)} ms per ${service.deliverBatchSize}-job invocation (local endpoints); ` +
       `each webhook = 1 API request, 1 ingest invocation, 1 SQS send, (1 receive + 1 delete) per deliver batch; DynamoDB (2–3 writes per ingest, 8 per job), Secrets Manager, CloudWatch Logs and data transfer are not priced (not in the issue's price list).`,
@@ -834,7 +1104,9 @@ function whatIfLines({ functions, variants, whatIfBuilds, cold, whatIfCold }: Me
         ...whatIfKeys.map((key) => {
           const variant = whatIfBuilds[key]?.[fn.name];
           if (variant === undefined) return '';
-          return variant.composition ? `${fmtKb(variant.composition.budgetBytes)} (${(variant.composition.awsSdkBytes / KB).toFixed(0)})` : 'build failed';
+          return variant.composition
+            ? `${fmtKb(variant.composition.budgetBytes)} (${(variant.composition.awsSdkBytes / KB).toFixed(0)})`
+            : 'build failed';
         }),
       ]),
     ),
@@ -851,16 +1123,25 @@ function whatIfLines({ functions, variants, whatIfBuilds, cold, whatIfCold }: Me
   lines.push('');
   lines.push(
     ...table(
-      ['cold import: function / its SDK-only baseline', 'now', 'no source maps', ...coldKeys.map((key) => `(${String.fromCharCode(97 + whatIfKeys.indexOf(key))})`)],
+      [
+        'cold import: function / its SDK-only baseline',
+        'now',
+        'no source maps',
+        ...coldKeys.map((key) => `(${String.fromCharCode(97 + whatIfKeys.indexOf(key))})`),
+      ],
       COLD_WHATIF_FUNCTIONS.map((fn) => [
         fn,
         coldCell(fn, `${fn}:baseline`),
         coldCell(`${fn}:no-source-maps`, `${fn}:baseline:no-source-maps`),
-        ...coldKeys.map((key) => coldCell(`${fn}:${key}`, variants[key]?.rebuildBaseline ? `${fn}:${key}:baseline` : `${fn}:baseline`)),
+        ...coldKeys.map((key) =>
+          coldCell(`${fn}:${key}`, variants[key]?.rebuildBaseline ? `${fn}:${key}:baseline` : `${fn}:baseline`),
+        ),
       ]),
     ),
   );
-  lines.push(`  (the what-if columns are medians of ${WHATIF_RUNS} runs, "now" of ${COLD_RUNS}; a rebuilt SDK-only baseline is used where the what-if changes how the SDK is bundled)`);
+  lines.push(
+    `  (the what-if columns are medians of ${WHATIF_RUNS} runs, "now" of ${COLD_RUNS}; a rebuilt SDK-only baseline is used where the what-if changes how the SDK is bundled)`,
+  );
   return lines;
 }
 
@@ -869,7 +1150,15 @@ function clientLines({ delivery, warm }: Measured): string[] {
   const { concurrency, ours, bare, thinRun, fetchRun, undiciRun } = delivery;
   return [
     ...table(
-      ['HTTP client (same requests)', 'contacts/s', 'vs bare', 'max conn/host', 'client CPU µs/contact', 'vs bare', 'peak RSS (at start)'],
+      [
+        'HTTP client (same requests)',
+        'contacts/s',
+        'vs bare',
+        'max conn/host',
+        'client CPU µs/contact',
+        'vs bare',
+        'peak RSS (at start)',
+      ],
       [ours, thinRun, bare, fetchRun, ...(undiciRun ? [undiciRun] : [])].map((run) => [
         run.client,
         String(Math.round(run.contactsPerSecond)),
@@ -889,8 +1178,15 @@ function printReport(measured: Measured, elapsedSeconds: number): void {
   const { machine, ws, rows, libraryBuilds, libraryCold } = measured;
   const lines: string[] = [];
   lines.push('');
-  lines.push(`contact-relay bench — ${startedAt.toISOString()} — ${machine.cpus} × ${machine.cpuModel} (${machine.arch}), Node ${process.version}, load at start ${machine.loadAverageAtStart.join(' ')}, now ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
-  lines.push(`cold runs ${COLD_RUNS} (median), contacts ${CONTACTS}, ingest ${INGEST_PER_SOURCE}/source, NODE_OPTIONS "${ws.service.nodeOptions}", run took ${elapsedSeconds.toFixed(0)} s`);
+  lines.push(
+    `contact-relay bench — ${startedAt.toISOString()} — ${machine.cpus} × ${machine.cpuModel} (${machine.arch}), Node ${process.version}, load at start ${machine.loadAverageAtStart.join(' ')}, now ${os
+      .loadavg()
+      .map((v) => v.toFixed(2))
+      .join(' ')}`,
+  );
+  lines.push(
+    `cold runs ${COLD_RUNS} (median), contacts ${CONTACTS}, ingest ${INGEST_PER_SOURCE}/source, NODE_OPTIONS "${ws.service.nodeOptions}", run took ${elapsedSeconds.toFixed(0)} s`,
+  );
   lines.push('');
   lines.push(...rowsTable(rows));
   lines.push('');
@@ -901,7 +1197,13 @@ function printReport(measured: Measured, elapsedSeconds: number): void {
   lines.push(
     ...table(
       ['library bundle (alone)', 'minified', 'cold import'],
-      Object.entries(libraryBuilds).map(([key, lib]) => [lib.label, lib.bytes !== undefined ? fmtKb(lib.bytes) : `failed: ${lib.error}`, libraryCold[key]?.importMs.median !== undefined && !Number.isNaN(libraryCold[key]?.importMs.median) ? `${libraryCold[key]?.importMs.median.toFixed(1)} ms` : '–']),
+      Object.entries(libraryBuilds).map(([key, lib]) => [
+        lib.label,
+        lib.bytes !== undefined ? fmtKb(lib.bytes) : `failed: ${lib.error}`,
+        libraryCold[key]?.importMs.median !== undefined && !Number.isNaN(libraryCold[key]?.importMs.median)
+          ? `${libraryCold[key]?.importMs.median.toFixed(1)} ms`
+          : '–',
+      ]),
     ),
   );
   lines.push('');
@@ -909,15 +1211,44 @@ function printReport(measured: Measured, elapsedSeconds: number): void {
   const met = rows.filter((row) => row.met === true).length;
   const checked = rows.filter((row) => row.met !== undefined).length;
   lines.push('');
-  lines.push(`${met} of ${checked} checks met. Other processes on this machine may have been using the CPU: treat the figures as noisy.`);
+  lines.push(
+    `${met} of ${checked} checks met. Other processes on this machine may have been using the CPU: treat the figures as noisy.`,
+  );
   console.log(lines.join('\n'));
 }
 
 function writeReport(measured: Measured, elapsedSeconds: number): void {
-  const { machine, ws, rows, packaged, functions, cold, variants, whatIfBuilds, whatIfCold, libraryBuilds, libraryCold, fixtures, warm, delivery, hostile, cost } = measured;
+  const {
+    machine,
+    ws,
+    rows,
+    packaged,
+    functions,
+    cold,
+    variants,
+    whatIfBuilds,
+    whatIfCold,
+    libraryBuilds,
+    libraryCold,
+    fixtures,
+    warm,
+    delivery,
+    hostile,
+    cost,
+  } = measured;
   const { service } = ws;
   const { result: handlers, emulatorStats: handlerStats } = measured.handlers;
-  const { ingestMs, trickle, burst, lambda, estIngestMs, estDeliverSingleMs, estDeliverBatchMs, lambdaTrickle, lambdaBurst } = cost;
+  const {
+    ingestMs,
+    trickle,
+    burst,
+    lambda,
+    estIngestMs,
+    estDeliverSingleMs,
+    estDeliverBatchMs,
+    lambdaTrickle,
+    lambdaBurst,
+  } = cost;
   const ingestSecretCalls = { shops: handlers.shops.secretCalls, forms: handlers.forms.secretCalls };
   const resultsDir = path.join(root, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
@@ -925,22 +1256,77 @@ function writeReport(measured: Measured, elapsedSeconds: number): void {
     startedAt: startedAt.toISOString(),
     elapsedSeconds: round(elapsedSeconds, 1),
     machine: { ...machine, loadAverageAtEnd: os.loadavg().map((value) => round(value, 2)) },
-    settings: { coldRuns: COLD_RUNS, whatIfRuns: WHATIF_RUNS, libraryRuns: LIBRARY_RUNS, roundSize: ROUND_SIZE, contacts: CONTACTS, ingestPerSource: INGEST_PER_SOURCE, warmMeasureMs: WARM_MS, quick },
-    service: { memorySizeMb: service.memorySizeMb, architecture: service.architecture, runtime: service.runtime, nodeOptions: service.nodeOptions, deliverBatchSize: service.deliverBatchSize, esbuild: service.esbuild },
+    settings: {
+      coldRuns: COLD_RUNS,
+      whatIfRuns: WHATIF_RUNS,
+      libraryRuns: LIBRARY_RUNS,
+      roundSize: ROUND_SIZE,
+      contacts: CONTACTS,
+      ingestPerSource: INGEST_PER_SOURCE,
+      warmMeasureMs: WARM_MS,
+      quick,
+    },
+    service: {
+      memorySizeMb: service.memorySizeMb,
+      architecture: service.architecture,
+      runtime: service.runtime,
+      nodeOptions: service.nodeOptions,
+      deliverBatchSize: service.deliverBatchSize,
+      esbuild: service.esbuild,
+    },
     targets: TARGETS,
     rows,
     package: { seconds: round(packaged.seconds, 1), zipBytes: packaged.zipBytesTotal, zips: packaged.zips },
     bundles: Object.fromEntries(
-      functions.map((fn) => [fn.name, { ...fn.composition, zipBytes: fn.zipBytes, matchesPackage: fn.matchesPackage, sdk: fn.sdk, baseline: { bytes: fn.baseline.bytes, source: fn.baseline.source } }]),
+      functions.map((fn) => [
+        fn.name,
+        {
+          ...fn.composition,
+          zipBytes: fn.zipBytes,
+          matchesPackage: fn.matchesPackage,
+          sdk: fn.sdk,
+          baseline: { bytes: fn.baseline.bytes, source: fn.baseline.source },
+        },
+      ]),
     ),
     cold,
     whatIfs: {
       labels: Object.fromEntries(Object.entries(variants).map(([key, whatIf]) => [key, whatIf.label])),
-      builds: Object.fromEntries(Object.entries(whatIfBuilds).map(([key, byFn]) => [key, Object.fromEntries(Object.entries(byFn).map(([fn, b]) => [fn, b.composition ? { budgetBytes: b.composition.budgetBytes, totalBytes: b.composition.totalBytes, awsSdkBytes: b.composition.awsSdkBytes, dependencies: b.composition.dependencies } : { error: b.error }]))])),
+      builds: Object.fromEntries(
+        Object.entries(whatIfBuilds).map(([key, byFn]) => [
+          key,
+          Object.fromEntries(
+            Object.entries(byFn).map(([fn, b]) => [
+              fn,
+              b.composition
+                ? {
+                    budgetBytes: b.composition.budgetBytes,
+                    totalBytes: b.composition.totalBytes,
+                    awsSdkBytes: b.composition.awsSdkBytes,
+                    dependencies: b.composition.dependencies,
+                  }
+                : { error: b.error },
+            ]),
+          ),
+        ]),
+      ),
       cold: whatIfCold,
     },
-    libraries: Object.fromEntries(Object.entries(libraryBuilds).map(([key, lib]) => [key, { label: lib.label, bytes: lib.bytes, error: lib.error, cold: libraryCold[key] }])),
-    warm: { ...warm, order: { bytes: fixtures.order.body.length, lineItems: fixtures.order.lineItems, paddedLineItems: fixtures.order.padded }, typeformBytes: fixtures.typeform.length },
+    libraries: Object.fromEntries(
+      Object.entries(libraryBuilds).map(([key, lib]) => [
+        key,
+        { label: lib.label, bytes: lib.bytes, error: lib.error, cold: libraryCold[key] },
+      ]),
+    ),
+    warm: {
+      ...warm,
+      order: {
+        bytes: fixtures.order.body.length,
+        lineItems: fixtures.order.lineItems,
+        paddedLineItems: fixtures.order.padded,
+      },
+      typeformBytes: fixtures.typeform.length,
+    },
     delivery: {
       concurrency: delivery.concurrency,
       ours: delivery.ours,
@@ -948,11 +1334,27 @@ function writeReport(measured: Measured, elapsedSeconds: number): void {
       bare: delivery.bare,
       fetch: delivery.fetchRun,
       undici: delivery.undiciRun,
-      burst: { concurrency: delivery.burstConcurrency, contacts: delivery.burstContacts, ours: delivery.oursBurst, bare: delivery.bareBurst },
+      burst: {
+        concurrency: delivery.burstConcurrency,
+        contacts: delivery.burstContacts,
+        ours: delivery.oursBurst,
+        bare: delivery.bareBurst,
+      },
     },
     handlers: { ...handlers, ingestSecretCalls, emulator: handlerStats },
     hostile: { targetMs: HOSTILE_TARGET_MS, ...hostile.result },
-    cost: { prices: PRICES, measured: { ingestMs, trickle, burst }, lambdaEstimate: { ...lambda, estIngestMs, estDeliverSingleMs, estDeliverBatchMs, trickle: lambdaTrickle, burst: lambdaBurst } },
+    cost: {
+      prices: PRICES,
+      measured: { ingestMs, trickle, burst },
+      lambdaEstimate: {
+        ...lambda,
+        estIngestMs,
+        estDeliverSingleMs,
+        estDeliverBatchMs,
+        trickle: lambdaTrickle,
+        burst: lambdaBurst,
+      },
+    },
   };
   writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
   log(`wrote bench/results/latest.json (${elapsedSeconds.toFixed(0)} s)`);
@@ -969,7 +1371,16 @@ interface WarmResult {
   shopify: { bytes: number; ours: WarmCase; floor: WarmCase; ratio: number };
   typeform: { bytes: number; ours: WarmCase; floor: WarmCase; ratio: number };
   phone: WarmCase;
-  secrets: { secrets: number; invocations: number; spacingMs: number; ttlMs: number; coldConcurrentReads: number; coldCalls: number; calls: number; expected: number };
+  secrets: {
+    secrets: number;
+    invocations: number;
+    spacingMs: number;
+    ttlMs: number;
+    coldConcurrentReads: number;
+    coldCalls: number;
+    calls: number;
+    expected: number;
+  };
 }
 interface DeliverResult {
   client: string;

@@ -37,7 +37,14 @@ export function requireSource(value: string | undefined, command: string): Sourc
 }
 
 /** A whole number option within bounds; usage error otherwise. */
-export function intOption(value: string | undefined, name: string, fallback: number, min: number, max: number, command: string): number {
+export function intOption(
+  value: string | undefined,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  command: string,
+): number {
   if (value === undefined) return fallback;
   const number = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isInteger(number) || number < min || number > max) {

@@ -7,10 +7,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { type GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { parse as parseYaml } from 'yaml';
 import { urlOverrideProblem } from '../shared/config/env.js';
-import { findRoute, parseRoutesConfig, PROVIDERS, type ProviderName, type ResolvedRoute, type RoutesConfig } from '../shared/config/routes.js';
+import {
+  findRoute,
+  parseRoutesConfig,
+  PROVIDERS,
+  type ProviderName,
+  type ResolvedRoute,
+  type RoutesConfig,
+} from '../shared/config/routes.js';
 import type { SourceName } from '../shared/contact.js';
 import { SecretFormatError, SecretNotFoundError, SecretStore } from '../shared/secrets.js';
 import { CliError, UsageError, type Io } from './io.js';
@@ -69,7 +76,8 @@ function envPort(env: EnvVars, name: string, fallback: number, command: string):
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < 1 || value > 65535) throw new UsageError(`${name} must be a TCP port number, got "${raw}"`, command);
+  if (!/^\d+$/.test(raw) || value < 1 || value > 65535)
+    throw new UsageError(`${name} must be a TCP port number, got "${raw}"`, command);
   return value;
 }
 
@@ -93,14 +101,24 @@ function endpoint(env: EnvVars, variable: string, emulated: string, command: str
  * `META_GRAPH_URL` send one service's calls elsewhere than the emulator (see `Endpoint`).
  * A malformed value is a UsageError naming the variable.
  */
-export function localStack(env: EnvVars, flags: { url?: string | undefined; emulator?: string | undefined } = {}, command = ''): LocalStack {
-  const apiUrl = flags.url !== undefined ? checkUrl(flags.url, '--url', command) : `http://127.0.0.1:${envPort(env, 'PORT', DEFAULT_PORT, command)}`;
+export function localStack(
+  env: EnvVars,
+  flags: { url?: string | undefined; emulator?: string | undefined } = {},
+  command = '',
+): LocalStack {
+  const apiUrl =
+    flags.url !== undefined
+      ? checkUrl(flags.url, '--url', command)
+      : `http://127.0.0.1:${envPort(env, 'PORT', DEFAULT_PORT, command)}`;
   const emulatorUrl =
     flags.emulator !== undefined
       ? checkUrl(flags.emulator, '--emulator', command)
       : `http://127.0.0.1:${envPort(env, 'EMULATOR_PORT', DEFAULT_EMULATOR_PORT, command)}`;
   const providers = Object.fromEntries(
-    PROVIDERS.map((provider) => [provider, endpoint(env, providerUrlVariable(provider), `${emulatorUrl}/${provider}`, command)]),
+    PROVIDERS.map((provider) => [
+      provider,
+      endpoint(env, providerUrlVariable(provider), `${emulatorUrl}/${provider}`, command),
+    ]),
   ) as Record<ProviderName, Endpoint>;
   const baseUrls: Partial<Record<ProviderName, string>> = {};
   for (const provider of PROVIDERS) {
@@ -225,7 +243,11 @@ export function shown(io: Pick<Io, 'cwd'>, file: string): string {
 
 export function checkStage(stage: string | undefined, command: string): string {
   const value = stage ?? LOCAL_STAGE;
-  if (!STAGE.test(value)) throw new UsageError(`--stage must be letters, digits and dashes (a serverless stage such as "prod"), got "${value}"`, command);
+  if (!STAGE.test(value))
+    throw new UsageError(
+      `--stage must be letters, digits and dashes (a serverless stage such as "prod"), got "${value}"`,
+      command,
+    );
   return value;
 }
 
@@ -240,13 +262,25 @@ export interface Target {
 }
 
 /** `--url`, else the local stack (PORT) for stage local; a deployed stage must name its URL. */
-export function resolveTarget(options: { url?: string | undefined; stage?: string | undefined }, command: string, env: EnvVars): Target {
+export function resolveTarget(
+  options: { url?: string | undefined; stage?: string | undefined },
+  command: string,
+  env: EnvVars,
+): Target {
   const stage = checkStage(options.stage, command);
   if (options.url === undefined && stage !== LOCAL_STAGE) {
-    throw new UsageError(`--stage ${stage} needs --url: the HTTP API URL \`osls deploy --stage ${stage}\` printed (https://<api-id>.execute-api.<region>.amazonaws.com)`, command);
+    throw new UsageError(
+      `--stage ${stage} needs --url: the HTTP API URL \`osls deploy --stage ${stage}\` printed (https://<api-id>.execute-api.<region>.amazonaws.com)`,
+      command,
+    );
   }
   const stack = localStack(env, { url: options.url }, command);
-  return { stage, baseUrl: stack.apiUrl, defaultLocal: stack.apiIsLocal, ...(stage === LOCAL_STAGE ? { emulatorUrl: stack.emulatorUrl } : {}) };
+  return {
+    stage,
+    baseUrl: stack.apiUrl,
+    defaultLocal: stack.apiIsLocal,
+    ...(stage === LOCAL_STAGE ? { emulatorUrl: stack.emulatorUrl } : {}),
+  };
 }
 
 function checkUrl(value: string, option: string, command: string): string {
@@ -256,8 +290,10 @@ function checkUrl(value: string, option: string, command: string): string {
   } catch {
     throw new UsageError(`${option} must be an http(s) URL such as ${DEFAULT_LOCAL_URL}, got "${value}"`, command);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`${option} must be an http(s) URL, got "${value}"`, command);
-  if (url.search !== '' || url.hash !== '') throw new UsageError(`${option} must be a base URL without query or fragment, got "${value}"`, command);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UsageError(`${option} must be an http(s) URL, got "${value}"`, command);
+  if (url.search !== '' || url.hash !== '')
+    throw new UsageError(`${option} must be a base URL without query or fragment, got "${value}"`, command);
   return url.toString().replace(/\/+$/, '');
 }
 
@@ -274,7 +310,11 @@ export function loadRoutes(io: Pick<Io, 'cwd'>, file?: string): LoadedRoutes {
     raw = JSON.parse(readFileSync(where, 'utf8'));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new CliError(code === 'ENOENT' ? `route config ${shown(io, where)} does not exist` : `cannot read route config ${shown(io, where)}: ${(error as Error).message}`);
+    throw new CliError(
+      code === 'ENOENT'
+        ? `route config ${shown(io, where)} does not exist`
+        : `cannot read route config ${shown(io, where)}: ${(error as Error).message}`,
+    );
   }
   try {
     return { config: parseRoutesConfig(raw, shown(io, where)), file: where };
@@ -284,7 +324,12 @@ export function loadRoutes(io: Pick<Io, 'cwd'>, file?: string): LoadedRoutes {
 }
 
 /** The route, or a usage error listing the routes the source has. */
-export function requireRoute(routes: LoadedRoutes, source: SourceName, routeName: string, command: string): ResolvedRoute {
+export function requireRoute(
+  routes: LoadedRoutes,
+  source: SourceName,
+  routeName: string,
+  command: string,
+): ResolvedRoute {
   const route = findRoute(routes.config, source, routeName);
   if (route !== undefined) return route;
   const known = Object.keys(routes.config.sources[source] ?? {});
@@ -317,7 +362,9 @@ export interface SecretBackend {
  */
 export function localSecretsFile(env: EnvVars): string {
   const chosen = env['LOCAL_SECRETS_FILE'];
-  return chosen === undefined || chosen === '' ? path.join(PROJECT_ROOT, 'local/secrets.json') : path.resolve(PROJECT_ROOT, chosen);
+  return chosen === undefined || chosen === ''
+    ? path.join(PROJECT_ROOT, 'local/secrets.json')
+    : path.resolve(PROJECT_ROOT, chosen);
 }
 
 /**
@@ -364,13 +411,15 @@ function fileSecretBackend(file: string, label: string): SecretBackend {
   } catch (error) {
     throw new CliError(`cannot read secrets file ${label}: ${(error as Error).message}`);
   }
-  if (typeof secrets !== 'object' || secrets === null || Array.isArray(secrets)) throw new CliError(`secrets file ${label} must be a JSON object of secret name → secret JSON value`);
+  if (typeof secrets !== 'object' || secrets === null || Array.isArray(secrets))
+    throw new CliError(`secrets file ${label} must be a JSON object of secret name → secret JSON value`);
   const values = secrets as Record<string, unknown>;
   // The same SecretStore the functions use, over a client that answers GetSecretValue from the file.
   const client = {
     send: async (command: GetSecretValueCommand) => {
       const name = command.input.SecretId ?? '';
-      if (!Object.hasOwn(values, name)) throw Object.assign(new Error(`${name} is not in ${label}`), { name: 'ResourceNotFoundException' });
+      if (!Object.hasOwn(values, name))
+        throw Object.assign(new Error(`${name} is not in ${label}`), { name: 'ResourceNotFoundException' });
       const value = values[name];
       return { SecretString: typeof value === 'string' ? value : JSON.stringify(value) };
     },

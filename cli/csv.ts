@@ -18,7 +18,8 @@ export interface CsvRecord {
 }
 
 export function parseCsv(input: string, delimiter = ','): CsvRecord[] {
-  if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\r' || delimiter === '\n') throw new Error('the delimiter must be one character other than a quote or a line break');
+  if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\r' || delimiter === '\n')
+    throw new Error('the delimiter must be one character other than a quote or a line break');
   const text = input.startsWith('\uFEFF') ? input.slice(1) : input;
   const records: CsvRecord[] = [];
   const n = text.length;

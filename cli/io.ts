@@ -29,7 +29,10 @@ export interface Io {
 /** The command line is wrong: exit 2, with a pointer to the help. */
 export class UsageError extends Error {
   override name = 'UsageError';
-  constructor(message: string, readonly command?: string) {
+  constructor(
+    message: string,
+    readonly command?: string,
+  ) {
     super(message);
   }
 }
@@ -46,9 +49,19 @@ export function print(stream: OutStream, text = ''): void {
 /** Plain-text table: columns padded to the widest cell. */
 export function table(rows: readonly (readonly string[])[], indent = '  '): string {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, index) => (widths[index] = Math.max(widths[index] ?? 0, [...cell].length)));
+  for (const row of rows)
+    for (const [index, cell] of row.entries()) widths[index] = Math.max(widths[index] ?? 0, [...cell].length);
   return rows
-    .map((row) => indent + row.map((cell, index) => (index === row.length - 1 ? cell : cell + ' '.repeat((widths[index] ?? 0) - [...cell].length))).join('  ').trimEnd())
+    .map(
+      (row) =>
+        indent +
+        row
+          .map((cell, index) =>
+            index === row.length - 1 ? cell : cell + ' '.repeat((widths[index] ?? 0) - [...cell].length),
+          )
+          .join('  ')
+          .trimEnd(),
+    )
     .join('\n');
 }
 

@@ -54,7 +54,15 @@ Exit codes:
 
 type Command = (argv: string[], io: Io) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = { send, samples, replay, import: importContacts, doctor, try: tryAccount, secrets };
+const COMMANDS: Record<string, Command> = {
+  send,
+  samples,
+  replay,
+  import: importContacts,
+  doctor,
+  try: tryAccount,
+  secrets,
+};
 
 export async function main(argv: string[], io: Io): Promise<number> {
   const [command, ...rest] = argv;
@@ -64,17 +72,22 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return EXIT.usage;
   }
   if (command === '-h' || command === '--help' || command === 'help') {
-    if (command === 'help' && rest[0] !== undefined && Object.hasOwn(COMMANDS, rest[0])) return main([rest[0], '--help'], io);
+    if (command === 'help' && rest[0] !== undefined && Object.hasOwn(COMMANDS, rest[0]))
+      return main([rest[0], '--help'], io);
     io.stdout.write(MAIN_HELP);
     return EXIT.ok;
   }
   if (command === '--version' || command === '-v') {
-    print(io.stdout, (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version);
+    print(
+      io.stdout,
+      (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version,
+    );
     return EXIT.ok;
   }
   const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
   try {
-    if (run === undefined) throw new UsageError(`unknown command "${command}"; commands: ${Object.keys(COMMANDS).join(', ')}`);
+    if (run === undefined)
+      throw new UsageError(`unknown command "${command}"; commands: ${Object.keys(COMMANDS).join(', ')}`);
     return await run(rest, io);
   } catch (error) {
     if (error instanceof UsageError) {

@@ -109,7 +109,8 @@ export async function seedGraphLead(
       signal: AbortSignal.timeout(options.timeoutMs),
     });
   } catch (error) {
-    const hint = options.unreachableHint ?? 'Is the local stack running? Start it with `npm start` (or set EMULATOR_PORT)';
+    const hint =
+      options.unreachableHint ?? 'Is the local stack running? Start it with `npm start` (or set EMULATOR_PORT)';
     const why = networkReason(error).text;
     throw new UnreachableError(`cannot reach the emulator at ${url} to store the lead: ${why}. ${hint}`);
   }

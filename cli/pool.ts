@@ -1,5 +1,10 @@
 /** Run `worker` over `items`, at most `concurrency` at a time, in order of dispatch; stops dispatching once `stop()` says so. */
-export async function runPool<T>(items: readonly T[], concurrency: number, worker: (item: T, index: number) => Promise<void>, stop: () => boolean = () => false): Promise<void> {
+export async function runPool<T>(
+  items: readonly T[],
+  concurrency: number,
+  worker: (item: T, index: number) => Promise<void>,
+  stop: () => boolean = () => false,
+): Promise<void> {
   let next = 0;
   const lane = async () => {
     while (!stop() && next < items.length) {

@@ -40,7 +40,8 @@ export class UnreachableError extends CliError {
   override name = 'UnreachableError';
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export function readAnswer(httpStatus: number, text: string): Answer {
   let body: unknown = text;
@@ -57,7 +58,11 @@ export function readAnswer(httpStatus: number, text: string): Answer {
     answer.events = events;
     if (events.length === 1) answer.eventKey ??= events[0]?.eventKey;
   }
-  if (httpStatus >= 200 && httpStatus < 300 && (status === 'accepted' || status === 'duplicate' || status === 'ignored' || status === 'skipped')) {
+  if (
+    httpStatus >= 200 &&
+    httpStatus < 300 &&
+    (status === 'accepted' || status === 'duplicate' || status === 'ignored' || status === 'skipped')
+  ) {
     answer.outcome = status;
     if (isObject(body) && typeof body['reason'] === 'string') answer.reason = body['reason'];
     return answer;
@@ -122,7 +127,12 @@ export async function postWebhook(baseUrl: string, signed: SignedWebhook, option
     const url = `${baseUrl}${request.path}`;
     let response: Response;
     try {
-      response = await fetch(url, { method: 'POST', headers: request.headers, body: request.body, signal: AbortSignal.timeout(options.timeoutMs ?? 30_000) });
+      response = await fetch(url, {
+        method: 'POST',
+        headers: request.headers,
+        body: request.body,
+        signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
+      });
     } catch (error) {
       const reason = networkReason(error);
       // A dropped connection may be retried; a refused one or an unknown host will not get better in a second.
@@ -132,7 +142,9 @@ export async function postWebhook(baseUrl: string, signed: SignedWebhook, option
         continue;
       }
       const where = url.replace(/\?.*$/, '');
-      throw new UnreachableError(`cannot reach ${where}: ${reason.text}${options.unreachableHint ? `. ${options.unreachableHint}` : ''}`);
+      throw new UnreachableError(
+        `cannot reach ${where}: ${reason.text}${options.unreachableHint ? `. ${options.unreachableHint}` : ''}`,
+      );
     }
     const text = await response.text();
     if (attempt < retries && RETRYABLE.has(response.status)) {

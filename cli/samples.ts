@@ -31,23 +31,58 @@ interface Sample {
 }
 
 export const SAMPLES: Record<SourceName, Sample> = {
-  shopify: { source: 'shopify', file: 'shopify.json', topic: 'orders/create', contact: 'John Smith, john@example.com, +1 415 555 0132 (billing address)' },
-  woocommerce: { source: 'woocommerce', file: 'woocommerce.json', topic: 'order.created', contact: 'Jane Doe, jane.doe@example.com, +1 415 555 0143 (billing)' },
+  shopify: {
+    source: 'shopify',
+    file: 'shopify.json',
+    topic: 'orders/create',
+    contact: 'John Smith, john@example.com, +1 415 555 0132 (billing address)',
+  },
+  woocommerce: {
+    source: 'woocommerce',
+    file: 'woocommerce.json',
+    topic: 'order.created',
+    contact: 'Jane Doe, jane.doe@example.com, +1 415 555 0143 (billing)',
+  },
   typeform: { source: 'typeform', file: 'typeform.json', contact: 'Ada Lovelace, ada@example.com, +1 415 555 0158' },
-  tally: { source: 'tally', file: 'tally.json', contact: 'Jan Peeters, +32 471 12 34 56 (national number, hidden field country=BE)' },
-  jotform: { source: 'jotform', file: 'jotform.json', contact: 'Mary Somerville, mary@example.com, +1 415 555 0163 (sent as multipart/form-data)' },
-  webflow: { source: 'webflow', file: 'webflow.json', contact: 'Ford Prefect, +44 20 7946 0018 (national number, country=GB)' },
-  'google-forms': { source: 'google-forms', file: 'google-forms.json', contact: 'Emmy Noether, emmy@example.com, +1 415 555 0171' },
+  tally: {
+    source: 'tally',
+    file: 'tally.json',
+    contact: 'Jan Peeters, +32 471 12 34 56 (national number, hidden field country=BE)',
+  },
+  jotform: {
+    source: 'jotform',
+    file: 'jotform.json',
+    contact: 'Mary Somerville, mary@example.com, +1 415 555 0163 (sent as multipart/form-data)',
+  },
+  webflow: {
+    source: 'webflow',
+    file: 'webflow.json',
+    contact: 'Ford Prefect, +44 20 7946 0018 (national number, country=GB)',
+  },
+  'google-forms': {
+    source: 'google-forms',
+    file: 'google-forms.json',
+    contact: 'Emmy Noether, emmy@example.com, +1 415 555 0171',
+  },
   form: { source: 'form', file: 'form.json', contact: 'Katherine Johnson, katherine@example.com, +1 415 555 0186' },
   'meta-leads': {
     source: 'meta-leads',
     file: 'meta-leads.json',
     // In a folder of its own, so `replay cli/samples` replays the webhooks alone.
     graphLead: 'graph/meta-leads-lead.json',
-    contact: 'Grace Hopper, grace.hopper@example.com, +1 415 555 0194 (the Graph API lead of graph/meta-leads-lead.json)',
+    contact:
+      'Grace Hopper, grace.hopper@example.com, +1 415 555 0194 (the Graph API lead of graph/meta-leads-lead.json)',
   },
-  calendly: { source: 'calendly', file: 'calendly.json', contact: 'Hedy Lamarr, hedy@example.com, +1 415 555 0127 (text_reminder_number)' },
-  custom: { source: 'custom', file: 'custom.json', contact: 'Rosalind Franklin, rosalind@example.com, +44 20 7946 0321 (national number, country=GB)' },
+  calendly: {
+    source: 'calendly',
+    file: 'calendly.json',
+    contact: 'Hedy Lamarr, hedy@example.com, +1 415 555 0127 (text_reminder_number)',
+  },
+  custom: {
+    source: 'custom',
+    file: 'custom.json',
+    contact: 'Rosalind Franklin, rosalind@example.com, +44 20 7946 0321 (national number, country=GB)',
+  },
 };
 
 const SAMPLES_DIR = path.join(PROJECT_ROOT, 'cli', 'samples');

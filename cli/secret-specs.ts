@@ -16,13 +16,23 @@ import type * as z from '../shared/zod.js';
 import { describeIssues } from '../shared/validation.js';
 import { routeSecretName, secretField } from './webhook.js';
 
-export const PROVIDER_LABELS: Record<ProviderName, string> = { twochat: '2Chat', kirim: 'Kirim.chat', callbell: 'Callbell', chatwoot: '99digital (Chatwoot)' };
+export const PROVIDER_LABELS: Record<ProviderName, string> = {
+  twochat: '2Chat',
+  kirim: 'Kirim.chat',
+  callbell: 'Callbell',
+  chatwoot: '99digital (Chatwoot)',
+};
 
 const PROVIDER_TEMPLATES: Record<ProviderName, Record<string, string>> = {
   twochat: { apiKey: '<2Chat API key>' },
   kirim: { token: '<Kirim API token>', phoneNumberId: '<WhatsApp phone_number_id (Kirim: GET /v1/accounts)>' },
   callbell: { token: '<Callbell API token>' },
-  chatwoot: { baseUrl: 'https://online.99digital.co.il', accountId: '<account id, a number>', inboxId: '<inbox id, a number>', accessToken: '<user access token>' },
+  chatwoot: {
+    baseUrl: 'https://online.99digital.co.il',
+    accountId: '<account id, a number>',
+    inboxId: '<inbox id, a number>',
+    accessToken: '<user access token>',
+  },
 };
 
 /** A field of a source secret (SourceSecretSchema) some route's check or delivery needs. */
@@ -30,14 +40,17 @@ type SourceSecretField = 'secret' | 'token' | 'appSecret' | 'verifyToken' | 'pag
 
 /** What each source's secret fields are, in its sender's words (README, "Webhook URLs"): those it can use. */
 const SOURCE_PLACEHOLDERS: Record<SourceName, Partial<Record<SourceSecretField, unknown>>> = {
-  shopify: { secret: "<app client secret, or the admin Webhooks page signing key>" },
+  shopify: { secret: '<app client secret, or the admin Webhooks page signing key>' },
   woocommerce: { secret: "<the webhook's secret: a long random string without &<>\"'>" },
   typeform: { secret: "<the webhook's secret>" },
   tally: { secret: '<the signing secret>' },
   jotform: { token: '<a long random string, also in the webhook URL ?token=>' },
   webflow: { secret: "<the app's client secret>" },
   'google-forms': { secret: "<a long random string, also the Apps Script's CONTACT_RELAY_SECRET>" },
-  form: { secret: '<a long random string: the HMAC key your form signs with>', token: '<a long random string: the form sends it as ?token= or X-Contact-Relay-Token>' },
+  form: {
+    secret: '<a long random string: the HMAC key your form signs with>',
+    token: '<a long random string: the form sends it as ?token= or X-Contact-Relay-Token>',
+  },
   // https://developers.facebook.com/docs/graph-api/webhooks/getting-started: the App Secret signs, the Verify Token
   // answers the subscription check; https://developers.facebook.com/docs/marketing-api/guides/lead-ads/retrieving:
   // a Page access token with leads_retrieval reads the page's leads.
@@ -74,9 +87,15 @@ function sourceSecretFields(route: ResolvedRoute): SourceSecretField[] {
 }
 
 const filled = (value: unknown): boolean =>
-  typeof value === 'string' ? value !== '' : typeof value === 'object' && value !== null && Object.keys(value).length > 0;
+  typeof value === 'string'
+    ? value !== ''
+    : typeof value === 'object' && value !== null && Object.keys(value).length > 0;
 
-const SHOPIFY_ADMIN_TEMPLATE = { shopDomain: '<my-shop.myshopify.com>', accessToken: '<Admin API access token, shpat_…>', apiVersion: '2025-07' };
+const SHOPIFY_ADMIN_TEMPLATE = {
+  shopDomain: '<my-shop.myshopify.com>',
+  accessToken: '<Admin API access token, shpat_…>',
+  apiVersion: '2025-07',
+};
 
 export interface SecretSpec {
   name: string;
@@ -111,7 +130,8 @@ export function placeholders(value: unknown): string[] {
 
 function shapeProblem(schema: z.ZodMiniType, value: unknown): string | undefined {
   const left = placeholders(value);
-  if (left.length > 0) return `${left.join(', ')} still ${left.length === 1 ? 'holds' : 'hold'} the template placeholder`;
+  if (left.length > 0)
+    return `${left.join(', ')} still ${left.length === 1 ? 'holds' : 'hold'} the template placeholder`;
   const parsed = schema.safeParse(value);
   return parsed.success ? undefined : describeIssues(parsed.error);
 }
@@ -119,7 +139,11 @@ function shapeProblem(schema: z.ZodMiniType, value: unknown): string | undefined
 export function neededSecrets(config: RoutesConfig, stage: string): SecretSpec[] {
   const specs: SecretSpec[] = [];
   const routesOf = (account: string) =>
-    SOURCES.flatMap((source) => Object.entries(config.sources[source] ?? {}).filter(([, route]) => route.deliverTo.includes(account)).map(([name]) => `${source}/${name}`));
+    SOURCES.flatMap((source) =>
+      Object.entries(config.sources[source] ?? {})
+        .filter(([, route]) => route.deliverTo.includes(account))
+        .map(([name]) => `${source}/${name}`),
+    );
 
   for (const [account, { provider }] of Object.entries(config.accounts)) {
     const adapter = PROVIDER_ADAPTERS[provider];
@@ -194,4 +218,3 @@ export function templateFileName(secretName: string, stage: string): string {
 export function outsideStage(specs: readonly SecretSpec[], stage: string): SecretSpec[] {
   return specs.filter((spec) => !spec.name.startsWith(`contact-relay/${stage}/`));
 }
-

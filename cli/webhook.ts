@@ -27,7 +27,10 @@ import { CliError } from './io.js';
 
 /** Sources whose sender names the event in a header; the default is what the samples are. */
 export const TOPICS: Partial<Record<SourceName, { default: string; contact: readonly string[] }>> = {
-  shopify: { default: 'orders/create', contact: ['orders/create', 'orders/paid', 'customers/create', 'customers/update'] },
+  shopify: {
+    default: 'orders/create',
+    contact: ['orders/create', 'orders/paid', 'customers/create', 'customers/update'],
+  },
   woocommerce: { default: 'order.created', contact: ['order.created', 'order.updated', 'customer.created'] },
 };
 
@@ -101,7 +104,9 @@ function needSecret(input: WebhookInput, field: SecretField): string {
   const value = input.secret?.[field];
   if (value === undefined) {
     const what = CHECKS[field];
-    throw new CliError(`secret "${input.secretName ?? routeSecretName(input.route, '{stage}')}" has no "${field}": ${input.route.source} route "${input.route.name}" ${what}`);
+    throw new CliError(
+      `secret "${input.secretName ?? routeSecretName(input.route, '{stage}')}" has no "${field}": ${input.route.source} route "${input.route.name}" ${what}`,
+    );
   }
   return value;
 }
@@ -109,7 +114,9 @@ function needSecret(input: WebhookInput, field: SecretField): string {
 function parseJsonObject(payload: Buffer): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(payload.toString('utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -126,19 +133,31 @@ export function jotformBody(payload: Buffer): { body: Buffer; contentType: strin
   const text = payload.toString('latin1');
   if (text.startsWith('--')) {
     const boundary = text.slice(2, text.search(/\r?\n/));
-    if (boundary === '' || /\s/.test(boundary)) throw new CliError('the Jotform payload starts like a multipart body but its first line is not a boundary');
+    if (boundary === '' || /\s/.test(boundary))
+      throw new CliError('the Jotform payload starts like a multipart body but its first line is not a boundary');
     return { body: payload, contentType: `multipart/form-data; boundary=${boundary}` };
   }
   const object = parseJsonObject(payload);
-  if (object === undefined) throw new CliError('a Jotform payload must be a JSON object ({formID, submissionID, rawRequest} or the answers) or a captured multipart body');
+  if (object === undefined)
+    throw new CliError(
+      'a Jotform payload must be a JSON object ({formID, submissionID, rawRequest} or the answers) or a captured multipart body',
+    );
   const envelope: Record<string, unknown> =
-    'rawRequest' in object ? object : { formID: '240000000000000', submissionID: BigInt(`0x${createHash('sha256').update(payload).digest('hex').slice(0, 15)}`).toString(), rawRequest: object };
+    'rawRequest' in object
+      ? object
+      : {
+          formID: '240000000000000',
+          submissionID: BigInt(`0x${createHash('sha256').update(payload).digest('hex').slice(0, 15)}`).toString(),
+          rawRequest: object,
+        };
   const boundary = `------------------------${createHash('sha256').update(payload).digest('hex').slice(0, 16)}`;
   const parts: string[] = [];
   for (const [name, value] of Object.entries(envelope)) {
     if (value === undefined || value === null) continue;
     const text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
-    parts.push(`--${boundary}\r\nContent-Disposition: form-data; name="${name.replace(/["\r\n]/g, '_')}"\r\n\r\n${text}\r\n`);
+    parts.push(
+      `--${boundary}\r\nContent-Disposition: form-data; name="${name.replace(/["\r\n]/g, '_')}"\r\n\r\n${text}\r\n`,
+    );
   }
   parts.push(`--${boundary}--\r\n`);
   return { body: Buffer.from(parts.join(''), 'utf8'), contentType: `multipart/form-data; boundary=${boundary}` };
@@ -168,7 +187,8 @@ export function buildWebhook(input: WebhookInput): SignedWebhook {
     case 'shopify': {
       const topic = input.topic ?? TOPICS.shopify?.default ?? '';
       const shop = (input.shop ?? route.shopDomains?.[0] ?? DEFAULT_SHOP_DOMAIN).toLowerCase();
-      if (!SHOP_DOMAIN.test(shop)) throw new CliError(`--shop must be a shop domain such as "${DEFAULT_SHOP_DOMAIN}" for Shopify, got "${shop}"`);
+      if (!SHOP_DOMAIN.test(shop))
+        throw new CliError(`--shop must be a shop domain such as "${DEFAULT_SHOP_DOMAIN}" for Shopify, got "${shop}"`);
       // Shopify keeps one webhook id across the retries of a delivery: by default the same payload is the same delivery.
       const id = input.eventId ?? stableId('shopify', topic, shop, body);
       Object.assign(headers, {
@@ -201,13 +221,17 @@ export function buildWebhook(input: WebhookInput): SignedWebhook {
       headers['typeform-signature'] = `sha256=${hmac(needSecret(input, 'secret'), body).toString('base64')}`;
       return { path, headers, body, proof: signed('Typeform-Signature') };
     case 'tally':
-      if (secretField(route) === undefined) return { path, headers, body, proof: 'unsigned (the route has "auth": "none")' };
+      if (secretField(route) === undefined)
+        return { path, headers, body, proof: 'unsigned (the route has "auth": "none")' };
       headers['tally-signature'] = hmac(needSecret(input, 'secret'), body).toString('base64');
       return { path, headers, body, proof: signed('Tally-Signature') };
     case 'webflow': {
       const timestamp = String(now.getTime());
       headers['x-webflow-timestamp'] = timestamp;
-      headers['x-webflow-signature'] = hmac(needSecret(input, 'secret'), Buffer.concat([Buffer.from(`${timestamp}:`), body])).toString('hex');
+      headers['x-webflow-signature'] = hmac(
+        needSecret(input, 'secret'),
+        Buffer.concat([Buffer.from(`${timestamp}:`), body]),
+      ).toString('hex');
       return { path, headers, body, proof: signed('x-webflow-signature over "{x-webflow-timestamp}:{body}"') };
     }
     case 'google-forms':
@@ -218,7 +242,12 @@ export function buildWebhook(input: WebhookInput): SignedWebhook {
       body = multipart.body;
       headers['content-type'] = multipart.contentType;
       const token = needSecret(input, 'token');
-      return { path: `${path}?token=${encodeURIComponent(token)}`, headers, body, proof: `?token= (token of secret ${secretName})` };
+      return {
+        path: `${path}?token=${encodeURIComponent(token)}`,
+        headers,
+        body,
+        proof: `?token= (token of secret ${secretName})`,
+      };
     }
     case 'form': {
       headers['content-type'] = formContentType(body);

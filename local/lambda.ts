@@ -1,6 +1,12 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 
-export function httpApiEvent(source: string, route: string, body: string, headers: Record<string, string>, isBase64Encoded = false): APIGatewayProxyEventV2 {
+export function httpApiEvent(
+  source: string,
+  route: string,
+  body: string,
+  headers: Record<string, string>,
+  isBase64Encoded = false,
+): APIGatewayProxyEventV2 {
   return {
     version: '2.0',
     routeKey: `POST /hooks/${source}/{route}`,
@@ -15,7 +21,13 @@ export function httpApiEvent(source: string, route: string, body: string, header
       apiId: 'local',
       domainName: 'localhost',
       domainPrefix: 'localhost',
-      http: { method: 'POST', path: `/hooks/${source}/${route}`, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
+      http: {
+        method: 'POST',
+        path: `/hooks/${source}/${route}`,
+        protocol: 'HTTP/1.1',
+        sourceIp: '127.0.0.1',
+        userAgent: 'test',
+      },
       requestId: 'req-1',
       routeKey: `POST /hooks/${source}/{route}`,
       stage: '$default',

@@ -10,7 +10,13 @@
  * (vitest stubs it, a plain process writes process.env) and in their secrets.
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+  SQSBatchResponse,
+  SQSEvent,
+} from 'aws-lambda';
 import type { ShopifyEventBridgeEvent } from '../shared/adapters/eventbridge.js';
 import { SOURCES } from '../shared/contact.js';
 import type { RouteReconcileReport } from '../shared/operations/reconcile.js';
@@ -91,12 +97,21 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       [`contact-relay/${stage}/provider/twochat`]: { apiKey: keys.twochat },
       [`contact-relay/${stage}/provider/kirim`]: { token: keys.kirim, phoneNumberId: '106540352242922' },
       [`contact-relay/${stage}/provider/callbell`]: { token: keys.callbell },
-      [`contact-relay/${stage}/provider/chatwoot`]: { baseUrl: 'https://online.99digital.co.il', accountId: 1, inboxId: 1, accessToken: keys.chatwoot },
+      [`contact-relay/${stage}/provider/chatwoot`]: {
+        baseUrl: 'https://online.99digital.co.il',
+        accountId: 1,
+        inboxId: 1,
+        accessToken: keys.chatwoot,
+      },
       ...options.moreSecrets,
     },
     credentials: { twochat: [keys.twochat], kirim: [keys.kirim], callbell: [keys.callbell], chatwoot: [keys.chatwoot] },
   });
-  const resources = await provisionLocal({ endpoint: emulator.url, stage, visibilityTimeoutSeconds: options.visibilityTimeoutSeconds });
+  const resources = await provisionLocal({
+    endpoint: emulator.url,
+    stage,
+    visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
+  });
   const restoreEnv = (options.setEnv ?? writeProcessEnv)({
     ...localFunctionEnv(stage, emulator.url, resources),
     POWERTOOLS_LOG_LEVEL: options.logLevel ?? (process.env['DEBUG_LOGS'] ? 'DEBUG' : 'SILENT'),
@@ -110,7 +125,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   const deliver = asFunction('deliver', (await import('../functions/deliver/handler.js')).handler);
   const redrive = asFunction('redrive', (await import('../functions/redrive/handler.js')).handler);
   const reconcile = asFunction('reconcile', (await import('../functions/reconcile/handler.js')).handler);
-  const sqs = new SQSClient({ endpoint: emulator.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const sqs = new SQSClient({
+    endpoint: emulator.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   // The event source mapping receives and deletes with the function's role.
   const deliverSqs = new SQSClient({
     endpoint: emulator.url,
@@ -122,7 +141,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   return {
     secretValues: [...emulator.state.secrets.values()]
       .flatMap((text) => leafValues(JSON.parse(text)))
-      .filter((value): value is string => typeof value === 'string' && !value.startsWith('http') && !value.endsWith('.myshopify.com')),
+      .filter(
+        (value): value is string =>
+          typeof value === 'string' && !value.startsWith('http') && !value.endsWith('.myshopify.com'),
+      ),
     sourceSecret,
     emulator,
     resources,

@@ -13,7 +13,18 @@ import { run, type Run } from './processes.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** What `osls package` and `npm start` read. */
-const SERVICE_ENTRIES = ['serverless.yml', 'package.json', 'tsconfig.json', 'config', 'infra', 'shared', 'functions', 'scripts', 'local', 'cli'];
+const SERVICE_ENTRIES = [
+  'serverless.yml',
+  'package.json',
+  'tsconfig.json',
+  'config',
+  'infra',
+  'shared',
+  'functions',
+  'scripts',
+  'local',
+  'cli',
+];
 
 /** A copy of the service in a new temp dir named `<prefix>…`; the caller removes it. */
 export function scratchCopy(prefix: string): string {
@@ -31,7 +42,15 @@ export function credentialFreeEnv(home: string, extra: NodeJS.ProcessEnv = {}): 
 }
 
 /** `osls <args>` in a scratch copy, with no credentials and `env` added. */
-export function oslsWithoutCredentials(dir: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs: number }): Promise<Run> {
+export function oslsWithoutCredentials(
+  dir: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs: number },
+): Promise<Run> {
   const bin = path.join(root, 'node_modules/osls/bin/serverless.js');
-  return run(process.execPath, [bin, ...args], { cwd: dir, env: credentialFreeEnv(dir, options.env), timeoutMs: options.timeoutMs });
+  return run(process.execPath, [bin, ...args], {
+    cwd: dir,
+    env: credentialFreeEnv(dir, options.env),
+    timeoutMs: options.timeoutMs,
+  });
 }

@@ -10,7 +10,12 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startLocalPipeline } from '../local/pipeline.js';
-import { EMULATED_PROVIDERS, RANDOM_FAULT_KINDS, type EmulatedProvider, type RandomFaultKind } from '../local/emulator/state.js';
+import {
+  EMULATED_PROVIDERS,
+  RANDOM_FAULT_KINDS,
+  type EmulatedProvider,
+  type RandomFaultKind,
+} from '../local/emulator/state.js';
 import { peopleCapacity } from './soak/people.js';
 import { formatSoak } from './soak/report.js';
 import { runSoak } from './soak/run.js';
@@ -75,7 +80,8 @@ if (parsed.help) {
 
 function number(name: string, text: string | undefined, check: (value: number) => boolean, rule: string): number {
   const value = Number(text);
-  if (text === undefined || text.trim() === '' || !Number.isFinite(value) || !check(value)) fail(`--${name} must be ${rule}, got "${text}"`);
+  if (text === undefined || text.trim() === '' || !Number.isFinite(value) || !check(value))
+    fail(`--${name} must be ${rule}, got "${text}"`);
   return value;
 }
 const whole = (min: number) => (value: number) => Number.isInteger(value) && value >= min;
@@ -87,17 +93,27 @@ const faultRate = number('fault-rate', parsed['fault-rate'], share, 'a number fr
 const redeliverRate = number('redeliver-rate', parsed['redeliver-rate'], share, 'a number from 0 to 1');
 const concurrency = number('concurrency', parsed.concurrency, whole(1), 'a whole number >= 1');
 const consumers = number('consumers', parsed.consumers, whole(1), 'a whole number >= 1');
-const seed = parsed.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : number('seed', parsed.seed, whole(0), 'a whole number >= 0');
+const seed =
+  parsed.seed === undefined
+    ? Math.floor(Math.random() * 2 ** 31)
+    : number('seed', parsed.seed, whole(0), 'a whole number >= 0');
 const visibility = number('visibility', parsed.visibility, whole(1), 'a whole number of seconds >= 1');
 const timeoutMinutes = number('timeout', parsed.timeout, (value) => value > 0, 'a number of minutes > 0');
-const hangMs = parsed['hang-ms'] === undefined ? undefined : number('hang-ms', parsed['hang-ms'], whole(0), 'a whole number of milliseconds');
-const retryAfterSeconds = parsed['retry-after'] === undefined ? undefined : number('retry-after', parsed['retry-after'], (value) => value >= 0, 'a number of seconds >= 0');
+const hangMs =
+  parsed['hang-ms'] === undefined
+    ? undefined
+    : number('hang-ms', parsed['hang-ms'], whole(0), 'a whole number of milliseconds');
+const retryAfterSeconds =
+  parsed['retry-after'] === undefined
+    ? undefined
+    : number('retry-after', parsed['retry-after'], (value) => value >= 0, 'a number of seconds >= 0');
 let mix: Partial<Record<RandomFaultKind, number>> | undefined;
 if (parsed.mix !== undefined) {
   mix = {};
   for (const part of parsed.mix.split(',')) {
     const [kind = '', weight] = part.split('=').map((text) => text.trim());
-    if (!(RANDOM_FAULT_KINDS as readonly string[]).includes(kind)) fail(`--mix: unknown fault kind "${kind}" (kinds: ${RANDOM_FAULT_KINDS.join(', ')})`);
+    if (!(RANDOM_FAULT_KINDS as readonly string[]).includes(kind))
+      fail(`--mix: unknown fault kind "${kind}" (kinds: ${RANDOM_FAULT_KINDS.join(', ')})`);
     mix[kind as RandomFaultKind] = number('mix', weight, (value) => value >= 0, `a weight >= 0 for ${kind}`);
   }
 }
@@ -106,21 +122,38 @@ let outage: { provider: EmulatedProvider; seconds: number; afterShare?: number }
 if (parsed.outage !== undefined) {
   const [provider = '', timing = ''] = parsed.outage.split(':');
   const [secondsText, afterText] = timing.split('@');
-  if (!(EMULATED_PROVIDERS as readonly string[]).includes(provider)) fail(`--outage: provider must be one of ${EMULATED_PROVIDERS.join(', ')}, got "${provider}"`);
+  if (!(EMULATED_PROVIDERS as readonly string[]).includes(provider))
+    fail(`--outage: provider must be one of ${EMULATED_PROVIDERS.join(', ')}, got "${provider}"`);
   outage = {
     provider: provider as EmulatedProvider,
     seconds: number('outage', secondsText, (value) => value > 0, 'PROVIDER:SECONDS[@SHARE] with SECONDS > 0'),
-    ...(afterText !== undefined ? { afterShare: number('outage', afterText, (value) => value >= 0 && value < 1, 'PROVIDER:SECONDS@SHARE with SHARE from 0 to below 1') } : {}),
+    ...(afterText !== undefined
+      ? {
+          afterShare: number(
+            'outage',
+            afterText,
+            (value) => value >= 0 && value < 1,
+            'PROVIDER:SECONDS@SHARE with SHARE from 0 to below 1',
+          ),
+        }
+      : {}),
   };
 }
 
 const log = parsed.quiet ? undefined : (line: string) => console.error(line);
-log?.(`soak: ${size} webhooks, fault rate ${faultRate}, re-delivery rate ${redeliverRate}, seed ${seed} (repeat with --seed ${seed}); in-process pipeline (real handlers, emulator, dynalite, fauxqs; not serverless-offline)`);
+log?.(
+  `soak: ${size} webhooks, fault rate ${faultRate}, re-delivery rate ${redeliverRate}, seed ${seed} (repeat with --seed ${seed}); in-process pipeline (real handlers, emulator, dynalite, fauxqs; not serverless-offline)`,
+);
 
 const pipeline = await startLocalPipeline({
   stage: 'soak',
   sourceSecret: { secret: 'soak-signing-secret', token: 'soak-token' },
-  providerKeys: { twochat: 'soak-2chat-key', kirim: 'soak-kirim-key', callbell: 'soak-callbell-key', chatwoot: 'soak-chatwoot-key' },
+  providerKeys: {
+    twochat: 'soak-2chat-key',
+    kirim: 'soak-kirim-key',
+    callbell: 'soak-callbell-key',
+    chatwoot: 'soak-chatwoot-key',
+  },
   visibilityTimeoutSeconds: visibility,
 });
 let exitCode = 1;

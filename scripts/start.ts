@@ -21,7 +21,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseRoutesConfig, PROVIDERS, type ProviderName } from '../shared/config/routes.js';
+import { parseRoutesConfig, PROVIDERS, type ProviderName, type RoutesConfig } from '../shared/config/routes.js';
 import { SOURCES } from '../shared/contact.js';
 import { DEFAULT_BASE_URLS } from '../shared/providers/types.js';
 import { DEFAULT_GRAPH_URL } from '../shared/sources/meta-graph.js';
@@ -76,7 +76,7 @@ const emulatorPort = portOf(stack.emulatorUrl);
 const lambdaPort = port('LAMBDA_PORT', 3002);
 const visibilityTimeoutSeconds = port('LOCAL_QUEUE_VISIBILITY_SECONDS', 10);
 
-let routes;
+let routes: RoutesConfig | undefined;
 try {
   routes = parseRoutesConfig(readJson('config/routes.json'));
 } catch (error) {
@@ -108,7 +108,9 @@ const front = await startApiGatewayFront({
 }).catch((error: Error) => fail(`cannot listen on port ${httpPort}: ${error.message}`));
 
 /** Services sent elsewhere than the emulator keep their variable: a URL, or empty for the public API. */
-const elsewhere = [...Object.values(stack.providers), stack.shopifyAdmin, stack.metaGraph].filter((to) => to.source !== 'emulator');
+const elsewhere = [...Object.values(stack.providers), stack.shopifyAdmin, stack.metaGraph].filter(
+  (to) => to.source !== 'emulator',
+);
 // serverless.yml hands these variables to every function (deliver, which the poller invokes through
 // serverless-offline, healthcheck, reconcile, redrive), so all of them call the same place.
 const env = {
@@ -119,16 +121,23 @@ const env = {
   ...Object.fromEntries(elsewhere.map((endpoint) => [endpoint.variable, endpoint.url ?? ''])),
 };
 
-const offline = spawn(process.execPath, [path.join(root, 'node_modules', 'osls', 'bin', 'serverless.js'), 'offline', 'start', '--stage', STAGE], {
-  cwd: root,
-  env,
-  stdio: ['ignore', 'pipe', 'pipe'],
-  detached: true,
-});
+const offline = spawn(
+  process.execPath,
+  [path.join(root, 'node_modules', 'osls', 'bin', 'serverless.js'), 'offline', 'start', '--stage', STAGE],
+  {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  },
+);
 
 /** Invoke a function through serverless-offline's Lambda API, as AWS services do. */
 async function invoke(name: string, event: unknown): Promise<unknown> {
-  const response = await fetch(`http://127.0.0.1:${lambdaPort}/2015-03-31/functions/contact-relay-${STAGE}-${name}/invocations`, { method: 'POST', body: JSON.stringify(event) });
+  const response = await fetch(
+    `http://127.0.0.1:${lambdaPort}/2015-03-31/functions/contact-relay-${STAGE}-${name}/invocations`,
+    { method: 'POST', body: JSON.stringify(event) },
+  );
   const text = await response.text();
   if (!response.ok || response.headers.get('x-amz-function-error')) throw new Error(`${name} failed: ${text}`);
   return text === '' ? undefined : (JSON.parse(text) as unknown);
@@ -223,7 +232,10 @@ function announce(): void {
       `  delivery queue:  ${resources.queueUrl}  (dead letters: ${resources.dlqUrl})`,
       '',
       'Scheduled functions run on their schedules, as EventBridge Scheduler runs them in AWS; to run one now:',
-      ...['redrive', 'healthcheck', 'reconcile'].map((name) => `  curl -s -X POST http://127.0.0.1:${lambdaPort}/2015-03-31/functions/contact-relay-${STAGE}-${name}/invocations -d '{}'`),
+      ...['redrive', 'healthcheck', 'reconcile'].map(
+        (name) =>
+          `  curl -s -X POST http://127.0.0.1:${lambdaPort}/2015-03-31/functions/contact-relay-${STAGE}-${name}/invocations -d '{}'`,
+      ),
       '',
       'Try it:',
       `  curl -s -X POST ${base}/hooks/form/default -H 'content-type: application/json' \\`,

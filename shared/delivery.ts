@@ -19,7 +19,12 @@ import type { Outcome, ProviderContext } from './providers/types.js';
 export type { Outcome } from './providers/types.js';
 
 /** One account, one outcome; configuration faults (a missing secret) are retryable, not fatal. */
-export async function deliverToAccount(contact: Contact, route: ResolvedRoute, account: ResolvedRoute['accounts'][number], context: ProviderContext): Promise<Outcome> {
+export async function deliverToAccount(
+  contact: Contact,
+  route: ResolvedRoute,
+  account: ResolvedRoute['accounts'][number],
+  context: ProviderContext,
+): Promise<Outcome> {
   const base = { account: account.name, provider: account.provider };
   const adapter = PROVIDER_ADAPTERS[account.provider];
   try {
@@ -33,7 +38,11 @@ export async function deliverToAccount(contact: Contact, route: ResolvedRoute, a
 }
 
 /** Every account of the route, without outcome records (used where there is no job, e.g. tests of providers). */
-export async function deliverContact(contact: Contact, route: ResolvedRoute, context: ProviderContext): Promise<Outcome[]> {
+export async function deliverContact(
+  contact: Contact,
+  route: ResolvedRoute,
+  context: ProviderContext,
+): Promise<Outcome[]> {
   return Promise.all(route.accounts.map((account) => deliverToAccount(contact, route, account, context)));
 }
 
@@ -68,7 +77,16 @@ function jobContact(job: DeliveryJob, route: ResolvedRoute, deps: JobDependencie
       if (error instanceof LeadUnavailableError) {
         const { code, message, httpStatus } = error;
         const status = httpStatus !== undefined ? { httpStatus } : {};
-        return { unavailable: (account) => ({ account: account.name, provider: account.provider, status: 'failed', code, ...status, message }) };
+        return {
+          unavailable: (account) => ({
+            account: account.name,
+            provider: account.provider,
+            status: 'failed',
+            code,
+            ...status,
+            message,
+          }),
+        };
       }
       if (error instanceof LeadFetchTransientError || error instanceof SecretUnusableError) {
         const message = `the lead could not be read yet: ${error.message}`;
@@ -151,7 +169,9 @@ async function deliverJobToAccount(
     const read = await contactOf();
     if ('unavailable' in read) delivery = { outcome: read.unavailable(account) };
     else if (read.skipReason !== undefined) {
-      delivery = { outcome: { account: account.name, provider: account.provider, status: 'skipped', reason: read.skipReason } };
+      delivery = {
+        outcome: { account: account.name, provider: account.provider, status: 'skipped', reason: read.skipReason },
+      };
     } else delivery = parkRefusedKey(await deliverToAccount(read.contact, route, account, deps.providers));
   } catch (error) {
     // Recorded like any transient outcome: the claim is released and a later receive retries this account.
@@ -168,18 +188,21 @@ async function deliverJobToAccount(
 export async function deliverJob(job: DeliveryJob, deps: JobDependencies): Promise<AccountDelivery[]> {
   const route = findRoute(deps.routes, job.source, job.route);
   // Left on the queue, the job ends in the dead-letter queue where it can be redriven once the route is back.
-  if (route === undefined) throw new RouteGoneError(`route "${job.route}" of source "${job.source}" is no longer in the route config`);
+  if (route === undefined)
+    throw new RouteGoneError(`route "${job.route}" of source "${job.source}" is no longer in the route config`);
   // Every account runs to its end whatever another does: were the job to end at the first
   // error, calls still in flight would reach providers with no outcome recorded and their
   // claims held until the lease runs out.
   const contactOf = jobContact(job, route, deps);
-  const attempts = route.accounts.map((account) => deliverJobToAccount(job, route, account, deps, contactOf));
-  const settled = await Promise.allSettled(attempts);
-  return settled.map((result, index): AccountDelivery => {
-    if (result.status === 'fulfilled') return result.value;
-    const outcome = transient(route.accounts[index]!, `outcome not recorded: ${errorText(result.reason)}`);
-    return { outcome, by: 'unrecorded', error: result.reason };
-  });
+  return Promise.all(
+    route.accounts.map(async (account): Promise<AccountDelivery> => {
+      try {
+        return await deliverJobToAccount(job, route, account, deps, contactOf);
+      } catch (error) {
+        return { outcome: transient(account, `outcome not recorded: ${errorText(error)}`), by: 'unrecorded', error };
+      }
+    }),
+  );
 }
 
 export class DeliveryIncompleteError extends Error {
@@ -227,7 +250,9 @@ export async function deliverQueuedJob(
   const outcomes = deliveries.map((delivery) => delivery.outcome);
   const pending = outcomes.filter((outcome) => outcome.status === 'transient');
   if (pending.length > 0) {
-    throw new DeliveryIncompleteError(`${pending.length} provider account(s) not reached yet: ${pending.map((outcome) => outcome.account).join(', ')}`);
+    throw new DeliveryIncompleteError(
+      `${pending.length} provider account(s) not reached yet: ${pending.map((outcome) => outcome.account).join(', ')}`,
+    );
   }
   return outcomes;
 }

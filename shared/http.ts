@@ -48,14 +48,24 @@ export class HttpTransportError extends Error {
 
 export class HttpTimeoutError extends HttpTransportError {
   override name = 'HttpTimeoutError';
-  constructor(readonly phase: 'connect' | 'response', readonly timeoutMs: number, url: string) {
-    super(`${phase === 'connect' ? 'connecting to' : 'waiting for the response of'} ${url} took longer than ${timeoutMs} ms`);
+  constructor(
+    readonly phase: 'connect' | 'response',
+    readonly timeoutMs: number,
+    url: string,
+  ) {
+    super(
+      `${phase === 'connect' ? 'connecting to' : 'waiting for the response of'} ${url} took longer than ${timeoutMs} ms`,
+    );
   }
 }
 
 export class HttpConnectionError extends HttpTransportError {
   override name = 'HttpConnectionError';
-  constructor(readonly code: string | undefined, url: string, cause: unknown) {
+  constructor(
+    readonly code: string | undefined,
+    url: string,
+    cause: unknown,
+  ) {
     super(`request to ${url} failed: ${code ?? (cause as Error).message}`, { cause });
   }
 }
@@ -101,14 +111,26 @@ export function createHttpClient(options: Partial<HttpClientOptions> = {}): Http
         } else resolve(response as HttpResponse);
       };
 
-      const outgoing = transport.request(url, { method: req.method, headers, agent: agents[url.protocol as 'http:' | 'https:'] });
+      const outgoing = transport.request(url, {
+        method: req.method,
+        headers,
+        agent: agents[url.protocol as 'http:' | 'https:'],
+      });
       const startResponseTimer = () =>
-        timers.push(setTimeout(() => finish(new HttpTimeoutError('response', settings.responseTimeoutMs, where)), settings.responseTimeoutMs));
+        timers.push(
+          setTimeout(
+            () => finish(new HttpTimeoutError('response', settings.responseTimeoutMs, where)),
+            settings.responseTimeoutMs,
+          ),
+        );
       outgoing.on('socket', (socket) => {
         // A reused keep-alive socket is already connected: only the response timer runs.
         if (!socket.connecting) return startResponseTimer();
         opened[url.host] = (opened[url.host] ?? 0) + 1;
-        const timer = setTimeout(() => finish(new HttpTimeoutError('connect', settings.connectTimeoutMs, where)), settings.connectTimeoutMs);
+        const timer = setTimeout(
+          () => finish(new HttpTimeoutError('connect', settings.connectTimeoutMs, where)),
+          settings.connectTimeoutMs,
+        );
         timers.push(timer);
         socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
           clearTimeout(timer);
@@ -124,13 +146,19 @@ export function createHttpClient(options: Partial<HttpClientOptions> = {}): Http
           if (size > settings.maxResponseBytes) finish(new HttpResponseTooLargeError(settings.maxResponseBytes, where));
           else chunks.push(chunk);
         });
-        incoming.on('error', (error: NodeJS.ErrnoException) => finish(new HttpConnectionError(error.code, where, error)));
+        incoming.on('error', (error: NodeJS.ErrnoException) =>
+          finish(new HttpConnectionError(error.code, where, error)),
+        );
         incoming.on('end', () => {
           const responseHeaders: Record<string, string | undefined> = {};
           for (const [name, value] of Object.entries(incoming.headers)) {
             responseHeaders[name] = Array.isArray(value) ? value.join(', ') : value;
           }
-          finish(undefined, { status: incoming.statusCode ?? 0, headers: responseHeaders, body: Buffer.concat(chunks).toString('utf8') });
+          finish(undefined, {
+            status: incoming.statusCode ?? 0,
+            headers: responseHeaders,
+            body: Buffer.concat(chunks).toString('utf8'),
+          });
         });
       });
       outgoing.end(req.body);

@@ -102,14 +102,20 @@ export const SourceSecretSchema = z
   .check(
     z.refine(
       (value) =>
-        value.secret !== undefined || value.token !== undefined || value.captchaSecret !== undefined || value.appSecret !== undefined,
+        value.secret !== undefined ||
+        value.token !== undefined ||
+        value.captchaSecret !== undefined ||
+        value.appSecret !== undefined,
       'needs "secret" (a signing secret), "token", "captchaSecret" or "appSecret"',
     ),
   );
 export type SourceSecret = z.infer<typeof SourceSecretSchema>;
 
 /** Reads a route's source secret through the shared cache. */
-export function sourceSecretReader(secrets: SecretStore, stage: string): (route: ResolvedRoute) => Promise<SourceSecret> {
+export function sourceSecretReader(
+  secrets: SecretStore,
+  stage: string,
+): (route: ResolvedRoute) => Promise<SourceSecret> {
   return (route) => secrets.get(route.secretName ?? sourceSecretName(stage, route.source), SourceSecretSchema);
 }
 
@@ -210,11 +216,21 @@ export async function acceptEvent(
   return 'accepted';
 }
 
-export async function ingestWebhook(request: WebhookRequest, source: Source, deps: IngestDependencies): Promise<WebhookAnswer> {
+export async function ingestWebhook(
+  request: WebhookRequest,
+  source: Source,
+  deps: IngestDependencies,
+): Promise<WebhookAnswer> {
   const log = deps.logger ?? defaultLogger;
   const route = findRoute(deps.routes, source.name, request.routeName);
   if (route === undefined) {
-    return rejection(new WebhookRejectedError(source.unknownRouteStatus, 'unknown_route', `no route "${request.routeName}" is configured for source "${source.name}"`));
+    return rejection(
+      new WebhookRejectedError(
+        source.unknownRouteStatus,
+        'unknown_route',
+        `no route "${request.routeName}" is configured for source "${source.name}"`,
+      ),
+    );
   }
   let reading: SourceReading;
   const secret = () => {
@@ -263,7 +279,9 @@ export async function ingestWebhook(request: WebhookRequest, source: Source, dep
   const { aliases, bodyKey } = reading;
   // The body key only where the source has one: the call is otherwise the one it always was.
   const accepted = await acceptOne(source, route, eventKey, log, () =>
-    bodyKey === undefined ? deps.accept(contact, route, eventKey, aliases) : deps.accept(contact, route, eventKey, aliases, bodyKey),
+    bodyKey === undefined
+      ? deps.accept(contact, route, eventKey, aliases)
+      : deps.accept(contact, route, eventKey, aliases, bodyKey),
   );
   if ('error' in accepted) return accepted.error;
   // Exactly 200, never 202: Webflow counts any other status as a failed delivery, retries it and then deactivates

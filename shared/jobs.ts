@@ -76,8 +76,8 @@ const SQS_REFUSED = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
  * same character. Throws JobTooLargeError over MAX_JOB_BYTES.
  */
 export function encodeDeliveryJob(job: DeliveryJob): string {
-  const escape = (character: string) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`;
-  const body = JSON.stringify(job).replace(SQS_REFUSED, escape);
+  const escapeCharacter = (character: string) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  const body = JSON.stringify(job).replace(SQS_REFUSED, escapeCharacter);
   const bytes = Buffer.byteLength(body, 'utf8');
   if (bytes > MAX_JOB_BYTES) throw new JobTooLargeError(bytes);
   return body;

@@ -23,7 +23,7 @@ const ID_KEY = /(^timestamp$|^level$|id$|_id$|Id$|^eventKey$|^at$|At$|_at$|^x-ra
 // the local part: an address a sender mistyped is still personal data.
 const EMAIL_CHAR = String.raw`[^\s"<>,;()[\]\\@]`;
 // Starting only where a run of such characters starts keeps the scan linear on long text without an @.
-const EMAIL = new RegExp(String.raw`(?<!${EMAIL_CHAR})(${EMAIL_CHAR}*) ?@+ ?(${EMAIL_CHAR}*)`, 'g');
+const EMAIL = new RegExp(`(?<!${EMAIL_CHAR})(${EMAIL_CHAR}*) ?@+ ?(${EMAIL_CHAR}*)`, 'g');
 /**
  * What may stand between the digits of a phone: every separator the phone
  * parser we use accepts (VALID_PUNCTUATION: dashes, slashes, dots, brackets,
@@ -46,10 +46,10 @@ const PHONE_DIGITS = 7;
  */
 const KEPT = [
   String.raw`\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?(?!\p{N})`,
-  String.raw`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`,
+  '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}',
   String.raw`\d-[0-9a-fA-F]{8}-[0-9a-fA-F]{24}`,
 ].join('|');
-const DIGIT_RUN_OR_KEPT = new RegExp(String.raw`(${KEPT})|${DIGIT_RUN}`, 'gu');
+const DIGIT_RUN_OR_KEPT = new RegExp(`(${KEPT})|${DIGIT_RUN}`, 'gu');
 const NOT_DIGIT = /\P{Nd}/gu;
 const GLUED = /^[\p{L}\p{N}]/u;
 const ASCII_DIGITS = /^\d+$/;
@@ -86,7 +86,8 @@ export function maskText(text: string, keepBareDigits = false): string {
 
 /** JSON replacer: the single place personal data and secrets are taken out of logs. */
 export function maskingReplacer(key: string, value: unknown): unknown {
-  if (key !== '' && SECRET_KEY.test(key) && value !== undefined && value !== null && value !== false) return '[redacted]';
+  if (key !== '' && SECRET_KEY.test(key) && value !== undefined && value !== null && value !== false)
+    return '[redacted]';
   const idKey = ID_KEY.test(key);
   // An id is ASCII: text with anything else under an id-named key was typed by a person.
   if (typeof value === 'string') return maskText(value, idKey && PRINTABLE_ASCII.test(value));

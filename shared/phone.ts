@@ -4,7 +4,13 @@
  * Nothing is guessed: a number that does not parse to a valid number in that
  * region is reported with the reason.
  */
-import { isSupportedCountry, parsePhoneNumberWithError, ParseError, validatePhoneNumberLength, type CountryCode } from 'libphonenumber-js';
+import {
+  isSupportedCountry,
+  parsePhoneNumberWithError,
+  ParseError,
+  validatePhoneNumberLength,
+  type CountryCode,
+} from 'libphonenumber-js';
 
 const E164 = /^\+[1-9]\d{1,14}$/;
 
@@ -12,7 +18,14 @@ type PhoneNormalisation =
   | { ok: true; e164: string; country: string | undefined }
   | { ok: false; reason: PhoneRejection; message: string };
 
-export type PhoneRejection = 'EMPTY' | 'NOT_A_NUMBER' | 'NO_REGION' | 'TOO_SHORT' | 'TOO_LONG' | 'INVALID_COUNTRY' | 'INVALID';
+export type PhoneRejection =
+  | 'EMPTY'
+  | 'NOT_A_NUMBER'
+  | 'NO_REGION'
+  | 'TOO_SHORT'
+  | 'TOO_LONG'
+  | 'INVALID_COUNTRY'
+  | 'INVALID';
 
 interface PhoneHints {
   /** ISO 3166-1 alpha-2 country of the payload (billing address, hidden field). */
@@ -42,7 +55,11 @@ const REASON_TEXT: Record<PhoneRejection, string> = {
 };
 
 function reject(reason: PhoneRejection, region?: string): PhoneNormalisation {
-  return { ok: false, reason, message: `phone number ${REASON_TEXT[reason]}${region && reason !== 'NO_REGION' ? ` (region ${region})` : ''}` };
+  return {
+    ok: false,
+    reason,
+    message: `phone number ${REASON_TEXT[reason]}${region && reason !== 'NO_REGION' ? ` (region ${region})` : ''}`,
+  };
 }
 
 export function normalisePhone(input: string | number, hints: PhoneHints = {}): PhoneNormalisation {

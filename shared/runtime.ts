@@ -22,13 +22,19 @@ export interface Runtime {
   routes: RoutesConfig;
 }
 
-export function createRuntime(environment: Record<string, string | undefined> = process.env, routes: unknown = routesFile): Runtime {
+export function createRuntime(
+  environment: Record<string, string | undefined> = process.env,
+  routes: unknown = routesFile,
+): Runtime {
   const env = loadEnv(environment);
   return { env, routes: parseRoutesConfig(routes, undefined, env.STAGE) };
 }
 
 /** Ingest functions: source secrets from the shared cache, dedupe in the table, jobs on the queue. */
-export function ingestDependencies(runtime: Runtime, secrets = new SecretStore(secretTtl(runtime))): Pick<IngestDependencies, 'routes' | 'accept' | 'acceptLead' | 'sourceSecret'> {
+export function ingestDependencies(
+  runtime: Runtime,
+  secrets = new SecretStore(secretTtl(runtime)),
+): Pick<IngestDependencies, 'routes' | 'accept' | 'acceptLead' | 'sourceSecret'> {
   const store = createDynamoStore({ tableName: requireEnv(runtime.env, 'TABLE_NAME') });
   const queue = createSqsQueue(requireEnv(runtime.env, 'QUEUE_URL'));
   return {

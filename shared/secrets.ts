@@ -9,7 +9,11 @@
  * Written here rather than with Powertools Parameters because we need a
  * per-entry drop and in-flight sharing; it is 60 lines either way.
  */
-import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  GetSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import type * as z from './zod.js';
 import { describeIssues } from './validation.js';
 
@@ -98,7 +102,10 @@ export class SecretStore {
       const out = await this.#client.send(new GetSecretValueCommand({ SecretId: name }));
       text = out.SecretString ?? (out.SecretBinary ? Buffer.from(out.SecretBinary).toString('utf8') : undefined);
     } catch (error) {
-      if (error instanceof ResourceNotFoundException || (error as { name?: string }).name === 'ResourceNotFoundException') {
+      if (
+        error instanceof ResourceNotFoundException ||
+        (error as { name?: string }).name === 'ResourceNotFoundException'
+      ) {
         throw new SecretNotFoundError(name);
       }
       throw error;

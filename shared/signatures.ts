@@ -31,13 +31,23 @@ export function decodeSignature(value: string, encoding: 'base64' | 'hex'): Buff
  * Throws 401 unless `given` is the HMAC-SHA256 of `signed` under `secret`.
  * `header` names the header in the error so the sender knows what was wrong.
  */
-export function requireHmac(options: { given: string | undefined; header: string; secret: string; signed: Buffer | string; encoding: 'base64' | 'hex' }): void {
+export function requireHmac(options: {
+  given: string | undefined;
+  header: string;
+  secret: string;
+  signed: Buffer | string;
+  encoding: 'base64' | 'hex';
+}): void {
   if (options.given === undefined || options.given.trim() === '') {
     throw new WebhookRejectedError(401, 'missing_signature', `the ${options.header} header is missing`);
   }
   const given = decodeSignature(options.given, options.encoding);
   const expected = hmacSha256(options.secret, options.signed);
   if (given === undefined || !constantTimeEqual(given, expected)) {
-    throw new WebhookRejectedError(401, 'invalid_signature', `the ${options.header} header does not match the body signed with this route's secret`);
+    throw new WebhookRejectedError(
+      401,
+      'invalid_signature',
+      `the ${options.header} header does not match the body signed with this route's secret`,
+    );
   }
 }

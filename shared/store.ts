@@ -96,7 +96,10 @@ const eventPk = (eventKey: string) => `event#${eventKey}`;
 const outcomeSk = (account: string) => `outcome#${account}`;
 
 function isConditionFailure(error: unknown): error is ConditionalCheckFailedException {
-  return error instanceof ConditionalCheckFailedException || (error as { name?: string }).name === 'ConditionalCheckFailedException';
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as { name?: string }).name === 'ConditionalCheckFailedException'
+  );
 }
 
 /**
@@ -135,13 +138,18 @@ interface Table {
    * local emulator that ignores the parameter (dynalite does) leaves it off, and
    * the item is read instead, consistently, as DynamoDB evaluated the condition.
    */
-  refusingItem: (error: ConditionalCheckFailedException, key: Record<string, string>) => Promise<Record<string, unknown> | undefined>;
+  refusingItem: (
+    error: ConditionalCheckFailedException,
+    key: Record<string, string>,
+  ) => Promise<Record<string, unknown> | undefined>;
 }
 
 export function createDynamoStore(options: DynamoStoreOptions): OutcomeStore {
   const { tableName } = options;
   const now = options.now ?? Date.now;
-  const documents = DynamoDBDocumentClient.from(options.client ?? new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+  const documents = DynamoDBDocumentClient.from(options.client ?? new DynamoDBClient({}), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
   const table: Table = {
     documents,
     tableName,
@@ -158,14 +166,27 @@ export function createDynamoStore(options: DynamoStoreOptions): OutcomeStore {
 }
 
 /** An event's dedupe record under each of its keys: pending while its job is queued, then queued. */
-function ingestRecords({ documents, tableName, settings, now, expiry, refusingItem }: Table): Pick<OutcomeStore, 'beginIngest' | 'markSeen' | 'completeIngest' | 'abandonIngest'> {
+function ingestRecords({
+  documents,
+  tableName,
+  settings,
+  now,
+  expiry,
+  refusingItem,
+}: Table): Pick<OutcomeStore, 'beginIngest' | 'markSeen' | 'completeIngest' | 'abandonIngest'> {
   return {
     async beginIngest(eventKey) {
       try {
         await documents.send(
           new PutCommand({
             TableName: tableName,
-            Item: { pk: eventPk(eventKey), sk: 'ingest', state: 'pending', at: now(), expiresAt: expiry(settings.dedupeTtlSeconds) },
+            Item: {
+              pk: eventPk(eventKey),
+              sk: 'ingest',
+              state: 'pending',
+              at: now(),
+              expiresAt: expiry(settings.dedupeTtlSeconds),
+            },
             // New, or left pending by an attempt that died between this write and the queue.
             ConditionExpression: 'attribute_not_exists(pk) OR (#state = :pending AND #at < :stale)',
             ExpressionAttributeNames: { '#state': 'state', '#at': 'at' },
@@ -186,7 +207,14 @@ function ingestRecords({ documents, tableName, settings, now, expiry, refusingIt
         .send(
           new PutCommand({
             TableName: tableName,
-            Item: { pk: eventPk(eventKey), sk: 'ingest', state: 'queued', alias: true, at: now(), expiresAt: expiry(settings.dedupeTtlSeconds) },
+            Item: {
+              pk: eventPk(eventKey),
+              sk: 'ingest',
+              state: 'queued',
+              alias: true,
+              at: now(),
+              expiresAt: expiry(settings.dedupeTtlSeconds),
+            },
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
         )
@@ -208,23 +236,32 @@ function ingestRecords({ documents, tableName, settings, now, expiry, refusingIt
     },
 
     async abandonIngest(eventKey) {
-      await documents.send(
-        new DeleteCommand({
-          TableName: tableName,
-          Key: { pk: eventPk(eventKey), sk: 'ingest' },
-          ConditionExpression: '#state = :pending',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':pending': 'pending' },
-        }),
-      ).catch((error: unknown) => {
-        if (!isConditionFailure(error)) throw error;
-      });
+      await documents
+        .send(
+          new DeleteCommand({
+            TableName: tableName,
+            Key: { pk: eventPk(eventKey), sk: 'ingest' },
+            ConditionExpression: '#state = :pending',
+            ExpressionAttributeNames: { '#state': 'state' },
+            ExpressionAttributeValues: { ':pending': 'pending' },
+          }),
+        )
+        .catch((error: unknown) => {
+          if (!isConditionFailure(error)) throw error;
+        });
     },
   };
 }
 
 /** One outcome per (event, account), written only by the attempt holding its claim. */
-function outcomeRecords({ documents, tableName, settings, now, expiry, refusingItem }: Table): Pick<OutcomeStore, 'claimOutcome' | 'recordOutcome'> {
+function outcomeRecords({
+  documents,
+  tableName,
+  settings,
+  now,
+  expiry,
+  refusingItem,
+}: Table): Pick<OutcomeStore, 'claimOutcome' | 'recordOutcome'> {
   return {
     async claimOutcome(eventKey, account) {
       const token = randomUUID();
@@ -237,7 +274,8 @@ function outcomeRecords({ documents, tableName, settings, now, expiry, refusingI
               'SET #status = :inProgress, leaseUntil = :lease, claimToken = :token, ' +
               'attempts = if_not_exists(attempts, :zero) + :one, expiresAt = :expires',
             // Free, or retryable, or held by an attempt whose lease ran out (a Lambda that timed out).
-            ConditionExpression: 'attribute_not_exists(pk) OR #status = :transient OR (#status = :inProgress AND leaseUntil < :now)',
+            ConditionExpression:
+              'attribute_not_exists(pk) OR #status = :transient OR (#status = :inProgress AND leaseUntil < :now)',
             ExpressionAttributeNames: { '#status': 'status' },
             ExpressionAttributeValues: {
               ':inProgress': 'in_progress',
@@ -257,8 +295,8 @@ function outcomeRecords({ documents, tableName, settings, now, expiry, refusingI
         if (!isConditionFailure(error)) throw error;
         const key = { pk: eventPk(eventKey), sk: outcomeSk(account) };
         const item = (await refusingItem(error, key)) as { status?: string; outcome?: Outcome } | undefined;
-        const settled = item?.status !== undefined && FINAL.has(item.status) && item.outcome !== undefined;
-        return settled ? { kind: 'settled', outcome: item.outcome! } : { kind: 'busy' };
+        const outcome = item?.status !== undefined && FINAL.has(item.status) ? item.outcome : undefined;
+        return outcome !== undefined ? { kind: 'settled', outcome } : { kind: 'busy' };
       }
     },
 
@@ -299,12 +337,19 @@ function outcomeRecords({ documents, tableName, settings, now, expiry, refusingI
 function checkpoints({ documents, tableName, now }: Table): Pick<OutcomeStore, 'getCheckpoint' | 'putCheckpoint'> {
   return {
     async getCheckpoint(name, scope) {
-      const result = await documents.send(new GetCommand({ TableName: tableName, Key: { pk: `checkpoint#${name}`, sk: scope }, ConsistentRead: true }));
+      const result = await documents.send(
+        new GetCommand({ TableName: tableName, Key: { pk: `checkpoint#${name}`, sk: scope }, ConsistentRead: true }),
+      );
       return (result.Item as { value?: string } | undefined)?.value;
     },
 
     async putCheckpoint(name, scope, value) {
-      await documents.send(new PutCommand({ TableName: tableName, Item: { pk: `checkpoint#${name}`, sk: scope, value, updatedAt: now() } }));
+      await documents.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { pk: `checkpoint#${name}`, sk: scope, value, updatedAt: now() },
+        }),
+      );
     },
   };
 }

@@ -64,7 +64,11 @@ export const MAX_BODY_BYTES = 256 * 1024;
 
 export function checkBodySize(request: WebhookRequest): void {
   if (request.rawBody.length > MAX_BODY_BYTES) {
-    throw new WebhookRejectedError(413, 'body_too_large', `request body is ${request.rawBody.length} bytes; the limit is ${MAX_BODY_BYTES}`);
+    throw new WebhookRejectedError(
+      413,
+      'body_too_large',
+      `request body is ${request.rawBody.length} bytes; the limit is ${MAX_BODY_BYTES}`,
+    );
   }
 }
 

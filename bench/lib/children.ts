@@ -43,11 +43,14 @@ export function runChild<T>(script: string, options: ChildOptions = {}): Promise
     child.on('message', (message: { type?: string; value?: unknown; error?: string }) => {
       if (message.type === 'result') result = { value: message.value as T };
       else if (message.type === 'error') stderr += `\n${message.error}`;
-      else if (message.type !== undefined) options.onRequest?.(message as { type: string }, (answer) => child.send(answer as object));
+      else if (message.type !== undefined)
+        options.onRequest?.(message as { type: string }, (answer) => child.send(answer as object));
     });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${script} ${options.args?.join(' ') ?? ''} took longer than ${options.timeoutMs} ms\n${stderr}`));
+      reject(
+        new Error(`${script} ${options.args?.join(' ') ?? ''} took longer than ${options.timeoutMs} ms\n${stderr}`),
+      );
     }, options.timeoutMs ?? 120_000);
     child.on('error', (error) => {
       clearTimeout(timer);
@@ -56,7 +59,10 @@ export function runChild<T>(script: string, options: ChildOptions = {}): Promise
     child.on('exit', (code) => {
       clearTimeout(timer);
       const wallMs = performance.now() - started;
-      if (result === undefined) reject(new Error(`${script} ${options.args?.join(' ') ?? ''} exited (${code}) without a result\n${stderr.trim()}`));
+      if (result === undefined)
+        reject(
+          new Error(`${script} ${options.args?.join(' ') ?? ''} exited (${code}) without a result\n${stderr.trim()}`),
+        );
       else resolve({ result: result.value, wallMs, code });
     });
   });

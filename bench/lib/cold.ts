@@ -58,13 +58,31 @@ export interface ColdItem {
   flags: string[];
 }
 
-async function coldOnce(bundle: string, env: NodeJS.ProcessEnv, flags: string[], coldScript: string): Promise<ColdSample> {
-  const { result } = await runChild<ColdSample>(coldScript, { args: [bundle], env, nodeFlags: flags, timeoutMs: 60_000 });
+async function coldOnce(
+  bundle: string,
+  env: NodeJS.ProcessEnv,
+  flags: string[],
+  coldScript: string,
+): Promise<ColdSample> {
+  const { result } = await runChild<ColdSample>(coldScript, {
+    args: [bundle],
+    env,
+    nodeFlags: flags,
+    timeoutMs: 60_000,
+  });
   return result;
 }
 
 function summarizeCold(samples: ColdSample[], failed?: string): ColdSummary {
-  if (samples.length === 0) return { importMs: summarize([Number.NaN]), importCpuMs: summarize([Number.NaN]), sinceProcessStartMs: summarize([Number.NaN]), rssMb: Number.NaN, connects: Number.NaN, ...(failed ? { failed } : {}) };
+  if (samples.length === 0)
+    return {
+      importMs: summarize([Number.NaN]),
+      importCpuMs: summarize([Number.NaN]),
+      sinceProcessStartMs: summarize([Number.NaN]),
+      rssMb: Number.NaN,
+      connects: Number.NaN,
+      ...(failed ? { failed } : {}),
+    };
   return {
     importMs: summarize(samples.map((s) => s.importMs)),
     importCpuMs: summarize(samples.map((s) => s.importCpuMs)),
@@ -76,7 +94,11 @@ function summarizeCold(samples: ColdSample[], failed?: string): ColdSummary {
 }
 
 /** Interleaved runs (a, b, c, a, b, c, …) after one unmeasured round, so load drifts hit every bundle alike. */
-export async function coldRounds(items: ColdItem[], runs: number, coldScript: string): Promise<Record<string, ColdSummary>> {
+export async function coldRounds(
+  items: ColdItem[],
+  runs: number,
+  coldScript: string,
+): Promise<Record<string, ColdSummary>> {
   const samples = new Map<string, ColdSample[]>(items.map((item) => [item.key, []]));
   const failures = new Map<string, string>();
   for (let round = 0; round <= runs; round++) {
@@ -90,5 +112,7 @@ export async function coldRounds(items: ColdItem[], runs: number, coldScript: st
       }
     }
   }
-  return Object.fromEntries(items.map((item) => [item.key, summarizeCold(samples.get(item.key) ?? [], failures.get(item.key))]));
+  return Object.fromEntries(
+    items.map((item) => [item.key, summarizeCold(samples.get(item.key) ?? [], failures.get(item.key))]),
+  );
 }

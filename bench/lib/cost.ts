@@ -35,7 +35,11 @@ export function costPerMillion(input: CostInput): { lines: CostLine[]; total: nu
   const sqsRequests = million + 2 * deliverInvocations;
   const lines: CostLine[] = [
     { item: 'API Gateway HTTP API', perMillion: PRICES.httpApiPerMillionRequests, basis: '1 request per webhook' },
-    { item: 'Lambda requests', perMillion: PRICES.lambdaPerMillionRequests * (1 + 1 / input.jobsPerInvocation), basis: `1 ingest + 1/${input.jobsPerInvocation} deliver invocations per webhook` },
+    {
+      item: 'Lambda requests',
+      perMillion: PRICES.lambdaPerMillionRequests * (1 + 1 / input.jobsPerInvocation),
+      basis: `1 ingest + 1/${input.jobsPerInvocation} deliver invocations per webhook`,
+    },
     {
       item: 'Lambda duration, ingest',
       perMillion: billedGbSeconds(input.ingestMs, input.memoryMb) * million * PRICES.lambdaGbSecond,
@@ -46,7 +50,11 @@ export function costPerMillion(input: CostInput): { lines: CostLine[]; total: nu
       perMillion: billedGbSeconds(input.deliverMs, input.memoryMb) * deliverInvocations * PRICES.lambdaGbSecond,
       basis: `${Math.ceil(input.deliverMs)} ms billed per invocation of ${input.jobsPerInvocation} job(s) × ${input.memoryMb} MB`,
     },
-    { item: 'SQS requests', perMillion: (sqsRequests / million) * PRICES.sqsPerMillionRequests, basis: `1 send + (1 receive + 1 delete) per batch of ${input.jobsPerInvocation}` },
+    {
+      item: 'SQS requests',
+      perMillion: (sqsRequests / million) * PRICES.sqsPerMillionRequests,
+      basis: `1 send + (1 receive + 1 delete) per batch of ${input.jobsPerInvocation}`,
+    },
   ];
   return { lines, total: lines.reduce((sum, line) => sum + line.perMillion, 0) };
 }

@@ -60,7 +60,8 @@ export function readService(root: string): ServiceConfig {
     functions: Record<string, { handler: string; memorySize?: number; events?: Array<Record<string, unknown>> }>;
   };
   const raw = doc.custom?.esbuild ?? {};
-  if (raw['config'] !== undefined) throw new Error('bench: custom.esbuild.config (a JS config file) is not supported; read its options here');
+  if (raw['config'] !== undefined)
+    throw new Error('bench: custom.esbuild.config (a JS config file) is not supported; read its options here');
   const runtimeTarget = /^nodejs(\d+)\.x$/.exec(doc.provider.runtime)?.[1];
   const outputFileExtension = (raw['outputFileExtension'] as string | undefined) ?? '.js';
   const exclude = ((raw['exclude'] as string[] | undefined) ?? ['aws-sdk']).filter((name) => name !== '*');
@@ -78,7 +79,9 @@ export function readService(root: string): ServiceConfig {
     const file = fn.handler.slice(0, fn.handler.lastIndexOf('.'));
     return { name, entry: `${file}.ts`, bundle: `${file}${outputFileExtension}` };
   });
-  const deliverSqs = doc.functions['deliver']?.events?.find((event) => event['sqs'] !== undefined)?.['sqs'] as { batchSize?: number } | undefined;
+  const deliverSqs = doc.functions['deliver']?.events?.find((event) => event['sqs'] !== undefined)?.['sqs'] as
+    | { batchSize?: number }
+    | undefined;
   const nodeOptions = doc.provider.environment?.['NODE_OPTIONS'];
   return {
     esbuild,

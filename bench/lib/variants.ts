@@ -24,11 +24,18 @@ export interface WhatIf {
 /** What-if builds of the real functions (the sources stay untouched: esbuild resolves or rewrites on the way in). */
 export function whatIfVariants(service: ServiceConfig, scratch: string): Record<string, WhatIf> {
   const regions = getCountries();
-  const sdkExternal = [...(service.esbuild.external ?? []), '@aws-sdk/*', '@smithy/*', '@aws-crypto/*', '@aws/lambda-invoke-store'];
+  const sdkExternal = [
+    ...(service.esbuild.external ?? []),
+    '@aws-sdk/*',
+    '@smithy/*',
+    '@aws-crypto/*',
+    '@aws/lambda-invoke-store',
+  ];
   const everyFunction = service.functions.map((fn) => fn.name);
   return {
     'zod-namespace': {
-      label: "zod as a namespace import (`import * as z from './zod.js'`, a module re-exporting zod/mini) instead of `export { z }` from validation.ts",
+      label:
+        "zod as a namespace import (`import * as z from './zod.js'`, a module re-exporting zod/mini) instead of `export { z }` from validation.ts",
       options: { plugins: [sourceRewritePlugin({ zodNamespace: true }, scratch)] },
       rebuildBaseline: false,
       cold: true,
@@ -42,7 +49,7 @@ export function whatIfVariants(service: ServiceConfig, scratch: string): Record<
       functions: ['deliver', 'healthcheck', 'redrive'],
     },
     'esm-first': {
-      label: "mainFields [module, main]: the AWS SDK bundled from its ES modules (tree-shaken) instead of dist-cjs",
+      label: 'mainFields [module, main]: the AWS SDK bundled from its ES modules (tree-shaken) instead of dist-cjs',
       options: { mainFields: ['module', 'main'] },
       rebuildBaseline: true,
       cold: true,
@@ -64,7 +71,10 @@ export function whatIfVariants(service: ServiceConfig, scratch: string): Record<
     },
     recommended: {
       label: '(a) + (b) + (c): the two source changes and mainFields [module, main]',
-      options: { mainFields: ['module', 'main'], plugins: [sourceRewritePlugin({ zodNamespace: true, regions }, scratch)] },
+      options: {
+        mainFields: ['module', 'main'],
+        plugins: [sourceRewritePlugin({ zodNamespace: true, regions }, scratch)],
+      },
       rebuildBaseline: true,
       cold: true,
       functions: everyFunction,
@@ -76,43 +86,63 @@ export function whatIfVariants(service: ServiceConfig, scratch: string): Record<
       cold: true,
       functions: ['forms', 'deliver'],
     },
-    'phone-max': { label: 'libphonenumber-js/max metadata (strict validation, phone types)', options: { plugins: [aliasPlugin('phone-max', { 'libphonenumber-js': 'libphonenumber-js/max' }, scratch)] }, rebuildBaseline: false, cold: false, functions: ['forms', 'deliver'] },
-    'phone-mobile': { label: 'libphonenumber-js/mobile metadata', options: { plugins: [aliasPlugin('phone-mobile', { 'libphonenumber-js': 'libphonenumber-js/mobile' }, scratch)] }, rebuildBaseline: false, cold: false, functions: ['forms', 'deliver'] },
+    'phone-max': {
+      label: 'libphonenumber-js/max metadata (strict validation, phone types)',
+      options: { plugins: [aliasPlugin('phone-max', { 'libphonenumber-js': 'libphonenumber-js/max' }, scratch)] },
+      rebuildBaseline: false,
+      cold: false,
+      functions: ['forms', 'deliver'],
+    },
+    'phone-mobile': {
+      label: 'libphonenumber-js/mobile metadata',
+      options: { plugins: [aliasPlugin('phone-mobile', { 'libphonenumber-js': 'libphonenumber-js/mobile' }, scratch)] },
+      rebuildBaseline: false,
+      cold: false,
+      functions: ['forms', 'deliver'],
+    },
   };
 }
 
 /** Library-only bundles: the size and load time of each option on its own. */
 export const LIBRARIES: Record<string, { label: string; contents: string }> = {
   'zod-validation': {
-    label: "zod through shared/zod.ts (`import * as z`, now)",
-    contents: "import * as z from './shared/zod.ts'; export const S = z.object({ a: z.string(), b: z.optional(z.number()) }); export const handler = async () => S.safeParse({ a: 'x' }).success;",
+    label: 'zod through shared/zod.ts (`import * as z`, now)',
+    contents:
+      "import * as z from './shared/zod.ts'; export const S = z.object({ a: z.string(), b: z.optional(z.number()) }); export const handler = async () => S.safeParse({ a: 'x' }).success;",
   },
   'zod-mini-namespace': {
     label: "zod/mini namespace import + { en } from 'zod/locales'",
-    contents: "import * as z from 'zod/mini'; import { en } from 'zod/locales'; z.config(en()); export const S = z.object({ a: z.string(), b: z.optional(z.number()) }); export const handler = async () => S.safeParse({ a: 'x' }).success;",
+    contents:
+      "import * as z from 'zod/mini'; import { en } from 'zod/locales'; z.config(en()); export const S = z.object({ a: z.string(), b: z.optional(z.number()) }); export const handler = async () => S.safeParse({ a: 'x' }).success;",
   },
   'zod-classic': {
     label: "zod (classic) namespace import + { en } from 'zod/locales'",
-    contents: "import * as z from 'zod'; import { en } from 'zod/locales'; z.config(en()); export const S = z.object({ a: z.string(), b: z.number().optional() }); export const handler = async () => S.safeParse({ a: 'x' }).success;",
+    contents:
+      "import * as z from 'zod'; import { en } from 'zod/locales'; z.config(en()); export const S = z.object({ a: z.string(), b: z.number().optional() }); export const handler = async () => S.safeParse({ a: 'x' }).success;",
   },
   'http-node': {
     label: 'node:http client (shared/http.ts)',
-    contents: "import { createHttpClient } from './shared/http.ts'; export const client = createHttpClient(); export const handler = async () => client.connectionsOpened();",
+    contents:
+      "import { createHttpClient } from './shared/http.ts'; export const client = createHttpClient(); export const handler = async () => client.connectionsOpened();",
   },
   undici: {
     label: 'undici package (Agent + request), bundled',
-    contents: "import { Agent, request } from 'undici'; export const agent = new Agent({ connections: 16 }); export const handler = async () => typeof request;",
+    contents:
+      "import { Agent, request } from 'undici'; export const agent = new Agent({ connections: 16 }); export const handler = async () => typeof request;",
   },
   'phone-min': {
     label: 'libphonenumber-js (min metadata, now)',
-    contents: "import { parsePhoneNumberWithError, isSupportedCountry, validatePhoneNumberLength } from 'libphonenumber-js'; export const handler = async () => [parsePhoneNumberWithError('+14155550132').number, isSupportedCountry('US'), validatePhoneNumberLength('+1415')];",
+    contents:
+      "import { parsePhoneNumberWithError, isSupportedCountry, validatePhoneNumberLength } from 'libphonenumber-js'; export const handler = async () => [parsePhoneNumberWithError('+14155550132').number, isSupportedCountry('US'), validatePhoneNumberLength('+1415')];",
   },
   'phone-max': {
     label: 'libphonenumber-js/max',
-    contents: "import { parsePhoneNumberWithError, isSupportedCountry, validatePhoneNumberLength } from 'libphonenumber-js/max'; export const handler = async () => [parsePhoneNumberWithError('+14155550132').number, isSupportedCountry('US'), validatePhoneNumberLength('+1415')];",
+    contents:
+      "import { parsePhoneNumberWithError, isSupportedCountry, validatePhoneNumberLength } from 'libphonenumber-js/max'; export const handler = async () => [parsePhoneNumberWithError('+14155550132').number, isSupportedCountry('US'), validatePhoneNumberLength('+1415')];",
   },
   'phone-mobile': {
     label: 'libphonenumber-js/mobile',
-    contents: "import { parsePhoneNumberWithError, isSupportedCountry, validatePhoneNumberLength } from 'libphonenumber-js/mobile'; export const handler = async () => [parsePhoneNumberWithError('+14155550132').number, isSupportedCountry('US'), validatePhoneNumberLength('+1415')];",
+    contents:
+      "import { parsePhoneNumberWithError, isSupportedCountry, validatePhoneNumberLength } from 'libphonenumber-js/mobile'; export const handler = async () => [parsePhoneNumberWithError('+14155550132').number, isSupportedCountry('US'), validatePhoneNumberLength('+1415')];",
   },
 };

@@ -24,4 +24,17 @@ if (typeof mod.handler !== 'function') throw new Error(`${bundle} exports no han
 // Anything the init scheduled (timers, promises) gets one turn of the event loop to show itself.
 await new Promise((resolve) => setTimeout(resolve, 0));
 const memory = process.memoryUsage();
-process.send({ type: 'result', value: { importMs, importCpuMs, connects, rssMb: memory.rss / 1048576, heapUsedMb: memory.heapUsed / 1048576, sinceProcessStartMs: performance.now() } }, () => process.exit(0));
+process.send(
+  {
+    type: 'result',
+    value: {
+      importMs,
+      importCpuMs,
+      connects,
+      rssMb: memory.rss / 1048576,
+      heapUsedMb: memory.heapUsed / 1048576,
+      sinceProcessStartMs: performance.now(),
+    },
+  },
+  () => process.exit(0),
+);

@@ -40,7 +40,11 @@ function viaHttp(req: HttpRequest): Promise<number> {
 }
 
 async function viaFetch(req: HttpRequest): Promise<number> {
-  const response = await fetch(req.url, { method: req.method, ...(req.headers !== undefined ? { headers: req.headers } : {}), ...(req.body !== undefined ? { body: req.body } : {}) });
+  const response = await fetch(req.url, {
+    method: req.method,
+    ...(req.headers !== undefined ? { headers: req.headers } : {}),
+    ...(req.body !== undefined ? { body: req.body } : {}),
+  });
   await response.text();
   return response.status;
 }

@@ -61,7 +61,9 @@ export async function pool(count: number, concurrency: number, work: (index: num
  * `roundSize` with the provider emulators cleared between rounds (clock
  * stopped). Returns the time spent delivering, the RSS at the start, the rounds.
  */
-export async function timedRounds(work: (index: number) => Promise<void>): Promise<{ elapsedMs: number; rssAtStartMb: number; rounds: number }> {
+export async function timedRounds(
+  work: (index: number) => Promise<void>,
+): Promise<{ elapsedMs: number; rssAtStartMb: number; rounds: number }> {
   const rssAtStartMb = process.memoryUsage().rss / 1048576;
   let elapsedMs = 0;
   let rounds = 0;
@@ -89,7 +91,12 @@ export function plannedRequests(route: ResolvedRoute): HttpRequest[][][] {
       route.accounts.map((account) => {
         const adapter = PROVIDER_ADAPTERS[account.provider];
         const credentials = adapter.credentials.parse(PROVIDER_SECRETS[account.name]);
-        const context = { contact, target: { route, account }, credentials, baseUrl: `${input.providers[account.provider]}/${account.provider}` };
+        const context = {
+          contact,
+          target: { route, account },
+          credentials,
+          baseUrl: `${input.providers[account.provider]}/${account.provider}`,
+        };
         const lookup = adapter.lookup?.(context);
         return [...(lookup !== undefined ? [lookup] : []), adapter.create(context)];
       }),
@@ -98,7 +105,10 @@ export function plannedRequests(route: ResolvedRoute): HttpRequest[][][] {
   return plan;
 }
 
-export function finish(result: Omit<DeliverResult, 'cpuMs' | 'maxRssMb' | 'rssAfterMb' | 'node' | 'contactsPerSecond'>, cpuStart: NodeJS.CpuUsage): DeliverResult {
+export function finish(
+  result: Omit<DeliverResult, 'cpuMs' | 'maxRssMb' | 'rssAfterMb' | 'node' | 'contactsPerSecond'>,
+  cpuStart: NodeJS.CpuUsage,
+): DeliverResult {
   // CPU includes the short pauses between rounds (one IPC message each): negligible.
   const cpu = process.cpuUsage(cpuStart);
   return {

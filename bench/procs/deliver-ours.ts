@@ -35,7 +35,13 @@ function thinClient(): HttpClient {
         const outgoing = http.request(req.url, { method: req.method, headers: req.headers, agent }, (incoming) => {
           const chunks: Buffer[] = [];
           incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-          incoming.on('end', () => resolve({ status: incoming.statusCode ?? 0, headers: incoming.headers as Record<string, string | undefined>, body: Buffer.concat(chunks).toString('utf8') }));
+          incoming.on('end', () =>
+            resolve({
+              status: incoming.statusCode ?? 0,
+              headers: incoming.headers as Record<string, string | undefined>,
+              body: Buffer.concat(chunks).toString('utf8'),
+            }),
+          );
           incoming.on('error', reject);
         });
         outgoing.on('error', reject);
@@ -60,7 +66,10 @@ const outcomes: Record<string, number> = {};
 const cpuStart = process.cpuUsage();
 const { elapsedMs, rssAtStartMb, rounds } = await timedRounds(async (index) => {
   for (const outcome of await deliverContact(benchContact(index), route, context)) {
-    const key = outcome.status === 'failed' || outcome.status === 'transient' ? `${outcome.status}:${outcome.provider}:${outcome.message}` : outcome.status;
+    const key =
+      outcome.status === 'failed' || outcome.status === 'transient'
+        ? `${outcome.status}:${outcome.provider}:${outcome.message}`
+        : outcome.status;
     outcomes[key] = (outcomes[key] ?? 0) + 1;
   }
 });
@@ -68,7 +77,17 @@ const clientConnections = context.http.connectionsOpened();
 context.http.close();
 reportResult(
   finish(
-    { client: thin ? 'our engine + adapters over a thin node:http' : 'ours (shared/http.ts)', contacts: input.contacts, concurrency: input.concurrency, elapsedMs, rssAtStartMb, rounds, requests: Number.NaN, outcomes, clientConnections },
+    {
+      client: thin ? 'our engine + adapters over a thin node:http' : 'ours (shared/http.ts)',
+      contacts: input.contacts,
+      concurrency: input.concurrency,
+      elapsedMs,
+      rssAtStartMb,
+      rounds,
+      requests: Number.NaN,
+      outcomes,
+      clientConnections,
+    },
     cpuStart,
   ),
 );

@@ -15,14 +15,24 @@ const route = findRoute(parseRoutesConfig(routesFile), 'form', 'default');
 if (route === undefined) throw new Error('config/routes.json has no form/default route');
 const plan = plannedRequests(route);
 const opened: Record<string, number> = {};
-const dispatcher = new Agent({ connections: 16, connect: { timeout: 3_000 }, headersTimeout: 10_000, bodyTimeout: 10_000 });
+const dispatcher = new Agent({
+  connections: 16,
+  connect: { timeout: 3_000 },
+  headersTimeout: 10_000,
+  bodyTimeout: 10_000,
+});
 dispatcher.on('connect', (origin) => {
   const host = new URL(String(origin)).host;
   opened[host] = (opened[host] ?? 0) + 1;
 });
 
 async function send(req: HttpRequest): Promise<number> {
-  const response = await request(req.url, { method: req.method, dispatcher, ...(req.headers !== undefined ? { headers: req.headers } : {}), ...(req.body !== undefined ? { body: req.body } : {}) });
+  const response = await request(req.url, {
+    method: req.method,
+    dispatcher,
+    ...(req.headers !== undefined ? { headers: req.headers } : {}),
+    ...(req.body !== undefined ? { body: req.body } : {}),
+  });
   await response.body.text();
   return response.statusCode;
 }
@@ -43,4 +53,19 @@ const { elapsedMs, rssAtStartMb, rounds } = await timedRounds(async (index) => {
   );
 });
 await dispatcher.close();
-reportResult(finish({ client: 'undici package (Agent, connections 16)', contacts: input.contacts, concurrency: input.concurrency, elapsedMs, rssAtStartMb, rounds, requests, outcomes, clientConnections: opened }, cpuStart));
+reportResult(
+  finish(
+    {
+      client: 'undici package (Agent, connections 16)',
+      contacts: input.contacts,
+      concurrency: input.concurrency,
+      elapsedMs,
+      rssAtStartMb,
+      rounds,
+      requests,
+      outcomes,
+      clientConnections: opened,
+    },
+    cpuStart,
+  ),
+);

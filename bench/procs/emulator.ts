@@ -23,7 +23,9 @@ const PROVIDERS = ['twochat', 'kirim', 'callbell', 'chatwoot'] as const;
 const servers: http.Server[] = [];
 const connections = new Map<http.Server, number>();
 const createServer = http.createServer.bind(http);
-(http as { createServer: typeof http.createServer }).createServer = ((...args: Parameters<typeof http.createServer>) => {
+(http as { createServer: typeof http.createServer }).createServer = ((
+  ...args: Parameters<typeof http.createServer>
+) => {
   const server = createServer(...args);
   servers.push(server);
   connections.set(server, 0);
@@ -56,9 +58,15 @@ async function main(): Promise<void> {
       secretCalls[name] = (secretCalls[name] ?? 0) + 1;
     }
     return {
-      connections: Object.fromEntries(Object.entries(all).map(([name, emulator]) => [name, connections.get(serverOf(emulator)) ?? 0])),
-      requests: Object.fromEntries(Object.entries(providers).map(([name, emulator]) => [name, emulator.state.requests.length])),
-      contacts: Object.fromEntries(Object.entries(providers).map(([name, emulator]) => [name, emulator.state.contacts.length])),
+      connections: Object.fromEntries(
+        Object.entries(all).map(([name, emulator]) => [name, connections.get(serverOf(emulator)) ?? 0]),
+      ),
+      requests: Object.fromEntries(
+        Object.entries(providers).map(([name, emulator]) => [name, emulator.state.requests.length]),
+      ),
+      contacts: Object.fromEntries(
+        Object.entries(providers).map(([name, emulator]) => [name, emulator.state.contacts.length]),
+      ),
       statuses: Object.fromEntries(
         Object.entries(providers).map(([name, emulator]) => {
           const counts: Record<string, number> = {};
@@ -101,7 +109,11 @@ async function main(): Promise<void> {
 
   process.send?.({
     type: 'ready',
-    value: { providers: Object.fromEntries(Object.entries(providers).map(([name, emulator]) => [name, emulator.url])), aws: aws.url, resources },
+    value: {
+      providers: Object.fromEntries(Object.entries(providers).map(([name, emulator]) => [name, emulator.url])),
+      aws: aws.url,
+      resources,
+    },
   });
 }
 

@@ -18,7 +18,13 @@ import { readFileSync } from 'node:fs';
 import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { pathToFileURL } from 'node:url';
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+  SQSBatchResponse,
+  SQSEvent,
+} from 'aws-lambda';
 import type { LocalResources } from '../../local/emulator/provision.js';
 import { httpApiEvent, lambdaContext } from '../../local/lambda.js';
 import { reportResult } from '../lib/children.js';
@@ -48,12 +54,17 @@ async function secretCalls(): Promise<Record<string, number>> {
   const response = await fetch(`${input.aws}/_emulator/requests?provider=secretsmanager`);
   const requests = (await response.json()) as Array<{ body?: { SecretId?: string } }>;
   const counts: Record<string, number> = {};
-  for (const request of requests) counts[request.body?.SecretId ?? '?'] = (counts[request.body?.SecretId ?? '?'] ?? 0) + 1;
+  for (const request of requests)
+    counts[request.body?.SecretId ?? '?'] = (counts[request.body?.SecretId ?? '?'] ?? 0) + 1;
   return counts;
 }
 
 const diff = (after: Record<string, number>, before: Record<string, number>) =>
-  Object.fromEntries(Object.entries(after).map(([name, count]) => [name, count - (before[name] ?? 0)]).filter(([, count]) => (count as number) > 0));
+  Object.fromEntries(
+    Object.entries(after)
+      .map(([name, count]) => [name, count - (before[name] ?? 0)])
+      .filter(([, count]) => (count as number) > 0),
+  );
 
 interface Invocations {
   invocations: number;
@@ -71,7 +82,13 @@ async function importHandler<T>(file: string): Promise<{ handler: T; ms: number 
   return { handler: mod.handler, ms: performance.now() - started };
 }
 
-async function invokeAll<E, R>(handler: (event: E, context: Context) => Promise<R>, events: E[], context: Context, ok: (result: R) => boolean, coldImportMs: number): Promise<Invocations> {
+async function invokeAll<E, R>(
+  handler: (event: E, context: Context) => Promise<R>,
+  events: E[],
+  context: Context,
+  ok: (result: R) => boolean,
+  coldImportMs: number,
+): Promise<Invocations> {
   const before = await secretCalls();
   const times: number[] = [];
   let unexpected = 0;
@@ -83,7 +100,14 @@ async function invokeAll<E, R>(handler: (event: E, context: Context) => Promise<
     if (!ok(result)) unexpected++;
   }
   const used = process.cpuUsage(cpu);
-  return { invocations: events.length, ms: summarize(times), cpuMsPerInvocation: (used.user + used.system) / 1000 / events.length, unexpected, secretCalls: diff(await secretCalls(), before), coldImportMs };
+  return {
+    invocations: events.length,
+    ms: summarize(times),
+    cpuMsPerInvocation: (used.user + used.system) / 1000 / events.length,
+    unexpected,
+    secretCalls: diff(await secretCalls(), before),
+    coldImportMs,
+  };
 }
 
 // Shopify orders: a different order event and a different billing phone each, signed.
@@ -93,7 +117,9 @@ const shopifyEvents = Array.from({ length: input.ingestPerSource }, (_, i) => {
 });
 // Typeform responses: a different event id and phone each.
 const typeformEvents = Array.from({ length: input.ingestPerSource }, (_, i) => {
-  const body = input.typeformBody.replace('01HQ3V7Y8K2M4N6P8R0T2V4X6Z', `bench-typeform-${i}`).replace('+14155550132', usPhone(input.ingestPerSource + i).e164);
+  const body = input.typeformBody
+    .replace('01HQ3V7Y8K2M4N6P8R0T2V4X6Z', `bench-typeform-${i}`)
+    .replace('+14155550132', usPhone(input.ingestPerSource + i).e164);
   return httpApiEvent('typeform', 'default', body, typeformHeaders(body));
 });
 
@@ -108,25 +134,74 @@ const floorHandler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayPr
   createHmac('sha256', SOURCE_SECRETS.shopify).update(raw).digest();
   const order = JSON.parse(raw.toString('utf8')) as { admin_graphql_api_id: string };
   const pk = { S: `floor#${event.headers?.['x-shopify-event-id'] ?? ''}` };
-  await floorDynamo.send(new PutItemCommand({ TableName: input.resources.tableName, Item: { pk, sk: { S: 'ingest' }, state: { S: 'pending' } }, ConditionExpression: 'attribute_not_exists(pk)' }));
-  await floorSqs.send(new SendMessageCommand({ QueueUrl: input.resources.dlqUrl, MessageBody: JSON.stringify({ v: 1, order: order.admin_graphql_api_id }) }));
-  await floorDynamo.send(new UpdateItemCommand({ TableName: input.resources.tableName, Key: { pk, sk: { S: 'ingest' } }, UpdateExpression: 'SET #s = :q', ExpressionAttributeNames: { '#s': 'state' }, ExpressionAttributeValues: { ':q': { S: 'queued' } } }));
+  await floorDynamo.send(
+    new PutItemCommand({
+      TableName: input.resources.tableName,
+      Item: { pk, sk: { S: 'ingest' }, state: { S: 'pending' } },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    }),
+  );
+  await floorSqs.send(
+    new SendMessageCommand({
+      QueueUrl: input.resources.dlqUrl,
+      MessageBody: JSON.stringify({ v: 1, order: order.admin_graphql_api_id }),
+    }),
+  );
+  await floorDynamo.send(
+    new UpdateItemCommand({
+      TableName: input.resources.tableName,
+      Key: { pk, sk: { S: 'ingest' } },
+      UpdateExpression: 'SET #s = :q',
+      ExpressionAttributeNames: { '#s': 'state' },
+      ExpressionAttributeValues: { ':q': { S: 'queued' } },
+    }),
+  );
   return { statusCode: 200, body: '{"status":"accepted"}' };
 };
-const floorRun = await invokeAll((event: APIGatewayProxyEventV2) => floorHandler(event), shopifyEvents, lambdaContext('floor'), accepted, 0);
+const floorRun = await invokeAll(
+  (event: APIGatewayProxyEventV2) => floorHandler(event),
+  shopifyEvents,
+  lambdaContext('floor'),
+  accepted,
+  0,
+);
 floorDynamo.destroy();
 floorSqs.destroy();
 
 const shops = await importHandler<HttpHandler>(input.bundles.shops);
-const shopsRun = await invokeAll(shops.handler, shopifyEvents, lambdaContext('contact-relay-bench-shops'), accepted, shops.ms);
+const shopsRun = await invokeAll(
+  shops.handler,
+  shopifyEvents,
+  lambdaContext('contact-relay-bench-shops'),
+  accepted,
+  shops.ms,
+);
 const forms = await importHandler<HttpHandler>(input.bundles.forms);
-const formsRun = await invokeAll(forms.handler, typeformEvents, lambdaContext('contact-relay-bench-forms'), accepted, forms.ms);
+const formsRun = await invokeAll(
+  forms.handler,
+  typeformEvents,
+  lambdaContext('contact-relay-bench-forms'),
+  accepted,
+  forms.ms,
+);
 
 // The jobs the two ingest runs queued, as Lambda's event source mapping hands them over.
-const sqs = new SQSClient({ endpoint: input.aws, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+const sqs = new SQSClient({
+  endpoint: input.aws,
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+});
 const messages: Message[] = [];
 for (let empty = 0; empty < 3 && messages.length < input.ingestPerSource * 2; ) {
-  const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: input.resources.queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 600, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['All'] }));
+  const { Messages = [] } = await sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: input.resources.queueUrl,
+      MaxNumberOfMessages: 10,
+      VisibilityTimeout: 600,
+      WaitTimeSeconds: 0,
+      MessageSystemAttributeNames: ['All'],
+    }),
+  );
   if (Messages.length === 0) empty++;
   messages.push(...Messages);
 }
@@ -151,7 +226,8 @@ const toRecord = (message: Message): SQSEvent['Records'][number] => ({
 const records = messages.map(toRecord);
 const singles = records.slice(0, input.deliverSingles).map((record): SQSEvent => ({ Records: [record] }));
 const batches: SQSEvent[] = [];
-for (let i = input.deliverSingles; i < records.length; i += input.batchSize) batches.push({ Records: records.slice(i, i + input.batchSize) });
+for (let i = input.deliverSingles; i < records.length; i += input.batchSize)
+  batches.push({ Records: records.slice(i, i + input.batchSize) });
 
 const deliver = await importHandler<SqsHandler>(input.bundles.deliver);
 const delivered = (result: SQSBatchResponse) => result.batchItemFailures.length === 0;
@@ -167,7 +243,10 @@ reportResult({
   deliverBatch: { ...batchRun, batchSize: input.batchSize },
   jobsQueued: messages.length,
   deliverSecretCalls: Object.fromEntries(
-    [...new Set([...Object.keys(singleRun.secretCalls), ...Object.keys(batchRun.secretCalls)])].map((name) => [name, (singleRun.secretCalls[name] ?? 0) + (batchRun.secretCalls[name] ?? 0)]),
+    [...new Set([...Object.keys(singleRun.secretCalls), ...Object.keys(batchRun.secretCalls)])].map((name) => [
+      name,
+      (singleRun.secretCalls[name] ?? 0) + (batchRun.secretCalls[name] ?? 0),
+    ]),
   ),
   maxRssMb: process.resourceUsage().maxRSS / 1024,
 });

@@ -102,11 +102,28 @@ async function secretsOverTtl() {
   }
   const spanMs = (invocations - 1) * spacingMs;
   const expected = names.length * Math.ceil((spanMs + 1) / DEFAULT_SECRET_TTL_MS);
-  return { secrets: names.length, invocations, spacingMs, ttlMs: DEFAULT_SECRET_TTL_MS, coldConcurrentReads: 10, coldCalls, calls, expected };
+  return {
+    secrets: names.length,
+    invocations,
+    spacingMs,
+    ttlMs: DEFAULT_SECRET_TTL_MS,
+    coldConcurrentReads: 10,
+    coldCalls,
+    calls,
+    expected,
+  };
 }
 
-const shopify = await compute(shopifySource, request('shopify', input.shopifyBody, shopifyHeaders(input.shopifyBody, 'evt-warm')), SOURCE_SECRETS.shopify);
-const typeform = await compute(typeformSource, request('typeform', input.typeformBody, typeformHeaders(input.typeformBody)), SOURCE_SECRETS.typeform);
+const shopify = await compute(
+  shopifySource,
+  request('shopify', input.shopifyBody, shopifyHeaders(input.shopifyBody, 'evt-warm')),
+  SOURCE_SECRETS.shopify,
+);
+const typeform = await compute(
+  typeformSource,
+  request('typeform', input.typeformBody, typeformHeaders(input.typeformBody)),
+  SOURCE_SECRETS.typeform,
+);
 const phone = await measure(() => normalisePhone('(415) 555-0132', { country: 'US' }));
 const secrets = await secretsOverTtl();
 reportResult({ shopify, typeform, phone, secrets, node: process.version });

@@ -69,10 +69,20 @@ export interface Check {
 const MARK = { ok: '✓', fail: '✗', skip: '–' } as const;
 
 /** How to create, correct or re-key a secret, for this backend. */
-function secretFix(backend: SecretBackend, spec: SecretSpec, mode: 'create' | 'correct' | 'rekey', stage: string): string[] {
+function secretFix(
+  backend: SecretBackend,
+  spec: SecretSpec,
+  mode: 'create' | 'correct' | 'rekey',
+  stage: string,
+): string[] {
   const shape = JSON.stringify(spec.template);
   if (backend.kind === 'file') {
-    const what = mode === 'create' ? `add "${spec.name}" to` : mode === 'correct' ? `correct "${spec.name}" in` : `put a valid key in "${spec.name}" in`;
+    const what =
+      mode === 'create'
+        ? `add "${spec.name}" to`
+        : mode === 'correct'
+          ? `correct "${spec.name}" in`
+          : `put a valid key in "${spec.name}" in`;
     const restart = backend.servedByNpmStart ? ', then restart `npm start` (it reads the file when it starts)' : '';
     return [`${what} ${backend.label} (shape: ${shape})${restart}`];
   }
@@ -90,14 +100,32 @@ async function checkSecret(backend: SecretBackend, spec: SecretSpec, stage: stri
   try {
     value = await backend.store.get(spec.name, z.unknown());
   } catch (error) {
-    if (error instanceof SecretNotFoundError) return { status: 'fail', subject, detail: `missing: ${spec.purpose}`, fix: secretFix(backend, spec, 'create', stage) };
-    if (error instanceof SecretFormatError) return { status: 'fail', subject, detail: `${backend.explain(error)}`, fix: secretFix(backend, spec, 'correct', stage) };
+    if (error instanceof SecretNotFoundError)
+      return {
+        status: 'fail',
+        subject,
+        detail: `missing: ${spec.purpose}`,
+        fix: secretFix(backend, spec, 'create', stage),
+      };
+    if (error instanceof SecretFormatError)
+      return {
+        status: 'fail',
+        subject,
+        detail: `${backend.explain(error)}`,
+        fix: secretFix(backend, spec, 'correct', stage),
+      };
     const where = `the region (${backend.region})`;
     const fix = `check AWS credentials and ${where}: aws sts get-caller-identity; AWS_PROFILE, --region`;
     return { status: 'fail', subject, detail: backend.explain(error), fix: [fix] };
   }
   const problem = spec.problem(value);
-  if (problem !== undefined) return { status: 'fail', subject, detail: `wrong shape: ${problem} (${spec.purpose})`, fix: secretFix(backend, spec, 'correct', stage) };
+  if (problem !== undefined)
+    return {
+      status: 'fail',
+      subject,
+      detail: `wrong shape: ${problem} (${spec.purpose})`,
+      fix: secretFix(backend, spec, 'correct', stage),
+    };
   return { status: 'ok', subject, detail: spec.purpose };
 }
 
@@ -111,11 +139,15 @@ const chosenBy = (endpoint: Endpoint) =>
 function unreachableFix(endpoint: Endpoint, label: string): string {
   switch (endpoint.source) {
     case 'emulator':
-      return `start the local stack (npm start): its emulator serves ${label} at ${endpoint.url}; `
-        + 'or set EMULATOR_PORT, or pass --emulator URL';
+      return (
+        `start the local stack (npm start): its emulator serves ${label} at ${endpoint.url}; ` +
+        'or set EMULATOR_PORT, or pass --emulator URL'
+      );
     case 'env':
-      return `${label} did not answer at ${endpoint.url}: check ${endpoint.variable} and the network `
-        + '(unset it to use the emulator)';
+      return (
+        `${label} did not answer at ${endpoint.url}: check ${endpoint.variable} and the network ` +
+        '(unset it to use the emulator)'
+      );
     default:
       return `${label} did not answer; check the network and ${label}'s status, then run doctor again`;
   }
@@ -141,7 +173,14 @@ function credentialCheck(
     case 'unreachable':
       return { status: 'fail', subject, detail, fix: [unreachableFix(endpoint, label)] };
     default:
-      return { status: 'fail', subject, detail, fix: [`check the ids in secret ${spec.name} (e.g. Kirim phoneNumberId, 99digital accountId/inboxId and baseUrl)`] };
+      return {
+        status: 'fail',
+        subject,
+        detail,
+        fix: [
+          `check the ids in secret ${spec.name} (e.g. Kirim phoneNumberId, 99digital accountId/inboxId and baseUrl)`,
+        ],
+      };
   }
 }
 
@@ -154,7 +193,13 @@ async function runChecks(
 ): Promise<Check[]> {
   const { config } = routes;
   const routeCount = Object.values(config.sources).reduce((sum, list) => sum + Object.keys(list ?? {}).length, 0);
-  const checks: Check[] = [{ status: 'ok', subject: 'route config', detail: `${shown({ cwd }, routes.file)}: ${plural(Object.keys(config.accounts).length, 'account')}, ${plural(routeCount, 'route')}` }];
+  const checks: Check[] = [
+    {
+      status: 'ok',
+      subject: 'route config',
+      detail: `${shown({ cwd }, routes.file)}: ${plural(Object.keys(config.accounts).length, 'account')}, ${plural(routeCount, 'route')}`,
+    },
+  ];
   const specs = neededSecrets(config, stage);
   for (const spec of outsideStage(specs, stage)) {
     checks.push({
@@ -176,13 +221,19 @@ async function runChecks(
       const url = routing[provider].url;
       if (url !== undefined) baseUrls[provider] = url;
     }
-    const accounts = Object.fromEntries(usable.map((spec) => [spec.account as string, { provider: spec.provider as ProviderName }]));
+    const accounts = Object.fromEntries(
+      usable.map((spec) => [spec.account as string, { provider: spec.provider as ProviderName }]),
+    );
     const health = await checkProviderAccounts({ accounts }, { stage, secrets: backend.store, http, baseUrls });
     for (const spec of providerSpecs) {
       const result = health.find((entry) => entry.account === spec.account);
       checks.push(
         result === undefined
-          ? { status: 'skip', subject: `credentials ${spec.account}`, detail: `not called: secret ${spec.name} is not usable` }
+          ? {
+              status: 'skip',
+              subject: `credentials ${spec.account}`,
+              detail: `not called: secret ${spec.name} is not usable`,
+            }
           : credentialCheck(result, spec, backend, stage, routing[result.provider]),
       );
     }
@@ -197,7 +248,8 @@ function renderChecks(checks: readonly Check[]): string {
   const lines: string[] = [];
   for (const check of checks) {
     lines.push(`  ${MARK[check.status]}  ${check.subject.padEnd(width)}  ${check.detail}`);
-    (check.fix ?? []).forEach((fix, index) => lines.push(`       ${index === 0 ? 'fix:' : '    '} ${fix}`));
+    for (const [index, fix] of (check.fix ?? []).entries())
+      lines.push(`       ${index === 0 ? 'fix:' : '    '} ${fix}`);
   }
   return lines.join('\n');
 }
@@ -240,7 +292,18 @@ export async function doctor(argv: string[], io: Io): Promise<number> {
     if (!(error instanceof CliError)) throw error;
     // The route config or the secrets file cannot be read: nothing else can be checked.
     const subject = /secrets file/.test(error.message) ? 'secrets file' : 'route config';
-    checks = [{ status: 'fail', subject, detail: error.message, fix: [subject === 'route config' ? 'correct the field named above (README, "Route config")' : 'create it, or pass --secrets FILE'] }];
+    checks = [
+      {
+        status: 'fail',
+        subject,
+        detail: error.message,
+        fix: [
+          subject === 'route config'
+            ? 'correct the field named above (README, "Route config")'
+            : 'create it, or pass --secrets FILE',
+        ],
+      },
+    ];
   }
 
   const failed = checks.filter((check) => check.status === 'fail').length;
@@ -253,7 +316,10 @@ export async function doctor(argv: string[], io: Io): Promise<number> {
     print(io.stdout);
     const passed = checks.filter((check) => check.status === 'ok').length;
     const skipped = checks.length - passed - failed;
-    print(io.stdout, `${plural(checks.length, 'check')}: ${passed} ✓, ${failed} ✗${skipped > 0 ? `, ${skipped} not run` : ''}`);
+    print(
+      io.stdout,
+      `${plural(checks.length, 'check')}: ${passed} ✓, ${failed} ✗${skipped > 0 ? `, ${skipped} not run` : ''}`,
+    );
   }
   return failed === 0 ? EXIT.ok : EXIT.failed;
 }

@@ -12,7 +12,15 @@ import { buildWebhook } from '../webhook.js';
 import { routeSecret } from './send.js';
 
 /** The contact fields a column can be mapped to, and the form field each one is. */
-export const IMPORT_FIELDS = { name: 'fullName', first_name: 'firstName', last_name: 'lastName', email: 'email', phone: 'phone', country: 'country', tags: 'tags' } as const satisfies Record<string, ContactField>;
+export const IMPORT_FIELDS = {
+  name: 'fullName',
+  first_name: 'firstName',
+  last_name: 'lastName',
+  email: 'email',
+  phone: 'phone',
+  country: 'country',
+  tags: 'tags',
+} as const satisfies Record<string, ContactField>;
 export type ImportField = keyof typeof IMPORT_FIELDS;
 const FIELD_NAMES = Object.keys(IMPORT_FIELDS) as ImportField[];
 
@@ -99,20 +107,29 @@ export function parseMappings(options: readonly string[] | undefined): Array<{ c
     const column = at > 0 ? option.slice(0, at).trim() : '';
     const field = at > 0 ? option.slice(at + 1).trim() : '';
     if (column === '' || field === '') throw new UsageError(`--map takes COLUMN=FIELD, got "${option}"`, 'import');
-    if (!(FIELD_NAMES as string[]).includes(field)) throw new UsageError(`--map ${option}: unknown field "${field}"; fields: ${FIELD_NAMES.join(', ')}`, 'import');
+    if (!(FIELD_NAMES as string[]).includes(field))
+      throw new UsageError(`--map ${option}: unknown field "${field}"; fields: ${FIELD_NAMES.join(', ')}`, 'import');
     return { column, field: field as ImportField };
   });
 }
 
 /** Which column goes where: explicit maps first, then columns named after a field, the rest as they are. */
-export function planColumns(header: readonly string[], mappings: ReadonlyArray<{ column: string; field: ImportField }>, route: Pick<ResolvedRoute, 'fields'>): ColumnPlan {
+export function planColumns(
+  header: readonly string[],
+  mappings: ReadonlyArray<{ column: string; field: ImportField }>,
+  route: Pick<ResolvedRoute, 'fields'>,
+): ColumnPlan {
   const keyOf = (field: ImportField) => route.fields?.[IMPORT_FIELDS[field]]?.[0] ?? field;
   const mapped: ColumnPlan['mapped'] = [];
   const taken = new Set<number>();
   for (const { column, field } of mappings) {
     let index = header.indexOf(column);
     if (index === -1) index = header.findIndex((name) => name.trim().toLowerCase() === column.toLowerCase());
-    if (index === -1) throw new UsageError(`--map ${column}=${field}: the CSV has no column "${column}" (columns: ${header.map((name) => `"${name}"`).join(', ')})`, 'import');
+    if (index === -1)
+      throw new UsageError(
+        `--map ${column}=${field}: the CSV has no column "${column}" (columns: ${header.map((name) => `"${name}"`).join(', ')})`,
+        'import',
+      );
     mapped.push({ index, column: header[index] as string, field, key: keyOf(field) });
     taken.add(index);
   }
@@ -136,7 +153,9 @@ export function findsContactDetails(plan: ColumnPlan, route: Pick<ResolvedRoute,
   return (['email', 'phone'] as const).some((field) => {
     const explicit = route.fields?.[field];
     const names = explicit ?? AUTOMATIC_FIELDS[field];
-    return plan.passed.some((column) => (explicit ? names.includes(column.column) : names.some((name) => squash(name) === squash(column.column))));
+    return plan.passed.some((column) =>
+      explicit ? names.includes(column.column) : names.some((name) => squash(name) === squash(column.column)),
+    );
   });
 }
 
@@ -184,18 +203,26 @@ function readCheckpoint(io: Io, file: string): Checkpoint | undefined {
   if (!existsSync(file)) return undefined;
   try {
     const value = JSON.parse(readFileSync(file, 'utf8')) as Checkpoint;
-    if (value.version !== 1 || typeof value.sha256 !== 'string' || typeof value.lastRow !== 'number') throw new Error('not a contact-relay import checkpoint');
+    if (value.version !== 1 || typeof value.sha256 !== 'string' || typeof value.lastRow !== 'number')
+      throw new Error('not a contact-relay import checkpoint');
     return { ...value, counts: { ...zero(), ...value.counts } };
   } catch (error) {
-    throw new CliError(`cannot read checkpoint ${shown(io, file)}: ${(error as Error).message}; delete it or pass --restart`);
+    throw new CliError(
+      `cannot read checkpoint ${shown(io, file)}: ${(error as Error).message}; delete it or pass --restart`,
+    );
   }
 }
 
 /** Rows finish out of order when several are in flight: the report is put back in row order at the end. */
 function sortReport(file: string): void {
-  const records = parseCsv(readFileSync(file, 'utf8')).slice(1).filter((record) => !isBlank(record));
+  const records = parseCsv(readFileSync(file, 'utf8'))
+    .slice(1)
+    .filter((record) => !isBlank(record));
   records.sort((a, b) => Number(a.fields[0]) - Number(b.fields[0]));
-  writeAtomically(file, `row,reason\n${records.map((record) => `${record.fields[0]},${csvField(record.fields[1] ?? '')}\n`).join('')}`);
+  writeAtomically(
+    file,
+    `row,reason\n${records.map((record) => `${record.fields[0]},${csvField(record.fields[1] ?? '')}\n`).join('')}`,
+  );
 }
 
 function writeAtomically(file: string, text: string): void {
@@ -237,11 +264,20 @@ function readSettings(values: Values, positionals: string[], io: Io): Settings {
   const csvArg = positionals[0];
   if (csvArg === undefined) throw new UsageError('give the contacts CSV file', 'import');
   noExtraPositionals(positionals, 1, 'import');
-  if (values.route === undefined) throw new UsageError('--route is required: the form route the contacts go through (see config/routes.json)', 'import');
-  if (values.source !== undefined && values.source !== 'form') throw new UsageError(`--source: rows are imported as plain form submissions; only "form" is supported, got "${values.source}"`, 'import');
+  if (values.route === undefined)
+    throw new UsageError(
+      '--route is required: the form route the contacts go through (see config/routes.json)',
+      'import',
+    );
+  if (values.source !== undefined && values.source !== 'form')
+    throw new UsageError(
+      `--source: rows are imported as plain form submissions; only "form" is supported, got "${values.source}"`,
+      'import',
+    );
   const delimiter = values.delimiter ?? ',';
   const separator = delimiter === '\\t' || delimiter === 'tab' ? '\t' : delimiter;
-  if ([...separator].length !== 1 || separator === '"' || separator === '\n' || separator === '\r') throw new UsageError('--delimiter must be one character (e.g. ";" or tab), not a quote', 'import');
+  if ([...separator].length !== 1 || separator === '"' || separator === '\n' || separator === '\r')
+    throw new UsageError('--delimiter must be one character (e.g. ";" or tab), not a quote', 'import');
   const mappings = parseMappings(values.map);
   const concurrency = intOption(values.concurrency, 'concurrency', 4, 1, 32, 'import');
   const timeoutMs = intOption(values.timeout, 'timeout', 30, 1, 600, 'import') * 1000;
@@ -266,16 +302,24 @@ function readAndPlan(io: Io, { csvArg, separator, mappings, route }: Settings): 
     bytes = readFileSync(csvPath);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new CliError(code === 'ENOENT' ? `CSV file ${csvArg} does not exist` : `cannot read CSV file ${csvArg}: ${(error as Error).message}`);
+    throw new CliError(
+      code === 'ENOENT'
+        ? `CSV file ${csvArg} does not exist`
+        : `cannot read CSV file ${csvArg}: ${(error as Error).message}`,
+    );
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const records = parseCsv(bytes.toString('utf8'), separator);
   const header = records[0];
-  if (header === undefined || isBlank(header)) throw new CliError(`${csvArg} is empty: the first row must name the columns (e.g. name,email,phone)`);
+  if (header === undefined || isBlank(header))
+    throw new CliError(`${csvArg} is empty: the first row must name the columns (e.g. name,email,phone)`);
   if (header.error !== undefined) throw new CliError(`${csvArg}: the header row is malformed: ${header.error}`);
   const plan = planColumns(header.fields, mappings, route);
   if (!findsContactDetails(plan, route)) {
-    throw new UsageError(`no column of ${csvArg} gives an email or a phone (columns: ${header.fields.map((name) => `"${name}"`).join(', ')}); map one with --map <column>=email or --map <column>=phone`, 'import');
+    throw new UsageError(
+      `no column of ${csvArg} gives an email or a phone (columns: ${header.fields.map((name) => `"${name}"`).join(', ')}); map one with --map <column>=email or --map <column>=phone`,
+      'import',
+    );
   }
   return { sha256, records, header, plan };
 }
@@ -296,13 +340,24 @@ function resumePoint(io: Io, { values, csvArg, route }: Settings, { sha256, reco
   const errorsPath = userPath(io, values.errors ?? `${csvArg}.errors.csv`);
   const previous = values.restart ? undefined : readCheckpoint(io, checkpointPath);
   if (previous !== undefined && previous.sha256 !== sha256) {
-    throw new CliError(`checkpoint ${shown(io, checkpointPath)} was written for another version of ${csvArg} (its content changed since); pass --restart to import it from its first row, or --checkpoint with another file`);
+    throw new CliError(
+      `checkpoint ${shown(io, checkpointPath)} was written for another version of ${csvArg} (its content changed since); pass --restart to import it from its first row, or --checkpoint with another file`,
+    );
   }
   if (previous !== undefined && previous.route !== route.name) {
-    throw new CliError(`checkpoint ${shown(io, checkpointPath)} is of an import through route "${previous.route}", not "${route.name}"; pass another --checkpoint or --restart`);
+    throw new CliError(
+      `checkpoint ${shown(io, checkpointPath)} is of an import through route "${previous.route}", not "${route.name}"; pass another --checkpoint or --restart`,
+    );
   }
   const resumeAfter = previous?.lastRow ?? 1;
-  const rows = records.slice(1).filter((record) => record.row > resumeAfter && !isBlank(record) && !(record.error === undefined && record.fields.every((field) => field.trim() === '')));
+  const rows = records
+    .slice(1)
+    .filter(
+      (record) =>
+        record.row > resumeAfter &&
+        !isBlank(record) &&
+        !(record.error === undefined && record.fields.every((field) => field.trim() === '')),
+    );
   const lastDataRow = records.at(-1)?.row ?? 1;
   return { checkpointPath, errorsPath, previous, resumeAfter, rows, lastDataRow };
 }
@@ -345,7 +400,12 @@ interface CheckpointKeeper {
 }
 
 /** Rows finish out of order: the checkpoint's last row is the end of the unbroken run of rows done. */
-function checkpointKeeper(io: Io, { csvArg, route }: Settings, { sha256 }: PlannedCsv, { checkpointPath, previous, resumeAfter, rows, lastDataRow }: Resume): CheckpointKeeper {
+function checkpointKeeper(
+  io: Io,
+  { csvArg, route }: Settings,
+  { sha256 }: PlannedCsv,
+  { checkpointPath, previous, resumeAfter, rows, lastDataRow }: Resume,
+): CheckpointKeeper {
   const total = { ...(previous?.counts ?? zero()) };
   const done = new Set<number>();
   let frontier = 0;
@@ -362,7 +422,16 @@ function checkpointKeeper(io: Io, { csvArg, route }: Settings, { sha256 }: Plann
       if (!force && Date.now() - savedAt < 250) return;
       savedAt = Date.now();
       const complete = frontier === rows.length;
-      const checkpoint: Checkpoint = { version: 1, file: csvArg, sha256, route: route.name, lastRow: complete ? Math.max(lastRow, lastDataRow) : lastRow, complete, counts: total, updatedAt: io.now().toISOString() };
+      const checkpoint: Checkpoint = {
+        version: 1,
+        file: csvArg,
+        sha256,
+        route: route.name,
+        lastRow: complete ? Math.max(lastRow, lastDataRow) : lastRow,
+        complete,
+        counts: total,
+        updatedAt: io.now().toISOString(),
+      };
       writeAtomically(checkpointPath, `${JSON.stringify(checkpoint, null, 2)}\n`);
     },
     lastRow: () => lastRow,
@@ -377,7 +446,14 @@ interface Sent {
 }
 
 /** Each row posted as a signed form submission, `concurrency` at a time, until the end, a fatal answer or Ctrl-C. */
-async function sendRows(io: Io, { values, concurrency, timeoutMs, target, route }: Settings, { sha256, header, plan }: PlannedCsv, { rows, errorsPath }: Resume, errors: ErrorReport, checkpoint: CheckpointKeeper): Promise<Sent> {
+async function sendRows(
+  io: Io,
+  { values, concurrency, timeoutMs, target, route }: Settings,
+  { sha256, header, plan }: PlannedCsv,
+  { rows, errorsPath }: Resume,
+  errors: ErrorReport,
+  checkpoint: CheckpointKeeper,
+): Promise<Sent> {
   const counts = zero();
   const idempotencyPrefix = `import:${sha256.slice(0, 32)}`;
   const backend = secretBackend(io, target.stage, { secrets: values.secrets, region: values.region }, 'import');
@@ -396,13 +472,29 @@ async function sendRows(io: Io, { values, concurrency, timeoutMs, target, route 
       async (record, index) => {
         if (record.error !== undefined || record.fields.length !== header.fields.length) {
           count('malformed');
-          errors.add(record.row, `malformed CSV row: ${record.error ?? `it has ${plural(record.fields.length, 'field')}, the header has ${header.fields.length}`}`);
+          errors.add(
+            record.row,
+            `malformed CSV row: ${record.error ?? `it has ${plural(record.fields.length, 'field')}, the header has ${header.fields.length}`}`,
+          );
         } else {
           const payload = Buffer.from(JSON.stringify(rowBody(record, plan)), 'utf8');
-          const sign = () => buildWebhook({ route, payload, eventId: `${idempotencyPrefix}:${record.row}`, secret, secretName, now: io.now() });
+          const sign = () =>
+            buildWebhook({
+              route,
+              payload,
+              eventId: `${idempotencyPrefix}:${record.row}`,
+              secret,
+              secretName,
+              now: io.now(),
+            });
           let answer: Awaited<ReturnType<typeof postWebhook>>;
           try {
-            answer = await postWebhook(target.baseUrl, sign(), { timeoutMs, retries: 2, resign: sign, unreachableHint: unreachableHint(target) });
+            answer = await postWebhook(target.baseUrl, sign(), {
+              timeoutMs,
+              retries: 2,
+              resign: sign,
+              unreachableHint: unreachableHint(target),
+            });
           } catch (error) {
             if (!(error instanceof UnreachableError)) throw error;
             fatal ??= error.message;
@@ -425,7 +517,11 @@ async function sendRows(io: Io, { values, concurrency, timeoutMs, target, route 
         checkpoint.done(index);
         finished += 1;
         checkpoint.save();
-        progress.update(finished, rows.length, `accepted ${counts.accepted}, duplicate ${counts.duplicate}, errors ${counts.skipped + counts.rejected + counts.malformed}`);
+        progress.update(
+          finished,
+          rows.length,
+          `accepted ${counts.accepted}, duplicate ${counts.duplicate}, errors ${counts.skipped + counts.rejected + counts.malformed}`,
+        );
       },
       () => fatal !== undefined || io.signal?.aborted === true,
     );
@@ -439,7 +535,15 @@ async function sendRows(io: Io, { values, concurrency, timeoutMs, target, route 
 }
 
 /** The summary (text or JSON), and the exit code: failed when stopped, interrupted on Ctrl-C. */
-function report(io: Io, { values, csvArg, target, route }: Settings, { plan }: PlannedCsv, { checkpointPath, errorsPath, previous, resumeAfter, rows }: Resume, { counts, fatal }: Sent, errorRows: number, lastRow: number): number {
+function report(
+  io: Io,
+  { values, csvArg, target, route }: Settings,
+  { plan }: PlannedCsv,
+  { checkpointPath, errorsPath, previous, resumeAfter, rows }: Resume,
+  { counts, fatal }: Sent,
+  errorRows: number,
+  lastRow: number,
+): number {
   const interrupted = fatal === undefined && io.signal?.aborted === true;
   const firstRow = rows[0]?.row;
   if (values.json) {
@@ -462,12 +566,26 @@ function report(io: Io, { values, csvArg, target, route }: Settings, { plan }: P
     );
   } else {
     print(io.stdout, `import ${csvArg} → form/${route.name} at ${target.baseUrl} (stage ${target.stage})`);
-    const columns = [...plan.mapped.map((column) => `${column.column} → ${column.key}`), ...plan.passed.map((column) => `${column.column} (as is)`)];
-    print(io.stdout, `  columns: ${columns.join(', ')}${plan.dropped.length > 0 ? `; left out: ${plan.dropped.join(', ')}` : ''}`);
+    const columns = [
+      ...plan.mapped.map((column) => `${column.column} → ${column.key}`),
+      ...plan.passed.map((column) => `${column.column} (as is)`),
+    ];
+    print(
+      io.stdout,
+      `  columns: ${columns.join(', ')}${plan.dropped.length > 0 ? `; left out: ${plan.dropped.join(', ')}` : ''}`,
+    );
     if (rows.length === 0) {
-      print(io.stdout, previous !== undefined ? `  nothing to do: every row up to row ${resumeAfter} was imported before (checkpoint ${shown(io, checkpointPath)}; --restart sends them again, answered duplicate)` : '  no data rows');
+      print(
+        io.stdout,
+        previous !== undefined
+          ? `  nothing to do: every row up to row ${resumeAfter} was imported before (checkpoint ${shown(io, checkpointPath)}; --restart sends them again, answered duplicate)`
+          : '  no data rows',
+      );
     } else {
-      print(io.stdout, `  ${plural(rows.length, 'row')} (rows ${firstRow}–${rows.at(-1)?.row})${previous !== undefined ? `, resumed after row ${resumeAfter}` : ''}`);
+      print(
+        io.stdout,
+        `  ${plural(rows.length, 'row')} (rows ${firstRow}–${rows.at(-1)?.row})${previous !== undefined ? `, resumed after row ${resumeAfter}` : ''}`,
+      );
       print(
         io.stdout,
         table([

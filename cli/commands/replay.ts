@@ -1,9 +1,18 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
 import path from 'node:path';
 import { findRoute } from '../../shared/config/routes.js';
 import { SOURCES, type SourceName } from '../../shared/contact.js';
 import { intOption, isSource, noExtraPositionals, parse, TARGET_OPTIONS } from '../args.js';
-import { loadRoutes, resolveTarget, secretBackend, shown, userPath, type LoadedRoutes, type SecretBackend, type Target } from '../context.js';
+import {
+  loadRoutes,
+  resolveTarget,
+  secretBackend,
+  shown,
+  userPath,
+  type LoadedRoutes,
+  type SecretBackend,
+  type Target,
+} from '../context.js';
 import { CliError, EXIT, plural, print, Progress, table, UsageError, type Io } from '../io.js';
 import { runPool } from '../pool.js';
 import { describeRefusal, OUTCOMES, postWebhook, UnreachableError, unreachableHint, type Outcome } from '../post.js';
@@ -75,7 +84,8 @@ interface ReplayItem {
   error?: string;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** One JSONL line (or a JSON envelope file) as an item; malformed input becomes an item that says why. */
 function itemFromEnvelope(label: string, text: string): ReplayItem {
@@ -91,10 +101,19 @@ function itemFromEnvelope(label: string, text: string): ReplayItem {
   if (!isSource(source)) return { label, error: `unknown source "${source}"; sources: ${SOURCES.join(', ')}` };
   if (route !== undefined && typeof route !== 'string') return { label, source, error: '"route" must be a string' };
   if (topic !== undefined && typeof topic !== 'string') return { label, source, error: '"topic" must be a string' };
-  if (eventId !== undefined && typeof eventId !== 'string') return { label, source, error: '"eventId" must be a string' };
+  if (eventId !== undefined && typeof eventId !== 'string')
+    return { label, source, error: '"eventId" must be a string' };
   if (payload === undefined || payload === null) return { label, source, error: '"payload" is missing' };
-  const body = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : Buffer.from(JSON.stringify(payload), 'utf8');
-  return { label, source, payload: body, ...(route !== undefined ? { route } : {}), ...(topic !== undefined ? { topic } : {}), ...(eventId !== undefined ? { eventId } : {}) };
+  const body =
+    typeof payload === 'string' ? Buffer.from(payload, 'utf8') : Buffer.from(JSON.stringify(payload), 'utf8');
+  return {
+    label,
+    source,
+    payload: body,
+    ...(route !== undefined ? { route } : {}),
+    ...(topic !== undefined ? { topic } : {}),
+    ...(eventId !== undefined ? { eventId } : {}),
+  };
 }
 
 function itemsFromJsonl(label: string, text: string): ReplayItem[] {
@@ -110,12 +129,14 @@ function itemsFromJsonl(label: string, text: string): ReplayItem[] {
  * `google-forms-1.json` → google-forms.
  */
 function sourceOfFileName(name: string): SourceName | undefined {
-  return [...SOURCES].sort((a, b) => b.length - a.length).find((source) => name === `${source}.json` || name.startsWith(`${source}-`));
+  return [...SOURCES]
+    .sort((a, b) => b.length - a.length)
+    .find((source) => name === `${source}.json` || name.startsWith(`${source}-`));
 }
 
 function readReplayInput(io: Io, input: string): ReplayItem[] {
   const where = userPath(io, input);
-  let stats;
+  let stats: Stats;
   try {
     stats = statSync(where);
   } catch {
@@ -130,7 +151,9 @@ function readReplayInput(io: Io, input: string): ReplayItem[] {
   };
   if (!stats.isDirectory()) return itemsFromJsonl(input, read(where).toString('utf8'));
   const items: ReplayItem[] = [];
-  const names = readdirSync(where).filter((name) => !name.startsWith('.')).sort();
+  const names = readdirSync(where)
+    .filter((name) => !name.startsWith('.'))
+    .sort();
   for (const name of names) {
     const file = path.join(where, name);
     if (!statSync(file).isFile()) continue;
@@ -146,9 +169,17 @@ function readReplayInput(io: Io, input: string): ReplayItem[] {
     // A JSON file that is an envelope names its own source.
     const text = read(file).toString('utf8');
     const envelope = name.endsWith('.json') ? itemFromEnvelope(name, text) : undefined;
-    items.push(envelope?.error === undefined && envelope !== undefined ? envelope : { label: name, error: `cannot tell its source: name it <source>.json or <source>-….json (${SOURCES.join(', ')}) or make it {"source", "payload"}` });
+    items.push(
+      envelope?.error === undefined && envelope !== undefined
+        ? envelope
+        : {
+            label: name,
+            error: `cannot tell its source: name it <source>.json or <source>-….json (${SOURCES.join(', ')}) or make it {"source", "payload"}`,
+          },
+    );
   }
-  if (items.length === 0) throw new CliError(`${input} holds no *.jsonl file and no payload file named <source>.json or <source>-…`);
+  if (items.length === 0)
+    throw new CliError(`${input} holds no *.jsonl file and no payload file named <source>.json or <source>-…`);
   return items;
 }
 
@@ -176,22 +207,38 @@ interface SendContext {
 async function sendItem(item: ReplayItem, context: SendContext): Promise<ItemResult> {
   const routeName = item.route ?? context.defaults.route;
   const base = { label: item.label, ...(item.source ? { source: item.source, route: routeName } : {}) };
-  if (item.error !== undefined || item.source === undefined || item.payload === undefined) return { ...base, outcome: 'rejected', reason: item.error ?? 'nothing to send' };
+  if (item.error !== undefined || item.source === undefined || item.payload === undefined)
+    return { ...base, outcome: 'rejected', reason: item.error ?? 'nothing to send' };
   const route = findRoute(context.routes.config, item.source, routeName);
-  if (route === undefined) return { ...base, outcome: 'rejected', reason: `no route "${routeName}" for ${item.source} in ${path.basename(context.routes.file)}` };
+  if (route === undefined)
+    return {
+      ...base,
+      outcome: 'rejected',
+      reason: `no route "${routeName}" for ${item.source} in ${path.basename(context.routes.file)}`,
+    };
   // A topic only means something to the sources that read one from a header.
   const topic = TOPICS[item.source] === undefined ? undefined : (item.topic ?? context.defaults.topic);
   try {
     const { secret, secretName } = await routeSecret(context.backend, route, context.target.stage);
     const payload = item.payload;
-    const sign = () => buildWebhook({ route, payload, topic, eventId: item.eventId, secret, secretName, now: context.now() });
-    const answer = await postWebhook(context.target.baseUrl, sign(), { timeoutMs: context.timeoutMs, retries: 2, resign: sign, unreachableHint: unreachableHint(context.target) });
+    const sign = () =>
+      buildWebhook({ route, payload, topic, eventId: item.eventId, secret, secretName, now: context.now() });
+    const answer = await postWebhook(context.target.baseUrl, sign(), {
+      timeoutMs: context.timeoutMs,
+      retries: 2,
+      resign: sign,
+      unreachableHint: unreachableHint(context.target),
+    });
     return {
       ...base,
       outcome: answer.outcome,
       httpStatus: answer.httpStatus,
       ...(answer.code ? { code: answer.code } : {}),
-      ...(answer.outcome === 'rejected' ? { reason: describeRefusal(answer) } : answer.reason ? { reason: answer.reason } : {}),
+      ...(answer.outcome === 'rejected'
+        ? { reason: describeRefusal(answer) }
+        : answer.reason
+          ? { reason: answer.reason }
+          : {}),
       ...(answer.eventKey ? { eventKey: answer.eventKey } : {}),
     };
   } catch (error) {
@@ -219,12 +266,23 @@ export async function replay(argv: string[], io: Io): Promise<number> {
   const items = readReplayInput(io, input);
   const backend = secretBackend(io, target.stage, { secrets: values.secrets, region: values.region }, 'replay');
 
-  const results: ItemResult[] = items.map((item) => ({ label: item.label, outcome: 'not sent' as const, ...(item.source ? { source: item.source } : {}) }));
+  const results: ItemResult[] = items.map((item) => ({
+    label: item.label,
+    outcome: 'not sent' as const,
+    ...(item.source ? { source: item.source } : {}),
+  }));
   const counts: Record<Outcome, number> = { accepted: 0, duplicate: 0, ignored: 0, skipped: 0, rejected: 0 };
   const progress = new Progress(io.stderr, 'replay');
   let done = 0;
   let unreachable: UnreachableError | undefined;
-  const context: SendContext = { routes, backend, target, timeoutMs, defaults: { route: values.route ?? 'default', topic: values.topic }, now: io.now };
+  const context: SendContext = {
+    routes,
+    backend,
+    target,
+    timeoutMs,
+    defaults: { route: values.route ?? 'default', topic: values.topic },
+    now: io.now,
+  };
   try {
     await runPool(
       items,
@@ -240,7 +298,18 @@ export async function replay(argv: string[], io: Io): Promise<number> {
         }
         done += 1;
         const other = counts.ignored + counts.skipped;
-        progress.update(done, items.length, [`accepted ${counts.accepted}`, counts.duplicate ? `duplicate ${counts.duplicate}` : '', other ? `other ${other}` : '', counts.rejected ? `rejected ${counts.rejected}` : ''].filter(Boolean).join(', '));
+        progress.update(
+          done,
+          items.length,
+          [
+            `accepted ${counts.accepted}`,
+            counts.duplicate ? `duplicate ${counts.duplicate}` : '',
+            other ? `other ${other}` : '',
+            counts.rejected ? `rejected ${counts.rejected}` : '',
+          ]
+            .filter(Boolean)
+            .join(', '),
+        );
       },
       () => unreachable !== undefined || io.signal?.aborted === true,
     );
@@ -252,15 +321,41 @@ export async function replay(argv: string[], io: Io): Promise<number> {
   const notSent = results.filter((result) => result.outcome === 'not sent').length;
   const interrupted = io.signal?.aborted === true && unreachable === undefined;
   if (values.json) {
-    print(io.stdout, JSON.stringify({ input, url: target.baseUrl, counts: { ...counts, notSent }, items: results, ...(unreachable ? { error: unreachable.message } : {}) }));
+    print(
+      io.stdout,
+      JSON.stringify({
+        input,
+        url: target.baseUrl,
+        counts: { ...counts, notSent },
+        items: results,
+        ...(unreachable ? { error: unreachable.message } : {}),
+      }),
+    );
   } else {
     print(io.stdout, `replay ${input} → ${target.baseUrl} (stage ${target.stage}): ${plural(items.length, 'item')}`);
-    print(io.stdout, table([...OUTCOMES.map((outcome) => [outcome, String(counts[outcome])]), ...(notSent > 0 ? [['not sent', String(notSent)]] : [])]));
+    print(
+      io.stdout,
+      table([
+        ...OUTCOMES.map((outcome) => [outcome, String(counts[outcome])]),
+        ...(notSent > 0 ? [['not sent', String(notSent)]] : []),
+      ]),
+    );
     for (const outcome of ['rejected', 'skipped', 'ignored'] as const) {
       const listed = results.filter((result) => result.outcome === outcome);
       if (listed.length === 0) continue;
       print(io.stdout, `${outcome}:`);
-      print(io.stdout, table(listed.slice(0, LISTED).map((result) => [result.label, result.source ? `${result.source}/${result.route ?? ''}` : '-', result.reason ?? ''])));
+      print(
+        io.stdout,
+        table(
+          listed
+            .slice(0, LISTED)
+            .map((result) => [
+              result.label,
+              result.source ? `${result.source}/${result.route ?? ''}` : '-',
+              result.reason ?? '',
+            ]),
+        ),
+      );
       if (listed.length > LISTED) print(io.stdout, `  … and ${listed.length - LISTED} more (--json lists them all)`);
     }
   }

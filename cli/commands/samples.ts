@@ -25,7 +25,16 @@ export async function samples(argv: string[], io: Io): Promise<number> {
     print(io.stdout, JSON.stringify(list));
     return EXIT.ok;
   }
-  print(io.stdout, table([['source', 'file', 'topic', 'becomes'], ...list.map((sample) => [sample.source, shown(io, sample.path), sample.topic ?? '-', sample.contact])], ''));
+  print(
+    io.stdout,
+    table(
+      [
+        ['source', 'file', 'topic', 'becomes'],
+        ...list.map((sample) => [sample.source, shown(io, sample.path), sample.topic ?? '-', sample.contact]),
+      ],
+      '',
+    ),
+  );
   print(io.stdout);
   print(io.stdout, 'Send one: contact-relay send <source> --sample');
   return EXIT.ok;

@@ -101,11 +101,26 @@ export async function secrets(argv: string[], io: Io): Promise<number> {
     return EXIT.ok;
   }
   const kept = written.filter((entry) => !entry.written).length;
-  print(io.stdout, `${plural(specs.length, 'secret template')} for stage ${stage} in ${shown(io, outDir)}/${kept > 0 ? ` (${kept} kept as they were; --force overwrites)` : ''}:`);
-  print(io.stdout, table(written.map(({ spec, file, written: w }) => [path.basename(file), spec.name, spec.purpose + (w ? '' : ' (kept)')])));
+  print(
+    io.stdout,
+    `${plural(specs.length, 'secret template')} for stage ${stage} in ${shown(io, outDir)}/${kept > 0 ? ` (${kept} kept as they were; --force overwrites)` : ''}:`,
+  );
+  print(
+    io.stdout,
+    table(
+      written.map(({ spec, file, written: w }) => [
+        path.basename(file),
+        spec.name,
+        spec.purpose + (w ? '' : ' (kept)'),
+      ]),
+    ),
+  );
   print(io.stdout);
   for (const spec of outsideStage(specs, stage)) {
-    print(io.stdout, `warning: ${spec.name} is outside contact-relay/${stage}/: the functions may not read it; rename it in config/routes.json`);
+    print(
+      io.stdout,
+      `warning: ${spec.name} is outside contact-relay/${stage}/: the functions may not read it; rename it in config/routes.json`,
+    );
   }
   if (stage === LOCAL_STAGE || region === undefined) {
     const file = 'local/secrets.json (or the LOCAL_SECRETS_FILE it names)';

@@ -86,16 +86,19 @@ const OPTIONS = {
 } as const;
 
 /** The route's source secret, when its check needs one; a missing or malformed secret is a failure naming it. */
-export async function routeSecret(backend: SecretBackend, route: ResolvedRoute, stage: string): Promise<{ secret?: SourceSecret; secretName: string }> {
+export async function routeSecret(
+  backend: SecretBackend,
+  route: ResolvedRoute,
+  stage: string,
+): Promise<{ secret?: SourceSecret; secretName: string }> {
   const secretName = routeSecretName(route, stage);
   if (secretField(route) === undefined) return { secretName };
   try {
     return { secret: await backend.store.get(secretName, SourceSecretSchema), secretName };
   } catch (error) {
     const where = `--stage ${stage}${regionArgument(backend.region)}`;
-    const fix = backend.kind === 'aws'
-      ? `create it: contact-relay secrets init ${where}`
-      : `add it to ${backend.label}`;
+    const fix =
+      backend.kind === 'aws' ? `create it: contact-relay secrets init ${where}` : `add it to ${backend.label}`;
     const check = `contact-relay doctor${stage === 'local' ? '' : ` ${where}`}`;
     const need = `${route.source} route "${route.name}" needs it to sign`;
     throw new CliError(`${backend.explain(error)}; ${need} (${fix}; check with ${check})`);
@@ -116,8 +119,13 @@ function readPayload(io: Io, file: string): Buffer {
 
 function checkTopic(source: SourceName, topic: string | undefined, command: string): void {
   if (topic === undefined) return;
-  if (TOPICS[source] === undefined) throw new UsageError(`--topic applies to shopify and woocommerce only; ${source} payloads name their own event`, command);
-  if (!/^[\x21-\x7e]{1,100}$/.test(topic)) throw new UsageError(`--topic must be a topic such as "${TOPICS[source]?.default}", got "${topic}"`, command);
+  if (TOPICS[source] === undefined)
+    throw new UsageError(
+      `--topic applies to shopify and woocommerce only; ${source} payloads name their own event`,
+      command,
+    );
+  if (!/^[\x21-\x7e]{1,100}$/.test(topic))
+    throw new UsageError(`--topic must be a topic such as "${TOPICS[source]?.default}", got "${topic}"`, command);
 }
 
 /** How to send the same payload as a new event, when the service called it a duplicate. */
@@ -172,7 +180,7 @@ function refusalHint(answer: Answer): string {
     case 'internal_error':
       // The answer names no cause (anyone may call the URL); the function's log line does.
       return (
-        '\nhint: the function could not process it; most often the route\'s source secret is missing or malformed ' +
+        "\nhint: the function could not process it; most often the route's source secret is missing or malformed " +
         '(logged as source_secret_unavailable): contact-relay doctor names it and the fix'
       );
     case 'unknown_route':
@@ -209,7 +217,9 @@ function plannedLead(io: Io, target: Target, sample: boolean, payload: Buffer): 
     const named = ids.length > 0 ? ` (${ids.join(', ')})` : '';
     if (!seeding.seed) return { detail: `not stored: ${seeding.why}${named}` };
     const how = `curl -s -X POST ${seeding.url} -H 'content-type: application/json' -d @lead.json`;
-    return { detail: `not stored: a payload file's leads${named} must be in the emulator first (each a Graph lead: ${how})` };
+    return {
+      detail: `not stored: a payload file's leads${named} must be in the emulator first (each a Graph lead: ${how})`,
+    };
   }
   const lead = readGraphLead(leadFile, shown(io, leadFile));
   if (!leadgenIds(readPayload(io, samplePath('meta-leads'))).includes(lead.id)) {
@@ -229,12 +239,20 @@ export async function send(argv: string[], io: Io): Promise<number> {
   }
   const source = requireSource(positionals[0], 'send');
   const file = values.sample ? samplePath(source) : positionals[1];
-  if (values.sample && positionals[1] !== undefined) throw new UsageError('give a payload file or --sample, not both', 'send');
-  if (file === undefined) throw new UsageError(`give a payload file, or --sample to send ${SAMPLES[source].file} from the shipped samples`, 'send');
+  if (values.sample && positionals[1] !== undefined)
+    throw new UsageError('give a payload file or --sample, not both', 'send');
+  if (file === undefined)
+    throw new UsageError(
+      `give a payload file, or --sample to send ${SAMPLES[source].file} from the shipped samples`,
+      'send',
+    );
   noExtraPositionals(positionals, 2, 'send');
   checkTopic(source, values.topic, 'send');
   if (values['event-id'] !== undefined && EVENT_ID_HEADER[source] === undefined) {
-    throw new UsageError(`--event-id applies to ${Object.keys(EVENT_ID_HEADER).join(', ')}; ${source} payloads carry their own id`, 'send');
+    throw new UsageError(
+      `--event-id applies to ${Object.keys(EVENT_ID_HEADER).join(', ')}; ${source} payloads carry their own id`,
+      'send',
+    );
   }
   const timeoutMs = intOption(values.timeout, 'timeout', 30, 1, 600, 'send') * 1000;
   const target = resolveTarget(values, 'send', io.env);
@@ -248,7 +266,17 @@ export async function send(argv: string[], io: Io): Promise<number> {
   let answer: Answer;
   try {
     const { secret, secretName } = await routeSecret(backend, route, target.stage);
-    const sign = () => buildWebhook({ route, payload, topic: values.topic, eventId: values['event-id'], shop: values.shop, secret, secretName, now: io.now() });
+    const sign = () =>
+      buildWebhook({
+        route,
+        payload,
+        topic: values.topic,
+        eventId: values['event-id'],
+        shop: values.shop,
+        secret,
+        secretName,
+        now: io.now(),
+      });
     signed = sign();
     if (lead?.store !== undefined) {
       await seedGraphLead(lead.store.url, lead.store.lead, { timeoutMs, unreachableHint: unreachableHint(target) });
@@ -261,15 +289,30 @@ export async function send(argv: string[], io: Io): Promise<number> {
   const url = `${target.baseUrl}${signed.path.replace(/\?token=[^&]*/, '?token=…')}`;
   if (values.json) {
     const graphLead =
-      lead === undefined ? {} : { graphLead: { stored: lead.store !== undefined, ...(lead.id !== undefined ? { id: lead.id } : {}), detail: lead.detail } };
+      lead === undefined
+        ? {}
+        : {
+            graphLead: {
+              stored: lead.store !== undefined,
+              ...(lead.id !== undefined ? { id: lead.id } : {}),
+              detail: lead.detail,
+            },
+          };
     const { httpStatus, outcome, body } = answer;
     print(io.stdout, JSON.stringify({ url, proof: signed.proof, httpStatus, outcome, body, ...graphLead }));
   } else {
     if (lead !== undefined) print(io.stdout, `Graph lead: ${lead.detail}`);
     print(io.stdout, `POST ${url}`);
     const about =
-      source === 'shopify' ? `topic ${signed.headers['x-shopify-topic']}, shop ${signed.headers['x-shopify-shop-domain']}` : source === 'woocommerce' ? `topic ${signed.headers['x-wc-webhook-topic']}` : '';
-    print(io.stdout, `  payload ${values.sample ? `sample ${shown(io, file)}` : file}; ${signed.proof}${about ? `; ${about}` : ''}`);
+      source === 'shopify'
+        ? `topic ${signed.headers['x-shopify-topic']}, shop ${signed.headers['x-shopify-shop-domain']}`
+        : source === 'woocommerce'
+          ? `topic ${signed.headers['x-wc-webhook-topic']}`
+          : '';
+    print(
+      io.stdout,
+      `  payload ${values.sample ? `sample ${shown(io, file)}` : file}; ${signed.proof}${about ? `; ${about}` : ''}`,
+    );
     print(io.stdout, `HTTP ${answer.httpStatus}`);
     print(io.stdout, typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body, null, 2));
     print(io.stdout, outcomeLine(answer, source, route, target.defaultLocal ? target.emulatorUrl : undefined));

@@ -190,7 +190,10 @@ const safeDecode = (text: string) => {
 /** The URL as a person reads it (decoded), every path segment and query value masked as a log line would be. */
 function maskUrl(raw: string): string {
   const url = new URL(raw);
-  const path = url.pathname.split('/').map((segment) => maskText(safeDecode(segment))).join('/');
+  const path = url.pathname
+    .split('/')
+    .map((segment) => maskText(safeDecode(segment)))
+    .join('/');
   const query = [...url.searchParams]
     .map(([name, value]) => `${name}=${String(maskingReplacer(name, value))}`)
     .join('&');

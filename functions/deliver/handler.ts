@@ -15,7 +15,13 @@ import { createRuntime, leadFetcher, outcomeStore, providerContext } from '../..
 
 const runtime = createRuntime();
 const providers = providerContext(runtime);
-const deps = { routes: runtime.routes, providers, store: outcomeStore(runtime), leads: leadFetcher(runtime, providers), logger };
+const deps = {
+  routes: runtime.routes,
+  providers,
+  store: outcomeStore(runtime),
+  leads: leadFetcher(runtime, providers),
+  logger,
+};
 
 const recordHandler = async (record: SQSRecord): Promise<void> => {
   await deliverQueuedJob(record.body, { ...deps, receiveCount: Number(record.attributes.ApproximateReceiveCount) });
@@ -25,4 +31,9 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
   .use(injectLambdaContext(logger))
   // Answer with the failed items even when all failed: SQS retries them alike, and the answer stays uniform.
   // A processor per invocation: it holds the batch's failures, which must never mix between invocations.
-  .handler(async (event, context) => processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false }));
+  .handler(async (event, context) =>
+    processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), {
+      context,
+      throwOnFullBatchFailure: false,
+    }),
+  );

@@ -17,7 +17,11 @@ import { createRuntime, providerContext } from '../../shared/runtime.js';
 
 const runtime = createRuntime();
 const providers = providerContext(runtime);
-const queues = { queueArn: requireEnv(runtime.env, 'QUEUE_ARN'), dlqUrl: requireEnv(runtime.env, 'DLQ_URL'), dlqArn: requireEnv(runtime.env, 'DLQ_ARN') };
+const queues = {
+  queueArn: requireEnv(runtime.env, 'QUEUE_ARN'),
+  dlqUrl: requireEnv(runtime.env, 'DLQ_URL'),
+  dlqArn: requireEnv(runtime.env, 'DLQ_ARN'),
+};
 const sqs = new SQSClient({});
 const metrics = new Metrics({ namespace: metricsNamespace(runtime.env.STAGE), serviceName: 'contact-relay' });
 
@@ -25,7 +29,11 @@ export const handler = middy<unknown, RedriveReport>()
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics))
   .handler(async () => {
-    const report = await redriveDeadLetters({ sqs, ...queues, checkHealth: () => checkProviderAccounts(runtime.routes, providers) });
+    const report = await redriveDeadLetters({
+      sqs,
+      ...queues,
+      checkHealth: () => checkProviderAccounts(runtime.routes, providers),
+    });
     // Held back by providers is worth a look; empty or already moving is routine.
     if (!report.started && report.unhealthy !== undefined) logger.warn('redrive', { ...report });
     else logger.info('redrive', { ...report });

@@ -20,6 +20,10 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
   .handler(async (event) => {
     const source = SHOP_SOURCES.get(sourceOfHttpApiEvent(event) ?? '');
     // API Gateway only routes this function's own paths here; anything else is a wiring mistake.
-    if (source === undefined) return toHttpApiResult({ statusCode: 404, body: { error: { code: 'unknown_source', message: `no shop source at ${event.rawPath}` } } });
+    if (source === undefined)
+      return toHttpApiResult({
+        statusCode: 404,
+        body: { error: { code: 'unknown_source', message: `no shop source at ${event.rawPath}` } },
+      });
     return toHttpApiResult(await ingestWebhook(fromHttpApiEvent(event, source.name), source, deps));
   });

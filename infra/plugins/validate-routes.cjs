@@ -12,7 +12,7 @@ const path = require('node:path');
 const fs = require('node:fs');
 
 class ValidateRoutesPlugin {
-  constructor(serverless, options, utils) {
+  constructor(serverless, _options, utils) {
     this.serverless = serverless;
     this.log = utils?.log;
     const validate = () => this.validate();

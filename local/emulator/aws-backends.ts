@@ -45,7 +45,11 @@ export async function startAwsBackends(): Promise<AwsBackends> {
   const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', () => resolve()));
   const fauxqs = await startFauxqs({ port: 0, logger: false });
-  const sqs = new SQSClient({ endpoint: fauxqs.address, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const sqs = new SQSClient({
+    endpoint: fauxqs.address,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   return {
     dynamodbUrl: `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`,
     sqsUrl: fauxqs.address,
@@ -62,7 +66,11 @@ export async function startAwsBackends(): Promise<AwsBackends> {
  * Pass one AWS call through to a backend unchanged (signature and all) and
  * relay its answer; an SQS error's `x-amzn-query-error` is given SQS's code.
  */
-export function forward(target: string, request: http.IncomingMessage, body: string): Promise<EmulatedResponse & { raw: string }> {
+export function forward(
+  target: string,
+  request: http.IncomingMessage,
+  body: string,
+): Promise<EmulatedResponse & { raw: string }> {
   return new Promise((resolve, reject) => {
     const url = new URL(target);
     const headers = { ...request.headers, host: url.host, 'content-length': String(Buffer.byteLength(body)) };
@@ -73,7 +81,8 @@ export function forward(target: string, request: http.IncomingMessage, body: str
         const raw = Buffer.concat(chunks).toString('utf8');
         const responseHeaders: Record<string, string> = {};
         for (const [name, value] of Object.entries(incoming.headers)) {
-          if (value !== undefined && name !== 'content-length' && name !== 'connection' && name !== 'transfer-encoding') responseHeaders[name] = String(value);
+          if (value !== undefined && name !== 'content-length' && name !== 'connection' && name !== 'transfer-encoding')
+            responseHeaders[name] = String(value);
         }
         const queryError = responseHeaders['x-amzn-query-error'];
         if (queryError !== undefined && String(request.headers['x-amz-target']).startsWith('AmazonSQS.')) {
@@ -91,21 +100,53 @@ const queueName = (arn: string) => arn.split(':').at(-1) ?? arn;
 
 /** SQS `StartMessageMoveTask`, done at once: every message of the source queue goes to the destination. */
 export async function startMessageMoveTask(backends: AwsBackends, body: unknown): Promise<EmulatedResponse> {
-  if (!isRecord(body) || typeof body['SourceArn'] !== 'string') return json(400, { __type: 'com.amazonaws.sqs#InvalidParameterValue', message: 'SourceArn is required' });
+  if (!isRecord(body) || typeof body['SourceArn'] !== 'string')
+    return json(400, { __type: 'com.amazonaws.sqs#InvalidParameterValue', message: 'SourceArn is required' });
   const sourceArn = body['SourceArn'];
   const destinationArn = typeof body['DestinationArn'] === 'string' ? body['DestinationArn'] : undefined;
   if (destinationArn === undefined) {
-    return json(400, { __type: 'com.amazonaws.sqs#InvalidParameterValue', message: 'the emulator needs DestinationArn (it cannot infer the original source queue)' });
+    return json(400, {
+      __type: 'com.amazonaws.sqs#InvalidParameterValue',
+      message: 'the emulator needs DestinationArn (it cannot infer the original source queue)',
+    });
   }
-  const task: MoveTask = { TaskHandle: `task-${backends.moveTasks.length + 1}`, SourceArn: sourceArn, DestinationArn: destinationArn, Status: 'COMPLETED', ApproximateNumberOfMessagesMoved: 0, StartedTimestamp: Date.now() };
+  const task: MoveTask = {
+    TaskHandle: `task-${backends.moveTasks.length + 1}`,
+    SourceArn: sourceArn,
+    DestinationArn: destinationArn,
+    Status: 'COMPLETED',
+    ApproximateNumberOfMessagesMoved: 0,
+    StartedTimestamp: Date.now(),
+  };
   try {
     const source = (await backends.sqs.send(new GetQueueUrlCommand({ QueueName: queueName(sourceArn) }))).QueueUrl;
-    const destination = (await backends.sqs.send(new GetQueueUrlCommand({ QueueName: queueName(destinationArn) }))).QueueUrl;
+    const destination = (await backends.sqs.send(new GetQueueUrlCommand({ QueueName: queueName(destinationArn) })))
+      .QueueUrl;
     for (;;) {
-      const { Messages = [] } = await backends.sqs.send(new ReceiveMessageCommand({ QueueUrl: source, MaxNumberOfMessages: 10, VisibilityTimeout: 30, WaitTimeSeconds: 0 }));
+      const { Messages = [] } = await backends.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: source,
+          MaxNumberOfMessages: 10,
+          VisibilityTimeout: 30,
+          WaitTimeSeconds: 0,
+        }),
+      );
       if (Messages.length === 0) break;
-      await backends.sqs.send(new SendMessageBatchCommand({ QueueUrl: destination, Entries: Messages.map((message, index) => ({ Id: String(index), MessageBody: message.Body ?? '' })) }));
-      await backends.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: source, Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle ?? '' })) }));
+      await backends.sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: destination,
+          Entries: Messages.map((message, index) => ({ Id: String(index), MessageBody: message.Body ?? '' })),
+        }),
+      );
+      await backends.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: source,
+          Entries: Messages.map((message, index) => ({
+            Id: String(index),
+            ReceiptHandle: message.ReceiptHandle ?? '',
+          })),
+        }),
+      );
       task.ApproximateNumberOfMessagesMoved += Messages.length;
     }
   } catch (error) {

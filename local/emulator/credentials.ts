@@ -14,11 +14,18 @@ const CREDENTIAL_FIELD: Record<EmulatedProvider, string> = {
   chatwoot: 'accessToken',
 };
 
-export function credentialsFromSecrets(routes: RoutesConfig, secrets: Record<string, unknown>, stage: string): Record<EmulatedProvider, string[]> {
+export function credentialsFromSecrets(
+  routes: RoutesConfig,
+  secrets: Record<string, unknown>,
+  stage: string,
+): Record<EmulatedProvider, string[]> {
   const out: Record<EmulatedProvider, string[]> = { twochat: [], kirim: [], callbell: [], chatwoot: [] };
   for (const [account, { provider }] of Object.entries(routes.accounts)) {
     const secret = secrets[`contact-relay/${stage}/provider/${account}`];
-    const value = typeof secret === 'object' && secret !== null ? (secret as Record<string, unknown>)[CREDENTIAL_FIELD[provider]] : undefined;
+    const value =
+      typeof secret === 'object' && secret !== null
+        ? (secret as Record<string, unknown>)[CREDENTIAL_FIELD[provider]]
+        : undefined;
     if (typeof value === 'string') out[provider].push(value);
   }
   return out;

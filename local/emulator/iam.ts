@@ -97,6 +97,7 @@ interface CfnResource {
 export function loadFunctionRoles(stage: string): FunctionRoles {
   const read = (file: string): unknown => {
     const text = readFileSync(new URL(file, root), 'utf8');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the Serverless variable, as infra/*.yml writes it.
     return parse(text.replaceAll('${sls:stage}', stage));
   };
   const service = read('serverless.yml');
@@ -221,14 +222,14 @@ const queueArn = (region: string, account: string, name: string) => `arn:aws:sqs
 
 // ---- matching and evaluation ----
 
-const escape = (text: string) => text.replace(/[.+^${}()|[\]\\/]/g, '\\$&');
+const escapeForRegExp = (text: string) => text.replace(/[.+^${}()|[\]\\/]/g, '\\$&');
 
 /**
  * An action pattern against an action: `*` any characters, `?` one, prefix and name case-insensitive.
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html
  */
 export function matchesAction(pattern: string, action: string): boolean {
-  const source = escape(pattern).replaceAll('*', '.*').replaceAll('?', '.');
+  const source = escapeForRegExp(pattern).replaceAll('*', '.*').replaceAll('?', '.');
   return new RegExp(`^${source}$`, 'i').test(action);
 }
 
@@ -244,7 +245,7 @@ export function matchesResource(pattern: string, arn: string): boolean {
     const next = pattern[index + 1];
     if (char === '*') source += next === undefined || next === ':' ? '.*' : '[^:]*';
     else if (char === '?') source += '[^:]';
-    else source += escape(char);
+    else source += escapeForRegExp(char);
   }
   return new RegExp(`^${source}$`).test(arn);
 }

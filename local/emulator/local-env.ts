@@ -9,7 +9,11 @@ import { PROVIDERS } from '../../shared/config/routes.js';
 import { CAPTCHA_SERVICES } from './providers/captcha.js';
 import type { LocalResources } from './provision.js';
 
-export function localFunctionEnv(stage: string, emulatorUrl: string, resources: LocalResources): Record<string, string> {
+export function localFunctionEnv(
+  stage: string,
+  emulatorUrl: string,
+  resources: LocalResources,
+): Record<string, string> {
   const env: Record<string, string> = {
     STAGE: stage,
     AWS_REGION: 'us-east-1',

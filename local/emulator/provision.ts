@@ -6,7 +6,12 @@
  * minutes), and dynalite does not expire items by TTL.
  */
 import { readFileSync } from 'node:fs';
-import { CreateTableCommand, DynamoDBClient, ResourceInUseException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  ResourceInUseException,
+  type CreateTableCommandInput,
+} from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { parse } from 'yaml';
 
@@ -36,11 +41,15 @@ interface ProvisionOptions {
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 export async function provisionLocal(options: ProvisionOptions): Promise<LocalResources> {
-  const template = parse(readFileSync(infraFile, 'utf8').replaceAll('${sls:stage}', options.stage)) as { Resources: Record<string, Resource> };
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the Serverless variable, as infra/*.yml writes it.
+  const template = parse(readFileSync(infraFile, 'utf8').replaceAll('${sls:stage}', options.stage)) as {
+    Resources: Record<string, Resource>;
+  };
   const table = template.Resources['EventsTable']?.Properties;
   const queue = template.Resources['DeliveryQueue']?.Properties;
   const dlq = template.Resources['DeliveryDeadLetterQueue']?.Properties;
-  if (table === undefined || queue === undefined || dlq === undefined) throw new Error('infra/resources.yml lacks EventsTable, DeliveryQueue or DeliveryDeadLetterQueue');
+  if (table === undefined || queue === undefined || dlq === undefined)
+    throw new Error('infra/resources.yml lacks EventsTable, DeliveryQueue or DeliveryDeadLetterQueue');
 
   const dynamo = new DynamoDBClient({ endpoint: options.endpoint, region: 'us-east-1', credentials });
   const sqs = new SQSClient({ endpoint: options.endpoint, region: 'us-east-1', credentials });
@@ -55,7 +64,14 @@ export async function provisionLocal(options: ProvisionOptions): Promise<LocalRe
       if (!(error instanceof ResourceInUseException)) throw error;
     });
 
-    const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: dlq['QueueName'] as string, Attributes: { MessageRetentionPeriod: String(dlq['MessageRetentionPeriod']) } }))).QueueUrl as string;
+    const dlqUrl = (
+      await sqs.send(
+        new CreateQueueCommand({
+          QueueName: dlq['QueueName'] as string,
+          Attributes: { MessageRetentionPeriod: String(dlq['MessageRetentionPeriod']) },
+        }),
+      )
+    ).QueueUrl as string;
     const dlqArn = await queueArn(sqs, dlqUrl);
     const redrive = queue['RedrivePolicy'] as { maxReceiveCount: number };
     const queueUrl = (
@@ -88,7 +104,9 @@ export async function provisionLocal(options: ProvisionOptions): Promise<LocalRe
 }
 
 async function queueArn(sqs: SQSClient, queueUrl: string): Promise<string> {
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+  );
   const arn = Attributes?.['QueueArn'];
   if (arn === undefined) throw new Error(`queue ${queueUrl} has no ARN`);
   return arn;

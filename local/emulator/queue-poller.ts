@@ -49,15 +49,30 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
     while (running) {
       try {
         const { Messages = [] } = await options.sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: options.queueUrl, MaxNumberOfMessages: options.batchSize ?? 10, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'] }),
+          new ReceiveMessageCommand({
+            QueueUrl: options.queueUrl,
+            MaxNumberOfMessages: options.batchSize ?? 10,
+            WaitTimeSeconds: 1,
+            MessageSystemAttributeNames: ['All'],
+          }),
         );
         if (Messages.length === 0 || !running) continue;
         count++;
-        const response = await options.invoke({ Records: Messages.map((message) => toRecord(message, options.queueArn)) });
+        const response = await options.invoke({
+          Records: Messages.map((message) => toRecord(message, options.queueArn)),
+        });
         const failed = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
         const done = Messages.filter((message) => !failed.has(message.MessageId ?? ''));
         if (done.length > 0) {
-          await options.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: options.queueUrl, Entries: done.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle ?? '' })) }));
+          await options.sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: options.queueUrl,
+              Entries: done.map((message, index) => ({
+                Id: String(index),
+                ReceiptHandle: message.ReceiptHandle ?? '',
+              })),
+            }),
+          );
         }
       } catch (error) {
         // A function error leaves the whole batch on the queue, as Lambda does.

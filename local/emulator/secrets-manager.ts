@@ -29,7 +29,8 @@ export function secretsManagerCall(state: EmulatorState, target: string, body: u
   const secretId = isRecord(body) && typeof body['SecretId'] === 'string' ? body['SecretId'] : undefined;
   if (secretId === undefined) return awsError(400, 'InvalidParameterException', 'SecretId is required');
   const value = state.secrets.get(secretId);
-  if (value === undefined) return awsError(400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+  if (value === undefined)
+    return awsError(400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
   return json(
     200,
     {
@@ -45,5 +46,9 @@ export function secretsManagerCall(state: EmulatorState, target: string, body: u
 }
 
 function awsError(status: number, type: string, message: string): EmulatedResponse {
-  return json(status, { __type: type, message }, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': type });
+  return json(
+    status,
+    { __type: type, message },
+    { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': type },
+  );
 }

@@ -19,8 +19,26 @@ import { secretArn, secretsManagerCall } from './secrets-manager.js';
 import { ShopifyAdminStub } from './shopify-admin.js';
 import { AdminOrderNodeSchema, type AdminOrderNode } from '../../shared/shopify/admin-orders.js';
 import { describeIssues } from '../../shared/validation.js';
-import { forward, listMessageMoveTasks, startAwsBackends, startMessageMoveTask, type AwsBackends } from './aws-backends.js';
-import { EMULATED_PROVIDERS, EmulatorState, FAULT_TARGETS, maskHeaders, maskQuery, RANDOM_FAULT_KINDS, type EmulatedProvider, type Fault, type FaultTarget, type RandomFaultPlan, type RandomFaults } from './state.js';
+import {
+  forward,
+  listMessageMoveTasks,
+  startAwsBackends,
+  startMessageMoveTask,
+  type AwsBackends,
+} from './aws-backends.js';
+import {
+  EMULATED_PROVIDERS,
+  EmulatorState,
+  FAULT_TARGETS,
+  maskHeaders,
+  maskQuery,
+  RANDOM_FAULT_KINDS,
+  type EmulatedProvider,
+  type Fault,
+  type FaultTarget,
+  type RandomFaultPlan,
+  type RandomFaults,
+} from './state.js';
 import { isRecord, json, type AsyncEmulatedApi, type EmulatedResponse } from './http-kit.js';
 
 export interface EmulatorOptions {
@@ -55,7 +73,12 @@ export type ProviderApis = Partial<Record<EmulatedProvider, AsyncEmulatedApi>>;
 
 /** Provider APIs the emulator serves; each module adds itself here. */
 export function providerApis(state: EmulatorState): ProviderApis {
-  return { twochat: twoChatApi(state), kirim: kirimApi(state), callbell: callbellApi(state), chatwoot: chatwootApi(state) };
+  return {
+    twochat: twoChatApi(state),
+    kirim: kirimApi(state),
+    callbell: callbellApi(state),
+    chatwoot: chatwootApi(state),
+  };
 }
 
 /** Access tokens of every `contact-relay/{stage}/shopify-admin/{route}` secret. */
@@ -63,12 +86,15 @@ function shopifyTokens(secrets: Record<string, unknown>): string[] {
   return Object.entries(secrets)
     .filter(([name]) => /^contact-relay\/[^/]+\/shopify-admin\//.test(name))
     .map(([, value]) => (typeof value === 'string' ? (JSON.parse(value) as unknown) : value))
-    .map((value) => (typeof value === 'object' && value !== null ? (value as Record<string, unknown>)['accessToken'] : undefined))
+    .map((value) =>
+      typeof value === 'object' && value !== null ? (value as Record<string, unknown>)['accessToken'] : undefined,
+    )
     .filter((token): token is string => typeof token === 'string');
 }
 
 export function setSecrets(state: EmulatorState, secrets: Record<string, unknown>): void {
-  for (const [name, value] of Object.entries(secrets)) state.secrets.set(name, typeof value === 'string' ? value : JSON.stringify(value));
+  for (const [name, value] of Object.entries(secrets))
+    state.secrets.set(name, typeof value === 'string' ? value : JSON.stringify(value));
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
@@ -191,11 +217,33 @@ async function answer(services: Services, incoming: http.IncomingMessage, rawBod
   const [, prefix = '', ...rest] = url.pathname.split('/');
   const path = `/${rest.join('/')}`;
   if ((CAPTCHA_SERVICES as readonly string[]).includes(prefix)) {
-    return captcha(prefix as CaptchaService, { method, path, query: url.searchParams, headers: incoming.headers, rawBody, json: body });
+    return captcha(prefix as CaptchaService, {
+      method,
+      path,
+      query: url.searchParams,
+      headers: incoming.headers,
+      rawBody,
+      json: body,
+    });
   }
   if (prefix === 'shopify') {
-    const response = shopify.handle({ method, path, query: url.searchParams, headers: incoming.headers, rawBody, json: body });
-    state.requests.push({ provider: 'shopify', method, path, headers: maskHeaders(incoming.headers), body, status: response.status, at: new Date().toISOString() });
+    const response = shopify.handle({
+      method,
+      path,
+      query: url.searchParams,
+      headers: incoming.headers,
+      rawBody,
+      json: body,
+    });
+    state.requests.push({
+      provider: 'shopify',
+      method,
+      path,
+      headers: maskHeaders(incoming.headers),
+      body,
+      status: response.status,
+      at: new Date().toISOString(),
+    });
     return response;
   }
   return providerCall(services, request, prefix, path);
@@ -205,7 +253,11 @@ async function answer(services: Services, incoming: http.IncomingMessage, rawBod
  * An AWS call. A function's call its role does not grant is refused before any service sees it (with `iam`);
  * DynamoDB and SQS go to the AWS backends (with `aws`); Secrets Manager is answered here.
  */
-async function awsCall({ state, aws, iam }: Services, { incoming, method, rawBody, body }: Request, target: string): Promise<Reply> {
+async function awsCall(
+  { state, aws, iam }: Services,
+  { incoming, method, rawBody, body }: Request,
+  target: string,
+): Promise<Reply> {
   const arnOfSecret = (name: string) => (state.secrets.has(name) ? secretArn(name) : undefined);
   const refusal = iam?.check(incoming.headers.authorization, target, body, arnOfSecret);
   if (aws !== undefined && !target.startsWith('secretsmanager.')) {
@@ -219,7 +271,15 @@ async function awsCall({ state, aws, iam }: Services, { incoming, method, rawBod
   const unknown = { __type: 'UnknownOperationException', message: `unsupported target ${target}` };
   const secrets = target.startsWith('secretsmanager.');
   const response = refusal ?? (secrets ? secretsManagerCall(state, target, body) : json(400, unknown));
-  state.requests.push({ provider: 'secretsmanager', method, path: target, headers: maskHeaders(incoming.headers), body, status: response.status, at: new Date().toISOString() });
+  state.requests.push({
+    provider: 'secretsmanager',
+    method,
+    path: target,
+    headers: maskHeaders(incoming.headers),
+    body,
+    status: response.status,
+    at: new Date().toISOString(),
+  });
   return response;
 }
 
@@ -236,9 +296,15 @@ function emulatorCall({ state, shopify, iam }: Services, { url, method, body }: 
 }
 
 /** A provider's or the Graph API's call, through the fault armed for it if any, recorded as it was answered. */
-async function providerCall({ state, apis, graph }: Services, { incoming, url, method, rawBody, body }: Request, prefix: string, path: string): Promise<Reply> {
+async function providerCall(
+  { state, apis, graph }: Services,
+  { incoming, url, method, rawBody, body }: Request,
+  prefix: string,
+  path: string,
+): Promise<Reply> {
   // Graph API calls go through the same faults and recording as the providers' calls.
-  const provider: FaultTarget | undefined = prefix === 'meta' ? 'meta' : EMULATED_PROVIDERS.find((name) => name === prefix);
+  const provider: FaultTarget | undefined =
+    prefix === 'meta' ? 'meta' : EMULATED_PROVIDERS.find((name) => name === prefix);
   const api = provider === undefined ? undefined : provider === 'meta' ? graph : apis[provider];
   if (provider === undefined || api === undefined) return json(404, { message: `no emulated provider at /${prefix}` });
 
@@ -255,7 +321,8 @@ async function providerCall({ state, apis, graph }: Services, { incoming, url, m
       ...(fault?.random !== undefined ? { fault: fault.random } : {}),
     });
 
-  const hold = () => (fault?.delayMs ? new Promise((resolve) => setTimeout(resolve, fault.delayMs)) : Promise.resolve());
+  const hold = () =>
+    fault?.delayMs ? new Promise((resolve) => setTimeout(resolve, fault.delayMs)) : Promise.resolve();
   if (fault?.reset) {
     await hold();
     record(0);
@@ -265,12 +332,21 @@ async function providerCall({ state, apis, graph }: Services, { incoming, url, m
   if (fault?.status !== undefined) {
     await hold();
     record(fault.status);
-    const headers: Record<string, string> = fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
+    const headers: Record<string, string> =
+      fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
     return json(fault.status, faultBody(provider, fault.status, fault.code), headers);
   }
   // A slow provider still does the work; only its answer is late (as when a client times out on a real API).
   const heldMs = fault?.delayMs ? { heldMs: fault.delayMs } : {};
-  const response = await api({ method, path, query: url.searchParams, headers: incoming.headers, rawBody, json: body, ...heldMs });
+  const response = await api({
+    method,
+    path,
+    query: url.searchParams,
+    headers: incoming.headers,
+    rawBody,
+    json: body,
+    ...heldMs,
+  });
   await hold();
   record(response.status);
   return response;
@@ -283,7 +359,14 @@ function faultBody(provider: FaultTarget, status: number, code?: number): unknow
     case 'meta':
       return graphFaultBody(status, code);
     case 'kirim':
-      return { error: { type: status === 429 ? 'rate_limit_error' : 'api_error', code: status === 429 ? 'rate_limit_exceeded' : 'internal_error', message, request_id: 'req_emulated' } };
+      return {
+        error: {
+          type: status === 429 ? 'rate_limit_error' : 'api_error',
+          code: status === 429 ? 'rate_limit_exceeded' : 'internal_error',
+          message,
+          request_id: 'req_emulated',
+        },
+      };
     case 'chatwoot':
       return { error: message };
     case 'callbell':
@@ -296,7 +379,10 @@ function faultBody(provider: FaultTarget, status: number, code?: number): unknow
 function inspect(state: EmulatorState, method: string, url: URL, body: unknown): EmulatedResponse {
   if (url.pathname === '/_emulator/requests' && method === 'GET') {
     const provider = url.searchParams.get('provider');
-    return json(200, provider === null ? state.requests : state.requests.filter((request) => request.provider === provider));
+    return json(
+      200,
+      provider === null ? state.requests : state.requests.filter((request) => request.provider === provider),
+    );
   }
   if (url.pathname === '/_emulator/requests' && method === 'DELETE') {
     state.reset();
@@ -309,7 +395,12 @@ function inspect(state: EmulatorState, method: string, url: URL, body: unknown):
     return json(201, fault);
   }
   if (url.pathname === '/_emulator/random-faults') {
-    if (method === 'GET') return json(200, { plans: state.randomFaults, injected: state.randomFaultsInjected, draws: state.randomFaultDraws });
+    if (method === 'GET')
+      return json(200, {
+        plans: state.randomFaults,
+        injected: state.randomFaultsInjected,
+        draws: state.randomFaultDraws,
+      });
     if (method === 'DELETE') {
       state.setRandomFaults({});
       return json(200, { status: 'cleared' });
@@ -323,7 +414,12 @@ function inspect(state: EmulatorState, method: string, url: URL, body: unknown):
   }
   if (url.pathname === '/_emulator/contacts' && method === 'GET') {
     const provider = url.searchParams.get('provider');
-    return json(200, state.contacts.filter((contact) => provider === null || contact.provider === provider).map(({ raw: _raw, ...contact }) => contact));
+    return json(
+      200,
+      state.contacts
+        .filter((contact) => provider === null || contact.provider === provider)
+        .map(({ raw: _raw, ...contact }) => contact),
+    );
   }
   return json(404, { error: { code: 'not_found', message: `no emulator endpoint ${method} ${url.pathname}` } });
 }
@@ -335,11 +431,15 @@ function shopifyOrders(stub: ShopifyAdminStub, method: string, body: unknown): E
     stub.orders = [];
     return json(200, { status: 'cleared' });
   }
-  if (method !== 'POST') return json(405, { error: { code: 'method_not_allowed', message: 'use GET, POST or DELETE' } });
+  if (method !== 'POST')
+    return json(405, { error: { code: 'method_not_allowed', message: 'use GET, POST or DELETE' } });
   const nodes = Array.isArray(body) ? body : [body];
   for (const [index, node] of nodes.entries()) {
     const parsed = AdminOrderNodeSchema.safeParse(node);
-    if (!parsed.success) return json(400, { error: { code: 'invalid_order', message: `order ${index}: ${describeIssues(parsed.error)}` } });
+    if (!parsed.success)
+      return json(400, {
+        error: { code: 'invalid_order', message: `order ${index}: ${describeIssues(parsed.error)}` },
+      });
   }
   stub.orders.push(...(nodes as AdminOrderNode[]));
   return json(201, { orders: stub.orders.length });
@@ -354,16 +454,22 @@ function parseFault(body: unknown): Fault | string {
   if (!isRecord(body)) return 'body must be a JSON object {provider, status, times, retryAfterSeconds?, delayMs?}';
   const { provider, times, retryAfterSeconds, delayMs, reset, method, code } = body;
   // The Graph API is armed like a provider but named apart in messages: it is where leads are read, not a provider.
-  if (typeof provider !== 'string' || !FAULT_TARGETS.includes(provider as FaultTarget)) return `provider must be one of ${FAULT_TARGETS.join(', ')}`;
+  if (typeof provider !== 'string' || !FAULT_TARGETS.includes(provider as FaultTarget))
+    return `provider must be one of ${FAULT_TARGETS.join(', ')}`;
   if (code !== undefined && provider !== 'meta') return 'code is a Graph API error code: only provider meta takes it';
-  if (code !== undefined && (typeof code !== 'number' || !Number.isInteger(code) || code < 1)) return 'code must be a Graph error code such as 4, 17, 32, 613 or 80001';
+  if (code !== undefined && (typeof code !== 'number' || !Number.isInteger(code) || code < 1))
+    return 'code must be a Graph error code such as 4, 17, 32, 613 or 80001';
   const status = body['status'] ?? (code !== undefined ? 400 : undefined);
-  if (status !== undefined && (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599)) return 'status must be an HTTP status code';
+  if (status !== undefined && (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599))
+    return 'status must be an HTTP status code';
   if (status === undefined && delayMs === undefined && reset !== true) return 'give a status, a delayMs or reset: true';
-  if (times !== undefined && (typeof times !== 'number' || !Number.isInteger(times) || times < 1)) return 'times must be a whole number >= 1';
-  if (retryAfterSeconds !== undefined && (typeof retryAfterSeconds !== 'number' || retryAfterSeconds < 0)) return 'retryAfterSeconds must be a number >= 0';
+  if (times !== undefined && (typeof times !== 'number' || !Number.isInteger(times) || times < 1))
+    return 'times must be a whole number >= 1';
+  if (retryAfterSeconds !== undefined && (typeof retryAfterSeconds !== 'number' || retryAfterSeconds < 0))
+    return 'retryAfterSeconds must be a number >= 0';
   if (delayMs !== undefined && (typeof delayMs !== 'number' || delayMs < 0)) return 'delayMs must be a number >= 0';
-  if (method !== undefined && (typeof method !== 'string' || !/^[A-Z]+$/.test(method))) return 'method must be an HTTP method such as POST';
+  if (method !== undefined && (typeof method !== 'string' || !/^[A-Z]+$/.test(method)))
+    return 'method must be an HTTP method such as POST';
   return {
     provider: provider as FaultTarget,
     times: (times as number | undefined) ?? 1,
@@ -381,22 +487,27 @@ function parseFault(body: unknown): Fault | string {
  * one plan for the listed providers (all four by default), replacing any plans set before.
  */
 export function parseRandomFaults(body: unknown): { plans: RandomFaults; seed?: number } | string {
-  if (!isRecord(body)) return 'body must be a JSON object {rate, mix?, retryAfterSeconds?, hangMs?, method?, providers?, seed?}';
+  if (!isRecord(body))
+    return 'body must be a JSON object {rate, mix?, retryAfterSeconds?, hangMs?, method?, providers?, seed?}';
   const { rate, mix, retryAfterSeconds, hangMs, method, providers, seed } = body;
   if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) return 'rate must be a number from 0 to 1';
   if (mix !== undefined) {
     if (!isRecord(mix)) return `mix must be an object of weights by kind (${RANDOM_FAULT_KINDS.join(', ')})`;
     for (const [kind, weight] of Object.entries(mix)) {
-      if (!(RANDOM_FAULT_KINDS as readonly string[]).includes(kind)) return `mix: unknown kind "${kind}" (kinds: ${RANDOM_FAULT_KINDS.join(', ')})`;
+      if (!(RANDOM_FAULT_KINDS as readonly string[]).includes(kind))
+        return `mix: unknown kind "${kind}" (kinds: ${RANDOM_FAULT_KINDS.join(', ')})`;
       if (typeof weight !== 'number' || !(weight >= 0)) return `mix.${kind} must be a number >= 0`;
     }
   }
-  if (retryAfterSeconds !== undefined && (typeof retryAfterSeconds !== 'number' || retryAfterSeconds < 0)) return 'retryAfterSeconds must be a number >= 0';
+  if (retryAfterSeconds !== undefined && (typeof retryAfterSeconds !== 'number' || retryAfterSeconds < 0))
+    return 'retryAfterSeconds must be a number >= 0';
   if (hangMs !== undefined && (typeof hangMs !== 'number' || hangMs < 0)) return 'hangMs must be a number >= 0';
-  if (method !== undefined && (typeof method !== 'string' || !/^[A-Z]+$/.test(method))) return 'method must be an HTTP method such as POST';
+  if (method !== undefined && (typeof method !== 'string' || !/^[A-Z]+$/.test(method)))
+    return 'method must be an HTTP method such as POST';
   if (seed !== undefined && (typeof seed !== 'number' || !Number.isInteger(seed))) return 'seed must be a whole number';
   const names = providers ?? [...EMULATED_PROVIDERS];
-  if (!Array.isArray(names) || !names.every((name) => EMULATED_PROVIDERS.includes(name as EmulatedProvider))) return `providers must be a list of ${EMULATED_PROVIDERS.join(', ')}`;
+  if (!Array.isArray(names) || !names.every((name) => EMULATED_PROVIDERS.includes(name as EmulatedProvider)))
+    return `providers must be a list of ${EMULATED_PROVIDERS.join(', ')}`;
   const plan: RandomFaultPlan = {
     rate,
     ...(mix !== undefined ? { mix: mix as RandomFaultPlan['mix'] } : {}),
@@ -404,5 +515,8 @@ export function parseRandomFaults(body: unknown): { plans: RandomFaults; seed?: 
     ...(hangMs !== undefined ? { hangMs: hangMs as number } : {}),
     ...(method !== undefined ? { method: method as string } : {}),
   };
-  return { plans: Object.fromEntries((names as EmulatedProvider[]).map((name) => [name, plan])), ...(seed !== undefined ? { seed: seed as number } : {}) };
+  return {
+    plans: Object.fromEntries((names as EmulatedProvider[]).map((name) => [name, plan])),
+    ...(seed !== undefined ? { seed: seed as number } : {}),
+  };
 }

@@ -40,15 +40,28 @@ export class ShopifyAdminStub {
       return json(401, { errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' });
     }
     const body = request.json;
-    if (!isRecord(body) || typeof body['query'] !== 'string') return json(400, { errors: { query: 'Required parameter missing or invalid' } });
-    if (!/\borders\s*\(/.test(body['query'])) return graphqlError('This stub serves only the orders query', 'undefinedField');
+    if (!isRecord(body) || typeof body['query'] !== 'string')
+      return json(400, { errors: { query: 'Required parameter missing or invalid' } });
+    if (!/\borders\s*\(/.test(body['query']))
+      return graphqlError('This stub serves only the orders query', 'undefinedField');
     const variables = isRecord(body['variables']) ? body['variables'] : {};
 
     if (this.throttleNext > 0) {
       this.throttleNext--;
       return json(200, {
-        errors: [{ message: 'Throttled', extensions: { code: 'THROTTLED', documentation: 'https://shopify.dev/api/usage/rate-limits' } }],
-        extensions: { cost: { requestedQueryCost: 252, actualQueryCost: null, throttleStatus: { ...BUCKET, currentlyAvailable: 52 } } },
+        errors: [
+          {
+            message: 'Throttled',
+            extensions: { code: 'THROTTLED', documentation: 'https://shopify.dev/api/usage/rate-limits' },
+          },
+        ],
+        extensions: {
+          cost: {
+            requestedQueryCost: 252,
+            actualQueryCost: null,
+            throttleStatus: { ...BUCKET, currentlyAvailable: 52 },
+          },
+        },
       });
     }
 
@@ -63,7 +76,8 @@ export class ShopifyAdminStub {
     const match = CREATED_SINCE.exec(search);
     const sinceText = match?.[1] ?? match?.[2] ?? match?.[3];
     const since = sinceText === undefined ? undefined : Date.parse(sinceText);
-    if (since !== undefined && Number.isNaN(since)) return graphqlError(`Invalid date in search query: ${sinceText}`, 'BAD_REQUEST');
+    if (since !== undefined && Number.isNaN(since))
+      return graphqlError(`Invalid date in search query: ${sinceText}`, 'BAD_REQUEST');
 
     const matching = this.orders
       .filter((order) => since === undefined || Date.parse(order.createdAt) >= since)
@@ -75,7 +89,9 @@ export class ShopifyAdminStub {
       if (Number.isNaN(index)) return graphqlError(`Invalid cursor for current pagination sort.`, 'BAD_REQUEST');
       start = index + 1;
     }
-    const edges = matching.slice(start, start + first).map((node, offset) => ({ cursor: String(start + offset), node }));
+    const edges = matching
+      .slice(start, start + first)
+      .map((node, offset) => ({ cursor: String(start + offset), node }));
     const cost = 2 + edges.length * 5;
     return json(200, {
       data: {
@@ -84,7 +100,13 @@ export class ShopifyAdminStub {
           pageInfo: { hasNextPage: start + first < matching.length, endCursor: edges.at(-1)?.cursor ?? null },
         },
       },
-      extensions: { cost: { requestedQueryCost: 2 + first * 5, actualQueryCost: cost, throttleStatus: { ...BUCKET, currentlyAvailable: BUCKET.maximumAvailable - cost } } },
+      extensions: {
+        cost: {
+          requestedQueryCost: 2 + first * 5,
+          actualQueryCost: cost,
+          throttleStatus: { ...BUCKET, currentlyAvailable: BUCKET.maximumAvailable - cost },
+        },
+      },
     });
   }
 }

@@ -69,7 +69,13 @@ export interface RandomFaultPlan {
 }
 
 /** Mostly quick errors; hung answers are rare because each costs the client a whole response timeout. */
-export const DEFAULT_RANDOM_FAULT_MIX: Record<RandomFaultKind, number> = { '429': 30, '500': 25, '503': 25, hang: 2, reset: 18 };
+export const DEFAULT_RANDOM_FAULT_MIX: Record<RandomFaultKind, number> = {
+  '429': 30,
+  '500': 25,
+  '503': 25,
+  hang: 2,
+  reset: 18,
+};
 const DEFAULT_HANG_MS = 10_500;
 
 export type RandomFaults = Partial<Record<EmulatedProvider, RandomFaultPlan>>;
@@ -118,7 +124,12 @@ export class EmulatorState {
    * (random plans are for the four providers only).
    */
   takeFault(provider: FaultTarget, method: string): (Fault & { random?: RandomFaultKind }) | undefined {
-    const fault = this.faults.find((candidate) => candidate.provider === provider && candidate.times > 0 && (candidate.method === undefined || candidate.method === method));
+    const fault = this.faults.find(
+      (candidate) =>
+        candidate.provider === provider &&
+        candidate.times > 0 &&
+        (candidate.method === undefined || candidate.method === method),
+    );
     if (fault === undefined) return provider === 'meta' ? undefined : this.drawRandomFault(provider, method);
     fault.times -= 1;
     if (fault.times === 0) this.faults.splice(this.faults.indexOf(fault), 1);
@@ -131,7 +142,10 @@ export class EmulatorState {
     if (seed !== undefined) this.#random = seededRandom(seed);
   }
 
-  private drawRandomFault(provider: EmulatedProvider, method: string): (Fault & { random: RandomFaultKind }) | undefined {
+  private drawRandomFault(
+    provider: EmulatedProvider,
+    method: string,
+  ): (Fault & { random: RandomFaultKind }) | undefined {
     const plan = this.randomFaults[provider];
     if (plan === undefined || plan.rate <= 0 || (plan.method !== undefined && plan.method !== method)) return undefined;
     this.randomFaultDraws[provider] += 1;
@@ -165,7 +179,8 @@ export class EmulatorState {
 }
 
 function emptyFaultCounts(): Record<EmulatedProvider, Record<RandomFaultKind, number>> {
-  const counts = () => Object.fromEntries(RANDOM_FAULT_KINDS.map((kind) => [kind, 0])) as Record<RandomFaultKind, number>;
+  const counts = () =>
+    Object.fromEntries(RANDOM_FAULT_KINDS.map((kind) => [kind, 0])) as Record<RandomFaultKind, number>;
   return { twochat: counts(), kirim: counts(), callbell: counts(), chatwoot: counts() };
 }
 
@@ -174,7 +189,14 @@ function emptyDrawCounts(): Record<EmulatedProvider, number> {
 }
 
 /** Auth headers are recorded masked: the inspection API must not leak keys. */
-const AUTH_HEADERS = new Set(['authorization', 'x-user-api-key', 'api_access_token', 'api-access-token', 'x-amz-security-token', 'x-shopify-access-token']);
+const AUTH_HEADERS = new Set([
+  'authorization',
+  'x-user-api-key',
+  'api_access_token',
+  'api-access-token',
+  'x-amz-security-token',
+  'x-shopify-access-token',
+]);
 
 export function maskHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};

@@ -20,7 +20,12 @@
 import type { ProviderName } from '../../shared/config/routes.js';
 import type { SourceName } from '../../shared/contact.js';
 import type { RedriveReport } from '../../shared/operations/redrive.js';
-import type { EmulatedContact, EmulatedProvider, RandomFaultKind, RecordedRequest } from '../../local/emulator/state.js';
+import type {
+  EmulatedContact,
+  EmulatedProvider,
+  RandomFaultKind,
+  RecordedRequest,
+} from '../../local/emulator/state.js';
 import { EMULATED_PROVIDERS, RANDOM_FAULT_KINDS } from '../../local/emulator/state.js';
 import type { Person } from './people.js';
 import type { OutagePhase, RedrivePhase, SoakCounters, SoakPhases } from './run.js';
@@ -120,9 +125,15 @@ export interface SoakResult {
   phases: SoakPhases & { webhooksPerSecond: number; eventsPerSecond: number };
 }
 
-const answerStatus = (answer: Answer) => (typeof answer.body === 'object' && answer.body !== null ? (answer.body as Record<string, unknown>)['status'] : undefined);
+const answerStatus = (answer: Answer) =>
+  typeof answer.body === 'object' && answer.body !== null
+    ? (answer.body as Record<string, unknown>)['status']
+    : undefined;
 const isAccepted = (answer: Answer) => answer.status === 200 && answerStatus(answer) === 'accepted';
-const answerKey = (answer: Answer) => (typeof answer.body === 'object' && answer.body !== null ? (answer.body as Record<string, unknown>)['eventKey'] : undefined);
+const answerKey = (answer: Answer) =>
+  typeof answer.body === 'object' && answer.body !== null
+    ? (answer.body as Record<string, unknown>)['eventKey']
+    : undefined;
 const describe = (webhook: SentWebhook) => `webhook #${webhook.index} (${webhook.source}, ${webhook.person.e164})`;
 
 type Flag = (message: string) => void;
@@ -131,7 +142,10 @@ export function checkSoak(evidence: SoakEvidence): SoakResult {
   const violations: string[] = [];
   const flag: Flag = (message) => violations.push(message);
   const door = checkAnswers(evidence.sent, flag);
-  const providers = Object.fromEntries(EMULATED_PROVIDERS.map((provider) => [provider, emptyFigures()])) as Record<EmulatedProvider, ProviderFigures>;
+  const providers = Object.fromEntries(EMULATED_PROVIDERS.map((provider) => [provider, emptyFigures()])) as Record<
+    EmulatedProvider,
+    ProviderFigures
+  >;
   const namedIds = checkTable(evidence, door.accepted, providers, flag);
   checkContacts(evidence, door.accepted, providers, namedIds, flag);
   countProviderRequests(evidence, providers);
@@ -156,7 +170,9 @@ export function checkSoak(evidence: SoakEvidence): SoakResult {
       redelivered: evidence.sent.filter((webhook) => webhook.copies > 1).length,
       redeliveries: answers.redeliveries,
       redeliveriesAnsweredDuplicate: answers.redeliveriesAnsweredDuplicate,
-      nationalNumbers: evidence.sent.filter((webhook) => webhook.person.givesNational || webhook.source === 'shopify' || webhook.source === 'woocommerce').length,
+      nationalNumbers: evidence.sent.filter(
+        (webhook) => webhook.person.givesNational || webhook.source === 'shopify' || webhook.source === 'woocommerce',
+      ).length,
       otherAnswers: answers.otherAnswers,
       senderRetries: counters.senderRetries,
       acknowledgedAfterFailedTry: answers.acknowledgedAfterFailedTry,
@@ -198,7 +214,8 @@ function checkAnswers(sent: readonly SentWebhook[], flag: Flag): DoorFigures {
   let redeliveriesAnsweredDuplicate = 0;
   let acknowledgedAfterFailedTry = 0;
   for (const webhook of sent) {
-    if (webhook.answers.length !== webhook.copies) flag(`${describe(webhook)}: ${webhook.copies} copies sent but ${webhook.answers.length} answered`);
+    if (webhook.answers.length !== webhook.copies)
+      flag(`${describe(webhook)}: ${webhook.copies} copies sent but ${webhook.answers.length} answered`);
     const keys = new Set(webhook.answers.map(answerKey).filter((key): key is string => typeof key === 'string'));
     const acceptances = webhook.answers.filter(isAccepted);
     const isDuplicate = (answer: Answer) => answer.status === 200 && answerStatus(answer) === 'duplicate';
@@ -206,8 +223,12 @@ function checkAnswers(sent: readonly SentWebhook[], flag: Flag): DoorFigures {
       if (isDuplicate(answer)) duplicates++;
       else if (!isAccepted(answer)) {
         otherAnswers++;
-        const tries = answer.failedTries.map((failed) => `${failed.status}${failed.error ? ` (${failed.error})` : ''}`).join(', ');
-        flag(`${describe(webhook)}, copy ${answer.copy}: answered ${answer.status} ${JSON.stringify(answer.body)}${tries ? ` after ${tries}` : ''}`);
+        const tries = answer.failedTries
+          .map((failed) => `${failed.status}${failed.error ? ` (${failed.error})` : ''}`)
+          .join(', ');
+        flag(
+          `${describe(webhook)}, copy ${answer.copy}: answered ${answer.status} ${JSON.stringify(answer.body)}${tries ? ` after ${tries}` : ''}`,
+        );
       }
       if (answer.copy > 0) {
         redeliveries++;
@@ -224,22 +245,43 @@ function checkAnswers(sent: readonly SentWebhook[], flag: Flag): DoorFigures {
       }
       acknowledgedAfterFailedTry++;
     }
-    if (acceptances.length > 1) flag(`${describe(webhook)}: accepted ${acceptances.length} times (a re-delivery was not recognised as a duplicate, ${webhook.redelivery ?? 'no'} re-delivery)`);
+    if (acceptances.length > 1)
+      flag(
+        `${describe(webhook)}: accepted ${acceptances.length} times (a re-delivery was not recognised as a duplicate, ${webhook.redelivery ?? 'no'} re-delivery)`,
+      );
     const first = webhook.answers.find((answer) => answer.copy === 0);
-    if (webhook.redelivery !== 'concurrent' && acceptances.length > 0 && acceptances[0]?.copy !== 0 && (first?.failedTries.length ?? 0) === 0) {
+    if (
+      webhook.redelivery !== 'concurrent' &&
+      acceptances.length > 0 &&
+      acceptances[0]?.copy !== 0 &&
+      (first?.failedTries.length ?? 0) === 0
+    ) {
       flag(`${describe(webhook)}: the first delivery was not the accepted one`);
     }
     if (keys.size === 0) continue;
     const key = [...keys][0] as string;
     const other = accepted.get(key);
-    if (other !== undefined) flag(`${describe(webhook)} and ${describe(other)}: distinct events share the event key ${key}`);
+    if (other !== undefined)
+      flag(`${describe(webhook)} and ${describe(other)}: distinct events share the event key ${key}`);
     accepted.set(key, webhook);
   }
-  return { accepted, duplicates, otherAnswers, redeliveries, redeliveriesAnsweredDuplicate, acknowledgedAfterFailedTry };
+  return {
+    accepted,
+    duplicates,
+    otherAnswers,
+    redeliveries,
+    redeliveriesAnsweredDuplicate,
+    acknowledgedAfterFailedTry,
+  };
 }
 
 /** In the table: queued, and one final outcome per account; returns, per account, the contact id each outcome names, by person index. */
-function checkTable(evidence: SoakEvidence, accepted: Map<string, SentWebhook>, providers: Record<EmulatedProvider, ProviderFigures>, flag: Flag): Map<string, Map<number, string>> {
+function checkTable(
+  evidence: SoakEvidence,
+  accepted: Map<string, SentWebhook>,
+  providers: Record<EmulatedProvider, ProviderFigures>,
+  flag: Flag,
+): Map<string, Map<number, string>> {
   const itemsByPk = new Map<string, Map<string, TableItem>>();
   for (const item of evidence.items) {
     const byKey = itemsByPk.get(item.pk) ?? new Map<string, TableItem>();
@@ -250,7 +292,10 @@ function checkTable(evidence: SoakEvidence, accepted: Map<string, SentWebhook>, 
   for (const [eventKey, webhook] of accepted) {
     const records = itemsByPk.get(`event#${eventKey}`);
     const ingest = records?.get('ingest');
-    if (ingest?.state !== 'queued') flag(`${describe(webhook)}: ingest record of ${eventKey} is ${ingest === undefined ? 'missing' : `"${ingest.state}"`}, not "queued"`);
+    if (ingest?.state !== 'queued')
+      flag(
+        `${describe(webhook)}: ingest record of ${eventKey} is ${ingest === undefined ? 'missing' : `"${ingest.state}"`}, not "queued"`,
+      );
     for (const account of evidence.accountsBySource[webhook.source] ?? []) {
       const outcome = records?.get(`outcome#${account.name}`);
       const figures = providers[account.provider as EmulatedProvider];
@@ -258,7 +303,9 @@ function checkTable(evidence: SoakEvidence, accepted: Map<string, SentWebhook>, 
       figures.outcomes[status] = (figures.outcomes[status] ?? 0) + 1;
       if ((outcome?.attempts ?? 0) > 1) figures.reclaimed++;
       if (status !== 'created' && status !== 'exists') {
-        flag(`${describe(webhook)}: no final outcome at account ${account.name} (${status}${outcome?.outcome ? `: ${JSON.stringify(outcome.outcome)}` : ''}) — lost`);
+        flag(
+          `${describe(webhook)}: no final outcome at account ${account.name} (${status}${outcome?.outcome ? `: ${JSON.stringify(outcome.outcome)}` : ''}) — lost`,
+        );
         continue;
       }
       const id = outcome?.outcome?.providerContactId;
@@ -292,19 +339,28 @@ function checkContacts(
     contactsByProvider.set(contact.provider, byPhone);
     const owner = contact.phone === undefined ? undefined : peopleByPhone.get(contact.phone);
     if (owner === undefined) {
-      flag(`${contact.provider}: contact ${contact.id} (${contact.phone ?? contact.email ?? 'no phone or email'}) belongs to no accepted webhook`);
+      flag(
+        `${contact.provider}: contact ${contact.id} (${contact.phone ?? contact.email ?? 'no phone or email'}) belongs to no accepted webhook`,
+      );
     } else if (contact.email !== undefined && contact.email.toLowerCase() !== owner.person.email.toLowerCase()) {
-      flag(`${contact.provider}: contact ${contact.id} for ${contact.phone} carries the email ${contact.email}, not ${owner.person.email.toLowerCase()}`);
+      flag(
+        `${contact.provider}: contact ${contact.id} for ${contact.phone} carries the email ${contact.email}, not ${owner.person.email.toLowerCase()}`,
+      );
     }
   }
   for (const webhook of accepted.values()) {
     for (const account of evidence.accountsBySource[webhook.source] ?? []) {
       const found = contactsByProvider.get(account.provider)?.get(webhook.person.e164) ?? [];
       if (found.length === 0) flag(`${describe(webhook)}: no contact at ${account.provider} — lost`);
-      if (found.length > 1) flag(`${describe(webhook)}: ${found.length} contacts at ${account.provider} (${found.map((contact) => contact.id).join(', ')}) — duplicate`);
+      if (found.length > 1)
+        flag(
+          `${describe(webhook)}: ${found.length} contacts at ${account.provider} (${found.map((contact) => contact.id).join(', ')}) — duplicate`,
+        );
       const named = namedIds.get(account.name)?.get(webhook.person.index);
       if (named !== undefined && found.length > 0 && !found.some((contact) => contact.id === named)) {
-        flag(`${describe(webhook)}: the outcome at ${account.name} names contact ${named}, but ${account.provider} holds ${found.map((contact) => contact.id).join(', ')}`);
+        flag(
+          `${describe(webhook)}: the outcome at ${account.name} names contact ${named}, but ${account.provider} holds ${found.map((contact) => contact.id).join(', ')}`,
+        );
       }
     }
   }
@@ -341,9 +397,16 @@ function countProviderRequests(evidence: SoakEvidence, providers: Record<Emulate
 function checkQueues(evidence: SoakEvidence, flag: Flag): void {
   if (!evidence.phases.settled) flag(`the delivery queue did not drain before the timeout`);
   if (!evidence.redrive.settled) flag(`the delivery queue did not drain after the redrive before the timeout`);
-  if (evidence.redrive.leftInQueue > 0) flag(`${evidence.redrive.leftInQueue} job(s) still in the delivery queue at the end`);
-  if (evidence.redrive.leftInDlq > 0) flag(`${evidence.redrive.leftInDlq} job(s) still in the dead-letter queue after ${evidence.redrive.rounds.length} redrive round(s)`);
-  if (evidence.redrive.parked > 0 && !evidence.redrive.rounds.some((report) => report.started)) flag(`${evidence.redrive.parked} job(s) parked but the redrive never started: ${evidence.redrive.rounds.map((report) => (report.started ? '' : report.reason)).join('; ')}`);
+  if (evidence.redrive.leftInQueue > 0)
+    flag(`${evidence.redrive.leftInQueue} job(s) still in the delivery queue at the end`);
+  if (evidence.redrive.leftInDlq > 0)
+    flag(
+      `${evidence.redrive.leftInDlq} job(s) still in the dead-letter queue after ${evidence.redrive.rounds.length} redrive round(s)`,
+    );
+  if (evidence.redrive.parked > 0 && !evidence.redrive.rounds.some((report) => report.started))
+    flag(
+      `${evidence.redrive.parked} job(s) parked but the redrive never started: ${evidence.redrive.rounds.map((report) => (report.started ? '' : report.reason)).join('; ')}`,
+    );
 }
 
 function countFailedTries(sent: readonly SentWebhook[]): Record<string, number> {
@@ -362,7 +425,10 @@ function countFailedTries(sent: readonly SentWebhook[]): Record<string, number> 
 function emptyFigures(): ProviderFigures {
   return {
     requests: 0,
-    faults: { ...(Object.fromEntries(RANDOM_FAULT_KINDS.map((kind) => [kind, 0])) as Record<RandomFaultKind, number>), total: 0 },
+    faults: {
+      ...(Object.fromEntries(RANDOM_FAULT_KINDS.map((kind) => [kind, 0])) as Record<RandomFaultKind, number>),
+      total: 0,
+    },
     faultShare: 0,
     retries: 0,
     contacts: 0,

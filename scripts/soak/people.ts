@@ -32,8 +32,70 @@ export interface Person {
   givesNational: boolean;
 }
 
-const FIRST = ['Ada', 'Grace', 'Alan', 'Katherine', 'Linus', 'Margaret', 'Edsger', 'Barbara', 'Dennis', 'Frances', 'Ken', 'Radia', 'Tim', 'Hedy', 'John', 'Sophie', 'Niklaus', 'Jean', 'Donald', 'Shafi', 'Lena', 'Jan', 'Siobhán', 'Zoë', 'Mateo', 'Aiko', 'Priya', 'Kwame', 'Olga', 'Yusuf'];
-const LAST = ['Lovelace', 'Hopper', 'Turing', 'Johnson', 'Torvalds', 'Hamilton', 'Dijkstra', 'Liskov', 'Ritchie', 'Allen', 'Thompson', 'Perlman', 'Berners-Lee', 'Lamarr', 'Backus', 'Wilson', 'Wirth', 'Sammet', 'Knuth', 'Goldwasser', 'Schmidt', 'Peeters', "O'Brien", 'Núñez', 'García', 'Tanaka', 'Patel', 'Mensah', 'Ivanova', 'Demir'];
+const FIRST = [
+  'Ada',
+  'Grace',
+  'Alan',
+  'Katherine',
+  'Linus',
+  'Margaret',
+  'Edsger',
+  'Barbara',
+  'Dennis',
+  'Frances',
+  'Ken',
+  'Radia',
+  'Tim',
+  'Hedy',
+  'John',
+  'Sophie',
+  'Niklaus',
+  'Jean',
+  'Donald',
+  'Shafi',
+  'Lena',
+  'Jan',
+  'Siobhán',
+  'Zoë',
+  'Mateo',
+  'Aiko',
+  'Priya',
+  'Kwame',
+  'Olga',
+  'Yusuf',
+];
+const LAST = [
+  'Lovelace',
+  'Hopper',
+  'Turing',
+  'Johnson',
+  'Torvalds',
+  'Hamilton',
+  'Dijkstra',
+  'Liskov',
+  'Ritchie',
+  'Allen',
+  'Thompson',
+  'Perlman',
+  'Berners-Lee',
+  'Lamarr',
+  'Backus',
+  'Wilson',
+  'Wirth',
+  'Sammet',
+  'Knuth',
+  'Goldwasser',
+  'Schmidt',
+  'Peeters',
+  "O'Brien",
+  'Núñez',
+  'García',
+  'Tanaka',
+  'Patel',
+  'Mensah',
+  'Ivanova',
+  'Demir',
+];
 
 /** UK drama ranges (Ofcom): 1000 numbers each. */
 const GB_RANGES = ['207946', '121496', '117496', '161496', '113496', '131496', '118496', '289018', '292018', '191498'];
@@ -74,7 +136,8 @@ function pick<T>(items: readonly T[], random: Random): T {
 /** `count` distinct people; about a quarter British, about `nationalShare` giving a national number. */
 export function makePeople(count: number, random: Random, nationalShare = 0.4): Person[] {
   const { us, gb } = phonePool();
-  if (count > us.length + gb.length) throw new Error(`at most ${us.length + gb.length} distinct people (fictional number ranges); asked for ${count}`);
+  if (count > us.length + gb.length)
+    throw new Error(`at most ${us.length + gb.length} distinct people (fictional number ranges); asked for ${count}`);
   let nextUs = 0;
   let nextGb = 0;
   const people: Person[] = [];

@@ -8,8 +8,13 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const line = (cells: string[]) => `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join(' | ')} |`;
-  return [line(header), `|${widths.map((width, column) => (column === 0 ? `:${'-'.repeat(width + 1)}` : `${'-'.repeat(width + 1)}:`)).join('|')}|`, ...rows.map(line)].join('\n');
+  const line = (cells: string[]) =>
+    `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join(' | ')} |`;
+  return [
+    line(header),
+    `|${widths.map((width, column) => (column === 0 ? `:${'-'.repeat(width + 1)}` : `${'-'.repeat(width + 1)}:`)).join('|')}|`,
+    ...rows.map(line),
+  ].join('\n');
 }
 
 export function formatSoak(result: SoakResult): string {
@@ -27,14 +32,31 @@ export function formatSoak(result: SoakResult): string {
       ['webhooks', 'count'],
       [
         ['events (distinct webhooks)', n(webhooks.events)],
-        ['  by source', Object.entries(webhooks.bySource).map(([source, count]) => `${source} ${count}`).join(', ')],
+        [
+          '  by source',
+          Object.entries(webhooks.bySource)
+            .map(([source, count]) => `${source} ${count}`)
+            .join(', '),
+        ],
         ['  with a national number and a country', n(webhooks.nationalNumbers)],
         ['requests sent (re-deliveries and sender retries included)', n(webhooks.requests)],
         ['answered accepted (200)', n(webhooks.answeredAccepted)],
         ['answered duplicate (200)', n(webhooks.duplicates)],
         ['re-delivered webhooks / re-deliveries', `${n(webhooks.redelivered)} / ${n(webhooks.redeliveries)}`],
-        ['re-deliveries answered duplicate', `${n(webhooks.redeliveriesAnsweredDuplicate)} of ${n(webhooks.redeliveries)}`],
-        ['sender retries after a 5xx', `${n(webhooks.senderRetries)}${webhooks.senderRetries > 0 ? ` (${Object.entries(webhooks.failedTries).map(([cause, count]) => `${cause} ×${count}`).join(', ')})` : ''}`],
+        [
+          're-deliveries answered duplicate',
+          `${n(webhooks.redeliveriesAnsweredDuplicate)} of ${n(webhooks.redeliveries)}`,
+        ],
+        [
+          'sender retries after a 5xx',
+          `${n(webhooks.senderRetries)}${
+            webhooks.senderRetries > 0
+              ? ` (${Object.entries(webhooks.failedTries)
+                  .map(([cause, count]) => `${cause} ×${count}`)
+                  .join(', ')})`
+              : ''
+          }`,
+        ],
         ['other final answers', n(webhooks.otherAnswers)],
         ['events accepted', n(webhooks.accepted)],
         ['  of which the retry after a failed try was the duplicate', n(webhooks.acknowledgedAfterFailedTry)],
@@ -43,19 +65,34 @@ export function formatSoak(result: SoakResult): string {
     '',
   );
 
-  const row = (label: string, value: (provider: (typeof EMULATED_PROVIDERS)[number]) => string) => [label, ...EMULATED_PROVIDERS.map(value)];
-  const statuses = [...new Set(EMULATED_PROVIDERS.flatMap((provider) => Object.keys(providers[provider].outcomes)))].sort();
+  const row = (label: string, value: (provider: (typeof EMULATED_PROVIDERS)[number]) => string) => [
+    label,
+    ...EMULATED_PROVIDERS.map(value),
+  ];
+  const statuses = [
+    ...new Set(EMULATED_PROVIDERS.flatMap((provider) => Object.keys(providers[provider].outcomes))),
+  ].sort();
   out.push(
     table(
       ['per provider', ...EMULATED_PROVIDERS],
       [
         row('requests', (provider) => n(providers[provider].requests)),
-        row('faults injected (share of requests)', (provider) => `${n(providers[provider].faults.total)} (${pct(providers[provider].faultShare)})`),
-        ...RANDOM_FAULT_KINDS.map((kind) => row(`  ${kind === 'hang' ? 'hung past timeout' : kind === 'reset' ? 'connection reset' : kind === '429' ? '429 + Retry-After' : kind}`, (provider) => n(providers[provider].faults[kind]))),
+        row(
+          'faults injected (share of requests)',
+          (provider) => `${n(providers[provider].faults.total)} (${pct(providers[provider].faultShare)})`,
+        ),
+        ...RANDOM_FAULT_KINDS.map((kind) =>
+          row(
+            `  ${kind === 'hang' ? 'hung past timeout' : kind === 'reset' ? 'connection reset' : kind === '429' ? '429 + Retry-After' : kind}`,
+            (provider) => n(providers[provider].faults[kind]),
+          ),
+        ),
         row('retried requests', (provider) => n(providers[provider].retries)),
         row('contacts created', (provider) => n(providers[provider].contacts)),
         row('duplicate creates refused', (provider) => n(providers[provider].refusedDuplicates)),
-        ...statuses.map((status) => row(`outcome ${status}`, (provider) => n(providers[provider].outcomes[status] ?? 0))),
+        ...statuses.map((status) =>
+          row(`outcome ${status}`, (provider) => n(providers[provider].outcomes[status] ?? 0)),
+        ),
         row('outcomes needing > 1 job receive', (provider) => n(providers[provider].reclaimed)),
       ],
     ),
@@ -79,23 +116,53 @@ export function formatSoak(result: SoakResult): string {
             ]
           : []),
         ['dead-lettered (parked)', n(queue.parked)],
-        ['redriven', `${n(queue.redriven)} (${queue.rounds.filter((report) => report.started).length} redrive round(s))`],
+        [
+          'redriven',
+          `${n(queue.redriven)} (${queue.rounds.filter((report) => report.started).length} redrive round(s))`,
+        ],
         ['left in queue / dead-letter queue', `${n(queue.leftInQueue)} / ${n(queue.leftInDlq)}`],
-        ['consumer errors', `${n(queue.consumerErrors)}${queue.consumerErrors > 0 ? ` (${Object.entries(queue.consumerErrorsByKind).map(([kind, count]) => `${kind} ×${count}`).join(', ')})` : ''}`],
-        ['ingest (all webhooks answered)', `${seconds(phases.ingestMs)} (${phases.webhooksPerSecond.toFixed(1)} webhooks/s)`],
-        ['delivered (queue empty)', `${seconds(phases.settledMs)} (${phases.eventsPerSecond.toFixed(1)} events/s end to end)`],
+        [
+          'consumer errors',
+          `${n(queue.consumerErrors)}${
+            queue.consumerErrors > 0
+              ? ` (${Object.entries(queue.consumerErrorsByKind)
+                  .map(([kind, count]) => `${kind} ×${count}`)
+                  .join(', ')})`
+              : ''
+          }`,
+        ],
+        [
+          'ingest (all webhooks answered)',
+          `${seconds(phases.ingestMs)} (${phases.webhooksPerSecond.toFixed(1)} webhooks/s)`,
+        ],
+        [
+          'delivered (queue empty)',
+          `${seconds(phases.settledMs)} (${phases.eventsPerSecond.toFixed(1)} events/s end to end)`,
+        ],
         ['total, redrive included', seconds(phases.totalMs)],
       ],
     ),
     '',
   );
 
-  if (queue.consumerErrorSamples.length > 0) out.push(`consumer errors, first ${queue.consumerErrorSamples.length}:`, ...queue.consumerErrorSamples.map((message) => `  - ${message}`), '');
+  if (queue.consumerErrorSamples.length > 0)
+    out.push(
+      `consumer errors, first ${queue.consumerErrorSamples.length}:`,
+      ...queue.consumerErrorSamples.map((message) => `  - ${message}`),
+      '',
+    );
   const MAX_LISTED = 50;
-  if (result.ok) out.push('Invariant holds: every accepted event reached every provider account on its route exactly once; no duplicates; every re-delivery was a duplicate; nothing left in any queue.');
+  if (result.ok)
+    out.push(
+      'Invariant holds: every accepted event reached every provider account on its route exactly once; no duplicates; every re-delivery was a duplicate; nothing left in any queue.',
+    );
   else {
-    out.push(`INVARIANT VIOLATED (${result.violations.length}):`, ...result.violations.slice(0, MAX_LISTED).map((violation) => `  - ${violation}`));
-    if (result.violations.length > MAX_LISTED) out.push(`  … and ${result.violations.length - MAX_LISTED} more (all of them in --json)`);
+    out.push(
+      `INVARIANT VIOLATED (${result.violations.length}):`,
+      ...result.violations.slice(0, MAX_LISTED).map((violation) => `  - ${violation}`),
+    );
+    if (result.violations.length > MAX_LISTED)
+      out.push(`  … and ${result.violations.length - MAX_LISTED} more (all of them in --json)`);
   }
   return out.join('\n');
 }

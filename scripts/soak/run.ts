@@ -24,7 +24,13 @@ import type { RedriveReport } from '../../shared/operations/redrive.js';
 import { storeDefaults } from '../../shared/store.js';
 import { startQueuePoller, type QueuePoller } from '../../local/emulator/queue-poller.js';
 import { seededRandom, type Random } from '../../local/emulator/random.js';
-import { EMULATED_PROVIDERS, type EmulatedProvider, type Fault, type RandomFaultKind, type RandomFaultPlan } from '../../local/emulator/state.js';
+import {
+  EMULATED_PROVIDERS,
+  type EmulatedProvider,
+  type Fault,
+  type RandomFaultKind,
+  type RandomFaultPlan,
+} from '../../local/emulator/state.js';
 import { httpApiEvent, lambdaContext } from '../../local/lambda.js';
 import type { LocalPipeline } from '../../local/pipeline.js';
 import { checkSoak, type Answer, type SentWebhook, type SoakResult, type TableItem } from './check.js';
@@ -154,7 +160,16 @@ export async function runSoak(target: LocalPipeline, options: SoakOptions): Prom
     target,
     options,
     log: options.log ?? (() => undefined),
-    counters: { requests: 0, senderRetries: 0, batches: 0, jobsHandedOver: 0, jobsReportedFailed: 0, consumerErrors: 0, consumerErrorsByKind: {}, consumerErrorSamples: [] },
+    counters: {
+      requests: 0,
+      senderRetries: 0,
+      batches: 0,
+      jobsHandedOver: 0,
+      jobsReportedFailed: 0,
+      consumerErrors: 0,
+      consumerErrorsByKind: {},
+      consumerErrorSamples: [],
+    },
     started: 0,
     inFlight: 0,
     answered: 0,
@@ -167,12 +182,16 @@ export async function runSoak(target: LocalPipeline, options: SoakOptions): Prom
 
   const sent = await sendWebhooks(run, plans, random);
   const ingestMs = Date.now() - run.started;
-  run.log(`${elapsed(run)}  all ${run.counters.requests} webhook requests answered (${run.accepted} accepted); draining the delivery queue`);
+  run.log(
+    `${elapsed(run)}  all ${run.counters.requests} webhook requests answered (${run.accepted} accepted); draining the delivery queue`,
+  );
 
   const settled = await settle(run);
   const settledMs = Date.now() - run.started;
   const parked = await queueDepth(target, target.resources.dlqUrl);
-  run.log(`${elapsed(run)}  delivery queue ${settled ? 'empty' : 'NOT empty (timed out)'}; ${parked} job(s) in the dead-letter queue`);
+  run.log(
+    `${elapsed(run)}  delivery queue ${settled ? 'empty' : 'NOT empty (timed out)'}; ${parked} job(s) in the dead-letter queue`,
+  );
 
   // Providers answer again before the scheduled redrive runs.
   outage.end();
@@ -213,7 +232,10 @@ function injectRandomFaults(target: LocalPipeline, options: SoakOptions): Random
     ...(options.hangMs !== undefined ? { hangMs: options.hangMs } : {}),
     ...(options.retryAfterSeconds !== undefined ? { retryAfterSeconds: options.retryAfterSeconds } : {}),
   };
-  target.emulator.state.setRandomFaults(Object.fromEntries(EMULATED_PROVIDERS.map((provider) => [provider, plan])), options.seed);
+  target.emulator.state.setRandomFaults(
+    Object.fromEntries(EMULATED_PROVIDERS.map((provider) => [provider, plan])),
+    options.seed,
+  );
   return plan;
 }
 
@@ -225,37 +247,62 @@ function injectRandomFaults(target: LocalPipeline, options: SoakOptions): Random
 async function startConsumers(run: Run): Promise<QueuePoller[]> {
   const { target, options, counters } = run;
   const deliverTimeoutMs = functionTimeoutSeconds('deliver') * 1000;
-  const instances = options.sharedDeliver ? [] : await Promise.all(Array.from({ length: options.consumers }, (_, container) => target.deliverInstance(container)));
-  const invoker = (deliver: Handler<SQSEvent, SQSBatchResponse>) => async (event: SQSEvent): Promise<SQSBatchResponse> => {
-    run.inFlight++;
-    counters.batches++;
-    counters.jobsHandedOver += event.Records.length;
-    const deadline = Date.now() + deliverTimeoutMs;
-    try {
-      const response = await deliver(event, { ...lambdaContext('contact-relay-soak-deliver'), getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()) });
-      counters.jobsReportedFailed += response?.batchItemFailures.length ?? 0;
-      return response;
-    } finally {
-      run.inFlight--;
-    }
-  };
+  const instances = options.sharedDeliver
+    ? []
+    : await Promise.all(Array.from({ length: options.consumers }, (_, container) => target.deliverInstance(container)));
+  const invoker =
+    (deliver: Handler<SQSEvent, SQSBatchResponse>) =>
+    async (event: SQSEvent): Promise<SQSBatchResponse> => {
+      run.inFlight++;
+      counters.batches++;
+      counters.jobsHandedOver += event.Records.length;
+      const deadline = Date.now() + deliverTimeoutMs;
+      try {
+        const response = await deliver(event, {
+          ...lambdaContext('contact-relay-soak-deliver'),
+          getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+        });
+        counters.jobsReportedFailed += response?.batchItemFailures.length ?? 0;
+        return response;
+      } finally {
+        run.inFlight--;
+      }
+    };
   const onError = (error: unknown) => {
     counters.consumerErrors++;
     const kind = (error as Error).name ?? 'Error';
     counters.consumerErrorsByKind[kind] = (counters.consumerErrorsByKind[kind] ?? 0) + 1;
-    if (counters.consumerErrorSamples.length < 5) counters.consumerErrorSamples.push((error as Error).stack ?? String(error));
+    if (counters.consumerErrorSamples.length < 5)
+      counters.consumerErrorSamples.push((error as Error).stack ?? String(error));
   };
   return Array.from({ length: options.consumers }, (_, container) =>
-    startQueuePoller({ sqs: target.sqs, queueUrl: target.resources.queueUrl, queueArn: target.resources.queueArn, invoke: invoker(instances[container] ?? target.deliver), onError }),
+    startQueuePoller({
+      sqs: target.sqs,
+      queueUrl: target.resources.queueUrl,
+      queueArn: target.resources.queueArn,
+      invoke: invoker(instances[container] ?? target.deliver),
+      onError,
+    }),
   );
 }
 
 /** Messages in a queue: visible, in flight and delayed. */
 async function queueDepth(target: LocalPipeline, queueUrl: string): Promise<number> {
   const { Attributes = {} } = await target.sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
+    }),
   );
-  return Number(Attributes['ApproximateNumberOfMessages'] ?? 0) + Number(Attributes['ApproximateNumberOfMessagesNotVisible'] ?? 0) + Number(Attributes['ApproximateNumberOfMessagesDelayed'] ?? 0);
+  return (
+    Number(Attributes['ApproximateNumberOfMessages'] ?? 0) +
+    Number(Attributes['ApproximateNumberOfMessagesNotVisible'] ?? 0) +
+    Number(Attributes['ApproximateNumberOfMessagesDelayed'] ?? 0)
+  );
 }
 
 /** Time since the start, for progress lines. */
@@ -345,8 +392,12 @@ function logProgress(run: Run, plans: readonly Plan[]): NodeJS.Timeout {
   return setInterval(() => {
     void Promise.all([queueDepth(target, target.resources.queueUrl), queueDepth(target, target.resources.dlqUrl)])
       .then(([queued, parked]) => {
-        const contacts = EMULATED_PROVIDERS.map((provider) => `${provider} ${state.contacts.filter((contact) => contact.provider === provider).length}`).join(', ');
-        log(`${elapsed(run)}  webhooks ${run.answered}/${totalCopies} answered, ${run.accepted} accepted · queue ${queued}, batches running ${run.inFlight}, dead letters ${parked} · contacts: ${contacts}`);
+        const contacts = EMULATED_PROVIDERS.map(
+          (provider) => `${provider} ${state.contacts.filter((contact) => contact.provider === provider).length}`,
+        ).join(', ');
+        log(
+          `${elapsed(run)}  webhooks ${run.answered}/${totalCopies} answered, ${run.accepted} accepted · queue ${queued}, batches running ${run.inFlight}, dead letters ${parked} · contacts: ${contacts}`,
+        );
       })
       .catch(() => undefined);
   }, 5_000);
@@ -399,18 +450,24 @@ async function sendWebhooks(run: Run, plans: readonly Plan[], random: Random): P
   }
 
   const later: Plan[] = [];
-  await pool(plans.length, options.concurrency, (index) => sendOne(plans[index] as Plan, sent[index] as SentWebhook, later));
+  await pool(plans.length, options.concurrency, (index) =>
+    sendOne(plans[index] as Plan, sent[index] as SentWebhook, later),
+  );
   // Re-deliveries that come minutes later (a sender's retry schedule), while delivery is under way.
   shuffle(later, random);
   await pool(later.length, options.concurrency, async (index) => {
     const entry = later[index] as Plan;
-    for (let copy = 1; copy <= entry.extraCopies; copy++) await deliverCopy(entry.webhook, sent[entry.webhook.index] as SentWebhook, copy);
+    for (let copy = 1; copy <= entry.extraCopies; copy++)
+      await deliverCopy(entry.webhook, sent[entry.webhook.index] as SentWebhook, copy);
   });
   return sent;
 }
 
 /** One webhook request, as API Gateway hands it to the function serving its source, and the answer API Gateway gives. */
-async function post(target: LocalPipeline, request: WebhookRequest): Promise<{ status: number; body: unknown; error?: string }> {
+async function post(
+  target: LocalPipeline,
+  request: WebhookRequest,
+): Promise<{ status: number; body: unknown; error?: string }> {
   const query = new URLSearchParams(request.query).toString();
   const event: APIGatewayProxyEventV2 = {
     ...httpApiEvent(request.source, 'default', request.rawBody.toString('base64'), request.headers),
@@ -430,7 +487,11 @@ async function post(target: LocalPipeline, request: WebhookRequest): Promise<{ s
     return { status: result.statusCode ?? 200, body };
   } catch (error) {
     // What API Gateway answers when the function fails (middy's TimeoutError when it ran out of time).
-    return { status: 500, body: { message: 'Internal Server Error' }, error: `${(error as Error).name}: ${(error as Error).message}` };
+    return {
+      status: 500,
+      body: { message: 'Internal Server Error' },
+      error: `${(error as Error).name}: ${(error as Error).message}`,
+    };
   }
 }
 
@@ -440,7 +501,8 @@ async function settle(run: Run): Promise<boolean> {
   const deadline = Date.now() + options.settleTimeoutMs;
   let quiet = 0;
   while (Date.now() < deadline) {
-    const idle = run.inFlight === 0 && (await queueDepth(target, target.resources.queueUrl)) === 0 && run.inFlight === 0;
+    const idle =
+      run.inFlight === 0 && (await queueDepth(target, target.resources.queueUrl)) === 0 && run.inFlight === 0;
     quiet = idle ? quiet + 1 : 0;
     if (quiet >= 3) return true;
     await sleep(400);
@@ -449,7 +511,10 @@ async function settle(run: Run): Promise<boolean> {
 }
 
 /** The scheduled redrive, run until the dead-letter queue stays empty (three rounds at most), each followed by a drain. */
-async function redriveDeadLetters(run: Run, settled: boolean): Promise<Pick<RedrivePhase, 'redriven' | 'rounds' | 'settled'>> {
+async function redriveDeadLetters(
+  run: Run,
+  settled: boolean,
+): Promise<Pick<RedrivePhase, 'redriven' | 'rounds' | 'settled'>> {
   const { target, log } = run;
   const rounds: RedriveReport[] = [];
   const movesBefore = target.emulator.aws?.moveTasks.length ?? 0;
@@ -463,10 +528,14 @@ async function redriveDeadLetters(run: Run, settled: boolean): Promise<Pick<Redr
     const again = await queueDepth(target, target.resources.dlqUrl);
     if (again === 0) break;
     // Parked again: only an outcome claim still leased (a delivery that died mid-call) does that; wait the lease out.
-    log(`${elapsed(run)}  ${again} job(s) dead-lettered again; waiting ${storeDefaults.leaseMs / 1000} s for outcome leases before the next redrive`);
+    log(
+      `${elapsed(run)}  ${again} job(s) dead-lettered again; waiting ${storeDefaults.leaseMs / 1000} s for outcome leases before the next redrive`,
+    );
     await sleep(storeDefaults.leaseMs + 1_000);
   }
-  const redriven = (target.emulator.aws?.moveTasks ?? []).slice(movesBefore).reduce((sum, task) => sum + task.ApproximateNumberOfMessagesMoved, 0);
+  const redriven = (target.emulator.aws?.moveTasks ?? [])
+    .slice(movesBefore)
+    .reduce((sum, task) => sum + task.ApproximateNumberOfMessagesMoved, 0);
   return { redriven, rounds, settled: redriveSettled };
 }
 
@@ -485,9 +554,14 @@ async function checkRun(
   const items = await scanTable(target);
   const routes = parseRoutesConfig(routesFile);
   const accountsBySource = Object.fromEntries(
-    [...new Set(plans.map(({ webhook }) => webhook.source))].map((source) => [source, findRoute(routes, source, 'default')?.accounts.map(({ name, provider }) => ({ name, provider })) ?? []]),
+    [...new Set(plans.map(({ webhook }) => webhook.source))].map((source) => [
+      source,
+      findRoute(routes, source, 'default')?.accounts.map(({ name, provider }) => ({ name, provider })) ?? [],
+    ]),
   );
-  log(`${elapsed(run)}  checking the invariant over ${items.length} table items, ${state.contacts.length} contacts and ${state.requests.length} emulator requests`);
+  log(
+    `${elapsed(run)}  checking the invariant over ${items.length} table items, ${state.contacts.length} contacts and ${state.requests.length} emulator requests`,
+  );
 
   return checkSoak({
     options: {
@@ -518,7 +592,10 @@ async function checkRun(
 
 /** A function's configured timeout in serverless.yml (the provider default when it sets none). */
 function functionTimeoutSeconds(name: string): number {
-  const config = parseYaml(readFileSync(new URL('../../serverless.yml', import.meta.url), 'utf8')) as { provider?: { timeout?: unknown }; functions?: Record<string, { timeout?: unknown }> };
+  const config = parseYaml(readFileSync(new URL('../../serverless.yml', import.meta.url), 'utf8')) as {
+    provider?: { timeout?: unknown };
+    functions?: Record<string, { timeout?: unknown }>;
+  };
   const timeout = config.functions?.[name]?.timeout ?? config.provider?.timeout;
   return typeof timeout === 'number' ? timeout : 6;
 }
@@ -541,12 +618,24 @@ function shuffle<T>(items: T[], random: Random): void {
 }
 
 async function scanTable(target: LocalPipeline): Promise<TableItem[]> {
-  const client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: target.emulator.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
+  const client = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: target.emulator.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
+  );
   const items: TableItem[] = [];
   try {
     let start: Record<string, unknown> | undefined;
     do {
-      const page = await client.send(new ScanCommand({ TableName: target.resources.tableName, ConsistentRead: true, ...(start !== undefined ? { ExclusiveStartKey: start } : {}) }));
+      const page = await client.send(
+        new ScanCommand({
+          TableName: target.resources.tableName,
+          ConsistentRead: true,
+          ...(start !== undefined ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
       items.push(...((page.Items ?? []) as TableItem[]));
       start = page.LastEvaluatedKey;
     } while (start !== undefined);

@@ -57,13 +57,23 @@ export type SoakSource = Exclude<SourceName, 'meta-leads'>;
 
 /** Every soak source, in the order people are spread over them. */
 export const SOAK_SOURCES: readonly SoakSource[] = [
-  'form', 'typeform', 'tally', 'jotform', 'webflow', 'google-forms', 'shopify', 'woocommerce', 'calendly', 'custom',
+  'form',
+  'typeform',
+  'tally',
+  'jotform',
+  'webflow',
+  'google-forms',
+  'shopify',
+  'woocommerce',
+  'calendly',
+  'custom',
 ];
 
 export const SHOP_DOMAIN = 'soak-shop.myshopify.com';
 export const WOO_STORE = 'https://soak-shop.example.com/';
 
-const fixture = <T>(path: string): T => JSON.parse(readFileSync(new URL(`../../test/fixtures/${path}`, import.meta.url), 'utf8')) as T;
+const fixture = <T>(path: string): T =>
+  JSON.parse(readFileSync(new URL(`../../test/fixtures/${path}`, import.meta.url), 'utf8')) as T;
 
 const sample = <T>(file: string): T =>
   JSON.parse(readFileSync(new URL(`../../cli/samples/${file}`, import.meta.url), 'utf8')) as T;
@@ -137,10 +147,28 @@ const BUILDERS: Record<SoakSource, Builder> = {
     const idempotencyKey = random() < 0.5 ? `soak-${index}-${hex(random, 8)}` : undefined;
     const urlencoded = random() < 0.5;
     // The route's default region is US: a national US number needs no country; a British one does.
-    const country: Record<string, string> = person.givesNational && person.country !== 'US' ? { country: random() < 0.5 ? person.country : person.countryName } : {};
+    const country: Record<string, string> =
+      person.givesNational && person.country !== 'US'
+        ? { country: random() < 0.5 ? person.country : person.countryName }
+        : {};
     const body = urlencoded
-      ? Buffer.from(new URLSearchParams({ first_name: person.firstName, last_name: person.lastName, email: person.email, phone: phoneText(person), ...country }).toString(), 'utf8')
-      : json({ name: fullName(person), email: person.email, phone: phoneText(person), ...country, message: 'Please call me back' });
+      ? Buffer.from(
+          new URLSearchParams({
+            first_name: person.firstName,
+            last_name: person.lastName,
+            email: person.email,
+            phone: phoneText(person),
+            ...country,
+          }).toString(),
+          'utf8',
+        )
+      : json({
+          name: fullName(person),
+          email: person.email,
+          phone: phoneText(person),
+          ...country,
+          message: 'Please call me back',
+        });
     // buildWebhook sends it urlencoded when it is not JSON.
     return (_attempt, now) => sent('form', secrets, body, now, { eventId: idempotencyKey });
   },
@@ -148,19 +176,39 @@ const BUILDERS: Record<SoakSource, Builder> = {
   typeform(person, _index, random, secrets) {
     const payload = clone(FIXTURES.typeform) as {
       event_id: string;
-      form_response: { token: string; hidden: Record<string, string>; definition: { fields: Array<Record<string, unknown>> }; answers: Array<Record<string, unknown>> };
+      form_response: {
+        token: string;
+        hidden: Record<string, string>;
+        definition: { fields: Array<Record<string, unknown>> };
+        answers: Array<Record<string, unknown>>;
+      };
     };
     payload.event_id = ulidLike(random);
     const response = payload.form_response;
     response.token = hex(random, 32);
-    const [first, last, email, phone] = response.answers as [Record<string, unknown>, Record<string, unknown>, Record<string, unknown>, Record<string, unknown>];
+    const [first, last, email, phone] = response.answers as [
+      Record<string, unknown>,
+      Record<string, unknown>,
+      Record<string, unknown>,
+      Record<string, unknown>,
+    ];
     first['text'] = person.firstName;
     last['text'] = person.lastName;
     email['email'] = person.email;
     if (person.givesNational) {
       // A short-text "Mobile" question and the country as a hidden field, as in national-phone.json.
-      response.definition.fields[3] = { id: 'Mb8vBn2MqW4f', title: 'Mobile', type: 'short_text', ref: '0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f', properties: {} };
-      response.answers[3] = { type: 'text', text: person.national, field: { id: 'Mb8vBn2MqW4f', type: 'short_text', ref: '0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f' } };
+      response.definition.fields[3] = {
+        id: 'Mb8vBn2MqW4f',
+        title: 'Mobile',
+        type: 'short_text',
+        ref: '0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f',
+        properties: {},
+      };
+      response.answers[3] = {
+        type: 'text',
+        text: person.national,
+        field: { id: 'Mb8vBn2MqW4f', type: 'short_text', ref: '0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f' },
+      };
       response.hidden = { ...response.hidden, country: person.country };
     } else {
       // Typeform's phone question answers in E.164.
@@ -174,13 +222,25 @@ const BUILDERS: Record<SoakSource, Builder> = {
   },
 
   tally(person, _index, random, secrets) {
-    const payload = clone(FIXTURES.tally) as { eventId: string; data: { responseId: string; submissionId: string; respondentId: string; fields: Array<Record<string, unknown>> } };
+    const payload = clone(FIXTURES.tally) as {
+      eventId: string;
+      data: { responseId: string; submissionId: string; respondentId: string; fields: Array<Record<string, unknown>> };
+    };
     payload.eventId = uuid(random);
     payload.data.responseId = alphanumeric(random, 6);
     payload.data.submissionId = payload.data.responseId;
     payload.data.respondentId = alphanumeric(random, 6);
     payload.data.fields = [
-      ...(person.givesNational ? [{ key: 'question_Jx4kQ2_0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e', label: 'country', type: 'HIDDEN_FIELDS', value: person.country }] : []),
+      ...(person.givesNational
+        ? [
+            {
+              key: 'question_Jx4kQ2_0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e',
+              label: 'country',
+              type: 'HIDDEN_FIELDS',
+              value: person.country,
+            },
+          ]
+        : []),
       { key: 'question_5LmN8p', label: 'Full name', type: 'INPUT_TEXT', value: fullName(person) },
       { key: 'question_2PqR7s', label: 'Email', type: 'INPUT_EMAIL', value: person.email },
       person.givesNational
@@ -209,7 +269,11 @@ const BUILDERS: Record<SoakSource, Builder> = {
   },
 
   'google-forms'(person, _index, random, secrets) {
-    const payload = clone(FIXTURES.googleForms) as { responseId: string; answers: Record<string, unknown>; respondentEmail?: string };
+    const payload = clone(FIXTURES.googleForms) as {
+      responseId: string;
+      answers: Record<string, unknown>;
+      respondentEmail?: string;
+    };
     payload.responseId = `2_AB${alphanumeric(random, 40)}`;
     payload.answers = {
       'Full name': fullName(person),
@@ -245,13 +309,20 @@ const BUILDERS: Record<SoakSource, Builder> = {
       ['pretty', `Full Name:${fullName(person)}, E-mail:${person.email}, Phone Number:${phoneText(person)}`],
       ['ip', '203.0.113.7'],
     ];
-    const body = Buffer.from(`${parts.map(([name, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`).join('')}--${boundary}--\r\n`, 'utf8');
+    const body = Buffer.from(
+      `${parts.map(([name, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`).join('')}--${boundary}--\r\n`,
+      'utf8',
+    );
     // buildWebhook sends a captured multipart body as it is, under its boundary.
     return (_attempt, now) => sent('jotform', secrets, body, now);
   },
 
   shopify(person, index, random, secrets) {
-    const order = clone(FIXTURES.shopify) as Record<string, unknown> & { customer: Record<string, unknown>; billing_address: Record<string, unknown>; shipping_address: Record<string, unknown> };
+    const order = clone(FIXTURES.shopify) as Record<string, unknown> & {
+      customer: Record<string, unknown>;
+      billing_address: Record<string, unknown>;
+      shipping_address: Record<string, unknown>;
+    };
     const orderId = 5_000_000_000_000 + index;
     const customerId = 7_000_000_000_000 + index;
     order['id'] = orderId;
@@ -271,7 +342,13 @@ const BUILDERS: Record<SoakSource, Builder> = {
       phone: null,
       default_address: null,
     };
-    const address = { first_name: person.firstName, last_name: person.lastName, name: fullName(person), country: person.countryName, country_code: person.country };
+    const address = {
+      first_name: person.firstName,
+      last_name: person.lastName,
+      name: fullName(person),
+      country: person.countryName,
+      country_code: person.country,
+    };
     // The checkout's phone sits on the billing address, in whatever form the buyer typed it.
     order['billing_address'] = { ...order.billing_address, ...address, phone: phoneText(person) };
     order['shipping_address'] = { ...order.shipping_address, ...address, phone: null };
@@ -284,7 +361,11 @@ const BUILDERS: Record<SoakSource, Builder> = {
     let delivery: WebhookRequest | undefined;
     return (_attempt, now) => {
       if (delivery === undefined) {
-        const request = sent('shopify', secrets, body, now, { topic: 'orders/create', shop: SHOP_DOMAIN, eventId: webhookId });
+        const request = sent('shopify', secrets, body, now, {
+          topic: 'orders/create',
+          shop: SHOP_DOMAIN,
+          eventId: webhookId,
+        });
         delivery = { ...request, headers: { ...request.headers, 'x-shopify-event-id': eventId } };
       }
       return delivery;
@@ -292,14 +373,29 @@ const BUILDERS: Record<SoakSource, Builder> = {
   },
 
   woocommerce(person, index, random, secrets) {
-    const order = clone(FIXTURES.woocommerce) as Record<string, unknown> & { billing: Record<string, unknown>; shipping: Record<string, unknown> };
+    const order = clone(FIXTURES.woocommerce) as Record<string, unknown> & {
+      billing: Record<string, unknown>;
+      shipping: Record<string, unknown>;
+    };
     const orderId = 100_000 + index;
     order['id'] = orderId;
     order['number'] = String(orderId);
     order['order_key'] = `wc_order_${hex(random, 13)}`;
     order['customer_id'] = 0;
-    order['billing'] = { ...order.billing, first_name: person.firstName, last_name: person.lastName, email: person.email, phone: phoneText(person), country: person.country };
-    order['shipping'] = { ...order.shipping, first_name: person.firstName, last_name: person.lastName, country: person.country };
+    order['billing'] = {
+      ...order.billing,
+      first_name: person.firstName,
+      last_name: person.lastName,
+      email: person.email,
+      phone: phoneText(person),
+      country: person.country,
+    };
+    order['shipping'] = {
+      ...order.shipping,
+      first_name: person.firstName,
+      last_name: person.lastName,
+      country: person.country,
+    };
     const body = json(order);
     // WooCommerce makes a new delivery id for every attempt; the order (and so the event key) stays the same.
     return (attempt, now) =>
@@ -334,9 +430,8 @@ const BUILDERS: Record<SoakSource, Builder> = {
 
   custom(person, index, random, secrets) {
     // The default custom route reads /name or /first_name and /last_name, /email, /phone, /country, and /id.
-    const names = random() < 0.5
-      ? { name: fullName(person) }
-      : { first_name: person.firstName, last_name: person.lastName };
+    const names =
+      random() < 0.5 ? { name: fullName(person) } : { first_name: person.firstName, last_name: person.lastName };
     const country = person.givesNational ? { country: random() < 0.5 ? person.country : person.countryName } : {};
     const id = `soak-${index}-${hex(random, 12)}`;
     const body = json({ id, ...names, email: person.email, phone: phoneText(person), ...country, message: 'Call me' });

@@ -60,12 +60,14 @@ export function metadataAsHeaders(metadata: Record<string, unknown>): Record<str
 /** Read a Shopify EventBridge event; throws MalformedEventError naming what is missing. */
 export function fromShopifyEventBridgeEvent(event: unknown): ShopifyEventBridgeDelivery {
   const parsed = EnvelopeSchema.safeParse(event);
-  if (!parsed.success) throw new MalformedEventError(`not a Shopify EventBridge event: ${describeIssues(parsed.error)}`);
+  if (!parsed.success)
+    throw new MalformedEventError(`not a Shopify EventBridge event: ${describeIssues(parsed.error)}`);
   let delivery: ShopifyDelivery;
   try {
     delivery = shopifyDeliveryFromHeaders(metadataAsHeaders(parsed.data.detail.metadata));
   } catch (error) {
-    if (error instanceof WebhookRejectedError) throw new MalformedEventError(`not a Shopify EventBridge event: detail.metadata: ${error.message}`);
+    if (error instanceof WebhookRejectedError)
+      throw new MalformedEventError(`not a Shopify EventBridge event: detail.metadata: ${error.message}`);
     throw error;
   }
   return {

@@ -31,7 +31,11 @@ export function sourceOfHttpApiEvent(event: APIGatewayProxyEventV2): string | un
 export function toHttpApiResult(answer: WebhookAnswer): APIGatewayProxyStructuredResultV2 {
   // A subscription check is answered with the challenge alone, as the sender compares it byte for byte.
   if ('challenge' in answer.body) {
-    return { statusCode: answer.statusCode, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: answer.body.challenge };
+    return {
+      statusCode: answer.statusCode,
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+      body: answer.body.challenge,
+    };
   }
   return {
     statusCode: answer.statusCode,

@@ -9,7 +9,12 @@ import * as z from '../zod.js';
 const POINTER = /^(\/([^~]|~[01])*)*$/;
 const JsonPointerSchema = z
   .string()
-  .check(z.regex(POINTER, 'must be a JSON pointer such as "/contact/mobile" (RFC 6901: starts with "/", "~" written "~0", "/" inside a name "~1")'));
+  .check(
+    z.regex(
+      POINTER,
+      'must be a JSON pointer such as "/contact/mobile" (RFC 6901: starts with "/", "~" written "~0", "/" inside a name "~1")',
+    ),
+  );
 
 /** One pointer, or several tried in order (the first that holds a value wins). */
 const Pointers = z.union([JsonPointerSchema, z.array(JsonPointerSchema).check(z.minLength(1))]);

@@ -51,44 +51,50 @@ export function urlOverrideProblem(url: URL, stage: string): string | undefined 
   return undefined;
 }
 
-const EnvSchema = z.object({
-  STAGE: z.string().check(z.regex(/^[a-zA-Z0-9-]+$/, 'must be letters, digits and dashes')),
-  SECRETS_TTL_SECONDS: z.optional(z.string().check(z.regex(/^\d+$/, 'must be a whole number of seconds'))),
-  /** Override a provider's API base URL (the local stack points these at the emulator); see URL_OVERRIDES. */
-  PROVIDER_URL_TWOCHAT: z.optional(Url),
-  PROVIDER_URL_KIRIM: z.optional(Url),
-  PROVIDER_URL_CALLBELL: z.optional(Url),
-  PROVIDER_URL_CHATWOOT: z.optional(Url),
-  /** Serve plain form routes anyone can post to (no token, signature or captcha): `true` on the local stage only. */
-  ALLOW_OPEN_FORM_ROUTES: z.optional(z.enum(['true', 'false'])),
-  /** Captcha siteverify bases (the local stack points them at the emulator); see sources/protection.ts. */
-  CAPTCHA_URL_TURNSTILE: z.optional(Url),
-  CAPTCHA_URL_RECAPTCHA: z.optional(Url),
-  CAPTCHA_URL_HCAPTCHA: z.optional(Url),
-  /** Override the Shopify Admin API origin (the local stack points it at the emulator's stub). */
-  SHOPIFY_ADMIN_URL: z.optional(Url),
-  /** Override the Meta Graph API base URL leads are read from (the local stack points it at the emulator). */
-  META_GRAPH_URL: z.optional(Url),
-  /** shopifyEvents: the Shopify route every EventBridge event is delivered under (default `default`). */
-  SHOPIFY_EVENTS_ROUTE: z.optional(z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a route name: lower-case letters, digits and dashes'))),
-  /** The DynamoDB table of dedupe records, outcomes and checkpoints. */
-  TABLE_NAME: z.optional(z.string()),
-  /** The delivery queue and its dead-letter queue. */
-  QUEUE_URL: z.optional(Url),
-  QUEUE_ARN: z.optional(z.string().check(z.startsWith('arn:'))),
-  DLQ_URL: z.optional(Url),
-  DLQ_ARN: z.optional(z.string().check(z.startsWith('arn:'))),
-}).check(
-  z.superRefine((env, ctx) => {
-    for (const variable of URL_OVERRIDES) {
-      // A value that is no http(s) URL at all has its own issue already.
-      const url = env[variable] === undefined ? null : URL.parse(env[variable]);
-      if (url === null || !/^https?:$/.test(url.protocol)) continue;
-      const message = urlOverrideProblem(url, env.STAGE);
-      if (message !== undefined) ctx.issues.push({ code: 'custom', input: env[variable], path: [variable], message });
-    }
-  }),
-);
+const EnvSchema = z
+  .object({
+    STAGE: z.string().check(z.regex(/^[a-zA-Z0-9-]+$/, 'must be letters, digits and dashes')),
+    SECRETS_TTL_SECONDS: z.optional(z.string().check(z.regex(/^\d+$/, 'must be a whole number of seconds'))),
+    /** Override a provider's API base URL (the local stack points these at the emulator); see URL_OVERRIDES. */
+    PROVIDER_URL_TWOCHAT: z.optional(Url),
+    PROVIDER_URL_KIRIM: z.optional(Url),
+    PROVIDER_URL_CALLBELL: z.optional(Url),
+    PROVIDER_URL_CHATWOOT: z.optional(Url),
+    /** Serve plain form routes anyone can post to (no token, signature or captcha): `true` on the local stage only. */
+    ALLOW_OPEN_FORM_ROUTES: z.optional(z.enum(['true', 'false'])),
+    /** Captcha siteverify bases (the local stack points them at the emulator); see sources/protection.ts. */
+    CAPTCHA_URL_TURNSTILE: z.optional(Url),
+    CAPTCHA_URL_RECAPTCHA: z.optional(Url),
+    CAPTCHA_URL_HCAPTCHA: z.optional(Url),
+    /** Override the Shopify Admin API origin (the local stack points it at the emulator's stub). */
+    SHOPIFY_ADMIN_URL: z.optional(Url),
+    /** Override the Meta Graph API base URL leads are read from (the local stack points it at the emulator). */
+    META_GRAPH_URL: z.optional(Url),
+    /** shopifyEvents: the Shopify route every EventBridge event is delivered under (default `default`). */
+    SHOPIFY_EVENTS_ROUTE: z.optional(
+      z
+        .string()
+        .check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a route name: lower-case letters, digits and dashes')),
+    ),
+    /** The DynamoDB table of dedupe records, outcomes and checkpoints. */
+    TABLE_NAME: z.optional(z.string()),
+    /** The delivery queue and its dead-letter queue. */
+    QUEUE_URL: z.optional(Url),
+    QUEUE_ARN: z.optional(z.string().check(z.startsWith('arn:'))),
+    DLQ_URL: z.optional(Url),
+    DLQ_ARN: z.optional(z.string().check(z.startsWith('arn:'))),
+  })
+  .check(
+    z.superRefine((env, ctx) => {
+      for (const variable of URL_OVERRIDES) {
+        // A value that is no http(s) URL at all has its own issue already.
+        const url = env[variable] === undefined ? null : URL.parse(env[variable]);
+        if (url === null || !/^https?:$/.test(url.protocol)) continue;
+        const message = urlOverrideProblem(url, env.STAGE);
+        if (message !== undefined) ctx.issues.push({ code: 'custom', input: env[variable], path: [variable], message });
+      }
+    }),
+  );
 export type Env = z.infer<typeof EnvSchema>;
 
 export class EnvConfigError extends Error {
@@ -116,6 +122,7 @@ export function providerBaseUrls(env: Env): Partial<Record<ProviderName, string>
 /** A variable this function cannot run without; named when missing. */
 export function requireEnv<K extends keyof Env>(env: Env, name: K): NonNullable<Env[K]> {
   const value = env[name];
-  if (value === undefined) throw new EnvConfigError(`invalid environment: ${String(name)} is required by this function`);
+  if (value === undefined)
+    throw new EnvConfigError(`invalid environment: ${String(name)} is required by this function`);
   return value as NonNullable<Env[K]>;
 }

@@ -17,7 +17,14 @@ export type ProviderName = (typeof PROVIDERS)[number];
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const NAME_RULE = 'must be lower-case letters, digits and dashes (e.g. "main-shop")';
 
-const RegionSchema = z.string().check(z.refine((value) => isRegion(value), 'must be an ISO 3166-1 alpha-2 region libphonenumber knows, such as "US" or "GB"'));
+const RegionSchema = z
+  .string()
+  .check(
+    z.refine(
+      (value) => isRegion(value),
+      'must be an ISO 3166-1 alpha-2 region libphonenumber knows, such as "US" or "GB"',
+    ),
+  );
 
 const FieldNames = z.array(z.string().check(z.minLength(1))).check(z.minLength(1));
 
@@ -110,7 +117,11 @@ const RouteSchema = z.strictObject({
    */
   auth: z.optional(z.enum(['none', 'token', 'hmac'])),
   /** Shopify routes only: accept webhooks from these shops alone (`my-shop.myshopify.com`). */
-  shopDomains: z.optional(z.array(z.string().check(z.regex(SHOP_DOMAIN, `must be a shop domain such as "${SHOP_DOMAIN_EXAMPLE}"`))).check(z.minLength(1))),
+  shopDomains: z.optional(
+    z
+      .array(z.string().check(z.regex(SHOP_DOMAIN, `must be a shop domain such as "${SHOP_DOMAIN_EXAMPLE}"`)))
+      .check(z.minLength(1)),
+  ),
   /**
    * Shopify routes only: refuse a delivery whose `X-Shopify-Triggered-At` is older than this (401
    * `stale_delivery`); default 48. At most 720 (30 days, how long an event's keys are kept).
@@ -136,7 +147,9 @@ const RouteSchema = z.strictObject({
   metaLeads: z.optional(
     z.strictObject({
       /** The Graph API version leads are read with, e.g. `v24.0`; default in shared/sources/meta-graph.ts. */
-      graphApiVersion: z.optional(z.string().check(z.regex(/^v\d+\.\d+$/, 'must be a Graph API version such as "v24.0"'))),
+      graphApiVersion: z.optional(
+        z.string().check(z.regex(/^v\d+\.\d+$/, 'must be a Graph API version such as "v24.0"')),
+      ),
     }),
   ),
   /** Calendly routes only. */
@@ -194,28 +207,49 @@ const OPTIONS_OF: Array<[keyof Route, SourceName, string]> = [
 ];
 
 function sourceOptionProblems(source: string, route: Route): RouteProblem[] {
-  const problems: RouteProblem[] = OPTIONS_OF.filter(([key, owner]) => route[key] !== undefined && source !== owner).map(([key, , message]) => ({
+  const problems: RouteProblem[] = OPTIONS_OF.filter(
+    ([key, owner]) => route[key] !== undefined && source !== owner,
+  ).map(([key, , message]) => ({
     path: [key],
     input: route[key],
     message,
   }));
   if (source !== 'custom') return problems;
   if (route.custom === undefined) {
-    problems.push({ path: ['custom'], input: undefined, message: 'a custom route needs "custom": {"fields": {...}} saying where the contact is' });
+    problems.push({
+      path: ['custom'],
+      input: undefined,
+      message: 'a custom route needs "custom": {"fields": {...}} saying where the contact is',
+    });
     return problems;
   }
   if (route.fields !== undefined) {
-    problems.push({ path: ['fields'], input: route.fields, message: 'custom routes map fields by JSON pointer in "custom.fields"' });
+    problems.push({
+      path: ['fields'],
+      input: route.fields,
+      message: 'custom routes map fields by JSON pointer in "custom.fields"',
+    });
   }
   const auth = routeAuth({ ...route, source: 'custom' });
   if (auth === 'hmac' && route.custom.signature === undefined) {
-    problems.push({ path: ['custom', 'signature'], input: undefined, message: 'needed when auth is "hmac": say which header carries the signature' });
+    problems.push({
+      path: ['custom', 'signature'],
+      input: undefined,
+      message: 'needed when auth is "hmac": say which header carries the signature',
+    });
   }
   if (auth !== 'hmac' && route.custom.signature !== undefined) {
-    problems.push({ path: ['auth'], input: route.auth, message: 'must be "hmac" (or unset) when custom.signature is set' });
+    problems.push({
+      path: ['auth'],
+      input: route.auth,
+      message: 'must be "hmac" (or unset) when custom.signature is set',
+    });
   }
   const signature = route.custom.signature;
-  if (signature !== undefined && signature.signedString.includes('{timestamp}') !== (signature.timestampHeader !== undefined)) {
+  if (
+    signature !== undefined &&
+    signature.signedString.includes('{timestamp}') !== (signature.timestampHeader !== undefined)
+  ) {
     const message = 'signedString contains {timestamp} exactly when timestampHeader is set';
     problems.push({ path: ['custom', 'signature'], input: signature, message });
   }
@@ -238,7 +272,13 @@ function protectionProblems(source: string, route: Route): Array<{ path: string[
   const { protection } = route;
   if (protection === undefined) return [];
   if (source !== 'form' && source !== 'custom') {
-    return [{ path: [], input: protection, message: 'only plain form and custom routes (sources.form, sources.custom) have protection' }];
+    return [
+      {
+        path: [],
+        input: protection,
+        message: 'only plain form and custom routes (sources.form, sources.custom) have protection',
+      },
+    ];
   }
   const { honeypot, captcha } = protection;
   if (honeypot === undefined) return [];
@@ -316,67 +356,99 @@ function routeSecretProblems(source: string, route: Route, stage: string | undef
 
 const SourceRoutes = z.record(z.string(), RouteSchema);
 
-const routesConfigSchema = (stage?: string) => z
-  .strictObject({
-    $schema: z.optional(z.string()),
-    accounts: z.record(z.string(), AccountSchema),
-    sources: z.partialRecord(z.enum(SOURCES), SourceRoutes),
-  })
-  .check(
-    z.superRefine((config, ctx) => {
-      const known = Object.keys(config.accounts);
-      // Names are checked here rather than as record keys so the message can say what is wrong.
-      for (const account of known) {
-        if (!NAME.test(account)) ctx.issues.push({ code: 'custom', input: account, path: ['accounts', account], message: `account name "${account}" ${NAME_RULE}` });
-      }
-      for (const [source, routes] of Object.entries(config.sources)) {
-        for (const [routeName, route] of Object.entries(routes ?? {})) {
-          if (!NAME.test(routeName)) {
-            ctx.issues.push({ code: 'custom', input: routeName, path: ['sources', source, routeName], message: `route name "${routeName}" ${NAME_RULE} (it is a URL path segment)` });
-          }
-          route.deliverTo.forEach((account, index) => {
-            if (!(account in config.accounts)) {
+const routesConfigSchema = (stage?: string) =>
+  z
+    .strictObject({
+      $schema: z.optional(z.string()),
+      accounts: z.record(z.string(), AccountSchema),
+      sources: z.partialRecord(z.enum(SOURCES), SourceRoutes),
+    })
+    .check(
+      z.superRefine((config, ctx) => {
+        const known = Object.keys(config.accounts);
+        // Names are checked here rather than as record keys so the message can say what is wrong.
+        for (const account of known) {
+          if (!NAME.test(account))
+            ctx.issues.push({
+              code: 'custom',
+              input: account,
+              path: ['accounts', account],
+              message: `account name "${account}" ${NAME_RULE}`,
+            });
+        }
+        for (const [source, routes] of Object.entries(config.sources)) {
+          for (const [routeName, route] of Object.entries(routes ?? {})) {
+            if (!NAME.test(routeName)) {
               ctx.issues.push({
                 code: 'custom',
-                input: account,
-                path: ['sources', source, routeName, 'deliverTo', index],
-                message: `unknown account "${account}" (accounts defined: ${known.length ? known.join(', ') : 'none'})`,
+                input: routeName,
+                path: ['sources', source, routeName],
+                message: `route name "${routeName}" ${NAME_RULE} (it is a URL path segment)`,
               });
             }
-          });
-          const rules = AUTH_RULES[source as SourceName];
-          if (route.auth !== undefined && !rules.allowed.includes(route.auth)) {
-            ctx.issues.push({ code: 'custom', input: route.auth, path: ['sources', source, routeName, 'auth'], message: `${source} routes can use ${rules.allowed.map((a) => `"${a}"`).join(' or ')}` });
-          }
-          if (route.shopDomains !== undefined && source !== 'shopify') {
-            ctx.issues.push({ code: 'custom', input: route.shopDomains, path: ['sources', source, routeName, 'shopDomains'], message: 'only Shopify routes have shop domains' });
-          }
-          if (route.maxDeliveryAgeHours !== undefined && source !== 'shopify') {
-            const path = ['sources', source, routeName, 'maxDeliveryAgeHours'];
-            const message = 'only Shopify routes say when a delivery was triggered';
-            ctx.issues.push({ code: 'custom', input: route.maxDeliveryAgeHours, path, message });
-          }
-          for (const problem of protectionProblems(source, route)) {
-            const path = ['sources', source, routeName, 'protection', ...problem.path];
-            ctx.issues.push({ code: 'custom', input: problem.input, path, message: problem.message });
-          }
-          for (const problem of sourceOptionProblems(source, route)) {
-            const path = ['sources', source, routeName, ...problem.path];
-            ctx.issues.push({ code: 'custom', input: problem.input, path, message: problem.message });
-          }
-          for (const { path, input, message } of routeSecretProblems(source, route, stage)) {
-            ctx.issues.push({ code: 'custom', input, path: ['sources', source, routeName, ...path], message });
-          }
-          if (route.reconcile !== undefined && source !== 'shopify') {
-            ctx.issues.push({ code: 'custom', input: route.reconcile, path: ['sources', source, routeName, 'reconcile'], message: 'only Shopify routes can be reconciled' });
-          }
-          if (new Set(route.deliverTo).size !== route.deliverTo.length) {
-            ctx.issues.push({ code: 'custom', input: route.deliverTo, path: ['sources', source, routeName, 'deliverTo'], message: 'lists an account twice' });
+            route.deliverTo.forEach((account, index) => {
+              if (!(account in config.accounts)) {
+                ctx.issues.push({
+                  code: 'custom',
+                  input: account,
+                  path: ['sources', source, routeName, 'deliverTo', index],
+                  message: `unknown account "${account}" (accounts defined: ${known.length ? known.join(', ') : 'none'})`,
+                });
+              }
+            });
+            const rules = AUTH_RULES[source as SourceName];
+            if (route.auth !== undefined && !rules.allowed.includes(route.auth)) {
+              ctx.issues.push({
+                code: 'custom',
+                input: route.auth,
+                path: ['sources', source, routeName, 'auth'],
+                message: `${source} routes can use ${rules.allowed.map((a) => `"${a}"`).join(' or ')}`,
+              });
+            }
+            if (route.shopDomains !== undefined && source !== 'shopify') {
+              ctx.issues.push({
+                code: 'custom',
+                input: route.shopDomains,
+                path: ['sources', source, routeName, 'shopDomains'],
+                message: 'only Shopify routes have shop domains',
+              });
+            }
+            if (route.maxDeliveryAgeHours !== undefined && source !== 'shopify') {
+              const path = ['sources', source, routeName, 'maxDeliveryAgeHours'];
+              const message = 'only Shopify routes say when a delivery was triggered';
+              ctx.issues.push({ code: 'custom', input: route.maxDeliveryAgeHours, path, message });
+            }
+            for (const problem of protectionProblems(source, route)) {
+              const path = ['sources', source, routeName, 'protection', ...problem.path];
+              ctx.issues.push({ code: 'custom', input: problem.input, path, message: problem.message });
+            }
+            for (const problem of sourceOptionProblems(source, route)) {
+              const path = ['sources', source, routeName, ...problem.path];
+              ctx.issues.push({ code: 'custom', input: problem.input, path, message: problem.message });
+            }
+            for (const { path, input, message } of routeSecretProblems(source, route, stage)) {
+              ctx.issues.push({ code: 'custom', input, path: ['sources', source, routeName, ...path], message });
+            }
+            if (route.reconcile !== undefined && source !== 'shopify') {
+              ctx.issues.push({
+                code: 'custom',
+                input: route.reconcile,
+                path: ['sources', source, routeName, 'reconcile'],
+                message: 'only Shopify routes can be reconciled',
+              });
+            }
+            if (new Set(route.deliverTo).size !== route.deliverTo.length) {
+              ctx.issues.push({
+                code: 'custom',
+                input: route.deliverTo,
+                path: ['sources', source, routeName, 'deliverTo'],
+                message: 'lists an account twice',
+              });
+            }
           }
         }
-      }
-    }),
-  );
+      }),
+    );
 const RoutesConfigSchema = routesConfigSchema();
 export type RoutesConfig = z.infer<typeof RoutesConfigSchema>;
 
@@ -412,4 +484,3 @@ export function findRoute(config: RoutesConfig, source: SourceName, routeName: s
     accounts: route.deliverTo.map((account) => ({ name: account, ...(config.accounts[account] as Account) })),
   };
 }
-

@@ -16,7 +16,6 @@ import { parseJson, type ProviderContext } from '../providers/types.js';
 import { providerSecretName, SecretFormatError, SecretNotFoundError } from '../secrets.js';
 import * as z from '../zod.js';
 
-
 type AccountHealthStatus =
   /** The provider accepted the key (2xx). */
   | 'ok'
@@ -42,7 +41,12 @@ export interface AccountHealth {
 /** The error text providers put in their bodies: 2Chat/Chatwoot `message`/`error`, Kirim `error.message`, devise `errors[]`. */
 const ErrorBodySchema = z.object({
   message: z.optional(z.string()),
-  error: z.optional(z.union([z.string(), z.object({ message: z.optional(z.nullable(z.string())), code: z.optional(z.nullable(z.string())) })])),
+  error: z.optional(
+    z.union([
+      z.string(),
+      z.object({ message: z.optional(z.nullable(z.string())), code: z.optional(z.nullable(z.string())) }),
+    ]),
+  ),
   errors: z.optional(z.array(z.unknown())),
 });
 
@@ -52,7 +56,10 @@ function providerMessage(response: HttpResponse): string {
   const parsed = ErrorBodySchema.safeParse(parseJson(response.body));
   if (parsed.success) {
     const { message, error, errors } = parsed.data;
-    const text = message ?? (typeof error === 'string' ? error : (error?.message ?? error?.code ?? undefined)) ?? errors?.filter((item) => typeof item === 'string').join('; ');
+    const text =
+      message ??
+      (typeof error === 'string' ? error : (error?.message ?? error?.code ?? undefined)) ??
+      errors?.filter((item) => typeof item === 'string').join('; ');
     if (text) return text.slice(0, MAX_MESSAGE);
   }
   return `HTTP ${response.status}`;
@@ -82,7 +89,12 @@ async function checkAccount(account: string, provider: ProviderName, context: Pr
   const secretName = providerSecretName(context.stage, account);
   const healthCheck = adapter.healthCheck;
   if (healthCheck === undefined) {
-    return { ...base, healthy: false, status: 'failed', message: `the ${provider} adapter has no health check endpoint` };
+    return {
+      ...base,
+      healthy: false,
+      status: 'failed',
+      message: `the ${provider} adapter has no health check endpoint`,
+    };
   }
 
   const readSecret = () => context.secrets.get(secretName, adapter.credentials);
@@ -111,26 +123,58 @@ async function checkAccount(account: string, provider: ProviderName, context: Pr
       }
     }
 
-    if (result.kind === 'transport') return { ...base, healthy: false, status: 'unreachable', message: withoutSecrets(result.message, credentials) };
+    if (result.kind === 'transport')
+      return { ...base, healthy: false, status: 'unreachable', message: withoutSecrets(result.message, credentials) };
     const { status } = result.response;
     if (status >= 200 && status < 300) return { ...base, healthy: true, status: 'ok', httpStatus: status };
     const said = withoutSecrets(providerMessage(result.response), credentials);
     if (status === 401 || status === 403) {
-      return { ...base, healthy: false, status: 'unauthorized', httpStatus: status, message: `${provider} refused the credentials in secret "${secretName}" (HTTP ${status}: ${said}); update the secret` };
+      return {
+        ...base,
+        healthy: false,
+        status: 'unauthorized',
+        httpStatus: status,
+        message: `${provider} refused the credentials in secret "${secretName}" (HTTP ${status}: ${said}); update the secret`,
+      };
     }
-    if (isTransientStatus(status)) return { ...base, healthy: false, status: 'unreachable', httpStatus: status, message: `${provider} answered HTTP ${status}: ${said}` };
-    return { ...base, healthy: false, status: 'failed', httpStatus: status, message: `${provider} answered HTTP ${status}: ${said} (check the ids in secret "${secretName}")` };
+    if (isTransientStatus(status))
+      return {
+        ...base,
+        healthy: false,
+        status: 'unreachable',
+        httpStatus: status,
+        message: `${provider} answered HTTP ${status}: ${said}`,
+      };
+    return {
+      ...base,
+      healthy: false,
+      status: 'failed',
+      httpStatus: status,
+      message: `${provider} answered HTTP ${status}: ${said} (check the ids in secret "${secretName}")`,
+    };
   } catch (error) {
-    if (error instanceof SecretNotFoundError) return { ...base, healthy: false, status: 'secret_missing', message: error.message };
-    if (error instanceof SecretFormatError) return { ...base, healthy: false, status: 'secret_invalid', message: error.message };
+    if (error instanceof SecretNotFoundError)
+      return { ...base, healthy: false, status: 'secret_missing', message: error.message };
+    if (error instanceof SecretFormatError)
+      return { ...base, healthy: false, status: 'secret_invalid', message: error.message };
     // Secrets Manager itself failing (throttled, access denied) or a bug: reported for this account, the others still run.
-    return { ...base, healthy: false, status: 'failed', message: withoutSecrets(`checking failed: ${(error as Error).message}`, credentials) };
+    return {
+      ...base,
+      healthy: false,
+      status: 'failed',
+      message: withoutSecrets(`checking failed: ${(error as Error).message}`, credentials),
+    };
   }
 }
 
 /** Every account of the route config, checked side by side. */
-export async function checkProviderAccounts(routes: Pick<RoutesConfig, 'accounts'>, context: ProviderContext): Promise<AccountHealth[]> {
-  return Promise.all(Object.entries(routes.accounts).map(([account, { provider }]) => checkAccount(account, provider, context)));
+export async function checkProviderAccounts(
+  routes: Pick<RoutesConfig, 'accounts'>,
+  context: ProviderContext,
+): Promise<AccountHealth[]> {
+  return Promise.all(
+    Object.entries(routes.accounts).map(([account, { provider }]) => checkAccount(account, provider, context)),
+  );
 }
 
 export interface HealthSummary {
@@ -143,6 +187,8 @@ export function summarizeHealth(results: readonly AccountHealth[]): HealthSummar
   return {
     checked: results.length,
     healthy: results.filter((result) => result.healthy).length,
-    unhealthy: results.filter((result) => !result.healthy).map(({ account, provider, status }) => ({ account, provider, status })),
+    unhealthy: results
+      .filter((result) => !result.healthy)
+      .map(({ account, provider, status }) => ({ account, provider, status })),
   };
 }

@@ -105,9 +105,14 @@ async function reconcileRoute(route: ResolvedRoute, deps: ReconcileDependencies)
     const previousTime = previous === undefined ? Number.NaN : Date.parse(previous);
     if (previous !== undefined) report.checkpoint = previous;
     if (previous !== undefined && Number.isNaN(previousTime)) {
-      deps.logger?.warn('reconcile checkpoint unreadable; using lookbackHours', { route: route.name, checkpoint: previous });
+      deps.logger?.warn('reconcile checkpoint unreadable; using lookbackHours', {
+        route: route.name,
+        checkpoint: previous,
+      });
     }
-    const since = Number.isNaN(previousTime) ? new Date(now.getTime() - reconcile.lookbackHours * 3600_000) : new Date(previousTime - CHECKPOINT_OVERLAP_MS);
+    const since = Number.isNaN(previousTime)
+      ? new Date(now.getTime() - reconcile.lookbackHours * 3600_000)
+      : new Date(previousTime - CHECKPOINT_OVERLAP_MS);
     report.since = since.toISOString();
 
     let newest = Number.isNaN(previousTime) ? undefined : previousTime;
@@ -119,7 +124,11 @@ async function reconcileRoute(route: ResolvedRoute, deps: ReconcileDependencies)
         const { contact, skipReason } = mapShopifyOrder(order, route, credentials.shopDomain, now);
         if (skipReason !== undefined) {
           report.skipped++;
-          deps.logger?.info('reconcile order skipped', { route: route.name, eventKey: contact.origin.eventKey, reason: skipReason });
+          deps.logger?.info('reconcile order skipped', {
+            route: route.name,
+            eventKey: contact.origin.eventKey,
+            reason: skipReason,
+          });
           return;
         }
         const eventKey = shopifyOrderEventKey(credentials.shopDomain, order.admin_graphql_api_id);

@@ -8,7 +8,12 @@
  * (delivery keeps it retryable), so the jobs sent while it was wrong wait
  * here until the secret holds the right key and the health check passes.
  */
-import { GetQueueAttributesCommand, ListMessageMoveTasksCommand, StartMessageMoveTaskCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  GetQueueAttributesCommand,
+  ListMessageMoveTasksCommand,
+  StartMessageMoveTaskCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { AccountHealth } from './healthcheck.js';
 
 interface RedriveOptions {
@@ -41,9 +46,12 @@ export type RedriveReport =
 export async function redriveDeadLetters(options: RedriveOptions): Promise<RedriveReport> {
   const { sqs, queueArn, dlqUrl, dlqArn } = options;
 
-  const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+  const attributes = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+  );
   const dlqMessages = Number(attributes.Attributes?.['ApproximateNumberOfMessages'] ?? 0);
-  if (!Number.isFinite(dlqMessages) || dlqMessages <= 0) return { dlqMessages: 0, started: false, reason: 'dead-letter queue is empty' };
+  if (!Number.isFinite(dlqMessages) || dlqMessages <= 0)
+    return { dlqMessages: 0, started: false, reason: 'dead-letter queue is empty' };
 
   // SQS allows one active move per source queue; a second StartMessageMoveTask would be refused.
   const tasks = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: dlqArn, MaxResults: 10 }));
@@ -57,10 +65,17 @@ export async function redriveDeadLetters(options: RedriveOptions): Promise<Redri
     };
   }
 
-  const unhealthy = (await options.checkHealth()).filter((health) => !health.healthy).map(({ account, provider, status }) => ({ account, provider, status }));
+  const unhealthy = (await options.checkHealth())
+    .filter((health) => !health.healthy)
+    .map(({ account, provider, status }) => ({ account, provider, status }));
   if (unhealthy.length > 0) {
     const names = unhealthy.map((health) => `${health.account} (${health.status})`).join(', ');
-    return { dlqMessages, started: false, reason: `provider accounts not healthy: ${names}; the jobs stay in the dead-letter queue until providers answer again`, unhealthy };
+    return {
+      dlqMessages,
+      started: false,
+      reason: `provider accounts not healthy: ${names}; the jobs stay in the dead-letter queue until providers answer again`,
+      unhealthy,
+    };
   }
 
   // DestinationArn is given rather than left to SQS's "back to the source queue": the

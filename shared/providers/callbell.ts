@@ -13,7 +13,14 @@
 import { displayName, type Contact, type Phone } from '../contact.js';
 import type { HttpResponse } from '../http.js';
 import * as z from '../zod.js';
-import { DEFAULT_BASE_URLS, parseJson, retryAfterMs, type DeliveryTarget, type ProviderAdapter, type ProviderAnswer } from './types.js';
+import {
+  DEFAULT_BASE_URLS,
+  parseJson,
+  retryAfterMs,
+  type DeliveryTarget,
+  type ProviderAdapter,
+  type ProviderAnswer,
+} from './types.js';
 
 export const CallbellCredentialsSchema = z.object({
   token: z.string().check(z.minLength(1)),
@@ -73,7 +80,8 @@ export function toCallbellIdentifier(e164: string): string {
  */
 export function toCallbellRequest(contact: Contact, target: DeliveryTarget): CallbellContactRequest {
   const phone = callbellPhone(contact);
-  if (phone === undefined) throw new Error('toCallbellRequest needs a contact with a phone (skipReason rules the others out)');
+  if (phone === undefined)
+    throw new Error('toCallbellRequest needs a contact with a phone (skipReason rules the others out)');
   const email = contact.emails[0];
   const options = target.route.callbell;
   // `name` is required: without one, the number names the person.
@@ -146,12 +154,18 @@ function readError(response: HttpResponse): ProviderAnswer {
   // Callbell's errors page says only that authentication errors are 4xx
   // (https://docs.callbell.eu/api/reference/errors). Assumption: a missing,
   // wrong or revoked token gets 401, and 403 is a token not allowed to do this.
-  if (response.status === 401 || response.status === 403) return { kind: 'unauthorized', httpStatus: response.status, message };
+  if (response.status === 401 || response.status === 403)
+    return { kind: 'unauthorized', httpStatus: response.status, message };
   // 5xx are "usually safe to retry" (the errors page); 429 above 300 requests a
   // second (https://docs.callbell.eu/api/reference/rate_limits); 408 is a timeout.
   if (response.status === 429 || response.status === 408 || response.status >= 500) {
     const wait = retryAfterMs(response.headers);
-    return { kind: 'transient', httpStatus: response.status, message, ...(wait !== undefined ? { retryAfterMs: wait } : {}) };
+    return {
+      kind: 'transient',
+      httpStatus: response.status,
+      message,
+      ...(wait !== undefined ? { retryAfterMs: wait } : {}),
+    };
   }
   // The rest, such as the "validation error" of a custom field value (its status
   // is undocumented) or a tag or user the account lacks: the same request would
@@ -163,7 +177,12 @@ export function readCallbellCreate(response: HttpResponse): ProviderAnswer {
   if (response.status >= 200 && response.status < 300) {
     const id = contactId(response.body);
     if (id !== undefined) return { kind: 'created', id };
-    return { kind: 'failed', httpStatus: response.status, code: 'unexpected_response', message: 'Callbell answered 2xx without the created contact' };
+    return {
+      kind: 'failed',
+      httpStatus: response.status,
+      code: 'unexpected_response',
+      message: 'Callbell answered 2xx without the created contact',
+    };
   }
   // A lookup miss followed by a refused duplicate (another delivery won the
   // race, or the lookup's number form differs): the person is there.
@@ -181,7 +200,13 @@ export function readCallbellLookup(response: HttpResponse): ProviderAnswer {
   if (response.status === 404) return { kind: 'not_found' };
   if (response.status < 200 || response.status >= 300) return readError(response);
   const parsed = CallbellContactAnswerSchema.safeParse(parseJson(response.body));
-  if (!parsed.success) return { kind: 'failed', httpStatus: response.status, code: 'unexpected_response', message: 'Callbell lookup answered without a contact' };
+  if (!parsed.success)
+    return {
+      kind: 'failed',
+      httpStatus: response.status,
+      code: 'unexpected_response',
+      message: 'Callbell lookup answered without a contact',
+    };
   const contact = parsed.data.contact;
   const found = contact === null ? undefined : Array.isArray(contact) ? contact[0] : contact;
   return found === undefined ? { kind: 'not_found' } : { kind: 'exists', id: found.uuid };

@@ -48,9 +48,14 @@ export const ChatwootCredentialsSchema = z.object({
    * the wrong host would leak it. A path prefix is allowed (Chatwoot behind a
    * reverse proxy); the API or dashboard path itself is a copy-paste slip.
    */
-  baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://online.99digital.co.il' }).check(
-    z.refine((value) => !/\/(api|app)(\/|$)/.test(new URL(value).pathname), 'must be the Chatwoot host only (e.g. https://online.99digital.co.il), without /api/... or /app/...'),
-  ),
+  baseUrl: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://online.99digital.co.il' })
+    .check(
+      z.refine(
+        (value) => !/\/(api|app)(\/|$)/.test(new URL(value).pathname),
+        'must be the Chatwoot host only (e.g. https://online.99digital.co.il), without /api/... or /app/...',
+      ),
+    ),
   accountId: PositiveId,
   inboxId: PositiveId,
   accessToken: z.string().check(z.minLength(1)),
@@ -99,7 +104,11 @@ function pickPhone(contact: Contact, target: DeliveryTarget): string | undefined
   return (contact.phones.find((phone) => phone.whatsapp === true) ?? contact.phones[0])?.e164;
 }
 
-export function toChatwootRequest(contact: Contact, target: DeliveryTarget, credentials: Pick<ChatwootCredentials, 'inboxId'>): ChatwootContactRequest {
+export function toChatwootRequest(
+  contact: Contact,
+  target: DeliveryTarget,
+  credentials: Pick<ChatwootCredentials, 'inboxId'>,
+): ChatwootContactRequest {
   const request: ChatwootContactRequest = { inbox_id: credentials.inboxId };
   const name = displayName(contact)?.trim();
   if (name) request.name = truncate(name);
@@ -115,7 +124,10 @@ export function toChatwootRequest(contact: Contact, target: DeliveryTarget, cred
   const city = contact.address?.city?.trim();
   const countryCode = contact.address?.countryCode?.trim().toUpperCase();
   if (city || countryCode) {
-    request.additional_attributes = { ...(city ? { city: truncate(city) } : {}), ...(countryCode ? { country_code: countryCode } : {}) };
+    request.additional_attributes = {
+      ...(city ? { city: truncate(city) } : {}),
+      ...(countryCode ? { country_code: countryCode } : {}),
+    };
   }
   // The route's extra fields go to custom_attributes, not additional_attributes:
   // Chatwoot stores undefined custom attribute keys as they are (the API does not
@@ -245,7 +257,12 @@ export function readChatwootCreate(response: HttpResponse, context?: ChatwootRea
   if (status >= 200 && status < 300) {
     const created = ChatwootCreatedSchema.safeParse(parseJson(response.body));
     if (!created.success) {
-      return { kind: 'failed', httpStatus: status, code: 'unexpected_response', message: `Chatwoot answered ${status} without the created contact` };
+      return {
+        kind: 'failed',
+        httpStatus: status,
+        code: 'unexpected_response',
+        message: `Chatwoot answered ${status} without the created contact`,
+      };
     }
     const contact = 'contact' in created.data.payload ? created.data.payload.contact : created.data.payload;
     return { kind: 'created', id: String(contact.id) };
@@ -268,7 +285,12 @@ export function readChatwootCreate(response: HttpResponse, context?: ChatwootRea
   }
   if (status === 404) {
     // Chatwoot says 404 for an unknown account and for an inbox outside the account.
-    return { kind: 'failed', httpStatus: status, code: 'not_found', message: `${message} (check baseUrl, accountId and inboxId in the account secret)` };
+    return {
+      kind: 'failed',
+      httpStatus: status,
+      code: 'not_found',
+      message: `${message} (check baseUrl, accountId and inboxId in the account secret)`,
+    };
   }
   const code = error?.attributes !== undefined && error.attributes.length > 0 ? error.attributes.join(',') : undefined;
   // Other 422 validation failures (e.g. "Phone number should be in e164 format"), 400 and the

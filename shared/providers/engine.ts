@@ -11,7 +11,14 @@
 import { HttpTransportError } from '../http.js';
 import { providerSecretName } from '../secrets.js';
 import type { Contact } from '../contact.js';
-import type { DeliveryTarget, Outcome, ProviderAdapter, ProviderAnswer, ProviderContext, RetryPolicy } from './types.js';
+import type {
+  DeliveryTarget,
+  Outcome,
+  ProviderAdapter,
+  ProviderAnswer,
+  ProviderContext,
+  RetryPolicy,
+} from './types.js';
 
 /**
  * Lookup pages read before the person counts as not found. A search by phone
@@ -34,7 +41,12 @@ export function backoffMs(attempt: number, policy: RetryPolicy, random = Math.ra
   return Math.floor(random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt));
 }
 
-export async function deliverWithAdapter(adapter: ProviderAdapter, contact: Contact, target: DeliveryTarget, context: ProviderContext): Promise<Outcome> {
+export async function deliverWithAdapter(
+  adapter: ProviderAdapter,
+  contact: Contact,
+  target: DeliveryTarget,
+  context: ProviderContext,
+): Promise<Outcome> {
   const base = { account: target.account.name, provider: adapter.provider };
   const skip = adapter.skipReason(contact, target);
   if (skip !== undefined) return { ...base, status: 'skipped', reason: skip };
@@ -45,7 +57,12 @@ export async function deliverWithAdapter(adapter: ProviderAdapter, contact: Cont
 
   /** Look the person up, then create if nobody is there: one attempt of the sequence. */
   async function attempt(credentials: unknown): Promise<ProviderAnswer> {
-    const requestContext = { contact, target, credentials, baseUrl: (context.baseUrls[adapter.provider] ?? adapter.defaultBaseUrl(credentials)).replace(/\/+$/, '') };
+    const requestContext = {
+      contact,
+      target,
+      credentials,
+      baseUrl: (context.baseUrls[adapter.provider] ?? adapter.defaultBaseUrl(credentials)).replace(/\/+$/, ''),
+    };
     try {
       let lookup = adapter.lookup?.(requestContext);
       for (let page = 1; lookup !== undefined && adapter.readLookup !== undefined; page++) {
@@ -73,11 +90,22 @@ export async function deliverWithAdapter(adapter: ProviderAdapter, contact: Cont
         return { ...base, status: answer.kind, ...(answer.id !== undefined ? { providerContactId: answer.id } : {}) };
       case 'not_found':
       case 'next_page':
-        return { ...base, status: 'failed', code: 'unexpected_response', message: `the create call answered as a lookup ("${answer.kind}")` };
+        return {
+          ...base,
+          status: 'failed',
+          code: 'unexpected_response',
+          message: `the create call answered as a lookup ("${answer.kind}")`,
+        };
       case 'skipped':
         return { ...base, status: 'skipped', reason: answer.reason };
       case 'failed':
-        return { ...base, status: 'failed', httpStatus: answer.httpStatus, ...(answer.code !== undefined ? { code: answer.code } : {}), message: answer.message };
+        return {
+          ...base,
+          status: 'failed',
+          httpStatus: answer.httpStatus,
+          ...(answer.code !== undefined ? { code: answer.code } : {}),
+          message: answer.message,
+        };
       case 'unauthorized':
         if (!rotated) {
           // The key may have been rotated since we cached it: read it again, once.

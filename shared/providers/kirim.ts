@@ -105,7 +105,8 @@ export function kirimSkipReason(contact: Contact): string | undefined {
 // The route comes from the contact's origin; the target is taken for symmetry with the other providers' builders.
 export function toKirimRequest(contact: Contact, _target: DeliveryTarget): KirimContactRequest {
   const phone = kirimPhone(contact);
-  if (phone === undefined) throw new Error('toKirimRequest needs a contact with a valid phone number (check kirimSkipReason first)');
+  if (phone === undefined)
+    throw new Error('toKirimRequest needs a contact with a valid phone number (check kirimSkipReason first)');
   const request: KirimContactRequest = { phone_number: phone };
   const name = displayName(contact);
   if (name !== undefined) request.name = name;
@@ -167,8 +168,13 @@ function readKirimError(body: string): KirimError {
 
 /** Kirim's message when it gives one, else its code and type; the request id helps Kirim's support find the call. */
 function describeKirimError(status: number, error: KirimError): string {
-  const head = error.message ?? ([error.code, error.type ? `(${error.type})` : undefined].filter(Boolean).join(' ') || `HTTP ${status}`);
-  const details = [error.param ? `param ${error.param}` : undefined, error.requestId ? `request_id ${error.requestId}` : undefined].filter(Boolean);
+  const head =
+    error.message ??
+    ([error.code, error.type ? `(${error.type})` : undefined].filter(Boolean).join(' ') || `HTTP ${status}`);
+  const details = [
+    error.param ? `param ${error.param}` : undefined,
+    error.requestId ? `request_id ${error.requestId}` : undefined,
+  ].filter(Boolean);
   return details.length > 0 ? `${head}; ${details.join('; ')}` : head;
 }
 
@@ -218,7 +224,8 @@ function readError(response: HttpResponse): ProviderAnswer {
     return failed(cause, `Kirim.chat refused with HTTP ${status} (${cause}): ${message}; ${PERMISSION_HINT}`);
   }
   if (code !== undefined && KEY_REUSE_CODES.has(code)) {
-    const cause = 'Kirim.chat ran a different request under this Idempotency-Key in the last 24 hours and will not run this one';
+    const cause =
+      'Kirim.chat ran a different request under this Idempotency-Key in the last 24 hours and will not run this one';
     return failed(code, `${message}; ${cause}`);
   }
   // 409 `idempotency_in_progress`: a request with our key is still running (a redelivery racing the
@@ -231,7 +238,10 @@ function readError(response: HttpResponse): ProviderAnswer {
   }
   // invalid_phone_number, missing_required_field, account_not_connected and the rest: the same request
   // would be refused again.
-  const hint = status === 404 ? ' (is phoneNumberId in the account secret a WhatsApp number connected to this Kirim.chat token?)' : '';
+  const hint =
+    status === 404
+      ? ' (is phoneNumberId in the account secret a WhatsApp number connected to this Kirim.chat token?)'
+      : '';
   return failed(code ?? type, `${message}${hint}`);
 }
 
@@ -239,7 +249,12 @@ export function readKirimCreate(response: HttpResponse): ProviderAnswer {
   if (response.status < 200 || response.status >= 300) return readError(response);
   const created = KirimCreatedSchema.safeParse(parseJson(response.body));
   if (created.success) return { kind: 'created', id: created.data.data.id };
-  return { kind: 'failed', httpStatus: response.status, code: 'unexpected_response', message: 'Kirim.chat answered 2xx without the created contact' };
+  return {
+    kind: 'failed',
+    httpStatus: response.status,
+    code: 'unexpected_response',
+    message: 'Kirim.chat answered 2xx without the created contact',
+  };
 }
 
 /** 404 and 405 mean the list endpoint is not there, 400 that it refuses the filter: the create call decides then. */
@@ -289,7 +304,11 @@ export const kirimAdapter: ProviderAdapter<typeof KirimCredentialsSchema> = {
   lookup: ({ contact, credentials, baseUrl }) => {
     const phone = kirimPhone(contact);
     if (phone === undefined) return undefined;
-    return { method: 'GET', url: `${contactsUrl(baseUrl, credentials)}?phone=${encodeURIComponent(phone)}`, headers: authHeaders(credentials) };
+    return {
+      method: 'GET',
+      url: `${contactsUrl(baseUrl, credentials)}?phone=${encodeURIComponent(phone)}`,
+      headers: authHeaders(credentials),
+    };
   },
   readLookup: readKirimLookup,
   create: ({ contact, target, credentials, baseUrl }) => ({
@@ -305,5 +324,9 @@ export const kirimAdapter: ProviderAdapter<typeof KirimCredentialsSchema> = {
   readCreate: readKirimCreate,
   // "List connected WhatsApp accounts" (https://developers.kirim.chat/api/operations/accounts/), the call the
   // contact doc points to for phone_number_id. It proves the token only, not that phoneNumberId is one of them.
-  healthCheck: (credentials, baseUrl) => ({ method: 'GET', url: `${baseUrl}/v1/accounts`, headers: authHeaders(credentials) }),
+  healthCheck: (credentials, baseUrl) => ({
+    method: 'GET',
+    url: `${baseUrl}/v1/accounts`,
+    headers: authHeaders(credentials),
+  }),
 };

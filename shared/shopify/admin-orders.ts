@@ -27,7 +27,9 @@ export const AdminOrderNodeSchema = z.object({
   email: text,
   phone: text,
   createdAt: z.string(),
-  totalPriceSet: z.nullish(z.object({ shopMoney: z.object({ amount: z.union([z.string(), z.number()]), currencyCode: z.string() }) })),
+  totalPriceSet: z.nullish(
+    z.object({ shopMoney: z.object({ amount: z.union([z.string(), z.number()]), currencyCode: z.string() }) }),
+  ),
   customer: z.nullish(
     z.object({
       id: z.string(),
@@ -82,8 +84,12 @@ export function fromAdminGraphqlOrder(node: AdminOrderNode): ShopifyOrder {
             email: customer.email,
             phone: customer.phone,
             default_address: fromGraphqlAddress(customer.defaultAddress),
-            email_marketing_consent: customer.emailMarketingConsent ? { state: customer.emailMarketingConsent.marketingState } : null,
-            sms_marketing_consent: customer.smsMarketingConsent ? { state: customer.smsMarketingConsent.marketingState } : null,
+            email_marketing_consent: customer.emailMarketingConsent
+              ? { state: customer.emailMarketingConsent.marketingState }
+              : null,
+            sms_marketing_consent: customer.smsMarketingConsent
+              ? { state: customer.smsMarketingConsent.marketingState }
+              : null,
           },
     billing_address: fromGraphqlAddress(node.billingAddress),
     shipping_address: fromGraphqlAddress(node.shippingAddress),

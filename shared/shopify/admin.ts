@@ -15,9 +15,19 @@ const DEFAULT_SHOPIFY_API_VERSION = '2025-07';
 /** Secret `contact-relay/{stage}/shopify-admin/{route}` (or the route's `reconcile.secretName`). */
 export const ShopifyAdminCredentialsSchema = z.object({
   // Read in any case, as people type it; lower-cased where it is used.
-  shopDomain: z.string().check(z.refine((domain) => SHOP_DOMAIN.test(domain.toLowerCase()), `must be the shop's myshopify.com domain, such as "${SHOP_DOMAIN_EXAMPLE}"`)),
+  shopDomain: z
+    .string()
+    .check(
+      z.refine(
+        (domain) => SHOP_DOMAIN.test(domain.toLowerCase()),
+        `must be the shop's myshopify.com domain, such as "${SHOP_DOMAIN_EXAMPLE}"`,
+      ),
+    ),
   accessToken: z.string().check(z.minLength(1)),
-  apiVersion: z._default(z.string().check(z.regex(/^(\d{4}-(01|04|07|10)|unstable)$/, 'must be a Shopify API version such as "2025-07"')), DEFAULT_SHOPIFY_API_VERSION),
+  apiVersion: z._default(
+    z.string().check(z.regex(/^(\d{4}-(01|04|07|10)|unstable)$/, 'must be a Shopify API version such as "2025-07"')),
+    DEFAULT_SHOPIFY_API_VERSION,
+  ),
 });
 type ShopifyAdminCredentials = z.infer<typeof ShopifyAdminCredentialsSchema>;
 
@@ -26,7 +36,15 @@ export function shopifyAdminSecretName(stage: string, route: string): string {
   return `contact-relay/${stage}/shopify-admin/${route}`;
 }
 
-type ShopifyAdminErrorCode = 'unauthorized' | 'forbidden' | 'throttled' | 'unavailable' | 'network' | 'graphql' | 'http' | 'malformed_response';
+type ShopifyAdminErrorCode =
+  | 'unauthorized'
+  | 'forbidden'
+  | 'throttled'
+  | 'unavailable'
+  | 'network'
+  | 'graphql'
+  | 'http'
+  | 'malformed_response';
 
 export class ShopifyAdminError extends Error {
   override name = 'ShopifyAdminError';
@@ -77,7 +95,11 @@ const GraphqlErrorSchema = z.object({
   extensions: z.optional(z.object({ code: z.optional(z.string()) })),
 });
 
-const ThrottleStatusSchema = z.object({ maximumAvailable: z.number(), currentlyAvailable: z.number(), restoreRate: z.number() });
+const ThrottleStatusSchema = z.object({
+  maximumAvailable: z.number(),
+  currentlyAvailable: z.number(),
+  restoreRate: z.number(),
+});
 
 const OrdersResponseSchema = z.object({
   data: z.nullish(
@@ -94,7 +116,9 @@ const OrdersResponseSchema = z.object({
   errors: z.optional(z.union([z.string(), z.array(GraphqlErrorSchema)])),
   extensions: z.optional(
     z.object({
-      cost: z.optional(z.object({ requestedQueryCost: z.optional(z.number()), throttleStatus: z.optional(ThrottleStatusSchema) })),
+      cost: z.optional(
+        z.object({ requestedQueryCost: z.optional(z.number()), throttleStatus: z.optional(ThrottleStatusSchema) }),
+      ),
     }),
   ),
 });
@@ -121,7 +145,10 @@ const fetchOrdersDefaults = { pageSize: 50, maxAttempts: 4, maxWaitMs: 10_000 };
 const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function graphqlUrl(credentials: ShopifyAdminCredentials, baseUrlOverride?: string): string {
-  const base = baseUrlOverride !== undefined ? baseUrlOverride.replace(/\/+$/, '') : `https://${credentials.shopDomain.toLowerCase()}`;
+  const base =
+    baseUrlOverride !== undefined
+      ? baseUrlOverride.replace(/\/+$/, '')
+      : `https://${credentials.shopDomain.toLowerCase()}`;
   return `${base}/admin/api/${credentials.apiVersion}/graphql.json`;
 }
 
@@ -145,7 +172,9 @@ export async function* fetchOrdersCreatedSince(
   let after: string | undefined;
   for (;;) {
     const variables = { first: settings.pageSize, after: after ?? null, query: search };
-    let page: { orders: NonNullable<NonNullable<OrdersResponse['data']>['orders']>; throttle?: OrdersPage['throttle'] } | undefined;
+    let page:
+      | { orders: NonNullable<NonNullable<OrdersResponse['data']>['orders']>; throttle?: OrdersPage['throttle'] }
+      | undefined;
     for (let attempt = 1; page === undefined; attempt++) {
       try {
         page = await requestOrders(client, url, credentials, variables);
@@ -156,11 +185,17 @@ export async function* fetchOrdersCreatedSince(
         await sleep(wait);
       }
     }
-    yield { orders: page.orders.edges.map((edge) => edge.node), ...(page.throttle !== undefined ? { throttle: page.throttle } : {}) };
+    yield {
+      orders: page.orders.edges.map((edge) => edge.node),
+      ...(page.throttle !== undefined ? { throttle: page.throttle } : {}),
+    };
     const { hasNextPage, endCursor } = page.orders.pageInfo;
     if (!hasNextPage) return;
     if (endCursor === null || endCursor === undefined || endCursor === after) {
-      throw new ShopifyAdminError('malformed_response', `Shopify Admin API at ${url} said there is a next page but gave no new cursor`);
+      throw new ShopifyAdminError(
+        'malformed_response',
+        `Shopify Admin API at ${url} said there is a next page but gave no new cursor`,
+      );
     }
     after = endCursor;
   }
@@ -188,17 +223,25 @@ async function requestOrders(
   const said = errorText ? `: ${errorText}` : '';
   throwForStatus(response, shop, said);
   if (!parsed.success) {
-    throw new ShopifyAdminError('malformed_response', `Shopify Admin API of ${shop} answered in an unexpected shape: ${describeIssues(parsed.error)}`, {
-      transient: false,
-      httpStatus: response.status,
-    });
+    throw new ShopifyAdminError(
+      'malformed_response',
+      `Shopify Admin API of ${shop} answered in an unexpected shape: ${describeIssues(parsed.error)}`,
+      {
+        transient: false,
+        httpStatus: response.status,
+      },
+    );
   }
   const { data, extensions } = parsed.data;
   const throttle = extensions?.cost?.throttleStatus;
-  if (Array.isArray(errors) && errors.length > 0) throwForGraphqlErrors(errors, extensions, response.status, shop, said);
+  if (Array.isArray(errors) && errors.length > 0)
+    throwForGraphqlErrors(errors, extensions, response.status, shop, said);
   const orders = data?.orders;
   if (orders === null || orders === undefined) {
-    throw new ShopifyAdminError('malformed_response', `Shopify Admin API of ${shop} answered without data.orders`, { transient: false, httpStatus: response.status });
+    throw new ShopifyAdminError('malformed_response', `Shopify Admin API of ${shop} answered without data.orders`, {
+      transient: false,
+      httpStatus: response.status,
+    });
   }
   return { orders, ...(throttle !== undefined ? { throttle } : {}) };
 }
@@ -221,7 +264,12 @@ async function postOrdersQuery(
   } catch (error) {
     if (error instanceof HttpTransportError) {
       const transient = !(error instanceof HttpResponseTooLargeError);
-      throw new ShopifyAdminError('network', `Shopify Admin API of ${shop}: ${error.message}`, { transient }, { cause: error });
+      throw new ShopifyAdminError(
+        'network',
+        `Shopify Admin API of ${shop}: ${error.message}`,
+        { transient },
+        { cause: error },
+      );
     }
     throw error;
   }
@@ -231,24 +279,38 @@ async function postOrdersQuery(
 function throwForStatus(response: HttpResponse, shop: string, said: string): void {
   const retryAfterMs = retryAfter(response.headers['retry-after']);
   if (response.status === 401) {
-    throw new ShopifyAdminError('unauthorized', `Shopify Admin API refused the access token for ${shop} (401)${said}`, { transient: false, httpStatus: 401 });
+    throw new ShopifyAdminError('unauthorized', `Shopify Admin API refused the access token for ${shop} (401)${said}`, {
+      transient: false,
+      httpStatus: 401,
+    });
   }
   if (response.status === 403) {
-    throw new ShopifyAdminError('forbidden', `Shopify Admin API denied access for ${shop} (403)${said}; the token needs the read_orders scope`, {
-      transient: false,
-      httpStatus: 403,
-    });
+    throw new ShopifyAdminError(
+      'forbidden',
+      `Shopify Admin API denied access for ${shop} (403)${said}; the token needs the read_orders scope`,
+      {
+        transient: false,
+        httpStatus: 403,
+      },
+    );
   }
   if (response.status === 429 || response.status >= 500) {
-    throw new ShopifyAdminError(response.status === 429 ? 'throttled' : 'unavailable', `Shopify Admin API of ${shop} answered ${response.status}${said}`, {
-      transient: true,
-      httpStatus: response.status,
-      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
-    });
+    throw new ShopifyAdminError(
+      response.status === 429 ? 'throttled' : 'unavailable',
+      `Shopify Admin API of ${shop} answered ${response.status}${said}`,
+      {
+        transient: true,
+        httpStatus: response.status,
+        ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+      },
+    );
   }
   if (response.status < 200 || response.status >= 300) {
     // 402 (shop frozen), 404 (no such shop or API version), 423 (shop locked): a person must act.
-    throw new ShopifyAdminError('http', `Shopify Admin API of ${shop} answered ${response.status}${said}`, { transient: false, httpStatus: response.status });
+    throw new ShopifyAdminError('http', `Shopify Admin API of ${shop} answered ${response.status}${said}`, {
+      transient: false,
+      httpStatus: response.status,
+    });
   }
 }
 
@@ -276,15 +338,25 @@ function throwForGraphqlErrors(
     });
   }
   if (codes.includes('ACCESS_DENIED')) {
-    throw new ShopifyAdminError('forbidden', `Shopify Admin API denied access for ${shop}: the token needs the read_orders scope (and read_customers for customer fields)${said}`, {
-      transient: false,
+    throw new ShopifyAdminError(
+      'forbidden',
+      `Shopify Admin API denied access for ${shop}: the token needs the read_orders scope (and read_customers for customer fields)${said}`,
+      {
+        transient: false,
+        httpStatus,
+      },
+    );
+  }
+  if (codes.includes('INTERNAL_SERVER_ERROR')) {
+    throw new ShopifyAdminError('unavailable', `Shopify Admin API of ${shop} failed${said}`, {
+      transient: true,
       httpStatus,
     });
   }
-  if (codes.includes('INTERNAL_SERVER_ERROR')) {
-    throw new ShopifyAdminError('unavailable', `Shopify Admin API of ${shop} failed${said}`, { transient: true, httpStatus });
-  }
-  throw new ShopifyAdminError('graphql', `Shopify Admin API of ${shop} rejected the orders query${said}`, { transient: false, httpStatus });
+  throw new ShopifyAdminError('graphql', `Shopify Admin API of ${shop} rejected the orders query${said}`, {
+    transient: false,
+    httpStatus,
+  });
 }
 
 function retryAfter(value: string | undefined): number | undefined {
@@ -294,4 +366,3 @@ function retryAfter(value: string | undefined): number | undefined {
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
-

@@ -11,7 +11,13 @@ import { contactReading } from '../sources/mapping.js';
 import { describeIssues } from '../validation.js';
 import { WebhookRejectedError } from '../webhook.js';
 import { SHOP_DOMAIN } from './domain.js';
-import { mapShopifyCustomer, mapShopifyOrder, ShopifyCustomerWebhookSchema, ShopifyOrderSchema, shopifyOrderEventKey } from './orders.js';
+import {
+  mapShopifyCustomer,
+  mapShopifyOrder,
+  ShopifyCustomerWebhookSchema,
+  ShopifyOrderSchema,
+  shopifyOrderEventKey,
+} from './orders.js';
 
 /** Topics whose payload is an order. `orders/paid` carries the same person as `orders/create`. */
 const SHOPIFY_ORDER_TOPICS: readonly string[] = ['orders/create', 'orders/paid'];
@@ -62,12 +68,18 @@ export function shopifyDeliveryFromHeaders(headers: Record<string, string | unde
       if (required) throw new WebhookRejectedError(401, 'missing_header', `the ${name} header is missing`);
       return undefined;
     }
-    if (pattern !== undefined && !pattern.test(value)) throw new WebhookRejectedError(400, 'invalid_header', `the ${name} header is not valid`);
+    if (pattern !== undefined && !pattern.test(value))
+      throw new WebhookRejectedError(400, 'invalid_header', `the ${name} header is not valid`);
     return value;
   };
   const topic = get(SHOPIFY_HEADERS.topic, true, /^[\x21-\x7e]{1,100}$/) as string;
   const shopDomain = (get(SHOPIFY_HEADERS.shopDomain, true) as string).toLowerCase();
-  if (!SHOP_DOMAIN.test(shopDomain)) throw new WebhookRejectedError(400, 'invalid_header', `the ${SHOPIFY_HEADERS.shopDomain} header must be a shop domain such as "my-shop.myshopify.com"`);
+  if (!SHOP_DOMAIN.test(shopDomain))
+    throw new WebhookRejectedError(
+      400,
+      'invalid_header',
+      `the ${SHOPIFY_HEADERS.shopDomain} header must be a shop domain such as "my-shop.myshopify.com"`,
+    );
   const webhookId = get(SHOPIFY_HEADERS.webhookId, true, DELIVERY_ID) as string;
   const eventId = get(SHOPIFY_HEADERS.eventId, false, DELIVERY_ID);
   const apiVersion = get(SHOPIFY_HEADERS.apiVersion, false);
@@ -88,9 +100,13 @@ export function shopifyDeliveryFromHeaders(headers: Record<string, string | unde
  * Shopify's retries), else `X-Shopify-Webhook-Id` (the same across retries
  * of one delivery).
  */
-export function shopifyDeliveryEventKey(delivery: Pick<ShopifyDelivery, 'shopDomain' | 'webhookId' | 'eventId'>): string {
+export function shopifyDeliveryEventKey(
+  delivery: Pick<ShopifyDelivery, 'shopDomain' | 'webhookId' | 'eventId'>,
+): string {
   const shop = delivery.shopDomain.trim().toLowerCase();
-  return delivery.eventId !== undefined ? `shopify:${shop}:event:${delivery.eventId}` : `shopify:${shop}:webhook:${delivery.webhookId}`;
+  return delivery.eventId !== undefined
+    ? `shopify:${shop}:event:${delivery.eventId}`
+    : `shopify:${shop}:webhook:${delivery.webhookId}`;
 }
 
 /** A route without `shopDomains` takes every shop signed with its secret. */
@@ -110,11 +126,21 @@ function withEventKey(contact: Contact, eventKey: string): Contact {
  * it, and the error names the fields (an `include_fields` subscription that
  * leaves out `admin_graphql_api_id`, say).
  */
-export function readShopifyDelivery(delivery: ShopifyDelivery, payload: unknown, route: ResolvedRoute, now: Date): SourceReading {
+export function readShopifyDelivery(
+  delivery: ShopifyDelivery,
+  payload: unknown,
+  route: ResolvedRoute,
+  now: Date,
+): SourceReading {
   const eventKey = shopifyDeliveryEventKey(delivery);
   if (SHOPIFY_ORDER_TOPICS.includes(delivery.topic)) {
     const parsed = ShopifyOrderSchema.safeParse(payload);
-    if (!parsed.success) throw new WebhookRejectedError(400, 'malformed_body', `not a Shopify ${delivery.topic} payload: ${describeIssues(parsed.error)}`);
+    if (!parsed.success)
+      throw new WebhookRejectedError(
+        400,
+        'malformed_body',
+        `not a Shopify ${delivery.topic} payload: ${describeIssues(parsed.error)}`,
+      );
     const { contact, skipReason } = mapShopifyOrder(parsed.data, route, delivery.shopDomain, now);
     return {
       kind: 'contact',
@@ -126,7 +152,12 @@ export function readShopifyDelivery(delivery: ShopifyDelivery, payload: unknown,
   }
   if (SHOPIFY_CUSTOMER_TOPICS.includes(delivery.topic)) {
     const parsed = ShopifyCustomerWebhookSchema.safeParse(payload);
-    if (!parsed.success) throw new WebhookRejectedError(400, 'malformed_body', `not a Shopify ${delivery.topic} payload: ${describeIssues(parsed.error)}`);
+    if (!parsed.success)
+      throw new WebhookRejectedError(
+        400,
+        'malformed_body',
+        `not a Shopify ${delivery.topic} payload: ${describeIssues(parsed.error)}`,
+      );
     return contactReading(eventKey, mapShopifyCustomer(parsed.data, route, delivery.shopDomain, eventKey, now));
   }
   return { kind: 'ignored', reason: ignoredTopicReason(delivery.topic) };
@@ -135,4 +166,3 @@ export function readShopifyDelivery(delivery: ShopifyDelivery, payload: unknown,
 export function ignoredTopicReason(topic: string): string {
   return `topic "${topic}" carries no contact (${[...SHOPIFY_ORDER_TOPICS, ...SHOPIFY_CUSTOMER_TOPICS].join(', ')} do)`;
 }
-

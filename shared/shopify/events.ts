@@ -61,7 +61,14 @@ export async function ingestShopifyEvent(event: unknown, deps: ShopifyEventDepen
   let where: Record<string, string>;
   try {
     const { delivery, payload, eventBridgeId } = fromShopifyEventBridgeEvent(event);
-    where = { source: 'shopify', transport: 'eventbridge', route: route.name, topic: delivery.topic, shop: delivery.shopDomain, ...(eventBridgeId !== undefined ? { eventBridgeId } : {}) };
+    where = {
+      source: 'shopify',
+      transport: 'eventbridge',
+      route: route.name,
+      topic: delivery.topic,
+      shop: delivery.shopDomain,
+      ...(eventBridgeId !== undefined ? { eventBridgeId } : {}),
+    };
     if (!isShopAllowed(route, delivery.shopDomain)) {
       // The bus is trusted, so this is the route's choice rather than an attack: nothing to retry.
       const reason = `shop "${delivery.shopDomain}" is not in this route's shopDomains`;
@@ -71,7 +78,12 @@ export async function ingestShopifyEvent(event: unknown, deps: ShopifyEventDepen
     reading = readShopifyDelivery(delivery, payload, route, deps.now?.() ?? new Date());
   } catch (error) {
     if (error instanceof MalformedEventError || error instanceof WebhookRejectedError) {
-      log.error('shopify event malformed', { source: 'shopify', transport: 'eventbridge', route: route.name, reason: error.message });
+      log.error('shopify event malformed', {
+        source: 'shopify',
+        transport: 'eventbridge',
+        route: route.name,
+        reason: error.message,
+      });
       throw error instanceof MalformedEventError ? error : new MalformedEventError(error.message, { cause: error });
     }
     throw error;

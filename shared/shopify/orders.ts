@@ -16,7 +16,17 @@ import type { Address, Contact, Origin } from '../contact.js';
 import type { ResolvedRoute } from '../config/routes.js';
 import * as z from '../zod.js';
 import type { MappedContact } from '../sources/form.js';
-import { addressOf, isoTime, mapPerson, orderTotal, present, trimmed, withSkipReason, type Person, type PhoneCandidate } from '../sources/mapping.js';
+import {
+  addressOf,
+  isoTime,
+  mapPerson,
+  orderTotal,
+  present,
+  trimmed,
+  withSkipReason,
+  type Person,
+  type PhoneCandidate,
+} from '../sources/mapping.js';
 
 /** Shopify sends `null` for every absent field; absent keys happen too (trimmed payloads, old API versions). */
 export const text = z.nullish(z.string());
@@ -57,7 +67,9 @@ const CUSTOMER_GID = /^gid:\/\/shopify\/Customer\/\d+$/;
  * payloads (they have topics of their own); older versions still send them.
  */
 export const ShopifyCustomerWebhookSchema = z.object({
-  admin_graphql_api_id: z.string().check(z.regex(CUSTOMER_GID, 'must be a customer id such as "gid://shopify/Customer/706405506930370084"')),
+  admin_graphql_api_id: z
+    .string()
+    .check(z.regex(CUSTOMER_GID, 'must be a customer id such as "gid://shopify/Customer/706405506930370084"')),
   first_name: text,
   last_name: text,
   email: text,
@@ -73,7 +85,9 @@ type ShopifyCustomerWebhook = z.infer<typeof ShopifyCustomerWebhookSchema>;
 
 /** The part of a REST/webhook order we read. `id` is deliberately absent: see the module comment. */
 export const ShopifyOrderSchema = z.object({
-  admin_graphql_api_id: z.string().check(z.regex(ORDER_GID, 'must be an order id such as "gid://shopify/Order/450789469"')),
+  admin_graphql_api_id: z
+    .string()
+    .check(z.regex(ORDER_GID, 'must be an order id such as "gid://shopify/Order/450789469"')),
   name: text,
   email: text,
   phone: text,
@@ -118,7 +132,16 @@ function consentOf(state: string | null | undefined): boolean | undefined {
 }
 
 function toAddress(address: ShopifyAddress | null | undefined): Address | undefined {
-  return address ? addressOf({ line1: address.address1, line2: address.address2, city: address.city, region: address.province, postalCode: address.zip, countryCode: address.country_code }) : undefined;
+  return address
+    ? addressOf({
+        line1: address.address1,
+        line2: address.address2,
+        city: address.city,
+        region: address.province,
+        postalCode: address.zip,
+        countryCode: address.country_code,
+      })
+    : undefined;
 }
 
 /** The candidates that hold a number, without repeats: the same text in the same region is tried once. */
@@ -144,7 +167,13 @@ function consentOfCustomer(customer: ShopifyConsents | undefined): Pick<Contact,
 }
 
 /** The person as a Shopify contact: tagged `shopify` and the route's tags, with the customer's marketing consent. */
-function shopifyContact(person: Person, customer: ShopifyConsents | undefined, route: ResolvedRoute, attributes: Record<string, string>, origin: Pick<Origin, 'eventKey' | 'occurredAt' | 'personKey'>): Contact {
+function shopifyContact(
+  person: Person,
+  customer: ShopifyConsents | undefined,
+  route: ResolvedRoute,
+  attributes: Record<string, string>,
+  origin: Pick<Origin, 'eventKey' | 'occurredAt' | 'personKey'>,
+): Contact {
   return {
     ...person,
     tags: [...new Set(['shopify', ...route.tags])],
@@ -162,7 +191,12 @@ function shopifyContact(person: Person, customer: ShopifyConsents | undefined, r
  * (the customer's and the order's with the billing country), falling back
  * to the route's default region. No email and no valid phone → skipReason.
  */
-export function mapShopifyOrder(order: ShopifyOrder, route: ResolvedRoute, shopDomain: string, now = new Date()): MappedContact {
+export function mapShopifyOrder(
+  order: ShopifyOrder,
+  route: ResolvedRoute,
+  shopDomain: string,
+  now = new Date(),
+): MappedContact {
   const eventKey = shopifyOrderEventKey(shopDomain, order.admin_graphql_api_id);
   const customer = order.customer ?? undefined;
   const billing = order.billing_address ?? undefined;
@@ -170,7 +204,8 @@ export function mapShopifyOrder(order: ShopifyOrder, route: ResolvedRoute, shopD
   const defaultAddress = customer?.default_address ?? undefined;
 
   // The person's own number has no address of its own: the billing country is where they pay from.
-  const personCountry = trimmed(billing?.country_code) ?? trimmed(shipping?.country_code) ?? trimmed(defaultAddress?.country_code);
+  const personCountry =
+    trimmed(billing?.country_code) ?? trimmed(shipping?.country_code) ?? trimmed(defaultAddress?.country_code);
   const { person, problems } = mapPerson(
     {
       names: [customer, billing, shipping, defaultAddress],
@@ -201,7 +236,11 @@ export function mapShopifyOrder(order: ShopifyOrder, route: ResolvedRoute, shopD
     occurredAt: isoTime(order.created_at) ?? now.toISOString(),
     ...(personKey !== undefined ? { personKey } : {}),
   });
-  return withSkipReason(contact, problems, 'the order carries no email or phone (Shopify leaves them out for apps without protected customer data access)');
+  return withSkipReason(
+    contact,
+    problems,
+    'the order carries no email or phone (Shopify leaves them out for apps without protected customer data access)',
+  );
 }
 
 /**
@@ -213,16 +252,29 @@ export function mapShopifyOrder(order: ShopifyOrder, route: ResolvedRoute, shopD
  * country of the address it sits on. `eventKey` is the delivery's key: a
  * customer has no single event to dedupe on, every update is an event.
  */
-export function mapShopifyCustomer(customer: ShopifyCustomerWebhook, route: ResolvedRoute, shopDomain: string, eventKey: string, now = new Date()): MappedContact {
-  const addresses = [customer.default_address, ...(customer.addresses ?? [])].filter((address): address is ShopifyAddress => address !== null && address !== undefined);
+export function mapShopifyCustomer(
+  customer: ShopifyCustomerWebhook,
+  route: ResolvedRoute,
+  shopDomain: string,
+  eventKey: string,
+  now = new Date(),
+): MappedContact {
+  const addresses = [customer.default_address, ...(customer.addresses ?? [])].filter(
+    (address): address is ShopifyAddress => address !== null && address !== undefined,
+  );
 
   // The person's own number has no address: the country they live in (default address first) is its region.
-  const personCountry = addresses.map((address) => trimmed(address.country_code)).find((country) => country !== undefined);
+  const personCountry = addresses
+    .map((address) => trimmed(address.country_code))
+    .find((country) => country !== undefined);
   const { person, problems } = mapPerson(
     {
       names: [customer, ...addresses],
       emails: [customer.email],
-      phones: distinctPhones([{ input: customer.phone, country: personCountry }, ...addresses.map((address) => ({ input: address.phone, country: trimmed(address.country_code) }))]),
+      phones: distinctPhones([
+        { input: customer.phone, country: personCountry },
+        ...addresses.map((address) => ({ input: address.phone, country: trimmed(address.country_code) })),
+      ]),
       addresses: addresses.map(toAddress),
     },
     route,
@@ -237,5 +289,9 @@ export function mapShopifyCustomer(customer: ShopifyCustomerWebhook, route: Reso
     occurredAt: isoTime(customer.updated_at) ?? isoTime(customer.created_at) ?? now.toISOString(),
     personKey: customer.admin_graphql_api_id,
   });
-  return withSkipReason(contact, problems, 'the customer has no email or phone (Shopify leaves them out for apps without protected customer data access)');
+  return withSkipReason(
+    contact,
+    problems,
+    'the customer has no email or phone (Shopify leaves them out for apps without protected customer data access)',
+  );
 }

@@ -17,7 +17,15 @@ import type { ResolvedRoute } from '../config/routes.js';
 import { requireHmac } from '../signatures.js';
 import { checkBodySize, WebhookRejectedError, type WebhookRequest } from '../webhook.js';
 import { readJsonBody, signingSecret } from '../sources/fields.js';
-import { ignoredTopicReason, isShopAllowed, isShopifyContactTopic, readShopifyDelivery, SHOPIFY_HEADERS, shopifyDeliveryFromHeaders, type ShopifyDelivery } from './deliveries.js';
+import {
+  ignoredTopicReason,
+  isShopAllowed,
+  isShopifyContactTopic,
+  readShopifyDelivery,
+  SHOPIFY_HEADERS,
+  shopifyDeliveryFromHeaders,
+  type ShopifyDelivery,
+} from './deliveries.js';
 
 /**
  * Shopify retries a failed delivery 8 times over 4 hours, and a retry carries the time it was first triggered
@@ -28,7 +36,13 @@ const DEFAULT_MAX_DELIVERY_AGE_HOURS = 48;
 
 /** Throws 401 unless `X-Shopify-Hmac-Sha256` is the base64 HMAC-SHA256 of the raw body under `secret`. */
 function verifyShopifyHmac(request: WebhookRequest, secret: string): void {
-  requireHmac({ given: request.headers[SHOPIFY_HEADERS.hmac.toLowerCase()], header: SHOPIFY_HEADERS.hmac, secret, signed: request.rawBody, encoding: 'base64' });
+  requireHmac({
+    given: request.headers[SHOPIFY_HEADERS.hmac.toLowerCase()],
+    header: SHOPIFY_HEADERS.hmac,
+    secret,
+    signed: request.rawBody,
+    encoding: 'base64',
+  });
 }
 
 /**
@@ -70,7 +84,11 @@ export const shopifySource: Source = {
     verifyShopifyHmac(request, await signingSecret(context, route));
     const delivery = shopifyDeliveryFromHeaders(request.headers);
     if (!isShopAllowed(route, delivery.shopDomain)) {
-      throw new WebhookRejectedError(401, 'shop_not_allowed', `shop "${delivery.shopDomain}" is not in this route's shopDomains`);
+      throw new WebhookRejectedError(
+        401,
+        'shop_not_allowed',
+        `shop "${delivery.shopDomain}" is not in this route's shopDomains`,
+      );
     }
     if (!isShopifyContactTopic(delivery.topic)) return { kind: 'ignored', reason: ignoredTopicReason(delivery.topic) };
     requireFreshDelivery(delivery, route, context.now);

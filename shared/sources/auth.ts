@@ -30,7 +30,11 @@ export function requireToken(request: WebhookRequest, expected: string): void {
   // The header first: it stays out of access logs, which a query string does not.
   const given = nonEmpty(request.headers[TOKEN_HEADER]) ?? nonEmpty(request.query[TOKEN_QUERY_PARAMETER]);
   if (given === undefined) {
-    throw new WebhookRejectedError(401, 'missing_token', `this route needs its token: add ?${TOKEN_QUERY_PARAMETER}=… to the webhook URL or send the X-Contact-Relay-Token header`);
+    throw new WebhookRejectedError(
+      401,
+      'missing_token',
+      `this route needs its token: add ?${TOKEN_QUERY_PARAMETER}=… to the webhook URL or send the X-Contact-Relay-Token header`,
+    );
   }
   if (!constantTimeEqual(given, expected)) {
     throw new WebhookRejectedError(401, 'invalid_token', "the token does not match this route's token");
@@ -57,16 +61,28 @@ function requireBodySignature(request: WebhookRequest, secret: string): void {
  * surfaces as a 500 (SecretFormatError), which keeps the sender retrying
  * until it is fixed, rather than a 401 that would blame the sender.
  */
-export async function requireRouteAuth(request: WebhookRequest, route: ResolvedRoute, secret: ReadContext['secret']): Promise<void> {
+export async function requireRouteAuth(
+  request: WebhookRequest,
+  route: ResolvedRoute,
+  secret: ReadContext['secret'],
+): Promise<void> {
   const mode = routeAuth(route);
   if (mode === 'none') return;
   const value = await secret();
   if (mode === 'token') {
-    if (value.token === undefined) throw new SecretFormatError(secretNameOf(route), `needs "token": ${route.source} route "${route.name}" checks a token`);
+    if (value.token === undefined)
+      throw new SecretFormatError(
+        secretNameOf(route),
+        `needs "token": ${route.source} route "${route.name}" checks a token`,
+      );
     requireToken(request, value.token);
     return;
   }
-  if (value.secret === undefined) throw new SecretFormatError(secretNameOf(route), `needs "secret": ${route.source} route "${route.name}" checks an HMAC signature`);
+  if (value.secret === undefined)
+    throw new SecretFormatError(
+      secretNameOf(route),
+      `needs "secret": ${route.source} route "${route.name}" checks an HMAC signature`,
+    );
   requireBodySignature(request, value.secret);
 }
 

@@ -52,7 +52,11 @@ interface CalendlySignatureHeader {
 }
 
 function malformed(problem: string): WebhookRejectedError {
-  return new WebhookRejectedError(401, 'invalid_signature', `the ${SIGNATURE_HEADER} header is not ${HEADER_SHAPE}: ${problem}`);
+  return new WebhookRejectedError(
+    401,
+    'invalid_signature',
+    `the ${SIGNATURE_HEADER} header is not ${HEADER_SHAPE}: ${problem}`,
+  );
 }
 
 /**
@@ -93,12 +97,7 @@ function calendlyTolerance(route: Pick<ResolvedRoute, 'calendly'>): number {
  * header or a signature that does not match, `stale_signature` for a matching one signed too long ago, or
  * too far ahead of our clock (a replay, or a clock far off).
  */
-function requireCalendlySignature(
-  request: WebhookRequest,
-  secret: string,
-  now: Date,
-  toleranceSeconds: number,
-): void {
+function requireCalendlySignature(request: WebhookRequest, secret: string, now: Date, toleranceSeconds: number): void {
   const header = request.headers['calendly-webhook-signature'];
   if (header === undefined || header.trim() === '') {
     throw new WebhookRejectedError(401, 'missing_signature', `the ${SIGNATURE_HEADER} header is missing`);
@@ -142,9 +141,18 @@ const QuestionAndAnswerSchema = z.object({
 });
 
 /** The UTM and Salesforce parameters the booking page was opened with. */
-const TRACKING_KEYS = ['utm_campaign', 'utm_source', 'utm_medium', 'utm_content', 'utm_term', 'salesforce_uuid'] as const;
+const TRACKING_KEYS = [
+  'utm_campaign',
+  'utm_source',
+  'utm_medium',
+  'utm_content',
+  'utm_term',
+  'salesforce_uuid',
+] as const;
 type TrackingKey = (typeof TRACKING_KEYS)[number];
-const TrackingSchema = z.object(Object.fromEntries(TRACKING_KEYS.map((key) => [key, text])) as Record<TrackingKey, typeof text>);
+const TrackingSchema = z.object(
+  Object.fromEntries(TRACKING_KEYS.map((key) => [key, text])) as Record<TrackingKey, typeof text>,
+);
 
 const ScheduledEventSchema = z.object({
   uri: text,
@@ -198,7 +206,11 @@ function calendlyFields(invitee: Invitee): TypedField[] {
 function calendlyEventKey(webhook: CalendlyInviteeCreated): string {
   const uri = webhook.payload.uri.trim();
   if (uri === '') {
-    throw new WebhookRejectedError(400, 'malformed_body', 'body is not a Calendly webhook: payload.uri (the invitee) is blank');
+    throw new WebhookRejectedError(
+      400,
+      'malformed_body',
+      'body is not a Calendly webhook: payload.uri (the invitee) is blank',
+    );
   }
   return `calendly:${uri}`;
 }

@@ -81,12 +81,7 @@ function timestampMs(text: string): number {
  * later, or a sender's clock far off). The signature is checked before the
  * timestamp's age, so an unsigned request learns nothing about our clock.
  */
-function requireCustomSignature(
-  request: WebhookRequest,
-  settings: CustomSignature,
-  secret: string,
-  now: Date,
-): void {
+function requireCustomSignature(request: WebhookRequest, settings: CustomSignature, secret: string, now: Date): void {
   const given = request.headers[settings.header.toLowerCase()]?.trim();
   if (given === undefined || given === '') {
     throw new WebhookRejectedError(401, 'missing_signature', `the ${settings.header} header is missing`);

@@ -26,7 +26,7 @@ import type { SourceName } from '../contact.js';
 import type { FieldMapping, ResolvedRoute } from '../config/routes.js';
 import type { ReadContext } from '../ingest.js';
 import { SecretFormatError } from '../secrets.js';
-import * as z from '../zod.js';
+import type * as z from '../zod.js';
 import { describeIssues } from '../validation.js';
 import { mediaType, WebhookRejectedError, type WebhookRequest } from '../webhook.js';
 import { AUTOMATIC_FIELDS, MAX_FORM_FIELDS, tooManyFields, type MappedContact } from './form.js';
@@ -94,21 +94,31 @@ const LABEL_READABLE: ReadonlySet<TypedFieldType | undefined> = new Set([undefin
 /** Automatic names compare without case, spaces or punctuation: "E-mail:" is `email`, "Phone Number" `phone_number`. */
 const squash = (name: string) => name.toLowerCase().replace(/[^\p{L}\p{N}]/gu, '');
 const exact = (name: string) => name.trim().toLowerCase();
-const words = (name: string) => name.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+const words = (name: string) =>
+  name
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter(Boolean);
 
 // The Unicode regexes above dominated per-event time (npm run bench): automatic
 // names are squashed once at load, and each field's names once per field.
-const AUTOMATIC_SQUASHED = Object.fromEntries(Object.entries(AUTOMATIC_FIELDS).map(([part, names]) => [part, names.map(squash)])) as Record<keyof typeof AUTOMATIC_FIELDS, string[]>;
+const AUTOMATIC_SQUASHED = Object.fromEntries(
+  Object.entries(AUTOMATIC_FIELDS).map(([part, names]) => [part, names.map(squash)]),
+) as Record<keyof typeof AUTOMATIC_FIELDS, string[]>;
 const squashedNamesOf = new WeakMap<TypedField, string[]>();
 const wordsOf = new WeakMap<TypedField, string[][]>();
 function squashedNames(field: TypedField): string[] {
-  let names = squashedNamesOf.get(field);
-  if (names === undefined) squashedNamesOf.set(field, (names = field.names.map(squash)));
+  const cached = squashedNamesOf.get(field);
+  if (cached !== undefined) return cached;
+  const names = field.names.map(squash);
+  squashedNamesOf.set(field, names);
   return names;
 }
 function nameWords(field: TypedField): string[][] {
-  let list = wordsOf.get(field);
-  if (list === undefined) wordsOf.set(field, (list = field.names.map(words)));
+  const cached = wordsOf.get(field);
+  if (cached !== undefined) return cached;
+  const list = field.names.map(words);
+  wordsOf.set(field, list);
   return list;
 }
 
@@ -147,7 +157,9 @@ function attributeText(value: TypedFieldValue): string | undefined {
 function candidates(fields: readonly TypedField[], part: Part, mapping: FieldMapping): TypedField[] {
   const configured = mapping[part];
   if (configured !== undefined) {
-    return configured.flatMap((name) => fields.filter((field) => field.names.some((own) => exact(own) === exact(name))));
+    return configured.flatMap((name) =>
+      fields.filter((field) => field.names.some((own) => exact(own) === exact(name))),
+    );
   }
   const ordered: TypedField[] = [];
   // A set, not `ordered.includes`: thousands of fields of one type would make that quadratic.
@@ -163,12 +175,15 @@ function candidates(fields: readonly TypedField[], part: Part, mapping: FieldMap
     fields.filter((field) => squashedNames(field).includes(name)).forEach(add);
   }
   for (const phrase of LABEL_PHRASES[part] ?? []) {
-    fields.filter((field) => LABEL_READABLE.has(field.type) && nameWords(field).some((own) => containsPhrase(own, phrase))).forEach(add);
+    fields
+      .filter((field) => LABEL_READABLE.has(field.type) && nameWords(field).some((own) => containsPhrase(own, phrase)))
+      .forEach(add);
   }
   return ordered;
 }
 
-const firstText = (fields: readonly TypedField[]) => fields.map((field) => textValues(field.value)[0]).find((value) => value !== undefined);
+const firstText = (fields: readonly TypedField[]) =>
+  fields.map((field) => textValues(field.value)[0]).find((value) => value !== undefined);
 
 /**
  * 413 `too_many_fields` past the plain form's cap: fields and list items each count, as each may be read as a
@@ -183,7 +198,11 @@ function checkFieldCount(fields: readonly TypedField[]): void {
 }
 
 /** Map a form tool's typed fields to a Contact; `skipReason` when it has no usable email or phone. */
-export function mapTypedFields(fields: readonly TypedField[], route: ResolvedRoute, options: MapTypedFieldsOptions): MappedContact {
+export function mapTypedFields(
+  fields: readonly TypedField[],
+  route: ResolvedRoute,
+  options: MapTypedFieldsOptions,
+): MappedContact {
   checkFieldCount(fields);
   const mapping = route.fields ?? {};
   const find = (part: Part) => candidates(fields, part, mapping);
@@ -222,7 +241,9 @@ export function mapTypedFields(fields: readonly TypedField[], route: ResolvedRou
   }
 
   // Every field the tags part finds contributes: a checkbox list gives its ticked labels, a text field comma-separated tags.
-  const formTags = find('tags').flatMap((field) => textValues(field.value).flatMap((value) => value.split(',').map((tag) => tag.trim())));
+  const formTags = find('tags').flatMap((field) =>
+    textValues(field.value).flatMap((value) => value.split(',').map((tag) => tag.trim())),
+  );
   const tags = [...new Set([options.source, ...route.tags, ...formTags].filter(Boolean))];
 
   const attributes: Record<string, string> = {};
@@ -251,7 +272,11 @@ export function mapTypedFields(fields: readonly TypedField[], route: ResolvedRou
 export function readJsonBody(request: WebhookRequest, what: string): unknown {
   const type = mediaType(request);
   if (type !== 'application/json' && !type?.endsWith('+json')) {
-    throw new WebhookRejectedError(415, 'unsupported_content_type', `content type ${type === undefined ? '(none)' : `"${type}"`} is not supported; ${what} webhooks are application/json`);
+    throw new WebhookRejectedError(
+      415,
+      'unsupported_content_type',
+      `content type ${type === undefined ? '(none)' : `"${type}"`} is not supported; ${what} webhooks are application/json`,
+    );
   }
   try {
     return JSON.parse(request.rawBody.toString('utf8')) as unknown;
@@ -263,7 +288,12 @@ export function readJsonBody(request: WebhookRequest, what: string): unknown {
 /** `body` checked against `schema`; 400 `malformed_body` naming every field that is wrong. */
 export function checkBody<S extends z.ZodMiniType>(schema: S, body: unknown, what: string): z.infer<S> {
   const result = schema.safeParse(body);
-  if (!result.success) throw new WebhookRejectedError(400, 'malformed_body', `body is not a ${what} webhook: ${describeIssues(result.error)}`);
+  if (!result.success)
+    throw new WebhookRejectedError(
+      400,
+      'malformed_body',
+      `body is not a ${what} webhook: ${describeIssues(result.error)}`,
+    );
   return result.data as z.infer<S>;
 }
 
@@ -275,7 +305,10 @@ export function checkBody<S extends z.ZodMiniType>(schema: S, body: unknown, wha
 export async function signingSecret(context: ReadContext, route: ResolvedRoute): Promise<string> {
   const { secret } = await context.secret();
   if (secret === undefined) {
-    throw new SecretFormatError(route.secretName ?? `contact-relay/{stage}/source/${route.source}`, `needs "secret" (the signing secret ${route.source} uses)`);
+    throw new SecretFormatError(
+      route.secretName ?? `contact-relay/{stage}/source/${route.source}`,
+      `needs "secret" (the signing secret ${route.source} uses)`,
+    );
   }
   return secret;
 }

@@ -56,7 +56,10 @@ function fieldCounter(): (name: string, value: string) => void {
     count += 1;
     if (count > MAX_FORM_FIELDS) throw tooManyFields();
     // Neither is echoed: the name or value may be anything the caller chose.
-    for (const [what, text] of [['a field name', name], ['a field value', value]] as const) {
+    for (const [what, text] of [
+      ['a field name', name],
+      ['a field value', value],
+    ] as const) {
       if (text.length <= MAX_FIELD_CHARS) continue;
       const message = `${what} is ${text.length} characters long; at most ${MAX_FIELD_CHARS} are accepted`;
       throw new WebhookRejectedError(413, 'field_too_long', message);
@@ -82,7 +85,8 @@ export function parseFormBody(request: WebhookRequest): FormFields {
       else list.push(value);
     }
     // fromEntries defines own properties: a field named "__proto__" is a field like any other.
-    const single = ([name, list]: [string, string[]]) => [name, list.length === 1 ? (list[0] as string) : list] as const;
+    const single = ([name, list]: [string, string[]]) =>
+      [name, list.length === 1 ? (list[0] as string) : list] as const;
     return Object.fromEntries([...values].map(single));
   }
   if (type === 'application/json' || type?.endsWith('+json')) {
@@ -130,7 +134,21 @@ export const AUTOMATIC_FIELDS: Record<ContactField, string[]> = {
   lastName: ['last_name', 'lastname', 'lname', 'surname', 'family_name'],
   fullName: ['name', 'full_name', 'your_name', 'your_full_name', 'contact_name'],
   email: ['email', 'email_address', 'your_email', 'mail'],
-  phone: ['phone', 'phone_number', 'phone_no', 'mobile', 'mobile_phone', 'mobile_number', 'tel', 'telephone', 'whatsapp', 'whatsapp_number', 'cell', 'cell_phone', 'contact_number'],
+  phone: [
+    'phone',
+    'phone_number',
+    'phone_no',
+    'mobile',
+    'mobile_phone',
+    'mobile_number',
+    'tel',
+    'telephone',
+    'whatsapp',
+    'whatsapp_number',
+    'cell',
+    'cell_phone',
+    'contact_number',
+  ],
   country: ['country', 'country_code'],
   tags: ['tags'],
 };
@@ -143,7 +161,9 @@ function pick(fields: FormFields, names: readonly string[], exact: boolean): str
     const key = exact ? name : index?.get(squash(name));
     if (key === undefined || !Object.hasOwn(fields, key)) continue;
     const value = fields[key];
-    const values = (Array.isArray(value) ? value : [value]).map((item) => (item ?? '').trim()).filter((item) => item !== '');
+    const values = (Array.isArray(value) ? value : [value])
+      .map((item) => (item ?? '').trim())
+      .filter((item) => item !== '');
     if (values.length > 0) return values;
   }
   return [];
@@ -176,20 +196,32 @@ const clean = (values: readonly string[]) => values.map((value) => value.trim())
  * automatic names; then the fallback values. `occurredAt` is the submission
  * time when the sender states it, else when we received it.
  */
-export function mapFormToContact(fields: FormFields, route: ResolvedRoute, eventKey: string, occurredAt = new Date(), options: FormMappingOptions = {}): MappedContact {
+export function mapFormToContact(
+  fields: FormFields,
+  route: ResolvedRoute,
+  eventKey: string,
+  occurredAt = new Date(),
+  options: FormMappingOptions = {},
+): MappedContact {
   const names = route.fields ?? {};
   const get = (field: ContactField): string[] => {
     const explicit = names[field];
     const found =
       explicit !== undefined
         ? pick(fields, explicit, true)
-        : [pick(fields, options.typed?.[field] ?? [], true), pick(fields, AUTOMATIC_FIELDS[field], false)].find((values) => values.length > 0) ?? [];
+        : ([pick(fields, options.typed?.[field] ?? [], true), pick(fields, AUTOMATIC_FIELDS[field], false)].find(
+            (values) => values.length > 0,
+          ) ?? []);
     return found.length > 0 ? found : clean(options.fallback?.[field] ?? []);
   };
 
   // A route that names only the full name means that field: detected first and last names must not win over it.
   const fullNameOnly = names.fullName !== undefined && names.firstName === undefined && names.lastName === undefined;
-  const contactName = nameParts(fullNameOnly ? undefined : get('firstName')[0], fullNameOnly ? undefined : get('lastName')[0], get('fullName')[0]);
+  const contactName = nameParts(
+    fullNameOnly ? undefined : get('firstName')[0],
+    fullNameOnly ? undefined : get('lastName')[0],
+    get('fullName')[0],
+  );
 
   const problems: string[] = [];
   const emails: string[] = [];
@@ -203,7 +235,15 @@ export function mapFormToContact(fields: FormFields, route: ResolvedRoute, event
   const { phones, rejectedPhones, read: readPhone } = phoneReader(route, problems);
   for (const input of get('phone')) readPhone(input, country);
 
-  const tags = [...new Set([...(options.sourceTag !== undefined ? [options.sourceTag] : []), ...route.tags, ...get('tags').flatMap((value) => value.split(',').map((tag) => tag.trim()))].filter(Boolean))];
+  const tags = [
+    ...new Set(
+      [
+        ...(options.sourceTag !== undefined ? [options.sourceTag] : []),
+        ...route.tags,
+        ...get('tags').flatMap((value) => value.split(',').map((tag) => tag.trim())),
+      ].filter(Boolean),
+    ),
+  ];
   const attributes: Record<string, string> = {};
   for (const name of names.attributes ?? []) {
     const values = pick(fields, [name], true);
@@ -216,7 +256,15 @@ export function mapFormToContact(fields: FormFields, route: ResolvedRoute, event
 }
 
 /** Common English names that are not the names `Intl.DisplayNames` gives (those are covered by it). */
-const COUNTRY_ALIASES: Record<string, string> = { usa: 'US', unitedstatesofamerica: 'US', uk: 'GB', greatbritain: 'GB', england: 'GB', scotland: 'GB', wales: 'GB' };
+const COUNTRY_ALIASES: Record<string, string> = {
+  usa: 'US',
+  unitedstatesofamerica: 'US',
+  uk: 'GB',
+  greatbritain: 'GB',
+  england: 'GB',
+  scotland: 'GB',
+  wales: 'GB',
+};
 
 let countryNames: Map<string, string> | undefined;
 
@@ -268,6 +316,8 @@ export const formSource: Source = {
     // The HMAC covers the body, not the Idempotency-Key header: the signed bytes are a key of the event too, so a
     // captured body sent again under a fresh key is a duplicate. Without the header the key is that hash already.
     const signedWithKey = routeAuth(route) === 'hmac' && request.headers['idempotency-key']?.trim();
-    return signedWithKey && reading.kind === 'contact' ? { ...reading, bodyKey: signedBodyKey('form', request.rawBody) } : reading;
+    return signedWithKey && reading.kind === 'contact'
+      ? { ...reading, bodyKey: signedBodyKey('form', request.rawBody) }
+      : reading;
   },
 };

@@ -21,7 +21,9 @@ import { checkFieldCount, mapFormToContact, type MappedContact } from './form.js
 import { contactReading } from './mapping.js';
 
 /** Apps Script form and response ids are URL-safe base64-like strings ("2_ABaOnud…"); nothing else belongs in a dedupe key. */
-const GoogleId = z.string().check(z.regex(/^[A-Za-z0-9_-]{1,256}$/, 'must be a Google Forms id (letters, digits, "_" and "-")'));
+const GoogleId = z
+  .string()
+  .check(z.regex(/^[A-Za-z0-9_-]{1,256}$/, 'must be a Google Forms id (letters, digits, "_" and "-")'));
 
 export const GoogleFormsResponseSchema = z.object({
   formId: GoogleId,
@@ -44,7 +46,11 @@ function parseGoogleFormsBody(request: WebhookRequest): GoogleFormsResponse {
   checkBodySize(request);
   const type = mediaType(request);
   if (type !== 'application/json') {
-    throw new WebhookRejectedError(415, 'unsupported_content_type', `content type ${type === undefined ? '(none)' : `"${type}"`} is not supported; the forwarder script sends application/json`);
+    throw new WebhookRejectedError(
+      415,
+      'unsupported_content_type',
+      `content type ${type === undefined ? '(none)' : `"${type}"`} is not supported; the forwarder script sends application/json`,
+    );
   }
   let parsed: unknown;
   try {
@@ -53,7 +59,8 @@ function parseGoogleFormsBody(request: WebhookRequest): GoogleFormsResponse {
     throw malformed(`body is not valid JSON: ${(error as Error).message}`);
   }
   const response = GoogleFormsResponseSchema.safeParse(parsed);
-  if (!response.success) throw malformed(`not a Google Forms response from the forwarder script: ${describeIssues(response.error)}`);
+  if (!response.success)
+    throw malformed(`not a Google Forms response from the forwarder script: ${describeIssues(response.error)}`);
   checkFieldCount(response.data.answers);
   return response.data;
 }
@@ -69,7 +76,11 @@ function occurredAt(submittedAt: string | undefined, now: Date): Date {
 }
 
 /** A response to a Contact: answers by title; the collected respondent email when no answer gives an email. */
-export function mapGoogleFormsResponse(response: GoogleFormsResponse, route: ResolvedRoute, now: Date): MappedContact & { eventKey: string } {
+export function mapGoogleFormsResponse(
+  response: GoogleFormsResponse,
+  route: ResolvedRoute,
+  now: Date,
+): MappedContact & { eventKey: string } {
   const eventKey = googleFormsEventKey(response.formId, response.responseId);
   const respondentEmail = response.respondentEmail?.trim();
   return {

@@ -22,7 +22,9 @@ import type { ContactField, FormFields, MappedContact } from './form.js';
 import { contactReading } from './mapping.js';
 
 /** Jotform ids are digits; anything safe in a dedupe key is accepted rather than guessing their future format. */
-const JotformId = z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a Jotform id such as "5945194041717462825"'));
+const JotformId = z
+  .string()
+  .check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a Jotform id such as "5945194041717462825"'));
 
 const JotformEnvelopeSchema = z.object({
   formID: JotformId,
@@ -60,7 +62,9 @@ async function envelopeFields(request: WebhookRequest): Promise<Record<string, s
     let form: FormData;
     try {
       // Node's own WHATWG body parser: maintained with the runtime, no dependency, boundaries and encodings handled.
-      form = await new Response(request.rawBody, { headers: { 'content-type': request.headers['content-type'] ?? type } }).formData();
+      form = await new Response(request.rawBody, {
+        headers: { 'content-type': request.headers['content-type'] ?? type },
+      }).formData();
     } catch (error) {
       throw malformed(`body is not valid multipart/form-data: ${(error as Error).message}`);
     }
@@ -95,9 +99,15 @@ export async function parseJotformBody(request: WebhookRequest): Promise<Jotform
   } catch (error) {
     throw malformed(`rawRequest is not valid JSON: ${(error as Error).message}`);
   }
-  if (typeof rawRequest !== 'object' || rawRequest === null || Array.isArray(rawRequest)) throw malformed('rawRequest must be a JSON object of answers');
+  if (typeof rawRequest !== 'object' || rawRequest === null || Array.isArray(rawRequest))
+    throw malformed('rawRequest must be a JSON object of answers');
   const { formID, submissionID, formTitle } = envelope.data;
-  return { formID, submissionID, ...(formTitle !== undefined ? { formTitle } : {}), rawRequest: rawRequest as Record<string, unknown> };
+  return {
+    formID,
+    submissionID,
+    ...(formTitle !== undefined ? { formTitle } : {}),
+    rawRequest: rawRequest as Record<string, unknown>,
+  };
 }
 
 function jotformEventKey(formID: string, submissionID: string): string {
@@ -108,11 +118,14 @@ const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"'
 
 /** Jotform HTML-escapes answer text (`O&#039;Brien`); a contact's name should not carry the escapes. */
 export function decodeEntities(text: string): string {
-  return text.replace(/&(?:#(\d{1,7})|#x([0-9a-fA-F]{1,6})|(amp|lt|gt|quot|apos));/g, (whole, decimal?: string, hex?: string, name?: string) => {
-    if (name !== undefined) return ENTITIES[name] ?? whole;
-    const code = decimal !== undefined ? Number.parseInt(decimal, 10) : Number.parseInt(hex ?? '', 16);
-    return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
-  });
+  return text.replace(
+    /&(?:#(\d{1,7})|#x([0-9a-fA-F]{1,6})|(amp|lt|gt|quot|apos));/g,
+    (whole, decimal?: string, hex?: string, name?: string) => {
+      if (name !== undefined) return ENTITIES[name] ?? whole;
+      const code = decimal !== undefined ? Number.parseInt(decimal, 10) : Number.parseInt(hex ?? '', 16);
+      return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+    },
+  );
 }
 
 const ANSWER_KEY = /^q(\d+)_(.+)$/;
@@ -135,20 +148,29 @@ function kindOf(parts: Record<string, string>): Kind {
 
 /** The one-string form of a compound answer: "Ada Lovelace", "+1 415 5550132", an address line. */
 function combine(kind: Kind, parts: Record<string, string>): string {
-  const join = (keys: string[], separator: string) => keys.map((key) => parts[key] ?? '').filter((part) => part !== '').join(separator);
+  const join = (keys: string[], separator: string) =>
+    keys
+      .map((key) => parts[key] ?? '')
+      .filter((part) => part !== '')
+      .join(separator);
   switch (kind) {
     case 'name':
       return join(['first', 'middle', 'last'], ' ');
     case 'phone': {
       if (parts['full'] !== undefined && parts['full'] !== '') return parts['full'];
       // The phone control's optional country-code box holds digits ("44"); say it is a calling code.
-      const code = parts['country'] !== undefined && /^\+?\d{1,4}$/.test(parts['country']) ? `+${parts['country'].replace(/^\+/, '')}` : '';
+      const code =
+        parts['country'] !== undefined && /^\+?\d{1,4}$/.test(parts['country'])
+          ? `+${parts['country'].replace(/^\+/, '')}`
+          : '';
       return [code, join(['area', 'phone'], ' ')].filter((part) => part !== '').join(' ');
     }
     case 'address':
       return join(['addr_line1', 'addr_line2', 'city', 'state', 'postal', 'country'], ', ');
     default:
-      return Object.values(parts).filter((part) => part !== '').join(' ');
+      return Object.values(parts)
+        .filter((part) => part !== '')
+        .join(' ');
   }
 }
 
@@ -175,7 +197,9 @@ export function jotformFields(rawRequest: Record<string, unknown>): JotformField
   const set = (keys: string[], value: string | string[]) => {
     for (const key of keys) if (!Object.hasOwn(fields, key)) fields[key] = value;
   };
-  const addTyped = (field: ContactField, key: string) => (typed[field] ??= []).push(key);
+  const addTyped = (field: ContactField, key: string) => {
+    typed[field] = [...(typed[field] ?? []), key];
+  };
 
   for (const [key, value] of Object.entries(rawRequest)) {
     const match = ANSWER_KEY.exec(key);
@@ -187,7 +211,10 @@ export function jotformFields(rawRequest: Record<string, unknown>): JotformField
       set([key, bare], single);
     } else if (Array.isArray(value)) {
       counted(Math.max(1, value.length));
-      set([key, bare], value.map(scalar).filter((item): item is string => item !== undefined && item !== ''));
+      set(
+        [key, bare],
+        value.map(scalar).filter((item): item is string => item !== undefined && item !== ''),
+      );
     } else if (typeof value === 'object' && value !== null) {
       counted(Math.max(1, Object.keys(value).length));
       const parts: Record<string, string> = {};
@@ -213,7 +240,11 @@ export function jotformFields(rawRequest: Record<string, unknown>): JotformField
 }
 
 /** A Jotform submission to a Contact: the route's `fields` by full key (`q4_email`) or bare name (`email`), else detected. */
-export function mapJotformSubmission(submission: JotformSubmission, route: ResolvedRoute, now: Date): MappedContact & { eventKey: string } {
+export function mapJotformSubmission(
+  submission: JotformSubmission,
+  route: ResolvedRoute,
+  now: Date,
+): MappedContact & { eventKey: string } {
   const eventKey = jotformEventKey(submission.formID, submission.submissionID);
   const { fields, typed } = jotformFields(submission.rawRequest);
   return { eventKey, ...mapFormToContact(fields, route, eventKey, now, { typed, sourceTag: 'jotform' }) };

@@ -11,8 +11,10 @@ import { normalisePhone } from '../phone.js';
 import * as z from '../zod.js';
 import type { MappedContact } from './form.js';
 
-export const present = (value: string | null | undefined): value is string => typeof value === 'string' && value.trim() !== '';
-export const trimmed = (value: string | null | undefined): string | undefined => (present(value) ? value.trim() : undefined);
+export const present = (value: string | null | undefined): value is string =>
+  typeof value === 'string' && value.trim() !== '';
+export const trimmed = (value: string | null | undefined): string | undefined =>
+  present(value) ? value.trim() : undefined;
 
 /** A time as ISO 8601 in UTC; undefined when blank or not a date. */
 export function isoTime(value: string | null | undefined): string | undefined {
@@ -22,7 +24,10 @@ export function isoTime(value: string | null | undefined): string | undefined {
 }
 
 /** An order's total with its currency when it states one (`"19.99 EUR"`); undefined without a total. */
-export function orderTotal(total: string | number | null | undefined, currency: string | null | undefined): string | undefined {
+export function orderTotal(
+  total: string | number | null | undefined,
+  currency: string | null | undefined,
+): string | undefined {
   const amount = trimmed(typeof total === 'number' ? String(total) : total);
   const code = trimmed(currency);
   return amount === undefined || code === undefined ? amount : `${amount} ${code}`;
@@ -39,7 +44,11 @@ export function addressOf(parts: Record<keyof Address, string | null | undefined
 }
 
 /** First and last name as given; else the full name split at its first space ("Ada King Lovelace" → "Ada", "King Lovelace"). */
-export function nameParts(firstName: string | undefined, lastName: string | undefined, fullName?: string): Pick<Contact, 'firstName' | 'lastName'> {
+export function nameParts(
+  firstName: string | undefined,
+  lastName: string | undefined,
+  fullName?: string,
+): Pick<Contact, 'firstName' | 'lastName'> {
   if (firstName === undefined && lastName === undefined && fullName !== undefined) {
     const [first, ...rest] = fullName.split(/\s+/);
     firstName = first;
@@ -72,7 +81,8 @@ export function phoneReader(route: ResolvedRoute, problems: string[]) {
   const read = (input: string | number, country: string | undefined): boolean => {
     const result = normalisePhone(input, { country, defaultRegion: route.defaultRegion });
     if (result.ok) {
-      if (!phones.some((phone) => phone.e164 === result.e164)) phones.push({ e164: result.e164, ...(route.whatsappNumbers ? { whatsapp: true } : {}) });
+      if (!phones.some((phone) => phone.e164 === result.e164))
+        phones.push({ e164: result.e164, ...(route.whatsappNumbers ? { whatsapp: true } : {}) });
       return true;
     }
     rejectedPhones.push({ input: String(input), reason: result.message });
@@ -126,7 +136,13 @@ export function mapPerson(candidates: PersonCandidates, route: ResolvedRoute): {
 
   const address = candidates.addresses.find((candidate) => candidate !== undefined);
   return {
-    person: { ...nameParts(trimmed(named?.first_name), trimmed(named?.last_name)), emails, phones, rejectedPhones, ...(address !== undefined ? { address } : {}) },
+    person: {
+      ...nameParts(trimmed(named?.first_name), trimmed(named?.last_name)),
+      emails,
+      phones,
+      rejectedPhones,
+      ...(address !== undefined ? { address } : {}),
+    },
     problems,
   };
 }

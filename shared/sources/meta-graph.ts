@@ -92,7 +92,8 @@ const ADDRESS_QUESTIONS = {
   post_code: 'postalCode',
   country: 'countryCode',
 } as const;
-const isAddressQuestion = (name: string): name is keyof typeof ADDRESS_QUESTIONS => Object.hasOwn(ADDRESS_QUESTIONS, name);
+const isAddressQuestion = (name: string): name is keyof typeof ADDRESS_QUESTIONS =>
+  Object.hasOwn(ADDRESS_QUESTIONS, name);
 
 /** A field's values as text: Graph gives strings; a number is taken as written, anything else dropped. */
 function valuesOf(values: readonly unknown[] | null | undefined): string[] {
@@ -109,7 +110,11 @@ function graphLeadFields(lead: GraphLead): TypedField[] {
     const key = name.trim().toLowerCase();
     if (key === 'country') {
       const first = texts[0];
-      return { names: [name], type: 'country' as const, value: first === undefined ? null : (regionOf(first) ?? first) };
+      return {
+        names: [name],
+        type: 'country' as const,
+        value: first === undefined ? null : (regionOf(first) ?? first),
+      };
     }
     const type = CONTACT_QUESTIONS[key] ?? 'text';
     return { names: [name], type, value: texts.length === 1 ? (texts[0] as string) : texts };
@@ -123,7 +128,11 @@ function leadAddress(fields: readonly TypedField[]): Contact['address'] {
     const key = (field.names[0] ?? '').trim().toLowerCase();
     if (!isAddressQuestion(key)) continue;
     const part = ADDRESS_QUESTIONS[key];
-    const text = Array.isArray(field.value) ? field.value[0] : typeof field.value === 'string' ? field.value : undefined;
+    const text = Array.isArray(field.value)
+      ? field.value[0]
+      : typeof field.value === 'string'
+        ? field.value
+        : undefined;
     if (parts[part] !== undefined || text === undefined) continue;
     // Only a country given as a name or code we can read becomes the address's code.
     const value = part === 'countryCode' ? regionOf(text) : text;
@@ -139,7 +148,9 @@ function questionAttributes(lead: GraphLead): Record<string, string> {
   for (const { name, values } of lead.field_data ?? []) {
     const key = name.trim().toLowerCase();
     if (Object.hasOwn(CONTACT_QUESTIONS, key) || isAddressQuestion(key) || Object.hasOwn(attributes, name)) continue;
-    const texts = valuesOf(values).map((text) => text.trim()).filter((text) => text !== '');
+    const texts = valuesOf(values)
+      .map((text) => text.trim())
+      .filter((text) => text !== '');
     if (texts.length > 0) attributes[name] = texts.join(', ');
   }
   return attributes;
@@ -173,7 +184,10 @@ function mapGraphLead(
   };
   const attributes: Record<string, string> = {};
   for (const [name, value] of Object.entries(origin)) if (value) attributes[name] = value;
-  for (const [name, value] of [...Object.entries(mapped.contact.attributes), ...Object.entries(questionAttributes(lead))]) {
+  for (const [name, value] of [
+    ...Object.entries(mapped.contact.attributes),
+    ...Object.entries(questionAttributes(lead)),
+  ]) {
     if (!Object.hasOwn(attributes, name)) attributes[name] = value;
   }
   const address = leadAddress(fields);
@@ -206,7 +220,8 @@ const TOKEN_SUBCODES: Record<number, string> = {
  * pages_manage_metadata for the webhook subscription
  * (https://developers.facebook.com/docs/graph-api/webhooks/getting-started/webhooks-for-leadgen).
  */
-const LEAD_PERMISSIONS = 'leads_retrieval, ads_management, pages_show_list, pages_read_engagement, pages_manage_ads and pages_manage_metadata';
+const LEAD_PERMISSIONS =
+  'leads_retrieval, ads_management, pages_show_list, pages_read_engagement, pages_manage_ads and pages_manage_metadata';
 
 interface FailureContext {
   reference: MetaLeadReference;
@@ -312,10 +327,15 @@ export function createMetaLeadFetcher(options: MetaLeadFetcherOptions): LeadFetc
     const secretName = route.secretName ?? sourceSecretName(options.stage, 'meta-leads');
     const version = route.metaLeads?.graphApiVersion ?? DEFAULT_GRAPH_API_VERSION;
     const readSecret = () => options.secrets.get(secretName, SourceSecretSchema);
-    const fetchWith = (secret: SourceSecret) => fetchLead({ http: options.http, base, version, secretName }, lead, secret);
+    const fetchWith = (secret: SourceSecret) =>
+      fetchLead({ http: options.http, base, version, secretName }, lead, secret);
 
     let fetched = await fetchWith(await readSecret());
-    if ('failure' in fetched && fetched.failure instanceof LeadUnavailableError && fetched.failure.code === 'meta_token_invalid') {
+    if (
+      'failure' in fetched &&
+      fetched.failure instanceof LeadUnavailableError &&
+      fetched.failure.code === 'meta_token_invalid'
+    ) {
       options.secrets.forget(secretName);
       const fresh = await readSecret();
       if (fresh.pageAccessTokens?.[lead.pageId] !== fetched.token) fetched = await fetchWith(fresh);
@@ -346,7 +366,8 @@ async function fetchLead(
     response = await graph.http.request({ method: 'GET', url });
   } catch (error) {
     // The client's messages name the host and path only, never the query holding the token.
-    if (error instanceof HttpTransportError) throw new LeadFetchTransientError(`the Graph API could not be reached: ${error.message}`);
+    if (error instanceof HttpTransportError)
+      throw new LeadFetchTransientError(`the Graph API could not be reached: ${error.message}`);
     throw error;
   }
   if (response.status >= 200 && response.status < 300) return { lead: parseLead(response, reference) };

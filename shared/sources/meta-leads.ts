@@ -103,7 +103,9 @@ export function quoteIntegers(text: string): string {
 }
 
 function isNumberCharacter(code: number): boolean {
-  return (code >= 0x30 && code <= 0x39) || code === 0x2e || code === 0x65 || code === 0x45 || code === 0x2b || code === 0x2d;
+  return (
+    (code >= 0x30 && code <= 0x39) || code === 0x2e || code === 0x65 || code === 0x45 || code === 0x2b || code === 0x2d
+  );
 }
 
 /**
@@ -131,7 +133,11 @@ function readLeadgenNotification(request: WebhookRequest): { leads: MetaLeadRefe
   const envelope = checkBody(EnvelopeSchema, body, 'Meta Lead Ads');
   if (envelope.object !== 'page') return { ignored: `Meta webhook object "${envelope.object}" carries no Page leads` };
   // Parsed again with integers as strings: only now are ids read.
-  const notification = checkBody(NotificationSchema, JSON.parse(quoteIntegers(request.rawBody.toString('utf8'))), 'Meta Lead Ads');
+  const notification = checkBody(
+    NotificationSchema,
+    JSON.parse(quoteIntegers(request.rawBody.toString('utf8'))),
+    'Meta Lead Ads',
+  );
   const changeCount = notification.entry.reduce((count, entry) => count + (entry.changes?.length ?? 0), 0);
   if (changeCount > MAX_CHANGES) {
     const message = `the webhook carries ${changeCount} changes; Meta sends at most ${MAX_CHANGES} in one`;
@@ -147,7 +153,9 @@ function readLeadgenNotification(request: WebhookRequest): { leads: MetaLeadRefe
       const parsed = LeadgenValueSchema.safeParse(change.value);
       if (!parsed.success) {
         const at = ['entry', entryIndex, 'changes', changeIndex, 'value'];
-        const problems = parsed.error.issues.map((issue) => `${formatPath([...at, ...issue.path])}: ${issue.message}`).join('; ');
+        const problems = parsed.error.issues
+          .map((issue) => `${formatPath([...at, ...issue.path])}: ${issue.message}`)
+          .join('; ');
         throw new WebhookRejectedError(400, 'malformed_body', `body is not a Meta Lead Ads webhook: ${problems}`);
       }
       const value = parsed.data;
@@ -182,7 +190,9 @@ export const metaLeadsSource: Source = {
   async subscription(request, route, context) {
     const mode = request.query['hub.mode'];
     if (mode !== 'subscribe') {
-      throw refuseCheck(mode === undefined ? 'hub.mode is missing; Meta sends "subscribe"' : 'hub.mode must be "subscribe"');
+      throw refuseCheck(
+        mode === undefined ? 'hub.mode is missing; Meta sends "subscribe"' : 'hub.mode must be "subscribe"',
+      );
     }
     const challenge = request.query['hub.challenge'];
     if (challenge === undefined || challenge === '') throw refuseCheck('hub.challenge is missing');
@@ -195,7 +205,8 @@ export const metaLeadsSource: Source = {
     const given = request.query['hub.verify_token'];
     if (given === undefined || given === '') throw refuseCheck('hub.verify_token is missing');
     // Never echoed: a wrong token may be a near miss of the right one.
-    if (!constantTimeEqual(given, verifyToken)) throw refuseCheck("hub.verify_token does not match this route's verify token");
+    if (!constantTimeEqual(given, verifyToken))
+      throw refuseCheck("hub.verify_token does not match this route's verify token");
     return { statusCode: 200, body: { challenge } };
   },
 
@@ -203,7 +214,10 @@ export const metaLeadsSource: Source = {
     checkBodySize(request);
     const { appSecret } = await context.secret();
     if (appSecret === undefined) {
-      throw new SecretFormatError(secretNameOf(route), `needs "appSecret": Meta signs Lead Ads webhooks with the app secret`);
+      throw new SecretFormatError(
+        secretNameOf(route),
+        `needs "appSecret": Meta signs Lead Ads webhooks with the app secret`,
+      );
     }
     const header = request.headers[SIGNATURE_HEADER]?.trim();
     // Meta always names the algorithm; a bare digest is not its header, whatever it decodes to.

@@ -176,7 +176,10 @@ async function countRequest(
 ): Promise<void> {
   const scope = `${route.source}/${route.name}`;
   // The address is personal data: the table keeps only a hash of it.
-  const ip = createHash('sha256').update(request.sourceIp ?? 'unknown').digest('hex').slice(0, 32);
+  const ip = createHash('sha256')
+    .update(request.sourceIp ?? 'unknown')
+    .digest('hex')
+    .slice(0, 32);
   const counters = [
     ...(limits.perIp ? [{ key: `${scope}/ip/${ip}`, ...limits.perIp }] : []),
     ...(limits.perRoute ? [{ key: `${scope}/route`, ...limits.perRoute }] : []),

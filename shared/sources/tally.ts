@@ -15,7 +15,16 @@ import type { Source } from '../ingest.js';
 import { requireHmac } from '../signatures.js';
 import * as z from '../zod.js';
 import { checkBodySize, WebhookRejectedError } from '../webhook.js';
-import { checkBody, firstTimestamp, mapTypedFields, readJsonBody, signingSecret, type TypedField, type TypedFieldType, type TypedFieldValue } from './fields.js';
+import {
+  checkBody,
+  firstTimestamp,
+  mapTypedFields,
+  readJsonBody,
+  signingSecret,
+  type TypedField,
+  type TypedFieldType,
+  type TypedFieldValue,
+} from './fields.js';
 import { contactReading } from './mapping.js';
 
 const text = z.nullish(z.string());
@@ -77,11 +86,14 @@ function itemText(item: unknown, options: Map<string, string>): string | undefin
 }
 
 function fieldValue(field: TallyField): TypedFieldValue {
-  const options = new Map((field.options ?? []).flatMap((option) => (option.text ? [[option.id, option.text] as const] : [])));
+  const options = new Map(
+    (field.options ?? []).flatMap((option) => (option.text ? [[option.id, option.text] as const] : [])),
+  );
   const { value } = field;
   if (typeof value === 'string') return options.get(value) ?? value;
   if (typeof value === 'number' || typeof value === 'boolean') return value;
-  if (Array.isArray(value)) return value.map((item) => itemText(item, options)).filter((item): item is string => item !== undefined);
+  if (Array.isArray(value))
+    return value.map((item) => itemText(item, options)).filter((item): item is string => item !== undefined);
   // null, and a matrix's row → columns object: nothing a contact can use.
   return null;
 }
@@ -98,7 +110,12 @@ export function tallyFields(webhook: TallyWebhook): TypedField[] {
 /** `eventId` is the same on every retry of a delivery; the response id is the fallback. */
 function tallyEventKey(webhook: TallyWebhook): string {
   const id = webhook.eventId?.trim() || webhook.data.responseId?.trim() || webhook.data.submissionId?.trim();
-  if (!id) throw new WebhookRejectedError(400, 'malformed_body', 'body is not a Tally webhook: it has neither eventId nor data.responseId');
+  if (!id)
+    throw new WebhookRejectedError(
+      400,
+      'malformed_body',
+      'body is not a Tally webhook: it has neither eventId nor data.responseId',
+    );
   return `tally:${webhook.data.formId}:${id}`;
 }
 
@@ -108,12 +125,19 @@ export const tallySource: Source = {
   async read(request, route, context) {
     checkBodySize(request);
     if (routeAuth(route) === 'hmac') {
-      requireHmac({ given: request.headers['tally-signature'], header: 'Tally-Signature', secret: await signingSecret(context, route), signed: request.rawBody, encoding: 'base64' });
+      requireHmac({
+        given: request.headers['tally-signature'],
+        header: 'Tally-Signature',
+        secret: await signingSecret(context, route),
+        signed: request.rawBody,
+        encoding: 'base64',
+      });
     }
 
     const body = readJsonBody(request, 'Tally');
     const envelope = checkBody(TallyEnvelopeSchema, body, 'Tally');
-    if (envelope.eventType !== 'FORM_RESPONSE') return { kind: 'ignored', reason: `Tally event type "${envelope.eventType}" carries no form response` };
+    if (envelope.eventType !== 'FORM_RESPONSE')
+      return { kind: 'ignored', reason: `Tally event type "${envelope.eventType}" carries no form response` };
     const webhook = checkBody(TallyWebhookSchema, body, 'Tally');
 
     const eventKey = tallyEventKey(webhook);

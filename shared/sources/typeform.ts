@@ -14,7 +14,16 @@ import type { Source } from '../ingest.js';
 import { requireHmac } from '../signatures.js';
 import * as z from '../zod.js';
 import { checkBodySize, WebhookRejectedError } from '../webhook.js';
-import { checkBody, firstTimestamp, mapTypedFields, readJsonBody, signingSecret, type TypedField, type TypedFieldType, type TypedFieldValue } from './fields.js';
+import {
+  checkBody,
+  firstTimestamp,
+  mapTypedFields,
+  readJsonBody,
+  signingSecret,
+  type TypedField,
+  type TypedFieldType,
+  type TypedFieldValue,
+} from './fields.js';
 import { contactReading } from './mapping.js';
 
 /** Typeform adds answer types and form properties over time: every schema keeps only what is read and tolerates the rest. */
@@ -100,21 +109,30 @@ export function typeformFields(response: TypeformWebhook['form_response']): Type
   const definitions = new Map((response.definition?.fields ?? []).map((field) => [field.id, field]));
   const answers = (response.answers ?? []).map((answer): TypedField => {
     const definition = definitions.get(answer.field.id);
-    const names = [answer.field.id, answer.field.ref, definition?.ref, definition?.title].filter((name): name is string => typeof name === 'string' && name !== '');
+    const names = [answer.field.id, answer.field.ref, definition?.ref, definition?.title].filter(
+      (name): name is string => typeof name === 'string' && name !== '',
+    );
     return { names: [...new Set(names)], type: ANSWER_TYPES[answer.type] ?? 'other', value: answerValue(answer) };
   });
-  const hidden = Object.entries(response.hidden ?? {}).map(([name, value]): TypedField => ({
-    names: [name],
-    type: 'hidden',
-    value: typeof value === 'string' || typeof value === 'number' ? value : null,
-  }));
+  const hidden = Object.entries(response.hidden ?? {}).map(
+    ([name, value]): TypedField => ({
+      names: [name],
+      type: 'hidden',
+      value: typeof value === 'string' || typeof value === 'number' ? value : null,
+    }),
+  );
   return [...answers, ...hidden];
 }
 
 /** Typeform's `event_id` identifies the delivery's event across retries; the response `token` is the fallback. */
 function typeformEventKey(webhook: TypeformWebhook): string {
   const id = webhook.event_id?.trim() || webhook.form_response.token?.trim();
-  if (!id) throw new WebhookRejectedError(400, 'malformed_body', 'body is not a Typeform webhook: it has neither event_id nor form_response.token');
+  if (!id)
+    throw new WebhookRejectedError(
+      400,
+      'malformed_body',
+      'body is not a Typeform webhook: it has neither event_id nor form_response.token',
+    );
   return `typeform:${webhook.form_response.form_id}:${id}`;
 }
 
@@ -129,14 +147,25 @@ export const typeformSource: Source = {
     const header = request.headers['typeform-signature']?.trim();
     // Typeform always names the algorithm; a bare digest is not its header, whatever it decodes to.
     if (header && !header.startsWith(SIGNATURE_PREFIX)) {
-      throw new WebhookRejectedError(401, 'invalid_signature', `the Typeform-Signature header must be "${SIGNATURE_PREFIX}<base64 HMAC-SHA256 of the body>"`);
+      throw new WebhookRejectedError(
+        401,
+        'invalid_signature',
+        `the Typeform-Signature header must be "${SIGNATURE_PREFIX}<base64 HMAC-SHA256 of the body>"`,
+      );
     }
     const given = header?.slice(SIGNATURE_PREFIX.length);
-    requireHmac({ given, header: 'Typeform-Signature', secret: await signingSecret(context, route), signed: request.rawBody, encoding: 'base64' });
+    requireHmac({
+      given,
+      header: 'Typeform-Signature',
+      secret: await signingSecret(context, route),
+      signed: request.rawBody,
+      encoding: 'base64',
+    });
 
     const body = readJsonBody(request, 'Typeform');
     const envelope = checkBody(TypeformEnvelopeSchema, body, 'Typeform');
-    if (envelope.event_type !== 'form_response') return { kind: 'ignored', reason: `Typeform event type "${envelope.event_type}" carries no completed response` };
+    if (envelope.event_type !== 'form_response')
+      return { kind: 'ignored', reason: `Typeform event type "${envelope.event_type}" carries no completed response` };
     const webhook = checkBody(TypeformWebhookSchema, body, 'Typeform');
 
     const eventKey = typeformEventKey(webhook);

@@ -15,7 +15,15 @@ import type { Source } from '../ingest.js';
 import { requireHmac } from '../signatures.js';
 import * as z from '../zod.js';
 import { checkBodySize, WebhookRejectedError, type WebhookRequest } from '../webhook.js';
-import { checkBody, firstTimestamp, mapTypedFields, readJsonBody, signingSecret, type TypedField, type TypedFieldValue } from './fields.js';
+import {
+  checkBody,
+  firstTimestamp,
+  mapTypedFields,
+  readJsonBody,
+  signingSecret,
+  type TypedField,
+  type TypedFieldValue,
+} from './fields.js';
 import { contactReading } from './mapping.js';
 
 /** How far `x-webflow-timestamp` may be from our clock, either way. */
@@ -40,7 +48,8 @@ type WebflowFormSubmission = z.infer<typeof WebflowFormSubmissionSchema>;
 
 function dataValue(value: unknown): TypedFieldValue {
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
-  if (Array.isArray(value)) return value.filter((item) => typeof item === 'string' || typeof item === 'number').map(String);
+  if (Array.isArray(value))
+    return value.filter((item) => typeof item === 'string' || typeof item === 'number').map(String);
   return null;
 }
 
@@ -56,8 +65,14 @@ function webflowEventKey(submission: WebflowFormSubmission): string {
 /** Signature first (nothing unauthenticated is read further), then the timestamp's age. */
 async function verifyWebflow(request: WebhookRequest, secret: () => Promise<string>, now: Date): Promise<void> {
   const timestamp = request.headers['x-webflow-timestamp']?.trim();
-  if (timestamp === undefined || timestamp === '') throw new WebhookRejectedError(401, 'missing_timestamp', 'the x-webflow-timestamp header is missing');
-  if (!/^\d{1,16}$/.test(timestamp)) throw new WebhookRejectedError(401, 'invalid_timestamp', 'the x-webflow-timestamp header is not a time in milliseconds');
+  if (timestamp === undefined || timestamp === '')
+    throw new WebhookRejectedError(401, 'missing_timestamp', 'the x-webflow-timestamp header is missing');
+  if (!/^\d{1,16}$/.test(timestamp))
+    throw new WebhookRejectedError(
+      401,
+      'invalid_timestamp',
+      'the x-webflow-timestamp header is not a time in milliseconds',
+    );
   requireHmac({
     given: request.headers['x-webflow-signature'],
     header: 'x-webflow-signature',
@@ -68,7 +83,11 @@ async function verifyWebflow(request: WebhookRequest, secret: () => Promise<stri
   });
   const skew = Math.abs(now.getTime() - Number(timestamp));
   if (skew > WEBFLOW_MAX_SKEW_MS) {
-    throw new WebhookRejectedError(401, 'stale_timestamp', `x-webflow-timestamp is ${Math.round(skew / 1000)} s from our clock; at most ${WEBFLOW_MAX_SKEW_MS / 1000} s is accepted`);
+    throw new WebhookRejectedError(
+      401,
+      'stale_timestamp',
+      `x-webflow-timestamp is ${Math.round(skew / 1000)} s from our clock; at most ${WEBFLOW_MAX_SKEW_MS / 1000} s is accepted`,
+    );
   }
 }
 
@@ -81,7 +100,8 @@ export const webflowSource: Source = {
 
     const body = readJsonBody(request, 'Webflow');
     const envelope = checkBody(WebflowEnvelopeSchema, body, 'Webflow');
-    if (envelope.triggerType !== 'form_submission') return { kind: 'ignored', reason: `Webflow trigger type "${envelope.triggerType}" carries no form submission` };
+    if (envelope.triggerType !== 'form_submission')
+      return { kind: 'ignored', reason: `Webflow trigger type "${envelope.triggerType}" carries no form submission` };
     const submission = checkBody(WebflowFormSubmissionSchema, body, 'Webflow');
 
     const eventKey = webflowEventKey(submission);

@@ -24,7 +24,17 @@ import * as z from '../zod.js';
 import { checkBodySize, mediaType, WebhookRejectedError, type WebhookRequest } from '../webhook.js';
 import { checkBody, readJsonBody, signingSecret } from './fields.js';
 import type { MappedContact } from './form.js';
-import { addressOf, contactReading, isoTime, mapPerson, orderTotal, present, trimmed, withSkipReason, type PersonCandidates } from './mapping.js';
+import {
+  addressOf,
+  contactReading,
+  isoTime,
+  mapPerson,
+  orderTotal,
+  present,
+  trimmed,
+  withSkipReason,
+  type PersonCandidates,
+} from './mapping.js';
 
 /** The headers WooCommerce sends with every delivery, as it spells them. */
 const WC_HEADERS = {
@@ -48,7 +58,8 @@ const header = (request: WebhookRequest, name: string) => request.headers[name.t
  * with no content type (WordPress's other HTTP transport).
  */
 export function isWooCommercePing(request: WebhookRequest): boolean {
-  if (header(request, WC_HEADERS.signature) !== undefined || header(request, WC_HEADERS.topic) !== undefined) return false;
+  if (header(request, WC_HEADERS.signature) !== undefined || header(request, WC_HEADERS.topic) !== undefined)
+    return false;
   const type = mediaType(request);
   if (type !== undefined && type !== 'application/x-www-form-urlencoded') return false;
   return /^webhook_id=\d{1,20}$/.test(request.rawBody.toString('utf8'));
@@ -128,14 +139,21 @@ type WooCustomer = z.infer<typeof WooCustomerSchema>;
  * customer is created once. The delivery id, then a hash of the body, are
  * used only for an update that carries no modification time.
  */
-function wooEventKey(store: string, topic: string, resource: { id: number; date_modified_gmt?: string | null | undefined }, request: WebhookRequest): string {
+function wooEventKey(
+  store: string,
+  topic: string,
+  resource: { id: number; date_modified_gmt?: string | null | undefined },
+  request: WebhookRequest,
+): string {
   const [kind, event] = topic.split('.');
   const base = `woocommerce:${store}:${kind}:${resource.id}:${event}`;
   if (topic !== 'order.updated') return base;
   const modified = resource.date_modified_gmt?.trim();
   if (modified) return `${base}:${modified}`;
   const deliveryId = header(request, WC_HEADERS.deliveryId);
-  return deliveryId !== undefined ? `${base}:delivery:${deliveryId.slice(0, 200)}` : `${base}:sha256:${createHash('sha256').update(request.rawBody).digest('hex')}`;
+  return deliveryId !== undefined
+    ? `${base}:delivery:${deliveryId.slice(0, 200)}`
+    : `${base}:sha256:${createHash('sha256').update(request.rawBody).digest('hex')}`;
 }
 
 /** WooCommerce's `*_gmt` times are UTC without a zone designator: `2017-03-22T19:28:02`. */
@@ -145,11 +163,26 @@ function gmtToIso(value: string | null | undefined): string | undefined {
 }
 
 function toAddress(address: WooAddress | null | undefined): Address | undefined {
-  return address ? addressOf({ line1: address.address_1, line2: address.address_2, city: address.city, region: address.state, postalCode: address.postcode, countryCode: address.country }) : undefined;
+  return address
+    ? addressOf({
+        line1: address.address_1,
+        line2: address.address_2,
+        city: address.city,
+        region: address.state,
+        postalCode: address.postcode,
+        countryCode: address.country,
+      })
+    : undefined;
 }
 
 /** Phones and addresses, billing first. Each phone is read in the country of the address it sits on; WooCommerce's checkout asks for both. */
-function billingAndShipping({ billing, shipping }: { billing?: WooAddress | null | undefined; shipping?: WooAddress | null | undefined }): Pick<PersonCandidates, 'phones' | 'addresses'> {
+function billingAndShipping({
+  billing,
+  shipping,
+}: {
+  billing?: WooAddress | null | undefined;
+  shipping?: WooAddress | null | undefined;
+}): Pick<PersonCandidates, 'phones' | 'addresses'> {
   return {
     phones: [billing, shipping].map((address) => ({ input: address?.phone, country: trimmed(address?.country) })),
     addresses: [toAddress(billing), toAddress(shipping)],
@@ -157,7 +190,11 @@ function billingAndShipping({ billing, shipping }: { billing?: WooAddress | null
 }
 
 /** A registered customer is keyed by store and id; a guest by email, else phone. */
-function personKeyOf(store: string, customerId: number | null | undefined, contact: Pick<Contact, 'emails' | 'phones'>): string | undefined {
+function personKeyOf(
+  store: string,
+  customerId: number | null | undefined,
+  contact: Pick<Contact, 'emails' | 'phones'>,
+): string | undefined {
   if (typeof customerId === 'number' && customerId > 0) return `woocommerce:${store}:customer:${customerId}`;
   return contact.emails[0] ?? contact.phones[0]?.e164;
 }
@@ -167,12 +204,25 @@ function personKeyOf(store: string, customerId: number | null | undefined, conta
  * billing phone read with `billing.country`, else the shipping phone with
  * `shipping.country`, falling back to the route's default region.
  */
-export function mapWooOrder(order: WooOrder, route: ResolvedRoute, store: string, eventKey: string, now = new Date()): MappedContact {
-  const { person, problems } = mapPerson({ names: [order.billing, order.shipping], emails: [order.billing?.email], ...billingAndShipping(order) }, route);
-  const attributes: Record<string, string> = { woocommerce_store: store, woocommerce_order: trimmed(order.number) ?? String(order.id) };
+export function mapWooOrder(
+  order: WooOrder,
+  route: ResolvedRoute,
+  store: string,
+  eventKey: string,
+  now = new Date(),
+): MappedContact {
+  const { person, problems } = mapPerson(
+    { names: [order.billing, order.shipping], emails: [order.billing?.email], ...billingAndShipping(order) },
+    route,
+  );
+  const attributes: Record<string, string> = {
+    woocommerce_store: store,
+    woocommerce_order: trimmed(order.number) ?? String(order.id),
+  };
   const total = orderTotal(order.total, order.currency);
   if (total !== undefined) attributes['woocommerce_total'] = total;
-  if (typeof order.customer_id === 'number' && order.customer_id > 0) attributes['woocommerce_customer_id'] = String(order.customer_id);
+  if (typeof order.customer_id === 'number' && order.customer_id > 0)
+    attributes['woocommerce_customer_id'] = String(order.customer_id);
   const personKey = personKeyOf(store, order.customer_id, person);
   const contact: Contact = {
     ...person,
@@ -190,8 +240,21 @@ export function mapWooOrder(order: WooOrder, route: ResolvedRoute, store: string
 }
 
 /** Map a customer: its own names and email first, then the billing (and shipping) details. */
-export function mapWooCustomer(customer: WooCustomer, route: ResolvedRoute, store: string, eventKey: string, now = new Date()): MappedContact {
-  const { person, problems } = mapPerson({ names: [customer, customer.billing, customer.shipping], emails: [customer.email, customer.billing?.email], ...billingAndShipping(customer) }, route);
+export function mapWooCustomer(
+  customer: WooCustomer,
+  route: ResolvedRoute,
+  store: string,
+  eventKey: string,
+  now = new Date(),
+): MappedContact {
+  const { person, problems } = mapPerson(
+    {
+      names: [customer, customer.billing, customer.shipping],
+      emails: [customer.email, customer.billing?.email],
+      ...billingAndShipping(customer),
+    },
+    route,
+  );
   const personKey = personKeyOf(store, customer.id, person);
   const contact: Contact = {
     ...person,
@@ -224,12 +287,22 @@ export const woocommerceSource: Source = {
     if (header(request, WC_HEADERS.signature) === undefined) {
       throw new WebhookRejectedError(401, 'missing_signature', `the ${WC_HEADERS.signature} header is missing`);
     }
-    requireHmac({ given: header(request, WC_HEADERS.signature), header: WC_HEADERS.signature, secret: await signingSecret(context, route), signed: request.rawBody, encoding: 'base64' });
+    requireHmac({
+      given: header(request, WC_HEADERS.signature),
+      header: WC_HEADERS.signature,
+      secret: await signingSecret(context, route),
+      signed: request.rawBody,
+      encoding: 'base64',
+    });
     const topic = header(request, WC_HEADERS.topic);
-    if (topic === undefined) throw new WebhookRejectedError(401, 'missing_header', `the ${WC_HEADERS.topic} header is missing`);
+    if (topic === undefined)
+      throw new WebhookRejectedError(401, 'missing_header', `the ${WC_HEADERS.topic} header is missing`);
     const isOrder = WOO_ORDER_TOPICS.includes(topic);
     if (!isOrder && !WOO_CUSTOMER_TOPICS.includes(topic)) {
-      return { kind: 'ignored', reason: `topic "${topic}" carries no contact (${[...WOO_ORDER_TOPICS, ...WOO_CUSTOMER_TOPICS].join(', ')} do)` };
+      return {
+        kind: 'ignored',
+        reason: `topic "${topic}" carries no contact (${[...WOO_ORDER_TOPICS, ...WOO_CUSTOMER_TOPICS].join(', ')} do)`,
+      };
     }
     const payload = readJsonBody(request, 'WooCommerce');
     const store = wooStoreOf(request, route);

@@ -9,7 +9,13 @@ export function testContact(overrides: Partial<Contact> = {}): Contact {
     rejectedPhones: [],
     tags: [],
     attributes: {},
-    origin: { source: 'form', route: 'default', eventKey: 'form:default:evt-1', occurredAt: '2026-11-21T10:00:00.000Z', personKey: 'ada@example.com' },
+    origin: {
+      source: 'form',
+      route: 'default',
+      eventKey: 'form:default:evt-1',
+      occurredAt: '2026-11-21T10:00:00.000Z',
+      personKey: 'ada@example.com',
+    },
     ...overrides,
   };
 }

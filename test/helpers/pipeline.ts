@@ -19,7 +19,12 @@ export const META_SECRET = {
   pageAccessTokens: { [META_PAGE_ID]: 'itest-page-token' },
 };
 export const PROVIDERS = ['twochat', 'kirim', 'callbell', 'chatwoot'] as const;
-export const KEYS = { twochat: 'itest-2chat-key', kirim: 'itest-kirim-key', callbell: 'itest-callbell-key', chatwoot: 'itest-chatwoot-key' };
+export const KEYS = {
+  twochat: 'itest-2chat-key',
+  kirim: 'itest-kirim-key',
+  callbell: 'itest-callbell-key',
+  chatwoot: 'itest-chatwoot-key',
+};
 
 export type Pipeline = LocalPipeline;
 

@@ -35,7 +35,8 @@ export function useProviderEmulator(options: ProviderEmulatorOptions): ProviderE
   let secretsClient: SecretsManagerClient | undefined;
   let http: HttpClient | undefined;
   const started = () => {
-    if (server === undefined || secretsClient === undefined || http === undefined) throw new Error('the emulator is not started yet');
+    if (server === undefined || secretsClient === undefined || http === undefined)
+      throw new Error('the emulator is not started yet');
     return { server, secretsClient, http };
   };
 
@@ -70,6 +71,7 @@ export function useProviderEmulator(options: ProviderEmulatorOptions): ProviderE
       started()
         .server.state.requests.filter((request) => request.provider === options.provider)
         .map((request): [string, string, number] => [request.method, request.path, request.status]),
-    secretReads: () => started().server.state.requests.filter((request) => request.provider === 'secretsmanager').length,
+    secretReads: () =>
+      started().server.state.requests.filter((request) => request.provider === 'secretsmanager').length,
   };
 }

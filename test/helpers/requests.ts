@@ -1,6 +1,10 @@
 import type { WebhookRequest } from '../../shared/webhook.js';
 
-export function jsonRequest(body: unknown, headers: Record<string, string> = {}, routeName = 'default'): WebhookRequest {
+export function jsonRequest(
+  body: unknown,
+  headers: Record<string, string> = {},
+  routeName = 'default',
+): WebhookRequest {
   return {
     source: 'form',
     routeName,
@@ -10,6 +14,16 @@ export function jsonRequest(body: unknown, headers: Record<string, string> = {},
   };
 }
 
-export function urlencodedRequest(body: string, headers: Record<string, string> = {}, routeName = 'default'): WebhookRequest {
-  return { source: 'form', routeName, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, query: {}, rawBody: Buffer.from(body) };
+export function urlencodedRequest(
+  body: string,
+  headers: Record<string, string> = {},
+  routeName = 'default',
+): WebhookRequest {
+  return {
+    source: 'form',
+    routeName,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    query: {},
+    rawBody: Buffer.from(body),
+  };
 }

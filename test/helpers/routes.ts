@@ -5,7 +5,12 @@ import type { SourceName } from '../../shared/contact.js';
 export function testRoute(options: Partial<Route> & { source?: SourceName } = {}): ResolvedRoute {
   const { source = 'form', ...route } = options;
   const config = parseRoutesConfig({
-    accounts: { twochat: { provider: 'twochat' }, kirim: { provider: 'kirim' }, callbell: { provider: 'callbell' }, chatwoot: { provider: 'chatwoot' } },
+    accounts: {
+      twochat: { provider: 'twochat' },
+      kirim: { provider: 'kirim' },
+      callbell: { provider: 'callbell' },
+      chatwoot: { provider: 'chatwoot' },
+    },
     sources: { [source]: { default: { deliverTo: ['twochat'], ...route } } },
   });
   return findRoute(config, source, 'default') as ResolvedRoute;

@@ -33,7 +33,8 @@ beforeAll(async () => {
 afterAll(() => pipeline.close());
 
 const order = readFileSync(new URL('../fixtures/shopify/orders-create-billing-phone.json', import.meta.url));
-const sign = (body: Buffer | string, secret = SOURCE_SECRET.secret) => createHmac('sha256', secret).update(body).digest('base64');
+const sign = (body: Buffer | string, secret = SOURCE_SECRET.secret) =>
+  createHmac('sha256', secret).update(body).digest('base64');
 const shopifyHeaders = (body: Buffer | string, overrides: Record<string, string | undefined> = {}) =>
   Object.fromEntries(
     Object.entries({
@@ -47,12 +48,26 @@ const shopifyHeaders = (body: Buffer | string, overrides: Record<string, string 
   );
 
 type Answer = { statusCode: number; body: Record<string, unknown> };
-const read = (result: APIGatewayProxyStructuredResultV2): Answer => ({ statusCode: result.statusCode ?? 0, body: JSON.parse(result.body as string) as Record<string, unknown> });
-const shops = async (body: Buffer | string, headers: Record<string, string>, route = 'default') => read(await pipeline.shops(httpApiEvent('shopify', route, body.toString(), headers), lambdaContext()));
-const forms = async (source: string, body: Buffer | string, headers: Record<string, string>, route = 'default', query = '') =>
+const read = (result: APIGatewayProxyStructuredResultV2): Answer => ({
+  statusCode: result.statusCode ?? 0,
+  body: JSON.parse(result.body as string) as Record<string, unknown>,
+});
+const shops = async (body: Buffer | string, headers: Record<string, string>, route = 'default') =>
+  read(await pipeline.shops(httpApiEvent('shopify', route, body.toString(), headers), lambdaContext()));
+const forms = async (
+  source: string,
+  body: Buffer | string,
+  headers: Record<string, string>,
+  route = 'default',
+  query = '',
+) =>
   read(
     await pipeline.forms(
-      { ...httpApiEvent(source, route, Buffer.from(body).toString('base64'), headers), isBase64Encoded: true, queryStringParameters: Object.fromEntries(new URLSearchParams(query)) },
+      {
+        ...httpApiEvent(source, route, Buffer.from(body).toString('base64'), headers),
+        isBase64Encoded: true,
+        queryStringParameters: Object.fromEntries(new URLSearchParams(query)),
+      },
       lambdaContext(),
     ),
   );
@@ -61,7 +76,10 @@ const count = (value: number) => value.toLocaleString('en');
 
 /** A Meta Lead Ads webhook naming these leads of `pageId`, signed with the app secret as Meta signs. */
 function metaWebhook(leadgenIds: string[], pageId = META_PAGE_ID) {
-  const changes = leadgenIds.map((id) => ({ field: 'leadgen', value: { leadgen_id: id, page_id: pageId, form_id: '1300000000000201', created_time: 1795255180 } }));
+  const changes = leadgenIds.map((id) => ({
+    field: 'leadgen',
+    value: { leadgen_id: id, page_id: pageId, form_id: '1300000000000201', created_time: 1795255180 },
+  }));
   const body = JSON.stringify({ object: 'page', entry: [{ id: pageId, time: 1795255181, changes }] });
   const signature = `sha256=${createHmac('sha256', META_SECRET.appSecret).update(body).digest('hex')}`;
   return { body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature } };
@@ -83,7 +101,12 @@ async function deliverMetaLead(leadgenId: string, pageId = META_PAGE_ID) {
     if (Messages.length === 0) throw new Error(`no job for ${eventKey} on the queue`);
     const message = Messages.find((one) => parseDeliveryJob(one.Body ?? '').eventKey === eventKey);
     if (message === undefined) continue;
-    const attributes = { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'local', ApproximateFirstReceiveTimestamp: '0' };
+    const attributes = {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: '0',
+      SenderId: 'local',
+      ApproximateFirstReceiveTimestamp: '0',
+    };
     const record = {
       messageId: message.MessageId ?? '',
       receiptHandle: message.ReceiptHandle ?? '',
@@ -126,33 +149,52 @@ const CATALOGUE: Row[] = [
   {
     input: 'missing signature',
     answer: '401 `missing_signature`',
-    check: async () => expect(await shops(order, shopifyHeaders(order, { 'x-shopify-hmac-sha256': undefined }))).toMatchObject({ statusCode: 401, body: { error: { code: 'missing_signature' } } }),
+    check: async () =>
+      expect(await shops(order, shopifyHeaders(order, { 'x-shopify-hmac-sha256': undefined }))).toMatchObject({
+        statusCode: 401,
+        body: { error: { code: 'missing_signature' } },
+      }),
   },
   {
     input: 'signature made with another secret',
     answer: '401 `invalid_signature`',
-    check: async () => expect(await shops(order, shopifyHeaders(order, { 'x-shopify-hmac-sha256': sign(order, 'wrong-secret') }))).toMatchObject({ statusCode: 401, body: { error: { code: 'invalid_signature' } } }),
+    check: async () =>
+      expect(
+        await shops(order, shopifyHeaders(order, { 'x-shopify-hmac-sha256': sign(order, 'wrong-secret') })),
+      ).toMatchObject({ statusCode: 401, body: { error: { code: 'invalid_signature' } } }),
   },
   {
     input: 'body changed after signing',
     answer: '401 `invalid_signature`',
     check: async () => {
       const headers = shopifyHeaders(order);
-      expect(await shops(Buffer.concat([order, Buffer.from(' ')]), headers)).toMatchObject({ statusCode: 401, body: { error: { code: 'invalid_signature' } } });
+      expect(await shops(Buffer.concat([order, Buffer.from(' ')]), headers)).toMatchObject({
+        statusCode: 401,
+        body: { error: { code: 'invalid_signature' } },
+      });
     },
   },
   {
     input: 'required sender header missing (e.g. `X-Shopify-Topic`)',
     answer: '401 `missing_header`',
-    check: async () => expect(await shops(order, shopifyHeaders(order, { 'x-shopify-topic': undefined }))).toMatchObject({ statusCode: 401, body: { error: { code: 'missing_header' } } }),
+    check: async () =>
+      expect(await shops(order, shopifyHeaders(order, { 'x-shopify-topic': undefined }))).toMatchObject({
+        statusCode: 401,
+        body: { error: { code: 'missing_header' } },
+      }),
   },
   {
     input: 'missing or wrong token (Jotform, token routes)',
     answer: '401 `missing_token` / `invalid_token`',
     check: async () => {
       const body = 'formID=1&submissionID=2&rawRequest=%7B%7D';
-      expect(await forms('jotform', body, { 'content-type': 'application/x-www-form-urlencoded' })).toMatchObject({ statusCode: 401, body: { error: { code: 'missing_token' } } });
-      expect(await forms('jotform', body, { 'content-type': 'application/x-www-form-urlencoded' }, 'default', 'token=nope')).toMatchObject({ statusCode: 401, body: { error: { code: 'invalid_token' } } });
+      expect(await forms('jotform', body, { 'content-type': 'application/x-www-form-urlencoded' })).toMatchObject({
+        statusCode: 401,
+        body: { error: { code: 'missing_token' } },
+      });
+      expect(
+        await forms('jotform', body, { 'content-type': 'application/x-www-form-urlencoded' }, 'default', 'token=nope'),
+      ).toMatchObject({ statusCode: 401, body: { error: { code: 'invalid_token' } } });
     },
   },
   {
@@ -163,7 +205,10 @@ const CATALOGUE: Row[] = [
       const query = { 'hub.mode': 'subscribe', 'hub.verify_token': 'a-guess', 'hub.challenge': '42' };
       const http = { ...event.requestContext.http, method: 'GET' };
       const get = { ...event, requestContext: { ...event.requestContext, http }, queryStringParameters: query };
-      expect(read(await pipeline.forms(get, lambdaContext()))).toMatchObject({ statusCode: 403, body: { error: { code: 'verification_failed' } } });
+      expect(read(await pipeline.forms(get, lambdaContext()))).toMatchObject({
+        statusCode: 403,
+        body: { error: { code: 'verification_failed' } },
+      });
     },
   },
   {
@@ -172,8 +217,16 @@ const CATALOGUE: Row[] = [
     check: async () => {
       const body = readFileSync(new URL('../fixtures/webflow/example.json', import.meta.url));
       const timestamp = String(Date.now() - 10 * 60_000);
-      const signature = createHmac('sha256', SOURCE_SECRET.secret).update(`${timestamp}:${body.toString()}`).digest('hex');
-      expect(await forms('webflow', body, { 'content-type': 'application/json', 'x-webflow-timestamp': timestamp, 'x-webflow-signature': signature })).toMatchObject({ statusCode: 401, body: { error: { code: 'stale_timestamp' } } });
+      const signature = createHmac('sha256', SOURCE_SECRET.secret)
+        .update(`${timestamp}:${body.toString()}`)
+        .digest('hex');
+      expect(
+        await forms('webflow', body, {
+          'content-type': 'application/json',
+          'x-webflow-timestamp': timestamp,
+          'x-webflow-signature': signature,
+        }),
+      ).toMatchObject({ statusCode: 401, body: { error: { code: 'stale_timestamp' } } });
     },
   },
   {
@@ -184,7 +237,10 @@ const CATALOGUE: Row[] = [
       const at = Math.floor(Date.now() / 1000) - 10 * 60;
       const signature = createHmac('sha256', SOURCE_SECRET.secret).update(`${at}.`).update(body).digest('hex');
       const headers = { 'content-type': 'application/json', 'calendly-webhook-signature': `t=${at},v1=${signature}` };
-      expect(await forms('calendly', body, headers)).toMatchObject({ statusCode: 401, body: { error: { code: 'stale_signature' } } });
+      expect(await forms('calendly', body, headers)).toMatchObject({
+        statusCode: 401,
+        body: { error: { code: 'stale_signature' } },
+      });
     },
   },
   {
@@ -192,19 +248,34 @@ const CATALOGUE: Row[] = [
     answer: '400 `malformed_body`',
     check: async () => {
       const body = '{"id": 1, "email":';
-      expect(await shops(body, shopifyHeaders(body))).toMatchObject({ statusCode: 400, body: { error: { code: 'malformed_body' } } });
+      expect(await shops(body, shopifyHeaders(body))).toMatchObject({
+        statusCode: 400,
+        body: { error: { code: 'malformed_body' } },
+      });
     },
   },
   {
     input: 'malformed form body (a JSON form that is not an object)',
     answer: '400 `malformed_body`',
-    check: async () => expect(await forms('form', '["a", "b"]', { 'content-type': 'application/json' })).toMatchObject({ statusCode: 400, body: { error: { code: 'malformed_body' } } }),
+    check: async () =>
+      expect(await forms('form', '["a", "b"]', { 'content-type': 'application/json' })).toMatchObject({
+        statusCode: 400,
+        body: { error: { code: 'malformed_body' } },
+      }),
   },
   {
     input: 'malformed multipart (Jotform)',
     answer: '400 `malformed_body`',
     check: async () =>
-      expect(await forms('jotform', '--x\r\nbroken', { 'content-type': 'multipart/form-data; boundary=x' }, 'default', `token=${SOURCE_SECRET.token}`)).toMatchObject({
+      expect(
+        await forms(
+          'jotform',
+          '--x\r\nbroken',
+          { 'content-type': 'multipart/form-data; boundary=x' },
+          'default',
+          `token=${SOURCE_SECRET.token}`,
+        ),
+      ).toMatchObject({
         statusCode: 400,
         body: { error: { code: 'malformed_body' } },
       }),
@@ -212,14 +283,21 @@ const CATALOGUE: Row[] = [
   {
     input: 'wrong content type',
     answer: '415 `unsupported_content_type`',
-    check: async () => expect(await forms('form', 'name=Ada', { 'content-type': 'text/plain' })).toMatchObject({ statusCode: 415, body: { error: { code: 'unsupported_content_type' } } }),
+    check: async () =>
+      expect(await forms('form', 'name=Ada', { 'content-type': 'text/plain' })).toMatchObject({
+        statusCode: 415,
+        body: { error: { code: 'unsupported_content_type' } },
+      }),
   },
   {
     input: 'body over 256 KB',
     answer: '413 `body_too_large`',
     check: async () => {
       const body = JSON.stringify({ email: 'big@example.com', padding: 'x'.repeat(300 * 1024) });
-      expect(await forms('form', body, { 'content-type': 'application/json' })).toMatchObject({ statusCode: 413, body: { error: { code: 'body_too_large' } } });
+      expect(await forms('form', body, { 'content-type': 'application/json' })).toMatchObject({
+        statusCode: 413,
+        body: { error: { code: 'body_too_large' } },
+      });
     },
   },
   {
@@ -230,7 +308,9 @@ const CATALOGUE: Row[] = [
       const tooMany = { statusCode: 413, body: { error: { code: 'too_many_fields' } } };
       const urlencoded = { 'content-type': 'application/x-www-form-urlencoded' };
       const json = { 'content-type': 'application/json' };
-      const repeats = Array.from({ length: 60_000 }, () => 'aa=1').join('&').slice(0, MAX_BODY_BYTES);
+      const repeats = Array.from({ length: 60_000 }, () => 'aa=1')
+        .join('&')
+        .slice(0, MAX_BODY_BYTES);
       expect(await forms('form', repeats, urlencoded)).toMatchObject(tooMany);
       const list = JSON.stringify({ email: 'ada@example.com', phone: Array.from({ length: over }, () => '1') });
       expect(await forms('form', list, json)).toMatchObject(tooMany);
@@ -254,7 +334,10 @@ const CATALOGUE: Row[] = [
     check: async () => {
       const ids = Array.from({ length: MAX_CHANGES + 1 }, (_, index) => String(1500000000000000 + index));
       const { body, headers } = metaWebhook(ids);
-      expect(await forms('meta-leads', body, headers)).toMatchObject({ statusCode: 413, body: { error: { code: 'too_many_changes' } } });
+      expect(await forms('meta-leads', body, headers)).toMatchObject({
+        statusCode: 413,
+        body: { error: { code: 'too_many_changes' } },
+      });
     },
   },
   {
@@ -305,29 +388,50 @@ const CATALOGUE: Row[] = [
     input: 'unknown route',
     answer: '404 `unknown_route` (Typeform: 400)',
     check: async () => {
-      expect(await shops(order, shopifyHeaders(order), 'nope')).toMatchObject({ statusCode: 404, body: { error: { code: 'unknown_route' } } });
+      expect(await shops(order, shopifyHeaders(order), 'nope')).toMatchObject({
+        statusCode: 404,
+        body: { error: { code: 'unknown_route' } },
+      });
       const typeform = readFileSync(new URL('../fixtures/typeform/example.json', import.meta.url));
-      expect(await forms('typeform', typeform, { 'content-type': 'application/json', 'typeform-signature': `sha256=${sign(typeform)}` }, 'nope')).toMatchObject({ statusCode: 400, body: { error: { code: 'unknown_route' } } });
+      expect(
+        await forms(
+          'typeform',
+          typeform,
+          { 'content-type': 'application/json', 'typeform-signature': `sha256=${sign(typeform)}` },
+          'nope',
+        ),
+      ).toMatchObject({ statusCode: 400, body: { error: { code: 'unknown_route' } } });
     },
   },
   {
     input: 'topic or event that carries no contact',
     answer: '200 `ignored`',
-    check: async () => expect(await shops(order, shopifyHeaders(order, { 'x-shopify-topic': 'orders/fulfilled' }))).toMatchObject({ statusCode: 200, body: { status: 'ignored' } }),
+    check: async () =>
+      expect(await shops(order, shopifyHeaders(order, { 'x-shopify-topic': 'orders/fulfilled' }))).toMatchObject({
+        statusCode: 200,
+        body: { status: 'ignored' },
+      }),
   },
   {
     input: 'payload without contact details',
     answer: '200 `skipped` with the reason',
     check: async () => {
       const body = readFileSync(new URL('../fixtures/shopify/orders-create-no-contact.json', import.meta.url));
-      expect(await shops(body, shopifyHeaders(body))).toMatchObject({ statusCode: 200, body: { status: 'skipped', reason: expect.stringContaining('no usable email or phone') as string } });
+      expect(await shops(body, shopifyHeaders(body))).toMatchObject({
+        statusCode: 200,
+        body: { status: 'skipped', reason: expect.stringContaining('no usable email or phone') as string },
+      });
     },
   },
   {
     input: 'invalid phone (and no other contact detail)',
     answer: '200 `skipped`, the reason naming the phone and why',
     check: async () =>
-      expect(await forms('form', JSON.stringify({ name: 'Ada', phone: '+1 415 555' }), { 'content-type': 'application/json' })).toMatchObject({
+      expect(
+        await forms('form', JSON.stringify({ name: 'Ada', phone: '+1 415 555' }), {
+          'content-type': 'application/json',
+        }),
+      ).toMatchObject({
         statusCode: 200,
         body: { status: 'skipped', reason: expect.stringContaining('phone number is too short') as string },
       }),
@@ -339,8 +443,19 @@ const CATALOGUE: Row[] = [
       const form = JSON.stringify({ name: 'Ada', email: 'ada@example.com', phone: '+1 415 555' });
       const answer = await forms('form', form, { 'content-type': 'application/json' });
       expect(answer).toMatchObject({ statusCode: 200, body: { status: 'accepted' } });
-      const route = findRoute(parseRoutesConfig({ accounts: { kirim: { provider: 'kirim' } }, sources: { form: { default: { deliverTo: ['kirim'] } } } }), 'form', 'default') as ResolvedRoute;
-      const [outcome] = await deliverContact(testContact({ phones: [], rejectedPhones: [{ input: '12', reason: 'phone number is too short' }] }), route, providerContext());
+      const route = findRoute(
+        parseRoutesConfig({
+          accounts: { kirim: { provider: 'kirim' } },
+          sources: { form: { default: { deliverTo: ['kirim'] } } },
+        }),
+        'form',
+        'default',
+      ) as ResolvedRoute;
+      const [outcome] = await deliverContact(
+        testContact({ phones: [], rejectedPhones: [{ input: '12', reason: 'phone number is too short' }] }),
+        route,
+        providerContext(),
+      );
       expect(outcome).toMatchObject({ status: 'skipped', reason: expect.stringContaining('phone') as string });
     },
   },
@@ -353,7 +468,10 @@ const CATALOGUE: Row[] = [
       const answer = await forms('form', form, { 'content-type': 'application/json' });
       expect(answer).toMatchObject({ statusCode: 200, body: { status: 'accepted' } });
       const job = await queuedJob(answer.body['eventKey']);
-      expect(job !== undefined && 'contact' in job ? job.contact : undefined).toMatchObject({ firstName: 'Ada', lastName: 'Love\uFFFDlace' });
+      expect(job !== undefined && 'contact' in job ? job.contact : undefined).toMatchObject({
+        firstName: 'Ada',
+        lastName: 'Love\uFFFDlace',
+      });
     },
   },
   {
@@ -371,7 +489,10 @@ const CATALOGUE: Row[] = [
   {
     input: 'invalid route config',
     answer: '`npm start`, `osls package` and cold start fail naming the field',
-    check: async () => expect(() => parseRoutesConfig({ accounts: {}, sources: { form: { default: { deliverTo: ['ghost'] } } } })).toThrow('sources.form.default.deliverTo[0]: unknown account "ghost"'),
+    check: async () =>
+      expect(() =>
+        parseRoutesConfig({ accounts: {}, sources: { form: { default: { deliverTo: ['ghost'] } } } }),
+      ).toThrow('sources.form.default.deliverTo[0]: unknown account "ghost"'),
   },
   {
     input: 'missing or malformed source secret',
@@ -390,17 +511,37 @@ const CATALOGUE: Row[] = [
     input: 'missing or malformed provider secret',
     answer: 'delivery outcome `transient` naming the secret; the job is retried, then dead-lettered',
     check: async () => {
-      const route = findRoute(parseRoutesConfig({ accounts: { ghost: { provider: 'twochat' } }, sources: { form: { default: { deliverTo: ['ghost'] } } } }), 'form', 'default') as ResolvedRoute;
+      const route = findRoute(
+        parseRoutesConfig({
+          accounts: { ghost: { provider: 'twochat' } },
+          sources: { form: { default: { deliverTo: ['ghost'] } } },
+        }),
+        'form',
+        'default',
+      ) as ResolvedRoute;
       const [outcome] = await deliverContact(testContact(), route, providerContext());
-      expect(outcome).toMatchObject({ status: 'transient', message: expect.stringContaining(`secret "contact-relay/${STAGE}/provider/ghost" does not exist`) as string });
+      expect(outcome).toMatchObject({
+        status: 'transient',
+        message: expect.stringContaining(`secret "contact-relay/${STAGE}/provider/ghost" does not exist`) as string,
+      });
     },
   },
   {
     input: 'a Meta lead the Graph API refuses to give (an expired or revoked Page token, error 190)',
     answer: 'delivery outcome `failed` with code `meta_token_invalid`, naming the secret, the Page and the fix',
     check: async () => {
-      const lead = { id: '1500000000000901', created_time: '2026-11-21T09:59:40+0000', field_data: [{ name: 'email', values: ['lin@example.com'] }], page_id: META_PAGE_ID };
-      const post = (path: string, body: unknown) => fetch(`${pipeline.emulator.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const lead = {
+        id: '1500000000000901',
+        created_time: '2026-11-21T09:59:40+0000',
+        field_data: [{ name: 'email', values: ['lin@example.com'] }],
+        page_id: META_PAGE_ID,
+      };
+      const post = (path: string, body: unknown) =>
+        fetch(`${pipeline.emulator.url}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
       expect((await post('/_emulator/meta/leads', lead)).status).toBeLessThan(300);
       expect((await post('/_emulator/faults', { provider: 'meta', code: 190, times: 2 })).status).toBeLessThan(300);
       const claim = await deliverMetaLead(lead.id);
@@ -412,20 +553,32 @@ const CATALOGUE: Row[] = [
   },
   {
     input: 'a Meta lead of a Page the secret has no token for',
-    answer: 'delivery outcome `transient` (`meta_page_token_missing`); retried, dead-lettered, delivered by redrive once the token is added',
+    answer:
+      'delivery outcome `transient` (`meta_page_token_missing`); retried, dead-lettered, delivered by redrive once the token is added',
     check: async () => {
       const claim = await deliverMetaLead('1500000000000902', '100000000000777');
       // Transient: the account is free to claim again, as the queue's next receive will; Graph was never asked.
       expect(claim.kind).toBe('claimed');
-      const asked = pipeline.emulator.state.requests.filter((request) => request.provider === 'meta' && request.path.includes('1500000000000902'));
+      const asked = pipeline.emulator.state.requests.filter(
+        (request) => request.provider === 'meta' && request.path.includes('1500000000000902'),
+      );
       expect(asked).toHaveLength(0);
     },
   },
 ];
 
 function providerContext() {
-  const client = new SecretsManagerClient({ endpoint: pipeline.emulator.url, region: 'us-east-1', credentials: { accessKeyId: 't', secretAccessKey: 't' } });
-  return { stage: STAGE, secrets: new SecretStore({ client }), http: createHttpClient(), baseUrls: { kirim: `${pipeline.emulator.url}/kirim`, twochat: `${pipeline.emulator.url}/twochat` } };
+  const client = new SecretsManagerClient({
+    endpoint: pipeline.emulator.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 't', secretAccessKey: 't' },
+  });
+  return {
+    stage: STAGE,
+    secrets: new SecretStore({ client }),
+    http: createHttpClient(),
+    baseUrls: { kirim: `${pipeline.emulator.url}/kirim`, twochat: `${pipeline.emulator.url}/twochat` },
+  };
 }
 
 describe('Bad-input catalogue', () => {
@@ -439,6 +592,8 @@ describe('Bad-input catalogue', () => {
       .split('\n')
       .filter((line) => line.startsWith('| ') && !line.startsWith('| bad input') && !line.startsWith('|---'))
       .map((line) => line.split(' | ').map((cell) => cell.replace(/^\| |\s\|$/g, '').trim()));
-    expect(rows.map(([input, answer]) => ({ input, answer }))).toEqual(CATALOGUE.map(({ input, answer }) => ({ input, answer })));
+    expect(rows.map(([input, answer]) => ({ input, answer }))).toEqual(
+      CATALOGUE.map(({ input, answer }) => ({ input, answer })),
+    );
   });
 });

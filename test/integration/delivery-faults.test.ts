@@ -14,14 +14,29 @@ import { startEmulator, type Emulator } from '../../local/emulator/server.js';
 import { testContact } from '../helpers/contacts.js';
 
 const STAGE = 'faults';
-const KEYS: Record<ProviderName, string> = { twochat: 'key-2chat', kirim: 'key-kirim', callbell: 'key-callbell', chatwoot: 'key-chatwoot' };
+const KEYS: Record<ProviderName, string> = {
+  twochat: 'key-2chat',
+  kirim: 'key-kirim',
+  callbell: 'key-callbell',
+  chatwoot: 'key-chatwoot',
+};
 const secrets: Record<string, unknown> = {
   [`contact-relay/${STAGE}/provider/twochat`]: { apiKey: KEYS.twochat },
   [`contact-relay/${STAGE}/provider/kirim`]: { token: KEYS.kirim, phoneNumberId: '106540352242922' },
   [`contact-relay/${STAGE}/provider/callbell`]: { token: KEYS.callbell },
-  [`contact-relay/${STAGE}/provider/chatwoot`]: { baseUrl: 'https://online.99digital.co.il', accountId: 1, inboxId: 1, accessToken: KEYS.chatwoot },
+  [`contact-relay/${STAGE}/provider/chatwoot`]: {
+    baseUrl: 'https://online.99digital.co.il',
+    accountId: 1,
+    inboxId: 1,
+    accessToken: KEYS.chatwoot,
+  },
 };
-const PROVIDERS: ProviderName[] = (process.env['FAULT_PROVIDERS']?.split(',') as ProviderName[] | undefined) ?? ['twochat', 'kirim', 'callbell', 'chatwoot'];
+const PROVIDERS: ProviderName[] = (process.env['FAULT_PROVIDERS']?.split(',') as ProviderName[] | undefined) ?? [
+  'twochat',
+  'kirim',
+  'callbell',
+  'chatwoot',
+];
 
 let emulator: Emulator;
 let secretsClient: SecretsManagerClient;
@@ -32,7 +47,11 @@ beforeAll(async () => {
     secrets,
     credentials: { twochat: [KEYS.twochat], kirim: [KEYS.kirim], callbell: [KEYS.callbell], chatwoot: [KEYS.chatwoot] },
   });
-  secretsClient = new SecretsManagerClient({ endpoint: emulator.url, region: 'us-east-1', credentials: { accessKeyId: 't', secretAccessKey: 't' } });
+  secretsClient = new SecretsManagerClient({
+    endpoint: emulator.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 't', secretAccessKey: 't' },
+  });
   // Short timeouts so a hung provider is found out quickly.
   http = createHttpClient({ connectTimeoutMs: 1000, responseTimeoutMs: 500 });
 });
@@ -45,15 +64,27 @@ beforeEach(() => emulator.state.reset());
 
 function context(): ProviderContext {
   const baseUrls = Object.fromEntries(PROVIDERS.map((provider) => [provider, `${emulator.url}/${provider}`]));
-  return { stage: STAGE, secrets: new SecretStore({ client: secretsClient }), http, baseUrls, retry: { baseDelayMs: 20, maxDelayMs: 100, budgetMs: 5000 } };
+  return {
+    stage: STAGE,
+    secrets: new SecretStore({ client: secretsClient }),
+    http,
+    baseUrls,
+    retry: { baseDelayMs: 20, maxDelayMs: 100, budgetMs: 5000 },
+  };
 }
 
 function route(provider: ProviderName): ResolvedRoute {
-  const config = parseRoutesConfig({ accounts: { [provider]: { provider } }, sources: { form: { default: { deliverTo: [provider] } } } });
+  const config = parseRoutesConfig({
+    accounts: { [provider]: { provider } },
+    sources: { form: { default: { deliverTo: [provider] } } },
+  });
   return findRoute(config, 'form', 'default') as ResolvedRoute;
 }
 
-const creates = (provider: ProviderName) => emulator.state.requests.filter((request) => request.provider === provider && request.method === 'POST' && !request.path.includes('filter'));
+const creates = (provider: ProviderName) =>
+  emulator.state.requests.filter(
+    (request) => request.provider === provider && request.method === 'POST' && !request.path.includes('filter'),
+  );
 const fault = (body: Record<string, unknown>) => emulator.state.faults.push({ times: 1, ...body } as never);
 
 describe.each(PROVIDERS)('Provider faults: %s', (provider) => {
@@ -70,9 +101,9 @@ describe.each(PROVIDERS)('Provider faults: %s', (provider) => {
     fault({ provider, status: 500, times: 2 });
     const [outcome] = await deliverContact(testContact(), route(provider), context());
     expect(outcome).toMatchObject({ provider, status: 'created' });
-    expect(emulator.state.requests.filter((request) => request.provider === provider).map((request) => request.status)).toEqual(
-      expect.arrayContaining([500, 500]),
-    );
+    expect(
+      emulator.state.requests.filter((request) => request.provider === provider).map((request) => request.status),
+    ).toEqual(expect.arrayContaining([500, 500]));
     expect(creates(provider).filter((request) => request.status < 300)).toHaveLength(1);
   });
 
@@ -121,7 +152,15 @@ describe.each(PROVIDERS)('Provider faults: %s', (provider) => {
   it('picks up a rotated key on 401 and delivers', async () => {
     const ctx = context();
     const secretName = `contact-relay/${STAGE}/provider/${provider}`;
-    await deliverContact(testContact({ phones: [{ e164: '+14155550100' }], emails: ['warm@example.com'], origin: { ...testContact().origin, personKey: 'warm@example.com' } }), route(provider), ctx);
+    await deliverContact(
+      testContact({
+        phones: [{ e164: '+14155550100' }],
+        emails: ['warm@example.com'],
+        origin: { ...testContact().origin, personKey: 'warm@example.com' },
+      }),
+      route(provider),
+      ctx,
+    );
     const original = emulator.state.secrets.get(secretName) as string;
     const oldKey = KEYS[provider];
     emulator.state.secrets.set(secretName, original.replace(oldKey, 'key-rotated'));

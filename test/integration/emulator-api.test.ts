@@ -21,12 +21,18 @@ describe('Emulator inspection API', () => {
     await call('/_emulator/requests', { method: 'DELETE' });
     await createTwoChat();
     await createTwoChat('wrong-key');
-    const recorded = (await (await call('/_emulator/requests?provider=twochat')).json()) as Array<Record<string, unknown>>;
+    const recorded = (await (await call('/_emulator/requests?provider=twochat')).json()) as Array<
+      Record<string, unknown>
+    >;
     expect(recorded.map((request) => [request['method'], request['path'], request['status']])).toEqual([
       ['POST', '/open/contacts', 201],
       ['POST', '/open/contacts', 401],
     ]);
-    expect(recorded[0]).toMatchObject({ provider: 'twochat', body: { first_name: 'Ada' }, at: expect.any(String) as string });
+    expect(recorded[0]).toMatchObject({
+      provider: 'twochat',
+      body: { first_name: 'Ada' },
+      at: expect.any(String) as string,
+    });
     expect(JSON.stringify(recorded)).not.toContain('secret-2chat-key');
     expect(await (await call('/_emulator/requests?provider=kirim')).json()).toEqual([]);
   });
@@ -39,7 +45,10 @@ describe('Emulator inspection API', () => {
   });
 
   it('answers the next requests with an armed fault, then serves normally', async () => {
-    const armed = await call('/_emulator/faults', { method: 'POST', body: JSON.stringify({ provider: 'twochat', status: 429, times: 2, retryAfterSeconds: 7 }) });
+    const armed = await call('/_emulator/faults', {
+      method: 'POST',
+      body: JSON.stringify({ provider: 'twochat', status: 429, times: 2, retryAfterSeconds: 7 }),
+    });
     expect(armed.status).toBe(201);
     for (let i = 0; i < 2; i++) {
       const response = await createTwoChat();
@@ -67,7 +76,11 @@ describe('Emulator inspection API', () => {
   });
 
   it('serves the Secrets Manager error envelope for an unknown secret', async () => {
-    const response = await call('/', { method: 'POST', headers: { 'x-amz-target': 'secretsmanager.GetSecretValue', 'content-type': 'application/x-amz-json-1.1' }, body: JSON.stringify({ SecretId: 'nope' }) });
+    const response = await call('/', {
+      method: 'POST',
+      headers: { 'x-amz-target': 'secretsmanager.GetSecretValue', 'content-type': 'application/x-amz-json-1.1' },
+      body: JSON.stringify({ SecretId: 'nope' }),
+    });
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ __type: 'ResourceNotFoundException' });
   });

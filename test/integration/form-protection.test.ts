@@ -105,7 +105,7 @@ const lead = (name: string, extra: Record<string, string> = {}) => ({
   name,
   email: `${name.split(' ')[0]!.toLowerCase()}@example.com`,
   phone: '(415) 555-0132',
-  message: `submission ${(sent += 1)}`,
+  message: `submission ${++sent}`,
   ...extra,
 });
 

@@ -31,7 +31,16 @@ beforeEach(() => pipeline.emulator.state.reset());
 async function post(source: string, body: Buffer, headers: Record<string, string>, route = 'default', query = '') {
   const event = httpApiEvent(source, route, body.toString('base64'), headers, false);
   // The body goes base64-encoded, as API Gateway hands binary and form bodies over.
-  const result = await pipeline.forms({ ...event, body: body.toString('base64'), isBase64Encoded: true, rawQueryString: query, queryStringParameters: Object.fromEntries(new URLSearchParams(query)) }, lambdaContext());
+  const result = await pipeline.forms(
+    {
+      ...event,
+      body: body.toString('base64'),
+      isBase64Encoded: true,
+      rawQueryString: query,
+      queryStringParameters: Object.fromEntries(new URLSearchParams(query)),
+    },
+    lambdaContext(),
+  );
   return { statusCode: result.statusCode, body: JSON.parse(result.body as string) as Record<string, unknown> };
 }
 
@@ -44,11 +53,23 @@ interface Expected {
 /** The contact, as each emulated provider stored it. */
 async function expectAtEveryProvider(expected: Expected): Promise<void> {
   await eventually(() => {
-    for (const provider of PROVIDERS) expect(pipeline.emulator.state.contacts.filter((contact) => contact.provider === provider), provider).toHaveLength(1);
+    for (const provider of PROVIDERS)
+      expect(
+        pipeline.emulator.state.contacts.filter((contact) => contact.provider === provider),
+        provider,
+      ).toHaveLength(1);
   });
-  const kirim = pipeline.emulator.state.requests.find((request) => request.provider === 'kirim' && request.method === 'POST')?.body as Record<string, unknown>;
-  expect(kirim).toMatchObject({ name: expected.name, ...(expected.phone ? { phone_number: expected.phone } : {}), ...(expected.email ? { email: expected.email } : {}) });
-  const chatwoot = pipeline.emulator.state.requests.find((request) => request.provider === 'chatwoot' && request.method === 'POST')?.body as Record<string, unknown>;
+  const kirim = pipeline.emulator.state.requests.find(
+    (request) => request.provider === 'kirim' && request.method === 'POST',
+  )?.body as Record<string, unknown>;
+  expect(kirim).toMatchObject({
+    name: expected.name,
+    ...(expected.phone ? { phone_number: expected.phone } : {}),
+    ...(expected.email ? { email: expected.email } : {}),
+  });
+  const chatwoot = pipeline.emulator.state.requests.find(
+    (request) => request.provider === 'chatwoot' && request.method === 'POST',
+  )?.body as Record<string, unknown>;
   expect(chatwoot).toMatchObject({ name: expected.name, ...(expected.phone ? { phone_number: expected.phone } : {}) });
 }
 
@@ -71,19 +92,28 @@ function signWebflow(body: Buffer, at = Date.now()): Record<string, string> {
   return { 'content-type': 'application/json', 'x-webflow-timestamp': timestamp, 'x-webflow-signature': signature };
 }
 
-const creates = () => pipeline.emulator.state.requests.filter((request) => request.provider !== 'secretsmanager' && request.provider !== 'shopify');
+const creates = () =>
+  pipeline.emulator.state.requests.filter(
+    (request) => request.provider !== 'secretsmanager' && request.provider !== 'shopify',
+  );
 
 describe('Form sources through the local pipeline', () => {
   it('Typeform: a signed response is answered 200 and becomes the contact at all four providers', async () => {
     const body = fixture('typeform/with-phone.json');
-    const answer = await post('typeform', body, { 'content-type': 'application/json', 'typeform-signature': `sha256=${base64Hmac(body)}` });
+    const answer = await post('typeform', body, {
+      'content-type': 'application/json',
+      'typeform-signature': `sha256=${base64Hmac(body)}`,
+    });
     expect(answer).toMatchObject(ACCEPTED);
     await expectAtEveryProvider(EXPECTED.typeform);
   });
 
   it('Tally: a signed response is answered 200 and becomes the contact at all four providers', async () => {
     const body = fixture('tally/national-phone.json');
-    const answer = await post('tally', body, { 'content-type': 'application/json', 'tally-signature': base64Hmac(body) });
+    const answer = await post('tally', body, {
+      'content-type': 'application/json',
+      'tally-signature': base64Hmac(body),
+    });
     expect(answer).toMatchObject(ACCEPTED);
     await expectAtEveryProvider(EXPECTED.tally);
   });
@@ -120,14 +150,23 @@ describe('Form sources through the local pipeline', () => {
   it('Jotform: a multipart submission with the route token is answered 200 and becomes the contact', async () => {
     const body = fixture('jotform/submission.multipart');
     const boundary = body.toString('latin1').split('\r\n')[0]?.slice(2) ?? '';
-    const answer = await post('jotform', body, { 'content-type': `multipart/form-data; boundary=${boundary}` }, 'default', `token=${SOURCE_SECRET.token}`);
+    const answer = await post(
+      'jotform',
+      body,
+      { 'content-type': `multipart/form-data; boundary=${boundary}` },
+      'default',
+      `token=${SOURCE_SECRET.token}`,
+    );
     expect(answer).toMatchObject(ACCEPTED);
     await expectAtEveryProvider(EXPECTED.jotform);
   });
 
   it('Google Forms: the Apps Script post is answered 200 and becomes the contact at all four providers', async () => {
     const body = fixture('google-forms/response.json');
-    const answer = await post('google-forms', body, { 'content-type': 'application/json', 'x-contact-relay-signature': `sha256=${base64Hmac(body)}` });
+    const answer = await post('google-forms', body, {
+      'content-type': 'application/json',
+      'x-contact-relay-signature': `sha256=${base64Hmac(body)}`,
+    });
     expect(answer).toMatchObject(ACCEPTED);
     await expectAtEveryProvider(EXPECTED['google-forms']);
   });
@@ -140,7 +179,7 @@ describe('Form sources through the local pipeline', () => {
   });
 
   it.each([
-    ['typeform', { 'typeform-signature': 'sha256=' + Buffer.alloc(32).toString('base64') }],
+    ['typeform', { 'typeform-signature': `sha256=${Buffer.alloc(32).toString('base64')}` }],
     ['typeform', {}],
     ['tally', { 'tally-signature': 'bm9wZQ==' }],
     ['webflow', { 'x-webflow-timestamp': String(Date.now()), 'x-webflow-signature': '0'.repeat(64) }],
@@ -169,8 +208,12 @@ describe('Form sources through the local pipeline', () => {
 
   it('Typeform: an unknown route answers 400, never 404', async () => {
     const body = fixture('typeform/example.json');
-    const answer = await post('typeform', body, { 'content-type': 'application/json', 'typeform-signature': `sha256=${base64Hmac(body)}` }, 'no-such-route');
+    const answer = await post(
+      'typeform',
+      body,
+      { 'content-type': 'application/json', 'typeform-signature': `sha256=${base64Hmac(body)}` },
+      'no-such-route',
+    );
     expect(answer).toMatchObject({ statusCode: 400, body: { error: { code: 'unknown_route' } } });
   });
 });
-

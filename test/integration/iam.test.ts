@@ -7,7 +7,12 @@ import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PurgeQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { functionAccessKeyId, loadFunctionRoles, type FunctionRoles, type IamRecord } from '../../local/emulator/iam.js';
+import {
+  functionAccessKeyId,
+  loadFunctionRoles,
+  type FunctionRoles,
+  type IamRecord,
+} from '../../local/emulator/iam.js';
 import { secretArn } from '../../local/emulator/secrets-manager.js';
 import { httpApiEvent, lambdaContext } from '../../local/lambda.js';
 import { startNpmStart, type NpmStart } from '../helpers/npm-start.js';
@@ -49,7 +54,11 @@ const decision = (fn: string, action: string, resource: string, outcome: IamReco
 
 /** The SDK error a call was refused with. */
 type AwsError = Error & { $metadata: { httpStatusCode: number } };
-const refused = (call: Promise<unknown>) => call.then(() => undefined, (error: unknown) => error as AwsError);
+const refused = (call: Promise<unknown>) =>
+  call.then(
+    () => undefined,
+    (error: unknown) => error as AwsError,
+  );
 
 describe('Local IAM: with the roles infra/ declares', () => {
   let pipeline: Pipeline;

@@ -104,7 +104,8 @@ function render(value: Json): string {
   throw new Error(`cannot render ${JSON.stringify(value)}`);
 }
 
-const asArray = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+const asArray = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
 
 interface Statement {
   where: string;
@@ -135,7 +136,9 @@ function statements(template: Template): Statement[] {
   for (const [id, value] of Object.entries(template.Resources)) {
     const properties = value.Properties ?? {};
     if (value.Type === 'AWS::IAM::Role') {
-      for (const policy of asArray(properties['Policies'] as Array<{ PolicyName: string; PolicyDocument: { Statement: unknown } }>)) {
+      for (const policy of asArray(
+        properties['Policies'] as Array<{ PolicyName: string; PolicyDocument: { Statement: unknown } }>,
+      )) {
         collect(`${id}/${String(policy.PolicyName)}`, policy.PolicyDocument);
       }
       // Managed policies could grant anything: a role here has only its own inline policy.
@@ -160,7 +163,8 @@ function grants(template: Template, roleId: string): Record<string, string[]> {
 function roleOf(template: Template, fn: string): string {
   const role = resource(template, logicalId(fn)).Properties['Role'] as { 'Fn::GetAtt'?: [string, string] };
   const target = role['Fn::GetAtt'];
-  if (target === undefined || target[1] !== 'Arn') throw new Error(`${fn}'s role is not a role of this stack: ${JSON.stringify(role)}`);
+  if (target === undefined || target[1] !== 'Arn')
+    throw new Error(`${fn}'s role is not a role of this stack: ${JSON.stringify(role)}`);
   return target[0];
 }
 
@@ -177,14 +181,16 @@ function parameterValue(template: Template, name: string): string {
 
 /** Evaluate a CloudFormation condition whose operands are literals or parameters. */
 function evaluate(condition: Json, template: Template): boolean {
-  if (condition === null || typeof condition !== 'object' || Array.isArray(condition)) throw new Error(`not a condition: ${JSON.stringify(condition)}`);
+  if (condition === null || typeof condition !== 'object' || Array.isArray(condition))
+    throw new Error(`not a condition: ${JSON.stringify(condition)}`);
   if ('Fn::Not' in condition) return !evaluate((condition['Fn::Not'] as Json[])[0]!, template);
   if ('Fn::Equals' in condition) {
     const isRef = (operand: Json): operand is { Ref: string } =>
       operand !== null && typeof operand === 'object' && !Array.isArray(operand) && typeof operand['Ref'] === 'string';
     const value = (operand: Json) => (isRef(operand) ? parameterValue(template, operand.Ref) : operand);
     const [a, b] = (condition['Fn::Equals'] as Json[]).map(value);
-    if (typeof a !== 'string' || typeof b !== 'string') throw new Error(`Fn::Equals of non-literals: ${JSON.stringify(condition)}`);
+    if (typeof a !== 'string' || typeof b !== 'string')
+      throw new Error(`Fn::Equals of non-literals: ${JSON.stringify(condition)}`);
     return a === b;
   }
   if ('Condition' in condition) return evaluate(template.Conditions![condition['Condition'] as string]!, template);
@@ -223,7 +229,11 @@ function deployed(template: Template): Template {
     return result;
   };
   const keep = <T extends { Condition?: string }>(entries: Record<string, T> | undefined) =>
-    Object.fromEntries(Object.entries(entries ?? {}).filter(([, entry]) => holds(entry.Condition)).map(([id, entry]) => [id, resolve(entry as unknown as Json) as unknown as T]));
+    Object.fromEntries(
+      Object.entries(entries ?? {})
+        .filter(([, entry]) => holds(entry.Condition))
+        .map(([id, entry]) => [id, resolve(entry as unknown as Json) as unknown as T]),
+    );
   return {
     ...template,
     Resources: keep(template.Resources),
@@ -237,30 +247,38 @@ function danglingReferences(template: Template): string[] {
   const pseudo = (name: string) => name.startsWith('AWS::');
   const problems: string[] = [];
   const walk = (value: Json, where: string) => {
-    if (Array.isArray(value)) return value.forEach((item, index) => walk(item, `${where}[${index}]`));
+    if (Array.isArray(value)) {
+      for (const [index, item] of value.entries()) walk(item, `${where}[${index}]`);
+      return;
+    }
     if (value === null || typeof value !== 'object') return;
     for (const [key, inner] of Object.entries(value)) {
-      if (key === 'Ref' && typeof inner === 'string' && !pseudo(inner) && !known.has(inner)) problems.push(`${where}: Ref ${inner}`);
+      if (key === 'Ref' && typeof inner === 'string' && !pseudo(inner) && !known.has(inner))
+        problems.push(`${where}: Ref ${inner}`);
       if (key === 'Fn::GetAtt') {
         const target = Array.isArray(inner) ? String(inner[0]) : String(inner).split('.')[0]!;
         if (!known.has(target)) problems.push(`${where}: GetAtt ${target}`);
       }
       if (key === 'Fn::Sub') {
         const text = typeof inner === 'string' ? inner : String((inner as Json[])[0]);
-        const locals = Array.isArray(inner) && inner[1] !== null && typeof inner[1] === 'object' ? Object.keys(inner[1]) : [];
+        const locals =
+          Array.isArray(inner) && inner[1] !== null && typeof inner[1] === 'object' ? Object.keys(inner[1]) : [];
         for (const match of text.matchAll(/\$\{([^!}][^}]*)\}/g)) {
           const name = match[1]!.split('.')[0]!;
-          if (!pseudo(name) && !known.has(name) && !locals.includes(name)) problems.push(`${where}: Fn::Sub \${${match[1]}}`);
+          if (!pseudo(name) && !known.has(name) && !locals.includes(name))
+            problems.push(`${where}: Fn::Sub \${${match[1]}}`);
         }
       }
-      if (key === 'Condition' && typeof inner === 'string' && !(inner in (template.Conditions ?? {}))) problems.push(`${where}: Condition ${inner}`);
+      if (key === 'Condition' && typeof inner === 'string' && !(inner in (template.Conditions ?? {})))
+        problems.push(`${where}: Condition ${inner}`);
       walk(inner, `${where}.${key}`);
     }
   };
   walk(template.Resources as unknown as Json, 'Resources');
   walk((template.Outputs ?? {}) as Json, 'Outputs');
   for (const [id, value] of Object.entries(template.Resources)) {
-    for (const dependency of asArray(value.DependsOn)) if (!known.has(dependency)) problems.push(`Resources.${id}.DependsOn: ${dependency}`);
+    for (const dependency of asArray(value.DependsOn))
+      if (!known.has(dependency)) problems.push(`Resources.${id}.DependsOn: ${dependency}`);
   }
   return problems;
 }
@@ -281,7 +299,10 @@ let localConfig: {
 };
 
 beforeAll(async () => {
-  const printed = osls(['print', '--stage', 'local', '--format', 'json'], { QUEUE_URL: 'http://127.0.0.1:4010/000000000000/contact-relay-local-delivery', QUEUE_ARN: 'arn:aws:sqs:us-east-1:000000000000:contact-relay-local-delivery' });
+  const printed = osls(['print', '--stage', 'local', '--format', 'json'], {
+    QUEUE_URL: 'http://127.0.0.1:4010/000000000000/contact-relay-local-delivery',
+    QUEUE_ARN: 'arn:aws:sqs:us-east-1:000000000000:contact-relay-local-delivery',
+  });
   const packaged = await Promise.all([
     packageStage('ci'),
     packageStage('prod', '--param=alarmEmail=ops@example.com', `--param=shopifyEventSource=${SHOPIFY_EVENT_SOURCE}`),
@@ -394,9 +415,12 @@ describe('functions and their events', () => {
       expect([fn, properties['Runtime'], properties['Architectures']]).toEqual([fn, 'nodejs22.x', ['arm64']]);
       expect(properties['Handler']).toBe(`functions/${fn}/handler.handler`);
     }
-    expect(resource(live.shopify, logicalId(SHOPIFY_EVENTS)).Properties['Handler']).toBe('functions/shopify-events/handler.handler');
+    expect(resource(live.shopify, logicalId(SHOPIFY_EVENTS)).Properties['Handler']).toBe(
+      'functions/shopify-events/handler.handler',
+    );
     for (const template of [ci, shopify]) {
-      for (const [id, fn] of ofType(template, 'AWS::Lambda::Function')) expect([id, fn.Properties['Runtime'], fn.Properties['Architectures']]).toEqual([id, 'nodejs22.x', ['arm64']]);
+      for (const [id, fn] of ofType(template, 'AWS::Lambda::Function'))
+        expect([id, fn.Properties['Runtime'], fn.Properties['Architectures']]).toEqual([id, 'nodejs22.x', ['arm64']]);
     }
   });
 
@@ -413,7 +437,9 @@ describe('functions and their events', () => {
     ['shopify', 'shops'],
     ['woocommerce', 'shops'],
   ])('routes POST /hooks/%s/{route} to the %s function', (source, fn) => {
-    const routes = ofType(ci, 'AWS::ApiGatewayV2::Route').filter(([, route]) => route.Properties['RouteKey'] === `POST /hooks/${source}/{route}`);
+    const routes = ofType(ci, 'AWS::ApiGatewayV2::Route').filter(
+      ([, route]) => route.Properties['RouteKey'] === `POST /hooks/${source}/{route}`,
+    );
     expect(routes).toHaveLength(1);
     const target = routes[0]![1].Properties['Target'] as { 'Fn::Join': [string, [string, { Ref: string }]] };
     const integration = resource(ci, target['Fn::Join'][1][1].Ref);
@@ -422,10 +448,26 @@ describe('functions and their events', () => {
   });
 
   it('serves no other HTTP route, and the shops function answers within Shopify’s 5 s with the default 10 s timeout', () => {
-    const sources = ['form', 'typeform', 'tally', 'jotform', 'webflow', 'google-forms', 'meta-leads', 'calendly', 'custom', 'shopify', 'woocommerce'];
+    const sources = [
+      'form',
+      'typeform',
+      'tally',
+      'jotform',
+      'webflow',
+      'google-forms',
+      'meta-leads',
+      'calendly',
+      'custom',
+      'shopify',
+      'woocommerce',
+    ];
     // Meta checks the URL with a GET (hub.challenge) before it subscribes it; no other route takes a GET.
     const expected = [...sources.map((source) => `POST /hooks/${source}/{route}`), 'GET /hooks/meta-leads/{route}'];
-    expect(ofType(ci, 'AWS::ApiGatewayV2::Route').map(([, route]) => route.Properties['RouteKey'] as string).sort()).toEqual(expected.sort());
+    expect(
+      ofType(ci, 'AWS::ApiGatewayV2::Route')
+        .map(([, route]) => route.Properties['RouteKey'] as string)
+        .sort(),
+    ).toEqual(expected.sort());
     expect(resource(ci, 'ShopsLambdaFunction').Properties['Timeout']).toBe(10);
   });
 
@@ -460,17 +502,32 @@ describe('functions and their events', () => {
 
     const role = resource(ci, 'SchedulerInvokeRole').Properties;
     expect(role['AssumeRolePolicyDocument'].Statement).toEqual([
-      { Effect: 'Allow', Principal: { Service: 'scheduler.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } } },
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'scheduler.amazonaws.com' },
+        Action: 'sts:AssumeRole',
+        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      },
     ]);
     expect(grants(ci, 'SchedulerInvokeRole')).toEqual({
-      'lambda:InvokeFunction': ['${HealthcheckLambdaFunction.Arn}', '${ReconcileLambdaFunction.Arn}', '${RedriveLambdaFunction.Arn}'],
+      'lambda:InvokeFunction': [
+        '${HealthcheckLambdaFunction.Arn}',
+        '${ReconcileLambdaFunction.Arn}',
+        '${RedriveLambdaFunction.Arn}',
+      ],
     });
   });
 
   it('keeps the local stage renderable for serverless-offline: every environment value a plain string', () => {
-    for (const [name, value] of Object.entries(localConfig.provider.environment)) expect([name, typeof value]).toEqual([name, 'string']);
-    expect(localConfig.provider.environment['QUEUE_URL']).toBe('http://127.0.0.1:4010/000000000000/contact-relay-local-delivery');
-    const sqs = localConfig.functions['deliver']?.events?.find((event) => 'sqs' in event)?.['sqs'] as { arn: unknown; maximumConcurrency: unknown };
+    for (const [name, value] of Object.entries(localConfig.provider.environment))
+      expect([name, typeof value]).toEqual([name, 'string']);
+    expect(localConfig.provider.environment['QUEUE_URL']).toBe(
+      'http://127.0.0.1:4010/000000000000/contact-relay-local-delivery',
+    );
+    const sqs = localConfig.functions['deliver']?.events?.find((event) => 'sqs' in event)?.['sqs'] as {
+      arn: unknown;
+      maximumConcurrency: unknown;
+    };
     expect(sqs.arn).toBe('arn:aws:sqs:us-east-1:000000000000:contact-relay-local-delivery');
     expect(sqs.maximumConcurrency).toBe(5);
     // serverless-offline ignores conditions: shopifyEvents is there to invoke, with its route as a string.
@@ -496,12 +553,26 @@ describe('Shopify through EventBridge (the shopifyEventSource param)', () => {
     'ShopifyEventsThrottlesAlarm',
     'ShopifyEventsDeadLettersAlarm',
   ];
-  const ids = (template: Template) => Object.keys(template.Resources).filter((id) => !/LambdaVersion/.test(id)).sort();
-  const versions = (template: Template) => Object.keys(template.Resources).filter((id) => id.startsWith('ShopifyEventsLambdaVersion'));
+  const ids = (template: Template) =>
+    Object.keys(template.Resources)
+      .filter((id) => !/LambdaVersion/.test(id))
+      .sort();
+  const versions = (template: Template) =>
+    Object.keys(template.Resources).filter((id) => id.startsWith('ShopifyEventsLambdaVersion'));
 
   it('deploys nothing extra without it: no bus, rule, function, role, log group, queue or alarm', () => {
-    for (const type of ['AWS::Events::EventBus', 'AWS::Events::Rule', 'AWS::Lambda::EventInvokeConfig', 'AWS::SQS::QueuePolicy']) expect(ofType(live.ci, type), type).toEqual([]);
-    expect(ofType(live.ci, 'AWS::Lambda::Function').map(([id]) => id).sort()).toEqual(FUNCTIONS.map(logicalId).sort());
+    for (const type of [
+      'AWS::Events::EventBus',
+      'AWS::Events::Rule',
+      'AWS::Lambda::EventInvokeConfig',
+      'AWS::SQS::QueuePolicy',
+    ])
+      expect(ofType(live.ci, type), type).toEqual([]);
+    expect(
+      ofType(live.ci, 'AWS::Lambda::Function')
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual(FUNCTIONS.map(logicalId).sort());
     expect(Object.keys(live.ci.Resources).filter((id) => id.startsWith('ShopifyEvent'))).toEqual([]);
     expect(Object.keys(live.ci.Outputs ?? {}).filter((id) => id.startsWith('ShopifyEvent'))).toEqual([]);
     // The param adds exactly these, and changes no other resource's presence.
@@ -513,7 +584,8 @@ describe('Shopify through EventBridge (the shopifyEventSource param)', () => {
   it('puts all of it under one condition, false when the param is empty and true when it is set', () => {
     for (const template of [ci, shopify]) {
       expect(template.Conditions!['HasShopifyEventSource']).toBeDefined();
-      for (const id of [...EVENTBRIDGE_RESOURCES, ...versions(template)]) expect([id, resource(template, id).Condition]).toEqual([id, 'HasShopifyEventSource']);
+      for (const id of [...EVENTBRIDGE_RESOURCES, ...versions(template)])
+        expect([id, resource(template, id).Condition]).toEqual([id, 'HasShopifyEventSource']);
     }
     expect(evaluate({ Condition: 'HasShopifyEventSource' }, ci)).toBe(false);
     expect(evaluate({ Condition: 'HasShopifyEventSource' }, shopify)).toBe(true);
@@ -530,8 +602,16 @@ describe('Shopify through EventBridge (the shopifyEventSource param)', () => {
     expect(rule['EventPattern']).toEqual({
       source: [{ prefix: 'aws.partner/shopify.com' }],
       $or: [
-        { detail: { metadata: { 'X-Shopify-Topic': ['orders/create', 'orders/paid', 'customers/create', 'customers/update'] } } },
-        { detail: { metadata: { 'Shopify-Topic': ['orders/create', 'orders/paid', 'customers/create', 'customers/update'] } } },
+        {
+          detail: {
+            metadata: { 'X-Shopify-Topic': ['orders/create', 'orders/paid', 'customers/create', 'customers/update'] },
+          },
+        },
+        {
+          detail: {
+            metadata: { 'Shopify-Topic': ['orders/create', 'orders/paid', 'customers/create', 'customers/update'] },
+          },
+        },
       ],
     });
     expect(rule['Targets']).toEqual([
@@ -542,9 +622,16 @@ describe('Shopify through EventBridge (the shopifyEventSource param)', () => {
         DeadLetterConfig: { Arn: getAtt('ShopifyEventsDeadLetterQueue', 'Arn') },
       },
     ]);
-    const permissions = ofType(live.shopify, 'AWS::Lambda::Permission').filter(([, permission]) => permission.Properties['Principal'] === 'events.amazonaws.com');
+    const permissions = ofType(live.shopify, 'AWS::Lambda::Permission').filter(
+      ([, permission]) => permission.Properties['Principal'] === 'events.amazonaws.com',
+    );
     expect(permissions.map(([, permission]) => permission.Properties)).toEqual([
-      { Action: 'lambda:InvokeFunction', FunctionName: getAtt('ShopifyEventsLambdaFunction', 'Arn'), Principal: 'events.amazonaws.com', SourceArn: getAtt('ShopifyEventsRule', 'Arn') },
+      {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: getAtt('ShopifyEventsLambdaFunction', 'Arn'),
+        Principal: 'events.amazonaws.com',
+        SourceArn: getAtt('ShopifyEventsRule', 'Arn'),
+      },
     ]);
   });
 
@@ -578,7 +665,10 @@ describe('Shopify through EventBridge (the shopifyEventSource param)', () => {
       MaximumRetryAttempts: 2,
       DestinationConfig: { OnFailure: { Destination: getAtt('ShopifyEventsDeadLetterQueue', 'Arn') } },
     });
-    expect(resource(shopify, 'ShopifyEventsDeadLetterQueue').Properties).toMatchObject({ MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true });
+    expect(resource(shopify, 'ShopifyEventsDeadLetterQueue').Properties).toMatchObject({
+      MessageRetentionPeriod: 1209600,
+      SqsManagedSseEnabled: true,
+    });
     const policy = resource(shopify, 'ShopifyEventsDeadLetterQueuePolicy').Properties;
     expect(policy['Queues']).toEqual([{ Ref: 'ShopifyEventsDeadLetterQueue' }]);
     expect(policy['PolicyDocument'].Statement).toEqual([
@@ -595,7 +685,13 @@ describe('Shopify through EventBridge (the shopifyEventSource param)', () => {
 
   it('alarms when the events dead-letter queue is not empty', () => {
     const alarm = resource(live.shopify, 'ShopifyEventsDeadLettersAlarm').Properties;
-    expect([alarm['Namespace'], alarm['MetricName'], alarm['Dimensions'], alarm['ComparisonOperator'], alarm['Threshold']]).toEqual([
+    expect([
+      alarm['Namespace'],
+      alarm['MetricName'],
+      alarm['Dimensions'],
+      alarm['ComparisonOperator'],
+      alarm['Threshold'],
+    ]).toEqual([
       'AWS/SQS',
       'ApproximateNumberOfMessagesVisible',
       [{ Name: 'QueueName', Value: getAtt('ShopifyEventsDeadLetterQueue', 'QueueName') }],
@@ -610,12 +706,17 @@ describe('Shopify through EventBridge (the shopifyEventSource param)', () => {
 describe('queue, dead letters and table', () => {
   it('dead-letters a job after 5 receives, with a visibility timeout of at least 6 × the deliver timeout', () => {
     const queue = resource(ci, 'DeliveryQueue').Properties;
-    expect(queue['RedrivePolicy']).toEqual({ deadLetterTargetArn: getAtt('DeliveryDeadLetterQueue', 'Arn'), maxReceiveCount: 5 });
+    expect(queue['RedrivePolicy']).toEqual({
+      deadLetterTargetArn: getAtt('DeliveryDeadLetterQueue', 'Arn'),
+      maxReceiveCount: 5,
+    });
     const deliverTimeout = resource(ci, 'DeliverLambdaFunction').Properties['Timeout'] as number;
     expect(deliverTimeout).toBe(60);
     expect(queue['VisibilityTimeout']).toBeGreaterThanOrEqual(6 * deliverTimeout);
     // The DLQ keeps jobs longer than the queue, so a redrive never races their expiry.
-    expect(resource(ci, 'DeliveryDeadLetterQueue').Properties['MessageRetentionPeriod']).toBeGreaterThan(queue['MessageRetentionPeriod'] as number);
+    expect(resource(ci, 'DeliveryDeadLetterQueue').Properties['MessageRetentionPeriod']).toBeGreaterThan(
+      queue['MessageRetentionPeriod'] as number,
+    );
   });
 
   it('fits one batch in the deliver timeout and one job in the outcome lease', () => {
@@ -629,17 +730,24 @@ describe('queue, dead letters and table', () => {
   });
 
   it('expires records through the table TTL attribute expiresAt', () => {
-    expect(resource(ci, 'EventsTable').Properties['TimeToLiveSpecification']).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(resource(ci, 'EventsTable').Properties['TimeToLiveSpecification']).toEqual({
+      AttributeName: 'expiresAt',
+      Enabled: true,
+    });
   });
 
   it('keeps nothing after osls remove: no resource of any stage is retained (README, Deploy, step 6)', () => {
     for (const template of [ci, prod, shopify]) {
       // osls retains each function version across updates; deleting the function deletes all its versions
       // (https://docs.aws.amazon.com/lambda/latest/api/API_DeleteFunction.html).
-      const retained = Object.entries(template.Resources).filter(([, value]) => value.Type !== 'AWS::Lambda::Version').filter(([, value]) => {
-        const policies = value as { DeletionPolicy?: string; UpdateReplacePolicy?: string };
-        return [policies.DeletionPolicy, policies.UpdateReplacePolicy].some((policy) => policy !== undefined && policy !== 'Delete');
-      });
+      const retained = Object.entries(template.Resources)
+        .filter(([, value]) => value.Type !== 'AWS::Lambda::Version')
+        .filter(([, value]) => {
+          const policies = value as { DeletionPolicy?: string; UpdateReplacePolicy?: string };
+          return [policies.DeletionPolicy, policies.UpdateReplacePolicy].some(
+            (policy) => policy !== undefined && policy !== 'Delete',
+          );
+        });
       expect(retained.map(([id]) => id)).toEqual([]);
     }
   });
@@ -648,30 +756,42 @@ describe('queue, dead letters and table', () => {
 // ---------------------------------------------------------------- least privilege
 
 describe('IAM: least privilege', () => {
-  it.each(['ci', 'shopify'] as const)('gives every function a role of its own and creates no shared role (%s)', (name) => {
-    const template = live[name];
-    expect(template.Resources['IamRoleLambdaExecution']).toBeUndefined();
-    const roles = ofType(template, 'AWS::Lambda::Function').map(([id, fn]) => {
-      const role = (fn.Properties['Role'] as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
-      expect(role, `${id} has no role of this stack`).toBeDefined();
-      expect(resource(template, role[0]).Type).toBe('AWS::IAM::Role');
-      return role[0];
-    });
-    expect(roles.length).toBe(name === 'ci' ? FUNCTIONS.length : FUNCTIONS.length + 1);
-    expect(new Set(roles).size).toBe(roles.length);
-    for (const role of roles) {
-      expect(resource(template, role).Properties['AssumeRolePolicyDocument'].Statement).toEqual([{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
-    }
-    // Every role of the stack belongs to a function, except the one Scheduler assumes.
-    expect(ofType(template, 'AWS::IAM::Role').map(([id]) => id).sort()).toEqual([...roles, 'SchedulerInvokeRole'].sort());
-  });
+  it.each(['ci', 'shopify'] as const)(
+    'gives every function a role of its own and creates no shared role (%s)',
+    (name) => {
+      const template = live[name];
+      expect(template.Resources['IamRoleLambdaExecution']).toBeUndefined();
+      const roles = ofType(template, 'AWS::Lambda::Function').map(([id, fn]) => {
+        const role = (fn.Properties['Role'] as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
+        expect(role, `${id} has no role of this stack`).toBeDefined();
+        expect(resource(template, role[0]).Type).toBe('AWS::IAM::Role');
+        return role[0];
+      });
+      expect(roles.length).toBe(name === 'ci' ? FUNCTIONS.length : FUNCTIONS.length + 1);
+      expect(new Set(roles).size).toBe(roles.length);
+      for (const role of roles) {
+        expect(resource(template, role).Properties['AssumeRolePolicyDocument'].Statement).toEqual([
+          { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+        ]);
+      }
+      // Every role of the stack belongs to a function, except the one Scheduler assumes.
+      expect(
+        ofType(template, 'AWS::IAM::Role')
+          .map(([id]) => id)
+          .sort(),
+      ).toEqual([...roles, 'SchedulerInvokeRole'].sort());
+    },
+  );
 
-  it.each([...FUNCTIONS, SHOPIFY_EVENTS] as Array<FunctionName | typeof SHOPIFY_EVENTS>)('allows %s exactly the calls its code makes, on this stack’s resources', (fn) => {
-    const template = fn === SHOPIFY_EVENTS ? shopify : ci;
-    const expected = { ...EXPECTED_GRANTS[fn], ...tableGrants(fn) };
-    const sorted = Object.fromEntries(Object.entries(expected).map(([action, on]) => [action, [...on].sort()]));
-    expect(grants(template, roleOf(template, fn))).toEqual(sorted);
-  });
+  it.each([...FUNCTIONS, SHOPIFY_EVENTS] as Array<FunctionName | typeof SHOPIFY_EVENTS>)(
+    'allows %s exactly the calls its code makes, on this stack’s resources',
+    (fn) => {
+      const template = fn === SHOPIFY_EVENTS ? shopify : ci;
+      const expected = { ...EXPECTED_GRANTS[fn], ...tableGrants(fn) };
+      const sorted = Object.fromEntries(Object.entries(expected).map(([action, on]) => [action, [...on].sort()]));
+      expect(grants(template, roleOf(template, fn))).toEqual(sorted);
+    },
+  );
 
   it('derives the table grants from the store methods each bundle calls', () => {
     // Ingest (forms, shops, shopifyEvents, and reconcile's accept) reads a refused dedupe write: GetItem included.
@@ -746,25 +866,43 @@ describe('IAM: least privilege', () => {
 // ---------------------------------------------------------------- alarms and dashboard
 
 describe('alarms and dashboard', () => {
-  const alarms = (template: Template) => ofType(template, 'AWS::CloudWatch::Alarm').map(([id, alarm]) => ({ id, ...alarm.Properties }) as Record<string, any>);
+  const alarms = (template: Template) =>
+    ofType(template, 'AWS::CloudWatch::Alarm').map(
+      ([id, alarm]) => ({ id, ...alarm.Properties }) as Record<string, any>,
+    );
   const findAlarm = (template: Template, match: (alarm: Record<string, any>) => boolean, what: string) => {
     const found = alarms(template).filter(match);
     expect(found, what).toHaveLength(1);
     return found[0]!;
   };
-  const dimension = (alarm: Record<string, any>, name: string) => (alarm['Dimensions'] as Array<{ Name: string; Value: Json }>).find((d) => d.Name === name)?.Value;
+  const dimension = (alarm: Record<string, any>, name: string) =>
+    (alarm['Dimensions'] as Array<{ Name: string; Value: Json }>).find((d) => d.Name === name)?.Value;
 
   it('alarms when the dead-letter queue is not empty', () => {
-    const alarm = findAlarm(live.ci, (a) => a['MetricName'] === 'ApproximateNumberOfMessagesVisible' && a['Namespace'] === 'AWS/SQS', 'DLQ alarm');
+    const alarm = findAlarm(
+      live.ci,
+      (a) => a['MetricName'] === 'ApproximateNumberOfMessagesVisible' && a['Namespace'] === 'AWS/SQS',
+      'DLQ alarm',
+    );
     expect(dimension(alarm, 'QueueName')).toEqual(getAtt('DeliveryDeadLetterQueue', 'QueueName'));
     expect([alarm['ComparisonOperator'], alarm['Threshold']]).toEqual(['GreaterThanThreshold', 0]);
   });
 
   it('alarms on deliver errors and on permanently failed deliveries counted from the deliver logs', () => {
-    const errors = findAlarm(ci, (a) => a['MetricName'] === 'Errors' && render(dimension(a, 'FunctionName')!) === '${DeliverLambdaFunction}', 'deliver errors alarm');
-    expect([errors['Namespace'], errors['ComparisonOperator'], errors['Threshold']]).toEqual(['AWS/Lambda', 'GreaterThanOrEqualToThreshold', 1]);
+    const errors = findAlarm(
+      ci,
+      (a) => a['MetricName'] === 'Errors' && render(dimension(a, 'FunctionName')!) === '${DeliverLambdaFunction}',
+      'deliver errors alarm',
+    );
+    expect([errors['Namespace'], errors['ComparisonOperator'], errors['Threshold']]).toEqual([
+      'AWS/Lambda',
+      'GreaterThanOrEqualToThreshold',
+      1,
+    ]);
 
-    const filters = ofType(ci, 'AWS::Logs::MetricFilter').filter(([, filter]) => filter.Properties['MetricTransformations'][0].MetricName === 'DeliveryFailed');
+    const filters = ofType(ci, 'AWS::Logs::MetricFilter').filter(
+      ([, filter]) => filter.Properties['MetricTransformations'][0].MetricName === 'DeliveryFailed',
+    );
     expect(filters).toHaveLength(1);
     const filter = filters[0]![1].Properties;
     expect(filter['LogGroupName']).toEqual({ Ref: 'DeliverLogGroup' });
@@ -784,13 +922,23 @@ describe('alarms and dashboard', () => {
 
   it.each(['ci', 'shopify'] as const)('alarms on throttles and errors of every function (%s)', (name) => {
     const template = live[name];
-    expect(ofType(template, 'AWS::Lambda::Function').map(([id]) => id).sort()).toEqual(
-      [...FUNCTIONS, ...(name === 'shopify' ? [SHOPIFY_EVENTS] : [])].map(logicalId).sort(),
-    );
+    expect(
+      ofType(template, 'AWS::Lambda::Function')
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual([...FUNCTIONS, ...(name === 'shopify' ? [SHOPIFY_EVENTS] : [])].map(logicalId).sort());
     for (const [id] of ofType(template, 'AWS::Lambda::Function')) {
       for (const metric of ['Throttles', 'Errors']) {
-        const alarm = findAlarm(template, (a) => a['MetricName'] === metric && render(dimension(a, 'FunctionName') ?? '') === `\${${id}}`, `${metric} alarm of ${id}`);
-        expect([alarm['Namespace'], alarm['ComparisonOperator'], alarm['Threshold']]).toEqual(['AWS/Lambda', 'GreaterThanOrEqualToThreshold', 1]);
+        const alarm = findAlarm(
+          template,
+          (a) => a['MetricName'] === metric && render(dimension(a, 'FunctionName') ?? '') === `\${${id}}`,
+          `${metric} alarm of ${id}`,
+        );
+        expect([alarm['Namespace'], alarm['ComparisonOperator'], alarm['Threshold']]).toEqual([
+          'AWS/Lambda',
+          'GreaterThanOrEqualToThreshold',
+          1,
+        ]);
       }
     }
   });
@@ -807,7 +955,12 @@ describe('alarms and dashboard', () => {
 
   it('alarms when the oldest queued job is older than 15 minutes, and when webhooks get a 5xx', () => {
     const age = findAlarm(ci, (a) => a['MetricName'] === 'ApproximateAgeOfOldestMessage', 'queue age alarm');
-    expect([age['Namespace'], dimension(age, 'QueueName'), age['ComparisonOperator'], age['Threshold']]).toEqual(['AWS/SQS', getAtt('DeliveryQueue', 'QueueName'), 'GreaterThanThreshold', 900]);
+    expect([age['Namespace'], dimension(age, 'QueueName'), age['ComparisonOperator'], age['Threshold']]).toEqual([
+      'AWS/SQS',
+      getAtt('DeliveryQueue', 'QueueName'),
+      'GreaterThanThreshold',
+      900,
+    ]);
     const http = findAlarm(ci, (a) => a['MetricName'] === '5xx', 'webhook 5xx alarm');
     expect([http['Namespace'], dimension(http, 'ApiId')]).toEqual(['AWS/ApiGateway', { Ref: 'HttpApi' }]);
   });
@@ -837,7 +990,10 @@ describe('alarms and dashboard', () => {
 
   it('counts outcomes per status and provider from the deliver logs', () => {
     const byMetric = new Map(
-      ofType(ci, 'AWS::Logs::MetricFilter').map(([, filter]) => [filter.Properties['MetricTransformations'][0].MetricName as string, filter.Properties] as const),
+      ofType(ci, 'AWS::Logs::MetricFilter').map(
+        ([, filter]) =>
+          [filter.Properties['MetricTransformations'][0].MetricName as string, filter.Properties] as const,
+      ),
     );
     for (const status of ['created', 'exists', 'skipped', 'failed', 'transient']) {
       const name = `Outcome${status[0]!.toUpperCase()}${status.slice(1)}`;
@@ -854,7 +1010,10 @@ describe('alarms and dashboard', () => {
   });
 
   it('keeps each stage’s custom metrics in its own namespace: metric filters, alarms and dashboard', () => {
-    for (const [stage, template] of [['ci', ci], ['prod', prod]] as const) {
+    for (const [stage, template] of [
+      ['ci', ci],
+      ['prod', prod],
+    ] as const) {
       const custom = new Set<string>();
       for (const [, filter] of ofType(template, 'AWS::Logs::MetricFilter')) {
         const transformations = filter.Properties['MetricTransformations'] as Array<{ MetricNamespace: string }>;
@@ -912,45 +1071,66 @@ describe('alarms and dashboard', () => {
       return (value as { 'Fn::Sub': string })['Fn::Sub'];
     });
     const rendered = body.replace(/\$\{([^}]+)\}/g, (_match, name: string) => `<${name}>`);
-    return { name: properties['DashboardName'] as string, dashboard: JSON.parse(rendered) as { widgets: Array<{ type: string; properties: { title?: string; region?: string; metrics?: Json[][]; alarms?: string[] } }> } };
+    return {
+      name: properties['DashboardName'] as string,
+      dashboard: JSON.parse(rendered) as {
+        widgets: Array<{
+          type: string;
+          properties: { title?: string; region?: string; metrics?: Json[][]; alarms?: string[] };
+        }>;
+      },
+    };
   };
 
-  it.each(['ci', 'shopify'] as const)('has a dashboard of outcomes per provider, queue and dead-letter depth, function errors and duration (%s)', (name) => {
-    const template = live[name];
-    const { name: dashboardName, dashboard } = dashboardOf(template);
-    expect(dashboardName).toBe('contact-relay-ci');
-    const metricWidgets = dashboard.widgets.filter((widget) => widget.type === 'metric');
-    for (const widget of metricWidgets) expect(widget.properties.region).toBe('<AWS::Region>');
+  it.each(['ci', 'shopify'] as const)(
+    'has a dashboard of outcomes per provider, queue and dead-letter depth, function errors and duration (%s)',
+    (name) => {
+      const template = live[name];
+      const { name: dashboardName, dashboard } = dashboardOf(template);
+      expect(dashboardName).toBe('contact-relay-ci');
+      const metricWidgets = dashboard.widgets.filter((widget) => widget.type === 'metric');
+      for (const widget of metricWidgets) expect(widget.properties.region).toBe('<AWS::Region>');
 
-    /** Metric rows with the "." shorthand expanded. */
-    const rows = metricWidgets.flatMap((widget) => {
-      let previous: Json[] = [];
-      return (widget.properties.metrics ?? []).map((row) => {
-        const values = row.filter((item) => typeof item === 'string').map((item, index) => (item === '.' ? previous[index]! : item));
-        previous = values;
-        return values.join(' ');
+      /** Metric rows with the "." shorthand expanded. */
+      const rows = metricWidgets.flatMap((widget) => {
+        let previous: Json[] = [];
+        return (widget.properties.metrics ?? []).map((row) => {
+          const values = row
+            .filter((item) => typeof item === 'string')
+            .map((item, index) => (item === '.' ? previous[index]! : item));
+          previous = values;
+          return values.join(' ');
+        });
       });
-    });
-    for (const provider of ['twochat', 'kirim', 'callbell', 'chatwoot']) {
-      for (const status of ['Created', 'Exists', 'Skipped', 'Failed', 'Transient']) {
-        expect(rows).toContain(`${metricsNamespace('ci')} Outcome${status} Provider ${provider}`);
+      for (const provider of ['twochat', 'kirim', 'callbell', 'chatwoot']) {
+        for (const status of ['Created', 'Exists', 'Skipped', 'Failed', 'Transient']) {
+          expect(rows).toContain(`${metricsNamespace('ci')} Outcome${status} Provider ${provider}`);
+        }
       }
-    }
-    expect(rows).toContain('AWS/SQS ApproximateNumberOfMessagesVisible QueueName <DeliveryQueue.QueueName>');
-    expect(rows).toContain('AWS/SQS ApproximateNumberOfMessagesVisible QueueName <DeliveryDeadLetterQueue.QueueName>');
-    const functions = ofType(template, 'AWS::Lambda::Function').map(([id]) => id);
-    for (const id of functions) {
-      for (const metric of ['Errors', 'Duration', 'Throttles']) expect(rows).toContain(`AWS/Lambda ${metric} FunctionName <${id}>`);
-    }
-    // No row names a function (or queue) this stack does not deploy.
-    const named = rows.flatMap((row) => [...row.matchAll(/<([A-Za-z0-9]+)(?:\.[A-Za-z]+)?>/g)].map((match) => match[1]!)).filter((id) => id !== 'AWS');
-    for (const id of named) expect(template.Resources[id], `dashboard row names ${id}`).toBeDefined();
-    const eventsDlqRow = 'AWS/SQS ApproximateNumberOfMessagesVisible QueueName <ShopifyEventsDeadLetterQueue.QueueName>';
-    if (name === 'shopify') expect(rows).toContain(eventsDlqRow);
-    else expect(rows).not.toContain(eventsDlqRow);
-    const alarmWidget = dashboard.widgets.find((widget) => widget.type === 'alarm');
-    expect(new Set(alarmWidget?.properties.alarms)).toEqual(new Set(alarms(template).map((alarm) => `<${alarm['id']}.Arn>`)));
-  });
+      expect(rows).toContain('AWS/SQS ApproximateNumberOfMessagesVisible QueueName <DeliveryQueue.QueueName>');
+      expect(rows).toContain(
+        'AWS/SQS ApproximateNumberOfMessagesVisible QueueName <DeliveryDeadLetterQueue.QueueName>',
+      );
+      const functions = ofType(template, 'AWS::Lambda::Function').map(([id]) => id);
+      for (const id of functions) {
+        for (const metric of ['Errors', 'Duration', 'Throttles'])
+          expect(rows).toContain(`AWS/Lambda ${metric} FunctionName <${id}>`);
+      }
+      // No row names a function (or queue) this stack does not deploy.
+      const named = rows
+        .flatMap((row) => [...row.matchAll(/<([A-Za-z0-9]+)(?:\.[A-Za-z]+)?>/g)].map((match) => match[1]!))
+        .filter((id) => id !== 'AWS');
+      for (const id of named) expect(template.Resources[id], `dashboard row names ${id}`).toBeDefined();
+      const eventsDlqRow =
+        'AWS/SQS ApproximateNumberOfMessagesVisible QueueName <ShopifyEventsDeadLetterQueue.QueueName>';
+      if (name === 'shopify') expect(rows).toContain(eventsDlqRow);
+      else expect(rows).not.toContain(eventsDlqRow);
+      const alarmWidget = dashboard.widgets.find((widget) => widget.type === 'alarm');
+      expect(new Set(alarmWidget?.properties.alarms)).toEqual(
+        new Set(alarms(template).map((alarm) => `<${alarm['id']}.Arn>`)),
+      );
+    },
+  );
 });
 
 // ---------------------------------------------------------------- cfn-lint

@@ -10,7 +10,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import shipped from '../../config/routes.json' with { type: 'json' };
 import type { QueuePoller } from '../../local/emulator/queue-poller.js';
 import { httpApiEvent, lambdaContext } from '../../local/lambda.js';
-import { eventually, META_PAGE_ID, META_SECRET, PROVIDERS, SOURCE_SECRET, startPipeline, type Pipeline } from '../helpers/pipeline.js';
+import {
+  eventually,
+  META_PAGE_ID,
+  META_SECRET,
+  PROVIDERS,
+  SOURCE_SECRET,
+  startPipeline,
+  type Pipeline,
+} from '../helpers/pipeline.js';
 
 const fixture = (path: string) => readFileSync(new URL(`../fixtures/${path}`, import.meta.url));
 
@@ -19,11 +27,21 @@ const GRAVITY_FORMS_ROUTE = {
   deliverTo: ['twochat', 'kirim', 'callbell', 'chatwoot'],
   defaultRegion: 'US',
   custom: {
-    fields: { firstName: '/1.3', lastName: '/1.6', email: '/2', phone: '/3', country: '/4.6', attributes: { message: '/5', page: '/source_url' } },
+    fields: {
+      firstName: '/1.3',
+      lastName: '/1.6',
+      email: '/2',
+      phone: '/3',
+      country: '/4.6',
+      attributes: { message: '/5', page: '/source_url' },
+    },
     eventId: '/id',
   },
 };
-const routes = { ...shipped, sources: { ...shipped.sources, custom: { ...shipped.sources.custom, 'gravity-forms': GRAVITY_FORMS_ROUTE } } };
+const routes = {
+  ...shipped,
+  sources: { ...shipped.sources, custom: { ...shipped.sources.custom, 'gravity-forms': GRAVITY_FORMS_ROUTE } },
+};
 
 let pipeline: Pipeline;
 let poller: QueuePoller;
@@ -43,7 +61,12 @@ interface Answer {
   body: unknown;
 }
 
-async function call(source: string, body: Buffer, headers: Record<string, string>, options: { route?: string; method?: 'GET' | 'POST'; query?: Record<string, string> } = {}): Promise<Answer> {
+async function call(
+  source: string,
+  body: Buffer,
+  headers: Record<string, string>,
+  options: { route?: string; method?: 'GET' | 'POST'; query?: Record<string, string> } = {},
+): Promise<Answer> {
   const { route = 'default', method = 'POST', query = {} } = options;
   const event = httpApiEvent(source, route, body.toString('base64'), headers, false);
   const rawQueryString = new URLSearchParams(query).toString();
@@ -61,22 +84,41 @@ async function call(source: string, body: Buffer, headers: Record<string, string
   );
   const contentType = (result.headers?.['content-type'] as string | undefined) ?? undefined;
   const text = result.body as string;
-  return { statusCode: result.statusCode as number, contentType, body: contentType?.startsWith('application/json') ? JSON.parse(text) : text };
+  return {
+    statusCode: result.statusCode as number,
+    contentType,
+    body: contentType?.startsWith('application/json') ? JSON.parse(text) : text,
+  };
 }
 
 /** What each emulated provider was sent: one contact each, with this name, email and phone. */
 async function expectAtEveryProvider(expected: { name: string; email?: string; phone: string }): Promise<void> {
   await eventually(() => {
-    for (const provider of PROVIDERS) expect(pipeline.emulator.state.contacts.filter((contact) => contact.provider === provider), provider).toHaveLength(1);
+    for (const provider of PROVIDERS)
+      expect(
+        pipeline.emulator.state.contacts.filter((contact) => contact.provider === provider),
+        provider,
+      ).toHaveLength(1);
   });
-  const sent = (provider: string) => pipeline.emulator.state.requests.find((request) => request.provider === provider && request.method === 'POST')?.body;
-  expect(sent('kirim')).toMatchObject({ name: expected.name, phone_number: expected.phone, ...(expected.email ? { email: expected.email } : {}) });
-  expect(sent('chatwoot')).toMatchObject({ name: expected.name, phone_number: expected.phone, ...(expected.email ? { email: expected.email } : {}) });
+  const sent = (provider: string) =>
+    pipeline.emulator.state.requests.find((request) => request.provider === provider && request.method === 'POST')
+      ?.body;
+  expect(sent('kirim')).toMatchObject({
+    name: expected.name,
+    phone_number: expected.phone,
+    ...(expected.email ? { email: expected.email } : {}),
+  });
+  expect(sent('chatwoot')).toMatchObject({
+    name: expected.name,
+    phone_number: expected.phone,
+    ...(expected.email ? { email: expected.email } : {}),
+  });
   expect(sent('callbell')).toMatchObject({ name: expected.name });
   expect(JSON.stringify(sent('twochat'))).toContain(expected.phone.slice(1));
 }
 
-const providerCalls = () => pipeline.emulator.state.requests.filter((request) => (PROVIDERS as readonly string[]).includes(request.provider));
+const providerCalls = () =>
+  pipeline.emulator.state.requests.filter((request) => (PROVIDERS as readonly string[]).includes(request.provider));
 const graphCalls = () => pipeline.emulator.state.requests.filter((request) => request.provider === 'meta');
 
 /** Nothing more reaches the providers for a while: the queue is drained and every outcome settled. */
@@ -93,34 +135,65 @@ describe('Meta Lead Ads through the local pipeline', () => {
   });
 
   async function seedLead(): Promise<void> {
-    const lead = { ...(JSON.parse(fixture('meta-leads/graph-lead.json').toString('utf8')) as object), page_id: META_PAGE_ID };
-    const response = await fetch(`${pipeline.emulator.url}/_emulator/meta/leads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(lead) });
+    const lead = {
+      ...(JSON.parse(fixture('meta-leads/graph-lead.json').toString('utf8')) as object),
+      page_id: META_PAGE_ID,
+    };
+    const response = await fetch(`${pipeline.emulator.url}/_emulator/meta/leads`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(lead),
+    });
     expect(response.status).toBeLessThan(300);
   }
 
   it('answers the subscription check with the challenge as plain text, and refuses a wrong verify token', async () => {
-    const query = { 'hub.mode': 'subscribe', 'hub.verify_token': META_SECRET.verifyToken, 'hub.challenge': '1158201444' };
+    const query = {
+      'hub.mode': 'subscribe',
+      'hub.verify_token': META_SECRET.verifyToken,
+      'hub.challenge': '1158201444',
+    };
     const answer = await call('meta-leads', Buffer.alloc(0), {}, { method: 'GET', query });
-    expect(answer).toEqual({ statusCode: 200, contentType: expect.stringMatching(/^text\/plain/) as string, body: '1158201444' });
-    const refused = await call('meta-leads', Buffer.alloc(0), {}, { method: 'GET', query: { ...query, 'hub.verify_token': 'guess' } });
+    expect(answer).toEqual({
+      statusCode: 200,
+      contentType: expect.stringMatching(/^text\/plain/) as string,
+      body: '1158201444',
+    });
+    const refused = await call(
+      'meta-leads',
+      Buffer.alloc(0),
+      {},
+      { method: 'GET', query: { ...query, 'hub.verify_token': 'guess' } },
+    );
     expect(refused.statusCode).toBe(403);
   });
 
   it("turns Meta's documented webhook, signed, into the Graph lead at all four providers, once", async () => {
     await seedLead();
     const answer = await call('meta-leads', webhook, signed(webhook));
-    expect(answer).toMatchObject({ statusCode: 200, body: { status: 'accepted', events: [{ eventKey: 'meta-leads:1500000000000301', status: 'accepted' }] } });
-    await expectAtEveryProvider({ name: 'Grace Brewster Hopper', email: 'grace.hopper@example.com', phone: '+14155550194' });
+    expect(answer).toMatchObject({
+      statusCode: 200,
+      body: { status: 'accepted', events: [{ eventKey: 'meta-leads:1500000000000301', status: 'accepted' }] },
+    });
+    await expectAtEveryProvider({
+      name: 'Grace Brewster Hopper',
+      email: 'grace.hopper@example.com',
+      phone: '+14155550194',
+    });
     // The lead was read once, with the page's token (masked in what the emulator recorded).
     expect(graphCalls()).toHaveLength(1);
     expect(graphCalls()[0]?.path).toContain('/1500000000000301');
     const calls = providerCalls().length;
 
     const again = await call('meta-leads', webhook, signed(webhook));
-    expect(again).toMatchObject({ statusCode: 200, body: { status: 'duplicate', events: [{ eventKey: 'meta-leads:1500000000000301', status: 'duplicate' }] } });
+    expect(again).toMatchObject({
+      statusCode: 200,
+      body: { status: 'duplicate', events: [{ eventKey: 'meta-leads:1500000000000301', status: 'duplicate' }] },
+    });
     await settledAfter(calls);
     expect(graphCalls()).toHaveLength(1);
-    for (const provider of PROVIDERS) expect(pipeline.emulator.state.contacts.filter((contact) => contact.provider === provider)).toHaveLength(1);
+    for (const provider of PROVIDERS)
+      expect(pipeline.emulator.state.contacts.filter((contact) => contact.provider === provider)).toHaveLength(1);
   });
 
   it('refuses a webhook signed with another secret 401, reading and queueing nothing', async () => {
@@ -142,18 +215,32 @@ describe('Calendly through the local pipeline', () => {
   it('turns a signed invitee.created into the contact at all four providers, once', async () => {
     const answer = await call('calendly', booking, signed(booking));
     expect(answer).toMatchObject({ statusCode: 200, body: { status: 'accepted', eventKey } });
-    await expectAtEveryProvider({ name: 'Marie Skłodowska Curie', email: 'marie.curie@example.com', phone: '+33612345678' });
+    await expectAtEveryProvider({
+      name: 'Marie Skłodowska Curie',
+      email: 'marie.curie@example.com',
+      phone: '+33612345678',
+    });
     const calls = providerCalls().length;
     // Calendly's retry is signed afresh, at a later t: still the same invitee, so a duplicate.
-    const again = await call('calendly', booking, signed(booking, SOURCE_SECRET.secret, Math.floor(Date.now() / 1000) + 1));
+    const again = await call(
+      'calendly',
+      booking,
+      signed(booking, SOURCE_SECRET.secret, Math.floor(Date.now() / 1000) + 1),
+    );
     expect(again).toMatchObject({ statusCode: 200, body: { status: 'duplicate', eventKey } });
     await settledAfter(calls);
   });
 
   it('refuses a booking signed with another key 401, and one signed too long ago 401 stale_signature', async () => {
-    expect(await call('calendly', booking, signed(booking, 'another-signing-key'))).toMatchObject({ statusCode: 401, body: { error: { code: 'invalid_signature' } } });
+    expect(await call('calendly', booking, signed(booking, 'another-signing-key'))).toMatchObject({
+      statusCode: 401,
+      body: { error: { code: 'invalid_signature' } },
+    });
     const old = Math.floor(Date.now() / 1000) - 10 * 60;
-    expect(await call('calendly', booking, signed(booking, SOURCE_SECRET.secret, old))).toMatchObject({ statusCode: 401, body: { error: { code: 'stale_signature' } } });
+    expect(await call('calendly', booking, signed(booking, SOURCE_SECRET.secret, old))).toMatchObject({
+      statusCode: 401,
+      body: { error: { code: 'stale_signature' } },
+    });
     await settledAfter(0);
   });
 });
@@ -164,16 +251,27 @@ describe('A custom route (the Gravity Forms recipe) through the local pipeline',
 
   it('turns the entry into the contact at all four providers, once', async () => {
     const answer = await call('custom', entry, headers, { route: 'gravity-forms' });
-    expect(answer).toMatchObject({ statusCode: 200, body: { status: 'accepted', eventKey: 'custom:gravity-forms:42' } });
+    expect(answer).toMatchObject({
+      statusCode: 200,
+      body: { status: 'accepted', eventKey: 'custom:gravity-forms:42' },
+    });
     await expectAtEveryProvider({ name: 'Ada Lovelace', email: 'ada@example.com', phone: '+442079460958' });
     const calls = providerCalls().length;
     const again = await call('custom', entry, headers, { route: 'gravity-forms' });
-    expect(again).toMatchObject({ statusCode: 200, body: { status: 'duplicate', eventKey: 'custom:gravity-forms:42' } });
+    expect(again).toMatchObject({
+      statusCode: 200,
+      body: { status: 'duplicate', eventKey: 'custom:gravity-forms:42' },
+    });
     await settledAfter(calls);
   });
 
   it('refuses the entry without the route token 401', async () => {
-    const answer = await call('custom', entry, { 'content-type': 'application/json', 'x-contact-relay-token': 'wrong' }, { route: 'gravity-forms' });
+    const answer = await call(
+      'custom',
+      entry,
+      { 'content-type': 'application/json', 'x-contact-relay-token': 'wrong' },
+      { route: 'gravity-forms' },
+    );
     expect(answer).toMatchObject({ statusCode: 401, body: { error: { code: 'invalid_token' } } });
   });
 });

@@ -9,7 +9,15 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { QueuePoller } from '../../local/emulator/queue-poller.js';
 import { httpApiEvent, lambdaContext } from '../../local/lambda.js';
-import { eventually, KEYS, PROVIDERS, SOURCE_SECRET, STAGE, startPipeline, type Pipeline } from '../helpers/pipeline.js';
+import {
+  eventually,
+  KEYS,
+  PROVIDERS,
+  SOURCE_SECRET,
+  STAGE,
+  startPipeline,
+  type Pipeline,
+} from '../helpers/pipeline.js';
 
 let pipeline: Pipeline;
 let poller: QueuePoller;
@@ -61,7 +69,13 @@ describe('Logs of a full delivery', () => {
     pipeline.emulator.state.faults.push({ provider: 'kirim', status: 500, times: 1 });
     for (const [index, person] of people.entries()) {
       const form = JSON.stringify({ name: person.name, email: person.email, phone: person.phone });
-      const answer = await pipeline.forms(httpApiEvent('form', 'default', form, { 'content-type': 'application/json', 'idempotency-key': `privacy-${index}` }), lambdaContext());
+      const answer = await pipeline.forms(
+        httpApiEvent('form', 'default', form, {
+          'content-type': 'application/json',
+          'idempotency-key': `privacy-${index}`,
+        }),
+        lambdaContext(),
+      );
       expect(answer.statusCode).toBe(200);
     }
     // A signed Shopify order too, through the shops function.
@@ -79,14 +93,31 @@ describe('Logs of a full delivery', () => {
     );
     expect(shopify.statusCode).toBe(200);
     await eventually(() => {
-      for (const provider of PROVIDERS) expect(pipeline.emulator.state.contacts.filter((contact) => contact.provider === provider), provider).toHaveLength(3);
+      for (const provider of PROVIDERS)
+        expect(
+          pipeline.emulator.state.contacts.filter((contact) => contact.provider === provider),
+          provider,
+        ).toHaveLength(3);
     });
     // The same people again: Chatwoot answers 422 "… has already been taken".
     const again = JSON.stringify({ name: people[0]?.name, email: people[0]?.email, phone: people[0]?.phone });
-    await pipeline.forms(httpApiEvent('form', 'default', again, { 'content-type': 'application/json', 'idempotency-key': 'privacy-again' }), lambdaContext());
+    await pipeline.forms(
+      httpApiEvent('form', 'default', again, {
+        'content-type': 'application/json',
+        'idempotency-key': 'privacy-again',
+      }),
+      lambdaContext(),
+    );
     // A submission we skip: its reason names what is wrong with the email and the phone, never the values.
-    const unusable = JSON.stringify({ name: 'Carol', email: 'carol.smith@mail_server.example', phone: '+1 212 555 019' });
-    const skipped = await pipeline.forms(httpApiEvent('form', 'default', unusable, { 'content-type': 'application/json' }), lambdaContext());
+    const unusable = JSON.stringify({
+      name: 'Carol',
+      email: 'carol.smith@mail_server.example',
+      phone: '+1 212 555 019',
+    });
+    const skipped = await pipeline.forms(
+      httpApiEvent('form', 'default', unusable, { 'content-type': 'application/json' }),
+      lambdaContext(),
+    );
     expect(JSON.parse(skipped.body as string)).toMatchObject({ status: 'skipped' });
     const json = { 'content-type': 'application/json' };
     for (const { phone, digits } of typedPhones) {
@@ -100,7 +131,11 @@ describe('Logs of a full delivery', () => {
     }
     // Accepted events whose key the sender built from a phone and an email: logged with every delivery outcome.
     for (const [index, { key }] of personalKeys.entries()) {
-      const form = JSON.stringify({ name: 'Dora Hale', email: `dora.hale.${index}@example.org`, phone: `+1212555016${index}` });
+      const form = JSON.stringify({
+        name: 'Dora Hale',
+        email: `dora.hale.${index}@example.org`,
+        phone: `+1212555016${index}`,
+      });
       const event = httpApiEvent('form', 'default', form, { ...json, 'idempotency-key': key });
       const answer = JSON.parse((await pipeline.forms(event, lambdaContext())).body as string) as unknown;
       expect(answer).toMatchObject({ status: 'accepted', eventKey: `form:default:${key}` });
@@ -114,7 +149,11 @@ describe('Logs of a full delivery', () => {
     expect(logs).toContain('"status":"exists"');
     expect(logs).toContain('"message":"webhook skipped"');
     for (const secret of pipeline.secretValues) expect(logs, 'a secret value').not.toContain(secret);
-    for (const person of [...people, { email: 'john@example.com', digits: '4155550132' }, { email: 'carol.smith@mail_server.example', digits: '212 555 019' }]) {
+    for (const person of [
+      ...people,
+      { email: 'john@example.com', digits: '4155550132' },
+      { email: 'carol.smith@mail_server.example', digits: '212 555 019' },
+    ]) {
       expect(logs, person.email).not.toContain(person.email);
       expect(logs, person.digits).not.toContain(person.digits);
     }
@@ -145,14 +184,36 @@ describe('Key rotation end to end', () => {
     pipeline.emulator.state.secrets.set(secretName, JSON.stringify({ apiKey: 'rotated-2chat-key' }));
     pipeline.emulator.state.credentials.twochat.delete(KEYS.twochat);
     pipeline.emulator.state.credentials.twochat.add('rotated-2chat-key');
-    const secretReads = () => pipeline.emulator.state.requests.filter((request) => request.provider === 'secretsmanager' && (request.body as { SecretId?: string }).SecretId === secretName).length;
+    const secretReads = () =>
+      pipeline.emulator.state.requests.filter(
+        (request) =>
+          request.provider === 'secretsmanager' && (request.body as { SecretId?: string }).SecretId === secretName,
+      ).length;
     const before = secretReads();
 
     const form = JSON.stringify({ name: 'Rosa Rotation', email: 'rosa@example.com', phone: '+12125550188' });
-    expect((await pipeline.forms(httpApiEvent('form', 'default', form, { 'content-type': 'application/json', 'idempotency-key': 'rotation-1' }), lambdaContext())).statusCode).toBe(200);
-    await eventually(() => expect(pipeline.emulator.state.contacts.filter((contact) => contact.provider === 'twochat' && contact.email === 'rosa@example.com')).toHaveLength(1));
+    expect(
+      (
+        await pipeline.forms(
+          httpApiEvent('form', 'default', form, {
+            'content-type': 'application/json',
+            'idempotency-key': 'rotation-1',
+          }),
+          lambdaContext(),
+        )
+      ).statusCode,
+    ).toBe(200);
+    await eventually(() =>
+      expect(
+        pipeline.emulator.state.contacts.filter(
+          (contact) => contact.provider === 'twochat' && contact.email === 'rosa@example.com',
+        ),
+      ).toHaveLength(1),
+    );
 
-    const twochat = pipeline.emulator.state.requests.filter((request) => request.provider === 'twochat' && request.path.includes('rosa') === false);
+    const twochat = pipeline.emulator.state.requests.filter(
+      (request) => request.provider === 'twochat' && request.path.includes('rosa') === false,
+    );
     expect(twochat.some((request) => request.status === 401)).toBe(true);
     expect(secretReads() - before).toBe(1);
   });

@@ -22,7 +22,10 @@ function copyService(): string {
   return dir;
 }
 
-const badRoutes = JSON.stringify({ accounts: { twochat: { provider: 'twochat' } }, sources: { form: { default: { deliverTo: ['twochat', 'ghost'] } } } });
+const badRoutes = JSON.stringify({
+  accounts: { twochat: { provider: 'twochat' } },
+  sources: { form: { default: { deliverTo: ['twochat', 'ghost'] } } },
+});
 
 const osls = (dir: string) => oslsWithoutCredentials(dir, ['package', '--stage', 'ci'], { timeoutMs: 180_000 });
 
@@ -91,9 +94,14 @@ describe('npm start with an invalid route config', () => {
   it('exits before starting anything, naming the field', async () => {
     const dir = copyService();
     writeFileSync(path.join(dir, 'config/routes.json'), badRoutes);
-    const result = await run(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'scripts/start.ts'], { cwd: dir, timeoutMs: 60_000 });
+    const result = await run(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'scripts/start.ts'], {
+      cwd: dir,
+      timeoutMs: 60_000,
+    });
     expect(result.code).toBe(1);
-    expect(result.output).toContain('npm start: invalid route config config/routes.json: sources.form.default.deliverTo[1]: unknown account "ghost"');
+    expect(result.output).toContain(
+      'npm start: invalid route config config/routes.json: sources.form.default.deliverTo[1]: unknown account "ghost"',
+    );
     expect(result.output).not.toContain('Server ready');
   });
 });

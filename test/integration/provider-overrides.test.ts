@@ -163,7 +163,10 @@ describe('npm start with PROVIDER_URL_* and SHOPIFY_ADMIN_URL set', () => {
     expect(at('shopify').map((r) => [r.method, r.status])).toContainEqual(['POST', 200]);
     await eventually(() => {
       for (const provider of PROVIDERS) {
-        expect(contactsAt(provider).filter((contact) => contact.phone === '+4930901820'), provider).toHaveLength(1);
+        expect(
+          contactsAt(provider).filter((contact) => contact.phone === '+4930901820'),
+          provider,
+        ).toHaveLength(1);
       }
     });
   });

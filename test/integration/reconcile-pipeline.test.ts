@@ -31,13 +31,37 @@ const order = (number: number, phone: string, email: string): AdminOrderNode => 
   phone: null,
   createdAt: new Date(Date.now() - number * 60_000).toISOString(),
   totalPriceSet: { shopMoney: { amount: '25.00', currencyCode: 'EUR' } },
-  customer: { id: `gid://shopify/Customer/70000000000000${number}`, firstName: 'Order', lastName: `Number${number}`, email, phone: null, defaultAddress: null, emailMarketingConsent: null, smsMarketingConsent: null },
-  billingAddress: { firstName: 'Order', lastName: `Number${number}`, phone, countryCodeV2: 'DE', address1: null, address2: null, city: 'Berlin', province: null, zip: null },
+  customer: {
+    id: `gid://shopify/Customer/70000000000000${number}`,
+    firstName: 'Order',
+    lastName: `Number${number}`,
+    email,
+    phone: null,
+    defaultAddress: null,
+    emailMarketingConsent: null,
+    smsMarketingConsent: null,
+  },
+  billingAddress: {
+    firstName: 'Order',
+    lastName: `Number${number}`,
+    phone,
+    countryCodeV2: 'DE',
+    address1: null,
+    address2: null,
+    city: 'Berlin',
+    province: null,
+    zip: null,
+  },
   shippingAddress: null,
 });
 
 async function queueDepth(): Promise<number> {
-  const { Attributes = {} } = await pipeline.sqs.send(new GetQueueAttributesCommand({ QueueUrl: pipeline.resources.queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+  const { Attributes = {} } = await pipeline.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: pipeline.resources.queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages'],
+    }),
+  );
   return Number(Attributes['ApproximateNumberOfMessages'] ?? 0);
 }
 
@@ -49,11 +73,17 @@ describe('Function: reconcile handler (local pipeline)', () => {
 
     // The webhook of the first order was accepted earlier, under the order's event key.
     const route = findRoute(parseRoutesConfig(routesFile), 'shopify', 'default') as ResolvedRoute;
-    const endpoint = { endpoint: pipeline.emulator.url, region: 'us-east-1', credentials: { accessKeyId: 't', secretAccessKey: 't' } };
+    const endpoint = {
+      endpoint: pipeline.emulator.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 't', secretAccessKey: 't' },
+    };
     const store = createDynamoStore({ tableName: pipeline.resources.tableName, client: new DynamoDBClient(endpoint) });
     const queue = createSqsQueue(pipeline.resources.queueUrl, pipeline.sqs);
     const { contact } = mapShopifyOrder(fromAdminGraphqlOrder(arrived), route, SHOP, new Date());
-    expect(await acceptEvent(contact, route, shopifyOrderEventKey(SHOP, arrived.id), { store, queue })).toBe('accepted');
+    expect(await acceptEvent(contact, route, shopifyOrderEventKey(SHOP, arrived.id), { store, queue })).toBe(
+      'accepted',
+    );
     expect(await queueDepth()).toBe(1);
 
     const [report] = await pipeline.reconcile({}, lambdaContext('contact-relay-itest-reconcile'));
@@ -64,10 +94,17 @@ describe('Function: reconcile handler (local pipeline)', () => {
     // Both orders reach every provider, each once; the missed one with its German number made E.164.
     const poller = pipeline.startPoller();
     await eventually(() => {
-      for (const provider of PROVIDERS) expect(pipeline.emulator.state.contacts.filter((c) => c.provider === provider), provider).toHaveLength(2);
+      for (const provider of PROVIDERS)
+        expect(
+          pipeline.emulator.state.contacts.filter((c) => c.provider === provider),
+          provider,
+        ).toHaveLength(2);
     });
     await poller.stop();
-    const phones = pipeline.emulator.state.contacts.filter((c) => c.provider === 'kirim').map((c) => c.phone).sort();
+    const phones = pipeline.emulator.state.contacts
+      .filter((c) => c.provider === 'kirim')
+      .map((c) => c.phone)
+      .sort();
     expect(phones).toEqual(['+4915123456789', '+4930901820']);
 
     // A second run finds nothing new: the checkpoint moved and dedupe holds both orders.

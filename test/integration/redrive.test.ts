@@ -42,19 +42,25 @@ let http: HttpClient;
 let queue: { queueUrl: string; queueArn: string; dlqUrl: string; dlqArn: string };
 
 async function arnOf(queueUrl: string): Promise<string> {
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+  );
   return Attributes?.['QueueArn'] as string;
 }
 
 async function countIn(queueUrl: string): Promise<number> {
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+  );
   return Number(Attributes?.['ApproximateNumberOfMessages']);
 }
 
 async function receiveAll(queueUrl: string, expected: number): Promise<string[]> {
   const bodies: string[] = [];
   for (let round = 0; round < 10 && bodies.length < expected; round++) {
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
     bodies.push(...Messages.map((message) => message.Body ?? ''));
   }
   return bodies;
@@ -62,7 +68,13 @@ async function receiveAll(queueUrl: string, expected: number): Promise<string[]>
 
 function checkHealth(): () => Promise<AccountHealth[]> {
   const baseUrls = Object.fromEntries(PROVIDERS.map((provider) => [provider, `${emulator.url}/${provider}`]));
-  return () => checkProviderAccounts(routes, { stage: STAGE, secrets: new SecretStore({ client: secretsClient }), http, baseUrls });
+  return () =>
+    checkProviderAccounts(routes, {
+      stage: STAGE,
+      secrets: new SecretStore({ client: secretsClient }),
+      http,
+      baseUrls,
+    });
 }
 
 const jobs = Array.from({ length: 13 }, (_, index) => JSON.stringify({ job: index }));
@@ -74,7 +86,12 @@ beforeAll(async () => {
       [`contact-relay/${STAGE}/provider/twochat`]: { apiKey: 'rd-2chat' },
       [`contact-relay/${STAGE}/provider/kirim`]: { token: 'rd-kirim', phoneNumberId: '106540352242922' },
       [`contact-relay/${STAGE}/provider/callbell`]: { token: 'rd-callbell' },
-      [`contact-relay/${STAGE}/provider/chatwoot`]: { baseUrl: 'https://online.99digital.co.il', accountId: 1, inboxId: 1, accessToken: 'rd-chatwoot' },
+      [`contact-relay/${STAGE}/provider/chatwoot`]: {
+        baseUrl: 'https://online.99digital.co.il',
+        accountId: 1,
+        inboxId: 1,
+        accessToken: 'rd-chatwoot',
+      },
     },
     credentials: { twochat: ['rd-2chat'], kirim: ['rd-kirim'], callbell: ['rd-callbell'], chatwoot: ['rd-chatwoot'] },
   });
@@ -82,7 +99,8 @@ beforeAll(async () => {
   secretsClient = new SecretsManagerClient({ endpoint: emulator.url, region: 'us-east-1', credentials });
   http = createHttpClient({ connectTimeoutMs: 1000, responseTimeoutMs: 1000 });
 
-  const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'redrive-test-delivery-dlq' }))).QueueUrl as string;
+  const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'redrive-test-delivery-dlq' })))
+    .QueueUrl as string;
   const dlqArn = await arnOf(dlqUrl);
   const queueUrl = (
     await sqs.send(
@@ -124,7 +142,11 @@ describe('Function: redriveDeadLetters', () => {
     await deadLetter(jobs);
     emulator.state.faults.push({ provider: 'kirim', status: 503, times: 10 });
     const report = await redriveDeadLetters({ sqs, ...queue, checkHealth: checkHealth() });
-    expect(report).toMatchObject({ dlqMessages: jobs.length, started: false, unhealthy: [{ account: 'kirim', provider: 'kirim', status: 'unreachable' }] });
+    expect(report).toMatchObject({
+      dlqMessages: jobs.length,
+      started: false,
+      unhealthy: [{ account: 'kirim', provider: 'kirim', status: 'unreachable' }],
+    });
     expect(!report.started && report.reason).toMatch(/kirim \(unreachable\).*providers answer again/);
     expect(emulator.aws?.moveTasks).toHaveLength(0);
     expect(await countIn(queue.dlqUrl)).toBe(jobs.length);
@@ -135,12 +157,20 @@ describe('Function: redriveDeadLetters', () => {
     await deadLetter(jobs);
     const report = await redriveDeadLetters({ sqs, ...queue, checkHealth: checkHealth() });
     expect(report).toMatchObject({ dlqMessages: jobs.length, started: true, taskHandle: expect.any(String) });
-    expect(emulator.aws?.moveTasks.at(-1)).toMatchObject({ SourceArn: queue.dlqArn, DestinationArn: queue.queueArn, Status: 'COMPLETED' });
+    expect(emulator.aws?.moveTasks.at(-1)).toMatchObject({
+      SourceArn: queue.dlqArn,
+      DestinationArn: queue.queueArn,
+      Status: 'COMPLETED',
+    });
     expect((await receiveAll(queue.queueUrl, jobs.length)).sort()).toEqual([...jobs].sort());
     expect(await countIn(queue.dlqUrl)).toBe(0);
 
     // The next scheduled run finds nothing to do.
-    expect(await redriveDeadLetters({ sqs, ...queue, checkHealth: checkHealth() })).toMatchObject({ dlqMessages: 0, started: false, reason: 'dead-letter queue is empty' });
+    expect(await redriveDeadLetters({ sqs, ...queue, checkHealth: checkHealth() })).toMatchObject({
+      dlqMessages: 0,
+      started: false,
+      reason: 'dead-letter queue is empty',
+    });
   });
 });
 

@@ -13,7 +13,7 @@ import { findRoute, parseRoutesConfig, type ResolvedRoute } from '../../shared/c
 import { acceptEvent, NotAcceptedError, signedBodyKey } from '../../shared/ingest.js';
 import { createSqsQueue } from '../../shared/queue.js';
 import { mapShopifyOrder, ShopifyOrderSchema, shopifyOrderEventKey } from '../../shared/shopify/orders.js';
-import { type AdminOrderNode } from '../../shared/shopify/admin-orders.js';
+import type { AdminOrderNode } from '../../shared/shopify/admin-orders.js';
 import { createDynamoStore, type OutcomeStore } from '../../shared/store.js';
 import routesFile from '../../config/routes.json' with { type: 'json' };
 import { loadFunctionRoles, type FunctionRole, type FunctionRoles } from '../../local/emulator/iam.js';
@@ -50,8 +50,7 @@ afterAll(async () => {
 
 const route = findRoute(parseRoutesConfig(routesFile), 'shopify', 'default') as ResolvedRoute;
 const sign = (body: Buffer) => createHmac('sha256', SOURCE_SECRET.secret).update(body).digest('base64');
-const fixture = (name: string) =>
-  readFileSync(new URL(`../fixtures/shopify/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string) => readFileSync(new URL(`../fixtures/shopify/${name}`, import.meta.url), 'utf8');
 
 /** The billing-phone order sample as another order of the reconciled shop. */
 function order(number: number): { gid: string; body: Buffer } {

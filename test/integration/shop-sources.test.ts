@@ -29,7 +29,10 @@ afterAll(async () => {
 beforeEach(() => pipeline.emulator.state.reset());
 
 async function post(source: 'shopify' | 'woocommerce', body: Buffer, headers: Record<string, string>) {
-  const result = await pipeline.shops({ ...httpApiEvent(source, 'default', body.toString('base64'), headers), isBase64Encoded: true }, lambdaContext());
+  const result = await pipeline.shops(
+    { ...httpApiEvent(source, 'default', body.toString('base64'), headers), isBase64Encoded: true },
+    lambdaContext(),
+  );
   return { statusCode: result.statusCode, body: JSON.parse(result.body as string) as Record<string, unknown> };
 }
 
@@ -43,13 +46,24 @@ const shopifyHeaders = (body: Buffer, eventId: string) => ({
   'x-shopify-hmac-sha256': sign(body),
 });
 
-const providerRequests = () => pipeline.emulator.state.requests.filter((request) => (PROVIDERS as readonly string[]).includes(request.provider));
+const providerRequests = () =>
+  pipeline.emulator.state.requests.filter((request) => (PROVIDERS as readonly string[]).includes(request.provider));
 const createBodies = () =>
-  Object.fromEntries(PROVIDERS.map((provider) => [provider, pipeline.emulator.state.requests.find((request) => request.provider === provider && request.method === 'POST')?.body]));
+  Object.fromEntries(
+    PROVIDERS.map((provider) => [
+      provider,
+      pipeline.emulator.state.requests.find((request) => request.provider === provider && request.method === 'POST')
+        ?.body,
+    ]),
+  );
 
 async function contactsAtEveryProvider(): Promise<void> {
   await eventually(() => {
-    for (const provider of PROVIDERS) expect(pipeline.emulator.state.contacts.filter((contact) => contact.provider === provider), provider).toHaveLength(1);
+    for (const provider of PROVIDERS)
+      expect(
+        pipeline.emulator.state.contacts.filter((contact) => contact.provider === provider),
+        provider,
+      ).toHaveLength(1);
   });
 }
 
@@ -61,24 +75,52 @@ describe('Shop sources through the local pipeline', () => {
     const body = fixture('shopify/orders-create-billing-phone.json');
     const headers = shopifyHeaders(body, '98880550-7158-44d4-b7cd-2c97c8a091b5');
     const answer = await post('shopify', body, headers);
-    expect(answer).toEqual({ statusCode: 200, body: { status: 'accepted', eventKey: 'shopify:jsmith.myshopify.com:event:98880550-7158-44d4-b7cd-2c97c8a091b5' } });
+    expect(answer).toEqual({
+      statusCode: 200,
+      body: { status: 'accepted', eventKey: 'shopify:jsmith.myshopify.com:event:98880550-7158-44d4-b7cd-2c97c8a091b5' },
+    });
     await contactsAtEveryProvider();
     httpContact = createBodies();
-    expect(httpContact['kirim']).toMatchObject({ name: 'John Smith', email: 'john@example.com', phone_number: '+14155550132' });
-    expect(httpContact['twochat']).toMatchObject({ first_name: 'John', last_name: 'Smith', contact_detail: [{ type: 'PH', value: '+14155550132' }, { type: 'E', value: 'john@example.com' }] });
+    expect(httpContact['kirim']).toMatchObject({
+      name: 'John Smith',
+      email: 'john@example.com',
+      phone_number: '+14155550132',
+    });
+    expect(httpContact['twochat']).toMatchObject({
+      first_name: 'John',
+      last_name: 'Smith',
+      contact_detail: [
+        { type: 'PH', value: '+14155550132' },
+        { type: 'E', value: 'john@example.com' },
+      ],
+    });
 
     const before = providerRequests().length;
     const again = await post('shopify', body, headers);
-    expect(again).toEqual({ statusCode: 200, body: { status: 'duplicate', eventKey: 'shopify:jsmith.myshopify.com:event:98880550-7158-44d4-b7cd-2c97c8a091b5' } });
+    expect(again).toEqual({
+      statusCode: 200,
+      body: {
+        status: 'duplicate',
+        eventKey: 'shopify:jsmith.myshopify.com:event:98880550-7158-44d4-b7cd-2c97c8a091b5',
+      },
+    });
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(providerRequests()).toHaveLength(before);
   });
 
   it('the same order delivered through EventBridge gives the same contact', async () => {
-    const payload = JSON.parse(fixture('shopify/orders-create-billing-phone.json').toString('utf8')) as Record<string, unknown>;
-    const envelope = JSON.parse(fixture('shopify/eventbridge-orders-create.json').toString('utf8')) as ShopifyEventBridgeEvent;
+    const payload = JSON.parse(fixture('shopify/orders-create-billing-phone.json').toString('utf8')) as Record<
+      string,
+      unknown
+    >;
+    const envelope = JSON.parse(
+      fixture('shopify/eventbridge-orders-create.json').toString('utf8'),
+    ) as ShopifyEventBridgeEvent;
     // A fresh pipeline state and a new event id: the contact is created from the bus event alone.
-    const event = { ...envelope, detail: { payload, metadata: { ...envelope.detail.metadata, 'X-Shopify-Event-Id': randomUUID() } } } as ShopifyEventBridgeEvent;
+    const event = {
+      ...envelope,
+      detail: { payload, metadata: { ...envelope.detail.metadata, 'X-Shopify-Event-Id': randomUUID() } },
+    } as ShopifyEventBridgeEvent;
     const outcome = await pipeline.shopifyEvents(event, lambdaContext('contact-relay-itest-shopifyEvents'));
     expect(outcome).toMatchObject({ status: 'accepted' });
     await contactsAtEveryProvider();
@@ -99,11 +141,17 @@ describe('Shop sources through the local pipeline', () => {
     });
     expect(answer).toMatchObject({ statusCode: 200, body: { status: 'accepted' } });
     await contactsAtEveryProvider();
-    expect(createBodies()['kirim']).toMatchObject({ name: 'John Doe', email: 'john.doe@example.com', phone_number: '+14155550132' });
+    expect(createBodies()['kirim']).toMatchObject({
+      name: 'John Doe',
+      email: 'john.doe@example.com',
+      phone_number: '+14155550132',
+    });
   });
 
   it('WooCommerce: the unsigned creation ping gets exactly 200, and nothing is queued', async () => {
-    const answer = await post('woocommerce', Buffer.from('webhook_id=12'), { 'content-type': 'application/x-www-form-urlencoded' });
+    const answer = await post('woocommerce', Buffer.from('webhook_id=12'), {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
     expect(answer).toEqual({ statusCode: 200, body: { status: 'ignored', reason: 'webhook creation ping' } });
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(providerRequests()).toEqual([]);

@@ -58,7 +58,18 @@ describe('Soak: webhooks under random provider faults and re-deliveries', () => 
   it('exercised what it claims to: every source, every fault kind at the stated rate, re-deliveries, dead letters', () => {
     expect(result?.ok).toBe(true);
     // Every source but Meta Lead Ads, whose leads deliver reads from the Graph API (lead-sources.test.ts covers it).
-    const sources = ['calendly', 'custom', 'form', 'google-forms', 'jotform', 'shopify', 'tally', 'typeform', 'webflow', 'woocommerce'];
+    const sources = [
+      'calendly',
+      'custom',
+      'form',
+      'google-forms',
+      'jotform',
+      'shopify',
+      'tally',
+      'typeform',
+      'webflow',
+      'woocommerce',
+    ];
     expect(Object.keys(result.webhooks.bySource).sort()).toEqual(sources);
     expect(result.webhooks.accepted).toBe(240);
     expect(result.webhooks.redeliveries).toBeGreaterThan(0);
@@ -69,7 +80,10 @@ describe('Soak: webhooks under random provider faults and re-deliveries', () => 
       expect(figures.faultShare, provider).toBeLessThan(0.3);
     }
     for (const kind of RANDOM_FAULT_KINDS) {
-      expect(Object.values(result.providers).reduce((sum, figures) => sum + figures.faults[kind], 0), kind).toBeGreaterThan(0);
+      expect(
+        Object.values(result.providers).reduce((sum, figures) => sum + figures.faults[kind], 0),
+        kind,
+      ).toBeGreaterThan(0);
     }
     expect(result.queue.parked).toBeGreaterThan(0);
     expect(result.queue.redriven).toBeGreaterThanOrEqual(result.queue.parked);
@@ -85,21 +99,31 @@ describe('Emulator: random faults (what the soak injects)', () => {
   afterAll(() => emulator.close());
 
   const call = (path: string, init?: RequestInit) => fetch(`${emulator.url}${path}`, init);
-  const search = () => call('/twochat/open/contacts/search?query=%2B14155550132', { headers: { 'x-user-api-key': 'rf-key' } }).then((response) => ({ status: response.status, retryAfter: response.headers.get('retry-after') }));
+  const search = () =>
+    call('/twochat/open/contacts/search?query=%2B14155550132', { headers: { 'x-user-api-key': 'rf-key' } }).then(
+      (response) => ({ status: response.status, retryAfter: response.headers.get('retry-after') }),
+    );
   const setFaults = (body: unknown) => call('/_emulator/random-faults', { method: 'POST', body: JSON.stringify(body) });
 
   it('answers the drawn share of requests with the drawn kind, and counts them', async () => {
     await call('/_emulator/requests', { method: 'DELETE' });
-    expect((await setFaults({ rate: 1, mix: { '429': 1 }, retryAfterSeconds: 2, providers: ['twochat'], seed: 1 })).status).toBe(201);
+    expect(
+      (await setFaults({ rate: 1, mix: { '429': 1 }, retryAfterSeconds: 2, providers: ['twochat'], seed: 1 })).status,
+    ).toBe(201);
     expect(await search()).toEqual({ status: 429, retryAfter: '2' });
     expect((await setFaults({ rate: 1, mix: { '503': 1 }, providers: ['twochat'] })).status).toBe(201);
     expect((await search()).status).toBe(503);
     // Other providers have no plan.
     expect((await call('/kirim/v1/accounts', { headers: { authorization: 'Bearer rf-kirim' } })).status).toBe(200);
-    const state = (await (await call('/_emulator/random-faults')).json()) as { injected: Record<string, Record<string, number>>; draws: Record<string, number> };
+    const state = (await (await call('/_emulator/random-faults')).json()) as {
+      injected: Record<string, Record<string, number>>;
+      draws: Record<string, number>;
+    };
     expect(state.injected['twochat']).toMatchObject({ '429': 1, '503': 1 });
     expect(state.draws).toMatchObject({ twochat: 2, kirim: 0 });
-    expect(emulator.state.requests.filter((request) => request.provider === 'twochat').map((request) => request.fault)).toEqual(['429', '503']);
+    expect(
+      emulator.state.requests.filter((request) => request.provider === 'twochat').map((request) => request.fault),
+    ).toEqual(['429', '503']);
   });
 
   it('resets the connection, or holds the answer of a served request (a create that is done but answered late)', async () => {
@@ -140,6 +164,9 @@ describe('Emulator: random faults (what the soak injects)', () => {
     [{ rate: 0.2, providers: ['whatsapp'] }, 'providers must be a list of twochat, kirim, callbell, chatwoot'],
   ])('refuses %j', async (body, message) => {
     const response = await setFaults(body);
-    expect([response.status, await response.json()]).toEqual([400, { error: { code: 'invalid_random_faults', message } }]);
+    expect([response.status, await response.json()]).toEqual([
+      400,
+      { error: { code: 'invalid_random_faults', message } },
+    ]);
   });
 });

@@ -13,7 +13,12 @@ import { findRoute, parseRoutesConfig, type ResolvedRoute, type RoutesConfig } f
 import { DeliveryIncompleteError, deliverJob, deliverQueuedJob } from '../../shared/delivery.js';
 import { createHttpClient, type HttpClient } from '../../shared/http.js';
 import { toDeliveryJob } from '../../shared/jobs.js';
-import { LeadFetchTransientError, LeadUnavailableError, type LeadFetcher, type MetaLeadReference } from '../../shared/leads.js';
+import {
+  LeadFetchTransientError,
+  LeadUnavailableError,
+  type LeadFetcher,
+  type MetaLeadReference,
+} from '../../shared/leads.js';
 import { createLogger } from '../../shared/logging.js';
 import type { ProviderContext } from '../../shared/providers/types.js';
 import { SecretStore } from '../../shared/secrets.js';
@@ -27,8 +32,7 @@ import { jsonLines, monitoringFilters, publish } from '../helpers/metric-filters
 const STAGE = 'delivery';
 const KIRIM_SECRET = `contact-relay/${STAGE}/provider/kirim`;
 const kirimSecret = { token: 'key-kirim', phoneNumberId: '106540352242922' };
-const TWOCHAT_SECRET_ARN =
-  `arn:aws:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUNT}:secret:contact-relay/${STAGE}/provider/twochat-??????`;
+const TWOCHAT_SECRET_ARN = `arn:aws:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUNT}:secret:contact-relay/${STAGE}/provider/twochat-??????`;
 
 let emulator: Emulator;
 let dynamo: Awaited<ReturnType<typeof startDynalite>>;
@@ -258,7 +262,10 @@ describe('Function: deliverQueuedJob', () => {
 
     const lines = await logged(async () => {
       const stale = deliverQueuedJob(jobBody(contact), { ...deps, receiveCount: 1 });
-      const staleSettled = stale.then(() => undefined, (error: unknown) => error);
+      const staleSettled = stale.then(
+        () => undefined,
+        (error: unknown) => error,
+      );
       await new Promise((resolve) => setTimeout(resolve, 800));
       // The job comes back while the first attempt still waits for 2Chat: the lease has run out, so it is taken over.
       const outcomes = await deliverQueuedJob(jobBody(contact), { ...deps, receiveCount: 2 });
@@ -318,7 +325,12 @@ describe('Function: deliverJob (lead jobs)', () => {
     emulator.state.secrets.set(KIRIM_SECRET, JSON.stringify(kirimSecret));
     const eventKey = 'meta-leads:once-per-receive';
     const { fetcher, calls } = fakeFetcher(async (key) => ({ contact: leadContact(key) }));
-    const deliveries = await deliverJob(leadJob(eventKey), { routes: leadRoutes, providers: providers(), store: await freshStore(), leads: fetcher });
+    const deliveries = await deliverJob(leadJob(eventKey), {
+      routes: leadRoutes,
+      providers: providers(),
+      store: await freshStore(),
+      leads: fetcher,
+    });
     expect(deliveries.map(({ outcome, by }) => [outcome.account, outcome.status, by])).toEqual([
       ['twochat', 'created', 'delivered'],
       ['kirim', 'created', 'delivered'],
@@ -374,15 +386,30 @@ describe('Function: deliverJob (lead jobs)', () => {
     const { fetcher, calls } = fakeFetcher(async () => {
       throw new LeadUnavailableError('meta_token_invalid', message, 400);
     });
-    const deliveries = await deliverJob(leadJob('meta-leads:unavailable'), { routes: leadRoutes, providers: providers(), store, leads: fetcher });
+    const deliveries = await deliverJob(leadJob('meta-leads:unavailable'), {
+      routes: leadRoutes,
+      providers: providers(),
+      store,
+      leads: fetcher,
+    });
     expect(deliveries.map(({ outcome }) => outcome)).toEqual([
-      { account: 'twochat', provider: 'twochat', status: 'failed', code: 'meta_token_invalid', httpStatus: 400, message },
+      {
+        account: 'twochat',
+        provider: 'twochat',
+        status: 'failed',
+        code: 'meta_token_invalid',
+        httpStatus: 400,
+        message,
+      },
       { account: 'kirim', provider: 'kirim', status: 'failed', code: 'meta_token_invalid', httpStatus: 400, message },
     ]);
     expect(calls).toHaveLength(1);
     expect(emulator.state.contacts).toEqual([]);
     // Failed is final: the next receive finds both settled.
-    expect(await store.claimOutcome('meta-leads:unavailable', 'kirim')).toMatchObject({ kind: 'settled', outcome: { status: 'failed' } });
+    expect(await store.claimOutcome('meta-leads:unavailable', 'kirim')).toMatchObject({
+      kind: 'settled',
+      outcome: { status: 'failed' },
+    });
   });
 
   it('leaves every account transient when the lead cannot be read now, so the queue brings the job back', async () => {
@@ -393,16 +420,36 @@ describe('Function: deliverJob (lead jobs)', () => {
       throw new LeadFetchTransientError('the Graph API could not give lead 1500000000000301 now (Graph error 4)', 400);
     });
     const body = JSON.stringify(leadJob('meta-leads:transient'));
-    const deps = { routes: leadRoutes, providers: providers(), store, leads: fetcher, logger: createLogger('contact-relay') };
+    const deps = {
+      routes: leadRoutes,
+      providers: providers(),
+      store,
+      leads: fetcher,
+      logger: createLogger('contact-relay'),
+    };
     let failure: unknown;
     await logged(async () => {
       failure = await deliverQueuedJob(body, { ...deps, receiveCount: 1 }).catch((error: unknown) => error);
     });
     expect(failure).toEqual(new DeliveryIncompleteError('2 provider account(s) not reached yet: twochat, kirim'));
     const deliveries = await deliverJob(leadJob('meta-leads:transient'), deps);
-    expect(deliveries.map(({ outcome }) => [outcome.account, outcome.status, 'message' in outcome ? outcome.message : undefined])).toEqual([
-      ['twochat', 'transient', 'the lead could not be read yet: the Graph API could not give lead 1500000000000301 now (Graph error 4)'],
-      ['kirim', 'transient', 'the lead could not be read yet: the Graph API could not give lead 1500000000000301 now (Graph error 4)'],
+    expect(
+      deliveries.map(({ outcome }) => [
+        outcome.account,
+        outcome.status,
+        'message' in outcome ? outcome.message : undefined,
+      ]),
+    ).toEqual([
+      [
+        'twochat',
+        'transient',
+        'the lead could not be read yet: the Graph API could not give lead 1500000000000301 now (Graph error 4)',
+      ],
+      [
+        'kirim',
+        'transient',
+        'the lead could not be read yet: the Graph API could not give lead 1500000000000301 now (Graph error 4)',
+      ],
     ]);
     expect(emulator.state.contacts).toEqual([]);
   });

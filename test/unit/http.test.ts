@@ -1,7 +1,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHttpClient, HttpConnectionError, HttpResponseTooLargeError, HttpTimeoutError, HttpTransportError } from '../../shared/http.js';
+import {
+  createHttpClient,
+  HttpConnectionError,
+  HttpResponseTooLargeError,
+  HttpTimeoutError,
+  HttpTransportError,
+} from '../../shared/http.js';
 import { freePort } from '../../local/processes.js';
 
 let server: http.Server;
@@ -19,7 +25,13 @@ beforeAll(async () => {
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       response.writeHead(201, { 'content-type': 'application/json', 'x-multi': ['a', 'b'] });
-      response.end(JSON.stringify({ method: request.method, body: Buffer.concat(chunks).toString(), header: request.headers['x-test'] }));
+      response.end(
+        JSON.stringify({
+          method: request.method,
+          body: Buffer.concat(chunks).toString(),
+          header: request.headers['x-test'],
+        }),
+      );
     });
   });
   server.on('connection', () => connections++);
@@ -34,7 +46,12 @@ afterAll(async () => {
 describe('Function: createHttpClient', () => {
   it('sends the method, headers and body and reads status, headers and body', async () => {
     const client = createHttpClient();
-    const response = await client.request({ method: 'POST', url: `${base}/echo`, headers: { 'x-test': 'yes' }, body: '{"a":1}' });
+    const response = await client.request({
+      method: 'POST',
+      url: `${base}/echo`,
+      headers: { 'x-test': 'yes' },
+      body: '{"a":1}',
+    });
     expect(response.status).toBe(201);
     expect(response.headers['x-multi']).toBe('a, b');
     expect(JSON.parse(response.body)).toEqual({ method: 'POST', body: '{"a":1}', header: 'yes' });
@@ -70,7 +87,9 @@ describe('Function: createHttpClient', () => {
   it('reports a refused connection as a connection error', async () => {
     const client = createHttpClient();
     const port = await freePort();
-    const error = await client.request({ method: 'GET', url: `http://127.0.0.1:${port}/` }).catch((caught: unknown) => caught);
+    const error = await client
+      .request({ method: 'GET', url: `http://127.0.0.1:${port}/` })
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(HttpConnectionError);
     expect(error).toBeInstanceOf(HttpTransportError);
     expect((error as HttpConnectionError).code).toBe('ECONNREFUSED');
@@ -79,7 +98,9 @@ describe('Function: createHttpClient', () => {
 
   it('refuses URLs that are not http or https', async () => {
     const client = createHttpClient();
-    await expect(client.request({ method: 'GET', url: 'ftp://example.com/x' })).rejects.toThrow('unsupported URL protocol');
+    await expect(client.request({ method: 'GET', url: 'ftp://example.com/x' })).rejects.toThrow(
+      'unsupported URL protocol',
+    );
     client.close();
   });
 });

@@ -5,7 +5,13 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { parseRoutesConfig } from '../../shared/config/routes.js';
-import { ingestWebhook, NotAcceptedError, SourceSecretSchema, type IngestDependencies, type Source } from '../../shared/ingest.js';
+import {
+  ingestWebhook,
+  NotAcceptedError,
+  SourceSecretSchema,
+  type IngestDependencies,
+  type Source,
+} from '../../shared/ingest.js';
 import type { LeadReference } from '../../shared/leads.js';
 import { describeIssues } from '../../shared/validation.js';
 import { WebhookRejectedError, type WebhookRequest } from '../../shared/webhook.js';
@@ -19,11 +25,24 @@ const QUIET = { info: () => undefined, warn: () => undefined, error: () => undef
 const lead = (leadgenId: string): LeadReference => ({ kind: 'meta-lead', leadgenId, pageId: '100000000000001' });
 
 function request(method: 'GET' | 'POST', source: WebhookRequest['source'] = 'meta-leads'): WebhookRequest {
-  return { source, method, routeName: 'default', headers: {}, query: { 'hub.challenge': 'c-123' }, rawBody: Buffer.from('{}') };
+  return {
+    source,
+    method,
+    routeName: 'default',
+    headers: {},
+    query: { 'hub.challenge': 'c-123' },
+    rawBody: Buffer.from('{}'),
+  };
 }
 
 function deps(acceptLead: IngestDependencies['acceptLead']): IngestDependencies {
-  return { routes, accept: vi.fn(async () => 'accepted' as const), acceptLead, sourceSecret: async () => ({ secret: 's' }), logger: QUIET };
+  return {
+    routes,
+    accept: vi.fn(async () => 'accepted' as const),
+    acceptLead,
+    sourceSecret: async () => ({ secret: 's' }),
+    logger: QUIET,
+  };
 }
 
 /** A source reading the leads it is given, and answering its subscription check with the challenge. */
@@ -31,7 +50,10 @@ function leadSource(leads: LeadReference[]): Source {
   return {
     name: 'meta-leads',
     unknownRouteStatus: 404,
-    read: () => ({ kind: 'leads', leads: leads.map((one) => ({ eventKey: `meta-leads:${one.leadgenId}`, lead: one })) }),
+    read: () => ({
+      kind: 'leads',
+      leads: leads.map((one) => ({ eventKey: `meta-leads:${one.leadgenId}`, lead: one })),
+    }),
     subscription: async (req) => {
       const challenge = req.query['hub.challenge'];
       if (challenge === undefined) throw new WebhookRejectedError(403, 'verification_failed', 'no challenge');
@@ -86,7 +108,9 @@ describe('Function: ingestWebhook (several leads in one webhook)', () => {
 
   it('is accepted when any lead is new, and a duplicate only when every lead was seen before', async () => {
     const seen = new Set(['meta-leads:1']);
-    const acceptLead = vi.fn<NonNullable<IngestDependencies['acceptLead']>>(async (_lead, _route, key) => (seen.has(key) ? 'duplicate' : 'accepted'));
+    const acceptLead = vi.fn<NonNullable<IngestDependencies['acceptLead']>>(async (_lead, _route, key) =>
+      seen.has(key) ? 'duplicate' : 'accepted',
+    );
     const mixed = await ingestWebhook(request('POST'), leadSource([lead('1'), lead('2')]), deps(acceptLead));
     expect(mixed.body).toMatchObject({ status: 'accepted', events: [{ status: 'duplicate' }, { status: 'accepted' }] });
     const again = await ingestWebhook(request('POST'), leadSource([lead('1')]), deps(acceptLead));
@@ -98,7 +122,11 @@ describe('Function: ingestWebhook (several leads in one webhook)', () => {
       if (one.leadgenId === '2') throw new NotAcceptedError('queue down');
       return 'accepted';
     });
-    const answer = await ingestWebhook(request('POST'), leadSource([lead('1'), lead('2'), lead('3')]), deps(acceptLead));
+    const answer = await ingestWebhook(
+      request('POST'),
+      leadSource([lead('1'), lead('2'), lead('3')]),
+      deps(acceptLead),
+    );
     expect(answer).toMatchObject({ statusCode: 503, body: { error: { code: 'not_accepted' } } });
     // The third is not tried: the retry brings all three, and the first is then a duplicate.
     expect(acceptLead).toHaveBeenCalledTimes(2);
@@ -107,8 +135,13 @@ describe('Function: ingestWebhook (several leads in one webhook)', () => {
 
 describe('SourceSecretSchema (Meta Lead Ads)', () => {
   it('takes page tokens by numeric page id, and names a key that is not one', () => {
-    expect(SourceSecretSchema.safeParse({ appSecret: 'a', verifyToken: 'v', pageAccessTokens: { '100000000000001': 't' } }).success).toBe(true);
+    expect(
+      SourceSecretSchema.safeParse({ appSecret: 'a', verifyToken: 'v', pageAccessTokens: { '100000000000001': 't' } })
+        .success,
+    ).toBe(true);
     const refused = SourceSecretSchema.safeParse({ appSecret: 'a', pageAccessTokens: { 'my-page': 't' } });
-    expect(refused.success ? '' : describeIssues(refused.error)).toBe('pageAccessTokens.my-page: must be a numeric page id');
+    expect(refused.success ? '' : describeIssues(refused.error)).toBe(
+      'pageAccessTokens.my-page: must be a numeric page id',
+    );
   });
 });

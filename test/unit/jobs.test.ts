@@ -187,18 +187,32 @@ describe('Function: encodeDeliveryJob', () => {
 });
 
 describe('Function: toDeliveryJob (a lead named by reference)', () => {
-  const lead = { kind: 'meta-lead' as const, leadgenId: '123456789012345678', pageId: '100000000000001', formId: '987' };
+  const lead = {
+    kind: 'meta-lead' as const,
+    leadgenId: '123456789012345678',
+    pageId: '100000000000001',
+    formId: '987',
+  };
   const leadRoute = testRoute({ source: 'meta-leads' });
 
   it('carries the reference, not a contact, and parses back to the same job', () => {
     const job = toDeliveryJob(lead, leadRoute, 'meta-leads:123456789012345678', NOW);
-    expect(job).toEqual({ v: 1, eventKey: 'meta-leads:123456789012345678', source: 'meta-leads', route: 'default', lead, acceptedAt: NOW.toISOString() });
+    expect(job).toEqual({
+      v: 1,
+      eventKey: 'meta-leads:123456789012345678',
+      source: 'meta-leads',
+      route: 'default',
+      lead,
+      acceptedAt: NOW.toISOString(),
+    });
     expect(parseDeliveryJob(encodeDeliveryJob(job))).toEqual(job);
   });
 
   it('refuses a job with neither a contact nor a valid reference', () => {
     const job = toDeliveryJob(lead, leadRoute, 'meta-leads:1', NOW);
     expect(() => parseDeliveryJob(JSON.stringify({ ...job, lead: undefined }))).toThrow(InvalidJobError);
-    expect(() => parseDeliveryJob(JSON.stringify({ ...job, lead: { ...lead, leadgenId: '12a' } }))).toThrow(InvalidJobError);
+    expect(() => parseDeliveryJob(JSON.stringify({ ...job, lead: { ...lead, leadgenId: '12a' } }))).toThrow(
+      InvalidJobError,
+    );
   });
 });

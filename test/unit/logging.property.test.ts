@@ -29,12 +29,56 @@ const none = { emails: [], digits: [], secrets: [] };
  * are neither, so all their values are masked.
  */
 const piiKey = fc
-  .tuple(fc.constantFrom('phone', 'email', 'reason', 'detail', 'note', 'input', 'contact', 'body', 'text', 'value', 'from', 'error'), fc.string({ unit: fc.constantFrom(...'bcefghjklmnopqrsuvwxyz_'.split('')), maxLength: 5 }))
+  .tuple(
+    fc.constantFrom(
+      'phone',
+      'email',
+      'reason',
+      'detail',
+      'note',
+      'input',
+      'contact',
+      'body',
+      'text',
+      'value',
+      'from',
+      'error',
+    ),
+    fc.string({ unit: fc.constantFrom(...'bcefghjklmnopqrsuvwxyz_'.split('')), maxLength: 5 }),
+  )
   .map(([base, suffix]) => `${base}${suffix}`);
 
-const SECRET_WORDS = ['secret', 'token', 'password', 'passwd', 'apiKey', 'api_key', 'api-key', 'authorization', 'Authorization', 'credential', 'credentials', 'signature', 'hmac', 'cookie', 'set-cookie', 'x-shopify-hmac-sha256', 'clientSecret', 'accessToken', 'TOKEN'];
-const secretKey = fc.tuple(fc.constantFrom('', 'x-', 'provider_', 'my'), fc.constantFrom(...SECRET_WORDS), fc.constantFrom('', 's', '_value', 'Name')).map((parts) => parts.join(''));
-const secretValue = fc.string({ unit: fc.constantFrom(...'0123456789abcdef'.split('')), minLength: 16, maxLength: 24 }).map((hex) => `Sx${hex}`);
+const SECRET_WORDS = [
+  'secret',
+  'token',
+  'password',
+  'passwd',
+  'apiKey',
+  'api_key',
+  'api-key',
+  'authorization',
+  'Authorization',
+  'credential',
+  'credentials',
+  'signature',
+  'hmac',
+  'cookie',
+  'set-cookie',
+  'x-shopify-hmac-sha256',
+  'clientSecret',
+  'accessToken',
+  'TOKEN',
+];
+const secretKey = fc
+  .tuple(
+    fc.constantFrom('', 'x-', 'provider_', 'my'),
+    fc.constantFrom(...SECRET_WORDS),
+    fc.constantFrom('', 's', '_value', 'Name'),
+  )
+  .map((parts) => parts.join(''));
+const secretValue = fc
+  .string({ unit: fc.constantFrom(...'0123456789abcdef'.split('')), minLength: 16, maxLength: 24 })
+  .map((hex) => `Sx${hex}`);
 
 /** Emails the relay handles: valid addresses (what ContactSchema allows) and typos that keep the local@domain shape. */
 const email = fc.oneof(
@@ -49,7 +93,12 @@ const email = fc.oneof(
 const phone = fc.oneof(
   examplePhone.map((example) => ({ text: example.e164, national: example.nationalNumber })),
   examplePhone.map((example) => ({ text: example.international, national: example.nationalNumber })),
-  fc.tuple(fc.integer({ min: 1, max: 9 }), fc.string({ unit: fc.constantFrom(...'0123456789'.split('')), minLength: 6, maxLength: 14 })).map(([first, rest]) => ({ text: `+${first}${rest}`, national: rest.slice(2) })),
+  fc
+    .tuple(
+      fc.integer({ min: 1, max: 9 }),
+      fc.string({ unit: fc.constantFrom(...'0123456789'.split('')), minLength: 6, maxLength: 14 }),
+    )
+    .map(([first, rest]) => ({ text: `+${first}${rest}`, national: rest.slice(2) })),
 );
 
 /** The zero of each digit set a number may be typed in: ASCII, full-width, Arabic-Indic, Persian, Devanagari, bold. */
@@ -84,7 +133,15 @@ const typedPhone = fc
   });
 
 /** Keys naming ids or times keep a bare ASCII digit run (an id), so what is planted under them is what people type. */
-const idKey = fc.constantFrom('eventKey', 'providerContactId', 'contact_id', 'messageId', 'createdAt', 'updated_at', 'at');
+const idKey = fc.constantFrom(
+  'eventKey',
+  'providerContactId',
+  'contact_id',
+  'messageId',
+  'createdAt',
+  'updated_at',
+  'at',
+);
 const idLeaf: fc.Arbitrary<Planted> = fc
   .tuple(
     fc.constantFrom('', 'form:default:', 'typeform:abc:', 'tally:w4X:'),
@@ -101,14 +158,43 @@ const plainPhone = phone.map(({ text, national }) => ({ text, digits: [text.repl
 const longRuns = (runs: string[]) => runs.filter((run) => run.length >= 6);
 
 const around = <T extends string>(inner: fc.Arbitrary<T>) =>
-  fc.tuple(fc.constantFrom('', 'call ', 'contact: ', '(', 'email "', 'phone "', 'x '), inner, fc.constantFrom('', ' now', ')', '" is not an email address', '": phone number is not a valid number', ', thanks', '.')).map(([before, text, after]) => `${before}${text}${after}`);
+  fc
+    .tuple(
+      fc.constantFrom('', 'call ', 'contact: ', '(', 'email "', 'phone "', 'x '),
+      inner,
+      fc.constantFrom(
+        '',
+        ' now',
+        ')',
+        '" is not an email address',
+        '": phone number is not a valid number',
+        ', thanks',
+        '.',
+      ),
+    )
+    .map(([before, text, after]) => `${before}${text}${after}`);
 
-const filler = fc.oneof(fc.string({ unit: fc.constantFrom(...'abcdefghijklmnop XYZ-_.:/'.split('')), maxLength: 12 }), fc.integer({ min: -999, max: 999 }), fc.boolean(), fc.constant(null));
+const filler = fc.oneof(
+  fc.string({ unit: fc.constantFrom(...'abcdefghijklmnop XYZ-_.:/'.split('')), maxLength: 12 }),
+  fc.integer({ min: -999, max: 999 }),
+  fc.boolean(),
+  fc.constant(null),
+);
 
 const leaf: fc.Arbitrary<Planted> = fc.oneof(
-  fc.tuple(email, fc.boolean()).chain(([address, inText]) => (inText ? around(fc.constant(address)) : fc.constant(address)).map((value) => ({ ...none, value, emails: [address] }))),
+  fc.tuple(email, fc.boolean()).chain(([address, inText]) =>
+    (inText ? around(fc.constant(address)) : fc.constant(address)).map((value) => ({
+      ...none,
+      value,
+      emails: [address],
+    })),
+  ),
   fc.tuple(phone, fc.boolean()).chain(([number, inText]) =>
-    (inText ? around(fc.constant(number.text)) : fc.constant(number.text)).map((value) => ({ ...none, value, digits: [number.text.replace(/\D/g, ''), ...(number.national.length >= 6 ? [number.national] : [])] })),
+    (inText ? around(fc.constant(number.text)) : fc.constant(number.text)).map((value) => ({
+      ...none,
+      value,
+      digits: [number.text.replace(/\D/g, ''), ...(number.national.length >= 6 ? [number.national] : [])],
+    })),
   ),
   fc.tuple(typedPhone, fc.boolean()).chain(([number, inText]) =>
     (inText ? around(fc.constant(number.text)) : fc.constant(number.text)).map((value) => ({
@@ -129,7 +215,11 @@ const leaf: fc.Arbitrary<Planted> = fc.oneof(
       digits: longRuns(numbers.flatMap(({ digits }) => digits)),
     })),
   // A phone sent as a JSON number (Webflow): its digits.
-  phone.map((number) => ({ ...none, value: Number(number.text.replace(/\D/g, '')), digits: [number.text.replace(/\D/g, '')] })),
+  phone.map((number) => ({
+    ...none,
+    value: Number(number.text.replace(/\D/g, '')),
+    digits: [number.text.replace(/\D/g, '')],
+  })),
   filler.map((value) => ({ ...none, value })),
 );
 
@@ -137,7 +227,9 @@ function merge(all: Array<[string, Planted]>, asArray: boolean): Planted {
   // A secret is a secret by its key: in an array it would have none, so secrets go in objects only.
   const entries = asArray ? all.filter(([, planted]) => planted.secrets.length === 0) : all;
   return {
-    value: asArray ? entries.map(([, planted]) => planted.value) : Object.fromEntries(entries.map(([key, planted]) => [key, planted.value])),
+    value: asArray
+      ? entries.map(([, planted]) => planted.value)
+      : Object.fromEntries(entries.map(([key, planted]) => [key, planted.value])),
     emails: entries.flatMap(([, planted]) => planted.emails),
     digits: entries.flatMap(([, planted]) => planted.digits),
     secrets: entries.flatMap(([, planted]) => planted.secrets),
@@ -149,7 +241,24 @@ const planted: fc.Arbitrary<Planted> = fc.letrec<{ node: Planted }>((tie) => ({
   node: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
     leaf,
-    fc.tuple(fc.array(fc.oneof(fc.tuple(piiKey, tie('node')), fc.tuple(idKey, idLeaf), fc.tuple(secretKey, secretValue.chain((secret) => fc.constantFrom<unknown>(secret, [secret], { value: secret }, { nested: [secret] })).map((value) => ({ ...none, value, secrets: leavesOf(value) })))), { maxLength: 5 }), fc.boolean()).map(([entries, asArray]) => merge(entries, asArray)),
+    fc
+      .tuple(
+        fc.array(
+          fc.oneof(
+            fc.tuple(piiKey, tie('node')),
+            fc.tuple(idKey, idLeaf),
+            fc.tuple(
+              secretKey,
+              secretValue
+                .chain((secret) => fc.constantFrom<unknown>(secret, [secret], { value: secret }, { nested: [secret] }))
+                .map((value) => ({ ...none, value, secrets: leavesOf(value) })),
+            ),
+          ),
+          { maxLength: 5 },
+        ),
+        fc.boolean(),
+      )
+      .map(([entries, asArray]) => merge(entries, asArray)),
   ),
 })).node;
 
@@ -173,7 +282,10 @@ function expectNothingLeaks(line: string, { emails, digits, secrets }: Pick<Plan
   const lower = line.toLowerCase();
   for (const address of emails) {
     expect(lower.includes(address.trim().toLowerCase()), `email ${address} leaked: ${line}`).toBe(false);
-    expect(lower.includes(JSON.stringify(address.trim().toLowerCase()).slice(1, -1)), `email ${address} leaked: ${line}`).toBe(false);
+    expect(
+      lower.includes(JSON.stringify(address.trim().toLowerCase()).slice(1, -1)),
+      `email ${address} leaked: ${line}`,
+    ).toBe(false);
   }
   // Read as a person reads it: compatibility forms folded, digits of any set as ASCII, and nothing but
   // letters, digits, asterisks and the JSON punctuation between values left, so separators hide nothing.
@@ -223,7 +335,9 @@ describe('Property: the logger', () => {
       fc.property(planted, leaf, leaf, (attributes, inMessage, inError) => {
         lines.length = 0;
         const message = `webhook skipped: ${String(inMessage.value)}`;
-        const error = new Error(`not delivered: ${String(inError.value)}`, { cause: new Error(String(inMessage.value)) });
+        const error = new Error(`not delivered: ${String(inError.value)}`, {
+          cause: new Error(String(inMessage.value)),
+        });
         logger.info(message, { attributes: attributes.value });
         logger.warn(message, { attributes: attributes.value, error });
         logger.error(message, error);

@@ -68,7 +68,15 @@ describe('Function: maskText', () => {
 
 describe('Function: maskingReplacer', () => {
   it('redacts values under secret-looking keys whatever they hold', () => {
-    const line = JSON.stringify({ apiKey: 'k-123', headers: { authorization: 'Bearer abc', 'x-user-api-key': 'xyz' }, accessToken: 'tok', secretName: 'contact-relay/dev/provider/a' }, maskingReplacer);
+    const line = JSON.stringify(
+      {
+        apiKey: 'k-123',
+        headers: { authorization: 'Bearer abc', 'x-user-api-key': 'xyz' },
+        accessToken: 'tok',
+        secretName: 'contact-relay/dev/provider/a',
+      },
+      maskingReplacer,
+    );
     expect(line).not.toMatch(/k-123|abc|xyz|tok"/);
   });
 
@@ -105,7 +113,14 @@ describe('Function: maskingReplacer', () => {
   });
 
   it('keeps ids and counters', () => {
-    expect(JSON.parse(JSON.stringify({ eventKey: 'shopify:12345678901234', count: 12, providerContactId: '1234567890' }, maskingReplacer))).toEqual({
+    expect(
+      JSON.parse(
+        JSON.stringify(
+          { eventKey: 'shopify:12345678901234', count: 12, providerContactId: '1234567890' },
+          maskingReplacer,
+        ),
+      ),
+    ).toEqual({
       eventKey: 'shopify:12345678901234',
       count: 12,
       providerContactId: '1234567890',
@@ -123,7 +138,12 @@ describe('Function: createLogger', () => {
       return true;
     });
     const logger = createLogger('test');
-    logger.info('delivery outcome', { email: 'ada@example.com', phone: '+14155550132', credentials: { apiKey: 'super-secret' }, error: new Error('+14155550132 is taken') });
+    logger.info('delivery outcome', {
+      email: 'ada@example.com',
+      phone: '+14155550132',
+      credentials: { apiKey: 'super-secret' },
+      error: new Error('+14155550132 is taken'),
+    });
     const output = lines.join('');
     expect(output).toContain('"message":"delivery outcome"');
     expect(output).not.toMatch(/ada@example\.com|4155550132|super-secret/);

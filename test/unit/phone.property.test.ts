@@ -11,10 +11,25 @@ import { normalisePhone, type PhoneRejection } from '../../shared/phone.js';
 import { digitRun, examplePhone, phoneText, REGIONS } from '../helpers/arbitraries/fields.js';
 import { E164 } from '../helpers/arbitraries/inspection.js';
 
-const REASONS: PhoneRejection[] = ['EMPTY', 'NOT_A_NUMBER', 'NO_REGION', 'TOO_SHORT', 'TOO_LONG', 'INVALID_COUNTRY', 'INVALID'];
+const REASONS: PhoneRejection[] = [
+  'EMPTY',
+  'NOT_A_NUMBER',
+  'NO_REGION',
+  'TOO_SHORT',
+  'TOO_LONG',
+  'INVALID_COUNTRY',
+  'INVALID',
+];
 
 /** Region hints as payloads carry them: codes in any case, names, junk, nothing. */
-const hint = fc.option(fc.oneof(fc.constantFrom(...REGIONS), fc.constantFrom(...REGIONS).map((region) => ` ${region.toLowerCase()} `), fc.string({ maxLength: 4 })), { nil: undefined });
+const hint = fc.option(
+  fc.oneof(
+    fc.constantFrom(...REGIONS),
+    fc.constantFrom(...REGIONS).map((region) => ` ${region.toLowerCase()} `),
+    fc.string({ maxLength: 4 }),
+  ),
+  { nil: undefined },
+);
 
 const anyInput: fc.Arbitrary<string | number> = fc.oneof(
   phoneText,
@@ -90,7 +105,10 @@ describe('Property: normalisePhone', () => {
         ];
         for (const [text, hints] of forms) {
           const result = normalisePhone(text, hints);
-          expect(result, `${JSON.stringify(text)} ${JSON.stringify(hints)}`).toMatchObject({ ok: true, e164: phone.e164 });
+          expect(result, `${JSON.stringify(text)} ${JSON.stringify(hints)}`).toMatchObject({
+            ok: true,
+            e164: phone.e164,
+          });
           if (result.ok) expect(normalisePhone(result.e164)).toMatchObject({ ok: true, e164: phone.e164 });
         }
       }),
@@ -100,22 +118,40 @@ describe('Property: normalisePhone', () => {
 
   it('reads a JSON number as its digits when it is a safe integer, and refuses any other number as empty', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.maxSafeInteger(), fc.integer(), fc.double(), examplePhone.map((phone) => Number(phone.e164.slice(1)))), hint, hint, (number, country, defaultRegion) => {
-        const result = normalisePhone(number, { country, defaultRegion });
-        if (Number.isSafeInteger(number)) expect(result).toEqual(normalisePhone(String(number), { country, defaultRegion }));
-        else expect(result).toMatchObject({ ok: false, reason: 'EMPTY' });
-      }),
+      fc.property(
+        fc.oneof(
+          fc.maxSafeInteger(),
+          fc.integer(),
+          fc.double(),
+          examplePhone.map((phone) => Number(phone.e164.slice(1))),
+        ),
+        hint,
+        hint,
+        (number, country, defaultRegion) => {
+          const result = normalisePhone(number, { country, defaultRegion });
+          if (Number.isSafeInteger(number))
+            expect(result).toEqual(normalisePhone(String(number), { country, defaultRegion }));
+          else expect(result).toMatchObject({ ok: false, reason: 'EMPTY' });
+        },
+      ),
       { numRuns: 2000 },
     );
   });
 
   it('never guesses a region: a national number without any region is refused', () => {
     fc.assert(
-      fc.property(fc.oneof(phoneText, fc.string({ maxLength: 20 })), fc.option(fc.string({ maxLength: 4 }).filter((text) => !REGIONS.includes(text.trim().toUpperCase() as never)), { nil: undefined }), (text, junkHint) => {
-        const international = text.trim().startsWith('+') || /^00[1-9]/.test(text.replace(/[\s().-]/g, ''));
-        fc.pre(!international);
-        expect(normalisePhone(text, { country: junkHint, defaultRegion: junkHint }).ok).toBe(false);
-      }),
+      fc.property(
+        fc.oneof(phoneText, fc.string({ maxLength: 20 })),
+        fc.option(
+          fc.string({ maxLength: 4 }).filter((text) => !REGIONS.includes(text.trim().toUpperCase() as never)),
+          { nil: undefined },
+        ),
+        (text, junkHint) => {
+          const international = text.trim().startsWith('+') || /^00[1-9]/.test(text.replace(/[\s().-]/g, ''));
+          fc.pre(!international);
+          expect(normalisePhone(text, { country: junkHint, defaultRegion: junkHint }).ok).toBe(false);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

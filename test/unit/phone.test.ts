@@ -16,7 +16,10 @@ describe('Function: normalisePhone', () => {
   });
 
   it('prefers the payload country over the route default region', () => {
-    expect(normalisePhone('0612345678', { country: 'NL', defaultRegion: 'US' })).toMatchObject({ ok: true, e164: '+31612345678' });
+    expect(normalisePhone('0612345678', { country: 'NL', defaultRegion: 'US' })).toMatchObject({
+      ok: true,
+      e164: '+31612345678',
+    });
   });
 
   it('reads a 00 international prefix whatever the region', () => {
@@ -67,7 +70,10 @@ describe('Function: normalisePhone', () => {
   });
 
   it('ignores an unknown country hint and uses the default region', () => {
-    expect(normalisePhone('(415) 555-0132', { country: 'XX', defaultRegion: 'US' })).toMatchObject({ ok: true, e164: '+14155550132' });
+    expect(normalisePhone('(415) 555-0132', { country: 'XX', defaultRegion: 'US' })).toMatchObject({
+      ok: true,
+      e164: '+14155550132',
+    });
   });
 
   it('refuses a national number whose international form is longer than E.164 allows', () => {

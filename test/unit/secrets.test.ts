@@ -19,7 +19,11 @@ beforeAll(async () => {
     },
   });
   // The real SDK over a real socket, pointed at the local endpoint as in the local stack.
-  client = new SecretsManagerClient({ endpoint: emulator.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  client = new SecretsManagerClient({
+    endpoint: emulator.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
 });
 afterAll(async () => {
   client.destroy();
@@ -38,7 +42,10 @@ describe('Class: SecretStore', () => {
       expect(await store.get('contact-relay/test/provider/a', ApiKey)).toEqual({ apiKey: 'key-a' });
       await store.get('contact-relay/test/provider/b', ApiKey);
     }
-    expect(calls().map((call) => (call.body as { SecretId: string }).SecretId)).toEqual(['contact-relay/test/provider/a', 'contact-relay/test/provider/b']);
+    expect(calls().map((call) => (call.body as { SecretId: string }).SecretId)).toEqual([
+      'contact-relay/test/provider/a',
+      'contact-relay/test/provider/b',
+    ]);
   });
 
   it('reads again once the TTL has passed', async () => {
@@ -87,7 +94,9 @@ describe('Class: SecretStore', () => {
     await expect(missing).rejects.toThrow(SecretNotFoundError);
     await expect(missing).rejects.toMatchObject({ secretName: 'contact-relay/test/provider/missing' });
     await expect(missing).rejects.toBeInstanceOf(SecretUnusableError);
-    await expect(store.get('contact-relay/test/provider/missing', ApiKey)).rejects.toThrow('secret "contact-relay/test/provider/missing" does not exist');
+    await expect(store.get('contact-relay/test/provider/missing', ApiKey)).rejects.toThrow(
+      'secret "contact-relay/test/provider/missing" does not exist',
+    );
     expect(calls()).toHaveLength(2);
   });
 
@@ -96,7 +105,9 @@ describe('Class: SecretStore', () => {
     const error = await store.get('contact-relay/test/provider/wrong-shape', ApiKey).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(SecretFormatError);
     expect(error).toBeInstanceOf(SecretUnusableError);
-    expect((error as Error).message).toBe('secret "contact-relay/test/provider/wrong-shape" has the wrong shape: apiKey: Invalid input: expected string, received undefined');
+    expect((error as Error).message).toBe(
+      'secret "contact-relay/test/provider/wrong-shape" has the wrong shape: apiKey: Invalid input: expected string, received undefined',
+    );
   });
 
   it('says when a secret is not JSON', async () => {

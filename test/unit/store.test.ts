@@ -100,7 +100,7 @@ const failed: Outcome = {
 async function everyBranch(h: Harness): Promise<Record<string, Array<{ result: unknown; actions: string[] }>>> {
   const seen: Record<string, Array<{ result: unknown; actions: string[] }>> = {};
   const step = async (method: keyof OutcomeStore, call: () => Promise<unknown>) => {
-    (seen[method] ??= []).push(await actionsOf(h, call));
+    seen[method] = [...(seen[method] ?? []), await actionsOf(h, call)];
   };
   const { store, clock } = h;
   await step('beginIngest', () => store.beginIngest('e1')); // new

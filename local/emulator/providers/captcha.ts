@@ -94,7 +94,10 @@ function hcaptcha(secret: string, response: string): Verdict {
 
 /** The request's parameters: form-encoded for every vendor, JSON too for Turnstile. */
 function parameters(service: CaptchaService, request: EmulatedRequest): Record<string, string> {
-  const type = String(request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  const type = String(request.headers['content-type'] ?? '')
+    .split(';')[0]
+    ?.trim()
+    .toLowerCase();
   if (type === 'application/json') {
     if (service !== 'turnstile' || !isRecord(request.json)) return {};
     const isText = (entry: [string, unknown]): entry is [string, string] => typeof entry[1] === 'string';

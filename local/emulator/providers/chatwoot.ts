@@ -20,7 +20,12 @@ import { randomUUID } from 'node:crypto';
 import type { EmulatorState } from '../state.js';
 import { isRecord, json, type EmulatedApi, type EmulatedRequest, type EmulatedResponse } from '../http-kit.js';
 
-type ChatwootChannelType = 'Channel::Api' | 'Channel::WebWidget' | 'Channel::Whatsapp' | 'Channel::Sms' | 'Channel::Email';
+type ChatwootChannelType =
+  | 'Channel::Api'
+  | 'Channel::WebWidget'
+  | 'Channel::Whatsapp'
+  | 'Channel::Sms'
+  | 'Channel::Email';
 
 export interface ChatwootInbox {
   id: number;
@@ -81,7 +86,8 @@ export function chatwootApi(state: EmulatorState): EmulatedApi {
     const token = Array.isArray(header) ? header[0] : header;
     // No token at all falls through to devise_token_auth's authenticate_user!;
     // an unknown one is refused by AccessTokenAuthHelper. Both are 401, with different bodies.
-    if (token === undefined || token.trim() === '') return json(401, { errors: ['You need to sign in or sign up before continuing.'] });
+    if (token === undefined || token.trim() === '')
+      return json(401, { errors: ['You need to sign in or sign up before continuing.'] });
     if (!state.credentials.chatwoot.has(token)) return json(401, { error: 'Invalid Access Token' });
 
     const inboxes = configuredInboxes.get(state);
@@ -124,7 +130,8 @@ function scalar(value: unknown): string | null | undefined {
   return undefined;
 }
 
-const isBlank = (value: string | null | undefined): value is null | undefined | '' => value === null || value === undefined || value.trim() === '';
+const isBlank = (value: string | null | undefined): value is null | undefined | '' =>
+  value === null || value === undefined || value.trim() === '';
 /** Ruby counts characters, not UTF-16 units. */
 const length = (value: string) => [...value].length;
 
@@ -162,7 +169,8 @@ function create(state: EmulatorState, inboxes: Inboxes, accountId: number, reque
     ['identifier', 'Identifier', identifier],
   ];
   for (const [attribute, label, value] of columns) {
-    if (typeof value === 'string' && length(value) > MAX_STRING) fail(attribute, `${label} is too long (maximum is ${MAX_STRING} characters)`);
+    if (typeof value === 'string' && length(value) > MAX_STRING)
+      fail(attribute, `${label} is too long (maximum is ${MAX_STRING} characters)`);
   }
 
   // prepare_email_attribute: blank becomes nil, anything else is lower-cased.
@@ -170,11 +178,13 @@ function create(state: EmulatorState, inboxes: Inboxes, accountId: number, reque
   const existing = accountContacts(state, accountId);
   // The model's validations in declaration order: email, identifier, phone_number.
   if (email !== null) {
-    if (existing.some((contact) => contact.email?.toLowerCase() === email)) fail('email', 'Email has already been taken');
+    if (existing.some((contact) => contact.email?.toLowerCase() === email))
+      fail('email', 'Email has already been taken');
     // The model's message is "Invalid email"; Rails prefixes the attribute in full messages.
     if (!DEVISE_EMAIL.test(email)) fail('email', 'Email Invalid email');
   }
-  if (!isBlank(identifier) && existing.some((contact) => contact.identifier === identifier)) fail('identifier', 'Identifier has already been taken');
+  if (!isBlank(identifier) && existing.some((contact) => contact.identifier === identifier))
+    fail('identifier', 'Identifier has already been taken');
   if (!isBlank(phone)) {
     const taken = existing.some((contact) => contact.phone_number === phone);
     if (taken) fail('phone_number', 'Phone number has already been taken');
@@ -216,7 +226,8 @@ function create(state: EmulatorState, inboxes: Inboxes, accountId: number, reque
     additional_attributes: isRecord(additional) ? { ...additional } : {},
     custom_attributes: isRecord(custom) ? { ...custom } : {},
     created_at: now,
-    contact_inboxes: inbox !== undefined && sourceId !== undefined ? [{ source_id: sourceId, inbox: slimInbox(inbox) }] : [],
+    contact_inboxes:
+      inbox !== undefined && sourceId !== undefined ? [{ source_id: sourceId, inbox: slimInbox(inbox) }] : [],
   };
   state.contacts.push({
     id: String(id),

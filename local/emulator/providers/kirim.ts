@@ -125,7 +125,12 @@ export function kirimApi(state: EmulatorState): (request: EmulatedRequest) => Pr
 
     const authorization = request.headers['authorization'];
     if (typeof authorization !== 'string' || authorization.trim() === '') {
-      return kirimError(401, 'authentication_error', 'missing_api_key', 'No API key provided. Send it as "Authorization: Bearer <token>".');
+      return kirimError(
+        401,
+        'authentication_error',
+        'missing_api_key',
+        'No API key provided. Send it as "Authorization: Bearer <token>".',
+      );
     }
     const token = /^Bearer\s+(.+)$/i.exec(authorization.trim())?.[1];
     if (token === undefined || !state.credentials.kirim.has(token)) {
@@ -188,7 +193,11 @@ export function kirimApi(state: EmulatorState): (request: EmulatedRequest) => Pr
 }
 
 /** `ran` is false when the request was refused before anything was done, as idempotency stores only what ran. */
-function create(state: EmulatorState, phoneNumberId: string, body: EmulatedRequest['json']): { response: EmulatedResponse; ran: boolean } {
+function create(
+  state: EmulatorState,
+  phoneNumberId: string,
+  body: EmulatedRequest['json'],
+): { response: EmulatedResponse; ran: boolean } {
   const refuse = (response: EmulatedResponse) => ({ response, ran: false });
   if (!isRecord(body)) return refuse(invalid('invalid_request', 'The request body must be a JSON object.'));
 
@@ -258,9 +267,16 @@ function listAccounts(state: EmulatorState, token: string, query: URLSearchParam
     } catch {
       continue;
     }
-    if (isRecord(secret) && secret['token'] === token && typeof secret['phoneNumberId'] === 'string') ids.add(secret['phoneNumberId']);
+    if (isRecord(secret) && secret['token'] === token && typeof secret['phoneNumberId'] === 'string')
+      ids.add(secret['phoneNumberId']);
   }
-  const data = [...ids].map((id) => ({ object: 'account', phone_number_id: id, phone_number: null, name: null, status: 'connected' }));
+  const data = [...ids].map((id) => ({
+    object: 'account',
+    phone_number_id: id,
+    phone_number: null,
+    name: null,
+    status: 'connected',
+  }));
   return withRequestId(200, { data, has_more: false, next_cursor: null }, `req_${ulid()}`);
 }
 

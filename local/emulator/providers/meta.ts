@@ -110,10 +110,17 @@ export function graphFaultBody(status: number, code?: number): unknown {
   const chosen = code ?? (status >= 500 ? 2 : status === 429 ? 4 : 1);
   // 80000-80014 are the Business Use Case limits (80005 the LeadGen one) of the Rate Limits page.
   const businessLimit = chosen >= 80000 && chosen <= 80014;
-  const throttled = THROTTLING[chosen] ?? (businessLimit ? `(#${chosen}) Too many calls for this business use case` : undefined);
-  const message = throttled ?? (chosen === 2 ? 'Service temporarily unavailable' : `Emulated fault ${status} (code ${chosen})`);
+  const throttled =
+    THROTTLING[chosen] ?? (businessLimit ? `(#${chosen}) Too many calls for this business use case` : undefined);
+  const message =
+    throttled ?? (chosen === 2 ? 'Service temporarily unavailable' : `Emulated fault ${status} (code ${chosen})`);
   const transient = throttled !== undefined || chosen === 1 || chosen === 2;
-  const error: GraphError = { message, type: 'OAuthException', code: chosen, ...(transient ? { is_transient: true } : {}) };
+  const error: GraphError = {
+    message,
+    type: 'OAuthException',
+    code: chosen,
+    ...(transient ? { is_transient: true } : {}),
+  };
   return graphError(status, error).body;
 }
 
@@ -238,9 +245,11 @@ const OBJECT_FIELDS = ['home_listing', 'post', 'vehicle'];
 
 /** One lead of a seed body, or why not, naming the field. */
 function parseLead(input: unknown, defaultPage: () => string | { problem: string }): StoredLead | string {
-  if (!isRecord(input)) return 'a lead must be a JSON object {id, created_time, field_data, form_id?, ad_id?, page_id?, …}';
+  if (!isRecord(input))
+    return 'a lead must be a JSON object {id, created_time, field_data, form_id?, ad_id?, page_id?, …}';
   const extra = Object.keys(input).find((key) => key !== 'page_id' && !isLeadField(key));
-  if (extra !== undefined) return `${extra} is not a field of a Graph lead (fields: ${LEAD_FIELDS.join(', ')}; and page_id)`;
+  if (extra !== undefined)
+    return `${extra} is not a field of a Graph lead (fields: ${LEAD_FIELDS.join(', ')}; and page_id)`;
   const { id, created_time: createdTime, field_data: fieldData, page_id: pageId } = input;
   if (!isDigits(id)) return 'id must be the lead id as a string of digits';
   if (typeof createdTime !== 'string' || Number.isNaN(Date.parse(createdTime))) {
@@ -257,8 +266,10 @@ function parseLead(input: unknown, defaultPage: () => string | { problem: string
     }
   }
   const given = (field: string) => input[field] !== undefined;
-  for (const field of ID_FIELDS) if (given(field) && !isDigits(input[field])) return `${field} must be a Graph id (a string of digits)`;
-  for (const field of TEXT_FIELDS) if (given(field) && typeof input[field] !== 'string') return `${field} must be a string`;
+  for (const field of ID_FIELDS)
+    if (given(field) && !isDigits(input[field])) return `${field} must be a Graph id (a string of digits)`;
+  for (const field of TEXT_FIELDS)
+    if (given(field) && typeof input[field] !== 'string') return `${field} must be a string`;
   for (const field of OBJECT_FIELDS) if (given(field) && !isRecord(input[field])) return `${field} must be an object`;
   if (given('is_organic') && typeof input['is_organic'] !== 'boolean') return 'is_organic must be true or false';
   if (input['custom_disclaimer_responses'] !== undefined && !Array.isArray(input['custom_disclaimer_responses'])) {
@@ -285,7 +296,10 @@ function parseLead(input: unknown, defaultPage: () => string | { problem: string
  */
 export function metaLeadsInspection(state: EmulatorState, method: string, body: unknown): EmulatedResponse {
   if (method === 'GET') {
-    return json(200, [...state.metaLeads.values()].map(({ pageId, lead }) => ({ ...lead, page_id: pageId })));
+    return json(
+      200,
+      [...state.metaLeads.values()].map(({ pageId, lead }) => ({ ...lead, page_id: pageId })),
+    );
   }
   if (method === 'DELETE') {
     state.metaLeads.clear();

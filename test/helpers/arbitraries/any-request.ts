@@ -12,10 +12,29 @@ export function anyBody(sourceCase: SourceCase): fc.Arbitrary<Buffer> {
     { weight: 20, arbitrary: fc.string({ unit: 'binary', maxLength: 200 }).map((text) => Buffer.from(text, 'utf8')) },
     { weight: 20, arbitrary: fc.jsonValue({ maxDepth: 3 }).map(json) },
     { weight: 30, arbitrary: sourceCase.genuine.map((genuine) => genuine.body) },
-    { weight: 10, arbitrary: fc.dictionary(fc.oneof(fieldName, fc.constantFrom('formID', 'submissionID', 'rawRequest')), fc.string({ maxLength: 16 }), { maxKeys: 4 }).map(urlencoded) },
-    { weight: 10, arbitrary: fc.dictionary(fc.constantFrom('formID', 'submissionID', 'rawRequest', 'x'), fc.string({ maxLength: 16 }), { maxKeys: 4 }).map((fields) => multipartBody(fields).body) },
+    {
+      weight: 10,
+      arbitrary: fc
+        .dictionary(
+          fc.oneof(fieldName, fc.constantFrom('formID', 'submissionID', 'rawRequest')),
+          fc.string({ maxLength: 16 }),
+          { maxKeys: 4 },
+        )
+        .map(urlencoded),
+    },
+    {
+      weight: 10,
+      arbitrary: fc
+        .dictionary(fc.constantFrom('formID', 'submissionID', 'rawRequest', 'x'), fc.string({ maxLength: 16 }), {
+          maxKeys: 4,
+        })
+        .map((fields) => multipartBody(fields).body),
+    },
     { weight: 5, arbitrary: fc.stringMatching(/^webhook_id=\d{1,22}$/).map((text) => Buffer.from(text)) },
-    { weight: 2, arbitrary: fc.integer({ min: 1, max: 64 }).map((extra) => Buffer.alloc(MAX_BODY_BYTES + extra, 0x7b)) },
+    {
+      weight: 2,
+      arbitrary: fc.integer({ min: 1, max: 64 }).map((extra) => Buffer.alloc(MAX_BODY_BYTES + extra, 0x7b)),
+    },
   );
 }
 
@@ -71,8 +90,20 @@ export const headerValue: fc.Arbitrary<string> = fc.oneof(
   randomDigest.map((digest) => `sha256=${digest.toString('base64')}`),
   randomDigest.map((digest) => digest.toString('hex')),
   fc.integer({ min: -10 * 60_000, max: 10 * 60_000 }).map((offset) => String(NOW.getTime() + offset)),
-  fc.constantFrom('orders/create', 'customers/update', 'order.created', 'customer.created', 'products/update', 'jsmith.myshopify.com', 'evil.example.com', 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043'),
+  fc.constantFrom(
+    'orders/create',
+    'customers/update',
+    'order.created',
+    'customer.created',
+    'products/update',
+    'jsmith.myshopify.com',
+    'evil.example.com',
+    'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043',
+  ),
   fc.constantFrom(TOKEN, ` ${TOKEN} `, `${TOKEN}x`, ''),
 );
 
-export const headerName: fc.Arbitrary<string> = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...HEADER_NAMES) }, { weight: 1, arbitrary: fc.string({ maxLength: 12 }) });
+export const headerName: fc.Arbitrary<string> = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...HEADER_NAMES) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 12 }) },
+);

@@ -15,7 +15,8 @@ import { routeOfCase, type Genuine, type SourceCase } from './source-cases.js';
 
 export const WEBFLOW_MAX_SKEW_MS = 5 * 60 * 1000;
 
-export const hmac = (data: Buffer | string, secret = SECRET): Buffer => createHmac('sha256', secret).update(data).digest();
+export const hmac = (data: Buffer | string, secret = SECRET): Buffer =>
+  createHmac('sha256', secret).update(data).digest();
 
 type SignatureFormat = { header: string; encoding: 'base64' | 'hex'; prefix: string };
 
@@ -50,31 +51,64 @@ export interface Credentials {
  * header (Webflow: and the timestamp, `at`), or the route's token in the
  * header or the query string; nothing for an open route.
  */
-export function credentialsFor(name: SourceName, route: ResolvedRoute, body: Buffer, options: { at?: number; tokenIn?: 'header' | 'query' } = {}): Credentials {
+export function credentialsFor(
+  name: SourceName,
+  route: ResolvedRoute,
+  body: Buffer,
+  options: { at?: number; tokenIn?: 'header' | 'query' } = {},
+): Credentials {
   const mode = routeAuth(route);
   if (mode === 'none') return { headers: {}, query: {} };
-  if (mode === 'token') return options.tokenIn === 'query' ? { headers: {}, query: { token: TOKEN } } : { headers: { 'x-contact-relay-token': TOKEN }, query: {} };
+  if (mode === 'token')
+    return options.tokenIn === 'query'
+      ? { headers: {}, query: { token: TOKEN } }
+      : { headers: { 'x-contact-relay-token': TOKEN }, query: {} };
   const format = signatureFormat(name);
   if (name === 'webflow') {
     const timestamp = String(options.at ?? NOW.getTime());
-    return { headers: { 'x-webflow-timestamp': timestamp, [format.header]: hmac(Buffer.concat([Buffer.from(`${timestamp}:`), body])).toString('hex') }, query: {} };
+    return {
+      headers: {
+        'x-webflow-timestamp': timestamp,
+        [format.header]: hmac(Buffer.concat([Buffer.from(`${timestamp}:`), body])).toString('hex'),
+      },
+      query: {},
+    };
   }
   return { headers: { [format.header]: `${format.prefix}${hmac(body).toString(format.encoding)}` }, query: {} };
 }
 
-export function requestFor(sourceCase: SourceCase, routeName: string, genuine: Genuine, credentials: Credentials): WebhookRequest {
+export function requestFor(
+  sourceCase: SourceCase,
+  routeName: string,
+  genuine: Genuine,
+  credentials: Credentials,
+): WebhookRequest {
   return {
     source: sourceCase.name,
     routeName,
-    headers: { ...(genuine.contentType !== undefined ? { 'content-type': genuine.contentType } : {}), ...genuine.headers, ...credentials.headers },
+    headers: {
+      ...(genuine.contentType !== undefined ? { 'content-type': genuine.contentType } : {}),
+      ...genuine.headers,
+      ...credentials.headers,
+    },
     query: credentials.query,
     rawBody: genuine.body,
   };
 }
 
 /** A request exactly as the genuine sender makes it on `routeName`. */
-export function signedRequest(sourceCase: SourceCase, routeName: string, genuine: Genuine, options: { at?: number; tokenIn?: 'header' | 'query' } = {}): WebhookRequest {
-  return requestFor(sourceCase, routeName, genuine, credentialsFor(sourceCase.name, routeOfCase(sourceCase, routeName), genuine.body, options));
+export function signedRequest(
+  sourceCase: SourceCase,
+  routeName: string,
+  genuine: Genuine,
+  options: { at?: number; tokenIn?: 'header' | 'query' } = {},
+): WebhookRequest {
+  return requestFor(
+    sourceCase,
+    routeName,
+    genuine,
+    credentialsFor(sourceCase.name, routeOfCase(sourceCase, routeName), genuine.body, options),
+  );
 }
 
 /**
@@ -86,11 +120,20 @@ export function signedRequest(sourceCase: SourceCase, routeName: string, genuine
 export function isAuthenticated(name: SourceName, route: ResolvedRoute, request: WebhookRequest, now = NOW): boolean {
   const mode = routeAuth(route);
   if (mode === 'none') return true;
-  if (mode === 'token') return [request.headers['x-contact-relay-token'], request.query['token']].some((given) => given?.trim() === TOKEN);
+  if (mode === 'token')
+    return [request.headers['x-contact-relay-token'], request.query['token']].some((given) => given?.trim() === TOKEN);
   const given = request.headers[signatureFormat(name).header] ?? '';
-  const contains = (digest: Buffer) => given.includes(digest.toString('base64').replace(/=+$/, '')) || given.toLowerCase().includes(digest.toString('hex'));
+  const contains = (digest: Buffer) =>
+    given.includes(digest.toString('base64').replace(/=+$/, '')) ||
+    given.toLowerCase().includes(digest.toString('hex'));
   if (name !== 'webflow') return contains(hmac(request.rawBody));
   const timestamp = request.headers['x-webflow-timestamp'] ?? '';
-  const signedAt = [timestamp, timestamp.trim()].some((stamp) => contains(hmac(Buffer.concat([Buffer.from(`${stamp}:`), request.rawBody]))));
-  return signedAt && /^\d+$/.test(timestamp.trim()) && Math.abs(now.getTime() - Number(timestamp.trim())) <= WEBFLOW_MAX_SKEW_MS;
+  const signedAt = [timestamp, timestamp.trim()].some((stamp) =>
+    contains(hmac(Buffer.concat([Buffer.from(`${stamp}:`), request.rawBody]))),
+  );
+  return (
+    signedAt &&
+    /^\d+$/.test(timestamp.trim()) &&
+    Math.abs(now.getTime() - Number(timestamp.trim())) <= WEBFLOW_MAX_SKEW_MS
+  );
 }

@@ -17,7 +17,15 @@ export interface ExamplePhone {
 export const EXAMPLE_PHONES: ExamplePhone[] = REGIONS.flatMap((country) => {
   const example = getExampleNumber(country, examples);
   if (example === undefined) return [];
-  return [{ country, e164: example.number, national: example.formatNational(), international: example.formatInternational(), nationalNumber: example.nationalNumber }];
+  return [
+    {
+      country,
+      e164: example.number,
+      national: example.formatNational(),
+      international: example.formatInternational(),
+      nationalNumber: example.nationalNumber,
+    },
+  ];
 });
 
 export const examplePhone: fc.Arbitrary<ExamplePhone> = fc.constantFrom(...EXAMPLE_PHONES);
@@ -27,7 +35,12 @@ const SEPARATORS = ['', '', '', ' ', '-', '.', ' (', ') ', '/', '  ', ' - '];
 export const digitRun = (minLength: number, maxLength: number): fc.Arbitrary<string> =>
   fc
     .array(fc.tuple(fc.integer({ min: 0, max: 9 }), fc.constantFrom(...SEPARATORS)), { minLength, maxLength })
-    .map((parts) => parts.map(([digit, separator]) => `${digit}${separator}`).join('').trim());
+    .map((parts) =>
+      parts
+        .map(([digit, separator]) => `${digit}${separator}`)
+        .join('')
+        .trim(),
+    );
 
 /** A phone as typed: valid numbers in every format (E.164, international, national, `00`), near misses, digit soup and junk. */
 export const phoneText: fc.Arbitrary<string> = fc.oneof(
@@ -37,11 +50,15 @@ export const phoneText: fc.Arbitrary<string> = fc.oneof(
   examplePhone.map((phone) => `00${phone.e164.slice(1)}`),
   examplePhone.map((phone) => `00 ${phone.international.slice(1)}`),
   // A valid number with its last digits changed: valid or not, depending on the plan.
-  fc.tuple(examplePhone, fc.integer({ min: 0, max: 999 })).map(([phone, tail]) => `${phone.e164.slice(0, -3)}${String(tail).padStart(3, '0')}`),
+  fc
+    .tuple(examplePhone, fc.integer({ min: 0, max: 999 }))
+    .map(([phone, tail]) => `${phone.e164.slice(0, -3)}${String(tail).padStart(3, '0')}`),
   // At most 12 digits in all: longer ones meet the open normalisePhone finding (numbers of more than 15 digits accepted as valid in
   // DE, NG, ID, JP, e.g. normalisePhone('10000000000000', { defaultRegion: 'DE' }) gives '+4910000000000000'), which would fail every
   // contact property. phone.property.test.ts pins everything else about normalisePhone.
-  fc.tuple(fc.constantFrom('', '', '+', '00', '0', '011', '+00', '(0)'), digitRun(1, 9)).map(([prefix, digits]) => `${prefix}${digits}`),
+  fc
+    .tuple(fc.constantFrom('', '', '+', '00', '0', '011', '+00', '(0)'), digitRun(1, 9))
+    .map(([prefix, digits]) => `${prefix}${digits}`),
   fc.constantFrom(
     '',
     ' ',
@@ -127,10 +144,18 @@ export const countryText: fc.Arbitrary<string> = fc.oneof(
 );
 
 /** Any value a text field may hold. */
-export const fieldText: fc.Arbitrary<string> = fc.oneof(phoneText, emailText, nameText, countryText, fc.string({ maxLength: 16 }));
+export const fieldText: fc.Arbitrary<string> = fc.oneof(
+  phoneText,
+  emailText,
+  nameText,
+  countryText,
+  fc.string({ maxLength: 16 }),
+);
 
 export const dateText: fc.Arbitrary<string> = fc.oneof(
-  fc.date({ min: new Date('1990-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }).map((date) => date.toISOString()),
+  fc
+    .date({ min: new Date('1990-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true })
+    .map((date) => date.toISOString()),
   fc.constantFrom('2017-03-22T19:28:02', '2026-11-21', 'yesterday', '', '0', '2026-13-45T99:99:99Z'),
   fc.string({ maxLength: 12 }),
 );
@@ -179,7 +204,10 @@ export const FIELD_NAMES = [
   'hasOwnProperty',
 ] as const;
 
-export const fieldName: fc.Arbitrary<string> = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...FIELD_NAMES) }, { weight: 1, arbitrary: fc.string({ maxLength: 12 }) });
+export const fieldName: fc.Arbitrary<string> = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...FIELD_NAMES) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 12 }) },
+);
 
 /** Names a field holding one part of a contact goes by, in the forms senders use. */
 export const ROLE_NAMES = {
@@ -193,16 +221,31 @@ export const ROLE_NAMES = {
 } as const;
 export type Role = keyof typeof ROLE_NAMES;
 
-const ROLE_VALUES: Record<Role, fc.Arbitrary<string>> = { email: emailText, phone: phoneText, firstName: nameText, lastName: nameText, fullName: nameText, country: countryText, tags: fc.string({ maxLength: 16 }) };
+const ROLE_VALUES: Record<Role, fc.Arbitrary<string>> = {
+  email: emailText,
+  phone: phoneText,
+  firstName: nameText,
+  lastName: nameText,
+  fullName: nameText,
+  country: countryText,
+  tags: fc.string({ maxLength: 16 }),
+};
 
 /** The contact parts a submission carries (each at most once), each under one of its usual names: role, field name, text. */
 export const roleFields: fc.Arbitrary<Array<[Role, string, string]>> = fc
   .subarray(Object.keys(ROLE_NAMES) as Role[])
-  .chain((roles) => fc.tuple(...roles.map((role) => fc.tuple(fc.constant(role), fc.constantFrom(...ROLE_NAMES[role]), ROLE_VALUES[role]))))
+  .chain((roles) =>
+    fc.tuple(
+      ...roles.map((role) => fc.tuple(fc.constant(role), fc.constantFrom(...ROLE_NAMES[role]), ROLE_VALUES[role])),
+    ),
+  )
   .map((parts) => parts as Array<[Role, string, string]>);
 
 /** What a flat form field may hold once parsed: text or a list of texts. */
-export const formValue: fc.Arbitrary<string | string[]> = fc.oneof({ weight: 4, arbitrary: fieldText }, { weight: 1, arbitrary: fc.array(fieldText, { maxLength: 3 }) });
+export const formValue: fc.Arbitrary<string | string[]> = fc.oneof(
+  { weight: 4, arbitrary: fieldText },
+  { weight: 1, arbitrary: fc.array(fieldText, { maxLength: 3 }) },
+);
 
 /** A JSON leaf a sender may put where text is expected. */
 export const jsonLeaf: fc.Arbitrary<unknown> = fc.oneof(
@@ -219,7 +262,10 @@ export const flatFields: fc.Arbitrary<Array<[string, unknown]>> = fc
   .tuple(roleFields, phoneNumber, fc.boolean(), fc.array(fc.tuple(fieldName, jsonLeaf), { maxLength: 3 }))
   .chain(([roles, number, numeric, extra]) =>
     fc.shuffledSubarray(
-      [...roles.map(([role, name, value]): [string, unknown] => [name, role === 'phone' && numeric ? number : value]), ...extra],
+      [
+        ...roles.map(([role, name, value]): [string, unknown] => [name, role === 'phone' && numeric ? number : value]),
+        ...extra,
+      ],
       { minLength: roles.length + extra.length },
     ),
   );

@@ -50,7 +50,12 @@ export function isAccepted(answer: WebhookAnswer): boolean {
 }
 
 /** The one contact accept was given validates against ContactSchema, its phones are E.164, and it names its event, source and route. */
-export function expectAcceptedContact(accept: ReturnType<typeof ingestDeps>['accept'], answer: WebhookAnswer, source: SourceName, routeName: string): Contact {
+export function expectAcceptedContact(
+  accept: ReturnType<typeof ingestDeps>['accept'],
+  answer: WebhookAnswer,
+  source: SourceName,
+  routeName: string,
+): Contact {
   expect(accept).toHaveBeenCalledTimes(1);
   const [contact, route, eventKey, aliases] = accept.mock.calls[0] as Parameters<IngestDependencies['accept']>;
   const parsed = ContactSchema.safeParse(contact);

@@ -46,7 +46,11 @@ export interface TextMutation {
 
 /** The same for text: one character of `alphabet` replacing one, appended or inserted; or the text cut short. */
 export const textMutation = (alphabet: string): fc.Arbitrary<TextMutation> =>
-  fc.record({ kind: fc.constantFrom('flip' as const, 'append' as const, 'truncate' as const, 'insert' as const), at: fc.nat(), char: fc.constantFrom(...alphabet.split('')) });
+  fc.record({
+    kind: fc.constantFrom('flip' as const, 'append' as const, 'truncate' as const, 'insert' as const),
+    at: fc.nat(),
+    char: fc.constantFrom(...alphabet.split('')),
+  });
 
 /** `text` with the mutation applied: always different from `text`. */
 export function mutateText(text: string, { kind, at, char }: TextMutation): string {

@@ -17,7 +17,8 @@ import {
   type Role,
 } from './fields.js';
 
-const nullable = <T>(arbitrary: fc.Arbitrary<T>): fc.Arbitrary<T | null> => fc.option(arbitrary, { nil: null, freq: 4 });
+const nullable = <T>(arbitrary: fc.Arbitrary<T>): fc.Arbitrary<T | null> =>
+  fc.option(arbitrary, { nil: null, freq: 4 });
 const idText = fc.oneof(fc.stringMatching(/^[A-Za-z0-9_-]{1,24}$/), fc.uuid());
 
 // ---------------------------------------------------------------------------
@@ -51,24 +52,61 @@ export function replaceNode(value: unknown, index: number, replacement: unknown)
 export function withJunk<T>(shaped: fc.Arbitrary<T>): fc.Arbitrary<unknown> {
   return fc.oneof(
     { weight: 4, arbitrary: shaped },
-    { weight: 1, arbitrary: fc.tuple(shaped, fc.nat(), fc.jsonValue({ maxDepth: 2 })).map(([value, index, replacement]) => replaceNode(value, index, replacement)) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(shaped, fc.nat(), fc.jsonValue({ maxDepth: 2 }))
+        .map(([value, index, replacement]) => replaceNode(value, index, replacement)),
+    },
   );
 }
-
 
 // ---------------------------------------------------------------------------
 // Each source's payload shape
 
-const typeformField = fc.record({ id: fc.constantFrom('q1', 'q2', 'q3', 'q4', 'q5'), ref: nullable(fieldName), type: fc.constantFrom('short_text', 'email', 'phone_number') });
+const typeformField = fc.record({
+  id: fc.constantFrom('q1', 'q2', 'q3', 'q4', 'q5'),
+  ref: nullable(fieldName),
+  type: fc.constantFrom('short_text', 'email', 'phone_number'),
+});
 const typeformAnswer = fc.oneof(
   { weight: 3, arbitrary: fc.record({ type: fc.constant('email'), field: typeformField, email: nullable(emailText) }) },
-  { weight: 3, arbitrary: fc.record({ type: fc.constant('phone_number'), field: typeformField, phone_number: nullable(phoneText) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      type: fc.constant('phone_number'),
+      field: typeformField,
+      phone_number: nullable(phoneText),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ type: fc.constant('text'), field: typeformField, text: nullable(fieldText) }) },
   fc.record({ type: fc.constant('number'), field: typeformField, number: nullable(phoneNumber) }),
   fc.record({ type: fc.constant('boolean'), field: typeformField, boolean: nullable(fc.boolean()) }),
-  fc.record({ type: fc.constant('choice'), field: typeformField, choice: nullable(fc.record({ label: nullable(fieldText), other: nullable(fieldText) }, { requiredKeys: [] })) }),
-  fc.record({ type: fc.constant('choices'), field: typeformField, choices: nullable(fc.record({ labels: nullable(fc.array(fieldText, { maxLength: 3 })), other: nullable(fieldText) }, { requiredKeys: [] })) }),
-  fc.record({ type: fc.constantFrom('date', 'url', 'file_url'), field: typeformField, date: nullable(dateText), url: nullable(fc.constantFrom('https://example.com/', 'not a url')), file_url: nullable(fc.constantFrom('https://example.com/f.pdf')) }, { requiredKeys: ['type', 'field'] }),
+  fc.record({
+    type: fc.constant('choice'),
+    field: typeformField,
+    choice: nullable(fc.record({ label: nullable(fieldText), other: nullable(fieldText) }, { requiredKeys: [] })),
+  }),
+  fc.record({
+    type: fc.constant('choices'),
+    field: typeformField,
+    choices: nullable(
+      fc.record(
+        { labels: nullable(fc.array(fieldText, { maxLength: 3 })), other: nullable(fieldText) },
+        { requiredKeys: [] },
+      ),
+    ),
+  }),
+  fc.record(
+    {
+      type: fc.constantFrom('date', 'url', 'file_url'),
+      field: typeformField,
+      date: nullable(dateText),
+      url: nullable(fc.constantFrom('https://example.com/', 'not a url')),
+      file_url: nullable(fc.constantFrom('https://example.com/f.pdf')),
+    },
+    { requiredKeys: ['type', 'field'] },
+  ),
   fc.record({ type: fc.constantFrom('payment', 'multi_format', 'something_new'), field: typeformField }),
 );
 
@@ -89,19 +127,37 @@ const typeformAnswers = fc
     ),
     fc.array(typeformAnswer, { maxLength: 3 }),
   )
-  .chain(([roles, others]) => fc.shuffledSubarray([...roles, ...others] as unknown[], { minLength: roles.length + others.length }));
+  .chain(([roles, others]) =>
+    fc.shuffledSubarray([...roles, ...others] as unknown[], { minLength: roles.length + others.length }),
+  );
 
 export const typeformPayload: fc.Arbitrary<unknown> = fc.record(
   {
     event_id: nullable(idText),
-    event_type: fc.oneof({ weight: 9, arbitrary: fc.constant('form_response') }, { weight: 1, arbitrary: fc.string({ maxLength: 12 }) }),
+    event_type: fc.oneof(
+      { weight: 9, arbitrary: fc.constant('form_response') },
+      { weight: 1, arbitrary: fc.string({ maxLength: 12 }) },
+    ),
     form_response: fc.record(
       {
         form_id: idText,
         token: nullable(idText),
         submitted_at: nullable(dateText),
         hidden: nullable(fc.dictionary(fieldName, fc.oneof(fieldText, phoneNumber, fc.constant(null)), { maxKeys: 4 })),
-        definition: nullable(fc.record({ fields: nullable(fc.array(fc.record({ id: fc.constantFrom('q1', 'q2', 'q3', 'q4', 'q5'), ref: nullable(fieldName), title: nullable(fieldName) }), { maxLength: 5 })) })),
+        definition: nullable(
+          fc.record({
+            fields: nullable(
+              fc.array(
+                fc.record({
+                  id: fc.constantFrom('q1', 'q2', 'q3', 'q4', 'q5'),
+                  ref: nullable(fieldName),
+                  title: nullable(fieldName),
+                }),
+                { maxLength: 5 },
+              ),
+            ),
+          }),
+        ),
         answers: nullable(typeformAnswers),
       },
       { requiredKeys: ['form_id'] },
@@ -110,14 +166,47 @@ export const typeformPayload: fc.Arbitrary<unknown> = fc.record(
   { requiredKeys: ['event_id', 'event_type', 'form_response'] },
 );
 
-const TALLY_TYPES = ['INPUT_EMAIL', 'INPUT_PHONE_NUMBER', 'HIDDEN_FIELDS', 'INPUT_TEXT', 'TEXTAREA', 'INPUT_NUMBER', 'MULTIPLE_CHOICE', 'CHECKBOXES', 'DROPDOWN', 'INPUT_DATE', 'INPUT_LINK', 'FILE_UPLOAD', 'MATRIX', 'CALCULATED_FIELDS', 'PAYMENT'];
+const TALLY_TYPES = [
+  'INPUT_EMAIL',
+  'INPUT_PHONE_NUMBER',
+  'HIDDEN_FIELDS',
+  'INPUT_TEXT',
+  'TEXTAREA',
+  'INPUT_NUMBER',
+  'MULTIPLE_CHOICE',
+  'CHECKBOXES',
+  'DROPDOWN',
+  'INPUT_DATE',
+  'INPUT_LINK',
+  'FILE_UPLOAD',
+  'MATRIX',
+  'CALCULATED_FIELDS',
+  'PAYMENT',
+];
 const tallyOptionId = fc.constantFrom('opt-1', 'opt-2', 'opt-3');
 const tallyField = fc.record(
   {
     key: fc.oneof(fc.constantFrom('question_1', 'question_2', 'question_3'), fieldName),
     label: nullable(fieldName),
-    type: fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...TALLY_TYPES) }, { weight: 1, arbitrary: fc.string({ maxLength: 8 }) }),
-    value: fc.oneof(jsonLeaf, tallyOptionId, fc.array(fc.oneof(tallyOptionId, fieldText, fc.record({ url: fc.constantFrom('https://storage.tally.so/private/cv.pdf', 'https://example.com/a.png') })), { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 4 }), fc.array(fc.string({ maxLength: 4 }), { maxLength: 2 }), { maxKeys: 2 })),
+    type: fc.oneof(
+      { weight: 5, arbitrary: fc.constantFrom(...TALLY_TYPES) },
+      { weight: 1, arbitrary: fc.string({ maxLength: 8 }) },
+    ),
+    value: fc.oneof(
+      jsonLeaf,
+      tallyOptionId,
+      fc.array(
+        fc.oneof(
+          tallyOptionId,
+          fieldText,
+          fc.record({ url: fc.constantFrom('https://storage.tally.so/private/cv.pdf', 'https://example.com/a.png') }),
+        ),
+        { maxLength: 3 },
+      ),
+      fc.dictionary(fc.string({ maxLength: 4 }), fc.array(fc.string({ maxLength: 4 }), { maxLength: 2 }), {
+        maxKeys: 2,
+      }),
+    ),
     options: nullable(fc.array(fc.record({ id: tallyOptionId, text: nullable(fieldText) }), { maxLength: 3 })),
   },
   { requiredKeys: ['key', 'type', 'value'] },
@@ -134,13 +223,34 @@ const TALLY_ROLE_TYPES: Record<Role, string[]> = {
 };
 /** Tally questions for the contact parts, typed as Tally types them, among other questions. */
 const tallyFields = fc
-  .tuple(roleFields.chain((roles) => fc.tuple(...roles.map(([role, label, value]) => fc.tuple(fc.constantFrom(...TALLY_ROLE_TYPES[role]), fc.string({ unit: fc.constantFrom(...'abcdefXYZ0123'.split('')), minLength: 6, maxLength: 6 }).map((id) => `question_${id}`)).map(([type, key]) => ({ key, label, type, value }))))), fc.array(tallyField, { maxLength: 3 }))
-  .chain(([roles, others]) => fc.shuffledSubarray([...roles, ...others] as unknown[], { minLength: roles.length + others.length }));
+  .tuple(
+    roleFields.chain((roles) =>
+      fc.tuple(
+        ...roles.map(([role, label, value]) =>
+          fc
+            .tuple(
+              fc.constantFrom(...TALLY_ROLE_TYPES[role]),
+              fc
+                .string({ unit: fc.constantFrom(...'abcdefXYZ0123'.split('')), minLength: 6, maxLength: 6 })
+                .map((id) => `question_${id}`),
+            )
+            .map(([type, key]) => ({ key, label, type, value })),
+        ),
+      ),
+    ),
+    fc.array(tallyField, { maxLength: 3 }),
+  )
+  .chain(([roles, others]) =>
+    fc.shuffledSubarray([...roles, ...others] as unknown[], { minLength: roles.length + others.length }),
+  );
 
 export const tallyPayload: fc.Arbitrary<unknown> = fc.record(
   {
     eventId: nullable(idText),
-    eventType: fc.oneof({ weight: 9, arbitrary: fc.constant('FORM_RESPONSE') }, { weight: 1, arbitrary: fc.string({ maxLength: 12 }) }),
+    eventType: fc.oneof(
+      { weight: 9, arbitrary: fc.constant('FORM_RESPONSE') },
+      { weight: 1, arbitrary: fc.string({ maxLength: 12 }) },
+    ),
     createdAt: nullable(dateText),
     data: fc.record(
       {
@@ -159,7 +269,10 @@ export const tallyPayload: fc.Arbitrary<unknown> = fc.record(
 
 export const webflowPayload: fc.Arbitrary<unknown> = fc.record(
   {
-    triggerType: fc.oneof({ weight: 9, arbitrary: fc.constant('form_submission') }, { weight: 1, arbitrary: fc.constantFrom('site_publish', 'page_created', '') }),
+    triggerType: fc.oneof(
+      { weight: 9, arbitrary: fc.constant('form_submission') },
+      { weight: 1, arbitrary: fc.constantFrom('site_publish', 'page_created', '') },
+    ),
     payload: fc.record(
       {
         name: nullable(fc.string({ maxLength: 12 })),
@@ -182,43 +295,101 @@ export const googleFormsPayload: fc.Arbitrary<unknown> = fc.record(
     responseId: googleId,
     submittedAt: dateText,
     respondentEmail: nullable(emailText),
-    answers: fc.tuple(roleFields, fc.dictionary(fieldName, formValue, { maxKeys: 2 })).map(([roles, extra]) => ({ ...extra, ...Object.fromEntries(roles.map(([, name, value]) => [name, value])) })),
+    answers: fc
+      .tuple(roleFields, fc.dictionary(fieldName, formValue, { maxKeys: 2 }))
+      .map(([roles, extra]) => ({ ...extra, ...Object.fromEntries(roles.map(([, name, value]) => [name, value])) })),
   },
   { requiredKeys: ['formId', 'responseId', 'submittedAt', 'answers'] },
 );
 
 /** The plain form: field name → text, number, list, or something a form field is not. */
-export const formPayload: fc.Arbitrary<Record<string, unknown>> = flatFields.map((entries) => Object.fromEntries(entries));
+export const formPayload: fc.Arbitrary<Record<string, unknown>> = flatFields.map((entries) =>
+  Object.fromEntries(entries),
+);
 
-const JOTFORM_NAMES = ['fullName', 'name', 'yourName', 'email', 'eMail', 'phoneNumber', 'phone', 'rueckruf', 'address', 'land', 'country', 'kampagne', 'typeA'];
+const JOTFORM_NAMES = [
+  'fullName',
+  'name',
+  'yourName',
+  'email',
+  'eMail',
+  'phoneNumber',
+  'phone',
+  'rueckruf',
+  'address',
+  'land',
+  'country',
+  'kampagne',
+  'typeA',
+];
 const jotformAnswerKey = fc.oneof(
-  { weight: 6, arbitrary: fc.tuple(fc.integer({ min: 1, max: 40 }), fc.oneof(fc.constantFrom(...JOTFORM_NAMES), fieldName)).map(([n, name]) => `q${n}_${name}`) },
+  {
+    weight: 6,
+    arbitrary: fc
+      .tuple(fc.integer({ min: 1, max: 40 }), fc.oneof(fc.constantFrom(...JOTFORM_NAMES), fieldName))
+      .map(([n, name]) => `q${n}_${name}`),
+  },
   { weight: 1, arbitrary: fc.constantFrom('slug', 'event_id', 'path', 'jsExecutionTracker', 'submitSource') },
 );
 const jotformAnswer = fc.oneof(
   { weight: 4, arbitrary: jsonLeaf },
   { weight: 1, arbitrary: fc.record({ first: nameText, middle: nameText, last: nameText }, { requiredKeys: [] }) },
   { weight: 1, arbitrary: fc.record({ full: phoneText }) },
-  { weight: 1, arbitrary: fc.record({ country: fc.oneof(fc.constantFrom('44', '+49', '1', ''), fc.string({ maxLength: 4 })), area: digitRun(0, 4), phone: digitRun(0, 8) }, { requiredKeys: [] }) },
-  { weight: 1, arbitrary: fc.record({ addr_line1: fc.string({ maxLength: 12 }), city: fc.string({ maxLength: 8 }), postal: fc.string({ maxLength: 6 }), country: countryText }, { requiredKeys: [] }) },
+  {
+    weight: 1,
+    arbitrary: fc.record(
+      {
+        country: fc.oneof(fc.constantFrom('44', '+49', '1', ''), fc.string({ maxLength: 4 })),
+        area: digitRun(0, 4),
+        phone: digitRun(0, 8),
+      },
+      { requiredKeys: [] },
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record(
+      {
+        addr_line1: fc.string({ maxLength: 12 }),
+        city: fc.string({ maxLength: 8 }),
+        postal: fc.string({ maxLength: 6 }),
+        country: countryText,
+      },
+      { requiredKeys: [] },
+    ),
+  },
   { weight: 1, arbitrary: fc.dictionary(fc.string({ maxLength: 6 }), jsonLeaf, { maxKeys: 3 }) },
 );
 /** Answers under `q<N>_<name>`: the contact parts under names the detection knows, compound controls, bookkeeping keys. */
 export const jotformRawRequest: fc.Arbitrary<Record<string, unknown>> = fc
   .tuple(roleFields, fc.array(fc.tuple(jotformAnswerKey, jotformAnswer), { maxLength: 4 }))
   .map(([roles, others]) =>
-    Object.fromEntries([...roles.map(([, name, value], index): [string, unknown] => [`q${index + 1}_${name.replace(/[^A-Za-z0-9_]/g, '')}`, value]), ...others]),
+    Object.fromEntries([
+      ...roles.map(([, name, value], index): [string, unknown] => [
+        `q${index + 1}_${name.replace(/[^A-Za-z0-9_]/g, '')}`,
+        value,
+      ]),
+      ...others,
+    ]),
   );
 
-const jotformId = fc.oneof({ weight: 30, arbitrary: fc.stringMatching(/^[0-9]{1,19}$/) }, { weight: 1, arbitrary: fc.string({ maxLength: 8 }) });
+const jotformId = fc.oneof(
+  { weight: 30, arbitrary: fc.stringMatching(/^[0-9]{1,19}$/) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 8 }) },
+);
 /** Jotform's envelope: ids, title, and `rawRequest` as the JSON text of the answers (rarely not JSON at all). */
-export const jotformEnvelope = (rawRequest: fc.Arbitrary<unknown> = jotformRawRequest): fc.Arbitrary<Record<string, string>> =>
+export const jotformEnvelope = (
+  rawRequest: fc.Arbitrary<unknown> = jotformRawRequest,
+): fc.Arbitrary<Record<string, string>> =>
   fc.record(
     {
       formID: jotformId,
       submissionID: jotformId,
       formTitle: fc.string({ maxLength: 12 }),
-      rawRequest: fc.oneof({ weight: 12, arbitrary: rawRequest.map((value) => JSON.stringify(value) ?? 'null') }, { weight: 1, arbitrary: fc.string({ maxLength: 16 }) }),
+      rawRequest: fc.oneof(
+        { weight: 12, arbitrary: rawRequest.map((value) => JSON.stringify(value) ?? 'null') },
+        { weight: 1, arbitrary: fc.string({ maxLength: 16 }) },
+      ),
       pretty: fc.string({ maxLength: 16 }),
     },
     { requiredKeys: ['formID', 'submissionID', 'rawRequest'] },
@@ -238,8 +409,18 @@ const shopifyAddress = fc.record(
   },
   { requiredKeys: [] },
 );
-const consent = nullable(fc.record({ state: nullable(fc.constantFrom('subscribed', 'unsubscribed', 'not_subscribed', 'pending', 'SUBSCRIBED', 'redacted', '')) }));
-const gid = (kind: 'Order' | 'Customer') => fc.oneof({ weight: 9, arbitrary: fc.bigInt({ min: 1n, max: 2n ** 63n }).map((id) => `gid://shopify/${kind}/${id}`) }, { weight: 1, arbitrary: fc.string({ maxLength: 10 }) });
+const consent = nullable(
+  fc.record({
+    state: nullable(
+      fc.constantFrom('subscribed', 'unsubscribed', 'not_subscribed', 'pending', 'SUBSCRIBED', 'redacted', ''),
+    ),
+  }),
+);
+const gid = (kind: 'Order' | 'Customer') =>
+  fc.oneof(
+    { weight: 9, arbitrary: fc.bigInt({ min: 1n, max: 2n ** 63n }).map((id) => `gid://shopify/${kind}/${id}`) },
+    { weight: 1, arbitrary: fc.string({ maxLength: 10 }) },
+  );
 
 export const shopifyOrderPayload: fc.Arbitrary<unknown> = fc.record(
   {
@@ -307,7 +488,10 @@ const wooAddress = fc.record(
   },
   { requiredKeys: [] },
 );
-const wooId = fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 1, max: 2 ** 40 }) }, { weight: 1, arbitrary: fc.oneof(fc.integer(), fc.double()) });
+const wooId = fc.oneof(
+  { weight: 9, arbitrary: fc.integer({ min: 1, max: 2 ** 40 }) },
+  { weight: 1, arbitrary: fc.oneof(fc.integer(), fc.double()) },
+);
 
 export const wooOrderPayload: fc.Arbitrary<unknown> = fc.record(
   {

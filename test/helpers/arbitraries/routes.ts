@@ -8,7 +8,16 @@ import { FIELD_NAMES } from './fields.js';
 export function routeOf(source: SourceName): fc.Arbitrary<ResolvedRoute> {
   const names = fc.array(fc.constantFrom(...FIELD_NAMES), { minLength: 1, maxLength: 3 });
   const fields: fc.Arbitrary<FieldMapping> = fc.record(
-    { firstName: names, lastName: names, fullName: names, email: names, phone: names, country: names, tags: names, attributes: names },
+    {
+      firstName: names,
+      lastName: names,
+      fullName: names,
+      email: names,
+      phone: names,
+      country: names,
+      tags: names,
+      attributes: names,
+    },
     { requiredKeys: [] },
   );
   return fc

@@ -29,7 +29,11 @@ describe('Function: localStack', () => {
       url: 'http://127.0.0.1:4010/shopify',
       variable: 'SHOPIFY_ADMIN_URL',
     });
-    expect(stack.metaGraph).toEqual({ source: 'emulator', url: 'http://127.0.0.1:4010/meta', variable: 'META_GRAPH_URL' });
+    expect(stack.metaGraph).toEqual({
+      source: 'emulator',
+      url: 'http://127.0.0.1:4010/meta',
+      variable: 'META_GRAPH_URL',
+    });
     expect(stack.baseUrls).toEqual({
       twochat: 'http://127.0.0.1:4010/twochat',
       kirim: 'http://127.0.0.1:4010/kirim',
@@ -69,9 +73,17 @@ describe('Function: localStack', () => {
     expect(stack.baseUrls).toMatchObject({ kirim: 'https://api.kirim.chat', twochat: 'http://127.0.0.1:4222/twochat' });
   });
 
-  it('META_GRAPH_URL sends the Graph API calls elsewhere, as SHOPIFY_ADMIN_URL does; empty means Meta\'s own', () => {
-    expect(localStack({ META_GRAPH_URL: 'https://graph.example.com/' }).metaGraph).toEqual({ source: 'env', url: 'https://graph.example.com', variable: 'META_GRAPH_URL' });
-    expect(localStack({ META_GRAPH_URL: '' }).metaGraph).toEqual({ source: 'public', url: undefined, variable: 'META_GRAPH_URL' });
+  it("META_GRAPH_URL sends the Graph API calls elsewhere, as SHOPIFY_ADMIN_URL does; empty means Meta's own", () => {
+    expect(localStack({ META_GRAPH_URL: 'https://graph.example.com/' }).metaGraph).toEqual({
+      source: 'env',
+      url: 'https://graph.example.com',
+      variable: 'META_GRAPH_URL',
+    });
+    expect(localStack({ META_GRAPH_URL: '' }).metaGraph).toEqual({
+      source: 'public',
+      url: undefined,
+      variable: 'META_GRAPH_URL',
+    });
     expect(localStack({ EMULATOR_PORT: '4111' }).metaGraph.url).toBe('http://127.0.0.1:4111/meta');
     expect(() => localStack({ META_GRAPH_URL: 'http://graph.example.com' }, {}, 'send')).toThrow(UsageError);
   });

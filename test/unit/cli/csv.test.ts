@@ -31,7 +31,11 @@ describe('parseCsv', () => {
   });
 
   it('drops a UTF-8 BOM, keeps empty fields, and a trailing delimiter opens an empty last field', () => {
-    expect(fields('\uFEFFname,phone\nAda,\n,\n')).toEqual([['name', 'phone'], ['Ada', ''], ['', '']]);
+    expect(fields('\uFEFFname,phone\nAda,\n,\n')).toEqual([
+      ['name', 'phone'],
+      ['Ada', ''],
+      ['', ''],
+    ]);
     expect(fields('a,b,')).toEqual([['a', 'b', '']]);
   });
 
@@ -52,7 +56,12 @@ describe('parseCsv', () => {
 
   it('a quote that never closes spoils its own line only, not the rest of the file', () => {
     const records = parseCsv('a,b\r\n"broken,row\r\nok,1\r\nalso,2\r\n');
-    expect(records[1]).toMatchObject({ row: 2, line: 2, fields: ['"broken,row'], error: 'a quoted field opened on line 2 is never closed' });
+    expect(records[1]).toMatchObject({
+      row: 2,
+      line: 2,
+      fields: ['"broken,row'],
+      error: 'a quoted field opened on line 2 is never closed',
+    });
     expect(records.slice(2).map((record) => [record.row, record.line, record.fields, record.error])).toEqual([
       [3, 3, ['ok', '1'], undefined],
       [4, 4, ['also', '2'], undefined],

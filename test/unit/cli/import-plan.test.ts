@@ -38,15 +38,24 @@ describe('import: column mapping', () => {
   it('refuses a --map that is malformed, names an unknown field or a column the CSV lacks', () => {
     expect(() => parseMappings(['phone'])).toThrow(UsageError);
     expect(() => parseMappings(['Mobile=fax'])).toThrow('unknown field "fax"');
-    expect(() => planColumns(['name'], parseMappings(['Mobile=phone']), plain)).toThrow('the CSV has no column "Mobile"');
+    expect(() => planColumns(['name'], parseMappings(['Mobile=phone']), plain)).toThrow(
+      'the CSV has no column "Mobile"',
+    );
     // Column names are matched without case when no exact match exists; "=" may appear in a column name.
     expect(planColumns(['MOBILE'], parseMappings(['mobile=phone']), plain).mapped[0]?.column).toBe('MOBILE');
     expect(parseMappings(['a=b=phone'])).toEqual([{ column: 'a=b', field: 'phone' }]);
   });
 
   it('a row becomes a flat form body: trimmed, empty cells left out, the first non-empty of two mapped columns wins', () => {
-    const [header, row] = parseCsv('Name,Work phone,Mobile,notes,tags\n  Ada Lovelace ,,+1 415 555 0132,"likes ""math""",vip,newsletter\n');
+    const [header, row] = parseCsv(
+      'Name,Work phone,Mobile,notes,tags\n  Ada Lovelace ,,+1 415 555 0132,"likes ""math""",vip,newsletter\n',
+    );
     const plan = planColumns(header?.fields ?? [], parseMappings(['Work phone=phone', 'Mobile=phone']), plain);
-    expect(rowBody(row ?? { row: 2, line: 2, fields: [] }, plan)).toEqual({ name: 'Ada Lovelace', phone: '+1 415 555 0132', notes: 'likes "math"', tags: 'vip' });
+    expect(rowBody(row ?? { row: 2, line: 2, fields: [] }, plan)).toEqual({
+      name: 'Ada Lovelace',
+      phone: '+1 415 555 0132',
+      notes: 'likes "math"',
+      tags: 'vip',
+    });
   });
 });

@@ -26,27 +26,42 @@ describe('contact-relay (in process)', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Exit codes:');
     expect((await cli()).code).toBe(2);
-    expect(await cli('frobnicate')).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown command "frobnicate"') as string });
+    expect(await cli('frobnicate')).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('unknown command "frobnicate"') as string,
+    });
   });
 
-  it.each(['send', 'samples', 'replay', 'import', 'doctor', 'secrets'])('%s --help documents its exit codes', async (command) => {
-    const { code, stdout } = await cli(command, '--help');
-    expect(code).toBe(0);
-    expect(stdout).toMatch(/^Usage: contact-relay /);
-    expect(stdout).toContain('Exit codes:');
-    expect((await cli('help', command)).stdout).toBe(stdout);
-  });
+  it.each(['send', 'samples', 'replay', 'import', 'doctor', 'secrets'])(
+    '%s --help documents its exit codes',
+    async (command) => {
+      const { code, stdout } = await cli(command, '--help');
+      expect(code).toBe(0);
+      expect(stdout).toMatch(/^Usage: contact-relay /);
+      expect(stdout).toContain('Exit codes:');
+      expect((await cli('help', command)).stdout).toBe(stdout);
+    },
+  );
 
   it.each([
     [['send'], 'name a source'],
-    [['send', 'myspace', 'x.json'], 'unknown source "myspace"; sources: shopify, woocommerce, typeform, tally, jotform, webflow, google-forms, form, meta-leads, calendly, custom'],
+    [
+      ['send', 'myspace', 'x.json'],
+      'unknown source "myspace"; sources: shopify, woocommerce, typeform, tally, jotform, webflow, google-forms, form, meta-leads, calendly, custom',
+    ],
     [['send', 'shopify'], 'give a payload file, or --sample'],
     [['send', 'shopify', 'a.json', '--sample'], 'not both'],
     [['send', 'typeform', 'a.json', '--topic', 'x'], '--topic applies to shopify and woocommerce only'],
     [['send', 'typeform', 'a.json', '--event-id', 'x'], '--event-id applies to shopify, woocommerce, form'],
     [['send', 'form', 'a.json', '--route', 'ghost'], 'no route "ghost" for source "form"'],
-    [['send', 'custom', 'a.json', '--route', 'ghost'], 'no route "ghost" for source "custom" in routes.json (routes: default)'],
-    [['send', 'meta-leads', '--sample', '--event-id', 'x'], '--event-id applies to shopify, woocommerce, form; meta-leads payloads carry their own id'],
+    [
+      ['send', 'custom', 'a.json', '--route', 'ghost'],
+      'no route "ghost" for source "custom" in routes.json (routes: default)',
+    ],
+    [
+      ['send', 'meta-leads', '--sample', '--event-id', 'x'],
+      '--event-id applies to shopify, woocommerce, form; meta-leads payloads carry their own id',
+    ],
     [['send', 'form', 'a.json', '--stage', 'prod'], '--stage prod needs --url'],
     [['send', 'form', 'a.json', '--url', 'ftp://x'], '--url must be an http(s) URL'],
     [['send', 'form', 'a.json', '--bogus'], "Unknown option '--bogus'"],
@@ -65,9 +80,18 @@ describe('contact-relay (in process)', () => {
   });
 
   it('a missing payload, CSV or replay input is a failure (exit 1) naming it', async () => {
-    expect(await cli('send', 'form', 'nowhere.json')).toMatchObject({ code: 1, stderr: 'contact-relay send: payload file nowhere.json does not exist\n' });
-    expect(await cli('import', 'nowhere.csv', '--route', 'default')).toMatchObject({ code: 1, stderr: 'contact-relay import: CSV file nowhere.csv does not exist\n' });
-    expect(await cli('replay', 'nowhere.jsonl')).toMatchObject({ code: 1, stderr: 'contact-relay replay: nowhere.jsonl does not exist\n' });
+    expect(await cli('send', 'form', 'nowhere.json')).toMatchObject({
+      code: 1,
+      stderr: 'contact-relay send: payload file nowhere.json does not exist\n',
+    });
+    expect(await cli('import', 'nowhere.csv', '--route', 'default')).toMatchObject({
+      code: 1,
+      stderr: 'contact-relay import: CSV file nowhere.csv does not exist\n',
+    });
+    expect(await cli('replay', 'nowhere.jsonl')).toMatchObject({
+      code: 1,
+      stderr: 'contact-relay replay: nowhere.jsonl does not exist\n',
+    });
   });
 
   it('an invalid route config is a failure naming the field; doctor shows it as a ✗', async () => {

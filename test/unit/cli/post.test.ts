@@ -23,12 +23,19 @@ describe('readAnswer: the answers of the README table', () => {
   });
 
   it('describes a refusal with its status, code and message', () => {
-    expect(describeRefusal(readAnswer(401, '{"error":{"code":"invalid_signature","message":"the header does not match"}}'))).toBe('HTTP 401 invalid_signature: the header does not match');
+    expect(
+      describeRefusal(readAnswer(401, '{"error":{"code":"invalid_signature","message":"the header does not match"}}')),
+    ).toBe('HTTP 401 invalid_signature: the header does not match');
   });
 });
 
 describe('postWebhook', () => {
-  const signed = { path: '/hooks/form/default', headers: { 'content-type': 'application/json' }, body: Buffer.from('{}'), proof: 'unsigned' };
+  const signed = {
+    path: '/hooks/form/default',
+    headers: { 'content-type': 'application/json' },
+    body: Buffer.from('{}'),
+    proof: 'unsigned',
+  };
 
   it('an unreachable host is an UnreachableError saying why, with the hint', async () => {
     const port = await freePort();
@@ -44,7 +51,8 @@ describe('postWebhook', () => {
       request.resume();
       request.on('end', () => {
         if (calls < 3) response.writeHead(calls === 1 ? 503 : 429, { 'retry-after': '0' }).end('{}');
-        else response.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"accepted","eventKey":"k"}');
+        else
+          response.writeHead(202, { 'content-type': 'application/json' }).end('{"status":"accepted","eventKey":"k"}');
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

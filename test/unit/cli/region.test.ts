@@ -21,7 +21,10 @@ const secrets = JSON.parse(readFileSync(secretsFile, 'utf8')) as Record<string, 
 /** The region `osls deploy` uses without --region, as serverless.yml says. */
 const STACK_REGION = 'us-east-1';
 /** How many secrets config/routes.json needs: doctor reads each, and each missing one gets a create command. */
-const NEEDED = neededSecrets(parseRoutesConfig(JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'config/routes.json'), 'utf8'))), 'dev').length;
+const NEEDED = neededSecrets(
+  parseRoutesConfig(JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'config/routes.json'), 'utf8'))),
+  'dev',
+).length;
 /** Every provider at the emulator: a deployed stage would otherwise call the real public APIs. */
 let providerUrls: Record<string, string>;
 
@@ -182,15 +185,21 @@ describe('contact-relay doctor (a deployed stage in AWS Secrets Manager)', () =>
 describe('contact-relay send, replay and import (the stage secret that signs, in --region)', () => {
   it.each([
     ['send', (_cwd: string) => ['send', 'form', '--sample']],
-    ['import', (cwd: string) => {
-      writeFileSync(path.join(cwd, 'people.csv'), 'name,email\nAda Lovelace,ada@example.com\n');
-      return ['import', 'people.csv', '--route', 'default'];
-    }],
-    ['replay', (cwd: string) => {
-      const line = { source: 'form', route: 'default', payload: { email: 'ada@example.com' } };
-      writeFileSync(path.join(cwd, 'events.jsonl'), `${JSON.stringify(line)}\n`);
-      return ['replay', 'events.jsonl'];
-    }],
+    [
+      'import',
+      (cwd: string) => {
+        writeFileSync(path.join(cwd, 'people.csv'), 'name,email\nAda Lovelace,ada@example.com\n');
+        return ['import', 'people.csv', '--route', 'default'];
+      },
+    ],
+    [
+      'replay',
+      (cwd: string) => {
+        const line = { source: 'form', route: 'default', payload: { email: 'ada@example.com' } };
+        writeFileSync(path.join(cwd, 'events.jsonl'), `${JSON.stringify(line)}\n`);
+        return ['replay', 'events.jsonl'];
+      },
+    ],
   ])('%s reads the route secret signed for the --region given', async (command, args) => {
     let stdout = '';
     let stderr = '';

@@ -6,10 +6,17 @@ import { createSecretCommand, shellQuote } from '../../../cli/shell.js';
 const config = parseRoutesConfig({
   accounts: { main: { provider: 'twochat' }, eu: { provider: 'chatwoot' } },
   sources: {
-    form: { default: { deliverTo: ['main'] }, tokened: { deliverTo: ['main'], auth: 'token' }, signed: { deliverTo: ['eu'], auth: 'hmac' } },
+    form: {
+      default: { deliverTo: ['main'] },
+      tokened: { deliverTo: ['main'], auth: 'token' },
+      signed: { deliverTo: ['eu'], auth: 'hmac' },
+    },
     tally: { open: { deliverTo: ['main'], auth: 'none' } },
     typeform: { leads: { deliverTo: ['main', 'eu'], secretName: 'contact-relay/prod/source/typeform-leads' } },
-    shopify: { default: { deliverTo: ['main'], reconcile: { lookbackHours: 24 } }, other: { deliverTo: ['main'], reconcile: { secretName: 'contact-relay/dev/shopify-admin/other' } } },
+    shopify: {
+      default: { deliverTo: ['main'], reconcile: { lookbackHours: 24 } },
+      other: { deliverTo: ['main'], reconcile: { secretName: 'contact-relay/dev/shopify-admin/other' } },
+    },
   },
 });
 
@@ -32,16 +39,30 @@ describe('neededSecrets', () => {
 
   it('one secret used by a token route and an HMAC route needs both fields', () => {
     const form = byName['contact-relay/prod/source/form'];
-    expect(form?.template).toEqual({ secret: expect.stringMatching(/^<.+>$/) as string, token: expect.stringMatching(/^<.+>$/) as string });
+    expect(form?.template).toEqual({
+      secret: expect.stringMatching(/^<.+>$/) as string,
+      token: expect.stringMatching(/^<.+>$/) as string,
+    });
     expect(form?.problem({ token: 't' })).toBe('needs "secret": form/tokened, form/signed checks a signature');
     expect(form?.problem({ token: 't', secret: 's' })).toBeUndefined();
   });
 
   it('reports placeholders left from a template, then the shape, naming fields only', () => {
     const chatwoot = byName['contact-relay/prod/provider/eu'];
-    expect(chatwoot?.problem(chatwoot.template)).toBe('accountId, inboxId, accessToken still hold the template placeholder');
-    expect(chatwoot?.problem({ baseUrl: 'https://x.example.com/app/accounts', accountId: 1, inboxId: 2, accessToken: 'secret-value' })).toMatch(/^baseUrl: /);
-    expect(chatwoot?.problem({ baseUrl: 'https://x.example.com', accountId: '1', inboxId: 2, accessToken: 'secret-value' })).toBeUndefined();
+    expect(chatwoot?.problem(chatwoot.template)).toBe(
+      'accountId, inboxId, accessToken still hold the template placeholder',
+    );
+    expect(
+      chatwoot?.problem({
+        baseUrl: 'https://x.example.com/app/accounts',
+        accountId: 1,
+        inboxId: 2,
+        accessToken: 'secret-value',
+      }),
+    ).toMatch(/^baseUrl: /);
+    expect(
+      chatwoot?.problem({ baseUrl: 'https://x.example.com', accountId: '1', inboxId: 2, accessToken: 'secret-value' }),
+    ).toBeUndefined();
     expect(byName['contact-relay/prod/provider/main']?.problem({})).toMatch(/^apiKey: /);
     expect(placeholders({ apiKey: '<2Chat API key>', other: 'real', n: 1 })).toEqual(['apiKey']);
   });
@@ -81,18 +102,26 @@ describe('neededSecrets: Meta Lead Ads, Calendly and custom routes', () => {
       verifyToken: expect.stringMatching(/^<.+>$/) as string,
     });
     expect(meta?.purpose).toBe('webhook app secret, page access tokens and verify token of meta-leads/default');
-    expect(meta?.problem(meta.template)).toBe('appSecret, pageAccessTokens, verifyToken still hold the template placeholder');
+    expect(meta?.problem(meta.template)).toBe(
+      'appSecret, pageAccessTokens, verifyToken still hold the template placeholder',
+    );
   });
 
   it('Meta: the documented shape passes; a missing part is named with what needs it', () => {
     expect(meta?.problem(filledIn)).toBeUndefined();
-    expect(meta?.problem({ appSecret: 'a', verifyToken: 'v' })).toBe('needs "pageAccessTokens": meta-leads/default reads each lead with its page token');
+    expect(meta?.problem({ appSecret: 'a', verifyToken: 'v' })).toBe(
+      'needs "pageAccessTokens": meta-leads/default reads each lead with its page token',
+    );
     expect(meta?.problem({ ...filledIn, pageAccessTokens: {} })).toMatch(/^needs "pageAccessTokens"/);
-    expect(meta?.problem({ ...filledIn, pageAccessTokens: { 'my-page': 'p' } })).toMatch(/^pageAccessTokens\.my-page: /);
+    expect(meta?.problem({ ...filledIn, pageAccessTokens: { 'my-page': 'p' } })).toMatch(
+      /^pageAccessTokens\.my-page: /,
+    );
   });
 
   it('Calendly: the signing key as "secret"; custom: "token", or "secret" when custom.signature is set, nothing when open', () => {
-    expect(byName['contact-relay/prod/source/calendly']?.template).toEqual({ secret: expect.stringContaining('signing_key') as string });
+    expect(byName['contact-relay/prod/source/calendly']?.template).toEqual({
+      secret: expect.stringContaining('signing_key') as string,
+    });
     const custom = byName['contact-relay/prod/source/custom'];
     expect(Object.keys(custom?.template ?? {})).toEqual(['secret', 'token']);
     expect(custom?.usedBy).toEqual(['custom/default', 'custom/signed']);
@@ -104,7 +133,9 @@ describe('shell quoting', () => {
   it('quotes what the shell would split or expand, including single quotes', () => {
     expect(shellQuote('contact-relay/prod/provider/main')).toBe('contact-relay/prod/provider/main');
     expect(shellQuote(`{"secret":"<the webhook's secret>"}`)).toBe(`'{"secret":"<the webhook'\\''s secret>"}'`);
-    expect(createSecretCommand('contact-relay/prod/x', { apiKey: '<k>' })).toBe(`aws secretsmanager create-secret --name contact-relay/prod/x --secret-string '{"apiKey":"<k>"}'`);
+    expect(createSecretCommand('contact-relay/prod/x', { apiKey: '<k>' })).toBe(
+      `aws secretsmanager create-secret --name contact-relay/prod/x --secret-string '{"apiKey":"<k>"}'`,
+    );
     const inRegion = createSecretCommand('contact-relay/prod/x', { apiKey: '<k>' }, 'eu-west-1');
     expect(inRegion).toBe(`${createSecretCommand('contact-relay/prod/x', { apiKey: '<k>' })} --region eu-west-1`);
   });

@@ -37,7 +37,12 @@ beforeAll(async () => {
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const where = (request.url ?? '').split('?')[0] ?? '';
-      received.push({ method: request.method ?? '', path: where, headers: request.headers, body: Buffer.concat(chunks) });
+      received.push({
+        method: request.method ?? '',
+        path: where,
+        headers: request.headers,
+        body: Buffer.concat(chunks),
+      });
       const answer = answers[where] ?? { status: 404, body: { error: { code: 'not_found', message: 'no such path' } } };
       response.writeHead(answer.status, { 'content-type': 'application/json' });
       response.end(JSON.stringify(answer.body));
@@ -73,7 +78,10 @@ function secretsFile(): string {
   return file;
 }
 
-async function send(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string; cwd: string }> {
+async function send(
+  argv: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; stdout: string; stderr: string; cwd: string }> {
   let stdout = '';
   let stderr = '';
   const cwd = mkdtempSync(path.join(tmpdir(), 'cli-send-cwd-'));
@@ -91,7 +99,10 @@ async function send(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code
 const hmacHex = (key: string, data: Buffer | string) => createHmac('sha256', key).update(data).digest('hex');
 const sampleLead = () => JSON.parse(readFileSync(sampleGraphLeadPath('meta-leads') ?? '', 'utf8')) as { id: string };
 const webhookOf = (source: string) => received.find((request) => request.path.startsWith(`/hooks/${source}/`));
-const acceptedLead = (id: string, status = 'accepted') => ({ status: 200, body: { status, events: [{ eventKey: `meta-leads:${id}`, status }] } });
+const acceptedLead = (id: string, status = 'accepted') => ({
+  status: 200,
+  body: { status, events: [{ eventKey: `meta-leads:${id}`, status }] },
+});
 
 describe('contact-relay send meta-leads --sample', () => {
   it("stores the sample's Graph lead in the emulator, then posts the webhook naming it, signed with the app secret", async () => {
@@ -101,7 +112,10 @@ describe('contact-relay send meta-leads --sample', () => {
     const run = await send(['meta-leads', '--sample']);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(received.map((request) => `${request.method} ${request.path}`)).toEqual(['POST /_emulator/meta/leads', 'POST /hooks/meta-leads/default']);
+    expect(received.map((request) => `${request.method} ${request.path}`)).toEqual([
+      'POST /_emulator/meta/leads',
+      'POST /hooks/meta-leads/default',
+    ]);
 
     const [seed, webhook] = received as [Received, Received];
     expect(JSON.parse(seed.body.toString('utf8'))).toEqual(lead);
@@ -110,13 +124,23 @@ describe('contact-relay send meta-leads --sample', () => {
     expect(webhook.body.toString('utf8')).toContain(`"leadgen_id": "${lead.id}"`);
     expect(webhook.headers['x-hub-signature-256']).toBe(`sha256=${hmacHex(APP_SECRET, webhook.body)}`);
 
-    expect(run.stdout).toContain(`Graph lead: ${lead.id} stored in the emulator (http://127.0.0.1:${port}/_emulator/meta/leads)`);
-    expect(run.stdout).toContain('accepted: 1 of 1 event queued for twochat, kirim, callbell, chatwoot: deliver reads each lead from the Graph API');
+    expect(run.stdout).toContain(
+      `Graph lead: ${lead.id} stored in the emulator (http://127.0.0.1:${port}/_emulator/meta/leads)`,
+    );
+    expect(run.stdout).toContain(
+      'accepted: 1 of 1 event queued for twochat, kirim, callbell, chatwoot: deliver reads each lead from the Graph API',
+    );
   });
 
   it("the emulator of `npm start` takes the stored lead and answers it as the Graph API, with the page's token", async () => {
     const lead = sampleLead();
-    const secrets = { 'contact-relay/local/source/meta-leads': { appSecret: APP_SECRET, verifyToken: 'v', pageAccessTokens: { '100000000000001': 'page-token' } } };
+    const secrets = {
+      'contact-relay/local/source/meta-leads': {
+        appSecret: APP_SECRET,
+        verifyToken: 'v',
+        pageAccessTokens: { '100000000000001': 'page-token' },
+      },
+    };
     const emulator = await startEmulator({ port: 0, secrets });
     try {
       answers['/hooks/meta-leads/default'] = acceptedLead(lead.id);
@@ -138,7 +162,9 @@ describe('contact-relay send meta-leads --sample', () => {
     answers['/hooks/meta-leads/default'] = acceptedLead(lead.id, 'duplicate');
     const run = await send(['meta-leads', '--sample']);
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain(`duplicate: this event was accepted before (meta-leads:${lead.id}); nothing was queued. Change leadgen_id in the payload`);
+    expect(run.stdout).toContain(
+      `duplicate: this event was accepted before (meta-leads:${lead.id}); nothing was queued. Change leadgen_id in the payload`,
+    );
   });
 
   it('--json reports the stored lead beside the answer', async () => {
@@ -151,8 +177,14 @@ describe('contact-relay send meta-leads --sample', () => {
   });
 
   it.each([
-    [{ META_GRAPH_URL: 'https://graph.example.com' }, 'META_GRAPH_URL points deliver at https://graph.example.com, so the lead must exist there'],
-    [{ META_GRAPH_URL: '' }, "META_GRAPH_URL points deliver at Meta's public Graph API (set but empty), so the lead must exist there"],
+    [
+      { META_GRAPH_URL: 'https://graph.example.com' },
+      'META_GRAPH_URL points deliver at https://graph.example.com, so the lead must exist there',
+    ],
+    [
+      { META_GRAPH_URL: '' },
+      "META_GRAPH_URL points deliver at Meta's public Graph API (set but empty), so the lead must exist there",
+    ],
   ])('with %j, nothing is stored and the output says why', async (env, why) => {
     const lead = sampleLead();
     answers['/hooks/meta-leads/default'] = acceptedLead(lead.id);
@@ -168,26 +200,41 @@ describe('contact-relay send meta-leads --sample', () => {
     const run = await send(['meta-leads', '--sample', '--stage', 'prod', '--url', `http://127.0.0.1:${port}`]);
     expect(run.code).toBe(0);
     expect(received.map((request) => request.path)).toEqual(['/hooks/meta-leads/default']);
-    expect(run.stdout).toContain(`Graph lead: ${lead.id} not stored: stage prod reads leads from Meta's Graph API, so the lead must exist there`);
+    expect(run.stdout).toContain(
+      `Graph lead: ${lead.id} not stored: stage prod reads leads from Meta's Graph API, so the lead must exist there`,
+    );
   });
 
   it('when the emulator refuses the lead, the webhook is not sent and the failure names the answer', async () => {
     answers['/_emulator/meta/leads'] = { status: 400, body: { error: 'field_data is required' } };
     const run = await send(['meta-leads', '--sample']);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain(`the emulator refused the lead ${sampleLead().id} (HTTP 400 from http://127.0.0.1:${port}/_emulator/meta/leads)`);
+    expect(run.stderr).toContain(
+      `the emulator refused the lead ${sampleLead().id} (HTTP 400 from http://127.0.0.1:${port}/_emulator/meta/leads)`,
+    );
     expect(received.map((request) => request.path)).toEqual(['/_emulator/meta/leads']);
   });
 
   it("a payload file's leads are not stored: the output says to store each and names them", async () => {
     answers['/hooks/meta-leads/default'] = acceptedLead('1500000000000999');
-    const payload = { object: 'page', entry: [{ id: '100000000000001', time: 1, changes: [{ field: 'leadgen', value: { leadgen_id: '1500000000000999', page_id: '100000000000001' } }] }] };
+    const payload = {
+      object: 'page',
+      entry: [
+        {
+          id: '100000000000001',
+          time: 1,
+          changes: [{ field: 'leadgen', value: { leadgen_id: '1500000000000999', page_id: '100000000000001' } }],
+        },
+      ],
+    };
     const dir = mkdtempSync(path.join(tmpdir(), 'cli-send-payload-'));
     writeFileSync(path.join(dir, 'lead.json'), JSON.stringify(payload));
     const run = await send(['meta-leads', path.join(dir, 'lead.json')]);
     expect(run.code).toBe(0);
     expect(received.map((request) => request.path)).toEqual(['/hooks/meta-leads/default']);
-    expect(run.stdout).toContain("Graph lead: not stored: a payload file's leads (1500000000000999) must be in the emulator first");
+    expect(run.stdout).toContain(
+      "Graph lead: not stored: a payload file's leads (1500000000000999) must be in the emulator first",
+    );
     expect(run.stdout).toContain(`curl -s -X POST http://127.0.0.1:${port}/_emulator/meta/leads`);
   });
 });
@@ -199,7 +246,9 @@ describe('contact-relay send calendly --sample', () => {
     expect(run.code).toBe(0);
     const webhook = webhookOf('calendly');
     const t = String(Date.parse('2026-11-21T10:00:00.000Z') / 1000);
-    expect(webhook?.headers['calendly-webhook-signature']).toBe(`t=${t},v1=${hmacHex(CALENDLY_KEY, `${t}.${webhook?.body.toString('utf8')}`)}`);
+    expect(webhook?.headers['calendly-webhook-signature']).toBe(
+      `t=${t},v1=${hmacHex(CALENDLY_KEY, `${t}.${webhook?.body.toString('utf8')}`)}`,
+    );
     expect(run.stdout).toContain('accepted: the contact is queued for twochat, kirim, callbell, chatwoot');
   });
 
@@ -224,7 +273,16 @@ describe('contact-relay send custom --route R file.json', () => {
             default: { deliverTo: ['main'], custom: { fields, eventId: '/id' } },
             elementor: {
               deliverTo: ['main'],
-              custom: { fields, signature: { header: 'X-Hook-Signature', encoding: 'base64', prefix: 'v1=', signedString: '{timestamp}:{body}', timestampHeader: 'X-Hook-Time' } },
+              custom: {
+                fields,
+                signature: {
+                  header: 'X-Hook-Signature',
+                  encoding: 'base64',
+                  prefix: 'v1=',
+                  signedString: '{timestamp}:{body}',
+                  timestampHeader: 'X-Hook-Time',
+                },
+              },
             },
           },
         },
@@ -235,7 +293,10 @@ describe('contact-relay send custom --route R file.json', () => {
   const payloadFile = () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'cli-send-custom-'));
     const file = path.join(dir, 'lead.json');
-    writeFileSync(file, JSON.stringify({ id: 'e-1', name: 'Alan Turing', email: 'alan@example.com', phone: '+44 20 7946 0455' }));
+    writeFileSync(
+      file,
+      JSON.stringify({ id: 'e-1', name: 'Alan Turing', email: 'alan@example.com', phone: '+44 20 7946 0455' }),
+    );
     return file;
   };
 
@@ -248,7 +309,9 @@ describe('contact-relay send custom --route R file.json', () => {
     expect(webhook?.path).toBe('/hooks/custom/elementor');
     const t = String(Date.parse('2026-11-21T10:00:00.000Z') / 1000);
     expect(webhook?.headers['x-hook-time']).toBe(t);
-    const expected = createHmac('sha256', CUSTOM.secret).update(`${t}:${webhook?.body.toString('utf8')}`).digest('base64');
+    const expected = createHmac('sha256', CUSTOM.secret)
+      .update(`${t}:${webhook?.body.toString('utf8')}`)
+      .digest('base64');
     expect(webhook?.headers['x-hook-signature']).toBe(`v1=${expected}`);
     expect(webhook?.headers['x-contact-relay-token']).toBeUndefined();
     expect(run.stdout).toContain('X-Hook-Signature: v1=<base64 HMAC-SHA256 of "{timestamp}:{body}">');

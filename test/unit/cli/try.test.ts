@@ -112,7 +112,7 @@ describe('contact-relay try (Kirim.chat, the emulator over real sockets)', () =>
     expectNothingSecret(run, 'my-refused-kirim-token', '4155550132');
   });
 
-  it('a secret missing from the secrets file is named in that file\'s words, exit 1, nothing called', async () => {
+  it("a secret missing from the secrets file is named in that file's words, exit 1, nothing called", async () => {
     const file = secretsFile({ [KIRIM_SECRET]: undefined });
     const run = await tryCommand(['kirim', ...ADA, '--secrets', file]);
     expect(run.code).toBe(1);
@@ -152,7 +152,10 @@ describe('contact-relay try (the other providers)', () => {
 
   it('2Chat (x-user-api-key) and 99digital (api_access_token): keys redacted, searches and bodies masked', async () => {
     const grace = ['--phone', '+44 20 7946 0958', '--email', 'grace@example.org', '--name', 'Grace Hopper'];
-    for (const [account, header] of [['twochat', 'x-user-api-key'], ['chatwoot', 'api_access_token']] as const) {
+    for (const [account, header] of [
+      ['twochat', 'x-user-api-key'],
+      ['chatwoot', 'api_access_token'],
+    ] as const) {
       const run = await tryCommand([account, ...grace]);
       expect(run.code, run.stdout).toBe(0);
       expect(run.stdout).toContain(`${header}: [redacted]`);

@@ -17,11 +17,15 @@ describe('Function: loadEnv', () => {
   });
 
   it('names a malformed Shopify Admin URL', () => {
-    expect(() => loadEnv({ STAGE: 'dev', SHOPIFY_ADMIN_URL: 'not a url' })).toThrow(/^invalid environment: SHOPIFY_ADMIN_URL: /);
+    expect(() => loadEnv({ STAGE: 'dev', SHOPIFY_ADMIN_URL: 'not a url' })).toThrow(
+      /^invalid environment: SHOPIFY_ADMIN_URL: /,
+    );
   });
 
   it('names a malformed secrets TTL', () => {
-    expect(() => loadEnv({ STAGE: 'dev', SECRETS_TTL_SECONDS: 'ten' })).toThrow(/SECRETS_TTL_SECONDS: must be a whole number of seconds/);
+    expect(() => loadEnv({ STAGE: 'dev', SECRETS_TTL_SECONDS: 'ten' })).toThrow(
+      /SECRETS_TTL_SECONDS: must be a whole number of seconds/,
+    );
   });
 });
 
@@ -54,7 +58,12 @@ describe('Function: loadEnv (URL overrides)', () => {
   });
 
   it('takes a loopback URL on any stage: the test pipelines run the functions against a loopback emulator', () => {
-    const loopback = ['http://127.0.0.1:4010/kirim', 'http://localhost:4010/', 'http://[::1]:4010/', 'http://127.8.9.1/'];
+    const loopback = [
+      'http://127.0.0.1:4010/kirim',
+      'http://localhost:4010/',
+      'http://[::1]:4010/',
+      'http://127.8.9.1/',
+    ];
     for (const url of loopback) {
       expect(loadEnv({ STAGE: 'itest', PROVIDER_URL_KIRIM: url }).PROVIDER_URL_KIRIM).toBe(url);
     }
@@ -71,7 +80,9 @@ describe('Function: loadEnv (URL overrides)', () => {
 
 describe('Function: providerBaseUrls', () => {
   it('returns overrides without trailing slashes', () => {
-    expect(providerBaseUrls(loadEnv({ STAGE: 'dev', PROVIDER_URL_TWOCHAT: 'http://127.0.0.1:4010/twochat/' }))).toEqual({ twochat: 'http://127.0.0.1:4010/twochat' });
+    expect(providerBaseUrls(loadEnv({ STAGE: 'dev', PROVIDER_URL_TWOCHAT: 'http://127.0.0.1:4010/twochat/' }))).toEqual(
+      { twochat: 'http://127.0.0.1:4010/twochat' },
+    );
   });
 });
 
@@ -88,8 +99,8 @@ describe('Function: createRuntime', () => {
   });
 
   it('fails at cold start on an invalid route config, naming the field', () => {
-    expect(() => createRuntime({ STAGE: 'dev' }, { accounts: {}, sources: { form: { default: { deliverTo: ['x'] } } } })).toThrow(
-      /sources\.form\.default\.deliverTo\[0\]: unknown account "x"/,
-    );
+    expect(() =>
+      createRuntime({ STAGE: 'dev' }, { accounts: {}, sources: { form: { default: { deliverTo: ['x'] } } } }),
+    ).toThrow(/sources\.form\.default\.deliverTo\[0\]: unknown account "x"/);
   });
 });

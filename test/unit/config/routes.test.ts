@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { findRoute, parseRoutesConfig, RouteConfigError, routeAuth, type ResolvedRoute } from '../../../shared/config/routes.js';
+import {
+  findRoute,
+  parseRoutesConfig,
+  RouteConfigError,
+  routeAuth,
+  type ResolvedRoute,
+} from '../../../shared/config/routes.js';
 import { SOURCES } from '../../../shared/contact.js';
 
 const shipped = JSON.parse(readFileSync(new URL('../../../config/routes.json', import.meta.url), 'utf8')) as unknown;
@@ -34,7 +40,9 @@ describe('Function: parseRoutesConfig', () => {
   it('names an unknown account in deliverTo with its path', () => {
     const raw = valid();
     raw.sources.form.default.deliverTo = ['main', 'nope'];
-    expect(errorOf(raw)).toContain('sources.form.default.deliverTo[1]: unknown account "nope" (accounts defined: main)');
+    expect(errorOf(raw)).toContain(
+      'sources.form.default.deliverTo[1]: unknown account "nope" (accounts defined: main)',
+    );
   });
 
   it('names an unknown provider', () => {
@@ -69,29 +77,61 @@ describe('Function: parseRoutesConfig', () => {
 
   it('rejects route names that cannot be a URL segment', () => {
     const raw = { ...valid(), sources: { form: { 'My Route': { deliverTo: ['main'] } } } };
-    expect(errorOf(raw)).toContain('sources.form.My Route: route name "My Route" must be lower-case letters, digits and dashes');
+    expect(errorOf(raw)).toContain(
+      'sources.form.My Route: route name "My Route" must be lower-case letters, digits and dashes',
+    );
   });
 
   it('rejects a Callbell assigned user that is not an email', () => {
-    const raw = { ...valid(), sources: { form: { default: { deliverTo: ['main'], callbell: { assignedUser: 'bob' } } } } };
+    const raw = {
+      ...valid(),
+      sources: { form: { default: { deliverTo: ['main'], callbell: { assignedUser: 'bob' } } } },
+    };
     expect(errorOf(raw)).toContain('sources.form.default.callbell.assignedUser: Invalid email');
   });
 
   it('refuses an auth mode the sender cannot do', () => {
-    const raw = { ...valid(), sources: { typeform: { default: { deliverTo: ['main'], auth: 'none' } }, jotform: { default: { deliverTo: ['main'], auth: 'hmac' } } } };
+    const raw = {
+      ...valid(),
+      sources: {
+        typeform: { default: { deliverTo: ['main'], auth: 'none' } },
+        jotform: { default: { deliverTo: ['main'], auth: 'hmac' } },
+      },
+    };
     const message = errorOf(raw);
     expect(message).toContain('sources.typeform.default.auth: typeform routes can use "hmac"');
     expect(message).toContain('sources.jotform.default.auth: jotform routes can use "token"');
   });
 
   it('defaults auth per source', () => {
-    const config = parseRoutesConfig({ ...valid(), sources: { form: { default: { deliverTo: ['main'] } }, tally: { default: { deliverTo: ['main'] } }, jotform: { default: { deliverTo: ['main'] } } } });
-    expect(['form', 'tally', 'jotform'].map((source) => routeAuth(findRoute(config, source as 'form', 'default') as ResolvedRoute))).toEqual(['none', 'hmac', 'token']);
+    const config = parseRoutesConfig({
+      ...valid(),
+      sources: {
+        form: { default: { deliverTo: ['main'] } },
+        tally: { default: { deliverTo: ['main'] } },
+        jotform: { default: { deliverTo: ['main'] } },
+      },
+    });
+    expect(
+      ['form', 'tally', 'jotform'].map((source) =>
+        routeAuth(findRoute(config, source as 'form', 'default') as ResolvedRoute),
+      ),
+    ).toEqual(['none', 'hmac', 'token']);
   });
 
   it('refuses shop domains on other sources and malformed ones', () => {
-    expect(errorOf({ ...valid(), sources: { form: { default: { deliverTo: ['main'], shopDomains: ['a.myshopify.com'] } } } })).toContain('only Shopify routes have shop domains');
-    expect(errorOf({ ...valid(), sources: { shopify: { default: { deliverTo: ['main'], shopDomains: ['https://a.com'] } } } })).toContain('must be a shop domain');
+    expect(
+      errorOf({
+        ...valid(),
+        sources: { form: { default: { deliverTo: ['main'], shopDomains: ['a.myshopify.com'] } } },
+      }),
+    ).toContain('only Shopify routes have shop domains');
+    expect(
+      errorOf({
+        ...valid(),
+        sources: { shopify: { default: { deliverTo: ['main'], shopDomains: ['https://a.com'] } } },
+      }),
+    ).toContain('must be a shop domain');
   });
 
   it('lists every problem at once', () => {

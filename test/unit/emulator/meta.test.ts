@@ -10,8 +10,16 @@ const TOKEN = 'unit-meta-page-token';
 const OTHER_TOKEN = 'unit-other-page-token';
 const APP_SECRET = 'unit-meta-app-secret';
 const SECRETS = {
-  'contact-relay/unit/source/meta-leads': { appSecret: APP_SECRET, verifyToken: 'v', pageAccessTokens: { [PAGE]: TOKEN } },
-  'contact-relay/unit/source/meta-leads-other': { appSecret: 'other-app-secret', verifyToken: 'v', pageAccessTokens: { [OTHER_PAGE]: OTHER_TOKEN } },
+  'contact-relay/unit/source/meta-leads': {
+    appSecret: APP_SECRET,
+    verifyToken: 'v',
+    pageAccessTokens: { [PAGE]: TOKEN },
+  },
+  'contact-relay/unit/source/meta-leads-other': {
+    appSecret: 'other-app-secret',
+    verifyToken: 'v',
+    pageAccessTokens: { [OTHER_PAGE]: OTHER_TOKEN },
+  },
 };
 /** The fields deliver asks for. */
 const FIELDS = 'field_data,created_time,ad_id,form_id,campaign_name';
@@ -38,8 +46,14 @@ afterAll(() => emulator.close());
 beforeEach(() => emulator.state.reset());
 
 const call = (path: string, init?: RequestInit) => fetch(`${emulator.url}${path}`, init);
-const seed = (lead: unknown) => call('/_emulator/meta/leads', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(lead) });
-const read = (id: string, query: Record<string, string>, version = 'v26.0') => call(`/meta/${version}/${id}?${new URLSearchParams(query).toString()}`);
+const seed = (lead: unknown) =>
+  call('/_emulator/meta/leads', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(lead),
+  });
+const read = (id: string, query: Record<string, string>, version = 'v26.0') =>
+  call(`/meta/${version}/${id}?${new URLSearchParams(query).toString()}`);
 const body = async (response: Response) => (await response.json()) as Record<string, unknown>;
 const graphError = async (response: Response) => ((await body(response))['error'] ?? {}) as Record<string, unknown>;
 
@@ -59,7 +73,10 @@ describe('Emulator: Meta Graph API reads a seeded lead', () => {
 
   it('answers campaign_name when the lead has one, and id, created_time, field_data when no fields are asked for', async () => {
     await seed({ ...LEAD, campaign_name: 'Spring' });
-    expect(await body(await read(LEAD.id, { fields: 'campaign_name', access_token: TOKEN }))).toEqual({ campaign_name: 'Spring', id: LEAD.id });
+    expect(await body(await read(LEAD.id, { fields: 'campaign_name', access_token: TOKEN }))).toEqual({
+      campaign_name: 'Spring',
+      id: LEAD.id,
+    });
     expect(await body(await read(LEAD.id, { access_token: TOKEN }))).toEqual({
       created_time: LEAD.created_time,
       field_data: LEAD.field_data,
@@ -71,7 +88,11 @@ describe('Emulator: Meta Graph API reads a seeded lead', () => {
     await seed(LEAD);
     const proof = createHmac('sha256', APP_SECRET).update(TOKEN).digest('hex');
     expect((await read(LEAD.id, { fields: 'form_id', access_token: TOKEN, appsecret_proof: proof })).status).toBe(200);
-    const wrong = await read(LEAD.id, { fields: 'form_id', access_token: TOKEN, appsecret_proof: createHmac('sha256', 'other-app-secret').update(TOKEN).digest('hex') });
+    const wrong = await read(LEAD.id, {
+      fields: 'form_id',
+      access_token: TOKEN,
+      appsecret_proof: createHmac('sha256', 'other-app-secret').update(TOKEN).digest('hex'),
+    });
     expect(wrong.status).toBe(400);
     expect(await graphError(wrong)).toMatchObject({ type: 'GraphMethodException', code: 100 });
   });
@@ -81,12 +102,18 @@ describe('Emulator: Meta Graph API reads a seeded lead', () => {
     const proof = createHmac('sha256', APP_SECRET).update(TOKEN).digest('hex');
     await read(LEAD.id, { fields: FIELDS, access_token: TOKEN, appsecret_proof: proof });
     await read(LEAD.id, { fields: FIELDS, access_token: 'not-a-token' });
-    const recorded = (await (await call('/_emulator/requests?provider=meta')).json()) as Array<{ method: string; path: string; status: number }>;
+    const recorded = (await (await call('/_emulator/requests?provider=meta')).json()) as Array<{
+      method: string;
+      path: string;
+      status: number;
+    }>;
     expect(recorded.map((request) => [request.method, request.status])).toEqual([
       ['GET', 200],
       ['GET', 400],
     ]);
-    expect(recorded[0]?.path).toMatch(/^\/v26\.0\/1500000000000301\?fields=field_data%2Ccreated_time%2Cad_id%2Cform_id%2Ccampaign_name&access_token=\*{8}oken&appsecret_proof=\*{8}/);
+    expect(recorded[0]?.path).toMatch(
+      /^\/v26\.0\/1500000000000301\?fields=field_data%2Ccreated_time%2Cad_id%2Cform_id%2Ccampaign_name&access_token=\*{8}oken&appsecret_proof=\*{8}/,
+    );
     const text = JSON.stringify(recorded);
     for (const secret of [TOKEN, proof, 'not-a-token']) expect(text).not.toContain(secret);
   });
@@ -97,7 +124,11 @@ describe("Emulator: Meta Graph API answers Graph's error envelope", () => {
     await seed(LEAD);
   });
 
-  const envelope = (fields: Record<string, unknown>) => ({ ...fields, message: expect.any(String) as string, fbtrace_id: expect.stringMatching(/^\S{8,}$/) as string });
+  const envelope = (fields: Record<string, unknown>) => ({
+    ...fields,
+    message: expect.any(String) as string,
+    fbtrace_id: expect.stringMatching(/^\S{8,}$/) as string,
+  });
 
   it('refuses a token no meta-leads secret gives: 400, OAuthException 190', async () => {
     const response = await read(LEAD.id, { fields: FIELDS, access_token: 'expired-or-wrong' });
@@ -147,7 +178,8 @@ describe("Emulator: Meta Graph API answers Graph's error envelope", () => {
 });
 
 describe('Emulator: faults armed on the Meta Graph API', () => {
-  const arm = (fault: Record<string, unknown>) => call('/_emulator/faults', { method: 'POST', body: JSON.stringify({ provider: 'meta', ...fault }) });
+  const arm = (fault: Record<string, unknown>) =>
+    call('/_emulator/faults', { method: 'POST', body: JSON.stringify({ provider: 'meta', ...fault }) });
 
   it('answers the Pages rate limit 80001 (400, transient) for the armed times, then the lead', async () => {
     await seed(LEAD);
@@ -158,7 +190,9 @@ describe('Emulator: faults armed on the Meta Graph API', () => {
       expect(await graphError(response)).toMatchObject({ type: 'OAuthException', code: 80001, is_transient: true });
     }
     expect((await read(LEAD.id, { fields: FIELDS, access_token: TOKEN })).status).toBe(200);
-    expect(emulator.state.requests.filter((request) => request.provider === 'meta').map((request) => request.status)).toEqual([400, 400, 200]);
+    expect(
+      emulator.state.requests.filter((request) => request.provider === 'meta').map((request) => request.status),
+    ).toEqual([400, 400, 200]);
   });
 
   it('answers a 5xx with code 2 (API Service), and the application limit 4 with the status given', async () => {
@@ -212,11 +246,21 @@ describe('Emulator: seeding Meta leads (POST /_emulator/meta/leads)', () => {
     const { page_id: _page, ...withoutPage } = LEAD;
     const refused = await seed(withoutPage);
     expect(refused.status).toBe(400);
-    expect(await refused.json()).toEqual({ error: { code: 'invalid_lead', message: `page_id is required: the meta-leads secrets name pages ${PAGE}, ${OTHER_PAGE}` } });
+    expect(await refused.json()).toEqual({
+      error: {
+        code: 'invalid_lead',
+        message: `page_id is required: the meta-leads secrets name pages ${PAGE}, ${OTHER_PAGE}`,
+      },
+    });
 
-    const single = await startEmulator({ secrets: { 'contact-relay/local/source/meta-leads': SECRETS['contact-relay/unit/source/meta-leads'] } });
+    const single = await startEmulator({
+      secrets: { 'contact-relay/local/source/meta-leads': SECRETS['contact-relay/unit/source/meta-leads'] },
+    });
     try {
-      const stored = await fetch(`${single.url}/_emulator/meta/leads`, { method: 'POST', body: JSON.stringify(withoutPage) });
+      const stored = await fetch(`${single.url}/_emulator/meta/leads`, {
+        method: 'POST',
+        body: JSON.stringify(withoutPage),
+      });
       expect(await stored.json()).toEqual({ id: LEAD.id, page_id: PAGE, replaced: false });
       expect((await fetch(`${single.url}/meta/v26.0/${LEAD.id}?access_token=${TOKEN}`)).status).toBe(200);
     } finally {
@@ -245,13 +289,24 @@ describe('Emulator: seeding Meta leads (POST /_emulator/meta/leads)', () => {
   it('refuses a key that is not a field of a Graph lead, naming it', async () => {
     const response = await seed({ ...LEAD, email: 'grace@example.com' });
     expect(response.status).toBe(400);
-    expect(((await body(response))['error'] as { message: string }).message).toMatch(/^email is not a field of a Graph lead/);
+    expect(((await body(response))['error'] as { message: string }).message).toMatch(
+      /^email is not a field of a Graph lead/,
+    );
   });
 });
 
 describe('Function: localFunctionEnv', () => {
   it("points the functions' Graph API calls at the emulator's /meta", () => {
-    const resources = { tableName: 't', queueUrl: 'http://q', queueArn: 'arn:q', dlqUrl: 'http://d', dlqArn: 'arn:d', maxReceiveCount: 5 };
-    expect(localFunctionEnv('local', 'http://127.0.0.1:4010', resources)['META_GRAPH_URL']).toBe('http://127.0.0.1:4010/meta');
+    const resources = {
+      tableName: 't',
+      queueUrl: 'http://q',
+      queueArn: 'arn:q',
+      dlqUrl: 'http://d',
+      dlqArn: 'arn:d',
+      maxReceiveCount: 5,
+    };
+    expect(localFunctionEnv('local', 'http://127.0.0.1:4010', resources)['META_GRAPH_URL']).toBe(
+      'http://127.0.0.1:4010/meta',
+    );
   });
 });

@@ -13,7 +13,12 @@ import { SecretStore } from '../../../shared/secrets.js';
 import { startEmulator, type Emulator } from '../../../local/emulator/server.js';
 
 const STAGE = 'health';
-const KEYS: Record<ProviderName, string> = { twochat: 'hc-key-2chat', kirim: 'hc-key-kirim', callbell: 'hc-key-callbell', chatwoot: 'hc-key-chatwoot' };
+const KEYS: Record<ProviderName, string> = {
+  twochat: 'hc-key-2chat',
+  kirim: 'hc-key-kirim',
+  callbell: 'hc-key-callbell',
+  chatwoot: 'hc-key-chatwoot',
+};
 const WRONG_KEY = 'hc-key-revoked';
 const ROTATED_KEY = 'hc-key-rotated';
 const secretName = (account: string) => `contact-relay/${STAGE}/provider/${account}`;
@@ -45,7 +50,11 @@ beforeAll(async () => {
     secrets: Object.fromEntries(PROVIDERS.map((provider) => [secretName(provider), SECRETS[provider]])),
     credentials: { twochat: [KEYS.twochat], kirim: [KEYS.kirim], callbell: [KEYS.callbell], chatwoot: [KEYS.chatwoot] },
   });
-  secretsClient = new SecretsManagerClient({ endpoint: emulator.url, region: 'us-east-1', credentials: { accessKeyId: 't', secretAccessKey: 't' } });
+  secretsClient = new SecretsManagerClient({
+    endpoint: emulator.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 't', secretAccessKey: 't' },
+  });
   http = createHttpClient({ connectTimeoutMs: 1000, responseTimeoutMs: 1000 });
 });
 afterAll(async () => {
@@ -65,8 +74,13 @@ function context(): ProviderContext {
 
 const byAccount = (results: AccountHealth[], account: string) => results.find((result) => result.account === account);
 const secretReads = (account: string) =>
-  emulator.state.requests.filter((request) => request.provider === 'secretsmanager' && (request.body as { SecretId?: string } | undefined)?.SecretId === secretName(account));
-const providerCalls = (provider: ProviderName) => emulator.state.requests.filter((request) => request.provider === provider);
+  emulator.state.requests.filter(
+    (request) =>
+      request.provider === 'secretsmanager' &&
+      (request.body as { SecretId?: string } | undefined)?.SecretId === secretName(account),
+  );
+const providerCalls = (provider: ProviderName) =>
+  emulator.state.requests.filter((request) => request.provider === provider);
 
 function expectNoKeys(results: AccountHealth[]): void {
   const text = JSON.stringify(results);
@@ -78,7 +92,13 @@ describe('Function: checkProviderAccounts', () => {
     const results = await checkProviderAccounts(routes, context());
     expect(results).toHaveLength(4);
     for (const provider of PROVIDERS) {
-      expect(byAccount(results, provider)).toEqual({ account: provider, provider, healthy: true, status: 'ok', httpStatus: 200 });
+      expect(byAccount(results, provider)).toEqual({
+        account: provider,
+        provider,
+        healthy: true,
+        status: 'ok',
+        httpStatus: 200,
+      });
       expect(providerCalls(provider)).toHaveLength(1);
       expect(providerCalls(provider)[0]?.method).toBe('GET');
     }
@@ -91,18 +111,28 @@ describe('Function: checkProviderAccounts', () => {
     expectNoKeys(results);
   });
 
-  it.each(PROVIDERS)('reports a refused %s key as unauthorized after reading the secret once more', async (provider) => {
-    emulator.state.secrets.set(secretName(provider), secretWithKey(provider, WRONG_KEY));
-    const results = await checkProviderAccounts(routes, context());
-    const health = byAccount(results, provider);
-    expect(health).toMatchObject({ account: provider, provider, healthy: false, status: 'unauthorized', httpStatus: 401 });
-    expect(health?.message).toContain(`secret "${secretName(provider)}"`);
-    expect(secretReads(provider)).toHaveLength(2);
-    // The re-read gave the same key: asking the provider again would only repeat the 401.
-    expect(providerCalls(provider)).toHaveLength(1);
-    for (const other of PROVIDERS.filter((name) => name !== provider)) expect(byAccount(results, other)?.status).toBe('ok');
-    expectNoKeys(results);
-  });
+  it.each(PROVIDERS)(
+    'reports a refused %s key as unauthorized after reading the secret once more',
+    async (provider) => {
+      emulator.state.secrets.set(secretName(provider), secretWithKey(provider, WRONG_KEY));
+      const results = await checkProviderAccounts(routes, context());
+      const health = byAccount(results, provider);
+      expect(health).toMatchObject({
+        account: provider,
+        provider,
+        healthy: false,
+        status: 'unauthorized',
+        httpStatus: 401,
+      });
+      expect(health?.message).toContain(`secret "${secretName(provider)}"`);
+      expect(secretReads(provider)).toHaveLength(2);
+      // The re-read gave the same key: asking the provider again would only repeat the 401.
+      expect(providerCalls(provider)).toHaveLength(1);
+      for (const other of PROVIDERS.filter((name) => name !== provider))
+        expect(byAccount(results, other)?.status).toBe('ok');
+      expectNoKeys(results);
+    },
+  );
 
   it('picks up a key rotated since it was cached', async () => {
     const ctx = context();
@@ -166,8 +196,19 @@ describe('Function: summarizeHealth', () => {
   it('counts the healthy accounts and lists the others without their messages', () => {
     const summary = summarizeHealth([
       { account: 'a', provider: 'kirim', healthy: true, status: 'ok', httpStatus: 200 },
-      { account: 'b', provider: 'callbell', healthy: false, status: 'unauthorized', httpStatus: 401, message: 'refused' },
+      {
+        account: 'b',
+        provider: 'callbell',
+        healthy: false,
+        status: 'unauthorized',
+        httpStatus: 401,
+        message: 'refused',
+      },
     ]);
-    expect(summary).toEqual({ checked: 2, healthy: 1, unhealthy: [{ account: 'b', provider: 'callbell', status: 'unauthorized' }] });
+    expect(summary).toEqual({
+      checked: 2,
+      healthy: 1,
+      unhealthy: [{ account: 'b', provider: 'callbell', status: 'unauthorized' }],
+    });
   });
 });

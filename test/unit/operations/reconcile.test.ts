@@ -7,7 +7,12 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  type CreateTableCommandInput,
+} from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import dynalite from 'dynalite';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -16,12 +21,17 @@ import { findRoute, parseRoutesConfig, type ResolvedRoute, type RoutesConfig } f
 import { createHttpClient, type HttpClient } from '../../../shared/http.js';
 import { acceptEvent } from '../../../shared/ingest.js';
 import type { ContactJob, DeliveryJob } from '../../../shared/jobs.js';
-import { CHECKPOINT_OVERLAP_MS, checkpointScope, reconcileShopifyRoutes, type ReconcileDependencies } from '../../../shared/operations/reconcile.js';
+import {
+  CHECKPOINT_OVERLAP_MS,
+  checkpointScope,
+  reconcileShopifyRoutes,
+  type ReconcileDependencies,
+} from '../../../shared/operations/reconcile.js';
 import type { JobQueue } from '../../../shared/queue.js';
 import { SecretStore } from '../../../shared/secrets.js';
 import { fetchOrdersCreatedSince, ShopifyAdminError } from '../../../shared/shopify/admin.js';
 import { mapShopifyOrder, ShopifyOrderSchema } from '../../../shared/shopify/orders.js';
-import { type AdminOrderNode } from '../../../shared/shopify/admin-orders.js';
+import type { AdminOrderNode } from '../../../shared/shopify/admin-orders.js';
 import { createDynamoStore, type OutcomeStore } from '../../../shared/store.js';
 import { startEmulator, type Emulator } from '../../../local/emulator/server.js';
 import { ShopifyAdminStub } from '../../../local/emulator/shopify-admin.js';
@@ -45,16 +55,27 @@ let tables = 0;
 beforeAll(async () => {
   dynamo = dynalite({ createTableMs: 0 });
   await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', () => resolve()));
-  dynamoClient = new DynamoDBClient({ endpoint: `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`, region: 'us-east-1', credentials: awsCredentials });
+  dynamoClient = new DynamoDBClient({
+    endpoint: `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`,
+    region: 'us-east-1',
+    credentials: awsCredentials,
+  });
 
   emulator = await startEmulator({
     secrets: {
       [`contact-relay/${STAGE}/shopify-admin/main`]: { shopDomain: SHOP, accessToken: TOKEN },
-      [`contact-relay/${STAGE}/shopify-admin/revoked`]: { shopDomain: 'other-shop.myshopify.com', accessToken: 'shpat_revoked' },
+      [`contact-relay/${STAGE}/shopify-admin/revoked`]: {
+        shopDomain: 'other-shop.myshopify.com',
+        accessToken: 'shpat_revoked',
+      },
       'contact-relay/recon/shopify-admin/custom': { shopDomain: SHOP, accessToken: TOKEN, apiVersion: '2025-10' },
     },
   });
-  secretsClient = new SecretsManagerClient({ endpoint: emulator.url, region: 'us-east-1', credentials: awsCredentials });
+  secretsClient = new SecretsManagerClient({
+    endpoint: emulator.url,
+    region: 'us-east-1',
+    credentials: awsCredentials,
+  });
 
   // The stub mounted under /shopify, as the emulator mounts it.
   adminServer = http.createServer((incoming, outgoing) => {
@@ -70,7 +91,14 @@ beforeAll(async () => {
         json = undefined;
       }
       const response = url.pathname.startsWith('/shopify/')
-        ? stub.handle({ method: incoming.method ?? 'GET', path: url.pathname.slice('/shopify'.length), query: url.searchParams, headers: incoming.headers, rawBody, json })
+        ? stub.handle({
+            method: incoming.method ?? 'GET',
+            path: url.pathname.slice('/shopify'.length),
+            query: url.searchParams,
+            headers: incoming.headers,
+            rawBody,
+            json,
+          })
         : { status: 404, body: { errors: 'Not Found' } };
       outgoing.writeHead(response.status, { 'content-type': 'application/json; charset=utf-8', ...response.headers });
       outgoing.end(response.body === undefined ? '' : JSON.stringify(response.body));
@@ -111,7 +139,9 @@ async function freshStore(): Promise<OutcomeStore> {
     }),
   );
   // dynalite answers CreateTable while the table is still CREATING, even with createTableMs: 0.
-  while ((await dynamoClient.send(new DescribeTableCommand({ TableName: tableName }))).Table?.TableStatus !== 'ACTIVE') {
+  while (
+    (await dynamoClient.send(new DescribeTableCommand({ TableName: tableName }))).Table?.TableStatus !== 'ACTIVE'
+  ) {
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
   return createDynamoStore({ tableName, client: dynamoClient });
@@ -158,7 +188,17 @@ function orderNode(n: number, createdAt: string, overrides: Partial<AdminOrderNo
       emailMarketingConsent: { marketingState: 'SUBSCRIBED' },
       smsMarketingConsent: null,
     },
-    billingAddress: { firstName: `Buyer${n}`, lastName: 'Example', phone: '030 901820', countryCodeV2: 'DE', address1: null, address2: null, city: 'Berlin', province: null, zip: null },
+    billingAddress: {
+      firstName: `Buyer${n}`,
+      lastName: 'Example',
+      phone: '030 901820',
+      countryCodeV2: 'DE',
+      address1: null,
+      address2: null,
+      city: 'Berlin',
+      province: null,
+      zip: null,
+    },
     shippingAddress: null,
     ...overrides,
   };
@@ -168,7 +208,11 @@ function orders(count: number, startMinutesAgo: number): AdminOrderNode[] {
   return Array.from({ length: count }, (_, i) => orderNode(i + 1, minutesAgo(startMinutesAgo - i)));
 }
 
-function dependencies(store: OutcomeStore, queue: JobQueue, overrides: Partial<ReconcileDependencies> = {}): ReconcileDependencies {
+function dependencies(
+  store: OutcomeStore,
+  queue: JobQueue,
+  overrides: Partial<ReconcileDependencies> = {},
+): ReconcileDependencies {
   return {
     routes: routesConfig(MAIN),
     stage: STAGE,
@@ -218,8 +262,15 @@ describe('Function: reconcileShopifyRoutes', () => {
     });
     // One job per order that has a contact: the webhook's and reconcile's, never a second for order 1.
     expect(queue.jobs.map((job) => job.eventKey)).toEqual([keyOf(1), keyOf(2)]);
-    expect((queue.jobs[1] as ContactJob | undefined)?.contact).toMatchObject({ emails: ['buyer2@example.com'], phones: [{ e164: '+4930901820' }], tags: ['shopify'] });
-    expect((queue.jobs[1] as ContactJob | undefined)?.contact.attributes).toMatchObject({ shopify_customer_id: '7234567890123400002', shopify_shop: SHOP });
+    expect((queue.jobs[1] as ContactJob | undefined)?.contact).toMatchObject({
+      emails: ['buyer2@example.com'],
+      phones: [{ e164: '+4930901820' }],
+      tags: ['shopify'],
+    });
+    expect((queue.jobs[1] as ContactJob | undefined)?.contact.attributes).toMatchObject({
+      shopify_customer_id: '7234567890123400002',
+      shopify_shop: SHOP,
+    });
 
     // The next run reads the overlap again and delivers nothing new.
     const [again] = await reconcileShopifyRoutes(deps);
@@ -233,7 +284,13 @@ describe('Function: reconcileShopifyRoutes', () => {
     stub.orders = orders(120, 600).reverse();
     const [report] = await reconcileShopifyRoutes(dependencies(store, queue));
 
-    expect(report).toMatchObject({ fetched: 120, accepted: 120, duplicates: 0, skipped: 0, checkpoint: minutesAgo(600 - 119) });
+    expect(report).toMatchObject({
+      fetched: 120,
+      accepted: 120,
+      duplicates: 0,
+      skipped: 0,
+      checkpoint: minutesAgo(600 - 119),
+    });
     expect(stub.requests).toBe(3);
     expect(new Set(queue.jobs.map((job) => job.eventKey)).size).toBe(120);
     expect(stub.searches).toEqual(Array(3).fill(`created_at:>='${minutesAgo(24 * 60)}'`));
@@ -256,7 +313,12 @@ describe('Function: reconcileShopifyRoutes', () => {
 
     queue.failOn = undefined;
     const [retried] = await reconcileShopifyRoutes(dependencies(store, queue));
-    expect(retried).toMatchObject({ fetched: 30, accepted: 30 - acceptedBefore, duplicates: acceptedBefore, checkpoint: minutesAgo(300 - 29) });
+    expect(retried).toMatchObject({
+      fetched: 30,
+      accepted: 30 - acceptedBefore,
+      duplicates: acceptedBefore,
+      checkpoint: minutesAgo(300 - 29),
+    });
     expect(new Set(queue.jobs.map((job) => job.eventKey)).size).toBe(30);
     expect(queue.jobs).toHaveLength(30);
   });
@@ -278,7 +340,13 @@ describe('Function: reconcileShopifyRoutes', () => {
     });
 
     const [failed] = await reconcileShopifyRoutes(failing);
-    expect(failed).toMatchObject({ fetched: 50, accepted: 50, errorCode: 'unauthorized', checkpoint: minutesAgo(1000), since: new Date(Date.parse(minutesAgo(1000)) - CHECKPOINT_OVERLAP_MS).toISOString() });
+    expect(failed).toMatchObject({
+      fetched: 50,
+      accepted: 50,
+      errorCode: 'unauthorized',
+      checkpoint: minutesAgo(1000),
+      since: new Date(Date.parse(minutesAgo(1000)) - CHECKPOINT_OVERLAP_MS).toISOString(),
+    });
     expect(await store.getCheckpoint('reconcile', checkpointScope('main'))).toBe(minutesAgo(1000));
 
     stub.tokens.add(TOKEN);
@@ -353,10 +421,12 @@ describe('Function: reconcileShopifyRoutes', () => {
     expect(report?.checkpoint).toBeUndefined();
   });
 
-  it('reads the route\'s own secret and API version when reconcile names one', async () => {
+  it("reads the route's own secret and API version when reconcile names one", async () => {
     const store = await freshStore();
     stub.orders = orders(1, 30);
-    const routes = routesConfig({ main: { deliverTo: ['twochat'], reconcile: { secretName: 'contact-relay/recon/shopify-admin/custom' } } });
+    const routes = routesConfig({
+      main: { deliverTo: ['twochat'], reconcile: { secretName: 'contact-relay/recon/shopify-admin/custom' } },
+    });
     const requests = vi.spyOn(client, 'request');
     try {
       const [report] = await reconcileShopifyRoutes(dependencies(store, recordingQueue(), { routes }));
@@ -388,7 +458,9 @@ describe('Function: fetchOrdersCreatedSince (answers classified)', () => {
   const page = { data: { orders: { edges: [], pageInfo: { hasNextPage: false, endCursor: null } } } };
 
   /** Canned answers in order; the classification, not the socket, is under test here. */
-  function canned(...answers: Array<{ status: number; body: unknown; headers?: Record<string, string> }>): HttpClient & { urls: string[] } {
+  function canned(
+    ...answers: Array<{ status: number; body: unknown; headers?: Record<string, string> }>
+  ): HttpClient & { urls: string[] } {
     const urls: string[] = [];
     return {
       urls,
@@ -396,7 +468,11 @@ describe('Function: fetchOrdersCreatedSince (answers classified)', () => {
         urls.push(request.url);
         const answer = answers.shift();
         if (answer === undefined) throw new Error('no more canned answers');
-        return { status: answer.status, headers: answer.headers ?? {}, body: typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body) };
+        return {
+          status: answer.status,
+          headers: answer.headers ?? {},
+          body: typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body),
+        };
       },
       connectionsOpened: () => ({}),
       close: () => undefined,
@@ -405,7 +481,10 @@ describe('Function: fetchOrdersCreatedSince (answers classified)', () => {
 
   async function drain(client: HttpClient, sleep = vi.fn(async (_ms: number) => undefined)) {
     const pages = [];
-    for await (const each of fetchOrdersCreatedSince(client, credentials, '2026-11-20T12:00:00.000Z', undefined, { sleep })) pages.push(each);
+    for await (const each of fetchOrdersCreatedSince(client, credentials, '2026-11-20T12:00:00.000Z', undefined, {
+      sleep,
+    }))
+      pages.push(each);
     return pages;
   }
 
@@ -415,7 +494,7 @@ describe('Function: fetchOrdersCreatedSince (answers classified)', () => {
     return error as ShopifyAdminError;
   }
 
-  it('calls the shop\'s own GraphQL endpoint when no override is set', async () => {
+  it("calls the shop's own GraphQL endpoint when no override is set", async () => {
     const client = canned({ status: 200, body: page });
     await drain(client);
     expect(client.urls).toEqual([`https://${SHOP}/admin/api/2025-07/graphql.json`]);
@@ -423,18 +502,28 @@ describe('Function: fetchOrdersCreatedSince (answers classified)', () => {
 
   it('retries a 503 after its Retry-After', async () => {
     const sleep = vi.fn(async (_ms: number) => undefined);
-    await drain(canned({ status: 503, body: { errors: 'Service Unavailable' }, headers: { 'retry-after': '2.0' } }, { status: 200, body: page }), sleep);
+    await drain(
+      canned(
+        { status: 503, body: { errors: 'Service Unavailable' }, headers: { 'retry-after': '2.0' } },
+        { status: 200, body: page },
+      ),
+      sleep,
+    );
     expect(sleep).toHaveBeenCalledExactlyOnceWith(2000);
   });
 
   it('gives up on 5xx after the attempts, as a transient error', async () => {
-    const error = await failure(canned(...Array.from({ length: 4 }, () => ({ status: 502, body: '<html>Bad Gateway</html>' }))));
+    const error = await failure(
+      canned(...Array.from({ length: 4 }, () => ({ status: 502, body: '<html>Bad Gateway</html>' }))),
+    );
     expect([error.code, error.transient, error.details.httpStatus]).toEqual(['unavailable', true, 502]);
     expect(error.message).toBe(`Shopify Admin API of ${SHOP} answered 502`);
   });
 
   it('does not wait longer than maxWaitMs: a long Retry-After ends the run for the next schedule', async () => {
-    const error = await failure(canned({ status: 429, body: { errors: 'Exceeded' }, headers: { 'retry-after': '60' } }));
+    const error = await failure(
+      canned({ status: 429, body: { errors: 'Exceeded' }, headers: { 'retry-after': '60' } }),
+    );
     expect([error.code, error.transient, error.details.retryAfterMs]).toEqual(['throttled', true, 60_000]);
   });
 
@@ -443,16 +532,43 @@ describe('Function: fetchOrdersCreatedSince (answers classified)', () => {
     expect([forbidden.code, forbidden.transient]).toEqual(['forbidden', false]);
     expect(forbidden.message).toContain('read_orders');
     const denied = await failure(
-      canned({ status: 200, body: { errors: [{ message: 'Access denied for orders field. Required access: `read_orders` access scope.', extensions: { code: 'ACCESS_DENIED' } }] } }),
+      canned({
+        status: 200,
+        body: {
+          errors: [
+            {
+              message: 'Access denied for orders field. Required access: `read_orders` access scope.',
+              extensions: { code: 'ACCESS_DENIED' },
+            },
+          ],
+        },
+      }),
     );
     expect([denied.code, denied.transient]).toEqual(['forbidden', false]);
     expect(denied.message).toContain('Access denied for orders field');
   });
 
   it('reports other GraphQL errors and unexpected shapes as permanent', async () => {
-    const graphql = await failure(canned({ status: 200, body: { errors: [{ message: "Field 'bogus' doesn't exist on type 'Order'", extensions: { code: 'undefinedField' } }] } }));
+    const graphql = await failure(
+      canned({
+        status: 200,
+        body: {
+          errors: [{ message: "Field 'bogus' doesn't exist on type 'Order'", extensions: { code: 'undefinedField' } }],
+        },
+      }),
+    );
     expect([graphql.code, graphql.transient]).toEqual(['graphql', false]);
-    const shape = await failure(canned({ status: 200, body: { data: { orders: { edges: [{ cursor: '0', node: { id: 5678901234567890123 } }], pageInfo: { hasNextPage: false } } } } }));
+    const shape = await failure(
+      canned({
+        status: 200,
+        body: {
+          data: {
+            // biome-ignore lint/correctness/noPrecisionLoss: the point is an id no JS number holds, as Shopify's are.
+            orders: { edges: [{ cursor: '0', node: { id: 5678901234567890123 } }], pageInfo: { hasNextPage: false } },
+          },
+        },
+      }),
+    );
     expect(shape.code).toBe('malformed_response');
     expect(shape.message).toMatch(/data\.orders\.edges\[0\]\.node\.id/);
     const notFound = await failure(canned({ status: 404, body: { errors: 'Not Found' } }));

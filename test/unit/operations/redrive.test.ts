@@ -5,7 +5,12 @@
  * themselves are tested against the local queue in
  * test/integration/redrive.test.ts.
  */
-import { GetQueueAttributesCommand, ListMessageMoveTasksCommand, StartMessageMoveTaskCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  GetQueueAttributesCommand,
+  ListMessageMoveTasksCommand,
+  StartMessageMoveTaskCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import type { AccountHealth } from '../../../shared/operations/healthcheck.js';
 import { redriveDeadLetters } from '../../../shared/operations/redrive.js';
@@ -18,7 +23,12 @@ const queue = {
 
 interface Script {
   dlqMessages: number;
-  tasks?: Array<{ TaskHandle: string; Status: string; ApproximateNumberOfMessagesMoved?: number; ApproximateNumberOfMessagesToMove?: number }>;
+  tasks?: Array<{
+    TaskHandle: string;
+    Status: string;
+    ApproximateNumberOfMessagesMoved?: number;
+    ApproximateNumberOfMessagesToMove?: number;
+  }>;
 }
 
 /** An SQS client answering the three calls redrive makes from a script, recording what it was sent. */
@@ -26,7 +36,8 @@ function scriptedSqs(script: Script): { sqs: Pick<SQSClient, 'send'>; sent: unkn
   const sent: unknown[] = [];
   const send = async (command: unknown): Promise<unknown> => {
     sent.push(command);
-    if (command instanceof GetQueueAttributesCommand) return { Attributes: { ApproximateNumberOfMessages: String(script.dlqMessages) } };
+    if (command instanceof GetQueueAttributesCommand)
+      return { Attributes: { ApproximateNumberOfMessages: String(script.dlqMessages) } };
     if (command instanceof ListMessageMoveTasksCommand) return { Results: script.tasks ?? [] };
     if (command instanceof StartMessageMoveTaskCommand) return { TaskHandle: 'handle-1' };
     throw new Error(`unexpected command ${String(command)}`);
@@ -34,13 +45,32 @@ function scriptedSqs(script: Script): { sqs: Pick<SQSClient, 'send'>; sent: unkn
   return { sqs: { send } as unknown as Pick<SQSClient, 'send'>, sent };
 }
 
-const healthy: AccountHealth[] = [{ account: 'kirim', provider: 'kirim', healthy: true, status: 'ok', httpStatus: 200 }];
+const healthy: AccountHealth[] = [
+  { account: 'kirim', provider: 'kirim', healthy: true, status: 'ok', httpStatus: 200 },
+];
 
 describe('Function: redriveDeadLetters', () => {
   it('does not start a second move while one is running, and does not check providers', async () => {
-    const { sqs, sent } = scriptedSqs({ dlqMessages: 40, tasks: [{ TaskHandle: 'running-1', Status: 'RUNNING', ApproximateNumberOfMessagesMoved: 10, ApproximateNumberOfMessagesToMove: 50 }] });
+    const { sqs, sent } = scriptedSqs({
+      dlqMessages: 40,
+      tasks: [
+        {
+          TaskHandle: 'running-1',
+          Status: 'RUNNING',
+          ApproximateNumberOfMessagesMoved: 10,
+          ApproximateNumberOfMessagesToMove: 50,
+        },
+      ],
+    });
     let checks = 0;
-    const report = await redriveDeadLetters({ sqs, ...queue, checkHealth: async () => (checks++, healthy) });
+    const report = await redriveDeadLetters({
+      sqs,
+      ...queue,
+      checkHealth: async () => {
+        checks++;
+        return healthy;
+      },
+    });
     expect(report).toMatchObject({ dlqMessages: 40, started: false, runningTaskHandle: 'running-1' });
     expect(!report.started && report.reason).toContain('already running');
     expect(checks).toBe(0);
@@ -64,11 +94,24 @@ describe('Function: redriveDeadLetters', () => {
       ...queue,
       checkHealth: async () => [
         ...healthy,
-        { account: 'shop-2chat', provider: 'twochat', healthy: false, status: 'unauthorized', httpStatus: 401, message: 'refused' },
+        {
+          account: 'shop-2chat',
+          provider: 'twochat',
+          healthy: false,
+          status: 'unauthorized',
+          httpStatus: 401,
+          message: 'refused',
+        },
         { account: 'inbox', provider: 'chatwoot', healthy: false, status: 'secret_missing', message: 'no secret' },
       ],
     });
-    expect(report).toMatchObject({ started: false, unhealthy: [{ account: 'shop-2chat', status: 'unauthorized' }, { account: 'inbox', status: 'secret_missing' }] });
+    expect(report).toMatchObject({
+      started: false,
+      unhealthy: [
+        { account: 'shop-2chat', status: 'unauthorized' },
+        { account: 'inbox', status: 'secret_missing' },
+      ],
+    });
     expect(!report.started && report.reason).toContain('shop-2chat (unauthorized), inbox (secret_missing)');
   });
 });

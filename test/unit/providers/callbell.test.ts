@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { useProviderEmulator } from '../../helpers/provider-emulator.js';
 import type { Contact } from '../../../shared/contact.js';
 import { findRoute, parseRoutesConfig, type ResolvedRoute, type Route } from '../../../shared/config/routes.js';
-import { type HttpClient, type HttpRequest, type HttpResponse } from '../../../shared/http.js';
+import type { HttpClient, HttpRequest, HttpResponse } from '../../../shared/http.js';
 import { providerSecretName, SecretStore, type SecretStoreOptions } from '../../../shared/secrets.js';
 import { deliverWithAdapter } from '../../../shared/providers/engine.js';
 import type { DeliveryTarget } from '../../../shared/providers/types.js';
@@ -41,7 +41,10 @@ function target(route: Partial<Route> = {}): DeliveryTarget {
     accounts: { bell: { provider: 'callbell' } },
     sources: { form: { default: { deliverTo: ['bell'], tags: ['route-tag'], ...route } } },
   });
-  return { route: findRoute(config, 'form', 'default') as ResolvedRoute, account: { name: 'bell', provider: 'callbell' } };
+  return {
+    route: findRoute(config, 'form', 'default') as ResolvedRoute,
+    account: { name: 'bell', provider: 'callbell' },
+  };
 }
 
 function response(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
@@ -80,7 +83,10 @@ describe('Function: toCallbellRequest', () => {
   });
 
   it('prefers a phone flagged as WhatsApp', () => {
-    const body = toCallbellRequest(contact({ phones: [{ e164: '+14155550123' }, { e164: '+447700900123', whatsapp: true }] }), target());
+    const body = toCallbellRequest(
+      contact({ phones: [{ e164: '+14155550123' }, { e164: '+447700900123', whatsapp: true }] }),
+      target(),
+    );
     expect(body.identifier).toBe('447700900123');
   });
 
@@ -97,7 +103,10 @@ describe('Function: toCallbellRequest', () => {
   });
 
   it('sends the route’s Callbell tags and assigned user, never the generic route or contact tags', () => {
-    const body = toCallbellRequest(contact(), target({ callbell: { tags: ['Interested'], assignedUser: 'agent@shop.example' } }));
+    const body = toCallbellRequest(
+      contact(),
+      target({ callbell: { tags: ['Interested'], assignedUser: 'agent@shop.example' } }),
+    );
     expect(body.tags).toEqual(['Interested']);
     expect(body.assigned_user).toBe('agent@shop.example');
     expect(toCallbellRequest(contact(), target())).not.toHaveProperty('tags');
@@ -143,7 +152,12 @@ describe('Function: callbellSkipReason', () => {
 });
 
 describe('Object: callbellAdapter requests', () => {
-  const context = { contact: contact(), target: target(), credentials: { token: TOKEN }, baseUrl: 'https://api.callbell.eu' };
+  const context = {
+    contact: contact(),
+    target: target(),
+    credentials: { token: TOKEN },
+    baseUrl: 'https://api.callbell.eu',
+  };
 
   const headers = { authorization: `Bearer ${TOKEN}` };
 
@@ -180,7 +194,10 @@ describe('Object: callbellAdapter requests', () => {
 
 describe('Function: readCallbellCreate', () => {
   it('reads the doc’s example response as written', () => {
-    expect(readCallbellCreate(response(200, DOC_EXAMPLE_RESPONSE))).toEqual({ kind: 'created', id: '414a6d692bd645ed803f2e7ce360d4c8' });
+    expect(readCallbellCreate(response(200, DOC_EXAMPLE_RESPONSE))).toEqual({
+      kind: 'created',
+      id: '414a6d692bd645ed803f2e7ce360d4c8',
+    });
   });
 
   it('reads a single contact object as well', () => {
@@ -188,23 +205,45 @@ describe('Function: readCallbellCreate', () => {
   });
 
   it('fails a 2xx without a contact', () => {
-    expect(readCallbellCreate(response(200, { ok: true }))).toMatchObject({ kind: 'failed', code: 'unexpected_response' });
-    expect(readCallbellCreate(response(200, { contact: [] }))).toMatchObject({ kind: 'failed', code: 'unexpected_response' });
+    expect(readCallbellCreate(response(200, { ok: true }))).toMatchObject({
+      kind: 'failed',
+      code: 'unexpected_response',
+    });
+    expect(readCallbellCreate(response(200, { contact: [] }))).toMatchObject({
+      kind: 'failed',
+      code: 'unexpected_response',
+    });
   });
 
   it('classifies 401 and 403 as unauthorized', () => {
-    expect(readCallbellCreate(response(401, { error: 'Unauthorized' }))).toEqual({ kind: 'unauthorized', httpStatus: 401, message: 'Unauthorized' });
-    expect(readCallbellCreate(response(403, ''))).toEqual({ kind: 'unauthorized', httpStatus: 403, message: 'HTTP 403' });
+    expect(readCallbellCreate(response(401, { error: 'Unauthorized' }))).toEqual({
+      kind: 'unauthorized',
+      httpStatus: 401,
+      message: 'Unauthorized',
+    });
+    expect(readCallbellCreate(response(403, ''))).toEqual({
+      kind: 'unauthorized',
+      httpStatus: 403,
+      message: 'HTTP 403',
+    });
   });
 
   it('fails a 422 naming the problem', () => {
-    expect(readCallbellCreate(response(422, { error: 'Tag "VIP" does not exist' }))).toEqual({ kind: 'failed', httpStatus: 422, message: 'Tag "VIP" does not exist' });
-    expect(readCallbellCreate(response(422, { errors: { assigned_user: ['is not a user of this account'] } }))).toEqual({
+    expect(readCallbellCreate(response(422, { error: 'Tag "VIP" does not exist' }))).toEqual({
       kind: 'failed',
       httpStatus: 422,
-      message: 'assigned_user: is not a user of this account',
+      message: 'Tag "VIP" does not exist',
     });
-    expect(readCallbellCreate(response(400, { message: 'Bad request', errors: ['custom_fields: unknown field "Email"'] }))).toEqual({
+    expect(readCallbellCreate(response(422, { errors: { assigned_user: ['is not a user of this account'] } }))).toEqual(
+      {
+        kind: 'failed',
+        httpStatus: 422,
+        message: 'assigned_user: is not a user of this account',
+      },
+    );
+    expect(
+      readCallbellCreate(response(400, { message: 'Bad request', errors: ['custom_fields: unknown field "Email"'] })),
+    ).toEqual({
       kind: 'failed',
       httpStatus: 400,
       message: 'Bad request; custom_fields: unknown field "Email"',
@@ -213,7 +252,10 @@ describe('Function: readCallbellCreate', () => {
 
   it('reads a refused duplicate as exists', () => {
     expect(readCallbellCreate(response(422, { error: 'Contact already exists' }))).toEqual({ kind: 'exists' });
-    expect(readCallbellCreate(response(409, { error: 'Conflict', contact: { uuid: 'abc' } }))).toEqual({ kind: 'exists', id: 'abc' });
+    expect(readCallbellCreate(response(409, { error: 'Conflict', contact: { uuid: 'abc' } }))).toEqual({
+      kind: 'exists',
+      id: 'abc',
+    });
   });
 
   it('retries 429 after Retry-After and 5xx', () => {
@@ -223,15 +265,28 @@ describe('Function: readCallbellCreate', () => {
       message: 'Too many requests',
       retryAfterMs: 3000,
     });
-    expect(readCallbellCreate(response(500, '<html>oops</html>'))).toEqual({ kind: 'transient', httpStatus: 500, message: 'HTTP 500' });
-    expect(readCallbellCreate(response(503, { error: 'Service unavailable' }))).toMatchObject({ kind: 'transient', httpStatus: 503 });
+    expect(readCallbellCreate(response(500, '<html>oops</html>'))).toEqual({
+      kind: 'transient',
+      httpStatus: 500,
+      message: 'HTTP 500',
+    });
+    expect(readCallbellCreate(response(503, { error: 'Service unavailable' }))).toMatchObject({
+      kind: 'transient',
+      httpStatus: 503,
+    });
   });
 });
 
 describe('Function: readCallbellLookup', () => {
   it('finds a contact object or a contact array', () => {
-    expect(readCallbellLookup(response(200, { contact: { uuid: 'abc', name: 'Ada' } }))).toEqual({ kind: 'exists', id: 'abc' });
-    expect(readCallbellLookup(response(200, DOC_EXAMPLE_RESPONSE))).toEqual({ kind: 'exists', id: '414a6d692bd645ed803f2e7ce360d4c8' });
+    expect(readCallbellLookup(response(200, { contact: { uuid: 'abc', name: 'Ada' } }))).toEqual({
+      kind: 'exists',
+      id: 'abc',
+    });
+    expect(readCallbellLookup(response(200, DOC_EXAMPLE_RESPONSE))).toEqual({
+      kind: 'exists',
+      id: '414a6d692bd645ed803f2e7ce360d4c8',
+    });
   });
 
   it('reads 404 and an empty answer as not found', () => {
@@ -241,9 +296,15 @@ describe('Function: readCallbellLookup', () => {
   });
 
   it('classifies lookup errors like create errors', () => {
-    expect(readCallbellLookup(response(401, { error: 'Unauthorized' }))).toMatchObject({ kind: 'unauthorized', httpStatus: 401 });
+    expect(readCallbellLookup(response(401, { error: 'Unauthorized' }))).toMatchObject({
+      kind: 'unauthorized',
+      httpStatus: 401,
+    });
     expect(readCallbellLookup(response(502, ''))).toMatchObject({ kind: 'transient', httpStatus: 502 });
-    expect(readCallbellLookup(response(200, 'not json'))).toMatchObject({ kind: 'failed', code: 'unexpected_response' });
+    expect(readCallbellLookup(response(200, 'not json'))).toMatchObject({
+      kind: 'failed',
+      code: 'unexpected_response',
+    });
   });
 });
 
@@ -277,7 +338,10 @@ const DOC_EXAMPLE_REQUEST = { source: 'whatsapp', identifier: '123456789', name:
 describe('Function: callbellApi (emulated Callbell)', () => {
   it('refuses a missing or unknown token with 401', () => {
     const { api } = emulator();
-    expect(api(emulated('POST', '/v1/contacts', DOC_EXAMPLE_REQUEST, null))).toMatchObject({ status: 401, body: { error: 'Unauthorized' } });
+    expect(api(emulated('POST', '/v1/contacts', DOC_EXAMPLE_REQUEST, null))).toMatchObject({
+      status: 401,
+      body: { error: 'Unauthorized' },
+    });
     expect(api(emulated('POST', '/v1/contacts', DOC_EXAMPLE_REQUEST, 'wrong'))).toMatchObject({ status: 401 });
   });
 
@@ -300,8 +364,16 @@ describe('Function: callbellApi (emulated Callbell)', () => {
       customFields: {},
     });
     expect(state.contacts).toHaveLength(1);
-    expect(state.contacts[0]).toMatchObject({ provider: 'callbell', scope: TOKEN, phone: '+123456789', name: 'John Doe' });
-    expect(readCallbellCreate(response(answer.status, answer.body))).toEqual({ kind: 'created', id: created?.['uuid'] });
+    expect(state.contacts[0]).toMatchObject({
+      provider: 'callbell',
+      scope: TOKEN,
+      phone: '+123456789',
+      name: 'John Doe',
+    });
+    expect(readCallbellCreate(response(answer.status, answer.body))).toEqual({
+      kind: 'created',
+      id: created?.['uuid'],
+    });
   });
 
   /** A text, an email and a checkbox field, as the create page's custom field table shows them. */
@@ -401,7 +473,11 @@ describe('Function: callbellApi (emulated Callbell)', () => {
 
   it('looks a contact up by phone: 200 with one contact, else 404', () => {
     const { api } = emulator();
-    expect(api(emulated('GET', '/v1/contacts/phone/123456789'))).toEqual({ status: 404, body: { error: 'Contact not found' }, headers: {} });
+    expect(api(emulated('GET', '/v1/contacts/phone/123456789'))).toEqual({
+      status: 404,
+      body: { error: 'Contact not found' },
+      headers: {},
+    });
     const created = api(emulated('POST', '/v1/contacts', { ...DOC_EXAMPLE_REQUEST, note: 'john@example.com' }));
     const uuid = (created.body as { contact: Array<{ uuid: string }> }).contact[0]?.uuid;
     const found = api(emulated('GET', '/v1/contacts/phone/123456789'));
@@ -430,8 +506,19 @@ describe('Function: deliverWithAdapter (Callbell, emulated in-process)', () => {
         const url = new URL(request.url);
         const body = request.body === undefined ? undefined : (JSON.parse(request.body) as unknown);
         // The emulator server strips the provider prefix before calling the API.
-        const answer = api({ method: request.method, path: url.pathname.replace(/^\/callbell/, ''), query: url.searchParams, headers: request.headers ?? {}, rawBody: request.body ?? '', json: body });
-        return { status: answer.status, headers: answer.headers ?? {}, body: answer.body === undefined ? '' : JSON.stringify(answer.body) };
+        const answer = api({
+          method: request.method,
+          path: url.pathname.replace(/^\/callbell/, ''),
+          query: url.searchParams,
+          headers: request.headers ?? {},
+          rawBody: request.body ?? '',
+          json: body,
+        });
+        return {
+          status: answer.status,
+          headers: answer.headers ?? {},
+          body: answer.body === undefined ? '' : JSON.stringify(answer.body),
+        };
       },
       connectionsOpened: () => ({}),
       close: () => undefined,
@@ -445,13 +532,18 @@ describe('Function: deliverWithAdapter (Callbell, emulated in-process)', () => {
 
   function deliver(state: EmulatorState, token = TOKEN) {
     const http = inProcessHttp(state);
-    const outcome = deliverWithAdapter(callbellAdapter, contact(), target({ callbell: { emailCustomField: 'Email' } }), {
-      stage: 'test',
-      secrets: secrets(token),
-      http,
-      baseUrls: { callbell: 'http://emulator/callbell' },
-      retry: { maxAttempts: 1 },
-    });
+    const outcome = deliverWithAdapter(
+      callbellAdapter,
+      contact(),
+      target({ callbell: { emailCustomField: 'Email' } }),
+      {
+        stage: 'test',
+        secrets: secrets(token),
+        http,
+        baseUrls: { callbell: 'http://emulator/callbell' },
+        retry: { maxAttempts: 1 },
+      },
+    );
     return { http, outcome };
   }
 

@@ -30,7 +30,12 @@ const validateCreatePayload = validateChatwootCreatePayload;
 const PAYLOAD_KEYS = CHATWOOT_PAYLOAD_KEYS;
 
 const TOKEN = 'cw-token-1234';
-const CREDENTIALS: ChatwootCredentials = { baseUrl: 'https://online.99digital.co.il', accountId: 7, inboxId: 3, accessToken: TOKEN };
+const CREDENTIALS: ChatwootCredentials = {
+  baseUrl: 'https://online.99digital.co.il',
+  accountId: 7,
+  inboxId: 3,
+  accessToken: TOKEN,
+};
 
 function contact(overrides: Partial<Contact> = {}): Contact {
   return {
@@ -41,14 +46,27 @@ function contact(overrides: Partial<Contact> = {}): Contact {
     rejectedPhones: [],
     tags: [],
     attributes: {},
-    origin: { source: 'form', route: 'default', eventKey: 'form:default:sha256:abc', occurredAt: '2025-01-01T00:00:00.000Z', personKey: 'ada@example.com' },
+    origin: {
+      source: 'form',
+      route: 'default',
+      eventKey: 'form:default:sha256:abc',
+      occurredAt: '2025-01-01T00:00:00.000Z',
+      personKey: 'ada@example.com',
+    },
     ...overrides,
   };
 }
 
 function target(whatsappNumbers = false): DeliveryTarget {
   return {
-    route: { deliverTo: ['digital99'], whatsappNumbers, tags: [], source: 'form', name: 'default', accounts: [{ name: 'digital99', provider: 'chatwoot' }] },
+    route: {
+      deliverTo: ['digital99'],
+      whatsappNumbers,
+      tags: [],
+      source: 'form',
+      name: 'default',
+      accounts: [{ name: 'digital99', provider: 'chatwoot' }],
+    },
     account: { name: 'digital99', provider: 'chatwoot' },
   };
 }
@@ -57,7 +75,13 @@ function response(status: number, body: unknown, headers: HttpResponse['headers'
   return { status, headers, body: typeof body === 'string' ? body : JSON.stringify(body) };
 }
 
-function emulatorRequest(method: string, path: string, body?: unknown, headers: EmulatedRequest['headers'] = { api_access_token: TOKEN }, query = ''): EmulatedRequest {
+function emulatorRequest(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: EmulatedRequest['headers'] = { api_access_token: TOKEN },
+  query = '',
+): EmulatedRequest {
   const rawBody = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
   let parsed: unknown;
   try {
@@ -73,12 +97,14 @@ function emulator(inboxes?: ChatwootInbox[]) {
   state.credentials.chatwoot.add(TOKEN);
   setChatwootInboxes(state, inboxes);
   const api = chatwootApi(state);
-  const create = (body: unknown, account = 7) => api(emulatorRequest('POST', `/api/v1/accounts/${account}/contacts`, body));
+  const create = (body: unknown, account = 7) =>
+    api(emulatorRequest('POST', `/api/v1/accounts/${account}/contacts`, body));
   return { state, api, create };
 }
 
 /** What the emulator sends, as the adapter's HTTP layer would hand it over. */
-const asHttp = (answer: EmulatedResponse): HttpResponse => response(answer.status, answer.body ?? '', answer.headers ?? {});
+const asHttp = (answer: EmulatedResponse): HttpResponse =>
+  response(answer.status, answer.body ?? '', answer.headers ?? {});
 
 describe('Object: ChatwootCredentialsSchema', () => {
   it('accepts the documented secret', () => {
@@ -86,7 +112,14 @@ describe('Object: ChatwootCredentialsSchema', () => {
   });
 
   it('reads quoted ids as numbers and allows http for a local or self-hosted Chatwoot', () => {
-    expect(ChatwootCredentialsSchema.parse({ baseUrl: 'http://127.0.0.1:4010/chatwoot', accountId: '12', inboxId: '4', accessToken: 't' })).toEqual({
+    expect(
+      ChatwootCredentialsSchema.parse({
+        baseUrl: 'http://127.0.0.1:4010/chatwoot',
+        accountId: '12',
+        inboxId: '4',
+        accessToken: 't',
+      }),
+    ).toEqual({
       baseUrl: 'http://127.0.0.1:4010/chatwoot',
       accountId: 12,
       inboxId: 4,
@@ -97,7 +130,11 @@ describe('Object: ChatwootCredentialsSchema', () => {
   it.each([
     ['no base URL', { accountId: 1, inboxId: 1, accessToken: 't' }, 'baseUrl'],
     ['a non-http base URL', { ...CREDENTIALS, baseUrl: 'ftp://online.99digital.co.il' }, 'baseUrl'],
-    ['the dashboard URL as base', { ...CREDENTIALS, baseUrl: 'https://online.99digital.co.il/app/accounts/7/dashboard' }, 'baseUrl'],
+    [
+      'the dashboard URL as base',
+      { ...CREDENTIALS, baseUrl: 'https://online.99digital.co.il/app/accounts/7/dashboard' },
+      'baseUrl',
+    ],
     ['the API URL as base', { ...CREDENTIALS, baseUrl: 'https://online.99digital.co.il/api/v1' }, 'baseUrl'],
     ['account 0', { ...CREDENTIALS, accountId: 0 }, 'accountId'],
     ['a fractional inbox', { ...CREDENTIALS, inboxId: 1.5 }, 'inboxId'],
@@ -112,7 +149,15 @@ describe('Object: ChatwootCredentialsSchema', () => {
 
 describe('Function: chatwootIdentifier', () => {
   it('namespaces the source person key by source', () => {
-    const shopify = contact({ origin: { source: 'shopify', route: 'default', eventKey: 'e', occurredAt: 'now', personKey: 'gid://shopify/Customer/7590245105983' } });
+    const shopify = contact({
+      origin: {
+        source: 'shopify',
+        route: 'default',
+        eventKey: 'e',
+        occurredAt: 'now',
+        personKey: 'gid://shopify/Customer/7590245105983',
+      },
+    });
     expect(chatwootIdentifier(shopify)).toBe('shopify:gid://shopify/Customer/7590245105983');
     expect(chatwootIdentifier(contact())).toBe('form:ada@example.com');
   });
@@ -145,7 +190,11 @@ describe('Function: toChatwootRequest', () => {
 
   it('sends the route attributes as custom_attributes and the address where Chatwoot shows it', () => {
     const body = toChatwootRequest(
-      contact({ attributes: { plan: 'pro', order_total: '120.00' }, address: { city: 'Haifa', countryCode: 'il' }, avatarUrl: 'https://example.com/ada.png' }),
+      contact({
+        attributes: { plan: 'pro', order_total: '120.00' },
+        address: { city: 'Haifa', countryCode: 'il' },
+        avatarUrl: 'https://example.com/ada.png',
+      }),
       target(),
       CREDENTIALS,
     );
@@ -155,7 +204,11 @@ describe('Function: toChatwootRequest', () => {
   });
 
   it('leaves out what the contact does not have', () => {
-    const body = toChatwootRequest(contact({ firstName: undefined, lastName: undefined, emails: [] }), target(), CREDENTIALS);
+    const body = toChatwootRequest(
+      contact({ firstName: undefined, lastName: undefined, emails: [] }),
+      target(),
+      CREDENTIALS,
+    );
     expect(body).toEqual({ inbox_id: 3, phone_number: '+972541234567', identifier: 'form:ada@example.com' });
     expect(toChatwootRequest(contact({ lastName: undefined }), target(), CREDENTIALS).name).toBe('Ada');
   });
@@ -172,11 +225,29 @@ describe('Function: toChatwootRequest', () => {
   });
 
   it.each([
-    ['a full contact', contact({ attributes: { plan: 'pro' }, address: { city: 'Haifa', countryCode: 'IL' }, avatarUrl: 'https://example.com/a.png' })],
-    ['a phone-only contact', contact({ firstName: undefined, lastName: undefined, emails: [], origin: { ...contact().origin, personKey: undefined } })],
+    [
+      'a full contact',
+      contact({
+        attributes: { plan: 'pro' },
+        address: { city: 'Haifa', countryCode: 'IL' },
+        avatarUrl: 'https://example.com/a.png',
+      }),
+    ],
+    [
+      'a phone-only contact',
+      contact({
+        firstName: undefined,
+        lastName: undefined,
+        emails: [],
+        origin: { ...contact().origin, personKey: undefined },
+      }),
+    ],
     ['an email-only contact', contact({ phones: [] })],
   ])('validates against the OpenAPI contact_create_payload: %s', (_label, person) => {
-    const body = JSON.parse(JSON.stringify(toChatwootRequest(person, target(), CREDENTIALS))) as Record<string, unknown>;
+    const body = JSON.parse(JSON.stringify(toChatwootRequest(person, target(), CREDENTIALS))) as Record<
+      string,
+      unknown
+    >;
     expect(validateCreatePayload(body), JSON.stringify(validateCreatePayload.errors)).toBe(true);
     // The schema allows extra keys; the client must not rely on that.
     for (const key of Object.keys(body)) expect(PAYLOAD_KEYS).toContain(key);
@@ -223,11 +294,20 @@ describe('Function: chatwootSkipReason', () => {
   });
 
   it('skips a contact with neither', () => {
-    expect(chatwootSkipReason(contact({ emails: [], phones: [] }))).toBe('99digital (Chatwoot) needs an email or a valid phone number, and the contact has neither');
+    expect(chatwootSkipReason(contact({ emails: [], phones: [] }))).toBe(
+      '99digital (Chatwoot) needs an email or a valid phone number, and the contact has neither',
+    );
   });
 
   it('counts rejected phones without quoting them', () => {
-    const rejected = contact({ emails: [], phones: [], rejectedPhones: [{ input: '054-123', reason: 'phone number is too short' }, { input: '12', reason: 'phone number is too short' }] });
+    const rejected = contact({
+      emails: [],
+      phones: [],
+      rejectedPhones: [
+        { input: '054-123', reason: 'phone number is too short' },
+        { input: '12', reason: 'phone number is too short' },
+      ],
+    });
     const reason = chatwootSkipReason(rejected);
     expect(reason).toContain('2 phone numbers could not be made E.164');
     expect(reason).not.toContain('054-123');
@@ -274,41 +354,81 @@ describe('Function: readChatwootCreate', () => {
           identifier: 'form:ada@example.com',
           created_at: 1735689600,
           last_activity_at: 1735689700,
-          contact_inboxes: [{ source_id: 'b7f0', inbox: { id: 3, avatar_url: '', channel_id: 9, name: 'WA', channel_type: 'Channel::Api', provider: null } }],
+          contact_inboxes: [
+            {
+              source_id: 'b7f0',
+              inbox: { id: 3, avatar_url: '', channel_id: 9, name: 'WA', channel_type: 'Channel::Api', provider: null },
+            },
+          ],
         },
-        contact_inbox: { inbox: { id: 3, account_id: 7, name: 'WA', created_at: '2024-01-01T00:00:00.000Z', channel_type: 'Channel::Api' }, source_id: 'b7f0' },
+        contact_inbox: {
+          inbox: {
+            id: 3,
+            account_id: 7,
+            name: 'WA',
+            created_at: '2024-01-01T00:00:00.000Z',
+            channel_type: 'Channel::Api',
+          },
+          source_id: 'b7f0',
+        },
       },
     };
     expect(readChatwootCreate(response(200, body))).toEqual({ kind: 'created', id: '12' });
   });
 
   it('takes a fork answering 200 with the existing contact as success', () => {
-    expect(readChatwootCreate(response(200, { payload: { id: 55, name: 'Ada', email: 'ada@example.com' } }))).toEqual({ kind: 'created', id: '55' });
+    expect(readChatwootCreate(response(200, { payload: { id: 55, name: 'Ada', email: 'ada@example.com' } }))).toEqual({
+      kind: 'created',
+      id: '55',
+    });
   });
 
   it('fails a 2xx without a contact', () => {
-    expect(readChatwootCreate(response(200, '<html>ok</html>'))).toMatchObject({ kind: 'failed', code: 'unexpected_response' });
-    expect(readChatwootCreate(response(200, { payload: {} }))).toMatchObject({ kind: 'failed', code: 'unexpected_response' });
+    expect(readChatwootCreate(response(200, '<html>ok</html>'))).toMatchObject({
+      kind: 'failed',
+      code: 'unexpected_response',
+    });
+    expect(readChatwootCreate(response(200, { payload: {} }))).toMatchObject({
+      kind: 'failed',
+      code: 'unexpected_response',
+    });
   });
 
   it.each([
     ['email', { message: 'Email has already been taken', attributes: ['email'] }],
     ['phone_number', { message: 'Phone number has already been taken', attributes: ['phone_number'] }],
     ['identifier', { message: 'Identifier has already been taken', attributes: ['identifier'] }],
-    ['all three', { message: 'Email has already been taken, Identifier has already been taken, Phone number has already been taken', attributes: ['email', 'identifier', 'phone_number'] }],
+    [
+      'all three',
+      {
+        message: 'Email has already been taken, Identifier has already been taken, Phone number has already been taken',
+        attributes: ['email', 'identifier', 'phone_number'],
+      },
+    ],
     ['an older server without attributes', { message: 'Email has already been taken' }],
   ])('maps a 422 duplicate (%s) to exists, without an id', (_label, body) => {
     expect(readChatwootCreate(response(422, body))).toEqual({ kind: 'exists' });
   });
 
   it('fails a 422 validation error with the attributes as code', () => {
-    expect(readChatwootCreate(response(422, { message: 'Phone number should be in e164 format', attributes: ['phone_number'] }))).toEqual({
+    expect(
+      readChatwootCreate(
+        response(422, { message: 'Phone number should be in e164 format', attributes: ['phone_number'] }),
+      ),
+    ).toEqual({
       kind: 'failed',
       httpStatus: 422,
       code: 'phone_number',
       message: 'Phone number should be in e164 format',
     });
-    expect(readChatwootCreate(response(422, { message: 'Email Invalid email, Name is too long (maximum is 255 characters)', attributes: ['email', 'name'] }))).toMatchObject({
+    expect(
+      readChatwootCreate(
+        response(422, {
+          message: 'Email Invalid email, Name is too long (maximum is 255 characters)',
+          attributes: ['email', 'name'],
+        }),
+      ),
+    ).toMatchObject({
       kind: 'failed',
       code: 'email,name',
     });
@@ -383,7 +503,11 @@ describe('Function: readChatwootCreate', () => {
 
   it.each([
     [401, { error: 'Invalid Access Token' }, 'Invalid Access Token'],
-    [401, { errors: ['You need to sign in or sign up before continuing.'] }, 'You need to sign in or sign up before continuing.'],
+    [
+      401,
+      { errors: ['You need to sign in or sign up before continuing.'] },
+      'You need to sign in or sign up before continuing.',
+    ],
     [401, { error: 'You are not authorized to access this account' }, 'You are not authorized to access this account'],
     [403, '', 'HTTP 403'],
   ])('maps %i %j to unauthorized', (status, body, message) => {
@@ -393,20 +517,39 @@ describe('Function: readChatwootCreate', () => {
   it('fails a 404 and says which settings to check', () => {
     const answer = readChatwootCreate(response(404, { error: 'Resource could not be found' }));
     expect(answer).toMatchObject({ kind: 'failed', httpStatus: 404, code: 'not_found' });
-    expect(answer.kind === 'failed' && answer.message).toMatch(/^Resource could not be found \(check baseUrl, accountId and inboxId/);
+    expect(answer.kind === 'failed' && answer.message).toMatch(
+      /^Resource could not be found \(check baseUrl, accountId and inboxId/,
+    );
   });
 
   it('retries a 429 after Retry-After, and reads rack-attack plain text', () => {
-    expect(readChatwootCreate(response(429, 'Retry later\n', { 'retry-after': '30' }))).toEqual({ kind: 'transient', httpStatus: 429, message: 'Retry later', retryAfterMs: 30_000 });
-    expect(readChatwootCreate(response(429, { error: 'Too many requests' }))).toEqual({ kind: 'transient', httpStatus: 429, message: 'Too many requests' });
+    expect(readChatwootCreate(response(429, 'Retry later\n', { 'retry-after': '30' }))).toEqual({
+      kind: 'transient',
+      httpStatus: 429,
+      message: 'Retry later',
+      retryAfterMs: 30_000,
+    });
+    expect(readChatwootCreate(response(429, { error: 'Too many requests' }))).toEqual({
+      kind: 'transient',
+      httpStatus: 429,
+      message: 'Too many requests',
+    });
   });
 
   it.each([500, 502, 503, 504])('retries a %i', (status) => {
-    expect(readChatwootCreate(response(status, '<html><body>Bad gateway</body></html>'))).toEqual({ kind: 'transient', httpStatus: status, message: `HTTP ${status}` });
+    expect(readChatwootCreate(response(status, '<html><body>Bad gateway</body></html>'))).toEqual({
+      kind: 'transient',
+      httpStatus: status,
+      message: `HTTP ${status}`,
+    });
   });
 
   it('fails other client errors', () => {
-    expect(readChatwootCreate(response(400, { error: 'Bad Request' }))).toEqual({ kind: 'failed', httpStatus: 400, message: 'Bad Request' });
+    expect(readChatwootCreate(response(400, { error: 'Bad Request' }))).toEqual({
+      kind: 'failed',
+      httpStatus: 400,
+      message: 'Bad Request',
+    });
   });
 });
 
@@ -429,7 +572,12 @@ describe('Function: isChatwootDuplicate', () => {
 
 describe('Object: chatwootAdapter', () => {
   it('posts to the account contacts path with the api_access_token header', () => {
-    const request = chatwootAdapter.create({ contact: contact(), target: target(), credentials: CREDENTIALS, baseUrl: 'https://online.99digital.co.il' });
+    const request = chatwootAdapter.create({
+      contact: contact(),
+      target: target(),
+      credentials: CREDENTIALS,
+      baseUrl: 'https://online.99digital.co.il',
+    });
     expect(request).toMatchObject({
       method: 'POST',
       url: 'https://online.99digital.co.il/api/v1/accounts/7/contacts',
@@ -439,10 +587,11 @@ describe('Object: chatwootAdapter', () => {
   });
 
   it('takes its base URL from the secret and looks nobody up first', () => {
-    expect(chatwootAdapter.defaultBaseUrl({ ...CREDENTIALS, baseUrl: 'https://chat.example.org' })).toBe('https://chat.example.org');
+    expect(chatwootAdapter.defaultBaseUrl({ ...CREDENTIALS, baseUrl: 'https://chat.example.org' })).toBe(
+      'https://chat.example.org',
+    );
     expect(chatwootAdapter.lookup).toBeUndefined();
   });
-
 });
 
 describe('Function: deliverWithAdapter (99digital, against the emulator over real sockets)', () => {
@@ -492,7 +641,9 @@ describe('Function: deliverWithAdapter (99digital, against the emulator over rea
     setChatwootInboxes(emulator.server.state, [{ id: 3, accountId: 7, channelType: 'Channel::Whatsapp' }]);
     const outcome = await deliverWithAdapter(chatwootAdapter, contact(), target(), context());
     expect(outcome).toMatchObject({ status: 'created' });
-    const stored = emulator.server.state.contacts[0]?.raw as { contact_inboxes?: Array<{ source_id: string }> } | undefined;
+    const stored = emulator.server.state.contacts[0]?.raw as
+      | { contact_inboxes?: Array<{ source_id: string }> }
+      | undefined;
     expect(stored?.contact_inboxes?.map((link) => link.source_id)).toEqual(['972541234567']);
   });
 });
@@ -500,16 +651,36 @@ describe('Function: deliverWithAdapter (99digital, against the emulator over rea
 describe('Function: chatwootApi', () => {
   it('refuses a missing token with devise errors and an unknown one with {error}', () => {
     const { api } = emulator();
-    expect(api(emulatorRequest('POST', '/api/v1/accounts/7/contacts', {}, {}))).toEqual({ status: 401, body: { errors: ['You need to sign in or sign up before continuing.'] }, headers: {} });
-    expect(api(emulatorRequest('POST', '/api/v1/accounts/7/contacts', {}, { api_access_token: 'nope' }))).toMatchObject({ status: 401, body: { error: 'Invalid Access Token' } });
-    expect(api(emulatorRequest('POST', '/api/v1/accounts/7/contacts', { name: 'x' }, { 'api-access-token': TOKEN })).status).toBe(200);
+    expect(api(emulatorRequest('POST', '/api/v1/accounts/7/contacts', {}, {}))).toEqual({
+      status: 401,
+      body: { errors: ['You need to sign in or sign up before continuing.'] },
+      headers: {},
+    });
+    expect(api(emulatorRequest('POST', '/api/v1/accounts/7/contacts', {}, { api_access_token: 'nope' }))).toMatchObject(
+      { status: 401, body: { error: 'Invalid Access Token' } },
+    );
+    expect(
+      api(emulatorRequest('POST', '/api/v1/accounts/7/contacts', { name: 'x' }, { 'api-access-token': TOKEN })).status,
+    ).toBe(200);
   });
 
   it('creates a contact and answers as create.json.jbuilder does', () => {
     const { state, create } = emulator();
-    const answer = create({ inbox_id: 3, name: 'Ada Lovelace', email: 'Ada@Example.com', phone_number: '+972541234567', identifier: 'form:ada@example.com', custom_attributes: { plan: 'pro' } });
+    const answer = create({
+      inbox_id: 3,
+      name: 'Ada Lovelace',
+      email: 'Ada@Example.com',
+      phone_number: '+972541234567',
+      identifier: 'form:ada@example.com',
+      custom_attributes: { plan: 'pro' },
+    });
     expect(answer.status).toBe(200);
-    const body = answer.body as { payload: { contact: Record<string, unknown>; contact_inbox: { inbox: Record<string, unknown>; source_id: string } } };
+    const body = answer.body as {
+      payload: {
+        contact: Record<string, unknown>;
+        contact_inbox: { inbox: Record<string, unknown>; source_id: string };
+      };
+    };
     expect(body.payload.contact).toMatchObject({
       additional_attributes: {},
       availability_status: 'offline',
@@ -523,12 +694,29 @@ describe('Function: chatwootApi', () => {
     });
     expect(body.payload.contact['created_at']).toEqual(expect.any(Number));
     expect(body.payload.contact['contact_inboxes']).toEqual([
-      { source_id: body.payload.contact_inbox.source_id, inbox: { id: 3, avatar_url: '', channel_id: 3, name: 'Emulated inbox 3', channel_type: 'Channel::Api', provider: null } },
+      {
+        source_id: body.payload.contact_inbox.source_id,
+        inbox: {
+          id: 3,
+          avatar_url: '',
+          channel_id: 3,
+          name: 'Emulated inbox 3',
+          channel_type: 'Channel::Api',
+          provider: null,
+        },
+      },
     ]);
     expect(body.payload.contact_inbox.inbox).toMatchObject({ id: 3, account_id: 7, channel_type: 'Channel::Api' });
     expect(body.payload.contact_inbox.source_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(state.contacts).toEqual([
-      expect.objectContaining({ id: String(body.payload.contact['id']), provider: 'chatwoot', scope: '7', email: 'ada@example.com', phone: '+972541234567', identifier: 'form:ada@example.com' }),
+      expect.objectContaining({
+        id: String(body.payload.contact['id']),
+        provider: 'chatwoot',
+        scope: '7',
+        email: 'ada@example.com',
+        phone: '+972541234567',
+        identifier: 'form:ada@example.com',
+      }),
     ]);
     expect(readChatwootCreate(asHttp(answer))).toEqual({ kind: 'created', id: String(body.payload.contact['id']) });
   });
@@ -536,7 +724,12 @@ describe('Function: chatwootApi', () => {
   it('creates without an inbox, with nulls in contact_inbox', () => {
     const { create } = emulator();
     const answer = create({ phone_number: '+972541234567' });
-    expect(answer.body).toMatchObject({ payload: { contact: { name: '', email: null, identifier: null, contact_inboxes: [] }, contact_inbox: { inbox: null, source_id: null } } });
+    expect(answer.body).toMatchObject({
+      payload: {
+        contact: { name: '', email: null, identifier: null, contact_inboxes: [] },
+        contact_inbox: { inbox: null, source_id: null },
+      },
+    });
   });
 
   it('ignores body keys outside the permitted list', () => {
@@ -548,13 +741,26 @@ describe('Function: chatwootApi', () => {
 
   it('refuses duplicates per account: email without case, identifier with case, phone exactly', () => {
     const { create } = emulator();
-    expect(create({ email: 'ada@example.com', identifier: 'form:ada', phone_number: '+972541234567' }).status).toBe(200);
-    expect(create({ email: 'ADA@example.com' })).toMatchObject({ status: 422, body: { message: 'Email has already been taken', attributes: ['email'] } });
-    expect(create({ identifier: 'form:ada' })).toMatchObject({ status: 422, body: { message: 'Identifier has already been taken', attributes: ['identifier'] } });
+    expect(create({ email: 'ada@example.com', identifier: 'form:ada', phone_number: '+972541234567' }).status).toBe(
+      200,
+    );
+    expect(create({ email: 'ADA@example.com' })).toMatchObject({
+      status: 422,
+      body: { message: 'Email has already been taken', attributes: ['email'] },
+    });
+    expect(create({ identifier: 'form:ada' })).toMatchObject({
+      status: 422,
+      body: { message: 'Identifier has already been taken', attributes: ['identifier'] },
+    });
     expect(create({ identifier: 'FORM:ADA' }).status).toBe(200);
-    expect(create({ phone_number: '+972541234567' })).toMatchObject({ status: 422, body: { message: 'Phone number has already been taken', attributes: ['phone_number'] } });
+    expect(create({ phone_number: '+972541234567' })).toMatchObject({
+      status: 422,
+      body: { message: 'Phone number has already been taken', attributes: ['phone_number'] },
+    });
     // Another account is another scope.
-    expect(create({ email: 'ada@example.com', phone_number: '+972541234567', identifier: 'form:ada' }, 8).status).toBe(200);
+    expect(create({ email: 'ada@example.com', phone_number: '+972541234567', identifier: 'form:ada' }, 8).status).toBe(
+      200,
+    );
   });
 
   it('joins every failed validation in one 422 and names each attribute once', () => {
@@ -594,25 +800,43 @@ describe('Function: chatwootApi', () => {
   it('checks the phone with the end-anchored e164 pattern', () => {
     const { create } = emulator();
     const invalid = create({ phone_number: '+972 54-123-4567' });
-    expect(invalid).toMatchObject({ status: 422, body: { message: 'Phone number should be in e164 format', attributes: ['phone_number'] } });
-    expect(readChatwootCreate(asHttp(invalid))).toEqual({ kind: 'failed', httpStatus: 422, code: 'phone_number', message: 'Phone number should be in e164 format' });
+    expect(invalid).toMatchObject({
+      status: 422,
+      body: { message: 'Phone number should be in e164 format', attributes: ['phone_number'] },
+    });
+    expect(readChatwootCreate(asHttp(invalid))).toEqual({
+      kind: 'failed',
+      httpStatus: 422,
+      code: 'phone_number',
+      message: 'Phone number should be in e164 format',
+    });
     expect(create({ phone_number: '0541234567' }).status).toBe(422);
     expect(create({ phone_number: 'abc+14155550123' }).status).toBe(200);
   });
 
   it('checks the email format and the 255-character limit', () => {
     const { create } = emulator();
-    expect(create({ email: 'not an email' })).toMatchObject({ status: 422, body: { message: 'Email Invalid email', attributes: ['email'] } });
+    expect(create({ email: 'not an email' })).toMatchObject({
+      status: 422,
+      body: { message: 'Email Invalid email', attributes: ['email'] },
+    });
     expect(create({ name: 'n'.repeat(256), identifier: 'i'.repeat(256) })).toMatchObject({
       status: 422,
-      body: { message: 'Name is too long (maximum is 255 characters), Identifier is too long (maximum is 255 characters)', attributes: ['name', 'identifier'] },
+      body: {
+        message: 'Name is too long (maximum is 255 characters), Identifier is too long (maximum is 255 characters)',
+        attributes: ['name', 'identifier'],
+      },
     });
     expect(create({ name: 'א'.repeat(255) }).status).toBe(200);
   });
 
   it('answers 404 for an inbox outside the account and stores nothing', () => {
     const { state, create } = emulator([{ id: 3, accountId: 7 }]);
-    expect(create({ inbox_id: 4, name: 'Ada' })).toEqual({ status: 404, body: { error: 'Resource could not be found' }, headers: {} });
+    expect(create({ inbox_id: 4, name: 'Ada' })).toEqual({
+      status: 404,
+      body: { error: 'Resource could not be found' },
+      headers: {},
+    });
     expect(create({ inbox_id: 3, name: 'Ada' }, 8).status).toBe(404);
     expect(create({ inbox_id: 'abc', name: 'Ada' }).status).toBe(404);
     expect(state.contacts).toHaveLength(0);
@@ -627,10 +851,16 @@ describe('Function: chatwootApi', () => {
 
   it('needs a phone for a WhatsApp inbox and uses it, without "+", as the source id', () => {
     const { state, create } = emulator([{ id: 3, channelType: 'Channel::Whatsapp' }]);
-    expect(create({ inbox_id: 3, email: 'ada@example.com' })).toMatchObject({ status: 422, body: { error: 'param is missing or the value is empty: contact phone number' } });
+    expect(create({ inbox_id: 3, email: 'ada@example.com' })).toMatchObject({
+      status: 422,
+      body: { error: 'param is missing or the value is empty: contact phone number' },
+    });
     expect(state.contacts).toHaveLength(0);
     expect(create({ inbox_id: 3, phone_number: '+972541234567' }).body).toMatchObject({
-      payload: { contact_inbox: { source_id: '972541234567' }, contact: { contact_inboxes: [{ inbox: { channel_type: 'Channel::Whatsapp', provider: 'whatsapp_cloud' } }] } },
+      payload: {
+        contact_inbox: { source_id: '972541234567' },
+        contact: { contact_inboxes: [{ inbox: { channel_type: 'Channel::Whatsapp', provider: 'whatsapp_cloud' } }] },
+      },
     });
   });
 
@@ -667,7 +897,10 @@ describe('Function: chatwootApi', () => {
 
   it('answers 404 for an unknown account or route, and 400 for malformed JSON', () => {
     const { api } = emulator();
-    expect(api(emulatorRequest('POST', '/api/v1/accounts/0/contacts', {}))).toMatchObject({ status: 404, body: { error: 'Resource could not be found' } });
+    expect(api(emulatorRequest('POST', '/api/v1/accounts/0/contacts', {}))).toMatchObject({
+      status: 404,
+      body: { error: 'Resource could not be found' },
+    });
     expect(api(emulatorRequest('POST', '/api/v1/accounts/x/contacts', {})).status).toBe(404);
     expect(api(emulatorRequest('DELETE', '/api/v1/accounts/7/contacts', {})).status).toBe(404);
     const malformed = api(emulatorRequest('POST', '/api/v1/accounts/7/contacts', '{"name":'));

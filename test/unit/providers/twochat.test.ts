@@ -56,7 +56,11 @@ const searchRequestFor = (query: string, page = 0) => ({
 });
 /** Reads `answer` as the page `page` of the search for `query` (the contact's first query by default). */
 const read = (answer: HttpResponse, ctx: RequestContext<{ apiKey: string }>, page = 0, query?: string) =>
-  readTwoChatSearch(answer, ctx, searchRequestFor(query ?? ctx.contact.phones[0]?.e164.slice(1) ?? ctx.contact.emails[0] ?? '', page));
+  readTwoChatSearch(
+    answer,
+    ctx,
+    searchRequestFor(query ?? ctx.contact.phones[0]?.e164.slice(1) ?? ctx.contact.emails[0] ?? '', page),
+  );
 /** A search hit carrying only these detail values. */
 const hit = (uuid: string, ...values: string[]) => ({
   uuid,
@@ -145,7 +149,7 @@ describe('Function: readTwoChatCreate', () => {
     [500, 'transient', undefined],
     [503, 'transient', undefined],
     [504, 'transient', undefined],
-  ])('reads HTTP %i as %s (%s), keeping 2Chat\'s message', (status, kind, code) => {
+  ])("reads HTTP %i as %s (%s), keeping 2Chat's message", (status, kind, code) => {
     const answer = readTwoChatCreate(response(status, { success: false, message: 'reason from 2Chat' }));
     expect(answer).toMatchObject({ kind, httpStatus: status, message: 'reason from 2Chat' });
     expect((answer as { code?: string }).code).toBe(code);
@@ -228,8 +232,13 @@ describe('Function: readTwoChatSearch', () => {
 
   it('searches the email next when the phone search ends without the person', () => {
     const page = { success: true, page: 0, count: 1, contacts: [hit('CON1', '+141555501320')] };
-    expect(read(response(200, page), context())).toEqual({ kind: 'next_page', request: searchRequestFor('ada@example.com') });
-    expect(read(response(200, { ...page, contacts: [] }), context(), 0, 'ada@example.com')).toEqual({ kind: 'not_found' });
+    expect(read(response(200, page), context())).toEqual({
+      kind: 'next_page',
+      request: searchRequestFor('ada@example.com'),
+    });
+    expect(read(response(200, { ...page, contacts: [] }), context(), 0, 'ada@example.com')).toEqual({
+      kind: 'not_found',
+    });
   });
 
   it('fails an answer without its page and contacts, and reads errors as a create does', () => {
@@ -349,7 +358,8 @@ describe('Function: deliverWithAdapter (2Chat, against the emulator over real so
     emulator.server.state.requests
       .filter((request) => request.provider === 'twochat')
       .map((request) => [request.method, request.path, request.status]);
-  const secretReads = () => emulator.server.state.requests.filter((request) => request.provider === 'secretsmanager').length;
+  const secretReads = () =>
+    emulator.server.state.requests.filter((request) => request.provider === 'secretsmanager').length;
 
   it('creates ann@x.com although joann@x.com exists', async () => {
     seed('Jo', 'joann@x.com');
@@ -382,7 +392,12 @@ describe('Function: deliverWithAdapter (2Chat, against the emulator over real so
 
   it('finds a person kept with only our email although the phone search finds nobody', async () => {
     const ada = seed('Ada', 'ada@example.com');
-    expect(await deliver(testContact())).toEqual({ account: 'twochat', provider: 'twochat', status: 'exists', providerContactId: ada });
+    expect(await deliver(testContact())).toEqual({
+      account: 'twochat',
+      provider: 'twochat',
+      status: 'exists',
+      providerContactId: ada,
+    });
     expect(calls()).toEqual([
       ['GET', searchPath('14155550132', 0), 200],
       ['GET', searchPath('ada%40example.com', 0), 200],

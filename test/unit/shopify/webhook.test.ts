@@ -3,11 +3,19 @@ import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fromHttpApiEvent } from '../../../shared/adapters/http-api.js';
-import { ContactSchema, type Contact } from '../../../shared/contact.js';
+import { ContactSchema } from '../../../shared/contact.js';
 import { parseRoutesConfig, findRoute, type ResolvedRoute } from '../../../shared/config/routes.js';
 import { ingestWebhook, type IngestDependencies } from '../../../shared/ingest.js';
-import { mapShopifyCustomer, ShopifyCustomerWebhookSchema, shopifyOrderEventKey } from '../../../shared/shopify/orders.js';
-import { readShopifyDelivery, shopifyDeliveryEventKey, shopifyDeliveryFromHeaders } from '../../../shared/shopify/deliveries.js';
+import {
+  mapShopifyCustomer,
+  ShopifyCustomerWebhookSchema,
+  shopifyOrderEventKey,
+} from '../../../shared/shopify/orders.js';
+import {
+  readShopifyDelivery,
+  shopifyDeliveryEventKey,
+  shopifyDeliveryFromHeaders,
+} from '../../../shared/shopify/deliveries.js';
 import { shopifySource } from '../../../shared/shopify/webhook.js';
 import { MAX_BODY_BYTES, WebhookRejectedError, type WebhookRequest } from '../../../shared/webhook.js';
 import { httpApiEvent, lambdaContext } from '../../../local/lambda.js';
@@ -30,7 +38,10 @@ const CUSTOMER = fixture('customers-create.json');
 const sign = (body: string | Buffer, secret = SECRET) => createHmac('sha256', secret).update(body).digest('base64');
 
 /** Headers as Shopify sends them (lower-cased, as API Gateway hands them over); `undefined` removes one. */
-function shopifyHeaders(body: string | Buffer, overrides: Record<string, string | undefined> = {}): Record<string, string> {
+function shopifyHeaders(
+  body: string | Buffer,
+  overrides: Record<string, string | undefined> = {},
+): Record<string, string> {
   const headers: Record<string, string | undefined> = {
     'content-type': 'application/json',
     'x-shopify-hmac-sha256': sign(body),
@@ -43,11 +54,23 @@ function shopifyHeaders(body: string | Buffer, overrides: Record<string, string 
     'x-shopify-triggered-at': TRIGGERED_AT,
     ...overrides,
   };
-  return Object.fromEntries(Object.entries(headers).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  return Object.fromEntries(
+    Object.entries(headers).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
 }
 
-function shopifyRequest(body: string | Buffer, overrides: Record<string, string | undefined> = {}, routeName = 'default'): WebhookRequest {
-  return { source: 'shopify', routeName, headers: shopifyHeaders(body, overrides), query: {}, rawBody: Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8') };
+function shopifyRequest(
+  body: string | Buffer,
+  overrides: Record<string, string | undefined> = {},
+  routeName = 'default',
+): WebhookRequest {
+  return {
+    source: 'shopify',
+    routeName,
+    headers: shopifyHeaders(body, overrides),
+    query: {},
+    rawBody: Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8'),
+  };
 }
 
 const routes = parseRoutesConfig({
@@ -104,10 +127,27 @@ describe('Source: shopifySource through ingestWebhook', () => {
         { input: '555-555-SHIP', reason: 'phone number is not a valid number (region US)' },
         { input: '123-123-1234', reason: 'phone number is not a valid number (region CA)' },
       ],
-      address: { line1: '123 Shipping Street', city: 'Shippington', region: 'Kentucky', postalCode: '40003', countryCode: 'US' },
+      address: {
+        line1: '123 Shipping Street',
+        city: 'Shippington',
+        region: 'Kentucky',
+        postalCode: '40003',
+        countryCode: 'US',
+      },
       tags: ['shopify', 'vip'],
-      attributes: { shopify_shop: SHOP, shopify_order: '#9999', shopify_total: '404.95 USD', shopify_customer_id: '115310627314723954' },
-      origin: { source: 'shopify', route: 'default', eventKey: EVENT_KEY, occurredAt: '2022-01-01T00:00:00.000Z', personKey: 'gid://shopify/Customer/115310627314723954' },
+      attributes: {
+        shopify_shop: SHOP,
+        shopify_order: '#9999',
+        shopify_total: '404.95 USD',
+        shopify_customer_id: '115310627314723954',
+      },
+      origin: {
+        source: 'shopify',
+        route: 'default',
+        eventKey: EVENT_KEY,
+        occurredAt: '2022-01-01T00:00:00.000Z',
+        personKey: 'gid://shopify/Customer/115310627314723954',
+      },
     });
   });
 
@@ -120,12 +160,19 @@ describe('Source: shopifySource through ingestWebhook', () => {
 
   it('answers 200 duplicate for a delivery accepted before (a Shopify retry), queueing nothing new', async () => {
     const d = deps({ accept: vi.fn<IngestDependencies['accept']>(async () => 'duplicate') });
-    expect(await ingestWebhook(shopifyRequest(ORDER), shopifySource, d)).toEqual({ statusCode: 200, body: { status: 'duplicate', eventKey: EVENT_KEY } });
+    expect(await ingestWebhook(shopifyRequest(ORDER), shopifySource, d)).toEqual({
+      statusCode: 200,
+      body: { status: 'duplicate', eventKey: EVENT_KEY },
+    });
   });
 
   it('reads orders/paid like orders/create, with the same order alias', async () => {
     const d = deps();
-    const answer = await ingestWebhook(shopifyRequest(ORDER, { 'x-shopify-topic': 'orders/paid', 'x-shopify-event-id': 'paid-event-1' }), shopifySource, d);
+    const answer = await ingestWebhook(
+      shopifyRequest(ORDER, { 'x-shopify-topic': 'orders/paid', 'x-shopify-event-id': 'paid-event-1' }),
+      shopifySource,
+      d,
+    );
     expect(answer).toMatchObject(ACCEPTED);
     const { contact, aliases } = accepted(d);
     expect(aliases).toEqual([ORDER_KEY]);
@@ -136,13 +183,24 @@ describe('Source: shopifySource through ingestWebhook', () => {
     const d = deps();
     const body = fixture('orders-create-billing-phone.json');
     expect(await ingestWebhook(shopifyRequest(body), shopifySource, d)).toMatchObject(ACCEPTED);
-    expect(accepted(d).contact).toMatchObject({ firstName: 'John', lastName: 'Smith', emails: ['john@example.com'], phones: [{ e164: '+14155550132' }], rejectedPhones: [] });
+    expect(accepted(d).contact).toMatchObject({
+      firstName: 'John',
+      lastName: 'Smith',
+      emails: ['john@example.com'],
+      phones: [{ e164: '+14155550132' }],
+      rejectedPhones: [],
+    });
   });
 
   it("reads a national number with its address's country code: 020 7946 0018 on a GB address", async () => {
     const d = deps();
-    expect(await ingestWebhook(shopifyRequest(fixture('orders-create-national-phone.json')), shopifySource, d)).toMatchObject(ACCEPTED);
-    expect(accepted(d).contact).toMatchObject({ phones: [{ e164: '+442079460018' }], address: { line1: '1 Dorset Street', city: 'London', countryCode: 'GB' } });
+    expect(
+      await ingestWebhook(shopifyRequest(fixture('orders-create-national-phone.json')), shopifySource, d),
+    ).toMatchObject(ACCEPTED);
+    expect(accepted(d).contact).toMatchObject({
+      phones: [{ e164: '+442079460018' }],
+      address: { line1: '1 Dorset Street', city: 'London', countryCode: 'GB' },
+    });
   });
 
   it('answers 200 skipped with the reason for an order with no email and no phone, queueing nothing', async () => {
@@ -153,7 +211,8 @@ describe('Source: shopifySource through ingestWebhook', () => {
       body: {
         status: 'skipped',
         eventKey: EVENT_KEY,
-        reason: 'no usable email or phone: the order carries no email or phone (Shopify leaves them out for apps without protected customer data access)',
+        reason:
+          'no usable email or phone: the order carries no email or phone (Shopify leaves them out for apps without protected customer data access)',
       },
     });
     expect(d.accept).not.toHaveBeenCalled();
@@ -176,7 +235,11 @@ describe('Source: shopifySource through ingestWebhook', () => {
 
   it("accepts Shopify's customers/create sample with no order alias", async () => {
     const d = deps();
-    const answer = await ingestWebhook(shopifyRequest(CUSTOMER, { 'x-shopify-topic': 'customers/create' }), shopifySource, d);
+    const answer = await ingestWebhook(
+      shopifyRequest(CUSTOMER, { 'x-shopify-topic': 'customers/create' }),
+      shopifySource,
+      d,
+    );
     expect(answer).toEqual({ statusCode: 200, body: { status: 'accepted', eventKey: EVENT_KEY } });
     const { contact, aliases } = accepted(d);
     expect(aliases).toBeUndefined();
@@ -189,14 +252,28 @@ describe('Source: shopifySource through ingestWebhook', () => {
       address: { line1: "151 O'Connor Street", city: 'Ottawa', region: 'ON', postalCode: 'K2P 2L8', countryCode: 'CA' },
       tags: ['shopify', 'vip'],
       attributes: { shopify_shop: SHOP, shopify_customer_id: '706405506930370084' },
-      origin: { source: 'shopify', route: 'default', eventKey: EVENT_KEY, occurredAt: '2022-01-01T00:00:00.000Z', personKey: 'gid://shopify/Customer/706405506930370084' },
+      origin: {
+        source: 'shopify',
+        route: 'default',
+        eventKey: EVENT_KEY,
+        occurredAt: '2022-01-01T00:00:00.000Z',
+        personKey: 'gid://shopify/Customer/706405506930370084',
+      },
     });
   });
 
   it('maps customers/update with the address phone in the address country, dated by updated_at', async () => {
     const d = deps();
-    await ingestWebhook(shopifyRequest(fixture('customers-update-address-phone.json'), { 'x-shopify-topic': 'customers/update' }), shopifySource, d);
-    expect(accepted(d).contact).toMatchObject({ emails: ['bob@biller.com'], phones: [{ e164: '+16135550134' }], origin: { occurredAt: '2022-01-02T14:30:00.000Z' } });
+    await ingestWebhook(
+      shopifyRequest(fixture('customers-update-address-phone.json'), { 'x-shopify-topic': 'customers/update' }),
+      shopifySource,
+      d,
+    );
+    expect(accepted(d).contact).toMatchObject({
+      emails: ['bob@biller.com'],
+      phones: [{ e164: '+16135550134' }],
+      origin: { occurredAt: '2022-01-02T14:30:00.000Z' },
+    });
   });
 
   it('reads a body API Gateway handed over base64-encoded, verifying the decoded bytes', async () => {
@@ -212,10 +289,18 @@ describe('Source: shopifySource through ingestWebhook', () => {
 
   it('ignores other topics with 200, without parsing the body', async () => {
     const d = deps();
-    const answer = await ingestWebhook(shopifyRequest('not json at all', { 'x-shopify-topic': 'products/update' }), shopifySource, d);
+    const answer = await ingestWebhook(
+      shopifyRequest('not json at all', { 'x-shopify-topic': 'products/update' }),
+      shopifySource,
+      d,
+    );
     expect(answer).toEqual({
       statusCode: 200,
-      body: { status: 'ignored', reason: 'topic "products/update" carries no contact (orders/create, orders/paid, customers/create, customers/update do)' },
+      body: {
+        status: 'ignored',
+        reason:
+          'topic "products/update" carries no contact (orders/create, orders/paid, customers/create, customers/update do)',
+      },
     });
     expect(d.accept).not.toHaveBeenCalled();
   });
@@ -249,10 +334,17 @@ describe('Source: shopifySource refusals', () => {
   });
 
   it('answers 401 invalid_signature for a body signed with another secret', async () => {
-    const answer = await refusal(shopifyRequest(ORDER, { 'x-shopify-hmac-sha256': sign(ORDER, 'some-other-app-secret') }));
+    const answer = await refusal(
+      shopifyRequest(ORDER, { 'x-shopify-hmac-sha256': sign(ORDER, 'some-other-app-secret') }),
+    );
     expect(answer).toEqual({
       statusCode: 401,
-      body: { error: { code: 'invalid_signature', message: "the X-Shopify-Hmac-Sha256 header does not match the body signed with this route's secret" } },
+      body: {
+        error: {
+          code: 'invalid_signature',
+          message: "the X-Shopify-Hmac-Sha256 header does not match the body signed with this route's secret",
+        },
+      },
     });
   });
 
@@ -260,7 +352,9 @@ describe('Source: shopifySource refusals', () => {
     const tampered = ORDER.replace('john@example.com', 'mallory@example.com');
     expect((await refusal(shopifyRequest(tampered, { 'x-shopify-hmac-sha256': sign(ORDER) }))).statusCode).toBe(401);
     const reserialised = JSON.stringify(JSON.parse(ORDER));
-    expect((await refusal(shopifyRequest(reserialised, { 'x-shopify-hmac-sha256': sign(ORDER) }))).statusCode).toBe(401);
+    expect((await refusal(shopifyRequest(reserialised, { 'x-shopify-hmac-sha256': sign(ORDER) }))).statusCode).toBe(
+      401,
+    );
   });
 
   it('answers 401 for a signature that is hex, or not a signature at all', async () => {
@@ -272,16 +366,24 @@ describe('Source: shopifySource refusals', () => {
   it('answers 400 malformed_body for malformed JSON under a valid signature', async () => {
     const answer = await refusal(shopifyRequest('{"id": 1, "admin_graphql_api_id": '));
     expect(answer.statusCode).toBe(400);
-    expect(answer.body).toEqual({ error: { code: 'malformed_body', message: expect.stringMatching(/^body is not valid JSON: /) as string } });
+    expect(answer.body).toEqual({
+      error: { code: 'malformed_body', message: expect.stringMatching(/^body is not valid JSON: /) as string },
+    });
   });
 
   it('answers 400 for signed JSON that is not an object, or not an order', async () => {
     expect((await refusal(shopifyRequest('[1,2,3]'))).body).toEqual({
-      error: { code: 'malformed_body', message: expect.stringMatching(/^not a Shopify orders\/create payload: \(root\): /) as string },
+      error: {
+        code: 'malformed_body',
+        message: expect.stringMatching(/^not a Shopify orders\/create payload: \(root\): /) as string,
+      },
     });
     const noGid = JSON.stringify({ id: 1, email: 'a@example.com' });
     expect((await refusal(shopifyRequest(noGid))).body).toEqual({
-      error: { code: 'malformed_body', message: expect.stringMatching(/^not a Shopify orders\/create payload: admin_graphql_api_id: /) as string },
+      error: {
+        code: 'malformed_body',
+        message: expect.stringMatching(/^not a Shopify orders\/create payload: admin_graphql_api_id: /) as string,
+      },
     });
   });
 
@@ -289,7 +391,9 @@ describe('Source: shopifySource refusals', () => {
     const d = deps();
     expect(await refusal(shopifyRequest(ORDER, {}, 'no-such-route'), d)).toEqual({
       statusCode: 404,
-      body: { error: { code: 'unknown_route', message: 'no route "no-such-route" is configured for source "shopify"' } },
+      body: {
+        error: { code: 'unknown_route', message: 'no route "no-such-route" is configured for source "shopify"' },
+      },
     });
     expect(d.sourceSecret).not.toHaveBeenCalled();
   });
@@ -300,19 +404,31 @@ describe('Source: shopifySource refusals', () => {
       body: { error: { code: 'shop_not_allowed', message: `shop "${SHOP}" is not in this route's shopDomains` } },
     });
     const d = deps();
-    expect(await ingestWebhook(shopifyRequest(ORDER, { 'x-shopify-shop-domain': 'Main-Shop.myshopify.com' }, 'main-shop'), shopifySource, d)).toMatchObject(ACCEPTED);
+    expect(
+      await ingestWebhook(
+        shopifyRequest(ORDER, { 'x-shopify-shop-domain': 'Main-Shop.myshopify.com' }, 'main-shop'),
+        shopifySource,
+        d,
+      ),
+    ).toMatchObject(ACCEPTED);
   });
 
   it('answers 400 invalid_header for a shop domain that is not a myshopify.com domain', async () => {
     expect((await refusal(shopifyRequest(ORDER, { 'x-shopify-shop-domain': 'evil.example.com' }))).body).toEqual({
-      error: { code: 'invalid_header', message: 'the X-Shopify-Shop-Domain header must be a shop domain such as "my-shop.myshopify.com"' },
+      error: {
+        code: 'invalid_header',
+        message: 'the X-Shopify-Shop-Domain header must be a shop domain such as "my-shop.myshopify.com"',
+      },
     });
   });
 
   it('answers 415 for a subscription in XML format', async () => {
     const xml = '<?xml version="1.0"?><order></order>';
     expect((await refusal(shopifyRequest(xml, { 'content-type': 'application/xml' }))).body).toEqual({
-      error: { code: 'unsupported_content_type', message: 'content type "application/xml" is not supported; Shopify webhooks are application/json' },
+      error: {
+        code: 'unsupported_content_type',
+        message: 'content type "application/xml" is not supported; Shopify webhooks are application/json',
+      },
     });
   });
 
@@ -328,8 +444,15 @@ describe('Source: shopifySource refusals', () => {
   });
 
   it('answers 503 when the event cannot be stored, so Shopify retries', async () => {
-    const answer = await ingestWebhook(shopifyRequest(ORDER), shopifySource, deps({ accept: vi.fn(async () => Promise.reject(new Error('table down'))) }));
-    expect(answer).toEqual({ statusCode: 503, body: { error: { code: 'not_accepted', message: 'the event could not be stored; retry the webhook later' } } });
+    const answer = await ingestWebhook(
+      shopifyRequest(ORDER),
+      shopifySource,
+      deps({ accept: vi.fn(async () => Promise.reject(new Error('table down'))) }),
+    );
+    expect(answer).toEqual({
+      statusCode: 503,
+      body: { error: { code: 'not_accepted', message: 'the event could not be stored; retry the webhook later' } },
+    });
   });
 });
 
@@ -411,7 +534,9 @@ describe('Source: shopifySource against a replayed body', () => {
 
 describe('Function: shopifyDeliveryFromHeaders', () => {
   it('reads the delivery headers, lower-casing the shop domain', () => {
-    expect(shopifyDeliveryFromHeaders(shopifyHeaders(ORDER, { 'x-shopify-shop-domain': 'JSmith.myshopify.com' }))).toEqual({
+    expect(
+      shopifyDeliveryFromHeaders(shopifyHeaders(ORDER, { 'x-shopify-shop-domain': 'JSmith.myshopify.com' })),
+    ).toEqual({
       topic: 'orders/create',
       shopDomain: SHOP,
       webhookId: WEBHOOK_ID,
@@ -422,15 +547,23 @@ describe('Function: shopifyDeliveryFromHeaders', () => {
   });
 
   it('rejects ids with spaces or of unbounded length (they become table keys)', () => {
-    expect(() => shopifyDeliveryFromHeaders(shopifyHeaders(ORDER, { 'x-shopify-webhook-id': 'a b' }))).toThrow(WebhookRejectedError);
-    expect(() => shopifyDeliveryFromHeaders(shopifyHeaders(ORDER, { 'x-shopify-event-id': 'x'.repeat(201) }))).toThrow('the X-Shopify-Event-Id header is not valid');
+    expect(() => shopifyDeliveryFromHeaders(shopifyHeaders(ORDER, { 'x-shopify-webhook-id': 'a b' }))).toThrow(
+      WebhookRejectedError,
+    );
+    expect(() => shopifyDeliveryFromHeaders(shopifyHeaders(ORDER, { 'x-shopify-event-id': 'x'.repeat(201) }))).toThrow(
+      'the X-Shopify-Event-Id header is not valid',
+    );
   });
 });
 
 describe('Function: shopifyDeliveryEventKey', () => {
   it('prefers the event id, shared by every delivery of one merchant action', () => {
-    expect(shopifyDeliveryEventKey({ shopDomain: 'Shop.myshopify.com', webhookId: 'w-1', eventId: 'e-1' })).toBe('shopify:shop.myshopify.com:event:e-1');
-    expect(shopifyDeliveryEventKey({ shopDomain: 'shop.myshopify.com', webhookId: 'w-1' })).toBe('shopify:shop.myshopify.com:webhook:w-1');
+    expect(shopifyDeliveryEventKey({ shopDomain: 'Shop.myshopify.com', webhookId: 'w-1', eventId: 'e-1' })).toBe(
+      'shopify:shop.myshopify.com:event:e-1',
+    );
+    expect(shopifyDeliveryEventKey({ shopDomain: 'shop.myshopify.com', webhookId: 'w-1' })).toBe(
+      'shopify:shop.myshopify.com:webhook:w-1',
+    );
   });
 });
 
@@ -439,11 +572,18 @@ describe('Function: readShopifyDelivery', () => {
 
   it("gives the order's contact the delivery's key, and the order key as alias for reconcile", () => {
     const reading = readShopifyDelivery(delivery, JSON.parse(ORDER), route, now);
-    expect(reading).toMatchObject({ kind: 'contact', eventKey: EVENT_KEY, aliases: [ORDER_KEY], contact: { origin: { eventKey: EVENT_KEY } } });
+    expect(reading).toMatchObject({
+      kind: 'contact',
+      eventKey: EVENT_KEY,
+      aliases: [ORDER_KEY],
+      contact: { origin: { eventKey: EVENT_KEY } },
+    });
   });
 
   it('throws a 400 naming the fields when a customer payload lacks its gid', () => {
-    expect(() => readShopifyDelivery({ ...delivery, topic: 'customers/create' }, { id: 1, email: 'a@example.com' }, route, now)).toThrow(/^not a Shopify customers\/create payload: admin_graphql_api_id: /);
+    expect(() =>
+      readShopifyDelivery({ ...delivery, topic: 'customers/create' }, { id: 1, email: 'a@example.com' }, route, now),
+    ).toThrow(/^not a Shopify customers\/create payload: admin_graphql_api_id: /);
   });
 });
 
@@ -461,13 +601,27 @@ describe('Function: mapShopifyCustomer', () => {
   });
 
   it('reads the consent older API versions still send', () => {
-    const { contact } = mapShopifyCustomer({ ...base, email_marketing_consent: { state: 'subscribed' }, sms_marketing_consent: null }, route, SHOP, 'k', now);
+    const { contact } = mapShopifyCustomer(
+      { ...base, email_marketing_consent: { state: 'subscribed' }, sms_marketing_consent: null },
+      route,
+      SHOP,
+      'k',
+      now,
+    );
     expect(contact.consent).toEqual({ email: true });
   });
 
   it('skips a customer with no email and no phone, saying Shopify may have withheld them', () => {
-    const { skipReason } = mapShopifyCustomer({ ...base, email: null, default_address: null, addresses: [] }, route, SHOP, 'k', now);
-    expect(skipReason).toBe('no usable email or phone: the customer has no email or phone (Shopify leaves them out for apps without protected customer data access)');
+    const { skipReason } = mapShopifyCustomer(
+      { ...base, email: null, default_address: null, addresses: [] },
+      route,
+      SHOP,
+      'k',
+      now,
+    );
+    expect(skipReason).toBe(
+      'no usable email or phone: the customer has no email or phone (Shopify leaves them out for apps without protected customer data access)',
+    );
   });
 });
 
@@ -476,7 +630,13 @@ describe('Handler: functions/shops', () => {
 
   beforeAll(async () => {
     // Cold start builds its AWS clients but calls nothing; these cases never reach AWS.
-    for (const [name, value] of Object.entries({ STAGE: 'test', AWS_REGION: 'us-east-1', TABLE_NAME: 'contact-relay-test-events', QUEUE_URL: 'http://127.0.0.1:9/000000000000/delivery', POWERTOOLS_LOG_LEVEL: 'SILENT' })) {
+    for (const [name, value] of Object.entries({
+      STAGE: 'test',
+      AWS_REGION: 'us-east-1',
+      TABLE_NAME: 'contact-relay-test-events',
+      QUEUE_URL: 'http://127.0.0.1:9/000000000000/delivery',
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+    })) {
       vi.stubEnv(name, value);
     }
     vi.resetModules();
@@ -486,20 +646,36 @@ describe('Handler: functions/shops', () => {
 
   it('routes /hooks/shopify/{route} to the Shopify source: an unsigned order is a 401', async () => {
     const headers = shopifyHeaders(ORDER, { 'x-shopify-hmac-sha256': undefined });
-    const result = await handler(httpApiEvent('shopify', 'default', ORDER, headers), lambdaContext('contact-relay-test-shops'));
-    expect(result).toEqual({ statusCode: 401, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: { code: 'missing_signature', message: 'the X-Shopify-Hmac-Sha256 header is missing' } }) });
+    const result = await handler(
+      httpApiEvent('shopify', 'default', ORDER, headers),
+      lambdaContext('contact-relay-test-shops'),
+    );
+    expect(result).toEqual({
+      statusCode: 401,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        error: { code: 'missing_signature', message: 'the X-Shopify-Hmac-Sha256 header is missing' },
+      }),
+    });
   });
 
   it('routes /hooks/woocommerce/{route} to the WooCommerce source: the creation ping is a 200', async () => {
-    const result = await handler(httpApiEvent('woocommerce', 'default', 'webhook_id=7', { 'content-type': 'application/x-www-form-urlencoded' }), lambdaContext('contact-relay-test-shops'));
+    const result = await handler(
+      httpApiEvent('woocommerce', 'default', 'webhook_id=7', { 'content-type': 'application/x-www-form-urlencoded' }),
+      lambdaContext('contact-relay-test-shops'),
+    );
     expect(result.statusCode).toBe(200);
     expect(JSON.parse(result.body as string)).toEqual({ status: 'ignored', reason: 'webhook creation ping' });
   });
 
   it('answers 404 for a route the config does not have, and for a path that is not a shop source', async () => {
-    expect((await handler(httpApiEvent('shopify', 'nope', ORDER, shopifyHeaders(ORDER)), lambdaContext())).statusCode).toBe(404);
+    expect(
+      (await handler(httpApiEvent('shopify', 'nope', ORDER, shopifyHeaders(ORDER)), lambdaContext())).statusCode,
+    ).toBe(404);
     const other = await handler(httpApiEvent('typeform', 'default', '{}', {}), lambdaContext());
     expect(other.statusCode).toBe(404);
-    expect(JSON.parse(other.body as string)).toEqual({ error: { code: 'unknown_source', message: 'no shop source at /hooks/typeform/default' } });
+    expect(JSON.parse(other.body as string)).toEqual({
+      error: { code: 'unknown_source', message: 'no shop source at /hooks/typeform/default' },
+    });
   });
 });

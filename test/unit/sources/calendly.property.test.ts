@@ -36,7 +36,10 @@ function deps() {
   };
 }
 
-const digest = (timestamp: string, body: Buffer) => createHmac('sha256', SECRET).update(Buffer.concat([Buffer.from(`${timestamp}.`), body])).digest('hex');
+const digest = (timestamp: string, body: Buffer) =>
+  createHmac('sha256', SECRET)
+    .update(Buffer.concat([Buffer.from(`${timestamp}.`), body]))
+    .digest('hex');
 const request = (body: Buffer, header: string | undefined, type = 'application/json'): WebhookRequest => ({
   source: 'calendly',
   routeName: 'default',
@@ -48,15 +51,24 @@ const request = (body: Buffer, header: string | undefined, type = 'application/j
 // ---------------------------------------------------------------------------
 // What Calendly sends
 
-const nullable = <T>(arbitrary: fc.Arbitrary<T>): fc.Arbitrary<T | null> => fc.option(arbitrary, { nil: null, freq: 4 });
+const nullable = <T>(arbitrary: fc.Arbitrary<T>): fc.Arbitrary<T | null> =>
+  fc.option(arbitrary, { nil: null, freq: 4 });
 const calendlyId = fc.stringMatching(/^[A-Z0-9]{16}$/);
 /** Invitee URIs as Calendly writes them, and (rarely) any text that is not blank. */
 const inviteeUri = fc.oneof(
-  { weight: 4, arbitrary: fc.tuple(calendlyId, calendlyId).map(([event, invitee]) => `https://api.calendly.com/scheduled_events/${event}/invitees/${invitee}`) },
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(calendlyId, calendlyId)
+      .map(([event, invitee]) => `https://api.calendly.com/scheduled_events/${event}/invitees/${invitee}`),
+  },
   { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 40 }).filter((uri) => uri.trim() !== '') },
 );
 const question = fc.record({
-  question: fc.oneof(fc.constantFrom('Company', 'Your phone number', 'Email for the invoice', 'WhatsApp', 'Anything else?'), fc.string({ maxLength: 20 })),
+  question: fc.oneof(
+    fc.constantFrom('Company', 'Your phone number', 'Email for the invoice', 'WhatsApp', 'Anything else?'),
+    fc.string({ maxLength: 20 }),
+  ),
   answer: nullable(fc.oneof(phoneText, emailText, fc.string({ maxLength: 30 }))),
   position: fc.nat(20),
 });
@@ -72,7 +84,9 @@ const scheduledEvent = fc.record(
   {
     uri: calendlyId.map((id) => `https://api.calendly.com/scheduled_events/${id}`),
     name: fc.string({ maxLength: 20 }),
-    start_time: fc.date({ min: new Date('2020-01-01T00:00:00Z'), max: new Date('2030-01-01T00:00:00Z'), noInvalidDate: true }).map((date) => date.toISOString()),
+    start_time: fc
+      .date({ min: new Date('2020-01-01T00:00:00Z'), max: new Date('2030-01-01T00:00:00Z'), noInvalidDate: true })
+      .map((date) => date.toISOString()),
     event_type: calendlyId.map((id) => `https://api.calendly.com/event_types/${id}`),
     status: fc.constantFrom('active', 'canceled'),
   },
@@ -87,7 +101,11 @@ const invitee = fc.record(
     last_name: nullable(nameText),
     text_reminder_number: nullable(phoneText),
     timezone: nullable(fc.constantFrom('Europe/Paris', 'America/New_York', 'Asia/Kolkata')),
-    created_at: nullable(fc.date({ noInvalidDate: true, min: new Date('2020-01-01T00:00:00Z'), max: new Date('2030-01-01T00:00:00Z') }).map((date) => date.toISOString())),
+    created_at: nullable(
+      fc
+        .date({ noInvalidDate: true, min: new Date('2020-01-01T00:00:00Z'), max: new Date('2030-01-01T00:00:00Z') })
+        .map((date) => date.toISOString()),
+    ),
     rescheduled: fc.boolean(),
     old_invitee: nullable(inviteeUri),
     questions_and_answers: fc.array(question, { maxLength: 4 }),
@@ -104,7 +122,13 @@ const inviteeCreated = fc.record({
   payload: invitee,
 });
 const otherEvent = fc.record({
-  event: fc.constantFrom('invitee.canceled', 'invitee_no_show.created', 'invitee_no_show.deleted', 'routing_form_submission.created', 'event_type.updated'),
+  event: fc.constantFrom(
+    'invitee.canceled',
+    'invitee_no_show.created',
+    'invitee_no_show.deleted',
+    'routing_form_submission.created',
+    'event_type.updated',
+  ),
   created_at: fc.constant('2026-11-21T09:59:59.000000Z'),
   payload: fc.oneof(invitee, fc.dictionary(fc.string({ maxLength: 8 }), jsonLeaf, { maxKeys: 3 })),
 });
@@ -112,7 +136,9 @@ const webhook = fc.oneof({ weight: 3, arbitrary: inviteeCreated }, { weight: 1, 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
 
 /** A timestamp Calendly may send: anywhere in the default window around our clock. */
-const freshTimestamp = fc.integer({ min: -CALENDLY_DEFAULT_TOLERANCE_SECONDS, max: CALENDLY_DEFAULT_TOLERANCE_SECONDS }).map((skew) => String(NOW_SECONDS + skew));
+const freshTimestamp = fc
+  .integer({ min: -CALENDLY_DEFAULT_TOLERANCE_SECONDS, max: CALENDLY_DEFAULT_TOLERANCE_SECONDS })
+  .map((skew) => String(NOW_SECONDS + skew));
 
 const HEX = '0123456789abcdef';
 
@@ -124,7 +150,11 @@ describe('Property: calendlySource refuses what was changed after signing', () =
         const tampered = mutate(genuine, change);
         fc.pre(tampered.length <= MAX_BODY_BYTES);
         const d = deps();
-        const answer = await ingestWebhook(request(tampered, `t=${timestamp},v1=${digest(timestamp, genuine)}`), calendlySource, d);
+        const answer = await ingestWebhook(
+          request(tampered, `t=${timestamp},v1=${digest(timestamp, genuine)}`),
+          calendlySource,
+          d,
+        );
         expect(answer).toMatchObject({ statusCode: 401, body: { error: { code: 'invalid_signature' } } });
         expect(d.accept).not.toHaveBeenCalled();
       }),
@@ -143,7 +173,11 @@ describe('Property: calendlySource refuses what was changed after signing', () =
         fc.pre(other !== timestamp);
         const body = json(value);
         const d = deps();
-        const answer = await ingestWebhook(request(body, `t=${other},v1=${digest(timestamp, body)}`), calendlySource, d);
+        const answer = await ingestWebhook(
+          request(body, `t=${other},v1=${digest(timestamp, body)}`),
+          calendlySource,
+          d,
+        );
         expect(answer.statusCode).toBe(401);
         expect(d.accept).not.toHaveBeenCalled();
       }),
@@ -166,13 +200,20 @@ describe('Property: calendlySource refuses what was changed after signing', () =
   });
 
   it('refuses a genuine signature made outside the window with 401 stale_signature', async () => {
-    const skew = fc.oneof(fc.integer({ min: CALENDLY_DEFAULT_TOLERANCE_SECONDS + 1, max: 10 ** 8 }), fc.integer({ min: -(10 ** 8), max: -(CALENDLY_DEFAULT_TOLERANCE_SECONDS + 1) }));
+    const skew = fc.oneof(
+      fc.integer({ min: CALENDLY_DEFAULT_TOLERANCE_SECONDS + 1, max: 10 ** 8 }),
+      fc.integer({ min: -(10 ** 8), max: -(CALENDLY_DEFAULT_TOLERANCE_SECONDS + 1) }),
+    );
     await fc.assert(
       fc.asyncProperty(inviteeCreated, skew, async (value, seconds) => {
         const body = json(value);
         const timestamp = String(NOW_SECONDS + seconds);
         const d = deps();
-        const answer = await ingestWebhook(request(body, `t=${timestamp},v1=${digest(timestamp, body)}`), calendlySource, d);
+        const answer = await ingestWebhook(
+          request(body, `t=${timestamp},v1=${digest(timestamp, body)}`),
+          calendlySource,
+          d,
+        );
         expect(answer).toMatchObject({ statusCode: 401, body: { error: { code: 'stale_signature' } } });
         expect(d.accept).not.toHaveBeenCalled();
       }),
@@ -186,7 +227,11 @@ describe('Property: calendlySource reads every well-formed invitee.created', () 
       fc.asyncProperty(inviteeCreated, freshTimestamp, async (value, timestamp) => {
         const body = json(value);
         const d = deps();
-        const answer = await ingestWebhook(request(body, `t=${timestamp},v1=${digest(timestamp, body)}`), calendlySource, d);
+        const answer = await ingestWebhook(
+          request(body, `t=${timestamp},v1=${digest(timestamp, body)}`),
+          calendlySource,
+          d,
+        );
         const eventKey = `calendly:${value.payload.uri.trim()}`;
         if (d.accept.mock.calls.length === 0) {
           expect(answer).toMatchObject({ statusCode: 200, body: { status: 'skipped', eventKey } });
@@ -209,8 +254,15 @@ describe('Property: calendlySource reads every well-formed invitee.created', () 
       fc.asyncProperty(otherEvent, freshTimestamp, async (value, timestamp) => {
         const body = json(value);
         const d = deps();
-        const answer = await ingestWebhook(request(body, `t=${timestamp},v1=${digest(timestamp, body)}`), calendlySource, d);
-        expect(answer).toEqual({ statusCode: 200, body: { status: 'ignored', reason: `Calendly event "${value.event}" carries no new booking` } });
+        const answer = await ingestWebhook(
+          request(body, `t=${timestamp},v1=${digest(timestamp, body)}`),
+          calendlySource,
+          d,
+        );
+        expect(answer).toEqual({
+          statusCode: 200,
+          body: { status: 'ignored', reason: `Calendly event "${value.event}" carries no new booking` },
+        });
         expect(d.accept).not.toHaveBeenCalled();
       }),
     );
@@ -229,7 +281,12 @@ describe('Property: calendlySource refuses only with WebhookRejectedError', () =
     fc.oneof(
       { weight: 3, arbitrary: freshTimestamp.map((timestamp) => `t=${timestamp},v1=${digest(timestamp, raw)}`) },
       { weight: 1, arbitrary: headerValue },
-      { weight: 1, arbitrary: fc.array(fc.tuple(fc.constantFrom('t', 'v1', 'v0', '', ' t '), fc.string({ maxLength: 12 })), { maxLength: 4 }).map((pairs) => pairs.map(([key, value]) => `${key}=${value}`).join(',')) },
+      {
+        weight: 1,
+        arbitrary: fc
+          .array(fc.tuple(fc.constantFrom('t', 'v1', 'v0', '', ' t '), fc.string({ maxLength: 12 })), { maxLength: 4 })
+          .map((pairs) => pairs.map(([key, value]) => `${key}=${value}`).join(',')),
+      },
       { weight: 1, arbitrary: fc.constant(undefined) },
     );
 
@@ -238,7 +295,13 @@ describe('Property: calendlySource refuses only with WebhookRejectedError', () =
     const context = { now: NOW, secret: async () => ({ secret: SECRET }) };
     await fc.assert(
       fc.asyncProperty(
-        body.chain((raw) => fc.tuple(fc.constant(raw), header(raw), fc.oneof({ weight: 3, arbitrary: fc.constant('application/json') }, { weight: 1, arbitrary: contentType }))),
+        body.chain((raw) =>
+          fc.tuple(
+            fc.constant(raw),
+            header(raw),
+            fc.oneof({ weight: 3, arbitrary: fc.constant('application/json') }, { weight: 1, arbitrary: contentType }),
+          ),
+        ),
         async ([raw, given, type]) => {
           try {
             const reading = await calendlySource.read(request(raw, given, type), route, context);

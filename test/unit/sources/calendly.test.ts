@@ -12,14 +12,22 @@ import { testRoute } from '../../helpers/routes.js';
 const SECRET = 'calendly-signing-key';
 const now = new Date('2026-11-21T10:00:00.000Z');
 const NOW_SECONDS = now.getTime() / 1000;
-const fixture = (name: string) => readFileSync(new URL(`../../fixtures/calendly/${name}.json`, import.meta.url), 'utf8');
+const fixture = (name: string) =>
+  readFileSync(new URL(`../../fixtures/calendly/${name}.json`, import.meta.url), 'utf8');
 
 const INVITEE_URI = 'https://api.calendly.com/scheduled_events/EVT5N6B7V8C9X0Z1/invitees/INV7K2M9P4Q1R8S3';
 
-const sign = (timestamp: string | number, body: string, secret = SECRET) => createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
+const sign = (timestamp: string | number, body: string, secret = SECRET) =>
+  createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
 
 function request(body: string | Buffer, headers: Record<string, string> = {}, routeName = 'default'): WebhookRequest {
-  return { source: 'calendly', routeName, headers: { 'content-type': 'application/json', ...headers }, query: {}, rawBody: Buffer.from(body) };
+  return {
+    source: 'calendly',
+    routeName,
+    headers: { 'content-type': 'application/json', ...headers },
+    query: {},
+    rawBody: Buffer.from(body),
+  };
 }
 /** Signed as Calendly signs: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "{t}.{body}">`. */
 function signed(body: string, options: { routeName?: string; at?: number; secret?: string } = {}): WebhookRequest {
@@ -39,7 +47,10 @@ const routes = parseRoutesConfig({
       questions: {
         deliverTo: ['twochat'],
         defaultRegion: 'US',
-        fields: { phone: ['Best WhatsApp number to reach you'], attributes: ['Company', 'What should we prepare?', 'Topic'] },
+        fields: {
+          phone: ['Best WhatsApp number to reach you'],
+          attributes: ['Company', 'What should we prepare?', 'Topic'],
+        },
       },
     },
   },
@@ -81,11 +92,17 @@ function withInvitee(name: string, changes: Record<string, unknown>): string {
 describe('Function: parseCalendlySignature', () => {
   it('reads t and v1 in either order, with spaces around the pairs and their equals signs', () => {
     expect(parseCalendlySignature('t=1795000000,v1=ab12')).toEqual({ timestamp: '1795000000', signatures: ['ab12'] });
-    expect(parseCalendlySignature(' v1 = ab12 , t = 1795000000 ')).toEqual({ timestamp: '1795000000', signatures: ['ab12'] });
+    expect(parseCalendlySignature(' v1 = ab12 , t = 1795000000 ')).toEqual({
+      timestamp: '1795000000',
+      signatures: ['ab12'],
+    });
   });
 
   it('keeps every v1 and skips keys it does not know', () => {
-    expect(parseCalendlySignature('t=1795000000,v0=zz,v1=aa,v1=bb,')).toEqual({ timestamp: '1795000000', signatures: ['aa', 'bb'] });
+    expect(parseCalendlySignature('t=1795000000,v0=zz,v1=aa,v1=bb,')).toEqual({
+      timestamp: '1795000000',
+      signatures: ['aa', 'bb'],
+    });
   });
 
   it.each([
@@ -138,10 +155,18 @@ describe('Source: calendly, signatures', () => {
     ['signed over the body alone', withHeader(`t=${NOW_SECONDS},v1=${bodyAlone}`), 'invalid_signature'],
     ['signed for another timestamp', withHeader(`t=${NOW_SECONDS - 1},v1=${good}`), 'invalid_signature'],
     ['with a signature that is not hex', withHeader(`t=${NOW_SECONDS},v1=${base64}`), 'invalid_signature'],
-    ['with a body changed after signing', withHeader(`t=${NOW_SECONDS},v1=${good}`, body.replace('Marie.Curie', 'Mallory')), 'invalid_signature'],
+    [
+      'with a body changed after signing',
+      withHeader(`t=${NOW_SECONDS},v1=${good}`, body.replace('Marie.Curie', 'Mallory')),
+      'invalid_signature',
+    ],
     ['signed 181 s ago', signed(body, { at: NOW_SECONDS - 181 }), 'stale_signature'],
     ['dated 181 s ahead', signed(body, { at: NOW_SECONDS + 181 }), 'stale_signature'],
-    ['stale and signed with another key: the signature is told first', signed(body, { at: NOW_SECONDS - 3600, secret: 'other' }), 'invalid_signature'],
+    [
+      'stale and signed with another key: the signature is told first',
+      signed(body, { at: NOW_SECONDS - 3600, secret: 'other' }),
+      'invalid_signature',
+    ],
   ])('answers 401 when %s, and accepts nothing', async (_case, req, code) => {
     const answer = await refusal(req);
     expect(answer).toEqual({ statusCode: 401, body: { error: { code, message: expect.any(String) as string } } });
@@ -149,10 +174,20 @@ describe('Source: calendly, signatures', () => {
 
   it('names how old a stale signature is and how old one may be; and when it is dated ahead', async () => {
     expect(await refusal(signed(body, { at: NOW_SECONDS - 200 }))).toMatchObject({
-      body: { error: { code: 'stale_signature', message: 'the Calendly-Webhook-Signature was made 200 s ago; at most 180 s is accepted' } },
+      body: {
+        error: {
+          code: 'stale_signature',
+          message: 'the Calendly-Webhook-Signature was made 200 s ago; at most 180 s is accepted',
+        },
+      },
     });
     expect(await refusal(signed(body, { at: NOW_SECONDS + 200 }))).toMatchObject({
-      body: { error: { code: 'stale_signature', message: 'the Calendly-Webhook-Signature is dated 200 s ahead of our clock; at most 180 s is accepted' } },
+      body: {
+        error: {
+          code: 'stale_signature',
+          message: 'the Calendly-Webhook-Signature is dated 200 s ahead of our clock; at most 180 s is accepted',
+        },
+      },
     });
   });
 
@@ -163,11 +198,19 @@ describe('Source: calendly, signatures', () => {
 
   it("takes the window from the route's calendly.toleranceSeconds", async () => {
     await acceptedContact(signed(body, { routeName: 'lenient', at: NOW_SECONDS - 590 }));
-    expect(await refusal(signed(body, { routeName: 'lenient', at: NOW_SECONDS - 610 }))).toMatchObject({ statusCode: 401, body: { error: { code: 'stale_signature' } } });
+    expect(await refusal(signed(body, { routeName: 'lenient', at: NOW_SECONDS - 610 }))).toMatchObject({
+      statusCode: 401,
+      body: { error: { code: 'stale_signature' } },
+    });
     await acceptedContact(signed(body, { routeName: 'strict', at: NOW_SECONDS - 30 }));
     expect(await refusal(signed(body, { routeName: 'strict', at: NOW_SECONDS - 31 }))).toMatchObject({
       statusCode: 401,
-      body: { error: { code: 'stale_signature', message: 'the Calendly-Webhook-Signature was made 31 s ago; at most 30 s is accepted' } },
+      body: {
+        error: {
+          code: 'stale_signature',
+          message: 'the Calendly-Webhook-Signature was made 31 s ago; at most 30 s is accepted',
+        },
+      },
     });
   });
 
@@ -176,11 +219,17 @@ describe('Source: calendly, signatures', () => {
     const context = { now, secret: async () => ({ token: 'a-token' }) };
     await expect(calendlySource.read(signed(body), route, context)).rejects.toBeInstanceOf(SecretFormatError);
     const answer = await refusal(signed(body), { token: 'a-token' });
-    expect(answer).toEqual({ statusCode: 500, body: { error: { code: 'internal_error', message: 'the webhook could not be processed; try again later' } } });
+    expect(answer).toEqual({
+      statusCode: 500,
+      body: { error: { code: 'internal_error', message: 'the webhook could not be processed; try again later' } },
+    });
   });
 
   it('answers 404 for an unknown route', async () => {
-    expect(await refusal(signed(body, { routeName: 'nope' }))).toMatchObject({ statusCode: 404, body: { error: { code: 'unknown_route' } } });
+    expect(await refusal(signed(body, { routeName: 'nope' }))).toMatchObject({
+      statusCode: 404,
+      body: { error: { code: 'unknown_route' } },
+    });
   });
 });
 
@@ -207,7 +256,13 @@ describe('Source: calendly, invitee.created', () => {
         Company: 'Radium Institute',
         'What should we prepare?': 'Isotope supply for the new lab\nand a site visit',
       },
-      origin: { source: 'calendly', route: 'default', eventKey, occurredAt: '2026-11-21T09:58:11.000Z', personKey: 'marie.curie@example.com' },
+      origin: {
+        source: 'calendly',
+        route: 'default',
+        eventKey,
+        occurredAt: '2026-11-21T09:58:11.000Z',
+        personKey: 'marie.curie@example.com',
+      },
     });
   });
 
@@ -223,7 +278,12 @@ describe('Source: calendly, invitee.created', () => {
 
   it('splits the full name when Calendly asked for one name, and reads a phone question by its words in the route region', async () => {
     const { contact } = await acceptedContact(signed(fixture('single-name-phone-question'), { routeName: 'us' }));
-    expect(contact).toMatchObject({ firstName: 'Lise', lastName: 'Meitner', emails: ['lise@example.net'], phones: [{ e164: '+14155550148' }] });
+    expect(contact).toMatchObject({
+      firstName: 'Lise',
+      lastName: 'Meitner',
+      emails: ['lise@example.net'],
+      phones: [{ e164: '+14155550148' }],
+    });
     // Tracking that is all null adds nothing.
     expect(Object.keys(contact.attributes).filter((name) => name.includes('utm'))).toEqual([]);
   });
@@ -246,7 +306,9 @@ describe('Source: calendly, invitee.created', () => {
     const retry = await acceptedContact(signed(fixture('invitee-created')));
     expect(retry.eventKey).toBe(first.eventKey);
     const rescheduled = await acceptedContact(signed(fixture('rescheduled')));
-    expect(rescheduled.eventKey).toBe('calendly:https://api.calendly.com/scheduled_events/EVTY7Z8A9B0C1D2E/invitees/INVR1S2T3U4V5W6X');
+    expect(rescheduled.eventKey).toBe(
+      'calendly:https://api.calendly.com/scheduled_events/EVTY7Z8A9B0C1D2E/invitees/INVR1S2T3U4V5W6X',
+    );
     expect(rescheduled.contact.attributes['calendly_event_start']).toBe('2026-11-27T10:00:00.000Z');
   });
 
@@ -265,7 +327,10 @@ describe('Source: calendly, invitee.created', () => {
 
   it('answers skipped with "no email or phone field found" when the invitee has neither', async () => {
     const body = withInvitee('without-contact', { email: null });
-    expect(await refusal(signed(body))).toMatchObject({ statusCode: 200, body: { status: 'skipped', reason: 'no usable email or phone: no email or phone field found' } });
+    expect(await refusal(signed(body))).toMatchObject({
+      statusCode: 200,
+      body: { status: 'skipped', reason: 'no usable email or phone: no email or phone field found' },
+    });
   });
 });
 
@@ -274,12 +339,22 @@ describe('Source: calendly, other events', () => {
     ['invitee-canceled', 'invitee.canceled'],
     ['routing-form-submission', 'routing_form_submission.created'],
   ])('answers %s ignored, naming the event', async (name, event) => {
-    expect(await refusal(signed(fixture(name)))).toEqual({ statusCode: 200, body: { status: 'ignored', reason: `Calendly event "${event}" carries no new booking` } });
+    expect(await refusal(signed(fixture(name)))).toEqual({
+      statusCode: 200,
+      body: { status: 'ignored', reason: `Calendly event "${event}" carries no new booking` },
+    });
   });
 
   it('ignores an event whose payload is not an invitee at all', async () => {
-    const body = JSON.stringify({ event: 'invitee_no_show.created', created_at: '2026-11-21T10:00:00.000000Z', payload: { invitee: INVITEE_URI } });
-    expect(await refusal(signed(body))).toMatchObject({ statusCode: 200, body: { status: 'ignored', reason: 'Calendly event "invitee_no_show.created" carries no new booking' } });
+    const body = JSON.stringify({
+      event: 'invitee_no_show.created',
+      created_at: '2026-11-21T10:00:00.000000Z',
+      payload: { invitee: INVITEE_URI },
+    });
+    expect(await refusal(signed(body))).toMatchObject({
+      statusCode: 200,
+      body: { status: 'ignored', reason: 'Calendly event "invitee_no_show.created" carries no new booking' },
+    });
   });
 });
 
@@ -287,12 +362,28 @@ describe('Source: calendly, malformed bodies', () => {
   it.each([
     ['not JSON', '{"event": "invitee.created",', 'body is not valid JSON'],
     ['without an event', JSON.stringify({ payload: {} }), 'body is not a Calendly webhook: event:'],
-    ['with an event that is not text', JSON.stringify({ event: 7, payload: {} }), 'body is not a Calendly webhook: event:'],
+    [
+      'with an event that is not text',
+      JSON.stringify({ event: 7, payload: {} }),
+      'body is not a Calendly webhook: event:',
+    ],
     ['an invitee.created without a payload', JSON.stringify({ event: 'invitee.created' }), 'payload:'],
     ['an invitee.created whose payload has no uri', withInvitee('invitee-created', { uri: undefined }), 'payload.uri:'],
-    ['an invitee.created whose uri is blank', withInvitee('invitee-created', { uri: '  ' }), 'payload.uri (the invitee) is blank'],
-    ['an invitee.created whose questions are not a list', withInvitee('invitee-created', { questions_and_answers: { question: 'Company' } }), 'payload.questions_and_answers:'],
-    ['an invitee.created whose answer is an object', withInvitee('invitee-created', { questions_and_answers: [{ question: 'Company', answer: {} }] }), 'payload.questions_and_answers[0].answer:'],
+    [
+      'an invitee.created whose uri is blank',
+      withInvitee('invitee-created', { uri: '  ' }),
+      'payload.uri (the invitee) is blank',
+    ],
+    [
+      'an invitee.created whose questions are not a list',
+      withInvitee('invitee-created', { questions_and_answers: { question: 'Company' } }),
+      'payload.questions_and_answers:',
+    ],
+    [
+      'an invitee.created whose answer is an object',
+      withInvitee('invitee-created', { questions_and_answers: [{ question: 'Company', answer: {} }] }),
+      'payload.questions_and_answers[0].answer:',
+    ],
     ['an invitee.created whose email is a number', withInvitee('invitee-created', { email: 42 }), 'payload.email:'],
   ])('answers 400 malformed_body for %s, naming the problem', async (_case, body, problem) => {
     const answer = await refusal(signed(body));
@@ -303,10 +394,16 @@ describe('Source: calendly, malformed bodies', () => {
   it('answers 415 for a body that is not JSON by its content type', async () => {
     const body = fixture('invitee-created');
     const req = { ...signed(body), headers: { ...signed(body).headers, 'content-type': 'text/plain' } };
-    expect(await refusal(req)).toMatchObject({ statusCode: 415, body: { error: { code: 'unsupported_content_type' } } });
+    expect(await refusal(req)).toMatchObject({
+      statusCode: 415,
+      body: { error: { code: 'unsupported_content_type' } },
+    });
   });
 
   it('answers 413 for a body over the limit, before reading the signature', async () => {
-    expect(await refusal(request(Buffer.alloc(MAX_BODY_BYTES + 1, 0x20)))).toMatchObject({ statusCode: 413, body: { error: { code: 'body_too_large' } } });
+    expect(await refusal(request(Buffer.alloc(MAX_BODY_BYTES + 1, 0x20)))).toMatchObject({
+      statusCode: 413,
+      body: { error: { code: 'body_too_large' } },
+    });
   });
 });

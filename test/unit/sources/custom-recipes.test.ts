@@ -16,7 +16,8 @@ const TOKEN = 'recipe-token-6c1b';
 const CLIENT_SECRET = 'hubspot-client-secret-0d4e';
 const now = new Date('2026-11-21T10:00:00.000Z');
 
-const fixture = (tool: string): unknown => JSON.parse(readFileSync(new URL(`../../fixtures/custom/${tool}.json`, import.meta.url), 'utf8'));
+const fixture = (tool: string): unknown =>
+  JSON.parse(readFileSync(new URL(`../../fixtures/custom/${tool}.json`, import.meta.url), 'utf8'));
 
 /** The route snippets exactly as the README gives them (inside `sources.custom`). */
 const RECIPES = {
@@ -106,11 +107,26 @@ const RECIPES = {
 const config = parseRoutesConfig({ accounts: { twochat: { provider: 'twochat' } }, sources: { custom: RECIPES } });
 const route = (name: keyof typeof RECIPES): ResolvedRoute => findRoute(config, 'custom', name) as ResolvedRoute;
 
-function request(routeName: string, body: string, contentType: string, extra: Partial<WebhookRequest> = {}): WebhookRequest {
-  return { source: 'custom', routeName, headers: { 'content-type': contentType, ...extra.headers }, query: { ...extra.query }, rawBody: Buffer.from(body) };
+function request(
+  routeName: string,
+  body: string,
+  contentType: string,
+  extra: Partial<WebhookRequest> = {},
+): WebhookRequest {
+  return {
+    source: 'custom',
+    routeName,
+    headers: { 'content-type': contentType, ...extra.headers },
+    query: { ...extra.query },
+    rawBody: Buffer.from(body),
+  };
 }
 
-async function read(name: keyof typeof RECIPES, req: WebhookRequest, secret: SourceSecret = { token: TOKEN }): Promise<SourceReading> {
+async function read(
+  name: keyof typeof RECIPES,
+  req: WebhookRequest,
+  secret: SourceSecret = { token: TOKEN },
+): Promise<SourceReading> {
   return customSource.read(req, route(name), { now, secret: async () => secret });
 }
 
@@ -126,7 +142,9 @@ function contactOf(reading: SourceReading) {
  */
 function phpFormEncode(value: unknown, prefix = ''): string[] {
   if (value !== null && typeof value === 'object') {
-    return Object.entries(value).flatMap(([key, inner]) => phpFormEncode(inner, prefix === '' ? key : `${prefix}[${key}]`));
+    return Object.entries(value).flatMap(([key, inner]) =>
+      phpFormEncode(inner, prefix === '' ? key : `${prefix}[${key}]`),
+    );
   }
   return [`${encodeURIComponent(prefix)}=${encodeURIComponent(String(value ?? ''))}`];
 }
@@ -134,7 +152,10 @@ function phpFormEncode(value: unknown, prefix = ''): string[] {
 describe('Recipe: Elementor Pro form, Webhook action with Advanced Data', () => {
   it('reads the form-encoded fields[…][value] body, token in the URL', async () => {
     const body = phpFormEncode(fixture('elementor')).join('&');
-    const reading = await read('elementor', request('elementor', body, 'application/x-www-form-urlencoded', { query: { token: TOKEN } }));
+    const reading = await read(
+      'elementor',
+      request('elementor', body, 'application/x-www-form-urlencoded', { query: { token: TOKEN } }),
+    );
     const { contact, eventKey } = contactOf(reading);
     expect(contact).toMatchObject({
       firstName: 'Grace',
@@ -150,13 +171,20 @@ describe('Recipe: Elementor Pro form, Webhook action with Advanced Data', () => 
 
   it('refuses the request when the URL lacks the token', async () => {
     const body = phpFormEncode(fixture('elementor')).join('&');
-    await expect(read('elementor', request('elementor', body, 'application/x-www-form-urlencoded'))).rejects.toMatchObject({ statusCode: 401, code: 'missing_token' });
+    await expect(
+      read('elementor', request('elementor', body, 'application/x-www-form-urlencoded')),
+    ).rejects.toMatchObject({ statusCode: 401, code: 'missing_token' });
   });
 });
 
 describe('Recipe: Gravity Forms Webhooks Add-On, JSON, All Fields', () => {
   it('reads the entry by field id, the phone in the address country', async () => {
-    const reading = await read('gravity-forms', request('gravity-forms', JSON.stringify(fixture('gravity-forms')), 'application/json', { headers: { 'x-contact-relay-token': TOKEN } }));
+    const reading = await read(
+      'gravity-forms',
+      request('gravity-forms', JSON.stringify(fixture('gravity-forms')), 'application/json', {
+        headers: { 'x-contact-relay-token': TOKEN },
+      }),
+    );
     const { contact, eventKey } = contactOf(reading);
     expect(contact).toMatchObject({
       firstName: 'Ada',
@@ -172,7 +200,12 @@ describe('Recipe: Gravity Forms Webhooks Add-On, JSON, All Fields', () => {
 
 describe('Recipe: WPForms Webhooks addon, keys of your choosing', () => {
   it('reads the JSON request format, with comma-separated tags', async () => {
-    const reading = await read('wpforms', request('wpforms', JSON.stringify(fixture('wpforms')), 'application/json', { headers: { 'x-contact-relay-token': TOKEN } }));
+    const reading = await read(
+      'wpforms',
+      request('wpforms', JSON.stringify(fixture('wpforms')), 'application/json', {
+        headers: { 'x-contact-relay-token': TOKEN },
+      }),
+    );
     const { contact, eventKey } = contactOf(reading);
     expect(contact).toMatchObject({
       firstName: 'Katherine',
@@ -186,16 +219,31 @@ describe('Recipe: WPForms Webhooks addon, keys of your choosing', () => {
   });
 
   it('reads the FORM request format to the same contact', async () => {
-    const body = new URLSearchParams(Object.entries(fixture('wpforms') as Record<string, string | number>).map(([key, value]): [string, string] => [key, String(value)])).toString();
-    const json = contactOf(await read('wpforms', request('wpforms', JSON.stringify(fixture('wpforms')), 'application/json', { query: { token: TOKEN } })));
-    const form = contactOf(await read('wpforms', request('wpforms', body, 'application/x-www-form-urlencoded', { query: { token: TOKEN } })));
+    const body = new URLSearchParams(
+      Object.entries(fixture('wpforms') as Record<string, string | number>).map(([key, value]): [string, string] => [
+        key,
+        String(value),
+      ]),
+    ).toString();
+    const json = contactOf(
+      await read(
+        'wpforms',
+        request('wpforms', JSON.stringify(fixture('wpforms')), 'application/json', { query: { token: TOKEN } }),
+      ),
+    );
+    const form = contactOf(
+      await read('wpforms', request('wpforms', body, 'application/x-www-form-urlencoded', { query: { token: TOKEN } })),
+    );
     expect(form).toEqual(json);
   });
 });
 
 describe('Recipe: HubSpot workflow, Send a webhook', () => {
   it('reads the customised JSON body, the API key sent as the token query parameter', async () => {
-    const reading = await read('hubspot', request('hubspot', JSON.stringify(fixture('hubspot')), 'application/json', { query: { token: TOKEN } }));
+    const reading = await read(
+      'hubspot',
+      request('hubspot', JSON.stringify(fixture('hubspot')), 'application/json', { query: { token: TOKEN } }),
+    );
     const { contact } = contactOf(reading);
     expect(contact).toMatchObject({
       firstName: 'Dorothy',
@@ -213,13 +261,21 @@ describe('Recipe: HubSpot workflow, Send a webhook', () => {
       .update(`POSThttps://hooks.example.com/hooks/custom/hubspot-signed${body}${timestamp}`)
       .digest('base64');
     const headers = { 'x-hubspot-signature-v3': signature, 'x-hubspot-request-timestamp': timestamp };
-    const reading = await read('hubspot-signed', request('hubspot-signed', body, 'application/json', { headers }), { secret: CLIENT_SECRET });
+    const reading = await read('hubspot-signed', request('hubspot-signed', body, 'application/json', { headers }), {
+      secret: CLIENT_SECRET,
+    });
     expect(contactOf(reading).contact.emails).toEqual(['dorothy@example.com']);
 
     const old = String(now.getTime() - 10 * 60_000);
-    const stale = createHmac('sha256', CLIENT_SECRET).update(`POSThttps://hooks.example.com/hooks/custom/hubspot-signed${body}${old}`).digest('base64');
+    const stale = createHmac('sha256', CLIENT_SECRET)
+      .update(`POSThttps://hooks.example.com/hooks/custom/hubspot-signed${body}${old}`)
+      .digest('base64');
     const staleHeaders = { 'x-hubspot-signature-v3': stale, 'x-hubspot-request-timestamp': old };
-    await expect(read('hubspot-signed', request('hubspot-signed', body, 'application/json', { headers: staleHeaders }), { secret: CLIENT_SECRET })).rejects.toMatchObject({
+    await expect(
+      read('hubspot-signed', request('hubspot-signed', body, 'application/json', { headers: staleHeaders }), {
+        secret: CLIENT_SECRET,
+      }),
+    ).rejects.toMatchObject({
       statusCode: 401,
       code: 'stale_signature',
     });
@@ -228,7 +284,10 @@ describe('Recipe: HubSpot workflow, Send a webhook', () => {
 
 describe('Recipe: Wix Automations, Send via webhook with a customised structure', () => {
   it('reads nested keys, the phone in international format', async () => {
-    const reading = await read('wix', request('wix', JSON.stringify(fixture('wix')), 'application/json', { query: { token: TOKEN } }));
+    const reading = await read(
+      'wix',
+      request('wix', JSON.stringify(fixture('wix')), 'application/json', { query: { token: TOKEN } }),
+    );
     const { contact, eventKey } = contactOf(reading);
     expect(contact).toMatchObject({
       firstName: 'Mary',

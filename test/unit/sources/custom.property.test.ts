@@ -30,7 +30,22 @@ type Step = { kind: 'member'; name: string } | { kind: 'item'; index: number };
 /** Member names stress the escapes and the names every object inherits. */
 const memberName = fc.oneof(
   fc.string({ maxLength: 8 }),
-  fc.constantFrom('', '/', '~', '~0', '~1', '/~', 'a/b~c', '__proto__', 'constructor', 'toString', 'hasOwnProperty', '0', '01', '-'),
+  fc.constantFrom(
+    '',
+    '/',
+    '~',
+    '~0',
+    '~1',
+    '/~',
+    'a/b~c',
+    '__proto__',
+    'constructor',
+    'toString',
+    'hasOwnProperty',
+    '0',
+    '01',
+    '-',
+  ),
 );
 const step: fc.Arbitrary<Step> = fc.oneof(
   memberName.map((name): Step => ({ kind: 'member', name })),
@@ -44,7 +59,10 @@ function place(steps: readonly Step[], value: unknown, filler: unknown): unknown
   const inner = place(rest, value, filler);
   if (first.kind === 'item') return [...Array.from({ length: first.index }, () => filler), inner, filler];
   // fromEntries makes own members, "__proto__" included, as JSON.parse does.
-  return Object.fromEntries([['sibling~/', filler], [first.name, inner]]);
+  return Object.fromEntries([
+    ['sibling~/', filler],
+    [first.name, inner],
+  ]);
 }
 
 describe('Property: readPointer', () => {
@@ -92,9 +110,18 @@ const settings: fc.Arbitrary<Settings> = fc
     toleranceSeconds: fc.integer({ min: 1, max: 3600 }),
     millis: fc.boolean(),
     plain: fc.constantFrom('{body}', 'payload:{body}', '{body}\n'),
-    stamped: fc.constantFrom('{timestamp}.{body}', '{body}{timestamp}', 'POSThttps://hooks.example.com/x{body}{timestamp}', 't={timestamp},b={body}'),
+    stamped: fc.constantFrom(
+      '{timestamp}.{body}',
+      '{body}{timestamp}',
+      'POSThttps://hooks.example.com/x{body}{timestamp}',
+      't={timestamp},b={body}',
+    ),
   })
-  .map(({ plain, stamped, prefix, ...rest }) => ({ ...rest, ...(prefix === undefined ? {} : { prefix }), template: rest.timestamped ? stamped : plain }));
+  .map(({ plain, stamped, prefix, ...rest }) => ({
+    ...rest,
+    ...(prefix === undefined ? {} : { prefix }),
+    template: rest.timestamped ? stamped : plain,
+  }));
 
 function signedRoute(s: Settings): ResolvedRoute {
   const signature = {
@@ -108,7 +135,15 @@ function signedRoute(s: Settings): ResolvedRoute {
   };
   const config = parseRoutesConfig({
     accounts: { twochat: { provider: 'twochat' } },
-    sources: { custom: { signed: { deliverTo: ['twochat'], defaultRegion: 'US', custom: { fields: { email: '/email', phone: '/phone' }, signature } } } },
+    sources: {
+      custom: {
+        signed: {
+          deliverTo: ['twochat'],
+          defaultRegion: 'US',
+          custom: { fields: { email: '/email', phone: '/phone' }, signature },
+        },
+      },
+    },
   });
   return findRoute(config, 'custom', 'signed') as ResolvedRoute;
 }
@@ -117,8 +152,13 @@ function signedRoute(s: Settings): ResolvedRoute {
 function sign(s: Settings, body: Buffer, skewSeconds: number): WebhookRequest {
   const seconds = Math.floor(NOW.getTime() / 1000) + skewSeconds;
   const timestamp = s.timestamped ? (s.millis ? String(seconds * 1000) : String(seconds)) : undefined;
-  const digest = createHmac(s.algorithm, SECRET).update(customSignedBytes(s.template, body, timestamp)).digest(s.encoding);
-  const headers: Record<string, string> = { 'content-type': 'application/json', [s.header.toLowerCase()]: `${s.prefix ?? ''}${digest}` };
+  const digest = createHmac(s.algorithm, SECRET)
+    .update(customSignedBytes(s.template, body, timestamp))
+    .digest(s.encoding);
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    [s.header.toLowerCase()]: `${s.prefix ?? ''}${digest}`,
+  };
   if (timestamp !== undefined) headers['x-timestamp'] = timestamp;
   return { source: 'custom', routeName: 'signed', headers, query: {}, rawBody: body };
 }
@@ -136,7 +176,10 @@ const tamper: fc.Arbitrary<Tamper> = fc.oneof(
   fc.record({ kind: fc.constant('append' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
   fc.record({ kind: fc.constant('cut' as const), at: fc.nat() }),
   fc.record({ kind: fc.constant('digest' as const), at: fc.nat(), mask: fc.integer({ min: 1, max: 255 }) }),
-  fc.record({ kind: fc.constant('timestamp' as const), delta: fc.integer({ min: -100, max: 100 }).filter((delta) => delta !== 0) }),
+  fc.record({
+    kind: fc.constant('timestamp' as const),
+    delta: fc.integer({ min: -100, max: 100 }).filter((delta) => delta !== 0),
+  }),
   fc.constant({ kind: 'drop-signature' as const }),
 );
 
@@ -177,7 +220,10 @@ function apply(change: Tamper, s: Settings, genuine: WebhookRequest): WebhookReq
   }
 }
 
-const context = (secret: SourceSecret = { secret: SECRET, token: TOKEN }, protection?: FormProtectionDependencies): ReadContext => ({
+const context = (
+  secret: SourceSecret = { secret: SECRET, token: TOKEN },
+  protection?: FormProtectionDependencies,
+): ReadContext => ({
   now: NOW,
   secret: async () => secret,
   ...(protection ? { protection } : {}),
@@ -188,7 +234,11 @@ const pointedValue = fc.oneof(emailText, phoneText, nameText, fc.jsonValue({ max
 const contactBody = fc
   .record({ email: pointedValue, phone: pointedValue, other: fc.jsonValue({ maxDepth: 2 }) }, { requiredKeys: [] })
   .map((document) => Buffer.from(JSON.stringify(document)));
-const anyBody = fc.oneof(contactBody, fc.jsonValue().map((value) => Buffer.from(JSON.stringify(value) ?? 'null')), fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)));
+const anyBody = fc.oneof(
+  contactBody,
+  fc.jsonValue().map((value) => Buffer.from(JSON.stringify(value) ?? 'null')),
+  fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)),
+);
 
 describe('Property: custom signatures', () => {
   it('accepts the genuine request under any signature settings', async () => {
@@ -238,7 +288,12 @@ const config = parseRoutesConfig({
           eventId: '/email',
         },
       },
-      open: { deliverTo: ['twochat'], auth: 'none', protection: { honeypot: 'website' }, custom: { fields: { email: '/email', phone: '/phone' } } },
+      open: {
+        deliverTo: ['twochat'],
+        auth: 'none',
+        protection: { honeypot: 'website' },
+        custom: { fields: { email: '/email', phone: '/phone' } },
+      },
     },
   },
 });
@@ -258,9 +313,19 @@ describe('Property: custom read()', () => {
         fc.constantFrom('application/json', 'application/x-www-form-urlencoded', 'text/plain', 'application/ld+json'),
         fc.constantFrom<SourceSecret>({ token: TOKEN }, { token: 'other' }, { secret: SECRET }),
         async (body, routeName, contentType, secret) => {
-          const request: WebhookRequest = { source: 'custom', routeName, headers: { 'content-type': contentType, 'x-contact-relay-token': TOKEN }, query: {}, rawBody: body };
+          const request: WebhookRequest = {
+            source: 'custom',
+            routeName,
+            headers: { 'content-type': contentType, 'x-contact-relay-token': TOKEN },
+            query: {},
+            rawBody: body,
+          };
           try {
-            const reading = await customSource.read(request, findRoute(config, 'custom', routeName) as ResolvedRoute, context(secret, openDeps));
+            const reading = await customSource.read(
+              request,
+              findRoute(config, 'custom', routeName) as ResolvedRoute,
+              context(secret, openDeps),
+            );
             if (reading.kind === 'contact') expect(ContactSchema.safeParse(reading.contact).success).toBe(true);
           } catch (error) {
             expect(error instanceof WebhookRejectedError || error instanceof SecretFormatError).toBe(true);

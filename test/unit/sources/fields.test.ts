@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ContactSchema } from '../../../shared/contact.js';
 import { SecretFormatError } from '../../../shared/secrets.js';
-import { checkBody, firstTimestamp, mapTypedFields, readJsonBody, signingSecret, type TypedField } from '../../../shared/sources/fields.js';
+import {
+  checkBody,
+  firstTimestamp,
+  mapTypedFields,
+  readJsonBody,
+  signingSecret,
+  type TypedField,
+} from '../../../shared/sources/fields.js';
 import * as z from '../../../shared/zod.js';
 import { WebhookRejectedError } from '../../../shared/webhook.js';
 import { jsonRequest } from '../../helpers/requests.js';
@@ -11,7 +18,8 @@ const now = new Date('2026-11-21T10:00:00.000Z');
 const route = testRoute({ source: 'tally', defaultRegion: 'US', tags: ['web-lead'] });
 const options = { source: 'tally' as const, eventKey: 'tally:form:evt-1', now };
 
-const map = (fields: TypedField[], onRoute = route, extra: { occurredAt?: string } = {}) => mapTypedFields(fields, onRoute, { ...options, ...extra });
+const map = (fields: TypedField[], onRoute = route, extra: { occurredAt?: string } = {}) =>
+  mapTypedFields(fields, onRoute, { ...options, ...extra });
 
 function rejectionOf(fn: () => unknown): WebhookRejectedError {
   try {
@@ -41,7 +49,13 @@ describe('Function: mapTypedFields', () => {
       rejectedPhones: [],
       tags: ['tally', 'web-lead'],
       attributes: {},
-      origin: { source: 'tally', route: 'default', eventKey: 'tally:form:evt-1', occurredAt: '2026-11-21T10:00:00.000Z', personKey: 'ada@example.com' },
+      origin: {
+        source: 'tally',
+        route: 'default',
+        eventKey: 'tally:form:evt-1',
+        occurredAt: '2026-11-21T10:00:00.000Z',
+        personKey: 'ada@example.com',
+      },
     });
   });
 
@@ -59,7 +73,11 @@ describe('Function: mapTypedFields', () => {
       { names: ['Phone Number'], value: '(415) 555-0132' },
       { names: ['FIRST_NAME'], value: 'Ada' },
     ]);
-    expect(contact).toMatchObject({ firstName: 'Ada', emails: ['ada@example.com'], phones: [{ e164: '+14155550132' }] });
+    expect(contact).toMatchObject({
+      firstName: 'Ada',
+      emails: ['ada@example.com'],
+      phones: [{ e164: '+14155550132' }],
+    });
   });
 
   it('reads question-style labels of free-text and hidden fields', () => {
@@ -69,7 +87,12 @@ describe('Function: mapTypedFields', () => {
       { names: ['x2', 'Your e-mail'], type: 'text', value: 'laura@example.com' },
       { names: ['x3', 'Mobile phone (WhatsApp)'], type: 'hidden', value: '+14155550132' },
     ]);
-    expect(contact).toMatchObject({ firstName: 'Laura', lastName: 'Palmer', emails: ['laura@example.com'], phones: [{ e164: '+14155550132' }] });
+    expect(contact).toMatchObject({
+      firstName: 'Laura',
+      lastName: 'Palmer',
+      emails: ['laura@example.com'],
+      phones: [{ e164: '+14155550132' }],
+    });
   });
 
   it('never reads a choice, a number or a yes/no answer by its label words', () => {
@@ -99,7 +122,13 @@ describe('Function: mapTypedFields', () => {
   it('uses the route config names alone for a part it names, matched against any name without case', () => {
     const custom = testRoute({
       source: 'typeform',
-      fields: { fullName: ['wie heißt du?'], phone: ['HANDYNUMMER'], email: ['postfach'], country: ['land'], attributes: ['kampagne', 'Interessen', 'newsletter'] },
+      fields: {
+        fullName: ['wie heißt du?'],
+        phone: ['HANDYNUMMER'],
+        email: ['postfach'],
+        country: ['land'],
+        attributes: ['kampagne', 'Interessen', 'newsletter'],
+      },
     });
     const { contact, skipReason } = mapTypedFields(
       [
@@ -137,7 +166,9 @@ describe('Function: mapTypedFields', () => {
       options,
     );
     expect(contact.phones).toEqual([{ e164: '+14155550132' }]);
-    expect(contact.rejectedPhones).toEqual([{ input: 'n/a', reason: 'phone number is not a phone number (region US)' }]);
+    expect(contact.rejectedPhones).toEqual([
+      { input: 'n/a', reason: 'phone number is not a phone number (region US)' },
+    ]);
   });
 
   it('reads a national phone with the region of a hidden country field before the route default', () => {
@@ -158,7 +189,9 @@ describe('Function: mapTypedFields', () => {
 
   it('records an invalid JSON-number phone with its digits and the reason', () => {
     const { contact, skipReason } = map([{ names: ['Phone Number'], value: 15550000000 }]);
-    expect(contact.rejectedPhones).toEqual([{ input: '15550000000', reason: 'phone number is not a valid number (region US)' }]);
+    expect(contact.rejectedPhones).toEqual([
+      { input: '15550000000', reason: 'phone number is not a valid number (region US)' },
+    ]);
     expect(skipReason).toBe('no usable email or phone: phone number is not a valid number (region US)');
   });
 
@@ -168,17 +201,24 @@ describe('Function: mapTypedFields', () => {
       { names: ['p'], type: 'phone', value: '12' },
     ]);
     expect(kept.skipReason).toBeUndefined();
-    expect(kept.contact.rejectedPhones).toEqual([{ input: '12', reason: expect.stringMatching(/^phone number /) as string }]);
+    expect(kept.contact.rejectedPhones).toEqual([
+      { input: '12', reason: expect.stringMatching(/^phone number /) as string },
+    ]);
 
     const skipped = map([
       { names: ['e'], type: 'email', value: 'not-an-email' },
       { names: ['p'], type: 'phone', value: 'n/a' },
     ]);
-    expect(skipped.skipReason).toBe('no usable email or phone: email is not a valid address; phone number is not a phone number (region US)');
+    expect(skipped.skipReason).toBe(
+      'no usable email or phone: email is not a valid address; phone number is not a phone number (region US)',
+    );
   });
 
   it('skips a national phone when neither the form nor the route names a region', () => {
-    const { skipReason } = mapTypedFields([{ names: ['phone'], value: '020 7946 0018' }], testRoute(), { ...options, source: 'form' });
+    const { skipReason } = mapTypedFields([{ names: ['phone'], value: '020 7946 0018' }], testRoute(), {
+      ...options,
+      source: 'form',
+    });
     expect(skipReason).toContain('is a national number and no country is known for it');
   });
 
@@ -188,19 +228,32 @@ describe('Function: mapTypedFields', () => {
       { names: ['tags'], type: 'hidden', value: 'vip, web-lead,tally' },
     ]);
     expect(contact.tags).toEqual(['tally', 'web-lead', 'vip']);
-    const listed = mapTypedFields([{ names: ['e'], type: 'email', value: 'ada@example.com' }, { names: ['Topics'], type: 'choice', value: ['News', 'Events'] }], testRoute({ fields: { tags: ['topics'] } }), options);
+    const listed = mapTypedFields(
+      [
+        { names: ['e'], type: 'email', value: 'ada@example.com' },
+        { names: ['Topics'], type: 'choice', value: ['News', 'Events'] },
+      ],
+      testRoute({ fields: { tags: ['topics'] } }),
+      options,
+    );
     expect(listed.contact.tags).toEqual(['tally', 'News', 'Events']);
   });
 
   it('marks phones as WhatsApp numbers when the route says so', () => {
-    const { contact } = mapTypedFields([{ names: ['p'], type: 'phone', value: '+14155550132' }], testRoute({ whatsappNumbers: true }), options);
+    const { contact } = mapTypedFields(
+      [{ names: ['p'], type: 'phone', value: '+14155550132' }],
+      testRoute({ whatsappNumbers: true }),
+      options,
+    );
     expect(contact.phones).toEqual([{ e164: '+14155550132', whatsapp: true }]);
     expect(contact.origin.personKey).toBe('+14155550132');
   });
 
   it('dates the contact by the submission time when the payload gives a valid one', () => {
     const fields: TypedField[] = [{ names: ['e'], type: 'email', value: 'ada@example.com' }];
-    expect(map(fields, route, { occurredAt: '2018-01-18T18:17:02Z' }).contact.origin.occurredAt).toBe('2018-01-18T18:17:02.000Z');
+    expect(map(fields, route, { occurredAt: '2018-01-18T18:17:02Z' }).contact.origin.occurredAt).toBe(
+      '2018-01-18T18:17:02.000Z',
+    );
     expect(map(fields, route, { occurredAt: 'yesterday' }).contact.origin.occurredAt).toBe(now.toISOString());
   });
 });
@@ -210,12 +263,20 @@ describe('Function: readJsonBody and checkBody', () => {
 
   it('returns the parsed body for JSON media types', () => {
     expect(readJsonBody(jsonRequest({ id: 'a' }), 'Test')).toEqual({ id: 'a' });
-    expect(readJsonBody(jsonRequest({ id: 'a' }, { 'content-type': 'application/json; charset=utf-8' }), 'Test')).toEqual({ id: 'a' });
+    expect(
+      readJsonBody(jsonRequest({ id: 'a' }, { 'content-type': 'application/json; charset=utf-8' }), 'Test'),
+    ).toEqual({ id: 'a' });
   });
 
   it('answers 415 for other media types and none', () => {
-    const error = rejectionOf(() => readJsonBody(jsonRequest('id=a', { 'content-type': 'application/x-www-form-urlencoded' }), 'Test'));
-    expect([error.statusCode, error.code, error.message]).toEqual([415, 'unsupported_content_type', 'content type "application/x-www-form-urlencoded" is not supported; Test webhooks are application/json']);
+    const error = rejectionOf(() =>
+      readJsonBody(jsonRequest('id=a', { 'content-type': 'application/x-www-form-urlencoded' }), 'Test'),
+    );
+    expect([error.statusCode, error.code, error.message]).toEqual([
+      415,
+      'unsupported_content_type',
+      'content type "application/x-www-form-urlencoded" is not supported; Test webhooks are application/json',
+    ]);
     expect(rejectionOf(() => readJsonBody({ ...jsonRequest('{}'), headers: {} }, 'Test')).statusCode).toBe(415);
   });
 
@@ -237,7 +298,12 @@ describe('Function: signingSecret', () => {
 
   it('is a secret format error when the secret holds only a token', async () => {
     await expect(signingSecret(context({ token: 't' }), route)).rejects.toThrow(SecretFormatError);
-    await expect(signingSecret(context({ token: 't' }), testRoute({ source: 'tally', secretName: 'contact-relay/test/source/my-secret' }))).rejects.toThrow('secret "contact-relay/test/source/my-secret" has the wrong shape: needs "secret"');
+    await expect(
+      signingSecret(
+        context({ token: 't' }),
+        testRoute({ source: 'tally', secretName: 'contact-relay/test/source/my-secret' }),
+      ),
+    ).rejects.toThrow('secret "contact-relay/test/source/my-secret" has the wrong shape: needs "secret"');
   });
 });
 

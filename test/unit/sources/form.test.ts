@@ -42,15 +42,25 @@ function rejectionOf(fn: () => unknown): WebhookRejectedError {
 
 describe('Function: parseFormBody', () => {
   it('reads a JSON object, turning numbers into strings', () => {
-    expect(parseFormBody(jsonRequest({ name: 'Ada', phone: 4155550132, tags: ['a', 'b'], nested: { x: 1 } }))).toEqual({ name: 'Ada', phone: '4155550132', tags: ['a', 'b'] });
+    expect(parseFormBody(jsonRequest({ name: 'Ada', phone: 4155550132, tags: ['a', 'b'], nested: { x: 1 } }))).toEqual({
+      name: 'Ada',
+      phone: '4155550132',
+      tags: ['a', 'b'],
+    });
   });
 
   it('reads a urlencoded form, collecting repeated fields', () => {
-    expect(parseFormBody(urlencodedRequest('first_name=Ada&email=ada%40example.com&tags[]=a&tags[]=b'))).toEqual({ first_name: 'Ada', email: 'ada@example.com', tags: ['a', 'b'] });
+    expect(parseFormBody(urlencodedRequest('first_name=Ada&email=ada%40example.com&tags[]=a&tags[]=b'))).toEqual({
+      first_name: 'Ada',
+      email: 'ada@example.com',
+      tags: ['a', 'b'],
+    });
   });
 
   it('accepts a charset parameter and a +json media type', () => {
-    expect(parseFormBody(jsonRequest({ a: '1' }, { 'content-type': 'application/JSON; charset=utf-8' }))).toEqual({ a: '1' });
+    expect(parseFormBody(jsonRequest({ a: '1' }, { 'content-type': 'application/JSON; charset=utf-8' }))).toEqual({
+      a: '1',
+    });
     expect(parseFormBody(jsonRequest({ a: '1' }, { 'content-type': 'application/vnd.form+json' }))).toEqual({ a: '1' });
   });
 
@@ -62,7 +72,9 @@ describe('Function: parseFormBody', () => {
 
   it('answers 400 for JSON that is not an object', () => {
     for (const body of ['[1,2]', '"text"', 'null', '42']) {
-      expect(rejectionOf(() => parseFormBody(jsonRequest(body))).message).toBe('body must be a JSON object of form fields');
+      expect(rejectionOf(() => parseFormBody(jsonRequest(body))).message).toBe(
+        'body must be a JSON object of form fields',
+      );
     }
   });
 
@@ -129,16 +141,23 @@ describe('Function: parseFormBody under its caps', () => {
     const urlencoded = parseFormBody(urlencodedRequest('__proto__=a&__proto__=b&email=ada%40example.com'));
     expect(Object.getPrototypeOf(urlencoded)).toBe(Object.prototype);
     expect(Object.hasOwn(urlencoded, '__proto__')).toBe(true);
+    // biome-ignore lint/suspicious/noProto: the test is that a field named __proto__ stays an own field.
     expect(urlencoded['__proto__']).toEqual(['a', 'b']);
     const json = parseFormBody(jsonRequest('{"__proto__": ["a"], "email": "ada@example.com"}'));
     expect(Object.getPrototypeOf(json)).toBe(Object.prototype);
+    // biome-ignore lint/suspicious/noProto: as above, for a JSON form.
     expect(json['__proto__']).toEqual(['a']);
   });
 });
 
 describe('Function: mapFormToContact', () => {
   it('maps common field names into a contact with an E.164 phone', () => {
-    const { contact, skipReason } = mapFormToContact({ first_name: 'Ada', last_name: 'Lovelace', email: 'Ada@Example.com', phone: '(415) 555-0132' }, route, 'k1', now);
+    const { contact, skipReason } = mapFormToContact(
+      { first_name: 'Ada', last_name: 'Lovelace', email: 'Ada@Example.com', phone: '(415) 555-0132' },
+      route,
+      'k1',
+      now,
+    );
     expect(skipReason).toBeUndefined();
     expect(contact).toEqual({
       firstName: 'Ada',
@@ -148,7 +167,13 @@ describe('Function: mapFormToContact', () => {
       rejectedPhones: [],
       tags: ['web-form'],
       attributes: {},
-      origin: { source: 'form', route: 'default', eventKey: 'k1', occurredAt: '2026-11-21T10:00:00.000Z', personKey: 'ada@example.com' },
+      origin: {
+        source: 'form',
+        route: 'default',
+        eventKey: 'k1',
+        occurredAt: '2026-11-21T10:00:00.000Z',
+        personKey: 'ada@example.com',
+      },
     });
   });
 
@@ -174,13 +199,39 @@ describe('Function: mapFormToContact', () => {
   });
 
   it('uses the route field names instead of the automatic ones', () => {
-    const custom = testRoute({ defaultRegion: 'US', fields: { firstName: ['vorname'], email: ['contact_mail'], phone: ['handy'], attributes: ['utm_source', 'plan'] } });
-    const { contact } = mapFormToContact({ vorname: 'Ada', name: 'Ignored Person', contact_mail: 'ada@example.com', email: 'other@example.com', handy: '4155550132', utm_source: 'ads', plan: '' }, custom, 'k', now);
-    expect(contact).toMatchObject({ firstName: 'Ada', emails: ['ada@example.com'], phones: [{ e164: '+14155550132' }], attributes: { utm_source: 'ads' } });
+    const custom = testRoute({
+      defaultRegion: 'US',
+      fields: { firstName: ['vorname'], email: ['contact_mail'], phone: ['handy'], attributes: ['utm_source', 'plan'] },
+    });
+    const { contact } = mapFormToContact(
+      {
+        vorname: 'Ada',
+        name: 'Ignored Person',
+        contact_mail: 'ada@example.com',
+        email: 'other@example.com',
+        handy: '4155550132',
+        utm_source: 'ads',
+        plan: '',
+      },
+      custom,
+      'k',
+      now,
+    );
+    expect(contact).toMatchObject({
+      firstName: 'Ada',
+      emails: ['ada@example.com'],
+      phones: [{ e164: '+14155550132' }],
+      attributes: { utm_source: 'ads' },
+    });
   });
 
   it('adds tags from the form to the route tags, once each', () => {
-    const { contact } = mapFormToContact({ email: 'ada@example.com', tags: 'vip, web-form,newsletter' }, route, 'k', now);
+    const { contact } = mapFormToContact(
+      { email: 'ada@example.com', tags: 'vip, web-form,newsletter' },
+      route,
+      'k',
+      now,
+    );
     expect(contact.tags).toEqual(['web-form', 'vip', 'newsletter']);
   });
 
@@ -188,11 +239,15 @@ describe('Function: mapFormToContact', () => {
     const { contact, skipReason } = mapFormToContact({ email: 'ada@example.com', phone: '12' }, route, 'k', now);
     expect(skipReason).toBeUndefined();
     expect(contact.phones).toEqual([]);
-    expect(contact.rejectedPhones).toEqual([{ input: '12', reason: expect.stringMatching(/^phone number /) as string }]);
+    expect(contact.rejectedPhones).toEqual([
+      { input: '12', reason: expect.stringMatching(/^phone number /) as string },
+    ]);
   });
 
   it('skips a submission with no usable email or phone, saying why', () => {
-    expect(mapFormToContact({ name: 'Ada' }, route, 'k', now).skipReason).toBe('no usable email or phone: no email or phone field found');
+    expect(mapFormToContact({ name: 'Ada' }, route, 'k', now).skipReason).toBe(
+      'no usable email or phone: no email or phone field found',
+    );
     expect(mapFormToContact({ name: 'Ada', email: 'not-an-email', phone: 'n/a' }, route, 'k', now).skipReason).toBe(
       'no usable email or phone: email is not a valid address; phone number is not a phone number (region US)',
     );
@@ -217,27 +272,51 @@ describe('Function: formEventKey', () => {
 });
 
 describe('Function: ingestWebhook with the form source', () => {
-  const routes = parseRoutesConfig({ accounts: { twochat: { provider: 'twochat' } }, sources: { form: { default: { deliverTo: ['twochat'], defaultRegion: 'US' } } } });
+  const routes = parseRoutesConfig({
+    accounts: { twochat: { provider: 'twochat' } },
+    sources: { form: { default: { deliverTo: ['twochat'], defaultRegion: 'US' } } },
+  });
   const quietLogger = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
-  const deps = (accept: IngestDependencies['accept'] = vi.fn(async () => 'accepted' as const)) => ({ routes, accept, logger: quietLogger, now: () => now });
+  const deps = (accept: IngestDependencies['accept'] = vi.fn(async () => 'accepted' as const)) => ({
+    routes,
+    accept,
+    logger: quietLogger,
+    now: () => now,
+  });
 
   it('answers 200 accepted with the event key once the job is accepted', async () => {
     const d = deps();
-    const answer = await ingestWebhook(jsonRequest({ name: 'Ada', email: 'ada@example.com' }, { 'idempotency-key': 'x' }), formSource, d);
+    const answer = await ingestWebhook(
+      jsonRequest({ name: 'Ada', email: 'ada@example.com' }, { 'idempotency-key': 'x' }),
+      formSource,
+      d,
+    );
     expect(answer).toEqual({ statusCode: 200, body: { status: 'accepted', eventKey: 'form:default:x' } });
     expect(d.accept).toHaveBeenCalledTimes(1);
-    expect(d.accept).toHaveBeenCalledWith(expect.objectContaining({ firstName: 'Ada', emails: ['ada@example.com'] }), expect.objectContaining({ name: 'default' }), 'form:default:x', undefined);
+    expect(d.accept).toHaveBeenCalledWith(
+      expect.objectContaining({ firstName: 'Ada', emails: ['ada@example.com'] }),
+      expect.objectContaining({ name: 'default' }),
+      'form:default:x',
+      undefined,
+    );
   });
 
   it('answers 200 duplicate for an event accepted before', async () => {
-    const answer = await ingestWebhook(jsonRequest({ email: 'ada@example.com' }, { 'idempotency-key': 'x' }), formSource, deps(vi.fn(async () => 'duplicate' as const)));
+    const answer = await ingestWebhook(
+      jsonRequest({ email: 'ada@example.com' }, { 'idempotency-key': 'x' }),
+      formSource,
+      deps(vi.fn(async () => 'duplicate' as const)),
+    );
     expect(answer).toEqual({ statusCode: 200, body: { status: 'duplicate', eventKey: 'form:default:x' } });
   });
 
   it('answers 404 unknown_route and accepts nothing', async () => {
     const d = deps();
     const answer = await ingestWebhook(jsonRequest({ email: 'ada@example.com' }, {}, 'nope'), formSource, d);
-    expect(answer).toEqual({ statusCode: 404, body: { error: { code: 'unknown_route', message: 'no route "nope" is configured for source "form"' } } });
+    expect(answer).toEqual({
+      statusCode: 404,
+      body: { error: { code: 'unknown_route', message: 'no route "nope" is configured for source "form"' } },
+    });
     expect(d.accept).not.toHaveBeenCalled();
   });
 
@@ -257,38 +336,76 @@ describe('Function: ingestWebhook with the form source', () => {
     const d = deps();
     const answer = await ingestWebhook(jsonRequest({ name: 'Ada', phone: '12' }), formSource, d);
     expect(answer.statusCode).toBe(200);
-    expect(answer.body).toMatchObject({ status: 'skipped', reason: 'no usable email or phone: phone number is too short (region US)' });
+    expect(answer.body).toMatchObject({
+      status: 'skipped',
+      reason: 'no usable email or phone: phone number is too short (region US)',
+    });
     expect(d.accept).not.toHaveBeenCalled();
   });
 
   it('answers 503 when the event cannot be stored or queued, so the sender retries', async () => {
-    const answer = await ingestWebhook(jsonRequest({ email: 'ada@example.com' }), formSource, deps(vi.fn(async () => Promise.reject(new Error('queue down')))));
-    expect(answer).toEqual({ statusCode: 503, body: { error: { code: 'not_accepted', message: 'the event could not be stored; retry the webhook later' } } });
+    const answer = await ingestWebhook(
+      jsonRequest({ email: 'ada@example.com' }),
+      formSource,
+      deps(vi.fn(async () => Promise.reject(new Error('queue down')))),
+    );
+    expect(answer).toEqual({
+      statusCode: 503,
+      body: { error: { code: 'not_accepted', message: 'the event could not be stored; retry the webhook later' } },
+    });
   });
 });
 
 describe('Function: mapFormToContact options', () => {
   it('tries typed keys before the automatic names, and the route names before both', () => {
-    const fields = { 'q3_who.first': 'Mary Ann', 'q3_who.last': 'Evans', name: 'Someone Else', email: 'mae@example.com' };
+    const fields = {
+      'q3_who.first': 'Mary Ann',
+      'q3_who.last': 'Evans',
+      name: 'Someone Else',
+      email: 'mae@example.com',
+    };
     const typed = { firstName: ['q3_who.first'], lastName: ['q3_who.last'] };
-    expect(mapFormToContact(fields, route, 'k', now, { typed }).contact).toMatchObject({ firstName: 'Mary Ann', lastName: 'Evans' });
+    expect(mapFormToContact(fields, route, 'k', now, { typed }).contact).toMatchObject({
+      firstName: 'Mary Ann',
+      lastName: 'Evans',
+    });
     const named = testRoute({ fields: { fullName: ['name'] } });
-    expect(mapFormToContact(fields, named, 'k', now, { typed }).contact).toMatchObject({ firstName: 'Someone', lastName: 'Else' });
+    expect(mapFormToContact(fields, named, 'k', now, { typed }).contact).toMatchObject({
+      firstName: 'Someone',
+      lastName: 'Else',
+    });
   });
 
   it('uses fallback values only when nothing else gives the field', () => {
     const fallback = { email: ['respondent@example.com'] };
-    expect(mapFormToContact({ name: 'Ada' }, route, 'k', now, { fallback }).contact.emails).toEqual(['respondent@example.com']);
-    expect(mapFormToContact({ email: 'ada@example.com' }, route, 'k', now, { fallback }).contact.emails).toEqual(['ada@example.com']);
+    expect(mapFormToContact({ name: 'Ada' }, route, 'k', now, { fallback }).contact.emails).toEqual([
+      'respondent@example.com',
+    ]);
+    expect(mapFormToContact({ email: 'ada@example.com' }, route, 'k', now, { fallback }).contact.emails).toEqual([
+      'ada@example.com',
+    ]);
   });
 
   it('puts the source tag first, once', () => {
-    expect(mapFormToContact({ email: 'ada@example.com', tags: 'jotform, vip' }, route, 'k', now, { sourceTag: 'jotform' }).contact.tags).toEqual(['jotform', 'web-form', 'vip']);
+    expect(
+      mapFormToContact({ email: 'ada@example.com', tags: 'jotform, vip' }, route, 'k', now, { sourceTag: 'jotform' })
+        .contact.tags,
+    ).toEqual(['jotform', 'web-form', 'vip']);
   });
 
   it('matches automatic names whatever their punctuation, as question titles have it', () => {
-    const { contact } = mapFormToContact({ 'E-mail address:': 'ada@example.com', 'WhatsApp number': '+14155550132', 'Your full name': 'Ada Lovelace' }, route, 'k', now);
-    expect(contact).toMatchObject({ firstName: 'Ada', lastName: 'Lovelace', emails: ['ada@example.com'], phones: [{ e164: '+14155550132' }] });
+    const { contact } = mapFormToContact(
+      { 'E-mail address:': 'ada@example.com', 'WhatsApp number': '+14155550132', 'Your full name': 'Ada Lovelace' },
+      route,
+      'k',
+      now,
+    );
+    expect(contact).toMatchObject({
+      firstName: 'Ada',
+      lastName: 'Lovelace',
+      emails: ['ada@example.com'],
+      phones: [{ e164: '+14155550132' }],
+    });
   });
 
   it('reads a country given by its English name as the phone region', () => {
@@ -319,11 +436,16 @@ describe('Function: regionOf', () => {
 });
 
 describe('Function: requireToken', () => {
-  const request = (headers: Record<string, string>, query: Record<string, string>) => ({ ...jsonRequest({}, headers), query });
+  const request = (headers: Record<string, string>, query: Record<string, string>) => ({
+    ...jsonRequest({}, headers),
+    query,
+  });
 
   it('prefers the header to the query string', () => {
     expect(() => requireToken(request({ 'x-contact-relay-token': 't' }, { token: 'wrong' }), 't')).not.toThrow();
-    expect(() => requireToken(request({ 'x-contact-relay-token': 'wrong' }, { token: 't' }), 't')).toThrow(/does not match/);
+    expect(() => requireToken(request({ 'x-contact-relay-token': 'wrong' }, { token: 't' }), 't')).toThrow(
+      /does not match/,
+    );
   });
 
   it('treats an empty token as missing', () => {
@@ -350,15 +472,22 @@ describe('Function: ingestWebhook with an authenticated form route', () => {
   };
   const body = JSON.stringify({ name: 'Ada Lovelace', email: 'ada@example.com' });
   const sign = (text: string, secret = 's') => `sha256=${createHmac('sha256', secret).update(text).digest('base64')}`;
-  const request = (routeName: string, options: { body?: string; headers?: Record<string, string>; query?: Record<string, string> } = {}) => ({
+  const request = (
+    routeName: string,
+    options: { body?: string; headers?: Record<string, string>; query?: Record<string, string> } = {},
+  ) => ({
     ...jsonRequest(options.body ?? body, options.headers ?? {}, routeName),
     query: options.query ?? {},
   });
 
   it('accepts a token in the query string or in the X-Contact-Relay-Token header', async () => {
     const { accept, deps } = setup();
-    expect(await ingestWebhook(request('tokened', { query: { token: 't' } }), formSource, deps)).toMatchObject(ACCEPTED);
-    expect(await ingestWebhook(request('tokened', { headers: { 'x-contact-relay-token': 't' } }), formSource, deps)).toMatchObject(ACCEPTED);
+    expect(await ingestWebhook(request('tokened', { query: { token: 't' } }), formSource, deps)).toMatchObject(
+      ACCEPTED,
+    );
+    expect(
+      await ingestWebhook(request('tokened', { headers: { 'x-contact-relay-token': 't' } }), formSource, deps),
+    ).toMatchObject(ACCEPTED);
     expect(accept).toHaveBeenCalledTimes(2);
   });
 
@@ -383,9 +512,18 @@ describe('Function: ingestWebhook with an authenticated form route', () => {
 
   it('accepts a body signed with the route secret in X-Contact-Relay-Signature', async () => {
     const { accept, deps } = setup();
-    const answer = await ingestWebhook(request('signed', { headers: { 'x-contact-relay-signature': sign(body) } }), formSource, deps);
+    const answer = await ingestWebhook(
+      request('signed', { headers: { 'x-contact-relay-signature': sign(body) } }),
+      formSource,
+      deps,
+    );
     expect(answer).toMatchObject(ACCEPTED);
-    expect(accept).toHaveBeenCalledWith(expect.objectContaining({ emails: ['ada@example.com'] }), expect.objectContaining({ name: 'signed' }), expect.any(String), undefined);
+    expect(accept).toHaveBeenCalledWith(
+      expect.objectContaining({ emails: ['ada@example.com'] }),
+      expect.objectContaining({ name: 'signed' }),
+      expect.any(String),
+      undefined,
+    );
   });
 
   it('keys a signed body by its bytes as well, so a fresh Idempotency-Key on a captured body is still one event', async () => {
@@ -416,8 +554,15 @@ describe('Function: ingestWebhook with an authenticated form route', () => {
 
   it('answers 400 for a malformed body that is correctly signed', async () => {
     const { accept, deps } = setup();
-    const answer = await ingestWebhook(request('signed', { body: '[1]', headers: { 'x-contact-relay-signature': sign('[1]') } }), formSource, deps);
-    expect(answer).toEqual({ statusCode: 400, body: { error: { code: 'malformed_body', message: 'body must be a JSON object of form fields' } } });
+    const answer = await ingestWebhook(
+      request('signed', { body: '[1]', headers: { 'x-contact-relay-signature': sign('[1]') } }),
+      formSource,
+      deps,
+    );
+    expect(answer).toEqual({
+      statusCode: 400,
+      body: { error: { code: 'malformed_body', message: 'body must be a JSON object of form fields' } },
+    });
     expect(accept).not.toHaveBeenCalled();
   });
 
@@ -467,11 +612,25 @@ describe('Function: ingestWebhook with an authenticated form route', () => {
   it('verifies a base64-encoded API Gateway body against the bytes the sender signed', async () => {
     const { accept, deps } = setup();
     const text = JSON.stringify({ name: 'Zoë Ōkubo', email: 'zoe@example.com' });
-    const event = httpApiEvent('form', 'signed', text, { 'Content-Type': 'application/json', 'X-Contact-Relay-Signature': sign(text) }, true);
+    const event = httpApiEvent(
+      'form',
+      'signed',
+      text,
+      { 'Content-Type': 'application/json', 'X-Contact-Relay-Signature': sign(text) },
+      true,
+    );
     const answer = await ingestWebhook(fromHttpApiEvent(event, 'form'), formSource, deps);
     expect(answer).toMatchObject(ACCEPTED);
-    expect(accept).toHaveBeenCalledWith(expect.objectContaining({ firstName: 'Zoë', lastName: 'Ōkubo' }), expect.anything(), expect.any(String), undefined);
-    const tokened = { ...httpApiEvent('form', 'tokened', text, { 'content-type': 'application/json' }, true), queryStringParameters: { token: 't' } };
+    expect(accept).toHaveBeenCalledWith(
+      expect.objectContaining({ firstName: 'Zoë', lastName: 'Ōkubo' }),
+      expect.anything(),
+      expect.any(String),
+      undefined,
+    );
+    const tokened = {
+      ...httpApiEvent('form', 'tokened', text, { 'content-type': 'application/json' }, true),
+      queryStringParameters: { token: 't' },
+    };
     expect(await ingestWebhook(fromHttpApiEvent(tokened, 'form'), formSource, deps)).toMatchObject(ACCEPTED);
   });
 });

@@ -59,7 +59,9 @@ function runForwarder(
     Utilities: {
       Charset: { UTF_8: 'UTF_8', US_ASCII: 'US_ASCII' },
       computeHmacSha256Signature(value: string, key: string, charset?: unknown) {
-        const bytes = javaSignedBytes(createHmac('sha256', Buffer.from(key, 'utf8')).update(Buffer.from(value, 'utf8')).digest());
+        const bytes = javaSignedBytes(
+          createHmac('sha256', Buffer.from(key, 'utf8')).update(Buffer.from(value, 'utf8')).digest(),
+        );
         signatures.push({ charset, bytes });
         return bytes;
       },
@@ -85,7 +87,11 @@ function runForwarder(
       getId: () => response.id,
       getTimestamp: () => response.timestamp,
       getRespondentEmail: () => response.respondentEmail,
-      getItemResponses: () => response.items.map((item) => ({ getItem: () => ({ getTitle: () => item.title }), getResponse: () => item.response })),
+      getItemResponses: () =>
+        response.items.map((item) => ({
+          getItem: () => ({ getTitle: () => item.title }),
+          getResponse: () => item.response,
+        })),
     },
   };
   let error: Error | undefined;
@@ -125,7 +131,11 @@ const routes = parseRoutesConfig({
   sources: {
     'google-forms': {
       default: { deliverTo: ['twochat'] },
-      named: { deliverTo: ['twochat'], defaultRegion: 'FR', fields: { fullName: ['Comment vous appelez-vous ?'], phone: ['Numéro WhatsApp'], attributes: ['Ville'] } },
+      named: {
+        deliverTo: ['twochat'],
+        defaultRegion: 'FR',
+        fields: { fullName: ['Comment vous appelez-vous ?'], phone: ['Numéro WhatsApp'], attributes: ['Ville'] },
+      },
     },
   },
 });
@@ -136,8 +146,12 @@ function setup(secret: SourceSecret = { secret: SECRET, token: 't' }) {
   return { accept, sourceSecret, deps: { routes, accept, sourceSecret, logger: quietLogger, now: () => now } };
 }
 
-const sign = (body: Buffer | string, secret = SECRET) => `sha256=${createHmac('sha256', secret).update(body).digest('base64')}`;
-function signedRequest(body: Buffer | string, options: { headers?: Record<string, string>; routeName?: string } = {}): WebhookRequest {
+const sign = (body: Buffer | string, secret = SECRET) =>
+  `sha256=${createHmac('sha256', secret).update(body).digest('base64')}`;
+function signedRequest(
+  body: Buffer | string,
+  options: { headers?: Record<string, string>; routeName?: string } = {},
+): WebhookRequest {
   return {
     source: 'google-forms',
     routeName: options.routeName ?? 'default',
@@ -165,7 +179,11 @@ describe('Script: integrations/google-forms/forwarder.gs', () => {
   it("is accepted by the source: Apps Script's signature over the exact text verifies", async () => {
     const { fetches } = runForwarder(fixtureResponse);
     const { accept, deps } = setup();
-    const answer = await ingestWebhook(requestFromFetch(fetches[0] as { params: FetchParams }), googleFormsSource, deps);
+    const answer = await ingestWebhook(
+      requestFromFetch(fetches[0] as { params: FetchParams }),
+      googleFormsSource,
+      deps,
+    );
     const eventKey = `google-forms:${FORM_ID}:${RESPONSE_ID}`;
     expect(answer).toEqual({ statusCode: 200, body: { status: 'accepted', eventKey } });
     expect(accept.mock.calls[0]?.[0]).toEqual({
@@ -176,7 +194,13 @@ describe('Script: integrations/google-forms/forwarder.gs', () => {
       rejectedPhones: [],
       tags: ['google-forms'],
       attributes: {},
-      origin: { source: 'google-forms', route: 'default', eventKey, occurredAt: '2026-11-21T09:58:12.345Z', personKey: 'ada@example.com' },
+      origin: {
+        source: 'google-forms',
+        route: 'default',
+        eventKey,
+        occurredAt: '2026-11-21T09:58:12.345Z',
+        personKey: 'ada@example.com',
+      },
     });
   });
 
@@ -194,7 +218,9 @@ describe('Script: integrations/google-forms/forwarder.gs', () => {
     expect(payload).toMatch(/^[\x20-\x7e]+$/);
     expect(payload).toContain('"Pr\\u00e9nom":"Zo\\u00eb"');
     const { accept, deps } = setup();
-    expect(await ingestWebhook(requestFromFetch(fetches[0] as { params: FetchParams }), googleFormsSource, deps)).toMatchObject(ACCEPTED);
+    expect(
+      await ingestWebhook(requestFromFetch(fetches[0] as { params: FetchParams }), googleFormsSource, deps),
+    ).toMatchObject(ACCEPTED);
     expect(JSON.parse(payload)).toMatchObject({ answers: { Prénom: 'Zoë', Nom: 'Ōkubo 🌸' } });
     expect(accept.mock.calls[0]?.[0]).toMatchObject({ emails: ['zoe@example.com'] });
   });
@@ -216,13 +242,24 @@ describe('Script: integrations/google-forms/forwarder.gs', () => {
       formId: FORM_ID,
       responseId: RESPONSE_ID,
       submittedAt: '2026-11-21T09:58:12.345Z',
-      answers: { Topics: ['A', 'B'], Grid: ['x, y', 'z'], Phone: '+14155550132', 'Phone (2)': '+14155550199', 'Question 5': 'untitled', Rating: '5' },
+      answers: {
+        Topics: ['A', 'B'],
+        Grid: ['x, y', 'z'],
+        Phone: '+14155550132',
+        'Phone (2)': '+14155550199',
+        'Question 5': 'untitled',
+        Rating: '5',
+      },
     });
   });
 
   it('retries a 5xx or a network error, then stops at the first 2xx', () => {
     const { fetches, sleeps, logs, error } = runForwarder(fixtureResponse, {
-      answers: [new Error('Address unavailable'), { status: 503, text: '{"error":{"code":"not_accepted"}}' }, { status: 200, text: '{"status":"duplicate"}' }],
+      answers: [
+        new Error('Address unavailable'),
+        { status: 503, text: '{"error":{"code":"not_accepted"}}' },
+        { status: 200, text: '{"status":"duplicate"}' },
+      ],
     });
     expect(error).toBeUndefined();
     expect(fetches).toHaveLength(3);
@@ -232,10 +269,20 @@ describe('Script: integrations/google-forms/forwarder.gs', () => {
   });
 
   it('fails the execution on a 4xx at once, and after the last attempt on 5xx, naming the answer', () => {
-    const refused = runForwarder(fixtureResponse, { answers: [{ status: 401, text: '{"error":{"code":"invalid_signature"}}' }] });
+    const refused = runForwarder(fixtureResponse, {
+      answers: [{ status: 401, text: '{"error":{"code":"invalid_signature"}}' }],
+    });
     expect(refused.fetches).toHaveLength(1);
-    expect(refused.error?.message).toBe(`contact-relay did not accept response ${RESPONSE_ID} (401): {"error":{"code":"invalid_signature"}}`);
-    const down = runForwarder(fixtureResponse, { answers: [{ status: 502, text: 'a' }, { status: 502, text: 'b' }, { status: 502, text: 'c' }] });
+    expect(refused.error?.message).toBe(
+      `contact-relay did not accept response ${RESPONSE_ID} (401): {"error":{"code":"invalid_signature"}}`,
+    );
+    const down = runForwarder(fixtureResponse, {
+      answers: [
+        { status: 502, text: 'a' },
+        { status: 502, text: 'b' },
+        { status: 502, text: 'c' },
+      ],
+    });
     expect(down.fetches).toHaveLength(3);
     expect(down.error?.message).toContain('(502): c');
   });
@@ -251,14 +298,21 @@ describe('Function: ingestWebhook with the Google Forms source', () => {
   it('accepts response.json signed with the route secret', async () => {
     const { accept, deps } = setup();
     const answer = await ingestWebhook(signedRequest(FIXTURE), googleFormsSource, deps);
-    expect(answer).toEqual({ statusCode: 200, body: { status: 'accepted', eventKey: `google-forms:${FORM_ID}:${RESPONSE_ID}` } });
+    expect(answer).toEqual({
+      statusCode: 200,
+      body: { status: 'accepted', eventKey: `google-forms:${FORM_ID}:${RESPONSE_ID}` },
+    });
     expect(accept).toHaveBeenCalledTimes(1);
   });
 
   it.each([
     ['no signature', { 'x-contact-relay-signature': '' }, 'missing_signature'],
     ['a signature with another secret', { 'x-contact-relay-signature': sign(FIXTURE, 'other') }, 'invalid_signature'],
-    ['a hex signature', { 'x-contact-relay-signature': `sha256=${createHmac('sha256', SECRET).update(FIXTURE).digest('hex')}` }, 'invalid_signature'],
+    [
+      'a hex signature',
+      { 'x-contact-relay-signature': `sha256=${createHmac('sha256', SECRET).update(FIXTURE).digest('hex')}` },
+      'invalid_signature',
+    ],
   ])('answers 401 for %s and accepts nothing', async (_name, headers, code) => {
     const { accept, deps } = setup();
     const answer = await ingestWebhook(signedRequest(FIXTURE, { headers }), googleFormsSource, deps);
@@ -276,26 +330,47 @@ describe('Function: ingestWebhook with the Google Forms source', () => {
 
   it.each([
     ['invalid JSON', '{"formId":', /^body is not valid JSON: /],
-    ['no answers', JSON.stringify({ formId: FORM_ID, responseId: RESPONSE_ID }), /^not a Google Forms response from the forwarder script: answers: /],
-    ['a response id unfit for a key', JSON.stringify({ formId: FORM_ID, responseId: 'a:b', answers: {} }), /responseId: must be a Google Forms id/],
-    ['an answer that is an object', JSON.stringify({ formId: FORM_ID, responseId: RESPONSE_ID, answers: { Email: { x: 1 } } }), /answers\.Email: /],
+    [
+      'no answers',
+      JSON.stringify({ formId: FORM_ID, responseId: RESPONSE_ID }),
+      /^not a Google Forms response from the forwarder script: answers: /,
+    ],
+    [
+      'a response id unfit for a key',
+      JSON.stringify({ formId: FORM_ID, responseId: 'a:b', answers: {} }),
+      /responseId: must be a Google Forms id/,
+    ],
+    [
+      'an answer that is an object',
+      JSON.stringify({ formId: FORM_ID, responseId: RESPONSE_ID, answers: { Email: { x: 1 } } }),
+      /answers\.Email: /,
+    ],
   ])('answers 400 for a signed body with %s', async (_name, body, message) => {
     const { accept, deps } = setup();
     const answer = await ingestWebhook(signedRequest(body), googleFormsSource, deps);
     expect(answer.statusCode).toBe(400);
-    expect(answer.body).toMatchObject({ error: { code: 'malformed_body', message: expect.stringMatching(message) as string } });
+    expect(answer.body).toMatchObject({
+      error: { code: 'malformed_body', message: expect.stringMatching(message) as string },
+    });
     expect(accept).not.toHaveBeenCalled();
   });
 
   it('answers 415 for a signed body that is not JSON', async () => {
-    const answer = await ingestWebhook(signedRequest('a=1', { headers: { 'content-type': 'application/x-www-form-urlencoded' } }), googleFormsSource, setup().deps);
+    const answer = await ingestWebhook(
+      signedRequest('a=1', { headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+      googleFormsSource,
+      setup().deps,
+    );
     expect(answer).toMatchObject({ statusCode: 415, body: { error: { code: 'unsupported_content_type' } } });
   });
 
   it('answers 404 for an unknown route', async () => {
     const { accept, deps } = setup();
     const answer = await ingestWebhook(signedRequest(FIXTURE, { routeName: 'nope' }), googleFormsSource, deps);
-    expect(answer).toEqual({ statusCode: 404, body: { error: { code: 'unknown_route', message: 'no route "nope" is configured for source "google-forms"' } } });
+    expect(answer).toEqual({
+      statusCode: 404,
+      body: { error: { code: 'unknown_route', message: 'no route "nope" is configured for source "google-forms"' } },
+    });
     expect(accept).not.toHaveBeenCalled();
   });
 
@@ -306,16 +381,32 @@ describe('Function: ingestWebhook with the Google Forms source', () => {
 
   it('verifies a base64-encoded API Gateway body', async () => {
     const { accept, deps } = setup();
-    const event = httpApiEvent('google-forms', 'default', FIXTURE.toString('utf8'), { 'Content-Type': 'application/json', 'X-Contact-Relay-Signature': sign(FIXTURE) }, true);
-    expect(await ingestWebhook(fromHttpApiEvent(event, 'google-forms'), googleFormsSource, deps)).toMatchObject(ACCEPTED);
+    const event = httpApiEvent(
+      'google-forms',
+      'default',
+      FIXTURE.toString('utf8'),
+      { 'Content-Type': 'application/json', 'X-Contact-Relay-Signature': sign(FIXTURE) },
+      true,
+    );
+    expect(await ingestWebhook(fromHttpApiEvent(event, 'google-forms'), googleFormsSource, deps)).toMatchObject(
+      ACCEPTED,
+    );
     expect(accept).toHaveBeenCalledTimes(1);
   });
 
   it("prefers an email answer to the respondent's collected email", async () => {
     const { accept, deps } = setup();
-    const body = JSON.stringify({ formId: FORM_ID, responseId: RESPONSE_ID, respondentEmail: 'owner@example.com', answers: { Email: 'lead@example.com' } });
+    const body = JSON.stringify({
+      formId: FORM_ID,
+      responseId: RESPONSE_ID,
+      respondentEmail: 'owner@example.com',
+      answers: { Email: 'lead@example.com' },
+    });
     expect(await ingestWebhook(signedRequest(body), googleFormsSource, deps)).toMatchObject(ACCEPTED);
-    expect(accept.mock.calls[0]?.[0]).toMatchObject({ emails: ['lead@example.com'], origin: { occurredAt: now.toISOString() } });
+    expect(accept.mock.calls[0]?.[0]).toMatchObject({
+      emails: ['lead@example.com'],
+      origin: { occurredAt: now.toISOString() },
+    });
   });
 
   it('maps question titles the route names, which no heuristic would recognise', async () => {
@@ -326,7 +417,9 @@ describe('Function: ingestWebhook with the Google Forms source', () => {
       submittedAt: '2026-11-21T09:00:00Z',
       answers: { 'Comment vous appelez-vous ?': 'Marie Curie', 'Numéro WhatsApp': '06 12 34 56 78', Ville: 'Paris' },
     });
-    expect(await ingestWebhook(signedRequest(body, { routeName: 'named' }), googleFormsSource, deps)).toMatchObject(ACCEPTED);
+    expect(await ingestWebhook(signedRequest(body, { routeName: 'named' }), googleFormsSource, deps)).toMatchObject(
+      ACCEPTED,
+    );
     expect(accept.mock.calls[0]?.[0]).toMatchObject({
       firstName: 'Marie',
       lastName: 'Curie',
@@ -339,9 +432,20 @@ describe('Function: ingestWebhook with the Google Forms source', () => {
 
   it('skips a response with neither an email nor a phone, saying why', async () => {
     const { accept, deps } = setup();
-    const body = JSON.stringify({ formId: FORM_ID, responseId: RESPONSE_ID, answers: { Name: 'Ada', Feedback: 'Great' } });
+    const body = JSON.stringify({
+      formId: FORM_ID,
+      responseId: RESPONSE_ID,
+      answers: { Name: 'Ada', Feedback: 'Great' },
+    });
     const answer = await ingestWebhook(signedRequest(body), googleFormsSource, deps);
-    expect(answer).toEqual({ statusCode: 200, body: { status: 'skipped', reason: 'no usable email or phone: no email or phone field found', eventKey: `google-forms:${FORM_ID}:${RESPONSE_ID}` } });
+    expect(answer).toEqual({
+      statusCode: 200,
+      body: {
+        status: 'skipped',
+        reason: 'no usable email or phone: no email or phone field found',
+        eventKey: `google-forms:${FORM_ID}:${RESPONSE_ID}`,
+      },
+    });
     expect(accept).not.toHaveBeenCalled();
   });
 });

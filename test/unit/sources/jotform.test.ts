@@ -21,7 +21,15 @@ const FORM_ID = '241692120026345';
 const SUBMISSION_ID = '5945194041717462825';
 const now = new Date('2026-11-21T10:00:00.000Z');
 
-function jotformRequest(rawBody: Buffer, options: { contentType?: string; query?: Record<string, string>; headers?: Record<string, string>; routeName?: string } = {}): WebhookRequest {
+function jotformRequest(
+  rawBody: Buffer,
+  options: {
+    contentType?: string;
+    query?: Record<string, string>;
+    headers?: Record<string, string>;
+    routeName?: string;
+  } = {},
+): WebhookRequest {
   return {
     source: 'jotform',
     routeName: options.routeName ?? 'default',
@@ -40,7 +48,12 @@ async function multipart(fields: Record<string, string>): Promise<{ body: Buffer
 }
 
 async function variant(name: string, submissionID = '5945194041717462999') {
-  const { body, contentType } = await multipart({ formID: FORM_ID, submissionID, formTitle: 'Contact Us', rawRequest: rawRequestText(name) });
+  const { body, contentType } = await multipart({
+    formID: FORM_ID,
+    submissionID,
+    formTitle: 'Contact Us',
+    rawRequest: rawRequestText(name),
+  });
   return { body, contentType };
 }
 
@@ -53,7 +66,14 @@ const routes = parseRoutesConfig({
       de: {
         deliverTo: ['twochat'],
         tags: ['de-leads'],
-        fields: { firstName: ['q10_vorname'], lastName: ['nachname'], email: ['kontakt'], phone: ['q13_rueckruf'], country: ['land'], attributes: ['kampagne'] },
+        fields: {
+          firstName: ['q10_vorname'],
+          lastName: ['nachname'],
+          email: ['kontakt'],
+          phone: ['q13_rueckruf'],
+          country: ['land'],
+          attributes: ['kampagne'],
+        },
       },
     },
   },
@@ -66,8 +86,10 @@ function setup(acceptance: 'accepted' | 'duplicate' = 'accepted') {
 }
 
 describe('Fixture: submission.multipart', () => {
-  it("carries exactly submission.rawRequest.json as its rawRequest part", async () => {
-    const form = await new Response(fixture('submission.multipart'), { headers: { 'content-type': MULTIPART } }).formData();
+  it('carries exactly submission.rawRequest.json as its rawRequest part', async () => {
+    const form = await new Response(fixture('submission.multipart'), {
+      headers: { 'content-type': MULTIPART },
+    }).formData();
     expect(form.get('rawRequest')).toBe(rawRequestText('submission.rawRequest.json'));
     expect(form.get('formID')).toBe(FORM_ID);
   });
@@ -87,9 +109,19 @@ describe('Function: parseJotformBody', () => {
   });
 
   it('reads the same fields from an urlencoded body', async () => {
-    const body = new URLSearchParams({ formID: FORM_ID, submissionID: SUBMISSION_ID, rawRequest: '{"q4_email":"ada@example.com"}' }).toString();
-    const submission = await parseJotformBody(jotformRequest(Buffer.from(body), { contentType: 'application/x-www-form-urlencoded' }));
-    expect(submission).toEqual({ formID: FORM_ID, submissionID: SUBMISSION_ID, rawRequest: { q4_email: 'ada@example.com' } });
+    const body = new URLSearchParams({
+      formID: FORM_ID,
+      submissionID: SUBMISSION_ID,
+      rawRequest: '{"q4_email":"ada@example.com"}',
+    }).toString();
+    const submission = await parseJotformBody(
+      jotformRequest(Buffer.from(body), { contentType: 'application/x-www-form-urlencoded' }),
+    );
+    expect(submission).toEqual({
+      formID: FORM_ID,
+      submissionID: SUBMISSION_ID,
+      rawRequest: { q4_email: 'ada@example.com' },
+    });
   });
 
   async function rejectionOf(request: WebhookRequest): Promise<WebhookRejectedError> {
@@ -102,13 +134,41 @@ describe('Function: parseJotformBody', () => {
   }
 
   it.each([
-    ['a body that is not multipart', () => Promise.resolve({ body: Buffer.from('formID=1'), contentType: MULTIPART }), /^body is not valid multipart\/form-data: /],
-    ['a multipart type without a boundary', async () => ({ ...(await variant('no-phone.rawRequest.json')), contentType: 'multipart/form-data' }), /^body is not valid multipart\/form-data: /],
-    ['no rawRequest', () => multipart({ formID: FORM_ID, submissionID: SUBMISSION_ID }), /^not a Jotform submission: rawRequest: /],
-    ['no submissionID', () => multipart({ formID: FORM_ID, rawRequest: '{}' }), /^not a Jotform submission: submissionID: /],
-    ['a submissionID unfit for a key', () => multipart({ formID: FORM_ID, submissionID: 'a:b', rawRequest: '{}' }), /submissionID: must be a Jotform id/],
-    ['a rawRequest that is not JSON', () => multipart({ formID: FORM_ID, submissionID: SUBMISSION_ID, rawRequest: '{"q3_name":' }), /^rawRequest is not valid JSON: /],
-    ['a rawRequest that is not an object', () => multipart({ formID: FORM_ID, submissionID: SUBMISSION_ID, rawRequest: '["q3"]' }), /^rawRequest must be a JSON object of answers$/],
+    [
+      'a body that is not multipart',
+      () => Promise.resolve({ body: Buffer.from('formID=1'), contentType: MULTIPART }),
+      /^body is not valid multipart\/form-data: /,
+    ],
+    [
+      'a multipart type without a boundary',
+      async () => ({ ...(await variant('no-phone.rawRequest.json')), contentType: 'multipart/form-data' }),
+      /^body is not valid multipart\/form-data: /,
+    ],
+    [
+      'no rawRequest',
+      () => multipart({ formID: FORM_ID, submissionID: SUBMISSION_ID }),
+      /^not a Jotform submission: rawRequest: /,
+    ],
+    [
+      'no submissionID',
+      () => multipart({ formID: FORM_ID, rawRequest: '{}' }),
+      /^not a Jotform submission: submissionID: /,
+    ],
+    [
+      'a submissionID unfit for a key',
+      () => multipart({ formID: FORM_ID, submissionID: 'a:b', rawRequest: '{}' }),
+      /submissionID: must be a Jotform id/,
+    ],
+    [
+      'a rawRequest that is not JSON',
+      () => multipart({ formID: FORM_ID, submissionID: SUBMISSION_ID, rawRequest: '{"q3_name":' }),
+      /^rawRequest is not valid JSON: /,
+    ],
+    [
+      'a rawRequest that is not an object',
+      () => multipart({ formID: FORM_ID, submissionID: SUBMISSION_ID, rawRequest: '["q3"]' }),
+      /^rawRequest must be a JSON object of answers$/,
+    ],
   ])('answers 400 malformed_body for %s', async (_name, build, message) => {
     const { body, contentType } = await build();
     const error = await rejectionOf(jotformRequest(body, { contentType }));
@@ -161,7 +221,9 @@ describe('Function: jotformFields under the form caps', () => {
 
 describe('Function: jotformFields', () => {
   it('keys answers by full key and bare name, flattens compound answers and leaves out bookkeeping', () => {
-    const { fields, typed } = jotformFields(JSON.parse(rawRequestText('submission.rawRequest.json')) as Record<string, unknown>);
+    const { fields, typed } = jotformFields(
+      JSON.parse(rawRequestText('submission.rawRequest.json')) as Record<string, unknown>,
+    );
     expect(fields).toEqual({
       q3_fullName: 'Ada Lovelace',
       fullName: 'Ada Lovelace',
@@ -182,28 +244,43 @@ describe('Function: jotformFields', () => {
       q8_utm_source: 'spring-campaign',
       utm_source: 'spring-campaign',
     });
-    expect(typed).toEqual({ firstName: ['q3_fullName.first'], lastName: ['q3_fullName.last'], phone: ['q5_phoneNumber'] });
+    expect(typed).toEqual({
+      firstName: ['q3_fullName.first'],
+      lastName: ['q3_fullName.last'],
+      phone: ['q5_phoneNumber'],
+    });
   });
 
   it('knows compound controls by their parts, whatever they are called', () => {
-    const { fields, typed } = jotformFields(JSON.parse(rawRequestText('national-uk.rawRequest.json')) as Record<string, unknown>);
+    const { fields, typed } = jotformFields(
+      JSON.parse(rawRequestText('national-uk.rawRequest.json')) as Record<string, unknown>,
+    );
     expect(fields).toMatchObject({
       q3_yourName: "Siobhán O'Brien",
       q5_contactNumber: '020 7946 0018',
       q9_address: '10 Downing Street, London, SW1A 2AA, United Kingdom',
       'address.country': 'United Kingdom',
     });
-    expect(typed).toEqual({ firstName: ['q3_yourName.first'], lastName: ['q3_yourName.last'], phone: ['q5_contactNumber'], country: ['q9_address.country'] });
+    expect(typed).toEqual({
+      firstName: ['q3_yourName.first'],
+      lastName: ['q3_yourName.last'],
+      phone: ['q5_contactNumber'],
+      country: ['q9_address.country'],
+    });
   });
 
   it('reads the phone control with its country-code box as an international number', () => {
-    expect(jotformFields({ q5_phone: { country: '44', area: '20', phone: '7946 0018' } }).fields['q5_phone']).toBe('+44 20 7946 0018');
+    expect(jotformFields({ q5_phone: { country: '44', area: '20', phone: '7946 0018' } }).fields['q5_phone']).toBe(
+      '+44 20 7946 0018',
+    );
   });
 });
 
 describe('Function: decodeEntities', () => {
   it("undoes Jotform's HTML escaping of answers", () => {
-    expect(decodeEntities('O&#039;Brien &amp; &quot;Sons&quot; &lt;ltd&gt; &#x2019;&apos;')).toBe('O\'Brien & "Sons" <ltd> ’\'');
+    expect(decodeEntities('O&#039;Brien &amp; &quot;Sons&quot; &lt;ltd&gt; &#x2019;&apos;')).toBe(
+      'O\'Brien & "Sons" <ltd> ’\'',
+    );
     expect(decodeEntities('&nbsp; &#99999999; & plain')).toBe('&nbsp; &#99999999; & plain');
   });
 });
@@ -223,19 +300,36 @@ describe('Function: ingestWebhook with the Jotform source', () => {
       rejectedPhones: [],
       tags: ['jotform'],
       attributes: {},
-      origin: { source: 'jotform', route: 'default', eventKey, occurredAt: now.toISOString(), personKey: 'ada@example.com' },
+      origin: {
+        source: 'jotform',
+        route: 'default',
+        eventKey,
+        occurredAt: now.toISOString(),
+        personKey: 'ada@example.com',
+      },
     });
   });
 
   it('takes the token from the X-Contact-Relay-Token header too', async () => {
     const { deps } = setup();
-    const answer = await ingestWebhook(jotformRequest(fixture('submission.multipart'), { query: {}, headers: { 'x-contact-relay-token': 't' } }), jotformSource, deps);
+    const answer = await ingestWebhook(
+      jotformRequest(fixture('submission.multipart'), { query: {}, headers: { 'x-contact-relay-token': 't' } }),
+      jotformSource,
+      deps,
+    );
     expect(answer).toMatchObject(ACCEPTED);
   });
 
   it('answers 200 duplicate for a submission accepted before', async () => {
-    const answer = await ingestWebhook(jotformRequest(fixture('submission.multipart')), jotformSource, setup('duplicate').deps);
-    expect(answer).toEqual({ statusCode: 200, body: { status: 'duplicate', eventKey: `jotform:${FORM_ID}:${SUBMISSION_ID}` } });
+    const answer = await ingestWebhook(
+      jotformRequest(fixture('submission.multipart')),
+      jotformSource,
+      setup('duplicate').deps,
+    );
+    expect(answer).toEqual({
+      statusCode: 200,
+      body: { status: 'duplicate', eventKey: `jotform:${FORM_ID}:${SUBMISSION_ID}` },
+    });
   });
 
   it.each([
@@ -261,38 +355,71 @@ describe('Function: ingestWebhook with the Jotform source', () => {
 
   it('answers 404 for an unknown route and never reads the secret', async () => {
     const { accept, sourceSecret, deps } = setup();
-    const answer = await ingestWebhook(jotformRequest(fixture('submission.multipart'), { routeName: 'nope' }), jotformSource, deps);
-    expect(answer).toEqual({ statusCode: 404, body: { error: { code: 'unknown_route', message: 'no route "nope" is configured for source "jotform"' } } });
+    const answer = await ingestWebhook(
+      jotformRequest(fixture('submission.multipart'), { routeName: 'nope' }),
+      jotformSource,
+      deps,
+    );
+    expect(answer).toEqual({
+      statusCode: 404,
+      body: { error: { code: 'unknown_route', message: 'no route "nope" is configured for source "jotform"' } },
+    });
     expect(accept).not.toHaveBeenCalled();
     expect(sourceSecret).not.toHaveBeenCalled();
   });
 
   it('reads a base64-encoded API Gateway body with the token in the query string', async () => {
     const { accept, deps } = setup();
-    const event = { ...httpApiEvent('jotform', 'default', fixture('submission.multipart').toString('utf8'), { 'Content-Type': MULTIPART }, true), queryStringParameters: { token: 't' } };
+    const event = {
+      ...httpApiEvent(
+        'jotform',
+        'default',
+        fixture('submission.multipart').toString('utf8'),
+        { 'Content-Type': MULTIPART },
+        true,
+      ),
+      queryStringParameters: { token: 't' },
+    };
     const answer = await ingestWebhook(fromHttpApiEvent(event, 'jotform'), jotformSource, deps);
     expect(answer).toMatchObject(ACCEPTED);
-    expect(accept).toHaveBeenCalledWith(expect.objectContaining({ emails: ['ada@example.com'] }), expect.anything(), `jotform:${FORM_ID}:${SUBMISSION_ID}`, undefined);
+    expect(accept).toHaveBeenCalledWith(
+      expect.objectContaining({ emails: ['ada@example.com'] }),
+      expect.anything(),
+      `jotform:${FORM_ID}:${SUBMISSION_ID}`,
+      undefined,
+    );
   });
 
   it('accepts a submission without a phone on its email', async () => {
     const { accept, deps } = setup();
     const { body, contentType } = await variant('no-phone.rawRequest.json');
     expect(await ingestWebhook(jotformRequest(body, { contentType }), jotformSource, deps)).toMatchObject(ACCEPTED);
-    expect(accept.mock.calls[0]?.[0]).toMatchObject({ firstName: 'Grace', lastName: 'Hopper', emails: ['grace@example.com'], phones: [] });
+    expect(accept.mock.calls[0]?.[0]).toMatchObject({
+      firstName: 'Grace',
+      lastName: 'Hopper',
+      emails: ['grace@example.com'],
+      phones: [],
+    });
   });
 
   it("makes a national number E.164 with the address control's country, and unescapes names", async () => {
     const { accept, deps } = setup();
     const { body, contentType } = await variant('national-uk.rawRequest.json');
     expect(await ingestWebhook(jotformRequest(body, { contentType }), jotformSource, deps)).toMatchObject(ACCEPTED);
-    expect(accept.mock.calls[0]?.[0]).toMatchObject({ firstName: 'Siobhán', lastName: "O'Brien", emails: ['siobhan@example.co.uk'], phones: [{ e164: '+442079460018' }] });
+    expect(accept.mock.calls[0]?.[0]).toMatchObject({
+      firstName: 'Siobhán',
+      lastName: "O'Brien",
+      emails: ['siobhan@example.co.uk'],
+      phones: [{ e164: '+442079460018' }],
+    });
   });
 
   it('lets the route name the full name field by its q<N>_ key', async () => {
     const { accept, deps } = setup();
     const { body, contentType } = await variant('national-uk.rawRequest.json');
-    expect(await ingestWebhook(jotformRequest(body, { contentType, routeName: 'uk' }), jotformSource, deps)).toMatchObject(ACCEPTED);
+    expect(
+      await ingestWebhook(jotformRequest(body, { contentType, routeName: 'uk' }), jotformSource, deps),
+    ).toMatchObject(ACCEPTED);
     expect(accept.mock.calls[0]?.[0]).toMatchObject({ firstName: 'Siobhán', lastName: "O'Brien" });
   });
 
@@ -300,14 +427,23 @@ describe('Function: ingestWebhook with the Jotform source', () => {
     const { accept, deps } = setup();
     const { body, contentType } = await variant('renamed.rawRequest.json');
     const answer = await ingestWebhook(jotformRequest(body, { contentType }), jotformSource, deps);
-    expect(answer).toEqual({ statusCode: 200, body: { status: 'skipped', reason: 'no usable email or phone: no email or phone field found', eventKey: `jotform:${FORM_ID}:5945194041717462999` } });
+    expect(answer).toEqual({
+      statusCode: 200,
+      body: {
+        status: 'skipped',
+        reason: 'no usable email or phone: no email or phone field found',
+        eventKey: `jotform:${FORM_ID}:5945194041717462999`,
+      },
+    });
     expect(accept).not.toHaveBeenCalled();
   });
 
   it('maps those fields once the route names them, by q<N>_ key or bare name', async () => {
     const { accept, deps } = setup();
     const { body, contentType } = await variant('renamed.rawRequest.json');
-    expect(await ingestWebhook(jotformRequest(body, { contentType, routeName: 'de' }), jotformSource, deps)).toMatchObject(ACCEPTED);
+    expect(
+      await ingestWebhook(jotformRequest(body, { contentType, routeName: 'de' }), jotformSource, deps),
+    ).toMatchObject(ACCEPTED);
     expect(accept.mock.calls[0]?.[0]).toMatchObject({
       firstName: 'Lin',
       lastName: 'Wu',

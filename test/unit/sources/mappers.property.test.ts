@@ -16,7 +16,12 @@ import { mapFormToContact, regionOf, type FormFields, type MappedContact } from 
 import { GoogleFormsResponseSchema, mapGoogleFormsResponse } from '../../../shared/sources/google-forms.js';
 import { jotformFields, mapJotformSubmission } from '../../../shared/sources/jotform.js';
 import { isEmail } from '../../../shared/sources/mapping.js';
-import { mapShopifyCustomer, mapShopifyOrder, ShopifyCustomerWebhookSchema, ShopifyOrderSchema } from '../../../shared/shopify/orders.js';
+import {
+  mapShopifyCustomer,
+  mapShopifyOrder,
+  ShopifyCustomerWebhookSchema,
+  ShopifyOrderSchema,
+} from '../../../shared/shopify/orders.js';
 import { tallyFields, TallyWebhookSchema } from '../../../shared/sources/tally.js';
 import { typeformFields, TypeformWebhookSchema } from '../../../shared/sources/typeform.js';
 import { webflowFields, WebflowFormSubmissionSchema } from '../../../shared/sources/webflow.js';
@@ -59,7 +64,12 @@ function regionsIn(values: ReadonlyArray<string | number>): Array<string | undef
 }
 
 /** The phone is what normalisePhone makes of one of the values the sender sent, read in one of the regions the payload names. */
-function madeFromInput(e164: string, values: ReadonlyArray<string | number>, regions: ReadonlyArray<string | undefined>, defaultRegion: string | undefined): boolean {
+function madeFromInput(
+  e164: string,
+  values: ReadonlyArray<string | number>,
+  regions: ReadonlyArray<string | undefined>,
+  defaultRegion: string | undefined,
+): boolean {
   return values.some((value) =>
     regions.some((country) => {
       const result = normalisePhone(typeof value === 'string' ? value.trim() : value, { country, defaultRegion });
@@ -83,7 +93,10 @@ function expectSoundContact({ contact, skipReason }: MappedContact, route: Resol
 
   for (const phone of contact.phones) {
     expect(phone.e164).toMatch(E164);
-    expect(madeFromInput(phone.e164, values, regions, route.defaultRegion), `phone ${phone.e164} is not the normalisation of any input`).toBe(true);
+    expect(
+      madeFromInput(phone.e164, values, regions, route.defaultRegion),
+      `phone ${phone.e164} is not the normalisation of any input`,
+    ).toBe(true);
     expect(phone.whatsapp === true).toBe(route.whatsappNumbers);
   }
   expect(new Set(contact.phones.map((phone) => phone.e164)).size).toBe(contact.phones.length);
@@ -94,7 +107,10 @@ function expectSoundContact({ contact, skipReason }: MappedContact, route: Resol
   for (const email of contact.emails) {
     expect(isEmail(email)).toBe(true);
     expect(email).toBe(email.toLowerCase());
-    expect(values.some((value) => typeof value === 'string' && value.trim().toLowerCase() === email), `email ${email} is not an input`).toBe(true);
+    expect(
+      values.some((value) => typeof value === 'string' && value.trim().toLowerCase() === email),
+      `email ${email} is not an input`,
+    ).toBe(true);
   }
   expect(skipReason === undefined).toBe(contact.emails.length > 0 || contact.phones.length > 0);
   if (skipReason !== undefined) expect(skipReason).toMatch(/^no usable email or phone: ./);
@@ -121,7 +137,11 @@ describe('Property: form-like mappers (plain form, Jotform, Google Forms)', () =
   it('mapJotformSubmission: any answers (compound name, phone and address controls included) give a sound contact', () => {
     fc.assert(
       fc.property(jotformRawRequest, routeOf('jotform'), (rawRequest, route) => {
-        const mapped = mapJotformSubmission({ formID: '241692120026345', submissionID: '5945194041717462825', rawRequest }, route, NOW);
+        const mapped = mapJotformSubmission(
+          { formID: '241692120026345', submissionID: '5945194041717462825', rawRequest },
+          route,
+          NOW,
+        );
         // Jotform's compound controls are read as the text they combine to: those texts are the inputs.
         const contact = expectSoundContact(mapped, route, jotformFields(rawRequest).fields);
         expect(contact.tags[0]).toBe('jotform');
@@ -132,7 +152,9 @@ describe('Property: form-like mappers (plain form, Jotform, Google Forms)', () =
   });
 
   it('mapGoogleFormsResponse: any answers and respondent email give a sound contact', () => {
-    const response = googleFormsPayload.map((payload) => GoogleFormsResponseSchema.safeParse(payload)).filter((parsed) => parsed.success);
+    const response = googleFormsPayload
+      .map((payload) => GoogleFormsResponseSchema.safeParse(payload))
+      .filter((parsed) => parsed.success);
     fc.assert(
       fc.property(response, routeOf('google-forms'), (parsed, route) => {
         const mapped = mapGoogleFormsResponse(parsed.data!, route, NOW);
@@ -144,7 +166,22 @@ describe('Property: form-like mappers (plain form, Jotform, Google Forms)', () =
   });
 });
 
-const TYPES: TypedFieldType[] = ['email', 'phone', 'name', 'first_name', 'last_name', 'country', 'text', 'number', 'choice', 'boolean', 'date', 'url', 'hidden', 'other'];
+const TYPES: TypedFieldType[] = [
+  'email',
+  'phone',
+  'name',
+  'first_name',
+  'last_name',
+  'country',
+  'text',
+  'number',
+  'choice',
+  'boolean',
+  'date',
+  'url',
+  'hidden',
+  'other',
+];
 const typedField: fc.Arbitrary<TypedField> = fc.record(
   {
     names: fc.array(fieldName, { minLength: 1, maxLength: 3 }),
@@ -154,28 +191,61 @@ const typedField: fc.Arbitrary<TypedField> = fc.record(
   { requiredKeys: ['names', 'value'] },
 );
 
-const sourceAndRoute = fc.constantFrom('typeform' as const, 'tally' as const, 'webflow' as const).chain((source) => fc.tuple(fc.constant(source), routeOf(source)));
+const sourceAndRoute = fc
+  .constantFrom('typeform' as const, 'tally' as const, 'webflow' as const)
+  .chain((source) => fc.tuple(fc.constant(source), routeOf(source)));
 
 describe('Property: typed-field mappers (Typeform, Tally, Webflow)', () => {
   it('mapTypedFields: any typed fields give a sound contact', () => {
     fc.assert(
-      fc.property(fc.array(typedField, { maxLength: 8 }), sourceAndRoute, fc.option(dateText, { nil: undefined }), (fields, [source, route], occurredAt) => {
-        const contact = expectSoundContact(mapTypedFields(fields, route, { source, eventKey: `${source}:f:e`, now: NOW, occurredAt }), route, fields.map((field) => field.value));
-        expect(contact.tags[0]).toBe(source);
-        expect(contact.origin.eventKey).toBe(`${source}:f:e`);
-      }),
+      fc.property(
+        fc.array(typedField, { maxLength: 8 }),
+        sourceAndRoute,
+        fc.option(dateText, { nil: undefined }),
+        (fields, [source, route], occurredAt) => {
+          const contact = expectSoundContact(
+            mapTypedFields(fields, route, { source, eventKey: `${source}:f:e`, now: NOW, occurredAt }),
+            route,
+            fields.map((field) => field.value),
+          );
+          expect(contact.tags[0]).toBe(source);
+          expect(contact.origin.eventKey).toBe(`${source}:f:e`);
+        },
+      ),
       { numRuns: RUNS },
     );
   });
 
   it.each([
-    ['typeform', typeformPayload.map((payload) => TypeformWebhookSchema.safeParse(payload)).filter((parsed) => parsed.success).map((parsed) => typeformFields(parsed.data!.form_response))],
-    ['tally', tallyPayload.map((payload) => TallyWebhookSchema.safeParse(payload)).filter((parsed) => parsed.success).map((parsed) => tallyFields(parsed.data!))],
-    ['webflow', webflowPayload.map((payload) => WebflowFormSubmissionSchema.safeParse(payload)).filter((parsed) => parsed.success).map((parsed) => webflowFields(parsed.data!))],
+    [
+      'typeform',
+      typeformPayload
+        .map((payload) => TypeformWebhookSchema.safeParse(payload))
+        .filter((parsed) => parsed.success)
+        .map((parsed) => typeformFields(parsed.data!.form_response)),
+    ],
+    [
+      'tally',
+      tallyPayload
+        .map((payload) => TallyWebhookSchema.safeParse(payload))
+        .filter((parsed) => parsed.success)
+        .map((parsed) => tallyFields(parsed.data!)),
+    ],
+    [
+      'webflow',
+      webflowPayload
+        .map((payload) => WebflowFormSubmissionSchema.safeParse(payload))
+        .filter((parsed) => parsed.success)
+        .map((parsed) => webflowFields(parsed.data!)),
+    ],
   ] as const)('%s payloads: their fields give a sound contact', (source, fieldsOfPayload) => {
     fc.assert(
       fc.property(fieldsOfPayload, routeOf(source), (fields, route) => {
-        expectSoundContact(mapTypedFields(fields, route, { source, eventKey: `${source}:f:e`, now: NOW }), route, fields.map((field) => field.value));
+        expectSoundContact(
+          mapTypedFields(fields, route, { source, eventKey: `${source}:f:e`, now: NOW }),
+          route,
+          fields.map((field) => field.value),
+        );
       }),
       { numRuns: RUNS },
     );
@@ -184,25 +254,47 @@ describe('Property: typed-field mappers (Typeform, Tally, Webflow)', () => {
 
 describe('Property: shop mappers (Shopify, WooCommerce)', () => {
   it('mapShopifyOrder / mapShopifyCustomer: any order or customer gives a sound contact', () => {
-    const orders = shopifyOrderPayload.map((payload) => ShopifyOrderSchema.safeParse(payload)).filter((parsed) => parsed.success);
-    const customers = shopifyCustomerPayload.map((payload) => ShopifyCustomerWebhookSchema.safeParse(payload)).filter((parsed) => parsed.success);
+    const orders = shopifyOrderPayload
+      .map((payload) => ShopifyOrderSchema.safeParse(payload))
+      .filter((parsed) => parsed.success);
+    const customers = shopifyCustomerPayload
+      .map((payload) => ShopifyCustomerWebhookSchema.safeParse(payload))
+      .filter((parsed) => parsed.success);
     fc.assert(
       fc.property(orders, customers, routeOf('shopify'), (order, customer, route) => {
-        const fromOrder = expectSoundContact(mapShopifyOrder(order.data!, route, 'jsmith.myshopify.com', NOW), route, order.data);
-        expect(fromOrder.origin.eventKey).toBe(`shopify:jsmith.myshopify.com:order:${order.data!.admin_graphql_api_id}`);
-        expectSoundContact(mapShopifyCustomer(customer.data!, route, 'jsmith.myshopify.com', 'shopify:k', NOW), route, customer.data);
+        const fromOrder = expectSoundContact(
+          mapShopifyOrder(order.data!, route, 'jsmith.myshopify.com', NOW),
+          route,
+          order.data,
+        );
+        expect(fromOrder.origin.eventKey).toBe(
+          `shopify:jsmith.myshopify.com:order:${order.data!.admin_graphql_api_id}`,
+        );
+        expectSoundContact(
+          mapShopifyCustomer(customer.data!, route, 'jsmith.myshopify.com', 'shopify:k', NOW),
+          route,
+          customer.data,
+        );
       }),
       { numRuns: RUNS },
     );
   });
 
   it('mapWooOrder / mapWooCustomer: any order or customer gives a sound contact', () => {
-    const orders = wooOrderPayload.map((payload) => WooOrderSchema.safeParse(payload)).filter((parsed) => parsed.success);
-    const customers = wooCustomerPayload.map((payload) => WooCustomerSchema.safeParse(payload)).filter((parsed) => parsed.success);
+    const orders = wooOrderPayload
+      .map((payload) => WooOrderSchema.safeParse(payload))
+      .filter((parsed) => parsed.success);
+    const customers = wooCustomerPayload
+      .map((payload) => WooCustomerSchema.safeParse(payload))
+      .filter((parsed) => parsed.success);
     fc.assert(
       fc.property(orders, customers, routeOf('woocommerce'), (order, customer, route) => {
         expectSoundContact(mapWooOrder(order.data!, route, 'example.com', 'woocommerce:k', NOW), route, order.data);
-        expectSoundContact(mapWooCustomer(customer.data!, route, 'example.com', 'woocommerce:k', NOW), route, customer.data);
+        expectSoundContact(
+          mapWooCustomer(customer.data!, route, 'example.com', 'woocommerce:k', NOW),
+          route,
+          customer.data,
+        );
       }),
       { numRuns: RUNS },
     );
@@ -210,20 +302,48 @@ describe('Property: shop mappers (Shopify, WooCommerce)', () => {
 });
 
 describe('Property: a lone phone is kept, either normalised or rejected with the text the sender typed', () => {
-  const settings = fc.record({ defaultRegion: fc.option(fc.constantFrom('US', 'GB', 'DE', 'IN', 'BR'), { nil: undefined }), whatsappNumbers: fc.boolean() });
+  const settings = fc.record({
+    defaultRegion: fc.option(fc.constantFrom('US', 'GB', 'DE', 'IN', 'BR'), { nil: undefined }),
+    whatsappNumbers: fc.boolean(),
+  });
 
   const mappers: Array<[string, (raw: string, route: ResolvedRoute) => MappedContact]> = [
     ['plain form', (raw, route) => mapFormToContact({ phone: raw }, route, 'k', NOW)],
-    ['typed fields', (raw, route) => mapTypedFields([{ names: ['q1', 'Phone'], type: 'phone', value: raw }], route, { source: 'tally', eventKey: 'k', now: NOW })],
-    ['Shopify order', (raw, route) => mapShopifyOrder(ShopifyOrderSchema.parse({ admin_graphql_api_id: 'gid://shopify/Order/1', phone: raw }), route, 'jsmith.myshopify.com', NOW)],
-    ['WooCommerce order', (raw, route) => mapWooOrder(WooOrderSchema.parse({ id: 1, billing: { phone: raw } }), route, 'example.com', 'k', NOW)],
+    [
+      'typed fields',
+      (raw, route) =>
+        mapTypedFields([{ names: ['q1', 'Phone'], type: 'phone', value: raw }], route, {
+          source: 'tally',
+          eventKey: 'k',
+          now: NOW,
+        }),
+    ],
+    [
+      'Shopify order',
+      (raw, route) =>
+        mapShopifyOrder(
+          ShopifyOrderSchema.parse({ admin_graphql_api_id: 'gid://shopify/Order/1', phone: raw }),
+          route,
+          'jsmith.myshopify.com',
+          NOW,
+        ),
+    ],
+    [
+      'WooCommerce order',
+      (raw, route) =>
+        mapWooOrder(WooOrderSchema.parse({ id: 1, billing: { phone: raw } }), route, 'example.com', 'k', NOW),
+    ],
   ];
 
   it.each(mappers)('%s', (_name, map) => {
     fc.assert(
       fc.property(phoneText, settings, (raw, { defaultRegion, whatsappNumbers }) => {
         fc.pre(raw.trim() !== '');
-        const route = testRoute({ source: 'form', whatsappNumbers, ...(defaultRegion !== undefined ? { defaultRegion } : {}) });
+        const route = testRoute({
+          source: 'form',
+          whatsappNumbers,
+          ...(defaultRegion !== undefined ? { defaultRegion } : {}),
+        });
         const { contact } = map(raw, route);
         const expected = normalisePhone(raw.trim(), { defaultRegion });
         if (expected.ok) {
@@ -241,8 +361,16 @@ describe('Property: a lone phone is kept, either normalised or rejected with the
   it('a phone sent as a JSON number (Webflow) is read as that number', () => {
     fc.assert(
       fc.property(phoneNumber, settings, (number, { defaultRegion, whatsappNumbers }) => {
-        const route = testRoute({ source: 'webflow', whatsappNumbers, ...(defaultRegion !== undefined ? { defaultRegion } : {}) });
-        const { contact } = mapTypedFields([{ names: ['Phone Number'], value: number }], route, { source: 'webflow', eventKey: 'k', now: NOW });
+        const route = testRoute({
+          source: 'webflow',
+          whatsappNumbers,
+          ...(defaultRegion !== undefined ? { defaultRegion } : {}),
+        });
+        const { contact } = mapTypedFields([{ names: ['Phone Number'], value: number }], route, {
+          source: 'webflow',
+          eventKey: 'k',
+          now: NOW,
+        });
         const expected = normalisePhone(number, { defaultRegion });
         if (!Number.isFinite(number)) {
           expect([contact.phones, contact.rejectedPhones]).toEqual([[], []]);

@@ -3,7 +3,13 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ContactSchema } from '../../../shared/contact.js';
 import type { Route } from '../../../shared/config/routes.js';
-import { HttpConnectionError, HttpTimeoutError, type HttpClient, type HttpRequest, type HttpResponse } from '../../../shared/http.js';
+import {
+  HttpConnectionError,
+  HttpTimeoutError,
+  type HttpClient,
+  type HttpRequest,
+  type HttpResponse,
+} from '../../../shared/http.js';
 import { LeadFetchTransientError, LeadUnavailableError, type MetaLeadReference } from '../../../shared/leads.js';
 import { SecretNotFoundError, type SecretStore } from '../../../shared/secrets.js';
 import { createMetaLeadFetcher, DEFAULT_GRAPH_API_VERSION, LEAD_FIELDS } from '../../../shared/sources/meta-graph.js';
@@ -63,16 +69,37 @@ function http(answer: (request: HttpRequest, index: number) => HttpResponse | Er
   return { client, requests };
 }
 
-const json = (status: number, body: unknown): HttpResponse => ({ status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const json = (status: number, body: unknown): HttpResponse => ({
+  status,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
 const graphError = (status: number, code: number, subcode?: number, extra: Record<string, unknown> = {}) =>
-  json(status, { error: { message: `Graph says ${code}`, type: 'OAuthException', code, ...(subcode !== undefined ? { error_subcode: subcode } : {}), fbtrace_id: 'AbC', ...extra } });
+  json(status, {
+    error: {
+      message: `Graph says ${code}`,
+      type: 'OAuthException',
+      code,
+      ...(subcode !== undefined ? { error_subcode: subcode } : {}),
+      fbtrace_id: 'AbC',
+      ...extra,
+    },
+  });
 
 const SECRET = { appSecret: APP_SECRET, verifyToken: 'v', pageAccessTokens: { [PAGE]: PAGE_TOKEN } };
 
-function fetcher(answer: Parameters<typeof http>[0], options: { secrets?: Record<string, unknown>; baseUrl?: string } = {}) {
+function fetcher(
+  answer: Parameters<typeof http>[0],
+  options: { secrets?: Record<string, unknown>; baseUrl?: string } = {},
+) {
   const secrets = secretStore(options.secrets ?? { [SECRET_NAME]: SECRET });
   const client = http(answer);
-  const fetch = createMetaLeadFetcher({ secrets: secrets.store, stage: STAGE, http: client.client, ...(options.baseUrl !== undefined ? { baseUrl: options.baseUrl } : {}) });
+  const fetch = createMetaLeadFetcher({
+    secrets: secrets.store,
+    stage: STAGE,
+    http: client.client,
+    ...(options.baseUrl !== undefined ? { baseUrl: options.baseUrl } : {}),
+  });
   return { fetch, requests: client.requests, secrets };
 }
 
@@ -94,7 +121,9 @@ describe('Function: createMetaLeadFetcher (the request)', () => {
     const [request] = requests as [HttpRequest];
     expect(request.method).toBe('GET');
     const url = new URL(request.url);
-    expect(`${url.origin}${url.pathname}`).toBe(`https://graph.facebook.com/${DEFAULT_GRAPH_API_VERSION}/1500000000000301`);
+    expect(`${url.origin}${url.pathname}`).toBe(
+      `https://graph.facebook.com/${DEFAULT_GRAPH_API_VERSION}/1500000000000301`,
+    );
     expect(Object.fromEntries(url.searchParams)).toEqual({
       fields: 'field_data,created_time,ad_id,form_id,campaign_name',
       access_token: PAGE_TOKEN,
@@ -140,7 +169,13 @@ describe('Function: createMetaLeadFetcher (mapping field_data)', () => {
         'which_course_interests_you?': 'compilers',
         preferred_days: 'monday, thursday',
       },
-      origin: { source: 'meta-leads', route: 'default', eventKey: EVENT_KEY, occurredAt: '2026-11-21T09:59:40.000Z', personKey: 'grace.hopper@example.com' },
+      origin: {
+        source: 'meta-leads',
+        route: 'default',
+        eventKey: EVENT_KEY,
+        occurredAt: '2026-11-21T09:59:40.000Z',
+        personKey: 'grace.hopper@example.com',
+      },
     });
     // Attribute order is kept by providers that cap attributes: where the lead came from first.
     expect(Object.keys(mapped.contact.attributes).slice(0, 2)).toEqual(['meta_leadgen_id', 'meta_page_id']);
@@ -158,13 +193,28 @@ describe('Function: createMetaLeadFetcher (mapping field_data)', () => {
       ],
     };
     const { fetch } = fetcher(() => json(200, lead));
-    const mapped = await fetch(reference, route({ fields: { phone: ['your_whatsapp'] }, defaultRegion: 'GB', whatsappNumbers: true }), EVENT_KEY);
-    expect(mapped.contact).toMatchObject({ firstName: 'Ada', lastName: 'Lovelace', emails: [], phones: [{ e164: '+442079460958', whatsapp: true }] });
+    const mapped = await fetch(
+      reference,
+      route({ fields: { phone: ['your_whatsapp'] }, defaultRegion: 'GB', whatsappNumbers: true }),
+      EVENT_KEY,
+    );
+    expect(mapped.contact).toMatchObject({
+      firstName: 'Ada',
+      lastName: 'Lovelace',
+      emails: [],
+      phones: [{ e164: '+442079460958', whatsapp: true }],
+    });
     expect(mapped.skipReason).toBeUndefined();
   });
 
   it('gives a skip reason naming the problem, never the value, for a lead with no usable email or phone', async () => {
-    const lead = { id: '1', field_data: [{ name: 'full_name', values: ['Ada Lovelace'] }, { name: 'email', values: ['not-an-address'] }] };
+    const lead = {
+      id: '1',
+      field_data: [
+        { name: 'full_name', values: ['Ada Lovelace'] },
+        { name: 'email', values: ['not-an-address'] },
+      ],
+    };
     const { fetch } = fetcher(() => json(200, lead));
     const mapped = await fetch(reference, route(), EVENT_KEY);
     expect(mapped.skipReason).toBe('no usable email or phone: email is not a valid address');
@@ -184,22 +234,27 @@ describe('Function: createMetaLeadFetcher (Graph errors)', () => {
     ['190 with subcode 460 (password changed)', graphError(400, 190, 460), 'password'],
     ['190 with subcode 467 (invalid)', graphError(400, 190, 467), 'the token is invalid'],
     ['190 without a subcode', graphError(400, 190), 'the token was refused'],
-  ])('fails the lead for good on %s, naming the secret, the page and the fix, never the token', async (_case, answer, why) => {
-    const error = await failure(answer);
-    expect(error).toBeInstanceOf(LeadUnavailableError);
-    const { code, message, httpStatus } = error as LeadUnavailableError;
-    expect(code).toBe('meta_token_invalid');
-    expect(httpStatus).toBe(400);
-    expect(message).toContain(why);
-    expect(message).toContain(`secret "${SECRET_NAME}"`);
-    expect(message).toContain(`"pageAccessTokens"."${PAGE}"`);
-    expect(message).toContain('long-lived page access token');
-    expect(message).not.toContain(PAGE_TOKEN);
-  });
+  ])(
+    'fails the lead for good on %s, naming the secret, the page and the fix, never the token',
+    async (_case, answer, why) => {
+      const error = await failure(answer);
+      expect(error).toBeInstanceOf(LeadUnavailableError);
+      const { code, message, httpStatus } = error as LeadUnavailableError;
+      expect(code).toBe('meta_token_invalid');
+      expect(httpStatus).toBe(400);
+      expect(message).toContain(why);
+      expect(message).toContain(`secret "${SECRET_NAME}"`);
+      expect(message).toContain(`"pageAccessTokens"."${PAGE}"`);
+      expect(message).toContain('long-lived page access token');
+      expect(message).not.toContain(PAGE_TOKEN);
+    },
+  );
 
   it('reads a refused token afresh once: a token replaced since it was cached is used at once', async () => {
     const { fetch, requests, secrets } = fetcher((request) =>
-      new URL(request.url).searchParams.get('access_token') === PAGE_TOKEN ? graphError(400, 190, 463) : json(200, JSON.parse(graphLead)),
+      new URL(request.url).searchParams.get('access_token') === PAGE_TOKEN
+        ? graphError(400, 190, 463)
+        : json(200, JSON.parse(graphLead)),
     );
     // Cached with the old token, then replaced in Secrets Manager.
     await expect(fetch(reference, route(), EVENT_KEY)).rejects.toBeInstanceOf(LeadUnavailableError);
@@ -208,7 +263,11 @@ describe('Function: createMetaLeadFetcher (Graph errors)', () => {
     expect(mapped.contact.emails).toEqual(['grace.hopper@example.com']);
     expect(secrets.forgotten).toEqual([SECRET_NAME, SECRET_NAME]);
     // The first read is not repeated with the same token; the second is repeated with the new one.
-    expect(requests.map((request) => new URL(request.url).searchParams.get('access_token'))).toEqual([PAGE_TOKEN, PAGE_TOKEN, 'EAAG-page-token-2']);
+    expect(requests.map((request) => new URL(request.url).searchParams.get('access_token'))).toEqual([
+      PAGE_TOKEN,
+      PAGE_TOKEN,
+      'EAAG-page-token-2',
+    ]);
   });
 
   it.each([
@@ -224,7 +283,14 @@ describe('Function: createMetaLeadFetcher (Graph errors)', () => {
     ['HTTP 429 without a body', { status: 429, headers: {}, body: '' }],
     ['HTTP 200 that is not JSON', { status: 200, headers: {}, body: '<html>maintenance</html>' }],
     ['a timeout', new HttpTimeoutError('response', 10_000, 'GET https://graph.facebook.com/v26.0/1500000000000301')],
-    ['a refused connection', new HttpConnectionError('ECONNREFUSED', 'GET https://graph.facebook.com/v26.0/1500000000000301', new Error('refused'))],
+    [
+      'a refused connection',
+      new HttpConnectionError(
+        'ECONNREFUSED',
+        'GET https://graph.facebook.com/v26.0/1500000000000301',
+        new Error('refused'),
+      ),
+    ],
   ])('leaves the lead to be retried on %s', async (_case, answer) => {
     const error = await failure(answer);
     expect(error).toBeInstanceOf(LeadFetchTransientError);
@@ -236,7 +302,12 @@ describe('Function: createMetaLeadFetcher (Graph errors)', () => {
     ['200 (API permission)', graphError(403, 200), 'meta_permission_missing', 'pages_manage_metadata'],
     ['294 (a permission of the 200-299 range)', graphError(403, 294), 'meta_permission_missing', 'ads_management'],
     ['3 (API method: a capability the app lacks)', graphError(400, 3), 'meta_permission_missing', 'leads_retrieval'],
-    ['100 with subcode 33 (no such object, or not visible)', graphError(400, 100, 33), 'meta_lead_not_found', 'leads_retrieval'],
+    [
+      '100 with subcode 33 (no such object, or not visible)',
+      graphError(400, 100, 33),
+      'meta_lead_not_found',
+      'leads_retrieval',
+    ],
     ['100 without subcode (an invalid parameter)', graphError(400, 100), 'meta_graph_error', 'Graph error 100'],
     ['HTTP 404 without a Graph error', { status: 404, headers: {}, body: 'Not found' }, 'meta_graph_error', 'HTTP 404'],
   ])('fails the lead for good on %s', async (_case, answer, code, named) => {
@@ -246,7 +317,9 @@ describe('Function: createMetaLeadFetcher (Graph errors)', () => {
   });
 
   it('leaves a lead of a Page with no token transient, naming the secret and the page, without calling Graph', async () => {
-    const { fetch, requests } = fetcher(() => json(200, JSON.parse(graphLead)), { secrets: { [SECRET_NAME]: { appSecret: APP_SECRET } } });
+    const { fetch, requests } = fetcher(() => json(200, JSON.parse(graphLead)), {
+      secrets: { [SECRET_NAME]: { appSecret: APP_SECRET } },
+    });
     const error = await fetch(reference, route(), EVENT_KEY).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(LeadFetchTransientError);
     expect((error as Error).message).toMatch(/^meta_page_token_missing: /);

@@ -64,13 +64,23 @@ const otherChange = fc.record({
   field: fc.constantFrom('feed', 'mention', 'ratings', 'leadgen_update'),
   value: fc.dictionary(fc.constantFrom('verb', 'item', 'post_id'), fc.string({ maxLength: 8 })),
 });
-const change = fc.oneof({ weight: 3, arbitrary: leadValue.map((value) => ({ field: 'leadgen', value })) }, { weight: 1, arbitrary: otherChange });
+const change = fc.oneof(
+  { weight: 3, arbitrary: leadValue.map((value) => ({ field: 'leadgen', value })) },
+  { weight: 1, arbitrary: otherChange },
+);
 const notification = fc.record({
   object: fc.constant('page'),
-  entry: fc.array(fc.record({ id: graphId, time: fc.integer({ min: 1_400_000_000, max: 2_000_000_000 }), changes: fc.array(change, { maxLength: 5 }) }), {
-    minLength: 1,
-    maxLength: 4,
-  }),
+  entry: fc.array(
+    fc.record({
+      id: graphId,
+      time: fc.integer({ min: 1_400_000_000, max: 2_000_000_000 }),
+      changes: fc.array(change, { maxLength: 5 }),
+    }),
+    {
+      minLength: 1,
+      maxLength: 4,
+    },
+  ),
 });
 type Notification = typeof notification extends fc.Arbitrary<infer T> ? T : never;
 
@@ -99,7 +109,9 @@ function expectedLeads(body: Notification) {
             ...(value.form_id !== undefined ? { formId: value.form_id } : {}),
             ...(value.ad_id !== undefined ? { adId: value.ad_id } : {}),
             ...(value.adgroup_id !== undefined ? { adgroupId: value.adgroup_id } : {}),
-            ...(value.created_time !== undefined ? { createdAt: new Date(value.created_time * 1000).toISOString() } : {}),
+            ...(value.created_time !== undefined
+              ? { createdAt: new Date(value.created_time * 1000).toISOString() }
+              : {}),
           },
         },
       ];
@@ -115,7 +127,11 @@ describe('Property: metaLeadsSource refuses what was changed after signing', () 
         const tampered = mutate(genuine, change);
         fc.pre(tampered.length <= MAX_BODY_BYTES);
         const d = deps();
-        const answer = await ingestWebhook(request(tampered, `sha256=${digest(genuine).toString('hex')}`), metaLeadsSource, d);
+        const answer = await ingestWebhook(
+          request(tampered, `sha256=${digest(genuine).toString('hex')}`),
+          metaLeadsSource,
+          d,
+        );
         expect(answer.statusCode).toBe(401);
         expect(d.acceptLead).not.toHaveBeenCalled();
       }),
@@ -124,16 +140,26 @@ describe('Property: metaLeadsSource refuses what was changed after signing', () 
 
   it('refuses any other digest of a genuine body with 401', async () => {
     await fc.assert(
-      fc.asyncProperty(notification, fc.nat(31), fc.integer({ min: 1, max: 255 }), fc.boolean(), async (body, at, mask, upper) => {
-        const genuine = Buffer.from(text(body, false));
-        const wrong = Buffer.from(digest(genuine));
-        wrong[at] = (wrong[at] as number) ^ mask;
-        const hex = wrong.toString('hex');
-        const d = deps();
-        const answer = await ingestWebhook(request(genuine, `sha256=${upper ? hex.toUpperCase() : hex}`), metaLeadsSource, d);
-        expect(answer.statusCode).toBe(401);
-        expect(d.acceptLead).not.toHaveBeenCalled();
-      }),
+      fc.asyncProperty(
+        notification,
+        fc.nat(31),
+        fc.integer({ min: 1, max: 255 }),
+        fc.boolean(),
+        async (body, at, mask, upper) => {
+          const genuine = Buffer.from(text(body, false));
+          const wrong = Buffer.from(digest(genuine));
+          wrong[at] = (wrong[at] as number) ^ mask;
+          const hex = wrong.toString('hex');
+          const d = deps();
+          const answer = await ingestWebhook(
+            request(genuine, `sha256=${upper ? hex.toUpperCase() : hex}`),
+            metaLeadsSource,
+            d,
+          );
+          expect(answer.statusCode).toBe(401);
+          expect(d.acceptLead).not.toHaveBeenCalled();
+        },
+      ),
     );
   });
 });
@@ -149,9 +175,15 @@ describe('Property: metaLeadsSource reads every lead of a valid notification', (
         const accepted = d.acceptLead.mock.calls.map(([lead, , eventKey]) => ({ eventKey, lead }));
         expect(accepted).toEqual(expected);
         if (expected.length === 0) {
-          expect(answer).toEqual({ statusCode: 200, body: { status: 'ignored', reason: 'the Meta webhook has no leadgen change' } });
+          expect(answer).toEqual({
+            statusCode: 200,
+            body: { status: 'ignored', reason: 'the Meta webhook has no leadgen change' },
+          });
         } else {
-          expect(answer).toEqual({ statusCode: 200, body: { status: 'accepted', events: expected.map(({ eventKey }) => ({ eventKey, status: 'accepted' })) } });
+          expect(answer).toEqual({
+            statusCode: 200,
+            body: { status: 'accepted', events: expected.map(({ eventKey }) => ({ eventKey, status: 'accepted' })) },
+          });
         }
       }),
     );

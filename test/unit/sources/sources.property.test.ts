@@ -33,10 +33,16 @@ function anyEvent(sourceCase: SourceCase) {
     contentType: fc.option(contentType, { nil: undefined }),
     /** none: no credentials; random: random values in the source's auth headers; valid: what the sender would send. */
     credentials: fc.constantFrom('none', 'random', 'valid'),
-    randomCredentials: fc.array(fc.tuple(fc.constantFrom(...sourceCase.authHeaders), headerValue), { minLength: 1, maxLength: 2 }),
+    randomCredentials: fc.array(fc.tuple(fc.constantFrom(...sourceCase.authHeaders), headerValue), {
+      minLength: 1,
+      maxLength: 2,
+    }),
     skewMs: fc.integer({ min: -4 * 60_000, max: 4 * 60_000 }),
     tokenIn: fc.constantFrom('header' as const, 'query' as const),
-    delivery: fc.option(sourceCase.genuine.map((genuine) => genuine.headers), { nil: undefined }),
+    delivery: fc.option(
+      sourceCase.genuine.map((genuine) => genuine.headers),
+      { nil: undefined },
+    ),
     extra: fc.array(fc.tuple(headerName, headerValue), { maxLength: 4 }),
     query: fc.dictionary(fc.constantFrom('token', 'route', 'x'), headerValue, { maxKeys: 2 }),
     base64: fc.boolean(),
@@ -50,10 +56,14 @@ describe.each(SOURCE_CASES)('Property: any request to $name', (sourceCase) => {
       fc.asyncProperty(anyEvent(sourceCase), async (parts) => {
         // Without base64, API Gateway hands over text: the bytes are what that text encodes to.
         const bytes = parts.base64 ? parts.body : Buffer.from(parts.body.toString('utf8'), 'utf8');
-        const knownRoute = findRoute(sourceCase.routes, sourceCase.name, parts.routeName) ?? routeOfCase(sourceCase, 'default');
+        const knownRoute =
+          findRoute(sourceCase.routes, sourceCase.name, parts.routeName) ?? routeOfCase(sourceCase, 'default');
         const credentials =
           parts.credentials === 'valid'
-            ? credentialsFor(sourceCase.name, knownRoute, bytes, { at: NOW.getTime() + parts.skewMs, tokenIn: parts.tokenIn })
+            ? credentialsFor(sourceCase.name, knownRoute, bytes, {
+                at: NOW.getTime() + parts.skewMs,
+                tokenIn: parts.tokenIn,
+              })
             : { headers: parts.credentials === 'random' ? Object.fromEntries(parts.randomCredentials) : {}, query: {} };
         const entries: Array<[string, string]> = [
           ...Object.entries(parts.delivery ?? {}),
@@ -61,7 +71,9 @@ describe.each(SOURCE_CASES)('Property: any request to $name', (sourceCase) => {
           ...Object.entries(credentials.headers),
           ...parts.extra,
         ];
-        const headers = Object.fromEntries(entries.map(([name, value]) => [parts.upperCase ? name.toUpperCase() : name, value]));
+        const headers = Object.fromEntries(
+          entries.map(([name, value]) => [parts.upperCase ? name.toUpperCase() : name, value]),
+        );
         const event = {
           ...httpApiEvent(sourceCase.name, parts.routeName, '', {}),
           headers,
@@ -80,19 +92,30 @@ describe.each(SOURCE_CASES)('Property: any request to $name', (sourceCase) => {
 
         const route = findRoute(sourceCase.routes, sourceCase.name, request.routeName);
         if (route === undefined) {
-          expect(answer).toMatchObject({ statusCode: sourceCase.source.unknownRouteStatus, body: { error: { code: 'unknown_route' } } });
+          expect(answer).toMatchObject({
+            statusCode: sourceCase.source.unknownRouteStatus,
+            body: { error: { code: 'unknown_route' } },
+          });
           expect(deps.accept).not.toHaveBeenCalled();
           return;
         }
         expectDocumentedAnswer(answer, [200, 400, 401, 413, 415]);
         if (isAccepted(answer)) {
-          expect(isAuthenticated(sourceCase.name, route, request), 'accept was called for a request the route secret does not authenticate').toBe(true);
+          expect(
+            isAuthenticated(sourceCase.name, route, request),
+            'accept was called for a request the route secret does not authenticate',
+          ).toBe(true);
           expectAcceptedContact(deps.accept, answer, sourceCase.name, route.name);
         } else {
           expect(deps.accept).not.toHaveBeenCalled();
         }
         // A route that checks requests refuses one it cannot authenticate, before anything else but the size and, for WooCommerce, its ping.
-        if (routeAuth(route) !== 'none' && !isAuthenticated(sourceCase.name, route, request) && answer.statusCode !== 413 && answer.statusCode !== 200) {
+        if (
+          routeAuth(route) !== 'none' &&
+          !isAuthenticated(sourceCase.name, route, request) &&
+          answer.statusCode !== 413 &&
+          answer.statusCode !== 200
+        ) {
           expect(answer.statusCode).toBe(401);
         }
       }),
@@ -110,7 +133,12 @@ describe.each(SOURCE_CASES)('Property: any request to $name', (sourceCase) => {
         fc.constantFrom('header' as const, 'query' as const),
         async (routeName, body, type, delivery, tokenIn) => {
           const genuine: Genuine = { headers: delivery, contentType: type, body };
-          const request = requestFor(sourceCase, routeName, genuine, credentialsFor(sourceCase.name, routeOfCase(sourceCase, routeName), body, { tokenIn }));
+          const request = requestFor(
+            sourceCase,
+            routeName,
+            genuine,
+            credentialsFor(sourceCase.name, routeOfCase(sourceCase, routeName), body, { tokenIn }),
+          );
           const deps = ingestDeps(sourceCase);
           const answer = await ingestWebhook(request, sourceCase.source, deps);
           expectDocumentedAnswer(answer, [200, 400, 413, 415]);
@@ -125,7 +153,18 @@ describe.each(SOURCE_CASES)('Property: any request to $name', (sourceCase) => {
 
 /** Arbitrary values (dates, maps, boxed values, sparse arrays, ...) as JSON.stringify writes them. */
 const anythingAsJson = fc
-  .anything({ withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true, withSparseArray: true, withNullPrototype: true, withObjectString: true, withBoxedValues: true, maxDepth: 3 })
+  .anything({
+    withBigInt: true,
+    withDate: true,
+    withMap: true,
+    withSet: true,
+    withTypedArray: true,
+    withSparseArray: true,
+    withNullPrototype: true,
+    withObjectString: true,
+    withBoxedValues: true,
+    maxDepth: 3,
+  })
   .map((value) => {
     try {
       return JSON.stringify(value) ?? 'null';
@@ -135,7 +174,7 @@ const anythingAsJson = fc
   });
 
 describe.each(SOURCE_CASES)('Property: JSON under a valid signature to $name', (sourceCase) => {
-  it("never throws and answers 400/415, 200 ignored/skipped, or accepts (200) a contact that validates, with E.164 phones, keyed by its event", async () => {
+  it('never throws and answers 400/415, 200 ignored/skipped, or accepts (200) a contact that validates, with E.164 phones, keyed by its event', async () => {
     const numRuns = 300;
     let accepted = 0;
     await fc.assert(
@@ -144,11 +183,21 @@ describe.each(SOURCE_CASES)('Property: JSON under a valid signature to $name', (
         fc.oneof(
           { weight: 3, arbitrary: sourceCase.genuine },
           { weight: 1, arbitrary: sourceCase.arbitraryJson },
-          { weight: 1, arbitrary: fc.tuple(sourceCase.arbitraryJson, anythingAsJson).map(([genuine, text]): Genuine => ({ ...genuine, body: Buffer.from(text, 'utf8') })) },
+          {
+            weight: 1,
+            arbitrary: fc
+              .tuple(sourceCase.arbitraryJson, anythingAsJson)
+              .map(([genuine, text]): Genuine => ({ ...genuine, body: Buffer.from(text, 'utf8') })),
+          },
         ),
         fc.constantFrom('header' as const, 'query' as const),
         async (routeName, genuine, tokenIn) => {
-          const request = requestFor(sourceCase, routeName, genuine, credentialsFor(sourceCase.name, routeOfCase(sourceCase, routeName), genuine.body, { tokenIn }));
+          const request = requestFor(
+            sourceCase,
+            routeName,
+            genuine,
+            credentialsFor(sourceCase.name, routeOfCase(sourceCase, routeName), genuine.body, { tokenIn }),
+          );
           const deps = ingestDeps(sourceCase);
           const answer = await ingestWebhook(request, sourceCase.source, deps);
           expectDocumentedAnswer(answer, [200, 400, 415]);

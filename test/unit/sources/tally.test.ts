@@ -19,7 +19,13 @@ const fixture = (name: string) => readFileSync(new URL(`../../fixtures/tally/${n
 const sign = (body: string, secret = SECRET) => createHmac('sha256', secret).update(body).digest('base64');
 
 function request(body: string, headers: Record<string, string> = {}, routeName = 'default'): WebhookRequest {
-  return { source: 'tally', routeName, headers: { 'content-type': 'application/json', ...headers }, query: {}, rawBody: Buffer.from(body) };
+  return {
+    source: 'tally',
+    routeName,
+    headers: { 'content-type': 'application/json', ...headers },
+    query: {},
+    rawBody: Buffer.from(body),
+  };
 }
 const signed = (body: string, routeName = 'default') => request(body, { 'tally-signature': sign(body) }, routeName);
 
@@ -33,7 +39,14 @@ const routes = parseRoutesConfig({
       open: { deliverTo: ['twochat'], auth: 'none' },
       anfrage: {
         deliverTo: ['twochat'],
-        fields: { fullName: ['Wie heißt du?'], phone: ['handynummer'], email: ['question_Tg5yHn'], country: ['Land'], tags: ['Interessen'], attributes: ['kampagne'] },
+        fields: {
+          fullName: ['Wie heißt du?'],
+          phone: ['handynummer'],
+          email: ['question_Tg5yHn'],
+          country: ['Land'],
+          tags: ['Interessen'],
+          attributes: ['kampagne'],
+        },
       },
     },
   },
@@ -63,10 +76,16 @@ describe('Function: tallyFields', () => {
   it('names fields by key and label, turns option ids into their texts and files into URLs', () => {
     const fields = tallyFields(TallyWebhookSchema.parse(JSON.parse(fixture('example'))));
     const byLabel = (label: string) => fields.find((field) => field.names[1] === label);
-    expect(byLabel('Multiple choice')).toEqual({ names: ['question_3qL4Gm', 'Multiple choice'], type: 'choice', value: ['In progress'] });
+    expect(byLabel('Multiple choice')).toEqual({
+      names: ['question_3qL4Gm', 'Multiple choice'],
+      type: 'choice',
+      value: ['In progress'],
+    });
     expect(byLabel('Multi-select')?.value).toEqual(['Surf', 'Golf']);
     expect(byLabel('Checkboxes (Swimming)')).toMatchObject({ type: 'boolean', value: true });
-    expect(byLabel('File upload')?.value).toEqual(['https://storage.googleapis.com/tally-response-assets-dev/vBXMXN/34fd1ee5-4ead-4929-9a4a-918ac9f0b416/Tally_Icon.png']);
+    expect(byLabel('File upload')?.value).toEqual([
+      'https://storage.googleapis.com/tally-response-assets-dev/vBXMXN/34fd1ee5-4ead-4929-9a4a-918ac9f0b416/Tally_Icon.png',
+    ]);
     expect(byLabel('utm_campaign')).toMatchObject({ type: 'hidden', value: 'newsletter' });
     expect(byLabel('Matrix')?.value).toBeNull();
   });
@@ -82,18 +101,35 @@ describe('Source: tally, published and variant payloads', () => {
       rejectedPhones: [],
       tags: ['tally'],
       attributes: { utm_campaign: 'newsletter', Checkboxes: 'Swimming, Skiing', 'Multiple choice': 'In progress' },
-      origin: { source: 'tally', route: 'default', eventKey, occurredAt: '2023-06-28T15:00:21.000Z', personKey: 'alice@example.com' },
+      origin: {
+        source: 'tally',
+        route: 'default',
+        eventKey,
+        occurredAt: '2023-06-28T15:00:21.000Z',
+        personKey: 'alice@example.com',
+      },
     });
   });
 
   it('maps a form without a phone, tagging with the ticked options of a tags field', async () => {
     const { contact } = await acceptedContact(signed(fixture('without-phone'), 'newsletter'));
-    expect(contact).toMatchObject({ firstName: 'Alice', lastName: 'Smith', emails: ['alice@example.com'], phones: [], tags: ['tally', 'newsletter', 'Product news'] });
+    expect(contact).toMatchObject({
+      firstName: 'Alice',
+      lastName: 'Smith',
+      emails: ['alice@example.com'],
+      phones: [],
+      tags: ['tally', 'newsletter', 'Product news'],
+    });
   });
 
   it('reads a national number with the region of a hidden country field', async () => {
     const { contact } = await acceptedContact(signed(fixture('national-phone')));
-    expect(contact).toMatchObject({ firstName: 'Jan', lastName: 'Peeters', emails: [], phones: [{ e164: '+32471123456' }] });
+    expect(contact).toMatchObject({
+      firstName: 'Jan',
+      lastName: 'Peeters',
+      emails: [],
+      phones: [{ e164: '+32471123456' }],
+    });
   });
 
   it('maps labels no heuristic recognises through the route config (by label or key), and skips them without it', async () => {
@@ -110,7 +146,10 @@ describe('Source: tally, published and variant payloads', () => {
 
     const d = deps();
     const answer = await ingestWebhook(signed(body), tallySource, d);
-    expect(answer).toMatchObject({ statusCode: 200, body: { status: 'skipped', reason: 'no usable email or phone: no email or phone field found' } });
+    expect(answer).toMatchObject({
+      statusCode: 200,
+      body: { status: 'skipped', reason: 'no usable email or phone: no email or phone field found' },
+    });
     expect(d.accept).not.toHaveBeenCalled();
   });
 
@@ -126,8 +165,16 @@ describe('Source: tally, published and variant payloads', () => {
 
   it('reads the exact bytes of a base64-encoded API Gateway body', async () => {
     const body = fixture('example');
-    const event = httpApiEvent('tally', 'default', body, { 'content-type': 'application/json', 'tally-signature': sign(body) }, true);
-    expect((await acceptedContact(fromHttpApiEvent(event, 'tally'))).eventKey).toBe('tally:VwbNEw:a4cb511e-d513-4fa5-baee-b815d718dfd1');
+    const event = httpApiEvent(
+      'tally',
+      'default',
+      body,
+      { 'content-type': 'application/json', 'tally-signature': sign(body) },
+      true,
+    );
+    expect((await acceptedContact(fromHttpApiEvent(event, 'tally'))).eventKey).toBe(
+      'tally:VwbNEw:a4cb511e-d513-4fa5-baee-b815d718dfd1',
+    );
   });
 });
 
@@ -136,12 +183,23 @@ describe('Source: tally, refusals', () => {
 
   it.each([
     ['unsigned', request(body), 'missing_signature'],
-    ['signed with another secret', request(body, { 'tally-signature': sign(body, 'other-secret') }), 'invalid_signature'],
-    ['signed over other bytes', request(body.replace('+32491223344', '+32491223345'), { 'tally-signature': sign(body) }), 'invalid_signature'],
+    [
+      'signed with another secret',
+      request(body, { 'tally-signature': sign(body, 'other-secret') }),
+      'invalid_signature',
+    ],
+    [
+      'signed over other bytes',
+      request(body.replace('+32491223344', '+32491223345'), { 'tally-signature': sign(body) }),
+      'invalid_signature',
+    ],
   ])('answers 401 when %s on a signed route, and accepts nothing', async (_case, req, code) => {
     const d = deps();
     const answer = await ingestWebhook(req, tallySource, d);
-    expect(answer).toEqual({ statusCode: 401, body: { error: { code, message: expect.stringContaining('Tally-Signature') as string } } });
+    expect(answer).toEqual({
+      statusCode: 401,
+      body: { error: { code, message: expect.stringContaining('Tally-Signature') as string } },
+    });
     expect(d.accept).not.toHaveBeenCalled();
   });
 
@@ -151,7 +209,10 @@ describe('Source: tally, refusals', () => {
   });
 
   it('answers 400 malformed_body for validly signed bytes that are not JSON or not a Tally response', async () => {
-    for (const bad of ['{"eventId": ', JSON.stringify({ eventId: 'e', eventType: 'FORM_RESPONSE', data: { formId: 'f' } })]) {
+    for (const bad of [
+      '{"eventId": ',
+      JSON.stringify({ eventId: 'e', eventType: 'FORM_RESPONSE', data: { formId: 'f' } }),
+    ]) {
       const d = deps();
       const answer = await ingestWebhook(signed(bad), tallySource, d);
       expect(answer).toMatchObject({ statusCode: 400, body: { error: { code: 'malformed_body' } } });
@@ -160,13 +221,20 @@ describe('Source: tally, refusals', () => {
   });
 
   it('answers 415 for a signed body that is not JSON', async () => {
-    const answer = await ingestWebhook(request('a=1', { 'content-type': 'application/x-www-form-urlencoded', 'tally-signature': sign('a=1') }), tallySource, deps());
+    const answer = await ingestWebhook(
+      request('a=1', { 'content-type': 'application/x-www-form-urlencoded', 'tally-signature': sign('a=1') }),
+      tallySource,
+      deps(),
+    );
     expect(answer.statusCode).toBe(415);
   });
 
   it('ignores other event types', async () => {
     const other = JSON.stringify({ ...JSON.parse(body), eventType: 'FORM_DELETED' });
     const answer = await ingestWebhook(signed(other), tallySource, deps());
-    expect(answer).toEqual({ statusCode: 200, body: { status: 'ignored', reason: 'Tally event type "FORM_DELETED" carries no form response' } });
+    expect(answer).toEqual({
+      statusCode: 200,
+      body: { status: 'ignored', reason: 'Tally event type "FORM_DELETED" carries no form response' },
+    });
   });
 });

@@ -40,10 +40,19 @@ const bodies = (sourceCase: SourceCase): fc.Arbitrary<Genuine> =>
   fc.oneof(
     { weight: 2, arbitrary: fc.constantFrom(...sourceCase.fixtures) },
     { weight: 2, arbitrary: sourceCase.genuine },
-    { weight: 1, arbitrary: fc.tuple(sourceCase.genuine, fc.uint8Array({ maxLength: 200 })).map(([genuine, bytes]): Genuine => ({ ...genuine, body: Buffer.from(bytes) })) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(sourceCase.genuine, fc.uint8Array({ maxLength: 200 }))
+        .map(([genuine, bytes]): Genuine => ({ ...genuine, body: Buffer.from(bytes) })),
+    },
   );
 
-async function expectRefused(sourceCase: SourceCase, request: Parameters<typeof ingestWebhook>[0], codes: readonly string[]) {
+async function expectRefused(
+  sourceCase: SourceCase,
+  request: Parameters<typeof ingestWebhook>[0],
+  codes: readonly string[],
+) {
   const deps = ingestDeps(sourceCase);
   const answer = await ingestWebhook(request, sourceCase.source, deps);
   expect(answer.statusCode).toBe(401);
@@ -64,7 +73,10 @@ describe.each(SIGNED)('Property: tampering with a signed $name request', (source
     for (const genuine of sourceCase.fixtures) {
       const deps = ingestDeps(sourceCase);
       const answer = await ingestWebhook(signedRequest(sourceCase, routeName, genuine), sourceCase.source, deps);
-      expect(answer).toMatchObject({ statusCode: 200, body: { status: expect.stringMatching(/^(accepted|skipped)$/) as string } });
+      expect(answer).toMatchObject({
+        statusCode: 200,
+        body: { status: expect.stringMatching(/^(accepted|skipped)$/) as string },
+      });
     }
   });
 
@@ -72,7 +84,12 @@ describe.each(SIGNED)('Property: tampering with a signed $name request', (source
     await fc.assert(
       fc.asyncProperty(bodies(sourceCase), mutation, async (genuine, change) => {
         const credentials = credentialsFor(sourceCase.name, routeOfCase(sourceCase, routeName), genuine.body);
-        const request = requestFor(sourceCase, routeName, { ...genuine, body: mutate(genuine.body, change) }, credentials);
+        const request = requestFor(
+          sourceCase,
+          routeName,
+          { ...genuine, body: mutate(genuine.body, change) },
+          credentials,
+        );
         await expectRefused(sourceCase, request, ['invalid_signature']);
       }),
       { numRuns: 300 },
@@ -83,10 +100,16 @@ describe.each(SIGNED)('Property: tampering with a signed $name request', (source
     await fc.assert(
       fc.asyncProperty(bodies(sourceCase), mutation, async (genuine, change) => {
         const credentials = credentialsFor(sourceCase.name, routeOfCase(sourceCase, routeName), genuine.body);
-        const signed = sourceCase.name === 'webflow' ? Buffer.concat([Buffer.from(`${NOW.getTime()}:`), genuine.body]) : genuine.body;
+        const signed =
+          sourceCase.name === 'webflow'
+            ? Buffer.concat([Buffer.from(`${NOW.getTime()}:`), genuine.body])
+            : genuine.body;
         const other = mutate(hmac(signed), change);
         credentials.headers[format.header] = `${format.prefix}${other.toString(format.encoding)}`;
-        await expectRefused(sourceCase, requestFor(sourceCase, routeName, genuine, credentials), ['invalid_signature', 'missing_signature']);
+        await expectRefused(sourceCase, requestFor(sourceCase, routeName, genuine, credentials), [
+          'invalid_signature',
+          'missing_signature',
+        ]);
       }),
       { numRuns: 200 },
     );
@@ -96,21 +119,34 @@ describe.each(SIGNED)('Property: tampering with a signed $name request', (source
     // Decoding is lenient the way Node's Buffer is: surrounding blanks, missing `=` padding, other padding bits, hex case all
     // spell the same 32 bytes, and are accepted. That is no weakness (whoever writes it already holds the valid HMAC); every
     // change that makes a different digest is refused.
-    const alphabet = format.encoding === 'hex' ? '0123456789abcdefABCDEFg =' : 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_ !';
+    const alphabet =
+      format.encoding === 'hex'
+        ? '0123456789abcdefABCDEFg ='
+        : 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_ !';
     let equivalent = 0;
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...sourceCase.fixtures), textMutation(alphabet), async (genuine, change) => {
         const credentials = credentialsFor(sourceCase.name, routeOfCase(sourceCase, routeName), genuine.body);
-        const signed = sourceCase.name === 'webflow' ? Buffer.concat([Buffer.from(`${NOW.getTime()}:`), genuine.body]) : genuine.body;
+        const signed =
+          sourceCase.name === 'webflow'
+            ? Buffer.concat([Buffer.from(`${NOW.getTime()}:`), genuine.body])
+            : genuine.body;
         const digest = hmac(signed);
         const text = mutateText(digest.toString(format.encoding), change);
         credentials.headers[format.header] = `${format.prefix}${text}`;
         const deps = ingestDeps(sourceCase);
-        const answer = await ingestWebhook(requestFor(sourceCase, routeName, genuine, credentials), sourceCase.source, deps);
+        const answer = await ingestWebhook(
+          requestFor(sourceCase, routeName, genuine, credentials),
+          sourceCase.source,
+          deps,
+        );
         if (answer.statusCode === 401) {
           expect(deps.accept).not.toHaveBeenCalled();
         } else {
-          expect(sameDigest(text, format.encoding, digest), `accepted ${JSON.stringify(text)}, which is not the digest`).toBe(true);
+          expect(
+            sameDigest(text, format.encoding, digest),
+            `accepted ${JSON.stringify(text)}, which is not the digest`,
+          ).toBe(true);
           equivalent += 1;
         }
       }),
@@ -133,12 +169,20 @@ describe.each(SIGNED)('Property: tampering with a signed $name request', (source
 
     it('accepts the same signed delivery anywhere within five minutes either way', async () => {
       await fc.assert(
-        fc.asyncProperty(fc.constantFrom(...sourceCase.fixtures), fc.integer({ min: -WEBFLOW_MAX_SKEW_MS, max: WEBFLOW_MAX_SKEW_MS }), async (genuine, skew) => {
-          const deps = ingestDeps(sourceCase);
-          const answer = await ingestWebhook(signedRequest(sourceCase, routeName, genuine, { at: NOW.getTime() + skew }), sourceCase.source, deps);
-          // Webflow counts only exactly 200 as delivered.
-          expect(answer).toMatchObject({ statusCode: 200, body: { status: 'accepted' } });
-        }),
+        fc.asyncProperty(
+          fc.constantFrom(...sourceCase.fixtures),
+          fc.integer({ min: -WEBFLOW_MAX_SKEW_MS, max: WEBFLOW_MAX_SKEW_MS }),
+          async (genuine, skew) => {
+            const deps = ingestDeps(sourceCase);
+            const answer = await ingestWebhook(
+              signedRequest(sourceCase, routeName, genuine, { at: NOW.getTime() + skew }),
+              sourceCase.source,
+              deps,
+            );
+            // Webflow counts only exactly 200 as delivered.
+            expect(answer).toMatchObject({ statusCode: 200, body: { status: 'accepted' } });
+          },
+        ),
         { numRuns: 100 },
       );
     });
@@ -148,7 +192,12 @@ describe.each(SIGNED)('Property: tampering with a signed $name request', (source
         fc.asyncProperty(bodies(sourceCase), textMutation('0123456789:a'), async (genuine, change) => {
           const credentials = credentialsFor(sourceCase.name, routeOfCase(sourceCase, routeName), genuine.body);
           credentials.headers['x-webflow-timestamp'] = mutateText(String(NOW.getTime()), change);
-          await expectRefused(sourceCase, requestFor(sourceCase, routeName, genuine, credentials), ['invalid_signature', 'invalid_timestamp', 'missing_timestamp', 'stale_timestamp']);
+          await expectRefused(sourceCase, requestFor(sourceCase, routeName, genuine, credentials), [
+            'invalid_signature',
+            'invalid_timestamp',
+            'missing_timestamp',
+            'stale_timestamp',
+          ]);
         }),
         { numRuns: 200 },
       );
@@ -163,13 +212,22 @@ describe.each(TOKENED)('Property: a wrong token on $name route "$routeName"', (s
     await fc.assert(
       fc.asyncProperty(
         bodies(sourceCase),
-        fc.oneof(textMutation('tT ab0'), fc.string({ maxLength: 8 }).map((text) => ({ kind: 'replace' as const, text }))),
+        fc.oneof(
+          textMutation('tT ab0'),
+          fc.string({ maxLength: 8 }).map((text) => ({ kind: 'replace' as const, text })),
+        ),
         fc.constantFrom('header' as const, 'query' as const),
         async (genuine, change, where) => {
           const token = 'text' in change ? change.text : mutateText(TOKEN, change);
           fc.pre(token.trim() !== TOKEN);
-          const credentials: Credentials = where === 'header' ? { headers: { 'x-contact-relay-token': token }, query: {} } : { headers: {}, query: { token } };
-          await expectRefused(sourceCase, requestFor(sourceCase, routeName, genuine, credentials), ['invalid_token', 'missing_token']);
+          const credentials: Credentials =
+            where === 'header'
+              ? { headers: { 'x-contact-relay-token': token }, query: {} }
+              : { headers: {}, query: { token } };
+          await expectRefused(sourceCase, requestFor(sourceCase, routeName, genuine, credentials), [
+            'invalid_token',
+            'missing_token',
+          ]);
         },
       ),
       { numRuns: 300 },

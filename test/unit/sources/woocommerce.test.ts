@@ -5,7 +5,13 @@ import { fromHttpApiEvent } from '../../../shared/adapters/http-api.js';
 import { ContactSchema, type Contact } from '../../../shared/contact.js';
 import { findRoute, parseRoutesConfig, type ResolvedRoute } from '../../../shared/config/routes.js';
 import { ingestWebhook, type IngestDependencies } from '../../../shared/ingest.js';
-import { isWooCommercePing, mapWooCustomer, WooCustomerSchema, wooStoreOf, woocommerceSource } from '../../../shared/sources/woocommerce.js';
+import {
+  isWooCommercePing,
+  mapWooCustomer,
+  WooCustomerSchema,
+  wooStoreOf,
+  woocommerceSource,
+} from '../../../shared/sources/woocommerce.js';
 import type { WebhookRequest } from '../../../shared/webhook.js';
 import { httpApiEvent } from '../../../local/lambda.js';
 
@@ -33,15 +39,33 @@ function wooHeaders(body: string, overrides: Record<string, string | undefined> 
     'x-wc-webhook-delivery-id': 'f0c3a6a1d1f2e4c8b9a7d6e5c4b3a291',
     ...overrides,
   };
-  return Object.fromEntries(Object.entries(headers).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  return Object.fromEntries(
+    Object.entries(headers).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
 }
 
-function wooRequest(body: string, overrides: Record<string, string | undefined> = {}, routeName = 'default'): WebhookRequest {
-  return { source: 'woocommerce', routeName, headers: wooHeaders(body, overrides), query: {}, rawBody: Buffer.from(body, 'utf8') };
+function wooRequest(
+  body: string,
+  overrides: Record<string, string | undefined> = {},
+  routeName = 'default',
+): WebhookRequest {
+  return {
+    source: 'woocommerce',
+    routeName,
+    headers: wooHeaders(body, overrides),
+    query: {},
+    rawBody: Buffer.from(body, 'utf8'),
+  };
 }
 
 /** The creation ping exactly as WC_Webhook::deliver_ping() sends it through libcurl. */
-function pingRequest(body = 'webhook_id=12', headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'WooCommerce/9.4.2 Hookshot (WordPress/6.7.1)' }): WebhookRequest {
+function pingRequest(
+  body = 'webhook_id=12',
+  headers: Record<string, string> = {
+    'content-type': 'application/x-www-form-urlencoded',
+    'user-agent': 'WooCommerce/9.4.2 Hookshot (WordPress/6.7.1)',
+  },
+): WebhookRequest {
   return { source: 'woocommerce', routeName: 'default', headers, query: {}, rawBody: Buffer.from(body) };
 }
 
@@ -73,7 +97,10 @@ describe('Source: woocommerceSource through ingestWebhook', () => {
   it("accepts WooCommerce's sample order: 200, keyed by store, order and topic", async () => {
     const d = deps();
     const answer = await ingestWebhook(wooRequest(ORDER), woocommerceSource, d);
-    expect(answer).toEqual({ statusCode: 200, body: { status: 'accepted', eventKey: 'woocommerce:example.com:order:727:created' } });
+    expect(answer).toEqual({
+      statusCode: 200,
+      body: { status: 'accepted', eventKey: 'woocommerce:example.com:order:727:created' },
+    });
     const { contact, eventKey } = acceptedContact(d);
     expect(eventKey).toBe('woocommerce:example.com:order:727:created');
     expect(ContactSchema.parse(contact)).toEqual(contact);
@@ -87,27 +114,45 @@ describe('Source: woocommerceSource through ingestWebhook', () => {
       address: { line1: '969 Market', city: 'San Francisco', region: 'CA', postalCode: '94103', countryCode: 'US' },
       tags: ['woocommerce', 'store'],
       attributes: { woocommerce_store: 'example.com', woocommerce_order: '727', woocommerce_total: '29.35 USD' },
-      origin: { source: 'woocommerce', route: 'default', eventKey: 'woocommerce:example.com:order:727:created', occurredAt: '2017-03-22T19:28:02.000Z', personKey: 'john.doe@example.com' },
+      origin: {
+        source: 'woocommerce',
+        route: 'default',
+        eventKey: 'woocommerce:example.com:order:727:created',
+        occurredAt: '2017-03-22T19:28:02.000Z',
+        personKey: 'john.doe@example.com',
+      },
     });
   });
 
   it('normalises the billing phone to E.164 with billing.country', async () => {
     const d = deps();
     await ingestWebhook(wooRequest(fixture('order-billing-phone.json')), woocommerceSource, d);
-    expect(acceptedContact(d).contact).toMatchObject({ emails: ['john.doe@example.com'], phones: [{ e164: '+14155550132' }], rejectedPhones: [] });
+    expect(acceptedContact(d).contact).toMatchObject({
+      emails: ['john.doe@example.com'],
+      phones: [{ e164: '+14155550132' }],
+      rejectedPhones: [],
+    });
   });
 
   it('reads a national number in the billing country: 030 901820 in DE', async () => {
     const d = deps();
     await ingestWebhook(wooRequest(fixture('order-national-phone.json')), woocommerceSource, d);
-    expect(acceptedContact(d).contact).toMatchObject({ phones: [{ e164: '+4930901820' }], address: { city: 'Berlin', countryCode: 'DE' }, attributes: { woocommerce_total: '29.35 EUR' } });
+    expect(acceptedContact(d).contact).toMatchObject({
+      phones: [{ e164: '+4930901820' }],
+      address: { city: 'Berlin', countryCode: 'DE' },
+      attributes: { woocommerce_total: '29.35 EUR' },
+    });
   });
 
   it('answers 200 skipped with the reason for an order with no email and no phone', async () => {
     const d = deps();
     expect(await ingestWebhook(wooRequest(fixture('order-no-contact.json')), woocommerceSource, d)).toEqual({
       statusCode: 200,
-      body: { status: 'skipped', eventKey: 'woocommerce:example.com:order:727:created', reason: 'no usable email or phone: the order has no billing email or phone' },
+      body: {
+        status: 'skipped',
+        eventKey: 'woocommerce:example.com:order:727:created',
+        reason: 'no usable email or phone: the order has no billing email or phone',
+      },
     });
     expect(d.accept).not.toHaveBeenCalled();
   });
@@ -115,23 +160,49 @@ describe('Source: woocommerceSource through ingestWebhook', () => {
   it('keys order.updated by the modification time: a second delivery of one change dedupes, a later change does not', async () => {
     const updated = fixture('order-updated.json');
     const keyOf = async (body: string, deliveryId: string) =>
-      (await ingestWebhook(wooRequest(body, { 'x-wc-webhook-topic': 'order.updated', 'x-wc-webhook-event': 'updated', 'x-wc-webhook-delivery-id': deliveryId }), woocommerceSource, deps())).body;
+      (
+        await ingestWebhook(
+          wooRequest(body, {
+            'x-wc-webhook-topic': 'order.updated',
+            'x-wc-webhook-event': 'updated',
+            'x-wc-webhook-delivery-id': deliveryId,
+          }),
+          woocommerceSource,
+          deps(),
+        )
+      ).body;
     const first = await keyOf(ORDER, 'delivery-a');
     // WooCommerce makes a new delivery id for every delivery; the key must not follow it.
     expect(await keyOf(ORDER, 'delivery-b')).toEqual(first);
-    expect(first).toEqual({ status: 'accepted', eventKey: 'woocommerce:example.com:order:727:updated:2017-03-22T19:28:08' });
-    expect(await keyOf(updated, 'delivery-c')).toEqual({ status: 'accepted', eventKey: 'woocommerce:example.com:order:727:updated:2017-03-23T12:12:40' });
+    expect(first).toEqual({
+      status: 'accepted',
+      eventKey: 'woocommerce:example.com:order:727:updated:2017-03-22T19:28:08',
+    });
+    expect(await keyOf(updated, 'delivery-c')).toEqual({
+      status: 'accepted',
+      eventKey: 'woocommerce:example.com:order:727:updated:2017-03-23T12:12:40',
+    });
   });
 
   it('answers 200 duplicate when the event was accepted before', async () => {
     const d = deps({ accept: vi.fn<IngestDependencies['accept']>(async () => 'duplicate') });
-    expect(await ingestWebhook(wooRequest(ORDER), woocommerceSource, d)).toEqual({ statusCode: 200, body: { status: 'duplicate', eventKey: 'woocommerce:example.com:order:727:created' } });
+    expect(await ingestWebhook(wooRequest(ORDER), woocommerceSource, d)).toEqual({
+      statusCode: 200,
+      body: { status: 'duplicate', eventKey: 'woocommerce:example.com:order:727:created' },
+    });
   });
 
   it("accepts WooCommerce's sample customer, keyed and identified by store and customer id", async () => {
     const d = deps();
-    const answer = await ingestWebhook(wooRequest(CUSTOMER, { 'x-wc-webhook-topic': 'customer.created', 'x-wc-webhook-resource': 'customer' }), woocommerceSource, d);
-    expect(answer).toEqual({ statusCode: 200, body: { status: 'accepted', eventKey: 'woocommerce:example.com:customer:25:created' } });
+    const answer = await ingestWebhook(
+      wooRequest(CUSTOMER, { 'x-wc-webhook-topic': 'customer.created', 'x-wc-webhook-resource': 'customer' }),
+      woocommerceSource,
+      d,
+    );
+    expect(answer).toEqual({
+      statusCode: 200,
+      body: { status: 'accepted', eventKey: 'woocommerce:example.com:customer:25:created' },
+    });
     expect(acceptedContact(d).contact).toMatchObject({
       firstName: 'John',
       lastName: 'Doe',
@@ -150,9 +221,14 @@ describe('Source: woocommerceSource through ingestWebhook', () => {
 
   it('ignores other topics with 200', async () => {
     const d = deps();
-    expect(await ingestWebhook(wooRequest('{"id": 93}', { 'x-wc-webhook-topic': 'product.created' }), woocommerceSource, d)).toEqual({
+    expect(
+      await ingestWebhook(wooRequest('{"id": 93}', { 'x-wc-webhook-topic': 'product.created' }), woocommerceSource, d),
+    ).toEqual({
       statusCode: 200,
-      body: { status: 'ignored', reason: 'topic "product.created" carries no contact (order.created, order.updated, customer.created do)' },
+      body: {
+        status: 'ignored',
+        reason: 'topic "product.created" carries no contact (order.created, order.updated, customer.created do)',
+      },
     });
     expect(d.accept).not.toHaveBeenCalled();
   });
@@ -186,7 +262,10 @@ describe('Source: woocommerceSource against a replayed body', () => {
 describe('Source: woocommerceSource and the creation ping', () => {
   it('answers the ping with exactly 200 ignored, without reading the secret', async () => {
     const d = deps();
-    expect(await ingestWebhook(pingRequest(), woocommerceSource, d)).toEqual({ statusCode: 200, body: { status: 'ignored', reason: 'webhook creation ping' } });
+    expect(await ingestWebhook(pingRequest(), woocommerceSource, d)).toEqual({
+      statusCode: 200,
+      body: { status: 'ignored', reason: 'webhook creation ping' },
+    });
     expect(d.sourceSecret).not.toHaveBeenCalled();
     expect(d.accept).not.toHaveBeenCalled();
   });
@@ -199,7 +278,13 @@ describe('Source: woocommerceSource and the creation ping', () => {
     ['another form field', pingRequest('webhook_id=12&first_name=Ada')],
     ['a non-numeric id', pingRequest('webhook_id=abc')],
     ['a JSON content type', pingRequest('webhook_id=12', { 'content-type': 'application/json' })],
-    ['a topic header', pingRequest('webhook_id=12', { 'content-type': 'application/x-www-form-urlencoded', 'x-wc-webhook-topic': 'order.created' })],
+    [
+      'a topic header',
+      pingRequest('webhook_id=12', {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-wc-webhook-topic': 'order.created',
+      }),
+    ],
   ])('does not take a request with %s for the ping: unsigned, it is a 401', async (_what, request) => {
     expect(isWooCommercePing(request)).toBe(false);
     expect((await ingestWebhook(request, woocommerceSource, deps())).statusCode).toBe(401);
@@ -222,7 +307,10 @@ describe('Source: woocommerceSource refusals', () => {
 
   it('answers 401 invalid_signature for another secret and for a body changed after signing', async () => {
     expect((await refusal(wooRequest(ORDER, { 'x-wc-webhook-signature': sign(ORDER, 'other-secret') }))).body).toEqual({
-      error: { code: 'invalid_signature', message: "the X-WC-Webhook-Signature header does not match the body signed with this route's secret" },
+      error: {
+        code: 'invalid_signature',
+        message: "the X-WC-Webhook-Signature header does not match the body signed with this route's secret",
+      },
     });
     const changed = ORDER.replace('john.doe@example.com', 'mallory@example.com');
     expect((await refusal(wooRequest(changed, { 'x-wc-webhook-signature': sign(ORDER) }))).statusCode).toBe(401);
@@ -235,22 +323,35 @@ describe('Source: woocommerceSource refusals', () => {
   });
 
   it('answers 400 malformed_body for malformed JSON under a valid signature, and for a payload that is not an order', async () => {
-    expect((await refusal(wooRequest('{"id": 727,'))).body).toEqual({ error: { code: 'malformed_body', message: expect.stringMatching(/^body is not valid JSON: /) as string } });
-    expect((await refusal(wooRequest('{"id": "727"}'))).body).toEqual({ error: { code: 'malformed_body', message: expect.stringMatching(/^body is not a WooCommerce order\.created webhook: id: /) as string } });
+    expect((await refusal(wooRequest('{"id": 727,'))).body).toEqual({
+      error: { code: 'malformed_body', message: expect.stringMatching(/^body is not valid JSON: /) as string },
+    });
+    expect((await refusal(wooRequest('{"id": "727"}'))).body).toEqual({
+      error: {
+        code: 'malformed_body',
+        message: expect.stringMatching(/^body is not a WooCommerce order\.created webhook: id: /) as string,
+      },
+    });
   });
 
   it('answers 404 unknown_route for a route that is not configured', async () => {
     expect(await refusal(wooRequest(ORDER, {}, 'other-store'))).toEqual({
       statusCode: 404,
-      body: { error: { code: 'unknown_route', message: 'no route "other-store" is configured for source "woocommerce"' } },
+      body: {
+        error: { code: 'unknown_route', message: 'no route "other-store" is configured for source "woocommerce"' },
+      },
     });
   });
 });
 
 describe('Function: wooStoreOf', () => {
   it('keeps host and path of X-WC-Webhook-Source, else names the route', () => {
-    expect(wooStoreOf(wooRequest('{}', { 'x-wc-webhook-source': 'https://Shop.Example.com/' }), route)).toBe('shop.example.com');
-    expect(wooStoreOf(wooRequest('{}', { 'x-wc-webhook-source': 'https://example.com/de/' }), route)).toBe('example.com/de');
+    expect(wooStoreOf(wooRequest('{}', { 'x-wc-webhook-source': 'https://Shop.Example.com/' }), route)).toBe(
+      'shop.example.com',
+    );
+    expect(wooStoreOf(wooRequest('{}', { 'x-wc-webhook-source': 'https://example.com/de/' }), route)).toBe(
+      'example.com/de',
+    );
     expect(wooStoreOf(wooRequest('{}', { 'x-wc-webhook-source': undefined }), route)).toBe('route-default');
     expect(wooStoreOf(wooRequest('{}', { 'x-wc-webhook-source': 'not a url' }), route)).toBe('route-default');
   });
@@ -260,12 +361,27 @@ describe('Function: mapWooCustomer', () => {
   const base = WooCustomerSchema.parse(JSON.parse(CUSTOMER));
 
   it('falls back to the billing names and email when the account has none', () => {
-    const { contact } = mapWooCustomer({ ...base, first_name: '', last_name: '', email: '', billing: { ...base.billing, first_name: 'Jo', last_name: 'Dee', email: 'jo@example.com' } }, route, 'example.com', 'k', now);
+    const { contact } = mapWooCustomer(
+      {
+        ...base,
+        first_name: '',
+        last_name: '',
+        email: '',
+        billing: { ...base.billing, first_name: 'Jo', last_name: 'Dee', email: 'jo@example.com' },
+      },
+      route,
+      'example.com',
+      'k',
+      now,
+    );
     expect(contact).toMatchObject({ firstName: 'Jo', lastName: 'Dee', emails: ['jo@example.com'] });
   });
 
   it('skips a customer with no email and no phone', () => {
     const empty = { first_name: '', last_name: '', email: '', phone: '', country: '' };
-    expect(mapWooCustomer({ ...base, email: '', billing: empty, shipping: empty }, route, 'example.com', 'k', now).skipReason).toBe('no usable email or phone: the customer has no email or phone');
+    expect(
+      mapWooCustomer({ ...base, email: '', billing: empty, shipping: empty }, route, 'example.com', 'k', now)
+        .skipReason,
+    ).toBe('no usable email or phone: the customer has no email or phone');
   });
 });
