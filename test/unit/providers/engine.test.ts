@@ -5,7 +5,7 @@
  * transient. The four real adapters are tested over sockets beside this file.
  */
 import { describe, expect, it } from 'vitest';
-import { HttpConnectionError, type HttpClient, type HttpRequest, type HttpResponse } from '../../../shared/http.js';
+import { HttpConnectionError, type HttpClient, type HttpResponse } from '../../../shared/http.js';
 import { backoffMs, deliverWithAdapter, MAX_LOOKUP_PAGES, retryDefaults } from '../../../shared/providers/engine.js';
 import type {
   DeliveryTarget,
@@ -17,6 +17,7 @@ import { SecretStore } from '../../../shared/secrets.js';
 import * as z from '../../../shared/zod.js';
 import { testContact } from '../../helpers/contacts.js';
 import { testRoute } from '../../helpers/routes.js';
+import { scriptedHttp as http } from '../../helpers/scripted-http.js';
 
 const route = testRoute();
 const target: DeliveryTarget = { route, account: { name: 'twochat', provider: 'twochat' } };
@@ -29,22 +30,6 @@ function secrets(keys: string[]) {
     send: async () => ({ SecretString: JSON.stringify({ apiKey: keys[Math.min(reads++, keys.length - 1)] }) }),
   };
   return { store: new SecretStore({ client: client as never }), reads: () => reads };
-}
-
-/** An HTTP client answering each request from `answer`, and remembering the requests. */
-function http(answer: (request: HttpRequest, index: number) => HttpResponse | Error) {
-  const requests: HttpRequest[] = [];
-  const client: HttpClient = {
-    request: async (request) => {
-      requests.push(request);
-      const result = answer(request, requests.length - 1);
-      if (result instanceof Error) throw result;
-      return result;
-    },
-    connectionsOpened: () => ({}),
-    close: () => undefined,
-  };
-  return { client, requests };
 }
 
 const reply = (status: number, body: unknown = {}, headers: Record<string, string> = {}): HttpResponse => ({

@@ -3,17 +3,12 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ContactSchema } from '../../../shared/contact.js';
 import type { Route } from '../../../shared/config/routes.js';
-import {
-  HttpConnectionError,
-  HttpTimeoutError,
-  type HttpClient,
-  type HttpRequest,
-  type HttpResponse,
-} from '../../../shared/http.js';
+import { HttpConnectionError, HttpTimeoutError, type HttpRequest, type HttpResponse } from '../../../shared/http.js';
 import { LeadFetchTransientError, LeadUnavailableError, type MetaLeadReference } from '../../../shared/leads.js';
 import { SecretNotFoundError, type SecretStore } from '../../../shared/secrets.js';
 import { createMetaLeadFetcher, DEFAULT_GRAPH_API_VERSION, LEAD_FIELDS } from '../../../shared/sources/meta-graph.js';
 import { testRoute } from '../../helpers/routes.js';
+import { scriptedHttp as http } from '../../helpers/scripted-http.js';
 
 const STAGE = 'test';
 const SECRET_NAME = `contact-relay/${STAGE}/source/meta-leads`;
@@ -51,22 +46,6 @@ function secretStore(initial: Record<string, unknown>) {
     },
   };
   return { store, values, forgotten };
-}
-
-/** An HTTP client answering each request from `answer`, and remembering the requests. */
-function http(answer: (request: HttpRequest, index: number) => HttpResponse | Error) {
-  const requests: HttpRequest[] = [];
-  const client: HttpClient = {
-    request: async (request) => {
-      requests.push(request);
-      const result = answer(request, requests.length - 1);
-      if (result instanceof Error) throw result;
-      return result;
-    },
-    connectionsOpened: () => ({}),
-    close: () => undefined,
-  };
-  return { client, requests };
 }
 
 const json = (status: number, body: unknown): HttpResponse => ({
