@@ -30,6 +30,7 @@ import {
   EMULATED_PROVIDERS,
   EmulatorState,
   FAULT_TARGETS,
+  mask,
   maskHeaders,
   maskQuery,
   RANDOM_FAULT_KINDS,
@@ -40,6 +41,14 @@ import {
   type RandomFaults,
 } from './state.js';
 import { isRecord, json, type AsyncEmulatedApi, type EmulatedResponse } from './http-kit.js';
+import {
+  checkPlans,
+  parseRateLimit,
+  rateAccount,
+  rateLimitedAnswer,
+  type RateDecision,
+  type RateLimitPlans,
+} from './rate-limits.js';
 
 export interface EmulatorOptions {
   port?: number;
@@ -54,6 +63,11 @@ export interface EmulatorOptions {
   randomFaults?: { plans: RandomFaults; seed?: number };
   /** Evaluate each function's AWS calls against its role, as AWS does (local/emulator/iam.ts). */
   iam?: IamOptions;
+  /**
+   * Each provider's per-account rate limit from the start (local/emulator/rate-limits.ts), e.g.
+   * `{ twochat: { perMinute: 600 }, kirim: { perMinute: 300 } }`; none by default.
+   */
+  rateLimits?: RateLimitPlans;
 }
 
 export interface Emulator {
@@ -128,6 +142,8 @@ function seededState(options: EmulatorOptions): EmulatorState {
     for (const key of keys ?? []) state.credentials[provider as EmulatedProvider].add(key);
   }
   if (options.randomFaults !== undefined) state.setRandomFaults(options.randomFaults.plans, options.randomFaults.seed);
+  for (const [provider, plan] of Object.entries(checkPlans(options.rateLimits ?? {})))
+    state.rateLimits.set(provider as EmulatedProvider, plan);
   return state;
 }
 
@@ -292,6 +308,7 @@ function emulatorCall({ state, shopify, iam }: Services, { url, method, body }: 
   if (url.pathname === '/_emulator/requests' && method === 'DELETE' && iam !== undefined) iam.decisions = [];
   if (url.pathname.startsWith('/_emulator/shopify/orders')) return shopifyOrders(shopify, method, body);
   if (url.pathname === '/_emulator/meta/leads') return metaLeadsInspection(state, method, body);
+  if (url.pathname === '/_emulator/rate-limits') return rateLimitsCall(state, method, body);
   return inspect(state, method, url, body);
 }
 
@@ -307,6 +324,26 @@ async function providerCall(
     prefix === 'meta' ? 'meta' : EMULATED_PROVIDERS.find((name) => name === prefix);
   const api = provider === undefined ? undefined : provider === 'meta' ? graph : apis[provider];
   if (provider === undefined || api === undefined) return json(404, { message: `no emulated provider at /${prefix}` });
+
+  // The provider's limiter stands in front of its API: a refused request reaches neither the API nor a fault.
+  const rate = provider === 'meta' ? undefined : takeRate(state, provider, incoming, method);
+  const recordLimited = () =>
+    state.requests.push({
+      provider,
+      method,
+      path: `${path}${maskQuery(url.search)}`,
+      headers: maskHeaders(incoming.headers),
+      body: body ?? (rawBody || undefined),
+      status: 429,
+      at: new Date().toISOString(),
+      rateLimited: true,
+    });
+  if (provider !== 'meta' && rate !== undefined && !rate.allowed) {
+    recordLimited();
+    return rateLimitedAnswer(provider, rate.headers);
+  }
+  const withRate = (reply: EmulatedResponse & { raw?: string }) =>
+    rate === undefined || reply.status >= 500 ? reply : { ...reply, headers: { ...reply.headers, ...rate.headers } };
 
   const fault = state.takeFault(provider, method);
   const record = (status: number) =>
@@ -334,7 +371,7 @@ async function providerCall(
     record(fault.status);
     const headers: Record<string, string> =
       fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
-    return json(fault.status, faultBody(provider, fault.status, fault.code), headers);
+    return withRate(json(fault.status, faultBody(provider, fault.status, fault.code), headers));
   }
   // A slow provider still does the work; only its answer is late (as when a client times out on a real API).
   const heldMs = fault?.delayMs ? { heldMs: fault.delayMs } : {};
@@ -349,7 +386,38 @@ async function providerCall(
   });
   await hold();
   record(response.status);
-  return response;
+  return withRate(response);
+}
+
+/** Count the request against its account's limit, if its provider has one and counts it. */
+function takeRate(
+  state: EmulatorState,
+  provider: EmulatedProvider,
+  incoming: http.IncomingMessage,
+  method: string,
+): RateDecision | undefined {
+  if (state.rateLimits.plans[provider] === undefined) return undefined;
+  const request = { method, headers: incoming.headers, remoteAddress: incoming.socket.remoteAddress };
+  const account = rateAccount(provider, request, state.credentials[provider]);
+  return account === undefined ? undefined : state.rateLimits.take(provider, account);
+}
+
+/**
+ * `/_emulator/rate-limits`: POST `{provider, perMinute, burst?, windowMs?}` sets (replaces) one provider's limit,
+ * GET shows the limits with each account's counts (credentials masked), DELETE removes every limit.
+ */
+function rateLimitsCall(state: EmulatorState, method: string, body: unknown): EmulatedResponse {
+  if (method === 'GET') return json(200, state.rateLimits.snapshot(mask));
+  if (method === 'DELETE') {
+    state.rateLimits.clear();
+    return json(200, { status: 'cleared' });
+  }
+  if (method !== 'POST')
+    return json(405, { error: { code: 'method_not_allowed', message: 'use GET, POST or DELETE' } });
+  const parsed = parseRateLimit(body);
+  if (typeof parsed === 'string') return json(400, { error: { code: 'invalid_rate_limit', message: parsed } });
+  state.rateLimits.set(parsed.provider, parsed.plan);
+  return json(201, { [parsed.provider]: parsed.plan });
 }
 
 /** Each provider's own error envelope, so clients parse injected faults as they would real ones. */

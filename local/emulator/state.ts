@@ -5,6 +5,7 @@
  */
 import type { CaptchaService } from './providers/captcha.js';
 import type { StoredLead } from './providers/meta.js';
+import { RateLimits } from './rate-limits.js';
 import { seededRandom, weightedPick, type Random } from './random.js';
 
 export const EMULATED_PROVIDERS = ['twochat', 'kirim', 'callbell', 'chatwoot'] as const;
@@ -24,6 +25,8 @@ export interface RecordedRequest {
   at: string;
   /** Set when a random fault (see `RandomFaultPlan`) answered or held this request. */
   fault?: RandomFaultKind;
+  /** Set when the account's rate limit (local/emulator/rate-limits.ts) refused this request with 429. */
+  rateLimited?: true;
 }
 
 export interface Fault {
@@ -112,6 +115,8 @@ export class EmulatorState {
   randomFaultsInjected: Record<EmulatedProvider, Record<RandomFaultKind, number>> = emptyFaultCounts();
   /** Requests a random fault was drawn for (a plan applied and no armed fault did), per provider. */
   randomFaultDraws: Record<EmulatedProvider, number> = emptyDrawCounts();
+  /** Each provider's per-account rate limit; none until set. */
+  rateLimits = new RateLimits();
   #random: Random = Math.random;
   #nextId = 1;
 
@@ -175,6 +180,8 @@ export class EmulatorState {
     this.randomFaults = {};
     this.randomFaultsInjected = emptyFaultCounts();
     this.randomFaultDraws = emptyDrawCounts();
+    // The limits are the accounts' plans and stay, as credentials do; the counts start afresh with the requests.
+    this.rateLimits.resetCounts();
   }
 }
 
@@ -221,7 +228,7 @@ export function maskQuery(search: string): string {
   });
 }
 
-function mask(value: string): string {
+export function mask(value: string): string {
   const bearer = value.match(/^(Bearer|AWS4-HMAC-SHA256)\s+/i);
   const prefix = bearer ? bearer[0] : '';
   const secret = value.slice(prefix.length);

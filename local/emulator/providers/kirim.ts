@@ -36,7 +36,7 @@ const IDEMPOTENCY_KEY_MAX = 255;
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 /** A ULID: 10 characters of milliseconds and 16 random ones, the shape of Kirim's `ctc_…` and `req_…` ids. */
-function ulid(now = Date.now()): string {
+export function ulid(now = Date.now()): string {
   let time = '';
   let rest = now;
   for (let i = 0; i < 10; i++) {
