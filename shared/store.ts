@@ -6,6 +6,7 @@
  *   pk = event#{eventKey}   sk = outcome#{account}  one outcome per provider account
  *   pk = checkpoint#{name}  sk = {scope}            scheduled jobs' progress
  *   pk = ratelimit#{key}    sk = {seconds}#{start}  requests counted in one window of a rate limit
+ *   pk = ratelimit-bucket#{account}  sk = bucket    the token bucket of one provider account
  *
  * Every record but checkpoints expires through the table's TTL attribute
  * `expiresAt` (epoch seconds).
@@ -24,6 +25,15 @@ export const storeDefaults = {
   /** How long one delivery attempt owns an outcome; longer than the provider retry budget. */
   leaseMs: 120_000,
 };
+
+/** A token bucket's rate: tokens a minute, and how many it holds when full. */
+export interface BucketRate {
+  perMinute: number;
+  burst: number;
+}
+
+/** A token was taken, or none is there: `readyAt` (epoch ms) is when the next one will be. */
+export type TokenAnswer = { taken: true } | { taken: false; readyAt: number };
 
 type FinalStatus = 'created' | 'exists' | 'skipped' | 'failed';
 const FINAL: ReadonlySet<string> = new Set<FinalStatus>(['created', 'exists', 'skipped', 'failed']);
@@ -66,6 +76,16 @@ export interface OutcomeStore {
    * `counted: false`, and nothing written, once the window already holds `limit`.
    */
   countRequest(key: string, limit: number, windowSeconds: number): Promise<{ counted: boolean; windowEndsAt: number }>;
+  /**
+   * Take one token from the bucket of a provider `account`, shared by every concurrent deliver invocation:
+   * `taken: false`, with the time the next token will exist, when the bucket is empty (or held).
+   */
+  takeToken(account: string, rate: BucketRate): Promise<TokenAnswer>;
+  /**
+   * Honour a provider's `Retry-After` / `X-RateLimit-Reset`: the account's bucket is empty at `until` (epoch ms)
+   * and refills at its rate from then. A hold never shortens a longer one already there.
+   */
+  holdBucket(account: string, until: number): Promise<void>;
 }
 
 /**
@@ -83,6 +103,9 @@ export const STORE_ACTIONS = {
   getCheckpoint: ['dynamodb:GetItem'],
   putCheckpoint: ['dynamodb:PutItem'],
   countRequest: ['dynamodb:UpdateItem'],
+  // GetItem only where the endpoint leaves the refusing item off the error (as claimOutcome).
+  takeToken: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
+  holdBucket: ['dynamodb:UpdateItem'],
 } as const satisfies Record<keyof OutcomeStore, readonly string[]>;
 
 interface DynamoStoreOptions {
@@ -162,7 +185,13 @@ export function createDynamoStore(options: DynamoStoreOptions): OutcomeStore {
       return read.Item;
     },
   };
-  return { ...ingestRecords(table), ...outcomeRecords(table), ...checkpoints(table), ...rateCounters(table) };
+  return {
+    ...ingestRecords(table),
+    ...outcomeRecords(table),
+    ...checkpoints(table),
+    ...rateCounters(table),
+    ...tokenBuckets(table),
+  };
 }
 
 /** An event's dedupe record under each of its keys: pending while its job is queued, then queued. */
@@ -376,6 +405,116 @@ function rateCounters({ documents, tableName, now }: Table): Pick<OutcomeStore, 
         if (!isConditionFailure(error)) throw error;
         return { counted: false, windowEndsAt };
       }
+    },
+  };
+}
+
+/**
+ * A takeToken that loses this many races in a row answers "no token" for one interval. A race is lost only
+ * when the bucket turns full, or is drawn from, between the refusal that was read and the next write.
+ */
+const BUCKET_ATTEMPTS = 4;
+/** Kept a day past the last write: longer than any bucket takes to fill (burst ≤ perMinute: about a minute). */
+const BUCKET_TTL_SECONDS = 24 * 3600;
+
+const bucketKey = (account: string) => ({ pk: `ratelimit-bucket#${account}`, sk: 'bucket' });
+
+/**
+ * One token bucket per provider account, stored as a single number: `emptyAt` (epoch ms), the moment the
+ * bucket was (or will be) empty, from which it refills at one token per `interval`. Its level at `t` is
+ * min(burst, (t - emptyAt) / interval), so nothing needs refilling on a timer and nothing needs reading
+ * before a write: a token exists when emptyAt ≤ t - interval, and taking it adds one interval to emptyAt.
+ * (This is the token bucket written as the generic cell rate algorithm: emptyAt + burst × interval is its
+ * "theoretical arrival time".)
+ *
+ * Why this shape: deliver runs many functions at once, which share no memory, so the table is the only
+ * common bucket. A level-and-last-refill item would need a read, then a write conditional on what was read,
+ * and under a flash sale most concurrent writers would lose that race and read again. Here the usual take,
+ * from a bucket that is not full, is one UpdateItem whose update is an atomic counter (`emptyAt + :interval`)
+ * and whose condition checks the bucket holds a token: DynamoDB applies each conditional write to the item
+ * alone and in turn, so concurrent takers never take more than the bucket holds and none of them loses a
+ * race. https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/example_dynamodb_Scenario_AtomicCounterOperations_section.html
+ * Only a full bucket (level capped at burst) needs the other write, which sets emptyAt from the clock, since
+ * an update expression has no max(). A refused write reads the item as it was (on the error in AWS), so
+ * "no token" and its readyAt cost no second call there.
+ *
+ * Intervals are whole milliseconds, rounded up: never faster than the rate. Assumption: the clocks of the
+ * deliver functions agree to within a few milliseconds (Lambda's hosts keep NTP time); a fast clock sees
+ * its tokens that much early.
+ */
+function tokenBuckets({
+  documents,
+  tableName,
+  now,
+  refusingItem,
+}: Table): Pick<OutcomeStore, 'takeToken' | 'holdBucket'> {
+  return {
+    async takeToken(account, rate) {
+      if (!(rate.perMinute > 0) || !(rate.burst >= 1))
+        throw new RangeError('takeToken: a rate needs perMinute > 0 and burst ≥ 1');
+      const interval = Math.ceil(60_000 / rate.perMinute);
+      const key = bucketKey(account);
+      // Under load the bucket is seldom full: try the draw first (it also serves a bucket not yet written).
+      let full = false;
+      for (let attempt = 0; attempt < BUCKET_ATTEMPTS; attempt++) {
+        const at = now();
+        // emptyAt before this: the bucket is full (its level capped at burst).
+        const fullSince = at - rate.burst * interval;
+        const expiresAt = Math.ceil(at / 1000) + BUCKET_TTL_SECONDS;
+        const write = full
+          ? {
+              UpdateExpression: 'SET emptyAt = :drawnFromFull, expiresAt = :expires',
+              ConditionExpression: 'attribute_not_exists(emptyAt) OR emptyAt < :fullSince',
+              ExpressionAttributeValues: {
+                ':drawnFromFull': fullSince + interval,
+                ':fullSince': fullSince,
+                ':expires': expiresAt,
+              },
+            }
+          : {
+              // A bucket never seen (or expired) is full: drawn from as if it had just filled.
+              UpdateExpression: 'SET emptyAt = if_not_exists(emptyAt, :fullSince) + :interval, expiresAt = :expires',
+              // Not full, and at least one token: emptyAt ≤ at - interval.
+              ConditionExpression: 'attribute_not_exists(emptyAt) OR emptyAt BETWEEN :fullSince AND :lastToken',
+              ExpressionAttributeValues: {
+                ':interval': interval,
+                ':fullSince': fullSince,
+                ':lastToken': at - interval,
+                ':expires': expiresAt,
+              },
+            };
+        try {
+          await documents.send(
+            new UpdateCommand({ TableName: tableName, Key: key, ...write, ...RETURN_REFUSING_ITEM }),
+          );
+          return { taken: true };
+        } catch (error) {
+          if (!isConditionFailure(error)) throw error;
+          const emptyAt = (await refusingItem(error, key))?.['emptyAt'] as number | undefined;
+          if (emptyAt !== undefined && emptyAt > at - interval) return { taken: false, readyAt: emptyAt + interval };
+          full = emptyAt === undefined || emptyAt < fullSince;
+        }
+      }
+      return { taken: false, readyAt: now() + interval };
+    },
+
+    async holdBucket(account, until) {
+      await documents
+        .send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: bucketKey(account),
+            // Empty at `until`: the provider has just refused the account, so it resumes at the rate, not in a burst.
+            UpdateExpression: 'SET emptyAt = :until, expiresAt = :expires',
+            ConditionExpression: 'attribute_not_exists(emptyAt) OR emptyAt < :until',
+            ExpressionAttributeValues: { ':until': until, ':expires': Math.ceil(until / 1000) + BUCKET_TTL_SECONDS },
+          }),
+        )
+        .catch((error: unknown) => {
+          // Refused: the bucket is already empty until later than this (a longer hold, or a drained bucket).
+          if (!isConditionFailure(error)) throw error;
+        });
     },
   };
 }

@@ -42,10 +42,71 @@ const FieldMappingSchema = z.strictObject({
 });
 export type FieldMapping = z.infer<typeof FieldMappingSchema>;
 
+/** How fast the relay may create contacts in one provider account: tokens a minute, and how many may go at once. */
+export interface AccountRate {
+  perMinute: number;
+  burst: number;
+}
+
+/**
+ * The rate an account gets when its config names none: below each provider's documented limit, with headroom
+ * for the clocks of concurrent deliver functions and for requests the relay does not count (health checks).
+ * In any minute a token bucket hands out at most `burst + perMinute` tokens, so that sum stays under the limit.
+ * - 2Chat: 80 requests a minute per account, 30 on a trial, no rate headers
+ *   (https://developers.2chat.co/docs/API/api-response-codes). 70 + 5 = 75 a minute at most.
+ * - Kirim.chat: writes 60 a minute on Free, 600 on Pro, per organisation
+ *   (https://developers.kirim.chat/concepts/rate-limits/; its `X-RateLimit-Reset` says when that organisation's
+ *   bucket is full again). Free is the default: 50 + 5 = 55.
+ * - Callbell: 429 above 300 requests a second (https://docs.callbell.eu/api/reference/rate_limits).
+ *   250 a second, and a burst of 40: at most 290 in any second.
+ * - Chatwoot: rack-attack's `req/ip` throttle, 3,000 a minute per IP in fixed one-minute windows by default
+ *   (RACK_ATTACK_LIMIT; https://github.com/chatwoot/chatwoot/blob/develop/config/initializers/rack_attack.rb). The
+ *   self-hosting page (https://developers.chatwoot.com/self-hosted/monitoring/rate-limiting) says 60 rpm in its
+ *   prose; the code it links sets 3,000, and the code is what answers. 2,400 + 100 = 2,500.
+ * Trial 2Chat accounts, Kirim Pro and self-hosted Chatwoot with another limit set `rate` on the account.
+ */
+export const DEFAULT_ACCOUNT_RATES: Readonly<Record<ProviderName, AccountRate>> = {
+  twochat: { perMinute: 70, burst: 5 },
+  kirim: { perMinute: 50, burst: 5 },
+  callbell: { perMinute: 15_000, burst: 40 },
+  chatwoot: { perMinute: 2_400, burst: 100 },
+};
+
+/** A token a millisecond at most: the bucket counts in whole milliseconds. */
+const MAX_PER_MINUTE = 60_000;
+
+const RateSchema = z
+  .strictObject({
+    perMinute: z.number().check(z.int(), z.positive(), z.lte(MAX_PER_MINUTE)),
+    /** Tokens that may go at once after an idle spell; a tenth of `perMinute` (at least 1) when absent. */
+    burst: z.optional(z.number().check(z.int(), z.positive())),
+  })
+  .check(
+    z.superRefine((rate, ctx) => {
+      // More than a minute's worth at once would exceed, in the first minute, the limit perMinute stands for.
+      if (rate.burst !== undefined && rate.burst > rate.perMinute)
+        ctx.issues.push({
+          code: 'custom',
+          input: rate.burst,
+          path: ['burst'],
+          message: `must not exceed perMinute (${rate.perMinute})`,
+        });
+    }),
+  );
+
 const AccountSchema = z.strictObject({
   provider: z.enum(PROVIDERS),
+  /** The account's own rate, for a plan whose limit is not the default's (DEFAULT_ACCOUNT_RATES). */
+  rate: z.optional(RateSchema),
 });
 export type Account = z.infer<typeof AccountSchema>;
+
+/** The rate deliveries to an account are held to: its own `rate`, else its provider's default. */
+export function accountRate(account: Account): AccountRate {
+  if (account.rate === undefined) return DEFAULT_ACCOUNT_RATES[account.provider];
+  const { perMinute, burst } = account.rate;
+  return { perMinute, burst: burst ?? Math.max(1, Math.floor(perMinute / 10)) };
+}
 
 const CAPTCHA_PROVIDERS = ['turnstile', 'recaptcha', 'hcaptcha'] as const;
 export type CaptchaProvider = (typeof CAPTCHA_PROVIDERS)[number];

@@ -140,6 +140,12 @@ async function everyBranch(h: Harness): Promise<Record<string, Array<{ result: u
   await step('countRequest', () => store.countRequest('form/default/route', 1, 60)); // refused: window full
   clock.now += 60_000;
   await step('countRequest', () => store.countRequest('form/default/route', 1, 60)); // next window
+
+  const rate = { perMinute: 60, burst: 1 };
+  await step('takeToken', () => store.takeToken('twochat', rate)); // taken: a new bucket is full
+  await step('takeToken', () => store.takeToken('twochat', rate)); // refused: empty for a second
+  await step('holdBucket', () => store.holdBucket('twochat', clock.now + 30_000));
+  await step('holdBucket', () => store.holdBucket('twochat', clock.now + 10_000)); // refused: a longer hold stands
   return seen;
 }
 
@@ -191,10 +197,16 @@ describe('Function: createDynamoStore', () => {
   });
 
   it('reads a refused write from the error in AWS: a duplicate or settled outcome is one call', async () => {
-    const seen = await everyBranch(await harness({ asDynamoDb: true }));
+    const h = await harness({ asDynamoDb: true });
+    const seen = await everyBranch(h);
     expect(seen['beginIngest']!.map((s) => s.actions)).toEqual(Array.from({ length: 5 }, () => ['dynamodb:PutItem']));
     const updateOnly = Array.from({ length: 6 }, () => ['dynamodb:UpdateItem']);
     expect(seen['claimOutcome']!.map((s) => s.actions)).toEqual(updateOnly);
+    // A token taken, and an empty bucket's readyAt (one second on, at 60 a minute), each in one write.
+    expect(seen['takeToken']!).toEqual([
+      { result: { taken: true }, actions: ['dynamodb:UpdateItem'] },
+      { result: { taken: false, readyAt: h.clock.now + 1000 }, actions: ['dynamodb:UpdateItem'] },
+    ]);
   });
 
   it('reads the refusing item once, consistently, where the endpoint leaves it off the error (dynalite)', async () => {
