@@ -19,7 +19,8 @@
  *   IP, every request, in fixed windows aligned on the epoch
  *   (https://github.com/chatwoot/chatwoot/blob/develop/config/initializers/rack_attack.rb); rack-attack's default
  *   answer is 429 `text/plain` "Retry later" without `Retry-After` unless the app turns that header on, which
- *   Chatwoot does not (https://github.com/rack/rack-attack#customizing-responses). The self-hosted page
+ *   Chatwoot does not (https://github.com/rack/rack-attack/blob/main/lib/rack/attack/configuration.rb).
+ *   The self-hosted page
  *   https://developers.chatwoot.com/self-hosted/monitoring/rate-limiting says 60 a minute with localhost allowed;
  *   the initializer sets 3,000 and safelists nothing, and the emulator follows the code.
  */
