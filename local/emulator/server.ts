@@ -4,7 +4,8 @@
  * /recaptcha, /hcaptcha (providers/captcha.ts), Meta's Graph API for Lead Ads
  * under /meta (providers/meta.ts, its leads seeded at /_emulator/meta/leads), the AWS endpoints the functions need on `/` (by
  * `X-Amz-Target`, each function's call checked against its role when started
- * with `iam`), and the inspection API under /_emulator.
+ * with `iam`), and the inspection API under /_emulator. Each provider's per-account rate limit
+ * (rate-limits.ts) stands in front of its API when set; none is set by default.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
