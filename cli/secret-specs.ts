@@ -36,7 +36,7 @@ const PROVIDER_TEMPLATES: Record<ProviderName, Record<string, string>> = {
 };
 
 /** A field of a source secret (SourceSecretSchema) some route's check or delivery needs. */
-type SourceSecretField = 'secret' | 'token' | 'appSecret' | 'verifyToken' | 'pageAccessTokens';
+type SourceSecretField = 'secret' | 'token' | 'captchaSecret' | 'appSecret' | 'verifyToken' | 'pageAccessTokens';
 
 /** What each source's secret fields are, in its sender's words (README, "Webhook URLs"): those it can use. */
 const SOURCE_PLACEHOLDERS: Record<SourceName, Partial<Record<SourceSecretField, unknown>>> = {
@@ -50,6 +50,7 @@ const SOURCE_PLACEHOLDERS: Record<SourceName, Partial<Record<SourceSecretField, 
   form: {
     secret: '<a long random string: the HMAC key your form signs with>',
     token: '<a long random string: the form sends it as ?token= or X-Contact-Relay-Token>',
+    captchaSecret: "<your captcha widget's secret key (Turnstile, reCAPTCHA or hCaptcha)>",
   },
   // https://developers.facebook.com/docs/graph-api/webhooks/getting-started: the App Secret signs, the Verify Token
   // answers the subscription check; https://developers.facebook.com/docs/marketing-api/guides/lead-ads/retrieving:
@@ -64,6 +65,7 @@ const SOURCE_PLACEHOLDERS: Record<SourceName, Partial<Record<SourceSecretField, 
   custom: {
     secret: '<the HMAC key the sender signs with (custom.signature)>',
     token: '<a long random string: the sender sends it as ?token= or X-Contact-Relay-Token>',
+    captchaSecret: "<your captcha widget's secret key (Turnstile, reCAPTCHA or hCaptcha)>",
   },
 };
 
@@ -71,19 +73,24 @@ const SOURCE_PLACEHOLDERS: Record<SourceName, Partial<Record<SourceSecretField, 
 const FIELD_USE: Record<SourceSecretField, { label: string; why: string }> = {
   secret: { label: 'signing secret', why: 'checks a signature' },
   token: { label: 'token', why: 'checks a token' },
+  captchaSecret: { label: 'captcha secret', why: "checks captcha tokens with the vendor's siteverify API" },
   appSecret: { label: 'app secret', why: "checks Meta's signature" },
   verifyToken: { label: 'verify token', why: "answers Meta's subscription check" },
   pageAccessTokens: { label: 'page access tokens', why: 'reads each lead with its page token' },
 };
 
 /**
- * What the functions read from a route's source secret: the field its check needs (`secretField`) and, for
- * Meta Lead Ads, the verify token of the subscription check and the page tokens deliver reads leads with.
+ * What the functions read from a route's source secret: the field its check needs (`secretField`), the
+ * captcha secret of a protected form, and for Meta Lead Ads the verify token of the subscription check and
+ * the page tokens deliver reads leads with.
  */
 function sourceSecretFields(route: ResolvedRoute): SourceSecretField[] {
   if (route.source === 'meta-leads') return ['appSecret', 'verifyToken', 'pageAccessTokens'];
   const field = secretField(route);
-  return field === undefined ? [] : [field];
+  return [
+    ...(field === undefined ? [] : [field]),
+    ...(route.protection?.captcha !== undefined ? ['captchaSecret' as const] : []),
+  ];
 }
 
 const filled = (value: unknown): boolean =>

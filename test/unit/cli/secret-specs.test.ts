@@ -47,6 +47,26 @@ describe('neededSecrets', () => {
     expect(form?.problem({ token: 't', secret: 's' })).toBeUndefined();
   });
 
+  it('a form route with a captcha needs the captcha secret, alone on an open route', () => {
+    const protectedForms = parseRoutesConfig({
+      accounts: { main: { provider: 'twochat' } },
+      sources: {
+        form: {
+          contact: { deliverTo: ['main'], protection: { captcha: { provider: 'turnstile' } } },
+          open: { deliverTo: ['main'] },
+        },
+      },
+    });
+    const [, form] = neededSecrets(protectedForms, 'prod');
+    expect(form?.name).toBe('contact-relay/prod/source/form');
+    expect(form?.usedBy).toEqual(['form/contact']);
+    expect(form?.template).toEqual({ captchaSecret: expect.stringMatching(/^<.+secret key.+>$/) as string });
+    expect(form?.problem({ token: 't' })).toBe(
+      `needs "captchaSecret": form/contact checks captcha tokens with the vendor's siteverify API`,
+    );
+    expect(form?.problem({ captchaSecret: 'c' })).toBeUndefined();
+  });
+
   it('reports placeholders left from a template, then the shape, naming fields only', () => {
     const chatwoot = byName['contact-relay/prod/provider/eu'];
     expect(chatwoot?.problem(chatwoot.template)).toBe(
