@@ -233,25 +233,10 @@ async function answer(services: Services, incoming: http.IncomingMessage, rawBod
   const { state, captcha, shopify } = services;
   const [, prefix = '', ...rest] = url.pathname.split('/');
   const path = `/${rest.join('/')}`;
-  if ((CAPTCHA_SERVICES as readonly string[]).includes(prefix)) {
-    return captcha(prefix as CaptchaService, {
-      method,
-      path,
-      query: url.searchParams,
-      headers: incoming.headers,
-      rawBody,
-      json: body,
-    });
-  }
+  const apiRequest = { method, path, query: url.searchParams, headers: incoming.headers, rawBody, json: body };
+  if ((CAPTCHA_SERVICES as readonly string[]).includes(prefix)) return captcha(prefix as CaptchaService, apiRequest);
   if (prefix === 'shopify') {
-    const response = shopify.handle({
-      method,
-      path,
-      query: url.searchParams,
-      headers: incoming.headers,
-      rawBody,
-      json: body,
-    });
+    const response = shopify.handle(apiRequest);
     state.requests.push({
       provider: 'shopify',
       method,

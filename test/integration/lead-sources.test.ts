@@ -19,25 +19,12 @@ import {
   startPipeline,
   type Pipeline,
 } from '../helpers/pipeline.js';
+import { RECIPES } from '../helpers/custom-recipes.js';
 
 const fixture = (path: string) => readFileSync(new URL(`../fixtures/${path}`, import.meta.url));
 
-/** The Gravity Forms recipe of README's custom source, served as route `gravity-forms`. */
-const GRAVITY_FORMS_ROUTE = {
-  deliverTo: ['twochat', 'kirim', 'callbell', 'chatwoot'],
-  defaultRegion: 'US',
-  custom: {
-    fields: {
-      firstName: '/1.3',
-      lastName: '/1.6',
-      email: '/2',
-      phone: '/3',
-      country: '/4.6',
-      attributes: { message: '/5', page: '/source_url' },
-    },
-    eventId: '/id',
-  },
-};
+/** The Gravity Forms recipe of README's custom source, served as route `gravity-forms` to all four providers. */
+const GRAVITY_FORMS_ROUTE = { ...RECIPES['gravity-forms'], deliverTo: ['twochat', 'kirim', 'callbell', 'chatwoot'] };
 const routes = {
   ...shipped,
   sources: { ...shipped.sources, custom: { ...shipped.sources.custom, 'gravity-forms': GRAVITY_FORMS_ROUTE } },
