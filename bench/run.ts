@@ -19,7 +19,7 @@
  *      and deliver bundles (counted at the emulator), and the cache over
  *      1,000 invocations on a simulated clock (one call per secret per TTL);
  *   6. peak RSS of the deliver path over the contacts;
- *   7. cost per million webhooks from the measured durations;
+ *   7. cost per million webhooks by component, at steady load and in bursts, at 1 and 4 accounts;
  *   8. hostile inputs: bodies anyone may post to a public URL (60,000 repeats
  *      of one form field in 256 KB, a 65,000-item list, 4,000 multipart parts,
  *      1,000 phones at the cap, an 18,000-email answer) answered within
@@ -46,7 +46,8 @@ import { oslsWithoutCredentials, scratchCopy } from '../local/scratch.js';
 import { baselineSource, composition, sdkUse, type Composition, type SdkUse } from './lib/bundles.js';
 import { runChild, startServiceChild, type ServiceChild } from './lib/children.js';
 import { coldRounds, lambdaEnv, type ColdSummary } from './lib/cold.js';
-import { costPerMillion, PRICES } from './lib/cost.js';
+import { COMPONENTS, deliverCpuFromMeasured, GROWTH, PRICES, type Durations } from './lib/cost.js';
+import { costScenarios, ROUTES } from './lib/cost-scenarios.js';
 import { shopifyOrder, STAGE, typeformResponse } from './lib/fixtures.js';
 import { readService, type ServiceConfig } from './lib/service.js';
 import { round, type Summary } from './lib/stats.js';
@@ -777,58 +778,29 @@ async function hostileAlone(ws: Workspace, machine: Machine): Promise<void> {
 
 type Cost = ReturnType<typeof estimateCost>;
 
-/** 7. Cost per million webhooks from the measured durations, and an estimate for Lambda itself. */
+/**
+ * 7. Cost per million webhooks as the work grows: steady load and bursts, at one and four provider accounts,
+ * from the calls each makes (bench/lib/cost-model.ts) and Lambda durations estimated from the CPU measured
+ * here (scaled to the memory's vCPU share) plus assumed round trips in AWS.
+ */
 function estimateCost(service: ServiceConfig, handlers: HandlersResult) {
-  const ingestMs = (handlers.shops.ms.median + handlers.forms.ms.median) / 2;
-  const ingestCpuMs = (handlers.shops.cpuMsPerInvocation + handlers.forms.cpuMsPerInvocation) / 2;
-  const trickle = costPerMillion({
+  const vcpuShare = Math.min(1, service.memorySizeMb / 1769);
+  const durations: Durations = {
     memoryMb: service.memorySizeMb,
-    ingestMs,
-    deliverMs: handlers.deliverSingle.ms.median,
-    jobsPerInvocation: 1,
-  });
-  const burst = costPerMillion({
-    memoryMb: service.memorySizeMb,
-    ingestMs,
-    deliverMs: handlers.deliverBatch.ms.median,
-    jobsPerInvocation: service.deliverBatchSize,
-  });
-  // An estimate for Lambda itself: CPU scaled to the memory's vCPU share, plus in-region and provider round trips.
-  const lambda = {
-    vcpuShare: Math.min(1, service.memorySizeMb / 1769),
+    vcpuShare,
     awsCallMs: 10,
     providerCallMs: 250,
-    ingestAwsCalls: 3,
+    // The bench's route delivers to four accounts (config/routes.json: one of each provider).
+    ...deliverCpuFromMeasured({
+      accounts: 4,
+      singleCpuMs: handlers.deliverSingle.cpuMsPerInvocation,
+      batchCpuMs: handlers.deliverBatch.cpuMsPerInvocation,
+      batchSize: handlers.deliverBatch.batchSize,
+    }),
   };
-  const scaledCpu = (cpuMs: number) => cpuMs / lambda.vcpuShare;
-  const estIngestMs = scaledCpu(ingestCpuMs) + lambda.ingestAwsCalls * lambda.awsCallMs;
-  const estDeliverSingleMs =
-    scaledCpu(handlers.deliverSingle.cpuMsPerInvocation) + 2 * lambda.awsCallMs + 2 * lambda.providerCallMs;
-  const estDeliverBatchMs =
-    scaledCpu(handlers.deliverBatch.cpuMsPerInvocation) + 2 * lambda.awsCallMs + 2 * lambda.providerCallMs;
-  const lambdaTrickle = costPerMillion({
-    memoryMb: service.memorySizeMb,
-    ingestMs: estIngestMs,
-    deliverMs: estDeliverSingleMs,
-    jobsPerInvocation: 1,
-  });
-  const lambdaBurst = costPerMillion({
-    memoryMb: service.memorySizeMb,
-    ingestMs: estIngestMs,
-    deliverMs: estDeliverBatchMs,
-    jobsPerInvocation: service.deliverBatchSize,
-  });
-  return {
-    ingestMs,
-    trickle,
-    burst,
-    lambda,
-    estIngestMs,
-    estDeliverSingleMs,
-    estDeliverBatchMs,
-    lambdaTrickle,
-    lambdaBurst,
-  };
+  // A Typeform response: beginIngest + SendMessage + completeIngest.
+  const ingest = { writes: 2, awsCalls: 3, cpuMs: handlers.forms.cpuMsPerInvocation };
+  return { durations, ingest, scenarios: costScenarios(ingest, durations, service.deliverBatchSize) };
 }
 
 // ---------------------------------------------------------------- figures and targets
@@ -994,14 +966,17 @@ function rssRow({ ours, bare }: Delivery, cold: Record<string, ColdSummary>): Ro
   };
 }
 
-/** 7. Cost per million webhooks, for information. */
-function costRow(service: ServiceConfig, { trickle, burst, lambdaTrickle, lambdaBurst }: Cost): Row {
+/** 7. Cost per million webhooks, for information: steady at one and four accounts, and the largest burst. */
+function costRow(service: ServiceConfig, { scenarios }: Cost): Row {
+  const total = (route: string, load: string) =>
+    scenarios.find((scenario) => scenario.route === route && scenario.load.startsWith(load))?.cost.total ?? Number.NaN;
+  const [one, four] = Object.keys(ROUTES) as [string, string];
   return {
     id: '7',
-    measure: `cost per million webhooks (arm64, ${service.memorySizeMb} MB), measured durations`,
-    value: `$${trickle.total.toFixed(2)} (1 job/invocation)`,
-    floor: `$${burst.total.toFixed(2)} (batches of ${service.deliverBatchSize})`,
-    ratio: `Lambda est. $${lambdaTrickle.total.toFixed(2)} / $${lambdaBurst.total.toFixed(2)}`,
+    measure: `cost per million webhooks (arm64, ${service.memorySizeMb} MB, DynamoDB on demand), Lambda estimated`,
+    value: `steady $${total(one, 'steady, 1').toFixed(2)} (1 account) / $${total(four, 'steady, 1').toFixed(2)} (4)`,
+    floor: `batches of ${service.deliverBatchSize}: $${total(one, 'steady, b').toFixed(2)} / $${total(four, 'steady, b').toFixed(2)}`,
+    ratio: `burst of 10,000: $${total(one, 'burst of 10,000').toFixed(2)} / $${total(four, 'burst of 10,000').toFixed(2)}`,
     target: 'info',
     met: undefined,
   };
@@ -1042,50 +1017,39 @@ function rowsTable(rows: Row[]): string[] {
   );
 }
 
-/** The cost per million webhooks, item by item, and what it assumes. */
-function costLines(service: ServiceConfig, handlers: HandlersResult, cost: Cost): string[] {
-  const {
-    ingestMs,
-    trickle,
-    burst,
-    lambda,
-    estIngestMs,
-    estDeliverSingleMs,
-    estDeliverBatchMs,
-    lambdaTrickle,
-    lambdaBurst,
-  } = cost;
+/** The cost per million webhooks, component by component and run by run, how each grows, and what it assumes. */
+function costLines(service: ServiceConfig, { durations, ingest, scenarios }: Cost): string[] {
+  const money = (value: number) => (value >= 0.005 ? `$${value.toFixed(2)}` : '–');
+  const rates = Object.entries(ROUTES)
+    .map(([route, list]) => `${route}: ${list.map((rate) => `${rate.perMinute}/min burst ${rate.burst}`).join(', ')}`)
+    .join('; ');
+  const vcpuMs = (cpuMs: number) => cpuMs / durations.vcpuShare;
   return [
-    'Cost per million webhooks (ingest + deliver), us-east-1 arm64 prices of the issue:',
+    `Cost per million webhooks by component, us-east-1 (account rates: ${rates}):`,
     ...table(
-      [
-        'item',
-        'measured, 1 job/inv.',
-        `measured, ${service.deliverBatchSize} jobs/inv.`,
-        'Lambda est., 1 job/inv.',
-        `Lambda est., ${service.deliverBatchSize} jobs/inv.`,
-      ],
-      trickle.lines
-        .map((line, i) => [
-          line.item,
-          `$${line.perMillion.toFixed(4)}`,
-          `$${burst.lines[i]?.perMillion.toFixed(4)}`,
-          `$${lambdaTrickle.lines[i]?.perMillion.toFixed(4)}`,
-          `$${lambdaBurst.lines[i]?.perMillion.toFixed(4)}`,
-        ])
-        .concat([
-          [
-            'total',
-            `$${trickle.total.toFixed(2)}`,
-            `$${burst.total.toFixed(2)}`,
-            `$${lambdaTrickle.total.toFixed(2)}`,
-            `$${lambdaBurst.total.toFixed(2)}`,
-          ],
-        ]),
+      ['route', 'load', ...COMPONENTS, 'total'],
+      scenarios.map(({ route, load, cost }) => [
+        route.replace(/ \(.*/, ''),
+        load,
+        ...COMPONENTS.map((component) => money(cost.perMillion[component])),
+        `$${cost.total.toFixed(2)}`,
+      ]),
     ),
-    `  assumptions: ingest ${ingestMs.toFixed(2)} ms (median of shops and forms here), deliver ${handlers.deliverSingle.ms.median.toFixed(2)} ms per 1-job invocation and ${handlers.deliverBatch.ms.median.toFixed(2)} ms per ${service.deliverBatchSize}-job invocation (local endpoints); ` +
-      `each webhook = 1 API request, 1 ingest invocation, 1 SQS send, (1 receive + 1 delete) per deliver batch; DynamoDB (2–3 writes per ingest, 8 per job), Secrets Manager, CloudWatch Logs and data transfer are not priced (not in the issue's price list).`,
-    `  Lambda estimate: CPU time measured here ÷ ${lambda.vcpuShare.toFixed(3)} vCPU (${service.memorySizeMb} MB of 1,769 MB per vCPU), + ${lambda.awsCallMs} ms per sequential AWS call (${lambda.ingestAwsCalls} per ingest, 2 per job) + ${lambda.providerCallMs} ms per provider call (lookup + create in sequence, providers side by side): ingest ≈ ${estIngestMs.toFixed(0)} ms, deliver ≈ ${estDeliverSingleMs.toFixed(0)} ms (1 job) / ${estDeliverBatchMs.toFixed(0)} ms (${service.deliverBatchSize} jobs).`,
+    ...table(
+      ['route', 'load', 'deliver inv./webhook', 'SQS req./webhook', 'bucket writes (now/booked/refused)', 'drain'],
+      scenarios.map(({ route, load, work, cost }) => [
+        route.replace(/ \(.*/, ''),
+        load,
+        (work.deliverInvocations / work.webhooks).toFixed(2),
+        cost.perWebhook.sqsRequests.toFixed(2),
+        `${work.bucket.now}/${work.bucket.booked}/${work.bucket.refused}`,
+        load.startsWith('burst') ? `${(work.drainSeconds / 60).toFixed(1)} min` : '–',
+      ]),
+    ),
+    '  How each grows:',
+    ...COMPONENTS.map((component) => `  - ${component}: ${GROWTH[component]}`),
+    `  Durations: CPU measured here ÷ ${durations.vcpuShare.toFixed(3)} vCPU (${service.memorySizeMb} of 1,769 MB) + ${durations.awsCallMs} ms per sequential AWS call + ${durations.providerCallMs} ms per provider call (both assumed); ingest ${ingest.cpuMs.toFixed(1)} ms CPU → ${(vcpuMs(ingest.cpuMs) + ingest.awsCalls * durations.awsCallMs).toFixed(0)} ms; deliver ${durations.deliverBaseCpuMs.toFixed(1)} ms CPU per invocation + ${durations.deliverCpuMsPerCall.toFixed(2)} ms per SDK or provider call (solved from the 1-job and ${service.deliverBatchSize}-job runs), a batch lasting as long as its slowest job: a delivery 3 AWS calls + 2 provider calls, a deferral 2 AWS calls (token, SendMessage).`,
+    `  Counts: Typeform ingest (${ingest.writes} writes; a Shopify order writes 5); per account delivered 1 token + claim + record write; a deferral 1 SendMessage; receive + DeleteMessageBatch per batch; no reads in AWS. Free tiers, idle queue polling, CloudWatch Logs, Secrets Manager and data transfer are left out.`,
   ];
 }
 
@@ -1190,7 +1154,7 @@ function printReport(measured: Measured, elapsedSeconds: number): void {
   lines.push('');
   lines.push(...rowsTable(rows));
   lines.push('');
-  lines.push(...costLines(ws.service, measured.handlers.result, measured.cost));
+  lines.push(...costLines(ws.service, measured.cost));
   lines.push('');
   lines.push(...whatIfLines(measured));
   lines.push('');
@@ -1238,17 +1202,6 @@ function writeReport(measured: Measured, elapsedSeconds: number): void {
   } = measured;
   const { service } = ws;
   const { result: handlers, emulatorStats: handlerStats } = measured.handlers;
-  const {
-    ingestMs,
-    trickle,
-    burst,
-    lambda,
-    estIngestMs,
-    estDeliverSingleMs,
-    estDeliverBatchMs,
-    lambdaTrickle,
-    lambdaBurst,
-  } = cost;
   const ingestSecretCalls = { shops: handlers.shops.secretCalls, forms: handlers.forms.secretCalls };
   const resultsDir = path.join(root, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
@@ -1345,15 +1298,17 @@ function writeReport(measured: Measured, elapsedSeconds: number): void {
     hostile: { targetMs: HOSTILE_TARGET_MS, ...hostile.result },
     cost: {
       prices: PRICES,
-      measured: { ingestMs, trickle, burst },
-      lambdaEstimate: {
-        ...lambda,
-        estIngestMs,
-        estDeliverSingleMs,
-        estDeliverBatchMs,
-        trickle: lambdaTrickle,
-        burst: lambdaBurst,
-      },
+      durations: cost.durations,
+      ingest: cost.ingest,
+      growth: GROWTH,
+      scenarios: cost.scenarios.map(({ route, load, work, cost: priced }) => ({
+        route,
+        load,
+        perMillion: priced.perMillion,
+        total: priced.total,
+        perWebhook: priced.perWebhook,
+        work,
+      })),
     },
   };
   writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);

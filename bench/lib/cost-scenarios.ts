@@ -1,0 +1,52 @@
+/**
+ * The runs the bench prices: steady load (every account below its rate) and bursts, at one provider account
+ * per route and at four, each account at its provider's default rate.
+ */
+import { DEFAULT_ACCOUNT_RATES } from '../../shared/config/routes.js';
+import { simulateDeliveries, type Work } from './cost-model.js';
+import { priceWork, type Durations, type IngestShape, type Priced } from './cost.js';
+
+/** One account: 2Chat at its default (70 a minute, burst 5). Four: one account of each provider. */
+export const ROUTES = {
+  '1 account (2Chat)': [DEFAULT_ACCOUNT_RATES.twochat],
+  '4 accounts (2Chat, Kirim, Callbell, Chatwoot)': [
+    DEFAULT_ACCOUNT_RATES.twochat,
+    DEFAULT_ACCOUNT_RATES.kirim,
+    DEFAULT_ACCOUNT_RATES.callbell,
+    DEFAULT_ACCOUNT_RATES.chatwoot,
+  ],
+};
+
+export const BURSTS = [100, 1_000, 10_000];
+
+/** Webhooks a steady scenario is simulated with: its counts per webhook do not depend on it. */
+const STEADY_WEBHOOKS = 1_000;
+
+export interface Scenario {
+  route: string;
+  load: string;
+  work: Work;
+  cost: Priced;
+}
+
+export function costScenarios(ingest: IngestShape, durations: Durations, batchSize: number): Scenario[] {
+  const scenarios: Scenario[] = [];
+  for (const [route, rates] of Object.entries(ROUTES)) {
+    const runs: Array<[string, Work]> = [
+      [
+        'steady, 1 job per invocation',
+        simulateDeliveries({ webhooks: STEADY_WEBHOOKS, rates, batchSize: 1, unlimited: true }),
+      ],
+      [
+        `steady, batches of ${batchSize}`,
+        simulateDeliveries({ webhooks: STEADY_WEBHOOKS, rates, batchSize, unlimited: true }),
+      ],
+      ...BURSTS.map((webhooks): [string, Work] => [
+        `burst of ${webhooks.toLocaleString('en-US')}`,
+        simulateDeliveries({ webhooks, rates, batchSize }),
+      ]),
+    ];
+    for (const [load, work] of runs) scenarios.push({ route, load, work, cost: priceWork(work, ingest, durations) });
+  }
+  return scenarios;
+}
