@@ -83,7 +83,10 @@ export function normalisePhone(input: string | number, hints: PhoneHints = {}): 
     // so every number we hand a provider is one it will accept and one we read the same way again.
     if (!E164.test(parsed.number)) return reject('TOO_LONG', region);
     // Read back, it must be valid and the same number: carrier codes (Brazil's "0 xx") can
-    // otherwise be stripped again, turning one person's number into another's.
+    // otherwise be stripped again, turning one person's number into another's. A number given in
+    // E.164 already was just read that way: defaultCountry "will be ignored when parsing numbers
+    // written in international form" (parsePhoneNumber, https://www.npmjs.com/package/libphonenumber-js).
+    if (text === parsed.number) return { ok: true, e164: parsed.number, country: parsed.country };
     const readBack = parsePhoneNumberWithError(parsed.number);
     if (readBack.number !== parsed.number || !readBack.isValid()) return reject('INVALID', region);
     return { ok: true, e164: parsed.number, country: parsed.country };
