@@ -5,7 +5,7 @@
  * `osls package`; every error names the field that is wrong.
  */
 import { SOURCES, type SourceName } from '../contact.js';
-import { isRegion } from '../phone.js';
+import { isRegion } from './regions.js';
 import { SHOP_DOMAIN, SHOP_DOMAIN_EXAMPLE } from '../shopify/domain.js';
 import { CustomRouteSchema, topLevelMembers } from './custom.js';
 import * as z from '../zod.js';
