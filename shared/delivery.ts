@@ -7,9 +7,11 @@
  */
 import type { Contact } from './contact.js';
 import { findRoute, type ResolvedRoute, type RoutesConfig } from './config/routes.js';
+import { gateAccount, pacingDefaults, planJob, rateLimitedUntil, type AccountStep } from './deferral.js';
 import { parseDeliveryJob, type DeliveryJob } from './jobs.js';
 import { LeadFetchTransientError, LeadUnavailableError, type LeadFetcher } from './leads.js';
 import type { logger as defaultLogger } from './logging.js';
+import type { DeferralQueue } from './queue.js';
 import type { OutcomeStore } from './store.js';
 import { SecretUnusableError } from './secrets.js';
 import { deliverWithAdapter } from './providers/engine.js';
@@ -56,6 +58,11 @@ interface JobDependencies {
   store: OutcomeStore;
   /** Reads the lead a job names by reference (Meta Lead Ads); jobs carrying a contact need none. */
   leads?: LeadFetcher;
+  /**
+   * Each account held to its rate (shared/deferral.ts): a job with an account out of tokens, or refused with a
+   * 429, goes back on `queue` with a delay. Without it every account is called at once, whatever its rate.
+   */
+  pacing?: { queue: DeferralQueue; now?: () => number; settings?: typeof pacingDefaults };
 }
 
 /** The job's contact, or the outcome every account gets when it cannot be had. */
@@ -110,9 +117,15 @@ interface AccountDelivery {
    * recorded it; `busy`: another attempt is calling the provider right now;
    * `superseded`: this attempt's lease ran out and another attempt claimed the
    * account, so what this one reached (`reached`) was not recorded;
-   * `unrecorded`: the outcome table failed (`error`), the account is retried.
+   * `unrecorded`: the outcome table failed (`error`), the account is retried;
+   * `deferred`: not called, the account has no token until `until` (`booked`: the token it holds then).
    */
-  by: 'delivered' | 'settled earlier' | 'busy' | 'superseded' | 'unrecorded';
+  by: 'delivered' | 'settled earlier' | 'busy' | 'superseded' | 'unrecorded' | 'deferred';
+  /** When a deferred account may be called. */
+  until?: number;
+  booked?: number;
+  /** The provider answered 429: its bucket is held until then (only with pacing). */
+  throttledUntil?: number;
   /** Why the outcome is transient: `unauthorized` (a refused key, see parkRefusedKey), `delivery_error` (a throw). */
   code?: 'unauthorized' | 'delivery_error';
   /** What this attempt reached when it was superseded. */
@@ -184,7 +197,38 @@ async function deliverJobToAccount(
   return { ...delivery, by: 'delivered' };
 }
 
-/** Deliver a queued job; the caller retries the job while any outcome is transient. */
+/**
+ * With pacing, an account is called only with a token: one taken now, or the one this job booked and comes
+ * back for. The token is taken before the claim, so a deferral writes nothing else; an account settled by a
+ * duplicate job or an earlier failed receive then costs a token it does not use, which only slows the rate.
+ */
+async function deliverPacedAccount(
+  job: DeliveryJob,
+  route: ResolvedRoute,
+  account: Account,
+  deps: JobDependencies & { pacing: NonNullable<JobDependencies['pacing']> },
+  contactOf: () => Promise<JobContact>,
+): Promise<AccountDelivery> {
+  const now = deps.pacing.now ?? Date.now;
+  const settings = deps.pacing.settings ?? pacingDefaults;
+  const gate = await gateAccount(job, account, deps.store, now(), settings);
+  if (!gate.go) {
+    const message = `deferred to ${new Date(gate.until).toISOString()}: the account's rate allows no call sooner`;
+    const booked = gate.booked !== undefined ? { booked: gate.booked } : {};
+    return { outcome: transient(account, message), by: 'deferred', until: gate.until, ...booked };
+  }
+  const delivery = await deliverJobToAccount(job, route, account, deps, contactOf);
+  const { outcome } = delivery;
+  if (delivery.by !== 'delivered' || outcome.status !== 'transient' || outcome.httpStatus !== 429) return delivery;
+  const until = rateLimitedUntil(account.provider, outcome.retryAfterMs, now());
+  await deps.store.holdBucket(account.name, until);
+  return { ...delivery, throttledUntil: until };
+}
+
+/**
+ * Deliver a queued job; the caller retries the job while any outcome is transient. Accounts an earlier receive
+ * settled (the job's deferral lists them) are left out: they are neither called nor charged a token again.
+ */
 export async function deliverJob(job: DeliveryJob, deps: JobDependencies): Promise<AccountDelivery[]> {
   const route = findRoute(deps.routes, job.source, job.route);
   // Left on the queue, the job ends in the dead-letter queue where it can be redriven once the route is back.
@@ -194,14 +238,20 @@ export async function deliverJob(job: DeliveryJob, deps: JobDependencies): Promi
   // error, calls still in flight would reach providers with no outcome recorded and their
   // claims held until the lease runs out.
   const contactOf = jobContact(job, route, deps);
+  const done = new Set(job.deferral?.done ?? []);
+  const { pacing } = deps;
   return Promise.all(
-    route.accounts.map(async (account): Promise<AccountDelivery> => {
-      try {
-        return await deliverJobToAccount(job, route, account, deps, contactOf);
-      } catch (error) {
-        return { outcome: transient(account, `outcome not recorded: ${errorText(error)}`), by: 'unrecorded', error };
-      }
-    }),
+    route.accounts
+      .filter((account) => !done.has(account.name))
+      .map(async (account): Promise<AccountDelivery> => {
+        try {
+          return pacing !== undefined
+            ? await deliverPacedAccount(job, route, account, { ...deps, pacing }, contactOf)
+            : await deliverJobToAccount(job, route, account, deps, contactOf);
+        } catch (error) {
+          return { outcome: transient(account, `outcome not recorded: ${errorText(error)}`), by: 'unrecorded', error };
+        }
+      }),
   );
 }
 
@@ -219,6 +269,9 @@ export class DeliveryIncompleteError extends Error {
  * account another attempt is busy with is logged as `delivery busy`, an
  * outcome refused because another attempt took the account over as
  * `delivery superseded`, and one the table could not take as `delivery unrecorded`.
+ * With pacing, an account without a token, or refused with a 429, is logged as
+ * `delivery deferred`, and the job goes back on the queue with a delay instead
+ * of failing (planJob, shared/deferral.ts): only real failures are attempts.
  */
 export async function deliverQueuedJob(
   body: string,
@@ -226,8 +279,24 @@ export async function deliverQueuedJob(
 ): Promise<Outcome[]> {
   const job = parseDeliveryJob(body);
   const deliveries = await deliverJob(job, deps);
-  for (const { outcome, by, code, reached, error } of deliveries) {
+  for (const { outcome, by, code, reached, error, until, throttledUntil } of deliveries) {
     if (by === 'settled earlier') continue;
+    if (by === 'deferred' || throttledUntil !== undefined) {
+      const { account, provider } = outcome;
+      const status =
+        'httpStatus' in outcome && outcome.httpStatus !== undefined ? { httpStatus: outcome.httpStatus } : {};
+      const reason = by === 'deferred' ? 'no_token' : 'rate_limited';
+      const at = new Date((until ?? throttledUntil) as number).toISOString();
+      deps.logger.info('delivery deferred', {
+        eventKey: job.eventKey,
+        account,
+        provider,
+        reason,
+        ...status,
+        until: at,
+      });
+      continue;
+    }
     // Powertools reserves `message` for the log line's own text: the provider's message goes under `detail`.
     const { message, ...fields } = (reached ?? outcome) as Outcome & { message?: string };
     const line = {
@@ -249,10 +318,48 @@ export async function deliverQueuedJob(
   }
   const outcomes = deliveries.map((delivery) => delivery.outcome);
   const pending = outcomes.filter((outcome) => outcome.status === 'transient');
-  if (pending.length > 0) {
-    throw new DeliveryIncompleteError(
+  const incomplete = () =>
+    new DeliveryIncompleteError(
       `${pending.length} provider account(s) not reached yet: ${pending.map((outcome) => outcome.account).join(', ')}`,
     );
+  if (deps.pacing === undefined) {
+    if (pending.length > 0) throw incomplete();
+    return outcomes;
   }
-  return outcomes;
+  const { queue, now = Date.now, settings } = deps.pacing;
+  const priorAttempts = job.deferral?.attempts ?? 0;
+  const receive = {
+    count: deps.receiveCount ?? 1,
+    // Read only when it can matter: a job deferred after a failed receive, failing again.
+    maxReceiveCount: priorAttempts > 0 ? await queue.maxReceiveCount() : undefined,
+    now: now(),
+  };
+  const plan = planJob(job, deliveries.map(accountStep), receive, settings);
+  switch (plan.kind) {
+    case 'done':
+      return outcomes;
+    case 'retry':
+      throw incomplete();
+    case 'dead-letter': {
+      // As SQS would have moved it: the job as accepted, so a redrive starts its attempts afresh.
+      const { deferral: _spent, ...accepted } = job;
+      await queue.deadLetter(accepted);
+      const pendingAccounts = pending.map((outcome) => outcome.account);
+      deps.logger.error('delivery dead-lettered', { eventKey: job.eventKey, attempts: plan.attempts, pendingAccounts });
+      return outcomes;
+    }
+    case 'defer':
+      await queue.sendLater({ ...job, deferral: plan.deferral }, plan.delaySeconds);
+      return outcomes;
+  }
+}
+
+function accountStep(delivery: AccountDelivery): AccountStep {
+  const account = delivery.outcome.account;
+  if (delivery.by === 'deferred') {
+    const booked = delivery.booked !== undefined ? { booked: delivery.booked } : {};
+    return { account, kind: 'deferred', until: delivery.until as number, ...booked };
+  }
+  if (delivery.throttledUntil !== undefined) return { account, kind: 'throttled', until: delivery.throttledUntil };
+  return { account, kind: delivery.outcome.status === 'transient' ? 'failed' : 'final' };
 }

@@ -11,12 +11,29 @@ import { isLeadReference, LeadReferenceSchema, type LeadReference } from './lead
 import * as z from './zod.js';
 import { describeIssues } from './validation.js';
 
+/**
+ * What a job deferred for its accounts' rates carries back onto the queue: SQS counts receives per message,
+ * and a deferred job is a new message, so its real attempts travel with it.
+ */
+const DeferralSchema = z.strictObject({
+  /** Receives of this job that failed for real (not deferrals). */
+  attempts: z.number().check(z.int(), z.nonnegative()),
+  /** Provider 429s this job was deferred for: past a limit they count as attempts. */
+  throttles: z.number().check(z.int(), z.nonnegative()),
+  /** Accounts whose outcome an earlier receive made final: never called, nor charged a token, again. */
+  done: z.array(z.string()),
+  /** The time (epoch ms) each account's booked token may be used. */
+  booked: z.record(z.string(), z.number()),
+});
+export type Deferral = z.infer<typeof DeferralSchema>;
+
 const JobBase = {
   v: z.literal(1),
   eventKey: z.string().check(z.minLength(1)),
   source: SourceNameSchema,
   route: z.string().check(z.minLength(1)),
   acceptedAt: z.string(),
+  deferral: z.optional(DeferralSchema),
 };
 
 const ContactJobSchema = z.object({ ...JobBase, contact: ContactSchema });

@@ -11,7 +11,7 @@ import { createHttpClient } from './http.js';
 import { acceptEvent, sourceSecretReader, type IngestDependencies } from './ingest.js';
 import type { LeadFetcher } from './leads.js';
 import type { ProviderContext } from './providers/types.js';
-import { createSqsQueue } from './queue.js';
+import { createDeferralQueue, createSqsQueue, type DeferralQueue } from './queue.js';
 import { SecretStore } from './secrets.js';
 import { createMetaLeadFetcher } from './sources/meta-graph.js';
 import { captchaVerifyUrls, type FormProtectionDependencies } from './sources/protection.js';
@@ -82,4 +82,12 @@ export function leadFetcher(runtime: Runtime, shared: Pick<ProviderContext, 'sec
 
 export function outcomeStore(runtime: Runtime): OutcomeStore {
   return createDynamoStore({ tableName: requireEnv(runtime.env, 'TABLE_NAME') });
+}
+
+/** Deliver: the queue deferred jobs go back to, and the dead-letter queue for those whose attempts are spent. */
+export function deferralQueue(runtime: Runtime): DeferralQueue {
+  return createDeferralQueue({
+    queueUrl: requireEnv(runtime.env, 'QUEUE_URL'),
+    dlqUrl: requireEnv(runtime.env, 'DLQ_URL'),
+  });
 }

@@ -32,8 +32,11 @@ export interface BucketRate {
   burst: number;
 }
 
-/** A token was taken, or none is there: `readyAt` (epoch ms) is when the next one will be. */
-export type TokenAnswer = { taken: true } | { taken: false; readyAt: number };
+/**
+ * A token was taken (`at`, epoch ms, when it may be used, present only when that is later than now: a booked
+ * token), or none is there within the time the taker would wait: `readyAt` is when one can next be had.
+ */
+export type TokenAnswer = { taken: true; at?: number } | { taken: false; readyAt: number };
 
 type FinalStatus = 'created' | 'exists' | 'skipped' | 'failed';
 const FINAL: ReadonlySet<string> = new Set<FinalStatus>(['created', 'exists', 'skipped', 'failed']);
@@ -78,9 +81,11 @@ export interface OutcomeStore {
   countRequest(key: string, limit: number, windowSeconds: number): Promise<{ counted: boolean; windowEndsAt: number }>;
   /**
    * Take one token from the bucket of a provider `account`, shared by every concurrent deliver invocation:
-   * `taken: false`, with the time the next token will exist, when the bucket is empty (or held).
+   * `taken: false`, with the time the next token will exist, when the bucket is empty (or held). With
+   * `bookAheadMs`, a token that will exist within that time is booked (`at`): the bucket counts it as taken,
+   * so takers queue in time instead of all coming back at once.
    */
-  takeToken(account: string, rate: BucketRate): Promise<TokenAnswer>;
+  takeToken(account: string, rate: BucketRate, bookAheadMs?: number): Promise<TokenAnswer>;
   /**
    * Honour a provider's `Retry-After` / `X-RateLimit-Reset`: the account's bucket is empty at `until` (epoch ms)
    * and refills at its rate from then. A hold never shortens a longer one already there.
@@ -439,6 +444,11 @@ const bucketKey = (account: string) => ({ pk: `ratelimit-bucket#${account}`, sk:
  * an update expression has no max(). A refused write reads the item as it was (on the error in AWS), so
  * "no token" and its readyAt cost no second call there.
  *
+ * Booking ahead is the same draw with a later limit: the bucket may run up to `bookAheadMs` into debt, and
+ * the new emptyAt (returned by the write) is when the token taken exists. Under a burst each taker so gets
+ * its own time, one interval after the last: deferred takers come back spread at the rate, instead of all at
+ * the same readyAt to race for one token and be deferred again.
+ *
  * Intervals are whole milliseconds, rounded up: never faster than the rate. Assumption: the clocks of the
  * deliver functions agree to within a few milliseconds (Lambda's hosts keep NTP time); a fast clock sees
  * its tokens that much early.
@@ -450,9 +460,10 @@ function tokenBuckets({
   refusingItem,
 }: Table): Pick<OutcomeStore, 'takeToken' | 'holdBucket'> {
   return {
-    async takeToken(account, rate) {
+    async takeToken(account, rate, bookAheadMs = 0) {
       if (!(rate.perMinute > 0) || !(rate.burst >= 1))
         throw new RangeError('takeToken: a rate needs perMinute > 0 and burst ≥ 1');
+      if (!(bookAheadMs >= 0)) throw new RangeError('takeToken: bookAheadMs must be ≥ 0');
       const interval = Math.ceil(60_000 / rate.perMinute);
       const key = bucketKey(account);
       // Under load the bucket is seldom full: try the draw first (it also serves a bucket not yet written).
@@ -475,24 +486,33 @@ function tokenBuckets({
           : {
               // A bucket never seen (or expired) is full: drawn from as if it had just filled.
               UpdateExpression: 'SET emptyAt = if_not_exists(emptyAt, :fullSince) + :interval, expiresAt = :expires',
-              // Not full, and at least one token: emptyAt ≤ at - interval.
+              // Not full, and a token by `at + bookAheadMs`: emptyAt ≤ at + bookAheadMs - interval.
               ConditionExpression: 'attribute_not_exists(emptyAt) OR emptyAt BETWEEN :fullSince AND :lastToken',
               ExpressionAttributeValues: {
                 ':interval': interval,
                 ':fullSince': fullSince,
-                ':lastToken': at - interval,
+                ':lastToken': at + bookAheadMs - interval,
                 ':expires': expiresAt,
               },
             };
         try {
-          await documents.send(
-            new UpdateCommand({ TableName: tableName, Key: key, ...write, ...RETURN_REFUSING_ITEM }),
+          const written = await documents.send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: key,
+              ...write,
+              ReturnValues: 'UPDATED_NEW',
+              ...RETURN_REFUSING_ITEM,
+            }),
           );
-          return { taken: true };
+          // The token taken exists from the new emptyAt on: now, or (booked) later.
+          const usableAt = written.Attributes?.['emptyAt'] as number | undefined;
+          return usableAt !== undefined && usableAt > at ? { taken: true, at: usableAt } : { taken: true };
         } catch (error) {
           if (!isConditionFailure(error)) throw error;
           const emptyAt = (await refusingItem(error, key))?.['emptyAt'] as number | undefined;
-          if (emptyAt !== undefined && emptyAt > at - interval) return { taken: false, readyAt: emptyAt + interval };
+          if (emptyAt !== undefined && emptyAt > at + bookAheadMs - interval)
+            return { taken: false, readyAt: emptyAt + interval - bookAheadMs };
           full = emptyAt === undefined || emptyAt < fullSince;
         }
       }

@@ -3,7 +3,10 @@
  * with a transient outcome (a provider down, a refused key, an error) or that
  * cannot be read is reported failed alone and comes back after the visibility
  * timeout; after maxReceiveCount it lands in the dead-letter queue, where
- * redrive picks it up. Its neighbours are never re-delivered.
+ * redrive picks it up. Its neighbours are never re-delivered. Each provider
+ * account is held to its rate: a job with an account out of tokens, or
+ * refused with a 429, is sent back to the queue with a delay and this
+ * message is done, which is not an attempt.
  */
 import middy from '@middy/core';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
@@ -11,15 +14,17 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { deliverQueuedJob } from '../../shared/delivery.js';
 import { logger } from '../../shared/logging.js';
-import { createRuntime, leadFetcher, outcomeStore, providerContext } from '../../shared/runtime.js';
+import { createRuntime, deferralQueue, leadFetcher, outcomeStore, providerContext } from '../../shared/runtime.js';
 
 const runtime = createRuntime();
-const providers = providerContext(runtime);
+// A 429 is not waited out inside the function: the job is deferred through the account's bucket instead.
+const providers = { ...providerContext(runtime), onRateLimited: 'return' as const };
 const deps = {
   routes: runtime.routes,
   providers,
   store: outcomeStore(runtime),
   leads: leadFetcher(runtime, providers),
+  pacing: { queue: deferralQueue(runtime) },
   logger,
 };
 

@@ -42,7 +42,10 @@ const FieldMappingSchema = z.strictObject({
 });
 export type FieldMapping = z.infer<typeof FieldMappingSchema>;
 
-/** How fast the relay may create contacts in one provider account: tokens a minute, and how many may go at once. */
+/**
+ * How fast the relay may call one provider account: requests a minute, and how many may go at once, counted as
+ * the provider counts them (a delivery takes as many as it makes: the adapter's `rateCost`).
+ */
 export interface AccountRate {
   perMinute: number;
   burst: number;

@@ -300,6 +300,9 @@ export function readChatwootCreate(response: HttpResponse, context?: ChatwootRea
 
 export const chatwootAdapter: ProviderAdapter<typeof ChatwootCredentialsSchema> = {
   provider: 'chatwoot',
+  // The create alone, whose refusal is the lookup; rack-attack counts every request of the IP
+  // (https://github.com/chatwoot/chatwoot/blob/develop/config/initializers/rack_attack.rb).
+  rateCost: 1,
   credentials: ChatwootCredentialsSchema,
   defaultBaseUrl: (credentials) => credentials.baseUrl,
   skipReason: (contact) => chatwootSkipReason(contact),

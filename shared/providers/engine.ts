@@ -124,7 +124,8 @@ export async function deliverWithAdapter(
         };
       case 'transient': {
         const wait = answer.retryAfterMs ?? backoffMs(attempts - 1, policy);
-        if (attempts < policy.maxAttempts && Date.now() + wait <= deadline) {
+        const deferred = answer.httpStatus === 429 && context.onRateLimited === 'return';
+        if (!deferred && attempts < policy.maxAttempts && Date.now() + wait <= deadline) {
           await sleep(wait);
           continue;
         }

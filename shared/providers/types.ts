@@ -56,6 +56,12 @@ export interface RequestContext<C> {
 
 export interface ProviderAdapter<S extends z.ZodMiniType = z.ZodMiniType> {
   provider: ProviderName;
+  /**
+   * Requests one delivery of a new contact makes that the provider counts against its rate limit (lookup and
+   * create, where it counts both): the tokens a delivery takes from the account's bucket, whose rate is in
+   * requests, as providers state their limits.
+   */
+  rateCost: number;
   /** Shape of the account secret `contact-relay/{stage}/provider/{account}`. */
   credentials: S;
   /** Where the API lives when no override is set (Chatwoot: from the secret). */
@@ -88,6 +94,11 @@ export interface ProviderContext {
   baseUrls: Partial<Record<ProviderName, string>>;
   /** Retry policy; engine defaults apply when absent. */
   retry?: Partial<RetryPolicy>;
+  /**
+   * A 429: `retry` (the default) waits its Retry-After inside the retry budget; `return` ends the delivery at
+   * once as transient with that wait, for a caller that defers the job instead of paying for the wait.
+   */
+  onRateLimited?: 'retry' | 'return';
 }
 
 export interface RetryPolicy {

@@ -4,6 +4,7 @@
  * route config in place of config/routes.json.
  */
 import { vi } from 'vitest';
+import shippedRoutes from '../../config/routes.json' with { type: 'json' };
 import { startLocalPipeline, type LocalPipeline } from '../../local/pipeline.js';
 import type { FunctionRoles } from '../../local/emulator/iam.js';
 
@@ -53,13 +54,31 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
     setEnv: (env) => {
       for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
       vi.resetModules();
-      if (options.routes !== undefined) vi.doMock('../../config/routes.json', () => ({ default: options.routes }));
+      const routes = unpaced(options.routes ?? shippedRoutes);
+      vi.doMock('../../config/routes.json', () => ({ default: routes }));
       return () => {
         vi.unstubAllEnvs();
-        if (options.routes !== undefined) vi.doUnmock('../../config/routes.json');
+        vi.doUnmock('../../config/routes.json');
       };
     },
   });
+}
+
+/**
+ * The route config with every account that names no rate allowed the most the bucket takes: the tests send
+ * in a second what providers' documented rates spread over minutes. Pacing has its own tests, whose accounts
+ * name their rates (test/unit/pacing.test.ts, test/integration/pacing.test.ts).
+ */
+export function unpaced(routes: unknown): unknown {
+  const config = routes as { accounts?: Record<string, Record<string, unknown>> };
+  if (config.accounts === undefined) return routes;
+  const accounts = Object.fromEntries(
+    Object.entries(config.accounts).map(([name, account]) => [
+      name,
+      'rate' in account ? account : { ...account, rate: { perMinute: 60_000, burst: 60_000 } },
+    ]),
+  );
+  return { ...config, accounts };
 }
 
 /** Poll until `check` passes or the time is up (the queue is asynchronous). */

@@ -363,6 +363,8 @@ const EXPECTED_GRANTS: Record<FunctionName | typeof SHOPIFY_EVENTS, Record<strin
     'sqs:DeleteMessage': [QUEUE],
     'sqs:GetQueueAttributes': [QUEUE],
     'sqs:ChangeMessageVisibility': [QUEUE],
+    // Deferred jobs back on the queue; those whose real attempts are spent across deferrals to the DLQ.
+    'sqs:SendMessage': [QUEUE, DLQ],
   },
   healthcheck: {
     ...logs('healthcheck'),
@@ -802,7 +804,7 @@ describe('IAM: least privilege', () => {
       forms: [...ingest, 'countRequest'].sort(),
       shops: [...ingest].sort(),
       shopifyEvents: [...ingest].sort(),
-      deliver: ['claimOutcome', 'recordOutcome'],
+      deliver: ['claimOutcome', 'holdBucket', 'recordOutcome', 'takeToken'],
       healthcheck: [],
       redrive: [],
       reconcile: [...ingest, 'getCheckpoint', 'putCheckpoint'].sort(),

@@ -157,3 +157,45 @@ describe('Function: holdBucket', () => {
     expect(await store.takeToken('kirim', rate)).toEqual({ taken: true });
   });
 });
+
+describe('Function: takeToken, booking ahead', () => {
+  it('books 100 concurrent takers one interval apart after the burst, none twice, and refuses past the horizon', async () => {
+    const { store } = await bucketStore();
+    const rate = { perMinute: 60, burst: 5 }; // one token a second
+    const answers = await Promise.all(Array.from({ length: 100 }, () => store.takeToken('kirim', rate, 30_000)));
+    const now = answers.filter((answer) => answer.taken && answer.at === undefined);
+    expect(now).toHaveLength(5);
+    const booked = answers
+      .flatMap((answer) => (answer.taken && answer.at !== undefined ? [answer.at] : []))
+      .sort((a, b) => a - b);
+    // Tokens 6 … 35 exist at +1 s … +30 s: each booked once, a second apart, never sooner than the rate.
+    expect(booked).toEqual(Array.from({ length: 30 }, (_, i) => START + (i + 1) * 1000));
+    const refused = answers.filter((answer) => !answer.taken);
+    expect(refused).toHaveLength(65);
+    // The next token would exist at +31 s, one more second than the 30 s a taker waits: it can be booked at +1 s.
+    for (const answer of refused) expect(answer).toEqual({ taken: false, readyAt: START + 1000 });
+  });
+
+  it('lets no taker at the same instant have a token a booked taker holds', async () => {
+    const { store, clock } = await bucketStore();
+    const rate = { perMinute: 60, burst: 1 };
+    expect(await store.takeToken('twochat', rate, 10_000)).toEqual({ taken: true });
+    expect(await store.takeToken('twochat', rate, 10_000)).toEqual({ taken: true, at: START + 1000 });
+    expect(await store.takeToken('twochat', rate)).toEqual({ taken: false, readyAt: START + 2000 });
+    clock.now = START + 2000;
+    expect(await store.takeToken('twochat', rate)).toEqual({ taken: true });
+  });
+
+  it('books after a hold, never inside it', async () => {
+    const { store } = await bucketStore();
+    const rate = { perMinute: 60, burst: 5 };
+    await store.holdBucket('kirim', START + 20_000);
+    expect(await store.takeToken('kirim', rate, 60_000)).toEqual({ taken: true, at: START + 21_000 });
+    expect(await store.takeToken('kirim', rate, 10_000)).toEqual({ taken: false, readyAt: START + 12_000 });
+  });
+
+  it('refuses a negative horizon', async () => {
+    const { store } = await bucketStore();
+    await expect(store.takeToken('kirim', { perMinute: 10, burst: 1 }, -1)).rejects.toThrow(/bookAheadMs/);
+  });
+});

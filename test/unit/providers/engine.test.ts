@@ -47,6 +47,7 @@ function scriptedAdapter(options: { lookup?: boolean; skip?: string } = {}): Pro
     (JSON.parse(response.body) as { answer: ProviderAnswer }).answer;
   return {
     provider: 'twochat',
+    rateCost: 2,
     credentials: z.object({ apiKey: z.string() }),
     defaultBaseUrl: () => 'https://provider.example',
     skipReason: () => options.skip,
@@ -192,6 +193,22 @@ describe('Function: deliverWithAdapter', () => {
     expect(outcome).toMatchObject({ status: 'transient', retryAfterMs: 60_000 });
     expect(requests).toHaveLength(1);
     expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it('returns a 429 at once when the caller defers rate-limited jobs, still retrying other transient answers', async () => {
+    let calls = 0;
+    const { client, requests } = http(() => {
+      calls++;
+      return calls === 1
+        ? answer({ kind: 'transient', httpStatus: 503, message: 'down' })
+        : answer({ kind: 'transient', httpStatus: 429, message: 'slow down', retryAfterMs: 1 });
+    });
+    const outcome = await deliverWithAdapter(scriptedAdapter({ lookup: false }), testContact(), target, {
+      ...context(client, secrets(['k']).store),
+      onRateLimited: 'return',
+    });
+    expect(outcome).toMatchObject({ status: 'transient', httpStatus: 429, retryAfterMs: 1 });
+    expect(requests).toHaveLength(2); // the 503 retried, the 429 not
   });
 
   it('treats a failed connection as transient and retries it', async () => {

@@ -1,0 +1,139 @@
+/**
+ * Pacing deliveries to each provider account's rate. Every account of a job first takes a token from its
+ * bucket (store.takeToken): one there now means the provider is called now; one booked for later, or none
+ * within the booking horizon, defers the job to then. A deferred job goes back on the queue as a new message
+ * with a delay, carrying what an SQS receive count cannot: its real attempts (a deferral is not one), the
+ * accounts already settled, and the tokens it booked. A provider's 429 holds the account's bucket for the
+ * wait it names and defers the job the same way. So a burst far above an account's rate drains at that
+ * rate, and only real failures (a provider down, a refused key) lead to the dead-letter queue.
+ */
+import type { ResolvedRoute } from './config/routes.js';
+import { accountRate, type ProviderName } from './config/routes.js';
+import type { Deferral, DeliveryJob } from './jobs.js';
+import { PROVIDER_ADAPTERS } from './providers/index.js';
+import type { BucketRate, OutcomeStore } from './store.js';
+
+export const pacingDefaults = {
+  /**
+   * How far ahead a token may be booked: SQS's longest DelaySeconds (900 s), so a booked job waits out its
+   * time in one delay (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html).
+   */
+  bookAheadMs: 900_000,
+  /**
+   * A booked token not used within this long after its time is given up and a new one taken: jobs that come
+   * back late together (a backlog on the queue) would otherwise all call the provider at once.
+   */
+  bookingGraceMs: 30_000,
+  /** Provider 429s a job is deferred for before each further one counts as a real attempt. */
+  maxThrottles: 10,
+};
+
+type Account = ResolvedRoute['accounts'][number];
+
+/**
+ * The account's rate counted in deliveries: its rate is in provider requests, as providers state their limits,
+ * and a delivery makes its adapter's `rateCost` of them.
+ */
+export function deliveryRate(account: Account): BucketRate {
+  const { perMinute, burst } = accountRate(account);
+  const cost = PROVIDER_ADAPTERS[account.provider].rateCost;
+  return { perMinute: perMinute / cost, burst: Math.max(1, Math.floor(burst / cost)) };
+}
+
+/** Whether an account of a job may call its provider now, or the job waits until `until` (with a booked token). */
+export type TokenGate = { go: true } | { go: false; until: number; booked?: number };
+
+export async function gateAccount(
+  job: DeliveryJob,
+  account: Account,
+  store: Pick<OutcomeStore, 'takeToken'>,
+  now: number,
+  settings = pacingDefaults,
+): Promise<TokenGate> {
+  const booked = job.deferral?.booked[account.name];
+  if (booked !== undefined && booked > now) return { go: false, until: booked, booked };
+  if (booked !== undefined && now - booked <= settings.bookingGraceMs) return { go: true };
+  const token = await store.takeToken(account.name, deliveryRate(account), settings.bookAheadMs);
+  if (!token.taken) {
+    // Booked full for the whole horizon: by the time it has passed, the bucket books this far ahead again.
+    return { go: false, until: now + settings.bookAheadMs };
+  }
+  return token.at === undefined ? { go: true } : { go: false, until: token.at, booked: token.at };
+}
+
+/**
+ * Until when an account that answered 429 waits: the provider's Retry-After / X-RateLimit-Reset when it sent
+ * one, else the window its documented limit is counted over.
+ * - Chatwoot: rack-attack counts fixed one-minute windows aligned on the epoch and sends no Retry-After
+ *   (https://github.com/chatwoot/chatwoot/blob/develop/config/initializers/rack_attack.rb): the next window.
+ * - Callbell: a limit per second (https://docs.callbell.eu/api/reference/rate_limits): one second.
+ * - 2Chat: a limit per minute with no rate header (https://developers.2chat.co/docs/API/api-response-codes).
+ *   Assumption: its window is a minute, so waiting one is always enough.
+ * - Kirim.chat sends Retry-After on every 429 (https://developers.kirim.chat/concepts/rate-limits/); a minute
+ *   (its limits are per minute) if one ever came without.
+ */
+export function rateLimitedUntil(provider: ProviderName, retryAfterMs: number | undefined, now: number): number {
+  if (retryAfterMs !== undefined) return now + retryAfterMs;
+  if (provider === 'chatwoot') return (Math.floor(now / 60_000) + 1) * 60_000;
+  if (provider === 'callbell') return now + 1_000;
+  return now + 60_000;
+}
+
+/** What one receive did for one account of the job. */
+export type AccountStep =
+  | { account: string; kind: 'final' }
+  /** Transient for a real reason (the provider down, a refused key, an error). */
+  | { account: string; kind: 'failed' }
+  /** Not called: no token now. */
+  | { account: string; kind: 'deferred'; until: number; booked?: number }
+  /** The provider answered 429; its bucket is held until `until`. */
+  | { account: string; kind: 'throttled'; until: number };
+
+/** What becomes of the queue message after one receive. */
+export type JobPlan =
+  | { kind: 'done' }
+  /** A real failure: the message fails, so SQS brings it back and counts the receive. */
+  | { kind: 'retry'; attempts: number }
+  /** A real failure that was the job's last attempt, counting those before its deferrals. */
+  | { kind: 'dead-letter'; attempts: number }
+  /** The job back on the queue after `delaySeconds`, and this message done: not an attempt. */
+  | { kind: 'defer'; delaySeconds: number; deferral: Deferral };
+
+const MAX_DELAY_SECONDS = 900;
+
+/**
+ * The plan for a receive: `receiveCount` is SQS's count for this message, which restarts at each deferral;
+ * the receives before this one of the same message all failed for real (a deferral ends its message).
+ */
+export function planJob(
+  job: DeliveryJob,
+  steps: readonly AccountStep[],
+  receive: { count: number; maxReceiveCount: number | undefined; now: number },
+  settings = pacingDefaults,
+): JobPlan {
+  const prior = job.deferral?.attempts ?? 0;
+  const throttles = (job.deferral?.throttles ?? 0) + (steps.some((step) => step.kind === 'throttled') ? 1 : 0);
+  const throttledTooOften = throttles > settings.maxThrottles;
+  const failed = steps.some((step) => step.kind === 'failed' || (step.kind === 'throttled' && throttledTooOften));
+  if (failed) {
+    const attempts = prior + receive.count;
+    // Without earlier deferrals, SQS's own count is the real one and its redrive policy applies.
+    if (prior > 0 && receive.maxReceiveCount !== undefined && attempts >= receive.maxReceiveCount)
+      return { kind: 'dead-letter', attempts };
+    return { kind: 'retry', attempts };
+  }
+  const waiting = steps.flatMap((step) => (step.kind === 'deferred' || step.kind === 'throttled' ? [step] : []));
+  if (waiting.length === 0) return { kind: 'done' };
+  const until = Math.min(...waiting.map((step) => step.until));
+  const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((until - receive.now) / 1000)));
+  const done = new Set(job.deferral?.done ?? []);
+  for (const step of steps) if (step.kind === 'final') done.add(step.account);
+  const booked: Record<string, number> = {};
+  for (const step of waiting)
+    if (step.kind === 'deferred' && step.booked !== undefined) booked[step.account] = step.booked;
+  return {
+    kind: 'defer',
+    delaySeconds,
+    deferral: { attempts: prior + receive.count - 1, throttles, done: [...done].sort(), booked },
+  };
+}
