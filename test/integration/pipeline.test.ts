@@ -84,8 +84,8 @@ describe('Pipeline: form webhook → queue → four providers', () => {
       for (const provider of PROVIDERS) expect(contactsAt(provider), provider).toHaveLength(1);
     });
     await eventually(async () => expect(await queueDepth(pipeline.resources.queueUrl)).toBe(0));
-    // Delivery cost: per provider account one conditional claim and one outcome write.
-    expect(dynamoCalls()).toEqual({ UpdateItem: 2 * PROVIDERS.length });
+    // Delivery cost: per provider account a token from its bucket, one conditional claim and one outcome write.
+    expect(dynamoCalls()).toEqual({ UpdateItem: 3 * PROVIDERS.length });
   });
 
   it('answers a re-sent webhook 200 duplicate and queues nothing', async () => {
