@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
+import shipped from '../../config/routes.json' with { type: 'json' };
 import { findRoute, isOpenFormRoute, openFormRoutes, parseRoutesConfig } from '../../shared/config/routes.js';
 import type { ResolvedRoute } from '../../shared/config/routes.js';
 import { captchaVerifyUrls, CAPTCHA_VERIFY_URLS } from '../../shared/sources/protection.js';
@@ -48,10 +49,8 @@ const routes = vi.hoisted(() => {
   };
 });
 
-vi.mock('../../config/routes.json', async (importOriginal) => {
-  const shipped = (await importOriginal<{ default: { sources: { form: Record<string, unknown> } } }>()).default;
-  return { default: { ...shipped, sources: { ...shipped.sources, form: { ...shipped.sources.form, ...routes } } } };
-});
+/** The shipped route config with the test routes added to its form routes. */
+const testRoutes = { ...shipped, sources: { ...shipped.sources, form: { ...shipped.sources.form, ...routes } } };
 
 const CAPTCHA_SECRETS = {
   [`contact-relay/${STAGE}/source/form-turnstile`]: { captchaSecret: TURNSTILE_TEST.passSecret },
@@ -64,7 +63,7 @@ type Forms = Pipeline['forms'];
 let pipeline: Pipeline;
 let poller: QueuePoller;
 beforeAll(async () => {
-  pipeline = await startPipeline();
+  pipeline = await startPipeline({ routes: testRoutes });
   setSecrets(pipeline.emulator.state, CAPTCHA_SECRETS);
   poller = pipeline.startPoller();
 });

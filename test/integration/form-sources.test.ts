@@ -145,6 +145,11 @@ describe('Form sources through the local pipeline', () => {
     const noContact = variant({ id: 'no-contact-1', data: { 'First Name': 'Ford' } });
     const skipped = await post('webflow', noContact, signWebflow(noContact));
     expect(skipped).toMatchObject({ statusCode: 200, body: { status: 'skipped' } });
+    // The accepted one is delivered before the next test looks at the providers.
+    await eventually(() => {
+      for (const provider of PROVIDERS)
+        expect(pipeline.emulator.state.contacts.filter((contact) => contact.provider === provider)).toHaveLength(1);
+    });
   });
 
   it('Jotform: a multipart submission with the route token is answered 200 and becomes the contact', async () => {
