@@ -6,6 +6,12 @@
  * accounts already settled, and the tokens it booked. A provider's 429 holds the account's bucket for the
  * wait it names and defers the job the same way. So a burst far above an account's rate drains at that
  * rate, and only real failures (a provider down, a refused key) lead to the dead-letter queue.
+ *
+ * Why a new message rather than a visibility change on the one received: that keeps the message, but its next
+ * receive still adds to the receive count the redrive policy's maxReceiveCount compares
+ * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html), so
+ * deferrals would dead-letter a job; and a visibility may not reach past 12 hours from the receive
+ * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html).
  */
 import type { ResolvedRoute } from './config/routes.js';
 import { accountRate, type ProviderName } from './config/routes.js';
