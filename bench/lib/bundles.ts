@@ -185,62 +185,40 @@ export function aliasPlugin(
   };
 }
 
-/**
- * What-if builds that change our sources on the way into esbuild (the files
- * stay untouched):
- *
- * zodNamespace: every module takes zod as a namespace import of a module that
- *   re-exports `zod/mini` (`import * as z from './zod.js'`) instead of the
- *   value `z` shared/validation.ts exports (`import { z } from './validation.js'`).
- *   A namespace re-exported as a value makes esbuild keep all of zod/mini
- *   (every locale, toJSONSchema, …); a namespace import is tree-shaken per property.
- *
- * regions: shared/config/routes.ts checks `defaultRegion` against a constant
- *   list of the regions libphonenumber-js knows (its `getCountries()`, taken
- *   when the bench runs) instead of importing shared/phone.ts, so functions
- *   that never parse a phone (deliver, healthcheck, redrive) leave its
- *   metadata out.
- */
-export function sourceRewritePlugin(
-  options: { zodNamespace?: boolean; regions?: readonly string[] },
-  resolveDir: string,
-): Plugin {
-  const name = 'bench-source-rewrite';
+/** A what-if that changes one of our source files on the way into esbuild (the file stays untouched). */
+function rewritePlugin(name: string, file: RegExp, rewrite: (text: string) => string): Plugin {
   return {
     name,
     setup(build) {
-      build.onLoad({ filter: /[\\/](shared|functions)[\\/].*\.ts$/ }, (args) => {
-        let text = readFileSync(args.path, 'utf8');
-        if (options.zodNamespace) {
-          if (/[\\/]shared[\\/]validation\.ts$/.test(args.path)) text = text.replace(/^export \{ z \};$/m, '');
-          text = text.replace(
-            /import \{([^}]*)\} from '([^']*validation\.js)';/g,
-            (whole, names: string, specifier: string) => {
-              const list = names
-                .split(',')
-                .map((item) => item.trim())
-                .filter(Boolean);
-              if (!list.some((item) => item === 'z' || item === 'type z')) return whole;
-              const rest = list.filter((item) => item !== 'z' && item !== 'type z');
-              return `${rest.length > 0 ? `import { ${rest.join(', ')} } from '${specifier}'; ` : ''}import * as z from 'bench:zod-namespace';`;
-            },
-          );
-        }
-        if (options.regions !== undefined && /[\\/]shared[\\/]config[\\/]routes\.ts$/.test(args.path)) {
-          text = text.replace(
-            /import \{ isRegion \} from '\.\.\/phone\.js';/,
-            `const REGIONS = new Set(${JSON.stringify(options.regions)}); const isRegion = (value: string): boolean => REGIONS.has(value.toUpperCase());`,
-          );
-        }
-        return { contents: text, loader: 'ts' };
+      build.onLoad({ filter: file }, (args) => {
+        const text = readFileSync(args.path, 'utf8');
+        const rewritten = rewrite(text);
+        if (rewritten === text) throw new Error(`${name}: ${args.path} no longer has what this what-if rewrites`);
+        return { contents: rewritten, loader: 'ts' };
       });
-      build.onResolve({ filter: /^bench:zod-namespace$/ }, () => ({ path: 'zod', namespace: name }));
-      build.onLoad({ filter: /.*/, namespace: name }, () => ({
-        contents:
-          "import * as z from 'zod/mini'; import { en } from 'zod/locales'; z.config(en()); export * from 'zod/mini';",
-        resolveDir,
-        loader: 'js',
-      }));
     },
   };
+}
+
+/**
+ * The route schema checking `defaultRegion` with libphonenumber-js (shared/phone.ts's isRegion) instead of the
+ * constant list in shared/config/regions.ts: every function that validates routes then carries its metadata.
+ */
+export function regionCheckPlugin(): Plugin {
+  return rewritePlugin('bench-phone-in-routes', /[\\/]shared[\\/]config[\\/]routes\.ts$/, (text) =>
+    text.replace("import { isRegion } from './regions.js';", "import { isRegion } from '../phone.js';"),
+  );
+}
+
+/**
+ * The forms function's sources imported statically (built at init) instead of loaded by the first request that
+ * names each: every `() => import('./x.js').then((module) => module.y)` of shared/sources/index.ts becomes a
+ * static import of `y` and `() => Promise.resolve(y)`.
+ */
+export function eagerSourcesPlugin(): Plugin {
+  const loader = /\(\) => import\('(\.\/[^']+)'\)\.then\(\(module\) => module\.(\w+)\)/g;
+  return rewritePlugin('bench-eager-sources', /[\\/]shared[\\/]sources[\\/]index\.ts$/, (text) => {
+    const imports = [...text.matchAll(loader)].map((match) => `import { ${match[2]} } from '${match[1]}';`);
+    return `${imports.join('\n')}\n${text.replace(loader, (_whole, _file, name: string) => `() => Promise.resolve(${name})`)}`;
+  });
 }

@@ -37,6 +37,8 @@ export function lambdaEnv(fn: string, memoryMb: number, extra: Record<string, st
 interface ColdSample {
   importMs: number;
   importCpuMs: number;
+  /** With an event: the handler's first call. */
+  firstCallMs?: number;
   connects: number;
   rssMb: number;
   sinceProcessStartMs: number;
@@ -45,6 +47,7 @@ interface ColdSample {
 export interface ColdSummary {
   importMs: Summary;
   importCpuMs: Summary;
+  firstCallMs?: Summary;
   sinceProcessStartMs: Summary;
   rssMb: number;
   connects: number;
@@ -56,16 +59,13 @@ export interface ColdItem {
   bundle: string;
   env: NodeJS.ProcessEnv;
   flags: string[];
+  /** A file holding an event the handler is called with once, after init. */
+  event?: string;
 }
 
-async function coldOnce(
-  bundle: string,
-  env: NodeJS.ProcessEnv,
-  flags: string[],
-  coldScript: string,
-): Promise<ColdSample> {
+async function coldOnce({ bundle, env, flags, event }: ColdItem, coldScript: string): Promise<ColdSample> {
   const { result } = await runChild<ColdSample>(coldScript, {
-    args: [bundle],
+    args: event === undefined ? [bundle] : [bundle, event],
     env,
     nodeFlags: flags,
     timeoutMs: 60_000,
@@ -83,9 +83,11 @@ function summarizeCold(samples: ColdSample[], failed?: string): ColdSummary {
       connects: Number.NaN,
       ...(failed ? { failed } : {}),
     };
+  const firstCalls = samples.flatMap((s) => (s.firstCallMs === undefined ? [] : [s.firstCallMs]));
   return {
     importMs: summarize(samples.map((s) => s.importMs)),
     importCpuMs: summarize(samples.map((s) => s.importCpuMs)),
+    ...(firstCalls.length > 0 ? { firstCallMs: summarize(firstCalls) } : {}),
     sinceProcessStartMs: summarize(samples.map((s) => s.sinceProcessStartMs)),
     rssMb: median(samples.map((s) => s.rssMb)),
     connects: Math.max(...samples.map((s) => s.connects)),
@@ -105,7 +107,7 @@ export async function coldRounds(
     for (const item of items) {
       if (failures.has(item.key)) continue;
       try {
-        const sample = await coldOnce(item.bundle, item.env, item.flags, coldScript);
+        const sample = await coldOnce(item, coldScript);
         if (round > 0) samples.get(item.key)?.push(sample);
       } catch (error) {
         failures.set(item.key, (error as Error).message.split('\n').slice(0, 6).join(' | '));

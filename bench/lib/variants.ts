@@ -1,29 +1,32 @@
 /**
- * The what-if builds for the choices the bench reports on (zod import form,
- * AWS SDK bundled or external, libphonenumber-js metadata, the source maps)
- * and the library-only bundles, each option's size and load time on its own.
+ * The what-if builds for the levers and choices the bench reports on (source
+ * maps, libphonenumber-js in the route schema, the forms function's sources
+ * loaded per request, AWS SDK bundled or external, libphonenumber-js
+ * metadata) and the library-only bundles, each option's size and load time
+ * on its own.
  */
 import type { BuildOptions } from 'esbuild';
-import { getCountries } from 'libphonenumber-js';
-import { aliasPlugin, sourceRewritePlugin } from './bundles.js';
+import { aliasPlugin, eagerSourcesPlugin, regionCheckPlugin } from './bundles.js';
 import type { ServiceConfig } from './service.js';
-
-/** The functions whose what-if builds get a cold-init measurement (one ingest, one deliver). */
-export const COLD_WHATIF_FUNCTIONS = ['forms', 'deliver'];
 
 export interface WhatIf {
   label: string;
   options: BuildOptions;
   /** Whether the SDK-only baseline is rebuilt with the what-if's options (it changes how the SDK is bundled). */
   rebuildBaseline: boolean;
-  /** Whether COLD_WHATIF_FUNCTIONS get a cold-init measurement of it. */
-  cold: boolean;
+  /** The functions whose cold init is measured with it, next to their baseline under the same node flags. */
+  coldFunctions: string[];
+  /** Node flags for its cold runs and its baselines' (NODE_OPTIONS as in serverless.yml when absent). */
+  nodeFlags?: string[];
+  /** Functions built with it (sizes). */
   functions: string[];
 }
 
-/** What-if builds of the real functions (the sources stay untouched: esbuild resolves or rewrites on the way in). */
+/**
+ * The levers the cold-init target is measured against (each a what-if of the sources as they are: the files stay
+ * untouched, esbuild resolves or rewrites on the way in), then the choices of libraries and AWS SDK bundling.
+ */
 export function whatIfVariants(service: ServiceConfig, scratch: string): Record<string, WhatIf> {
-  const regions = getCountries();
   const sdkExternal = [
     ...(service.esbuild.external ?? []),
     '@aws-sdk/*',
@@ -32,72 +35,53 @@ export function whatIfVariants(service: ServiceConfig, scratch: string): Record<
     '@aws/lambda-invoke-store',
   ];
   const everyFunction = service.functions.map((fn) => fn.name);
+  const mapsOn = service.nodeOptions.includes('--enable-source-maps');
   return {
-    'zod-namespace': {
-      label:
-        "zod as a namespace import (`import * as z from './zod.js'`, a module re-exporting zod/mini) instead of `export { z }` from validation.ts",
-      options: { plugins: [sourceRewritePlugin({ zodNamespace: true }, scratch)] },
-      rebuildBaseline: false,
-      cold: true,
+    'source-maps': {
+      label: mapsOn
+        ? 'no source maps: built with sourcemap false and run without --enable-source-maps (baselines alike)'
+        : 'source maps on: --enable-source-maps in NODE_OPTIONS, maps as serverless.yml builds them (baselines alike)',
+      options: mapsOn ? { sourcemap: false } : { sourcemap: true, sourcesContent: false },
+      rebuildBaseline: true,
+      coldFunctions: everyFunction,
+      nodeFlags: mapsOn
+        ? service.nodeOptions.split(/\s+/).filter((flag) => flag !== '' && flag !== '--enable-source-maps')
+        : [...service.nodeOptions.split(/\s+/).filter(Boolean), '--enable-source-maps'],
       functions: everyFunction,
     },
-    'regions-list': {
-      label: 'routes.ts checks defaultRegion against a constant region list instead of importing phone.ts',
-      options: { plugins: [sourceRewritePlugin({ regions }, scratch)] },
+    'phone-in-routes': {
+      label: 'route schema checks defaultRegion with libphonenumber-js (isRegion from shared/phone.ts)',
+      options: { plugins: [regionCheckPlugin()] },
       rebuildBaseline: false,
-      cold: false,
+      coldFunctions: ['deliver', 'healthcheck', 'redrive'],
       functions: ['deliver', 'healthcheck', 'redrive'],
     },
-    'esm-first': {
-      label: 'mainFields [module, main]: the AWS SDK bundled from its ES modules (tree-shaken) instead of dist-cjs',
-      options: { mainFields: ['module', 'main'] },
-      rebuildBaseline: true,
-      cold: true,
-      functions: everyFunction,
+    'eager-sources': {
+      label: 'forms loads every source at init (static imports) instead of the one a request names',
+      options: { plugins: [eagerSourcesPlugin()] },
+      rebuildBaseline: false,
+      coldFunctions: ['forms'],
+      functions: ['forms'],
     },
     'sdk-external': {
       label: 'AWS SDK external (the nodejs22.x runtime provides it)',
       options: { external: sdkExternal },
       rebuildBaseline: true,
-      cold: true,
-      functions: ['forms', 'deliver'],
-    },
-    'source-fixes': {
-      label: '(a) + (b): the two source changes, build options as now',
-      options: { plugins: [sourceRewritePlugin({ zodNamespace: true, regions }, scratch)] },
-      rebuildBaseline: false,
-      cold: true,
-      functions: everyFunction,
-    },
-    recommended: {
-      label: '(a) + (b) + (c): the two source changes and mainFields [module, main]',
-      options: {
-        mainFields: ['module', 'main'],
-        plugins: [sourceRewritePlugin({ zodNamespace: true, regions }, scratch)],
-      },
-      rebuildBaseline: true,
-      cold: true,
-      functions: everyFunction,
-    },
-    'maps-no-sources': {
-      label: 'source maps without sourcesContent (smaller .map for --enable-source-maps to load)',
-      options: { sourcesContent: false },
-      rebuildBaseline: true,
-      cold: true,
+      coldFunctions: ['forms', 'deliver'],
       functions: ['forms', 'deliver'],
     },
     'phone-max': {
       label: 'libphonenumber-js/max metadata (strict validation, phone types)',
       options: { plugins: [aliasPlugin('phone-max', { 'libphonenumber-js': 'libphonenumber-js/max' }, scratch)] },
       rebuildBaseline: false,
-      cold: false,
+      coldFunctions: [],
       functions: ['forms', 'deliver'],
     },
     'phone-mobile': {
       label: 'libphonenumber-js/mobile metadata',
       options: { plugins: [aliasPlugin('phone-mobile', { 'libphonenumber-js': 'libphonenumber-js/mobile' }, scratch)] },
       rebuildBaseline: false,
-      cold: false,
+      coldFunctions: [],
       functions: ['forms', 'deliver'],
     },
   };

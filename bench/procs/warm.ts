@@ -3,18 +3,22 @@
  * verify + parse + validate + map — the source's `read` through
  * `ingestWebhook`, with an `accept` that resolves at once and the signing
  * secret already cached — next to the floor, HMAC-SHA256 and JSON.parse of
- * the same bytes. Also the secrets cache over 1,000 warm invocations on a
+ * the same bytes; for the Typeform response the floor also parses its phone
+ * once with libphonenumber-js, as any reader that normalises it must. Also
+ * the secrets cache over 1,000 warm invocations on a
  * simulated clock (one GetSecretValue per secret per TTL).
  */
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { parsePhoneNumberWithError } from 'libphonenumber-js';
 import routesFile from '../../config/routes.json' with { type: 'json' };
-import { parseRoutesConfig } from '../../shared/config/routes.js';
+import { findRoute, parseRoutesConfig, type ResolvedRoute } from '../../shared/config/routes.js';
 import { ingestWebhook, type Source } from '../../shared/ingest.js';
 import { normalisePhone } from '../../shared/phone.js';
 import { DEFAULT_SECRET_TTL_MS, SecretStore } from '../../shared/secrets.js';
 import { shopifySource } from '../../shared/shopify/webhook.js';
-import { typeformSource } from '../../shared/sources/typeform.js';
+import { mapTypedFields } from '../../shared/sources/fields.js';
+import { TypeformWebhookSchema, typeformFields, typeformSource } from '../../shared/sources/typeform.js';
 import * as z from '../../shared/zod.js';
 import type { WebhookRequest } from '../../shared/webhook.js';
 import { reportResult } from '../lib/children.js';
@@ -63,7 +67,8 @@ async function measure(fn: () => unknown | Promise<unknown>): Promise<CaseResult
   return { medianUs: median(samples), eventsPerSecond: samples.length / (elapsed / 1000), samples: samples.length };
 }
 
-async function compute(source: Source, req: WebhookRequest, secret: string) {
+/** `phone`: the floor also parses this number (the payload's own) to E.164 with libphonenumber-js. */
+async function compute(source: Source, req: WebhookRequest, secret: string, phone?: string) {
   const d = deps(secret);
   const answer = await ingestWebhook(req, source, d);
   if (answer.statusCode !== 200 || !('status' in answer.body) || answer.body.status !== 'accepted') {
@@ -72,9 +77,18 @@ async function compute(source: Source, req: WebhookRequest, secret: string) {
   const ours = await measure(() => ingestWebhook(req, source, d));
   const floor = await measure(async () => {
     createHmac('sha256', secret).update(req.rawBody).digest();
-    return JSON.parse(req.rawBody.toString('utf8')) as unknown;
+    const body = JSON.parse(req.rawBody.toString('utf8')) as unknown;
+    return phone === undefined ? body : parsePhoneNumberWithError(phone).number;
   });
-  return { bytes: req.rawBody.length, ours, floor, ratio: ours.medianUs / floor.medianUs };
+  return { bytes: req.rawBody.length, phone, ours, floor, ratio: ours.medianUs / floor.medianUs };
+}
+
+/** The phone a Typeform response answers with, as the sender wrote it. */
+function typeformPhone(body: string): string {
+  const { form_response } = JSON.parse(body) as { form_response: { answers: Array<{ phone_number?: string }> } };
+  const phone = form_response.answers.find((answer) => answer.phone_number !== undefined)?.phone_number;
+  if (phone === undefined) throw new Error('the Typeform fixture answers no phone_number: the floor needs one');
+  return phone;
 }
 
 async function secretsOverTtl() {
@@ -123,7 +137,30 @@ const typeform = await compute(
   typeformSource,
   request('typeform', input.typeformBody, typeformHeaders(input.typeformBody)),
   SOURCE_SECRETS.typeform,
+  typeformPhone(input.typeformBody),
 );
+
+/**
+ * The Typeform path step by step on the same response, each step alone: where its time goes, for the bench to say
+ * what bounds the target.
+ */
+async function typeformSteps(body: string, phone: string) {
+  const route = findRoute(routes, 'typeform', 'default') as ResolvedRoute;
+  const parsed = JSON.parse(body) as unknown;
+  const webhook = TypeformWebhookSchema.parse(parsed);
+  const fields = typeformFields(webhook.form_response);
+  const now = new Date();
+  const options = { source: 'typeform' as const, eventKey: 'typeform:bench', now, occurredAt: undefined };
+  return {
+    validate: await measure(() => TypeformWebhookSchema.safeParse(parsed)),
+    fields: await measure(() => typeformFields(webhook.form_response)),
+    mapWithPhone: await measure(() => mapTypedFields(fields, route, options)),
+    phone: await measure(() => normalisePhone(phone, { defaultRegion: route.defaultRegion })),
+  };
+}
+
+const typeformPhoneNumber = typeformPhone(input.typeformBody);
+const typeformParts = await typeformSteps(input.typeformBody, typeformPhoneNumber);
 const phone = await measure(() => normalisePhone('(415) 555-0132', { country: 'US' }));
 const secrets = await secretsOverTtl();
-reportResult({ shopify, typeform, phone, secrets, node: process.version });
+reportResult({ shopify, typeform: { ...typeform, steps: typeformParts }, phone, secrets, node: process.version });
