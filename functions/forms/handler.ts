@@ -3,7 +3,8 @@
  * `POST /hooks/{form|typeform|tally|jotform|webflow|google-forms|meta-leads|calendly|custom}/{route}`,
  * and Meta's subscription check, `GET /hooks/meta-leads/{route}`.
  * Thin: the URL picks the source, the use case does the rest. Everything it
- * needs is built once at cold start.
+ * needs is built once at cold start, except the sources: each is loaded by the
+ * first request that names it.
  */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -20,12 +21,13 @@ const deps = { ...ingestDependencies(runtime), protection: formProtection(runtim
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
   .use(injectLambdaContext(logger))
   .handler(async (event) => {
-    const source = FORM_SOURCES.get(sourceOfHttpApiEvent(event) ?? '');
+    const load = FORM_SOURCES.get(sourceOfHttpApiEvent(event) ?? '');
     // API Gateway only routes this function's own paths here; anything else is a wiring mistake.
-    if (source === undefined)
+    if (load === undefined)
       return toHttpApiResult({
         statusCode: 404,
         body: { error: { code: 'unknown_source', message: `no form source at ${event.rawPath}` } },
       });
+    const source = await load();
     return toHttpApiResult(await ingestWebhook(fromHttpApiEvent(event, source.name), source, deps));
   });
