@@ -494,11 +494,13 @@ async function measureColdInit(
         const build = whatIfBuilds[key]?.[fn.name] as VariantBuild;
         const env = lambdaEnv(fn.name, service.memorySizeMb);
         const itemFlags = whatIf.nodeFlags ?? flags;
-        const ownBaseline = whatIf.rebuildBaseline || whatIf.nodeFlags !== undefined;
         const baseline = whatIf.rebuildBaseline ? (build.baseline as string) : fn.baseline.bundle;
+        // The function as it is and its baseline in the same rounds: a lever is compared within one stretch of load.
         return [
           { key: `${fn.name}:${key}`, bundle: build.bundle as string, env, flags: itemFlags, ...eventOf(fn.name) },
-          ...(ownBaseline ? [{ key: `${fn.name}:${key}:baseline`, bundle: baseline, env, flags: itemFlags }] : []),
+          { key: `${fn.name}:${key}:baseline`, bundle: baseline, env, flags: itemFlags },
+          { key: `${fn.name}:${key}:now`, bundle: fn.bundle, env, flags, ...eventOf(fn.name) },
+          { key: `${fn.name}:${key}:now:baseline`, bundle: fn.baseline.bundle, env, flags },
         ];
       }),
   );
@@ -1109,8 +1111,8 @@ function whatIfLines({ functions, variants, whatIfBuilds, cold, whatIfCold }: Me
         ...coldKeys.map((key) => {
           const whatIf = variants[key] as WhatIf;
           if (!whatIf.coldFunctions.includes(fn.name)) return '';
-          const ownBaseline = whatIf.rebuildBaseline || whatIf.nodeFlags !== undefined;
-          return coldCell(`${fn.name}:${key}`, ownBaseline ? `${fn.name}:${key}:baseline` : `${fn.name}:baseline`);
+          const now = coldCell(`${fn.name}:${key}:now`, `${fn.name}:${key}:now:baseline`);
+          return `${coldCell(`${fn.name}:${key}`, `${fn.name}:${key}:baseline`)} (now ${now.replace(/.* = /, '')})`;
         }),
       ]),
     ),
@@ -1129,10 +1131,11 @@ function leverLines({ ws, variants, functions, packaged, cold, whatIfCold, whatI
   const flagsNow = ws.service.nodeOptions;
   const variantsLabel = variants['source-maps']?.label ?? '';
   const ms = (summary: ColdSummary | undefined) => summary?.importMs.median ?? Number.NaN;
-  const ratioOf = (fn: string, key?: string, ownBaseline = false) =>
-    key === undefined
-      ? ms(cold[fn]) / ms(cold[`${fn}:baseline`])
-      : ms(whatIfCold[`${fn}:${key}`]) / ms(ownBaseline ? whatIfCold[`${fn}:${key}:baseline`] : cold[`${fn}:baseline`]);
+  /** Within one what-if's rounds: the function as it is, or with the what-if, over its baseline. */
+  const ratioOf = (fn: string, key: string, as: 'now' | 'what-if') =>
+    as === 'now'
+      ? ms(whatIfCold[`${fn}:${key}:now`]) / ms(whatIfCold[`${fn}:${key}:now:baseline`])
+      : ms(whatIfCold[`${fn}:${key}`]) / ms(whatIfCold[`${fn}:${key}:baseline`]);
   const x = (value: number) => `${value.toFixed(2)}×`;
   const lines = [
     'Levers measured (cold init = import + build handler, ratio to the SDK-only baseline in the same run):',
@@ -1146,18 +1149,21 @@ function leverLines({ ws, variants, functions, packaged, cold, whatIfCold, whatI
     `  route schema without libphonenumber-js (constant region list, in place): ${regionFns
       .map((fn) => {
         const withPhone = whatIfBuilds['phone-in-routes']?.[fn.name]?.composition?.budgetBytes ?? Number.NaN;
-        return `${fn.name} ${fmtKb(fn.composition.budgetBytes)} (with it ${fmtKb(withPhone)}), ${x(ratioOf(fn.name))} (with it ${x(ratioOf(fn.name, 'phone-in-routes'))})`;
+        return `${fn.name} ${fmtKb(fn.composition.budgetBytes)} (with it ${fmtKb(withPhone)}), ${x(ratioOf(fn.name, 'phone-in-routes', 'now'))} (with it ${x(ratioOf(fn.name, 'phone-in-routes', 'what-if'))})`;
       })
       .join('; ')} — deliver keeps libphonenumber-js for the Lead Ads leads it maps.`,
   );
-  const firstNow = cold['forms']?.firstCallMs?.median ?? Number.NaN;
+  const firstNow = whatIfCold['forms:eager-sources:now']?.firstCallMs?.median ?? Number.NaN;
   const firstEager = whatIfCold['forms:eager-sources']?.firstCallMs?.median ?? Number.NaN;
   lines.push(
-    `  lazy per-source imports in forms (in place): init ${ms(cold['forms']).toFixed(1)} ms, ${x(ratioOf('forms'))} (every source at init: ${ms(whatIfCold['forms:eager-sources']).toFixed(1)} ms, ${x(ratioOf('forms', 'eager-sources'))}); first Typeform call ${firstNow.toFixed(1)} ms (eager ${firstEager.toFixed(1)} ms): the source's load moves to the first request that names it.`,
+    `  lazy per-source imports in forms (in place): init ${ms(whatIfCold['forms:eager-sources:now']).toFixed(1)} ms, ${x(ratioOf('forms', 'eager-sources', 'now'))} (every source at init: ${ms(whatIfCold['forms:eager-sources']).toFixed(1)} ms, ${x(ratioOf('forms', 'eager-sources', 'what-if'))}); first Typeform call ${firstNow.toFixed(1)} ms (eager ${firstEager.toFixed(1)} ms): the source's load moves to the first request that names it.`,
   );
   lines.push(
     `  source maps (NODE_OPTIONS now "${flagsNow}"; what-if (a): ${variantsLabel}): ${functions
-      .map((fn) => `${fn.name} ${x(ratioOf(fn.name))} → ${x(ratioOf(fn.name, 'source-maps', true))}`)
+      .map(
+        (fn) =>
+          `${fn.name} ${x(ratioOf(fn.name, 'source-maps', 'now'))} → ${x(ratioOf(fn.name, 'source-maps', 'what-if'))}`,
+      )
       .join(', ')}.`,
   );
   const over = functions
