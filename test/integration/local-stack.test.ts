@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, type QueueAttributeName, SQSClient } from '@aws-sdk/client-sqs';
 import { validateChatwootCreatePayload } from '../helpers/chatwoot-contract.js';
 import { eventually } from '../helpers/pipeline.js';
 import { startNpmStart, type NpmStart } from '../helpers/npm-start.js';
@@ -262,6 +262,24 @@ describe('npm start (local stack)', () => {
   });
 
   it('parks a job whose provider keeps failing in the dead-letter queue, and redrive delivers it once', async () => {
+    const sqs = new SQSClient({
+      endpoint: `http://127.0.0.1:${ports.emulator}`,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+    });
+    const queueUrl = `http://127.0.0.1:${ports.emulator}/000000000000/contact-relay-local-delivery`;
+    const dlqUrl = `${queueUrl}-dlq`;
+    const depth = async (QueueUrl: string, names: QueueAttributeName[] = ['ApproximateNumberOfMessages']) => {
+      const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: names }));
+      return Object.values(Attributes).reduce((sum, count) => sum + Number(count), 0);
+    };
+    // The jobs of the tests before are delivered first: npm start paces each account at its default rate.
+    const pending: QueueAttributeName[] = [
+      'ApproximateNumberOfMessages',
+      'ApproximateNumberOfMessagesNotVisible',
+      'ApproximateNumberOfMessagesDelayed',
+    ];
+    await eventually(async () => expect(await depth(queueUrl, pending)).toBe(0), 60_000);
     await fetch(`http://127.0.0.1:${ports.emulator}/_emulator/requests`, { method: 'DELETE' });
     const armed = await fetch(`http://127.0.0.1:${ports.emulator}/_emulator/faults`, {
       method: 'POST',
@@ -275,17 +293,6 @@ describe('npm start (local stack)', () => {
     );
     expect(accepted.status).toBe(200);
 
-    const sqs = new SQSClient({
-      endpoint: `http://127.0.0.1:${ports.emulator}`,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
-    });
-    const dlqUrl = `http://127.0.0.1:${ports.emulator}/000000000000/contact-relay-local-delivery-dlq`;
-    const depth = async (QueueUrl: string) =>
-      Number(
-        (await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessages'] })))
-          .Attributes?.['ApproximateNumberOfMessages'],
-      );
     await eventually(async () => expect(await depth(dlqUrl)).toBe(1), 60_000);
     for (const provider of ['twochat', 'kirim', 'chatwoot'])
       expect(await createsOf(provider), provider).toHaveLength(1);
