@@ -108,12 +108,17 @@ const lead = (name: string, extra: Record<string, string> = {}) => ({
   ...extra,
 });
 
-/** The forms function started again, cold, with these environment variables changed. */
+let instances = 0;
+/**
+ * The forms function started again, cold, with these environment variables changed. Only the handler module
+ * is evaluated again (the query string makes the loader do so), as the pipeline's deliverInstance does: a
+ * fresh module registry would give the sources the handler loads later other copies of its error classes.
+ */
 async function formsWith(env: Record<string, string>): Promise<Forms> {
   const before = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name] ?? '']));
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
-  vi.resetModules();
-  const { handler } = await import('../../functions/forms/handler.js');
+  const specifier = `../../functions/forms/handler.js?instance=${++instances}`;
+  const { handler } = (await import(/* @vite-ignore */ specifier)) as typeof import('../../functions/forms/handler.js');
   for (const [name, value] of Object.entries(before)) vi.stubEnv(name, value);
   return asFunction('forms', handler);
 }
