@@ -216,8 +216,8 @@ describe('Function: customSignedBytes', () => {
 });
 
 describe('Source: custom, served', () => {
-  it('is served by the forms function under its name, 404 for an unknown route', () => {
-    expect(FORM_SOURCES.get('custom')).toBe(customSource);
+  it('is served by the forms function under its name, 404 for an unknown route', async () => {
+    expect(await FORM_SOURCES.get('custom')?.()).toBe(customSource);
     expect(customSource.unknownRouteStatus).toBe(404);
   });
 });

@@ -130,8 +130,8 @@ describe('Function: metaLeadsSource.subscription (Meta’s verification GET)', (
     );
   });
 
-  it('is served by the forms function', () => {
-    expect(FORM_SOURCES.get('meta-leads')).toBe(metaLeadsSource);
+  it('is served by the forms function', async () => {
+    expect(await FORM_SOURCES.get('meta-leads')?.()).toBe(metaLeadsSource);
   });
 });
 
