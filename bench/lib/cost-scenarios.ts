@@ -2,18 +2,25 @@
  * The runs the bench prices: steady load (every account below its rate) and bursts, at one provider account
  * per route and at four, each account at its provider's default rate.
  */
-import { DEFAULT_ACCOUNT_RATES } from '../../shared/config/routes.js';
+import { deliveryRate } from '../../shared/deferral.js';
 import { simulateDeliveries, type Work } from './cost-model.js';
 import { priceWork, type Durations, type IngestShape, type Priced } from './cost.js';
 
-/** One account: 2Chat at its default (70 a minute, burst 5). Four: one account of each provider. */
+/** An account at its provider's default rate, counted in deliveries as delivery takes its tokens. */
+const atDefault = (provider: 'twochat' | 'kirim' | 'callbell' | 'chatwoot') =>
+  deliveryRate({ name: provider, provider });
+
+/**
+ * One account: 2Chat at its default (70 requests a minute, burst 5: 35 deliveries a minute, burst 2, since a
+ * delivery is its lookup and its create). Four: one account of each provider.
+ */
 export const ROUTES = {
-  '1 account (2Chat)': [DEFAULT_ACCOUNT_RATES.twochat],
+  '1 account (2Chat)': [atDefault('twochat')],
   '4 accounts (2Chat, Kirim, Callbell, Chatwoot)': [
-    DEFAULT_ACCOUNT_RATES.twochat,
-    DEFAULT_ACCOUNT_RATES.kirim,
-    DEFAULT_ACCOUNT_RATES.callbell,
-    DEFAULT_ACCOUNT_RATES.chatwoot,
+    atDefault('twochat'),
+    atDefault('kirim'),
+    atDefault('callbell'),
+    atDefault('chatwoot'),
   ],
 };
 
