@@ -27,6 +27,7 @@ import type {
   RecordedRequest,
 } from '../../local/emulator/state.js';
 import { EMULATED_PROVIDERS, RANDOM_FAULT_KINDS } from '../../local/emulator/state.js';
+import { burstViolations, measureBurst, type BurstEvidence, type BurstFigures } from './burst.js';
 import type { Person } from './people.js';
 import type { OutagePhase, RedrivePhase, SoakCounters, SoakPhases } from './run.js';
 
@@ -75,6 +76,8 @@ export interface SoakEvidence {
   phases: SoakPhases;
   redrive: RedrivePhase;
   outage?: OutagePhase;
+  /** Burst mode: what the burst figures need beyond the rest of the evidence. */
+  burst?: Pick<BurstEvidence, 'limits' | 'routes' | 'counted' | 'drainMs' | 'deadLetters'>;
 }
 
 export interface ProviderFigures {
@@ -123,6 +126,8 @@ export interface SoakResult {
   redriveReports: RedriveReport[];
   outage?: OutagePhase;
   phases: SoakPhases & { webhooksPerSecond: number; eventsPerSecond: number };
+  /** Burst mode only: time to drain against the theoretical minimum, dead letters, duplicates, 429s. */
+  burst?: BurstFigures;
 }
 
 const answerStatus = (answer: Answer) =>
@@ -150,6 +155,18 @@ export function checkSoak(evidence: SoakEvidence): SoakResult {
   checkContacts(evidence, door.accepted, providers, namedIds, flag);
   countProviderRequests(evidence, providers);
   checkQueues(evidence, flag);
+  const burst =
+    evidence.burst === undefined
+      ? undefined
+      : measureBurst({
+          ...evidence.burst,
+          accountsOfEvents: [...door.accepted.values()].map(
+            (webhook) => evidence.accountsBySource[webhook.source] ?? [],
+          ),
+          requests: evidence.requests,
+          contacts: evidence.contacts,
+        });
+  if (burst !== undefined) for (const violation of burstViolations(burst)) flag(violation);
 
   const { accepted, ...answers } = door;
   const events = evidence.sent.length;
@@ -187,6 +204,7 @@ export function checkSoak(evidence: SoakEvidence): SoakResult {
       webhooksPerSecond: phases.ingestMs === 0 ? 0 : counters.requests / (phases.ingestMs / 1000),
       eventsPerSecond: phases.settledMs === 0 ? 0 : accepted.size / (phases.settledMs / 1000),
     },
+    ...(burst !== undefined ? { burst } : {}),
   };
 }
 

@@ -33,6 +33,7 @@ import {
 } from '../../local/emulator/state.js';
 import { httpApiEvent, lambdaContext } from '../../local/lambda.js';
 import type { LocalPipeline } from '../../local/pipeline.js';
+import type { BurstLimits } from './burst.js';
 import { checkSoak, type Answer, type SentWebhook, type SoakResult, type TableItem } from './check.js';
 import { makePeople } from './people.js';
 import { makeWebhooks, type SoakWebhook, type WebhookRequest } from './webhooks.js';
@@ -74,6 +75,13 @@ export interface SoakOptions {
    * Only to reproduce what concurrent invocations of one instance do.
    */
   sharedDeliver?: boolean;
+  /** The routes file the functions were started with (default: config/routes.json). */
+  routes?: unknown;
+  /**
+   * Burst mode: each provider limited as `limits` says (an absent provider is not limited), and the run judged
+   * by its time to drain against the limits' theoretical minimum, dead letters, duplicates and 429s.
+   */
+  burst?: { limits: BurstLimits };
   /** Progress lines; silent when absent. */
   log?: (line: string) => void;
 }
@@ -96,6 +104,8 @@ export interface SoakCounters {
 export interface SoakPhases {
   /** First webhook sent → last webhook answered. */
   ingestMs: number;
+  /** First webhook sent → the delivery queue empty and idle, before the redrive (the first of the quiet looks). */
+  drainMs: number;
   /** Start → delivery queue empty and idle (before the redrive). */
   settledMs: number;
   /** Start → redrive done and the queue empty again. */
@@ -156,6 +166,7 @@ export async function runSoak(target: LocalPipeline, options: SoakOptions): Prom
   const random = seededRandom(options.seed);
   const plans = planWebhooks(target, options, random);
   const faults = injectRandomFaults(target, options);
+  if (options.burst !== undefined) limitProviders(target, options.burst.limits);
   const run: Run = {
     target,
     options,
@@ -186,7 +197,8 @@ export async function runSoak(target: LocalPipeline, options: SoakOptions): Prom
     `${elapsed(run)}  all ${run.counters.requests} webhook requests answered (${run.accepted} accepted); draining the delivery queue`,
   );
 
-  const settled = await settle(run);
+  const drain = await settle(run);
+  const settled = drain.settled;
   const settledMs = Date.now() - run.started;
   const parked = await queueDepth(target, target.resources.dlqUrl);
   run.log(
@@ -209,7 +221,39 @@ export async function runSoak(target: LocalPipeline, options: SoakOptions): Prom
     settled: redrive.settled,
   };
 
-  return checkRun(run, plans, sent, faults, { ingestMs, settledMs, totalMs, settled }, redrivePhase, outage.phase());
+  return checkRun(
+    run,
+    plans,
+    sent,
+    faults,
+    { ingestMs, settledMs, totalMs, settled, drainMs: drain.quietSince - run.started },
+    redrivePhase,
+    outage.phase(),
+  );
+}
+
+/** The emulated providers' rate limits for a burst: these and no others, every account's count afresh. */
+function limitProviders(target: LocalPipeline, limits: BurstLimits): void {
+  const rateLimits = target.emulator.state.rateLimits;
+  rateLimits.clear();
+  for (const provider of EMULATED_PROVIDERS) {
+    const plan = limits[provider];
+    if (plan !== undefined) rateLimits.set(provider, plan);
+  }
+}
+
+/** Requests each limited provider counted (let through or refused), from the emulator's limiter. */
+function countedRequests(target: LocalPipeline): Partial<Record<EmulatedProvider, number>> {
+  const snapshot = target.emulator.state.rateLimits.snapshot((account) => account) as Record<
+    string,
+    { accounts: Array<{ served: number; limited: number }> }
+  >;
+  return Object.fromEntries(
+    Object.entries(snapshot).map(([provider, { accounts }]) => [
+      provider,
+      accounts.reduce((sum, account) => sum + account.served + account.limited, 0),
+    ]),
+  );
 }
 
 /** One webhook per person, and which of them their sender delivers again, and how. */
@@ -495,19 +539,26 @@ async function post(
   }
 }
 
-/** The drain: until the delivery queue is empty and no batch is running, three looks in a row; false if the time ran out first. */
-async function settle(run: Run): Promise<boolean> {
+/**
+ * The drain: until the delivery queue is empty (delayed jobs included) and no batch is running, three looks in
+ * a row; `settled` false if the time ran out first. `quietSince` is the first of those looks: when the drain
+ * was done.
+ */
+async function settle(run: Run): Promise<{ settled: boolean; quietSince: number }> {
   const { target, options } = run;
   const deadline = Date.now() + options.settleTimeoutMs;
   let quiet = 0;
+  let quietSince = Date.now();
   while (Date.now() < deadline) {
+    const lookedAt = Date.now();
     const idle =
       run.inFlight === 0 && (await queueDepth(target, target.resources.queueUrl)) === 0 && run.inFlight === 0;
     quiet = idle ? quiet + 1 : 0;
-    if (quiet >= 3) return true;
+    if (quiet === 1) quietSince = lookedAt;
+    if (quiet >= 3) return { settled: true, quietSince };
     await sleep(400);
   }
-  return false;
+  return { settled: false, quietSince: Date.now() };
 }
 
 /** The scheduled redrive, run until the dead-letter queue stays empty (three rounds at most), each followed by a drain. */
@@ -524,7 +575,7 @@ async function redriveDeadLetters(
     rounds.push(report);
     log(`${elapsed(run)}  redrive: ${report.started ? `moved ${report.dlqMessages} job(s) back` : report.reason}`);
     if (!report.started) break;
-    redriveSettled = await settle(run);
+    redriveSettled = (await settle(run)).settled;
     const again = await queueDepth(target, target.resources.dlqUrl);
     if (again === 0) break;
     // Parked again: only an outcome claim still leased (a delivery that died mid-call) does that; wait the lease out.
@@ -552,7 +603,7 @@ async function checkRun(
   const { target, options, log, counters } = run;
   const state = target.emulator.state;
   const items = await scanTable(target);
-  const routes = parseRoutesConfig(routesFile);
+  const routes = parseRoutesConfig(options.routes ?? routesFile);
   const accountsBySource = Object.fromEntries(
     [...new Set(plans.map(({ webhook }) => webhook.source))].map((source) => [
       source,
@@ -575,6 +626,7 @@ async function checkRun(
       mix: faults.mix ?? 'default',
       hangMs: faults.hangMs ?? 'default',
       deliverInstances: options.sharedDeliver ? 'one, shared by every consumer' : 'one per consumer',
+      ...(options.burst !== undefined ? { burst: true } : {}),
     },
     sent,
     items,
@@ -587,6 +639,17 @@ async function checkRun(
     phases,
     redrive,
     ...(outage !== undefined ? { outage } : {}),
+    ...(options.burst !== undefined
+      ? {
+          burst: {
+            limits: options.burst.limits,
+            routes: options.routes ?? routesFile,
+            counted: countedRequests(target),
+            drainMs: phases.drainMs,
+            deadLetters: redrive.parked,
+          },
+        }
+      : {}),
   });
 }
 

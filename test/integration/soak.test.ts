@@ -13,24 +13,29 @@
  * The queue's visibility timeout is 2 s (10 s under `npm run soak`), so jobs
  * reach maxReceiveCount within the outage, and a batch held up by a hung
  * answer is handed to a second consumer while the first still works on it.
+ *
+ * And the burst mode (`npm run soak -- --burst N`) at a CI size: webhooks
+ * all at once into providers that answer 429 above their limit, drained at
+ * the limit's pace with nothing dead-lettered.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import routesFile from '../../config/routes.json' with { type: 'json' };
 import { startEmulator, type Emulator } from '../../local/emulator/server.js';
-import { RANDOM_FAULT_KINDS } from '../../local/emulator/state.js';
+import { EMULATED_PROVIDERS, RANDOM_FAULT_KINDS } from '../../local/emulator/state.js';
 import { SOURCE_SECRET, startPipeline, type Pipeline } from '../helpers/pipeline.js';
+import { parseBurstLimits, routesUnderLimits } from '../../scripts/soak/burst.js';
 import { formatSoak } from '../../scripts/soak/report.js';
 import { runSoak } from '../../scripts/soak/run.js';
 import type { SoakResult } from '../../scripts/soak/check.js';
 
 const VISIBILITY_SECONDS = 2;
 
-let pipeline: Pipeline;
-beforeAll(async () => {
-  pipeline = await startPipeline({ visibilityTimeoutSeconds: VISIBILITY_SECONDS });
-});
-afterAll(() => pipeline.close());
-
 describe('Soak: webhooks under random provider faults and re-deliveries', () => {
+  let pipeline: Pipeline;
+  beforeAll(async () => {
+    pipeline = await startPipeline({ visibilityTimeoutSeconds: VISIBILITY_SECONDS });
+  });
+  afterAll(() => pipeline.close());
   let result: SoakResult;
 
   it('keeps the invariant: every accepted event at every provider exactly once, no duplicates, the dead-letter queue redriven', async () => {
@@ -89,6 +94,56 @@ describe('Soak: webhooks under random provider faults and re-deliveries', () => 
     expect(result.queue.redriven).toBeGreaterThanOrEqual(result.queue.parked);
     expect([result.queue.leftInQueue, result.queue.leftInDlq]).toEqual([0, 0]);
   });
+});
+
+describe('Burst soak: webhooks all at once into rate-limited providers', () => {
+  // 2Chat at 720 requests a minute (3 per new contact: 120 contacts need 30 s) and Kirim at 300 writes a minute
+  // (1 each: 24 s), each with a bucket of five seconds' requests: enough for the jitter of one busy process, too
+  // little to hide a relay running faster than the limit (a minute's bucket, the emulator's default, would take
+  // this whole burst at once). Callbell and Chatwoot at their documented limits. The route's accounts get their
+  // rates from these.
+  const limits = parseBurstLimits('twochat=720+60,kirim=300+25');
+  const routes = routesUnderLimits(routesFile, limits);
+  const BURST_VISIBILITY_SECONDS = 360;
+  let pipeline: Pipeline;
+  beforeAll(async () => {
+    pipeline = await startPipeline({ visibilityTimeoutSeconds: BURST_VISIBILITY_SECONDS, routes });
+  });
+  afterAll(() => pipeline.close());
+
+  it('drains within 1.2× the limit’s minimum: nothing dead-lettered, no contact twice, 429s at most 1%', async () => {
+    const result = await runSoak(
+      { ...pipeline, sourceSecret: SOURCE_SECRET },
+      {
+        size: 120,
+        faultRate: 0,
+        redeliverRate: 0,
+        concurrency: 16,
+        consumers: 10,
+        seed: 20_261_203,
+        visibilityTimeoutSeconds: BURST_VISIBILITY_SECONDS,
+        settleTimeoutMs: 90_000,
+        routes,
+        burst: { limits },
+        ...(process.env['SOAK_LOG'] ? { log: (line: string) => console.log(line) } : {}),
+      },
+    );
+    if (!result.ok || process.env['SOAK_LOG']) console.log(formatSoak(result));
+    expect(result.violations).toEqual([]);
+    const burst = result.burst;
+    // Limited for real: every contact costs 2Chat its three counted requests, and the limit's pace sets the time.
+    expect(burst?.slowest).toBe('twochat');
+    expect(burst?.minimumMs).toBe(30_000);
+    expect(burst?.providers.twochat.counted).toBe(360);
+    expect(burst?.providers.kirim.counted).toBe(120);
+    expect(burst?.ratio).toBeLessThanOrEqual(1.2);
+    expect(burst?.deadLetters).toBe(0);
+    expect(burst?.duplicateContacts).toBe(0);
+    for (const provider of EMULATED_PROVIDERS) {
+      expect(result.providers[provider].contacts, provider).toBe(120);
+      expect(burst?.providers[provider].rateLimitedShare, provider).toBeLessThanOrEqual(0.01);
+    }
+  }, 120_000);
 });
 
 describe('Emulator: random faults (what the soak injects)', () => {
