@@ -1,23 +1,27 @@
 /**
  * `contact-relay`: the operator's command line. Sends signed webhooks,
  * replays many, imports a contacts CSV through a form route, checks a
- * stage's configuration and writes secret templates. Run through
+ * stage's configuration, writes secret templates, and traces events and
+ * dead-lettered jobs through the events table and queues. Run through
  * bin/contact-relay.js (`npx contact-relay`).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { dlq } from './commands/dlq.js';
 import { doctor } from './commands/doctor.js';
+import { events } from './commands/events.js';
 import { importContacts } from './commands/import.js';
 import { replay } from './commands/replay.js';
 import { samples } from './commands/samples.js';
 import { secrets } from './commands/secrets.js';
 import { send } from './commands/send.js';
+import { trace } from './commands/trace.js';
 import { tryAccount } from './commands/try.js';
 import { PROJECT_ROOT } from './context.js';
 import { CliError, EXIT, print, UsageError, type Io } from './io.js';
 
-const MAIN_HELP = `contact-relay — send, replay and import webhooks; check a stage's configuration
+const MAIN_HELP = `contact-relay — send, replay and import webhooks; check a stage's configuration; trace events
 
 Usage: contact-relay <command> [options]
 
@@ -33,6 +37,12 @@ Commands:
                                  HTTP request and answer, masked (really creates it)
   secrets init                   write a template per secret the route config needs, and
                                  print the AWS CLI commands that create them
+  trace <eventKey | email | phone>
+                                 what happened to an event, or to a person's events:
+                                 received, queued, each account's attempts, dead-lettered
+  events [--since 2h]            recent events with filters, counted per outcome and provider
+  dlq list | redrive | drop      the jobs in the dead-letter queue: list them with their
+                                 pending accounts, move them back now, or remove one
 
 Stage local (the default) means the stack of \`npm start\`: its API at
 http://127.0.0.1:$PORT (3000 when unset), secrets from local/secrets.json (or
@@ -62,6 +72,9 @@ const COMMANDS: Record<string, Command> = {
   doctor,
   try: tryAccount,
   secrets,
+  trace,
+  events,
+  dlq,
 };
 
 export async function main(argv: string[], io: Io): Promise<number> {
