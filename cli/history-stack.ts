@@ -12,7 +12,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SecretFormatError, SecretNotFoundError, SecretStore } from '../shared/secrets.js';
-import * as z from '../shared/zod.js';
+import { LookupKeySchema, lookupKeySecretName, MIN_LOOKUP_KEY_LENGTH } from '../shared/person-key.js';
 import { awsRegion, checkStage, LOCAL_STAGE, localStack, secretBackend } from './context.js';
 import { CliError, type Io } from './io.js';
 
@@ -28,10 +28,6 @@ export const STACK_HELP = `  --stage S         stage (default: local, the stack 
                     AWS_DEFAULT_REGION, else the region serverless.yml deploys to)
   --emulator URL    the local stack's AWS endpoint (default for stage local:
                     http://127.0.0.1:$EMULATOR_PORT, 4010 when unset)`;
-
-/** The secret holding the key of the person index's HMAC: `{ "key": "<at least 32 characters>" }`. */
-export const lookupKeySecretName = (stage: string) => `contact-relay/${stage}/lookup-key`;
-const LookupKeySchema = z.object({ key: z.string().check(z.minLength(32)) });
 
 export interface HistoryStack {
   stage: string;
@@ -118,7 +114,7 @@ export function historyStack(
       try {
         return (await secrets.get(name, LookupKeySchema)).key;
       } catch (error) {
-        const fix = 'a JSON object { "key": "<at least 32 random characters>" }';
+        const fix = `a JSON object { "key": "<at least ${MIN_LOOKUP_KEY_LENGTH} random characters>" }`;
         if (error instanceof SecretNotFoundError)
           throw new CliError(
             `secret ${name} does not exist (${where}): an email or phone is looked up with it; ${fix}`,

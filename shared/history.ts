@@ -11,7 +11,6 @@
  *
  * and the index `recent` (gsi1pk = events#{UTC day of receivedAt}, gsi1sk = {receivedAt 13 digits}#{key}).
  */
-import { createHmac } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 
@@ -216,19 +215,6 @@ export function countOutcomes(timelines: readonly EventTimeline[]): OutcomeCount
   return { events: timelines.length, deadLettered, byStatus };
 }
 
-/** An email or an E.164 phone, as the person index hashes it. */
-export type PersonId = { email: string } | { phone: string };
-
-/**
- * The person index's key for an email or phone: hex HMAC-SHA256 under the stage's lookup key, so the table
- * holds no email or phone readably and the hash cannot be reversed by hashing guesses without the key.
- * https://nodejs.org/api/crypto.html#cryptocreatehmacalgorithm-key-options
- */
-export function personHash(lookupKey: string, person: PersonId): string {
-  const text = 'email' in person ? `email:${person.email.trim().toLowerCase()}` : `phone:${person.phone}`;
-  return createHmac('sha256', lookupKey).update(text, 'utf8').digest('hex');
-}
-
 /** One row of the person index or the recent index: an event that happened, and when. */
 export interface EventReference {
   eventKey: string;
@@ -240,7 +226,7 @@ export interface EventReference {
 export interface HistoryReader {
   /** Everything the table holds for the event (consistent read); undefined when it holds nothing. */
   event(eventKey: string): Promise<EventTimeline | undefined>;
-  /** The events a person's hash points at, newest first. */
+  /** The events a person's hash (shared/person-key.ts) points at, newest first. */
   personEvents(hash: string): Promise<EventReference[]>;
   /** Events received from `since` to `until` (epoch ms), newest first, at most `limit`. */
   recentEvents(window: { since: number; until: number; limit?: number }): Promise<EventReference[]>;

@@ -4,8 +4,9 @@
  * dead-lettered, redriven. A person is found through the person index, keyed by the HMAC of the email or
  * phone under the stage's lookup key: the table never holds either readably.
  */
-import { createHistoryReader, personHash, type EventTimeline, type PersonId } from '../../shared/history.js';
+import { createHistoryReader, type EventTimeline } from '../../shared/history.js';
 import { maskEmail, maskPhone } from '../../shared/logging.js';
+import { emailHash, phoneHash } from '../../shared/person-key.js';
 import { normalisePhone } from '../../shared/phone.js';
 import { isEmail } from '../../shared/sources/mapping.js';
 import { noExtraPositionals, parse } from '../args.js';
@@ -54,19 +55,22 @@ Examples:
 
 const OPTIONS = { ...STACK_OPTIONS, json: { type: 'boolean' } } as const;
 
-type Query = { kind: 'event'; eventKey: string } | { kind: 'email' | 'phone'; person: PersonId; shown: string };
+type Query =
+  | { kind: 'event'; eventKey: string }
+  | { kind: 'email'; email: string; shown: string }
+  | { kind: 'phone'; e164: string; shown: string };
 
 /** An email or international phone is a person; anything else an event key. */
 export function readQuery(argument: string): Query {
   const text = argument.trim();
   if (text.includes('@')) {
     if (!isEmail(text)) throw new UsageError(`"${maskEmail(text)}" is not an email address`, 'trace');
-    return { kind: 'email', person: { email: text }, shown: maskEmail(text) };
+    return { kind: 'email', email: text, shown: maskEmail(text) };
   }
   if (/^(\+|00)[\d\s().-]+$/.test(text)) {
     const phone = normalisePhone(text);
     if (!phone.ok) throw new UsageError(`"${maskPhone(text)}": ${phone.message}`, 'trace');
-    return { kind: 'phone', person: { phone: phone.e164 }, shown: maskPhone(phone.e164) };
+    return { kind: 'phone', e164: phone.e164, shown: maskPhone(phone.e164) };
   }
   return { kind: 'event', eventKey: argument };
 }
@@ -78,7 +82,8 @@ async function findTimelines(stack: HistoryStack, query: Query): Promise<EventTi
       const timeline = await reader.event(query.eventKey);
       return timeline === undefined ? [] : [timeline];
     }
-    const hash = personHash(await stack.lookupKey(), query.person);
+    const key = await stack.lookupKey();
+    const hash = query.kind === 'email' ? emailHash(key, query.email) : phoneHash(key, query.e164);
     const references = await reader.personEvents(hash);
     const timelines: Array<EventTimeline | undefined> = [];
     await runPool(references, 8, async (reference, index) => {
