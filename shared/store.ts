@@ -2,24 +2,53 @@
  * The one DynamoDB table (conditional writes, TTL) behind the promises
  * "nothing accepted twice" and "no provider called twice for one event":
  *
- *   pk = event#{eventKey}   sk = ingest             the ingest dedupe record
- *   pk = event#{eventKey}   sk = outcome#{account}  one outcome per provider account
+ *   pk = event#{eventKey}   sk = ingest             the ingest dedupe record, and the event's history:
+ *                                                    source, route, when received, duplicates, dead-letters
+ *   pk = event#{eventKey}   sk = outcome#{account}  one outcome per provider account, with every attempt's entry
+ *   pk = person#{hash}      sk = {receivedAt}#{eventKey}  the person index: an event of each email and phone,
+ *                                                    as a keyed hash (shared/person-key.ts), never readable
  *   pk = checkpoint#{name}  sk = {scope}            scheduled jobs' progress
  *   pk = ratelimit#{key}    sk = {seconds}#{start}  requests counted in one window of a rate limit
  *   pk = ratelimit-bucket#{account}  sk = bucket    the token bucket of one provider account
  *
  * Every record but checkpoints expires through the table's TTL attribute
- * `expiresAt` (epoch seconds).
+ * `expiresAt` (epoch seconds): an event's records after its route's `retentionDays`.
+ *
+ * Ingest records of events (not their aliases nor body keys) carry `gsi1pk` = `events#{UTC day}` and
+ * `gsi1sk` = `{receivedAt, 13 digits}#{eventKey}`: the GSI `recent` (projection ALL) lists a day's events in
+ * time order. Each write to an indexed record also writes the index: one more write unit per write (a
+ * GSI's writes are charged like the table's, https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/GSI.html
+ * "Provisioned throughput considerations for Global Secondary Indexes").
+ *
+ * Write units (on demand, one unit per write of an item up to 1 KB, an update charged on the larger of the
+ * item before and after it: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html):
+ * the fields the history adds ride on the writes there were already (beginIngest's put, completeIngest's and
+ * recordOutcome's updates), and keep an ingest record under 1 KB; the additions that cost are listed at each method.
  */
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, DynamoDBClient, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { maskText } from './logging.js';
 import type { Outcome } from './providers/types.js';
 
 export const storeDefaults = {
-  /** Longer than any sender's retry window (Shopify: 4 h; WooCommerce, Typeform: less). */
+  /**
+   * For records written without a route's retention: longer than any sender's retry window (Meta's, the
+   * longest, is 36 h). A route's `retentionDays` replaces both (shared/config/routes.ts).
+   */
   dedupeTtlSeconds: 30 * 24 * 3600,
   outcomeTtlSeconds: 30 * 24 * 3600,
+  /** BatchWriteItem calls a person index write makes before it gives up on the items DynamoDB left unprocessed. */
+  indexAttempts: 5,
+  /** The first wait before unprocessed items are sent again; doubled at each further attempt. */
+  indexBackoffMs: 50,
   /** A pending ingest record older than this belongs to an attempt that died before queueing. */
   pendingStaleMs: 30_000,
   /** How long one delivery attempt owns an outcome; longer than the provider retry budget. */
@@ -37,6 +66,49 @@ export interface BucketRate {
  * token), or none is there within the time the taker would wait: `readyAt` is when one can next be had.
  */
 export type TokenAnswer = { taken: true; at?: number } | { taken: false; readyAt: number };
+
+/** What the ingest record of an event says about it, written with its first accept. */
+export interface IngestDetails {
+  source: string;
+  route: string;
+  /** Epoch ms the event was received: its place in the recent-events index and the person index. */
+  receivedAt: number;
+  /** The route's retention: the record expires this many days after its write. */
+  retentionDays: number;
+  /** The event's own key, listed in the recent-events index; not for a body key (another key of the event). */
+  listed: boolean;
+}
+
+/** What one receive knows about the attempt whose outcome it records. */
+export interface AttemptDetails {
+  /** SQS's ApproximateReceiveCount of the message this attempt came in. */
+  receiveCount?: number;
+  /** The route's retention: the outcome record expires this many days after this write. */
+  retentionDays?: number;
+  /** When a transient outcome will be tried again (epoch ms), if known; else from the provider's Retry-After. */
+  nextTryAt?: number;
+}
+
+/** One entry of an outcome record's `history`: what one attempt reached. */
+export interface HistoryEntry {
+  at: number;
+  status: Outcome['status'];
+  receiveCount?: number;
+  httpStatus?: number;
+  code?: string;
+  reason?: string;
+  providerContactId?: string;
+  /** The provider's message, emails and phones masked, at most 300 characters. */
+  message?: string;
+}
+
+/** What a person index item names: the event, and where it came from. */
+export interface PersonIndexEntry {
+  source: string;
+  route: string;
+  receivedAt: number;
+  retentionDays: number;
+}
 
 type FinalStatus = 'created' | 'exists' | 'skipped' | 'failed';
 const FINAL: ReadonlySet<string> = new Set<FinalStatus>(['created', 'exists', 'skipped', 'failed']);
@@ -59,11 +131,20 @@ export interface OutcomeStore {
    * when it was accepted before, `pending` while another attempt is still
    * queueing it (that attempt may yet fail, so this is not a duplicate yet).
    */
-  beginIngest(eventKey: string): Promise<'new' | 'queued' | 'pending'>;
+  beginIngest(eventKey: string, details?: IngestDetails): Promise<'new' | 'queued' | 'pending'>;
   /** Record another key of an accepted event as seen (it is then a duplicate for whoever uses that key). */
-  markSeen(eventKey: string): Promise<void>;
-  /** The job is on the queue: the dedupe record becomes permanent (until TTL). */
+  markSeen(eventKey: string, retentionDays?: number): Promise<void>;
+  /** The job is on the queue: the dedupe record becomes permanent (until TTL), its answer `accepted`. */
   completeIngest(eventKey: string): Promise<void>;
+  /** A later webhook of an accepted event was answered duplicate: counted on the event's record, if it has one. */
+  countDuplicate(eventKey: string): Promise<void>;
+  /** A job of the event went to the dead-letter queue at `at` (epoch ms): appended to the record's `deadLetters`. */
+  recordDeadLetter(eventKey: string, at: number): Promise<void>;
+  /**
+   * The person index of an accepted event: one item per hash (of an email or phone, shared/person-key.ts).
+   * Throws when DynamoDB leaves items unprocessed after every retry; items written stay written.
+   */
+  indexPerson(eventKey: string, hashes: readonly string[], entry: PersonIndexEntry): Promise<void>;
   /** Queueing failed: forget the event so the sender's retry is accepted. */
   abandonIngest(eventKey: string): Promise<void>;
   claimOutcome(eventKey: string, account: string): Promise<Claim>;
@@ -71,7 +152,12 @@ export interface OutcomeStore {
    * Record the outcome of the claim holding `token`, releasing it: `superseded` (nothing written)
    * when another attempt has claimed the account since, its lease having run out.
    */
-  recordOutcome(eventKey: string, outcome: Outcome, token: string): Promise<'recorded' | 'superseded'>;
+  recordOutcome(
+    eventKey: string,
+    outcome: Outcome,
+    token: string,
+    attempt?: AttemptDetails,
+  ): Promise<'recorded' | 'superseded'>;
   getCheckpoint(name: string, scope: string): Promise<string | undefined>;
   putCheckpoint(name: string, scope: string, value: string): Promise<void>;
   /**
@@ -102,6 +188,9 @@ export const STORE_ACTIONS = {
   beginIngest: ['dynamodb:PutItem', 'dynamodb:GetItem'],
   markSeen: ['dynamodb:PutItem'],
   completeIngest: ['dynamodb:UpdateItem'],
+  countDuplicate: ['dynamodb:UpdateItem'],
+  recordDeadLetter: ['dynamodb:UpdateItem'],
+  indexPerson: ['dynamodb:BatchWriteItem'],
   abandonIngest: ['dynamodb:DeleteItem'],
   claimOutcome: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
   recordOutcome: ['dynamodb:UpdateItem'],
@@ -122,6 +211,18 @@ interface DynamoStoreOptions {
 
 const eventPk = (eventKey: string) => `event#${eventKey}`;
 const outcomeSk = (account: string) => `outcome#${account}`;
+const DAY_SECONDS = 24 * 3600;
+/** Epoch ms as 13 digits (good until the year 2286), so keys sort in time order as strings. */
+const sortableMs = (ms: number) => String(Math.floor(ms)).padStart(13, '0');
+/** The recent-events index keys of an event received at `receivedAt`: its UTC day, then its time. */
+export function recentIndexKeys(eventKey: string, receivedAt: number): { gsi1pk: string; gsi1sk: string } {
+  const day = new Date(receivedAt).toISOString().slice(0, 10);
+  return { gsi1pk: `events#${day}`, gsi1sk: `${sortableMs(receivedAt)}#${eventKey}` };
+}
+/** A person index item's key. */
+export function personIndexKey(hash: string, eventKey: string, receivedAt: number): { pk: string; sk: string } {
+  return { pk: `person#${hash}`, sk: `${sortableMs(receivedAt)}#${eventKey}` };
+}
 
 function isConditionFailure(error: unknown): error is ConditionalCheckFailedException {
   return (
@@ -161,6 +262,8 @@ interface Table {
   now: () => number;
   /** Epoch seconds `seconds` from now: a TTL attribute. */
   expiry: (seconds: number) => number;
+  /** Epoch seconds `retentionDays` from now, else `seconds` from now. */
+  retained: (retentionDays: number | undefined, seconds: number) => number;
   /**
    * The item that refused a conditional write. DynamoDB puts it on the error; a
    * local emulator that ignores the parameter (dynalite does) leaves it off, and
@@ -184,6 +287,7 @@ export function createDynamoStore(options: DynamoStoreOptions): OutcomeStore {
     settings: { ...storeDefaults, ...options.settings },
     now,
     expiry: (seconds) => Math.floor(now() / 1000) + seconds,
+    retained: (days, seconds) => Math.floor(now() / 1000) + (days === undefined ? seconds : days * DAY_SECONDS),
     refusingItem: async (error, key) => {
       if (error.Item !== undefined) return plainItem(error.Item);
       const read = await documents.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
@@ -192,6 +296,7 @@ export function createDynamoStore(options: DynamoStoreOptions): OutcomeStore {
   };
   return {
     ...ingestRecords(table),
+    ...eventHistory(table),
     ...outcomeRecords(table),
     ...checkpoints(table),
     ...rateCounters(table),
@@ -205,11 +310,21 @@ function ingestRecords({
   tableName,
   settings,
   now,
-  expiry,
+  retained,
   refusingItem,
 }: Table): Pick<OutcomeStore, 'beginIngest' | 'markSeen' | 'completeIngest' | 'abandonIngest'> {
   return {
-    async beginIngest(eventKey) {
+    async beginIngest(eventKey, details) {
+      // The history rides on the dedupe put: no write more (an indexed record: one index write more, see above).
+      const history =
+        details === undefined
+          ? {}
+          : {
+              source: details.source,
+              route: details.route,
+              receivedAt: details.receivedAt,
+              ...(details.listed ? recentIndexKeys(eventKey, details.receivedAt) : {}),
+            };
       try {
         await documents.send(
           new PutCommand({
@@ -219,7 +334,8 @@ function ingestRecords({
               sk: 'ingest',
               state: 'pending',
               at: now(),
-              expiresAt: expiry(settings.dedupeTtlSeconds),
+              ...history,
+              expiresAt: retained(details?.retentionDays, settings.dedupeTtlSeconds),
             },
             // New, or left pending by an attempt that died between this write and the queue.
             ConditionExpression: 'attribute_not_exists(pk) OR (#state = :pending AND #at < :stale)',
@@ -236,7 +352,7 @@ function ingestRecords({
       }
     },
 
-    async markSeen(eventKey) {
+    async markSeen(eventKey, retentionDays) {
       await documents
         .send(
           new PutCommand({
@@ -247,7 +363,7 @@ function ingestRecords({
               state: 'queued',
               alias: true,
               at: now(),
-              expiresAt: expiry(settings.dedupeTtlSeconds),
+              expiresAt: retained(retentionDays, settings.dedupeTtlSeconds),
             },
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
@@ -262,9 +378,9 @@ function ingestRecords({
         new UpdateCommand({
           TableName: tableName,
           Key: { pk: eventPk(eventKey), sk: 'ingest' },
-          UpdateExpression: 'SET #state = :queued, queuedAt = :now',
+          UpdateExpression: 'SET #state = :queued, queuedAt = :now, answer = :accepted',
           ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':queued': 'queued', ':now': now() },
+          ExpressionAttributeValues: { ':queued': 'queued', ':now': now(), ':accepted': 'accepted' },
         }),
       );
     },
@@ -287,6 +403,100 @@ function ingestRecords({
   };
 }
 
+/** A BatchWriteItem takes at most 25 puts: https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html */
+const BATCH_WRITE_LIMIT = 25;
+
+export class PersonIndexUnwrittenError extends Error {
+  override name = 'PersonIndexUnwrittenError';
+}
+
+/** What happens to an event after its accept: duplicates, dead-letters, and the person index. */
+function eventHistory({
+  documents,
+  tableName,
+  settings,
+  now,
+  retained,
+}: Table): Pick<OutcomeStore, 'countDuplicate' | 'recordDeadLetter' | 'indexPerson'> {
+  /**
+   * One UpdateItem on the event's own ingest record, only where it exists and is no alias (a duplicate found
+   * under an alias, or under a body key with a fresh event key, has no history of its own to count in).
+   */
+  const updateHistory = async (eventKey: string, update: string, values: Record<string, unknown>) => {
+    await documents
+      .send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { pk: eventPk(eventKey), sk: 'ingest' },
+          UpdateExpression: update,
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(alias)',
+          ExpressionAttributeValues: values,
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!isConditionFailure(error)) throw error;
+      });
+  };
+  return {
+    // Costs 1 write unit (+1 for the index) per duplicate answered; a refused one costs 1 too.
+    async countDuplicate(eventKey) {
+      await updateHistory(eventKey, 'ADD duplicates :one SET lastDuplicateAt = :now', { ':one': 1, ':now': now() });
+    },
+
+    // Costs 1 write unit (+1 for the index) per job dead-lettered: rare by design.
+    async recordDeadLetter(eventKey, at) {
+      const update = 'SET deadLetters = list_append(if_not_exists(deadLetters, :none), :at)';
+      await updateHistory(eventKey, update, { ':none': [], ':at': [at] });
+    },
+
+    // Costs 1 write unit per item (an item is ~200 bytes): one per email and phone of the contact, per event.
+    async indexPerson(eventKey, hashes, entry) {
+      const expiresAt = retained(entry.retentionDays, settings.dedupeTtlSeconds);
+      const { source, route, receivedAt } = entry;
+      let pending = [...new Set(hashes)].map((hash) => ({
+        PutRequest: {
+          Item: { ...personIndexKey(hash, eventKey, receivedAt), eventKey, source, route, receivedAt, expiresAt },
+        },
+      }));
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt === settings.indexAttempts)
+          throw new PersonIndexUnwrittenError(
+            `${pending.length} person index item(s) of ${eventKey} left unprocessed after ${attempt} attempts`,
+          );
+        // Unprocessed items are sent again after a growing wait, as the BatchWriteItem reference asks.
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, settings.indexBackoffMs * 2 ** attempt));
+        const unprocessed: typeof pending = [];
+        for (let start = 0; start < pending.length; start += BATCH_WRITE_LIMIT) {
+          const batch = pending.slice(start, start + BATCH_WRITE_LIMIT);
+          const written = await documents.send(new BatchWriteCommand({ RequestItems: { [tableName]: batch } }));
+          unprocessed.push(...((written.UnprocessedItems?.[tableName] ?? []) as typeof pending));
+        }
+        pending = unprocessed;
+      }
+    },
+  };
+}
+
+/** The masked provider message of a history entry: never the contact's email or phone. */
+const MAX_HISTORY_MESSAGE = 300;
+
+function historyEntry(outcome: Outcome, at: number, receiveCount: number | undefined): HistoryEntry {
+  const entry: HistoryEntry = { at, status: outcome.status };
+  if (receiveCount !== undefined) entry.receiveCount = receiveCount;
+  if ('httpStatus' in outcome && outcome.httpStatus !== undefined) entry.httpStatus = outcome.httpStatus;
+  if ('code' in outcome && outcome.code !== undefined) entry.code = outcome.code;
+  if ('reason' in outcome) entry.reason = maskText(outcome.reason).slice(0, MAX_HISTORY_MESSAGE);
+  if ('providerContactId' in outcome && outcome.providerContactId !== undefined)
+    entry.providerContactId = outcome.providerContactId;
+  if ('message' in outcome) entry.message = maskText(outcome.message).slice(0, MAX_HISTORY_MESSAGE);
+  return entry;
+}
+
+/** The outcome as stored: its provider message masked as in the history (a provider may echo the contact). */
+function storedOutcome(outcome: Outcome): Outcome {
+  return 'message' in outcome ? { ...outcome, message: maskText(outcome.message) } : outcome;
+}
+
 /** One outcome per (event, account), written only by the attempt holding its claim. */
 function outcomeRecords({
   documents,
@@ -294,6 +504,7 @@ function outcomeRecords({
   settings,
   now,
   expiry,
+  retained,
   refusingItem,
 }: Table): Pick<OutcomeStore, 'claimOutcome' | 'recordOutcome'> {
   return {
@@ -334,7 +545,15 @@ function outcomeRecords({
       }
     },
 
-    async recordOutcome(eventKey, outcome, token) {
+    // Still one UpdateItem: 1 write unit while the record is under 1 KB. Each attempt's entry adds ~100-200
+    // bytes, so a record with a few attempts costs 2 units a write; the receives of a job are at most
+    // maxReceiveCount (5) per delivery, and a settled account is never written again.
+    async recordOutcome(eventKey, outcome, token, attempt = {}) {
+      const at = now();
+      const retry =
+        outcome.status !== 'transient'
+          ? undefined
+          : (attempt.nextTryAt ?? (outcome.retryAfterMs !== undefined ? at + outcome.retryAfterMs : undefined));
       try {
         await documents.send(
           new UpdateCommand({
@@ -342,7 +561,10 @@ function outcomeRecords({
             Key: { pk: eventPk(eventKey), sk: outcomeSk(outcome.account) },
             UpdateExpression:
               'SET #status = :status, outcome = :outcome, provider = :provider, updatedAt = :now, ' +
-              'expiresAt = :expires REMOVE leaseUntil, claimToken',
+              'expiresAt = :expires, history = list_append(if_not_exists(history, :none), :entry)' +
+              (retry !== undefined ? ', nextTryAt = :nextTryAt' : '') +
+              ' REMOVE leaseUntil, claimToken' +
+              (retry === undefined ? ', nextTryAt' : ''),
             // Only the claim still holding the account writes: a newer claim replaced the token, and a
             // recorded outcome removed it. A refused condition writes nothing:
             // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html
@@ -350,11 +572,14 @@ function outcomeRecords({
             ExpressionAttributeNames: { '#status': 'status' },
             ExpressionAttributeValues: {
               ':status': outcome.status,
-              ':outcome': outcome,
+              ':outcome': storedOutcome(outcome),
               ':provider': outcome.provider,
-              ':now': now(),
-              ':expires': expiry(settings.outcomeTtlSeconds),
+              ':now': at,
+              ':expires': retained(attempt.retentionDays, settings.outcomeTtlSeconds),
               ':token': token,
+              ':none': [],
+              ':entry': [historyEntry(outcome, at, attempt.receiveCount)],
+              ...(retry !== undefined ? { ':nextTryAt': retry } : {}),
             },
           }),
         );

@@ -59,6 +59,8 @@ export async function provisionLocal(options: ProvisionOptions): Promise<LocalRe
       BillingMode: table['BillingMode'] as 'PAY_PER_REQUEST',
       AttributeDefinitions: table['AttributeDefinitions'] as CreateTableCommandInput['AttributeDefinitions'],
       KeySchema: table['KeySchema'] as CreateTableCommandInput['KeySchema'],
+      // The recent-events index, as the template declares it (dynalite serves GSIs).
+      GlobalSecondaryIndexes: table['GlobalSecondaryIndexes'] as CreateTableCommandInput['GlobalSecondaryIndexes'],
     };
     await dynamo.send(new CreateTableCommand(tableInput)).catch((error: unknown) => {
       if (!(error instanceof ResourceInUseException)) throw error;

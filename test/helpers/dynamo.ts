@@ -40,6 +40,8 @@ export async function createEventsTable(endpoint: string): Promise<string> {
       BillingMode: table['BillingMode'] as 'PAY_PER_REQUEST',
       AttributeDefinitions: table['AttributeDefinitions'] as CreateTableCommandInput['AttributeDefinitions'],
       KeySchema: table['KeySchema'] as CreateTableCommandInput['KeySchema'],
+      // The recent-events index, as the template declares it (dynalite serves GSIs).
+      GlobalSecondaryIndexes: table['GlobalSecondaryIndexes'] as CreateTableCommandInput['GlobalSecondaryIndexes'],
     }),
   );
   // dynalite answers CreateTable while the table is still CREATING, even with createTableMs: 0.
