@@ -1078,7 +1078,14 @@ describe('alarms and dashboard', () => {
       dashboard: JSON.parse(rendered) as {
         widgets: Array<{
           type: string;
-          properties: { title?: string; region?: string; metrics?: Json[][]; alarms?: string[] };
+          properties: {
+            title?: string;
+            region?: string;
+            metrics?: Json[][];
+            alarms?: string[];
+            query?: string;
+            view?: string;
+          };
         }>;
       },
     };
@@ -1130,6 +1137,40 @@ describe('alarms and dashboard', () => {
       const alarmWidget = dashboard.widgets.find((widget) => widget.type === 'alarm');
       expect(new Set(alarmWidget?.properties.alarms)).toEqual(
         new Set(alarms(template).map((alarm) => `<${alarm['id']}.Arn>`)),
+      );
+    },
+  );
+
+  /** A query as one line: Logs Insights reads a newline before `|` like a space. */
+  const oneLine = (query: string) => query.replace(/\s*\n\s*/g, ' ').trim();
+
+  it.each(['ci', 'shopify'] as const)(
+    'saves the Logs Insights queries on the deliver log group, and the dashboard runs each of them there (%s)',
+    (name) => {
+      const template = live[name];
+      const saved = ofType(template, 'AWS::Logs::QueryDefinition').map(([, query]) => query.Properties);
+      expect(saved.map((query) => query['Name']).sort()).toEqual(
+        [
+          'dead-lettered-events',
+          'deferred-by-account',
+          'failures-by-provider-code',
+          'outcomes-per-provider',
+          'top-skip-reasons',
+        ].map((query) => `contact-relay/ci/${query}`),
+      );
+      for (const query of saved) expect(query['LogGroupNames'], query['Name']).toEqual([{ Ref: 'DeliverLogGroup' }]);
+      expect(resource(template, 'DeliverLogGroup').Type).toBe('AWS::Logs::LogGroup');
+
+      const logWidgets = dashboardOf(template).dashboard.widgets.filter((widget) => widget.type === 'log');
+      for (const widget of logWidgets) {
+        expect(widget.properties.region, widget.properties.title).toBe('<AWS::Region>');
+        expect(['timeSeries', 'table'], widget.properties.title).toContain(widget.properties.view);
+      }
+      // Each widget reads the deliver log group only, with a saved query's text, and each saved query has a widget.
+      const widgetQueries = logWidgets.map((widget) => widget.properties.query ?? '');
+      for (const query of widgetQueries) expect(query).toMatch(/^SOURCE '<DeliverLogGroup>' \| /);
+      expect(widgetQueries.map((query) => query.replace("SOURCE '<DeliverLogGroup>' | ", '')).sort()).toEqual(
+        saved.map((query) => oneLine(query['QueryString'] as string)).sort(),
       );
     },
   );
