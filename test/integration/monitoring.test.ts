@@ -5,14 +5,19 @@
  * Embedded Metric Format lines CloudWatch turns into metrics, and each alarm
  * must watch the metric (namespace, name, dimensions) that comes out:
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+ * The saved Logs Insights queries (and so the dashboard's log widgets, which run
+ * the same text) are run over the lines the real deliver function writes.
  */
 import { readFileSync } from 'node:fs';
+import { ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import { metricsNamespace } from '../../shared/logging.js';
-import { lambdaContext } from '../../local/lambda.js';
+import { httpApiEvent, lambdaContext } from '../../local/lambda.js';
+import { runQuery, savedQueries, type Row } from '../helpers/logs-insights.js';
 import { jsonLines, monitoringFilters, publish } from '../helpers/metric-filters.js';
-import { STAGE, startPipeline, type Pipeline } from '../helpers/pipeline.js';
+import { eventually, STAGE, startPipeline, type Pipeline } from '../helpers/pipeline.js';
 
 let pipeline: Pipeline;
 const output: string[] = [];
@@ -118,4 +123,142 @@ describe('Monitoring of the local pipeline', () => {
     }
     expect(metricsNamespace('dev')).not.toBe(metricsNamespace('prod'));
   });
+});
+
+// ---------------------------------------------------------------- Logs Insights
+
+/** A plain form lead accepted by the forms function: its event key. */
+async function acceptLead(key: string, fields: Record<string, string>): Promise<string> {
+  const headers = { 'content-type': 'application/json', 'idempotency-key': `insights-${key}` };
+  const event = httpApiEvent('form', 'default', JSON.stringify({ name: `Insights ${key}`, ...fields }), headers);
+  const answer = await pipeline.forms(event, lambdaContext());
+  expect(answer.statusCode).toBe(200);
+  return (JSON.parse(String(answer.body)) as { eventKey: string }).eventKey;
+}
+
+/** The delivery queue's message for the event (others come back after the 1 s visibility timeout). */
+async function queuedJob(eventKey: string): Promise<Message> {
+  return eventually(async () => {
+    const { Messages = [] } = await pipeline.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: pipeline.resources.queueUrl,
+        MaxNumberOfMessages: 10,
+        MessageSystemAttributeNames: ['All'],
+      }),
+    );
+    const found = Messages.find((message) => JSON.parse(message.Body ?? '{}').eventKey === eventKey);
+    expect(found, `job of ${eventKey}`).toBeDefined();
+    return found!;
+  });
+}
+
+/** The deliver function's lines for one receive of the message, as the event source mapping hands it over. */
+async function deliver(message: Message, body = message.Body ?? ''): Promise<Array<Record<string, unknown>>> {
+  const record: SQSRecord = {
+    messageId: message.MessageId ?? '',
+    receiptHandle: message.ReceiptHandle ?? '',
+    body,
+    attributes: {
+      ApproximateReceiveCount: message.Attributes?.ApproximateReceiveCount ?? '1',
+      SentTimestamp: String(Date.now()),
+      SenderId: 'local',
+      ApproximateFirstReceiveTimestamp: String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: message.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: pipeline.resources.queueArn,
+    awsRegion: 'us-east-1',
+  };
+  return during(() => pipeline.deliver({ Records: [record] }, lambdaContext('contact-relay-itest-deliver')));
+}
+
+const pick = (rows: Row[], ...columns: string[]) =>
+  rows.map((row) => Object.fromEntries(columns.map((column) => [column, row[column]])));
+
+describe('Logs Insights queries of the deliver logs', () => {
+  it('are saved per stage against the deliver log group only', () => {
+    const queries = savedQueries(STAGE);
+    expect(queries.map((query) => query.name).sort()).toEqual(
+      [
+        'dead-lettered-events',
+        'deferred-by-account',
+        'failures-by-provider-code',
+        'outcomes-per-provider',
+        'top-skip-reasons',
+      ].map((name) => `contact-relay/${STAGE}/${name}`),
+    );
+    for (const query of queries) expect(query.logGroups, query.id).toEqual(['DeliverLogGroup']);
+  });
+
+  it('answer outcomes per provider, skip reasons, failures by code, deferrals and dead letters from real lines', async () => {
+    const state = pipeline.emulator.state;
+    const lines: Array<Record<string, unknown>> = [];
+    const run = async (key: string, fields: Record<string, string>, body?: (job: string) => string) => {
+      const message = await queuedJob(await acceptLead(key, fields));
+      lines.push(...(await deliver(message, body?.(message.Body ?? ''))));
+    };
+    // Every provider creates the person.
+    await run('created', { email: 'insights.created@example.com', phone: '+1 415 555 0161' });
+    // No phone: the WhatsApp-only providers skip the person, with their reason.
+    await run('skipped', { email: 'insights.skipped@example.com' });
+    // Kirim refuses the create for good, with its error code.
+    state.faults.push({ provider: 'kirim', status: 400, method: 'POST', times: 1 });
+    await run('failed', { email: 'insights.failed@example.com', phone: '+1 415 555 0163' });
+    // Callbell is down on a job whose earlier receives failed four times: the fifth failure is its last.
+    state.faults.push({ provider: 'callbell', status: 503, times: 100 });
+    const lastAttempt = (job: string) =>
+      JSON.stringify({ ...JSON.parse(job), deferral: { attempts: 4, throttles: 0, done: [], booked: {} } });
+    await run('dead', { email: 'insights.dead@example.com', phone: '+1 415 555 0164' }, lastAttempt);
+    state.faults.splice(0);
+    // 2Chat answers 429: the account waits, the job is deferred.
+    state.faults.push({ provider: 'twochat', status: 429, times: 1, retryAfterSeconds: 1 });
+    await run('deferred', { email: 'insights.deferred@example.com', phone: '+1 415 555 0165' });
+    state.faults.splice(0);
+
+    const byName = new Map(savedQueries(STAGE).map((query) => [query.name.split('/').at(-1)!, query.query]));
+    const query = (name: string) => runQuery(byName.get(name)!, lines);
+
+    // Outcomes per provider: one series per provider and status, in 5-minute bins.
+    const outcomes = query('outcomes-per-provider');
+    for (const row of outcomes) expect(Date.parse(String(row['bin(5m)'])) % 300_000).toBe(0);
+    const totals: Record<string, number> = {};
+    for (const row of outcomes)
+      totals[String(row['outcome'])] = (totals[String(row['outcome'])] ?? 0) + Number(row['outcomes']);
+    expect(totals).toEqual({
+      'twochat created': 4,
+      'kirim created': 3,
+      'kirim skipped': 1,
+      'kirim failed': 1,
+      'callbell created': 3,
+      'callbell skipped': 1,
+      'callbell transient': 1,
+      'chatwoot created': 5,
+    });
+
+    const skips = query('top-skip-reasons');
+    expect(
+      pick(skips, 'provider', 'skipped').sort((a, b) => String(a['provider']).localeCompare(String(b['provider']))),
+    ).toEqual([
+      { provider: 'callbell', skipped: 1 },
+      { provider: 'kirim', skipped: 1 },
+    ]);
+    for (const row of skips) expect(row['reason']).toMatch(/phone/i);
+
+    expect(pick(query('failures-by-provider-code'), 'provider', 'status', 'providerCode', 'outcomes')).toEqual(
+      expect.arrayContaining([
+        { provider: 'kirim', status: 'failed', providerCode: 'internal_error', outcomes: 1 },
+        { provider: 'callbell', status: 'transient', providerCode: 'none', outcomes: 1 },
+      ]),
+    );
+    expect(query('failures-by-provider-code')).toHaveLength(2);
+
+    expect(pick(query('deferred-by-account'), 'account', 'reason', 'deferred')).toEqual([
+      { account: 'twochat', reason: 'rate_limited', deferred: 1 },
+    ]);
+
+    const dead = query('dead-lettered-events');
+    expect(pick(dead, 'eventKey', 'attempts')).toEqual([{ eventKey: 'form:default:insights-dead', attempts: 5 }]);
+    expect(JSON.parse(String(dead[0]!['@message']))).toMatchObject({ pendingAccounts: ['callbell'] });
+  }, 60_000);
 });
