@@ -65,7 +65,7 @@ export function readQuery(argument: string): Query {
   const text = argument.trim();
   if (text.includes('@')) {
     if (!isEmail(text)) throw new UsageError(`"${maskEmail(text)}" is not an email address`, 'trace');
-    return { kind: 'email', email: text, shown: maskEmail(text) };
+    return { kind: 'email', email: text, shown: maskEmail(text.toLowerCase()) };
   }
   if (/^(\+|00)[\d\s().-]+$/.test(text)) {
     const phone = normalisePhone(text);
