@@ -83,7 +83,7 @@ async function settled(key: string, accounts = 4): Promise<TraceDocument['events
   }, 60_000);
 }
 
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** AWS calls the emulator refused a function, e.g. a secret its role does not grant: why an index was not written. */
 const refused = () =>
@@ -132,7 +132,7 @@ describe('contact-relay trace', () => {
     for (const account of skipped) expect(account.reason, account.account).toBeTruthy();
     const text = (await cli('trace', key)).stdout;
     for (const account of skipped)
-      expect(text).toMatch(new RegExp(`${account.account}\\s+skipped: ${escape(account.reason ?? '')}`));
+      expect(text).toMatch(new RegExp(`${account.account}\\s+skipped: ${literal(account.reason ?? '')}`));
   });
 
   it("failed: a provider's permanent refusal, with its HTTP status and message", async () => {
