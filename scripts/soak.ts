@@ -11,6 +11,8 @@
  * It runs in this one process: the real handlers are invoked directly (not
  * through serverless-offline) against the emulator with dynalite and fauxqs.
  */
+// First: sets the log level before any import creates the functions' logger.
+import './soak/log-level.js';
 import { writeFileSync } from 'node:fs';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 import routesFile from '../config/routes.json' with { type: 'json' };
