@@ -63,6 +63,8 @@ interface JobDependencies {
    * 429, goes back on `queue` with a delay. Without it every account is called at once, whatever its rate.
    */
   pacing?: { queue: DeferralQueue; now?: () => number; settings?: typeof pacingDefaults };
+  /** SQS's ApproximateReceiveCount of the message being delivered: written in each outcome's history entry. */
+  receiveCount?: number;
 }
 
 /** The job's contact, or the outcome every account gets when it cannot be had. */
@@ -190,7 +192,8 @@ async function deliverJobToAccount(
     // Recorded like any transient outcome: the claim is released and a later receive retries this account.
     delivery = { outcome: transient(account, `delivery stopped: ${errorText(error)}`), code: 'delivery_error', error };
   }
-  if ((await deps.store.recordOutcome(job.eventKey, delivery.outcome, claim.token)) === 'superseded') {
+  const attempt = { receiveCount: deps.receiveCount, retentionDays: route.retentionDays };
+  if ((await deps.store.recordOutcome(job.eventKey, delivery.outcome, claim.token, attempt)) === 'superseded') {
     const message = "this attempt outlived its lease and another claimed this account; the other's outcome stands";
     return { outcome: transient(account, message), by: 'superseded', reached: delivery.outcome };
   }
@@ -335,15 +338,26 @@ export async function deliverQueuedJob(
     now: now(),
   };
   const plan = planJob(job, deliveries.map(accountStep), receive, settings);
+  // The event's history names each time one of its jobs went to the dead-letter queue; never a reason to fail.
+  const recordDeadLetter = () =>
+    deps.store.recordDeadLetter(job.eventKey, now()).catch((error: unknown) => {
+      deps.logger.warn('dead-letter not recorded', { eventKey: job.eventKey, error: error as Error });
+    });
   switch (plan.kind) {
     case 'done':
       return outcomes;
-    case 'retry':
+    case 'retry': {
+      // SQS moves a message whose receive count exceeds maxReceiveCount: a failing receive at that count is its
+      // last (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html).
+      const max = receive.maxReceiveCount ?? (await queue.maxReceiveCount().catch(() => undefined));
+      if (max !== undefined && receive.count >= max) await recordDeadLetter();
       throw incomplete();
+    }
     case 'dead-letter': {
       // As SQS would have moved it: the job as accepted, so a redrive starts its attempts afresh.
       const { deferral: _spent, ...accepted } = job;
       await queue.deadLetter(accepted);
+      await recordDeadLetter();
       const pendingAccounts = pending.map((outcome) => outcome.account);
       deps.logger.error('delivery dead-lettered', { eventKey: job.eventKey, attempts: plan.attempts, pendingAccounts });
       return outcomes;

@@ -12,9 +12,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { Contact, SourceName } from './contact.js';
-import { findRoute, type ResolvedRoute, type RoutesConfig } from './config/routes.js';
+import { findRoute, retentionDays, type ResolvedRoute, type RoutesConfig } from './config/routes.js';
 import { encodeDeliveryJob, JobTooLargeError, toDeliveryJob, type JobSubject } from './jobs.js';
-import type { LeadReference } from './leads.js';
+import { isLeadReference, type LeadReference } from './leads.js';
 import { logger as defaultLogger } from './logging.js';
 import type { JobQueue } from './queue.js';
 import { SecretNotFoundError, SecretUnusableError, sourceSecretName, type SecretStore } from './secrets.js';
@@ -154,6 +154,19 @@ export class NotAcceptedError extends Error {
   override name = 'NotAcceptedError';
 }
 
+/** What acceptEvent writes with: the table, the queue, and the person index's hashes of a contact. */
+export interface AcceptDependencies {
+  store: OutcomeStore;
+  queue: JobQueue;
+  now?: () => Date;
+  /**
+   * The keyed hashes of a contact's emails and phones (shared/person-key.ts), for the person index; absent, or
+   * throwing (the lookup key missing), no index is written and the event is accepted all the same.
+   */
+  personHashes?: (contact: Contact) => Promise<string[]>;
+  logger?: Pick<typeof defaultLogger, 'warn'>;
+}
+
 /**
  * Dedupe, then queue. Each key of the event is recorded first as `pending`
  * and becomes `queued` once the job is on the queue; if queueing fails they
@@ -171,12 +184,21 @@ export async function acceptEvent(
   subject: JobSubject,
   route: ResolvedRoute,
   eventKey: string,
-  deps: { store: OutcomeStore; queue: JobQueue; now?: () => Date },
+  deps: AcceptDependencies,
   aliases: string[] = [],
   bodyKey?: string,
 ): Promise<Acceptance> {
   const { store } = deps;
-  const job = toDeliveryJob(subject, route, eventKey, deps.now?.() ?? new Date());
+  const received = deps.now?.() ?? new Date();
+  const job = toDeliveryJob(subject, route, eventKey, received);
+  const retention = retentionDays(route);
+  const details = (listed: boolean) => ({
+    source: route.source,
+    route: route.name,
+    receivedAt: received.getTime(),
+    retentionDays: retention,
+    listed,
+  });
   // A job the queue would refuse is refused before anything is recorded (JobTooLargeError).
   encodeDeliveryJob(job);
   const claimed: string[] = [];
@@ -186,9 +208,9 @@ export async function acceptEvent(
     for (const key of claimed) await store.completeIngest(key);
   };
   // An alias seen before does not make this a duplicate: it only marks the event as seen under its other keys.
-  const markAliases = () => Promise.all(aliases.map((alias) => store.markSeen(alias)));
+  const markAliases = () => Promise.all(aliases.map((alias) => store.markSeen(alias, retention)));
   for (const key of bodyKey === undefined ? [eventKey] : [bodyKey, eventKey]) {
-    const begun = await store.beginIngest(key);
+    const begun = await store.beginIngest(key, details(key === eventKey));
     if (begun === 'new') {
       claimed.push(key);
       continue;
@@ -198,6 +220,11 @@ export async function acceptEvent(
       // again in case the attempt that queued it died before writing them.
       await complete();
       await markAliases();
+      // The count is history only: a table that refuses it does not make the duplicate an error.
+      await store.countDuplicate(eventKey).catch((error: unknown) => {
+        const where = { source: route.source, route: route.name, eventKey };
+        (deps.logger ?? defaultLogger).warn('duplicate not counted', { ...where, error: error as Error });
+      });
       return 'duplicate';
     }
     // Another attempt is queueing this event right now and may still fail: only a queued
@@ -213,7 +240,30 @@ export async function acceptEvent(
   }
   await complete();
   await markAliases();
+  // A lead named by reference is read at delivery: its contact is unknown here, so it gets no person index.
+  if (!isLeadReference(subject)) await indexPerson(subject, eventKey, details(true), deps);
   return 'accepted';
+}
+
+/**
+ * The person index of an accepted event, written once its job is queued: nothing here may fail the accept
+ * (the event is safely queued, and a sender told to retry would get 'duplicate' and no index either), so a
+ * missing lookup key or a failed write is a warning, and the event is found by its key alone.
+ */
+async function indexPerson(
+  contact: Contact,
+  eventKey: string,
+  entry: { source: string; route: string; receivedAt: number; retentionDays: number },
+  deps: AcceptDependencies,
+): Promise<void> {
+  if (deps.personHashes === undefined) return;
+  const where = { source: entry.source, route: entry.route, eventKey };
+  try {
+    const hashes = await deps.personHashes(contact);
+    if (hashes.length > 0) await deps.store.indexPerson(eventKey, hashes, entry);
+  } catch (error) {
+    (deps.logger ?? defaultLogger).warn('person index not written', { ...where, error: error as Error });
+  }
 }
 
 export async function ingestWebhook(

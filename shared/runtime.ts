@@ -5,11 +5,13 @@
  * field named.
  */
 import routesFile from '../config/routes.json' with { type: 'json' };
+import type { Contact } from './contact.js';
 import { loadEnv, providerBaseUrls, requireEnv, type Env } from './config/env.js';
 import { parseRoutesConfig, type RoutesConfig } from './config/routes.js';
 import { createHttpClient } from './http.js';
 import { acceptEvent, sourceSecretReader, type IngestDependencies } from './ingest.js';
 import type { LeadFetcher } from './leads.js';
+import { LookupKeySchema, lookupKeySecretName, personHashes } from './person-key.js';
 import type { ProviderContext } from './providers/types.js';
 import { createDeferralQueue, createSqsQueue, type DeferralQueue } from './queue.js';
 import { SecretStore } from './secrets.js';
@@ -30,18 +32,28 @@ export function createRuntime(
   return { env, routes: parseRoutesConfig(routes, undefined, env.STAGE) };
 }
 
-/** Ingest functions: source secrets from the shared cache, dedupe in the table, jobs on the queue. */
+/**
+ * Ingest functions: source secrets from the shared cache, dedupe in the table, jobs on the queue, and the
+ * person index keyed with the stage's lookup key (read through the same cache: one read per TTL).
+ */
 export function ingestDependencies(
   runtime: Runtime,
   secrets = new SecretStore(secretTtl(runtime)),
 ): Pick<IngestDependencies, 'routes' | 'accept' | 'acceptLead' | 'sourceSecret'> {
   const store = createDynamoStore({ tableName: requireEnv(runtime.env, 'TABLE_NAME') });
   const queue = createSqsQueue(requireEnv(runtime.env, 'QUEUE_URL'));
+  const lookupKey = lookupKeySecretName(runtime.env.STAGE);
+  const writes = {
+    store,
+    queue,
+    personHashes: async (contact: Contact) =>
+      personHashes((await secrets.get(lookupKey, LookupKeySchema)).key, contact),
+  };
   return {
     routes: runtime.routes,
     accept: (contact, route, eventKey, aliases, bodyKey) =>
-      acceptEvent(contact, route, eventKey, { store, queue }, aliases, bodyKey),
-    acceptLead: (lead, route, eventKey) => acceptEvent(lead, route, eventKey, { store, queue }),
+      acceptEvent(contact, route, eventKey, writes, aliases, bodyKey),
+    acceptLead: (lead, route, eventKey) => acceptEvent(lead, route, eventKey, writes),
     sourceSecret: sourceSecretReader(secrets, runtime.env.STAGE),
   };
 }

@@ -17,6 +17,18 @@ export type ProviderName = (typeof PROVIDERS)[number];
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const NAME_RULE = 'must be lower-case letters, digits and dashes (e.g. "main-shop")';
 
+/** How long an event's history (ingest record, outcomes, person index) is kept when no `retentionDays` says. */
+export const DEFAULT_RETENTION_DAYS = 30;
+
+/**
+ * Whole days, 2 to 3,650. It is also the dedupe window (an event's keys live as long as its record), so never
+ * shorter than a sender's retry window, the longest of which is Meta's 36 hours
+ * (https://developers.facebook.com/docs/graph-api/webhooks/getting-started, "Event Notifications"); Tally's
+ * 5 min + 30 min + 1 h + 6 h + 24 h comes next (https://developers.tally.so/api-reference/endpoint/webhooks/events/retry).
+ */
+export const MIN_RETENTION_DAYS = 2;
+const RetentionDaysSchema = z.number().check(z.int(), z.gte(MIN_RETENTION_DAYS), z.lte(3650));
+
 const RegionSchema = z
   .string()
   .check(
@@ -188,12 +200,15 @@ const RouteSchema = z.strictObject({
   ),
   /**
    * Shopify routes only: refuse a delivery whose `X-Shopify-Triggered-At` is older than this (401
-   * `stale_delivery`); default 48. At most 720 (30 days, how long an event's keys are kept).
+   * `stale_delivery`); default 48. At most 720, and at most the route's retention in hours (how long an
+   * event's keys are kept: an older delivery could no longer be recognised as a duplicate).
    */
   maxDeliveryAgeHours: z.optional(z.number().check(z.int(), z.positive(), z.lte(720))),
   fields: z.optional(FieldMappingSchema),
   /** Plain form routes only: honeypot, captcha, allowed origins, rate limits. */
   protection: z.optional(FormProtectionSchema),
+  /** Days this route's events, outcomes and person index are kept; the config's `retentionDays` when absent. */
+  retentionDays: z.optional(RetentionDaysSchema),
   /**
    * Shopify routes only: reconcile orders through the Admin API, so an order
    * whose webhook never arrived is still delivered. Credentials live in the
@@ -424,6 +439,8 @@ const routesConfigSchema = (stage?: string) =>
   z
     .strictObject({
       $schema: z.optional(z.string()),
+      /** Days every route's history is kept unless the route sets its own (default 30). */
+      retentionDays: z._default(RetentionDaysSchema, DEFAULT_RETENTION_DAYS),
       accounts: z.record(z.string(), AccountSchema),
       sources: z.partialRecord(z.enum(SOURCES), SourceRoutes),
     })
@@ -480,6 +497,12 @@ const routesConfigSchema = (stage?: string) =>
             if (route.maxDeliveryAgeHours !== undefined && source !== 'shopify') {
               const path = ['sources', source, routeName, 'maxDeliveryAgeHours'];
               const message = 'only Shopify routes say when a delivery was triggered';
+              ctx.issues.push({ code: 'custom', input: route.maxDeliveryAgeHours, path, message });
+            }
+            const retentionDays = route.retentionDays ?? config.retentionDays;
+            if (route.maxDeliveryAgeHours !== undefined && route.maxDeliveryAgeHours > retentionDays * 24) {
+              const path = ['sources', source, routeName, 'maxDeliveryAgeHours'];
+              const message = `must not exceed the route's retention, ${retentionDays * 24} hours (retentionDays ${retentionDays}): an older delivery's keys are gone, so it would be accepted again`;
               ctx.issues.push({ code: 'custom', input: route.maxDeliveryAgeHours, path, message });
             }
             for (const problem of protectionProblems(source, route)) {
@@ -543,8 +566,14 @@ export function findRoute(config: RoutesConfig, source: SourceName, routeName: s
   const route = routes[routeName] as Route;
   return {
     ...route,
+    retentionDays: route.retentionDays ?? config.retentionDays ?? DEFAULT_RETENTION_DAYS,
     source,
     name: routeName,
     accounts: route.deliverTo.map((account) => ({ name: account, ...(config.accounts[account] as Account) })),
   };
+}
+
+/** Days an event of this route is kept: its own `retentionDays`, else the config's, else 30. */
+export function retentionDays(route: Pick<Route, 'retentionDays'>): number {
+  return route.retentionDays ?? DEFAULT_RETENTION_DAYS;
 }
