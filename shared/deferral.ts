@@ -15,6 +15,7 @@
  */
 import type { ResolvedRoute } from './config/routes.js';
 import { accountRate, type ProviderName } from './config/routes.js';
+import type { Contact } from './contact.js';
 import type { Deferral, DeliveryJob } from './jobs.js';
 import { PROVIDER_ADAPTERS } from './providers/index.js';
 import type { BucketRate, OutcomeStore } from './store.js';
@@ -40,9 +41,9 @@ type Account = ResolvedRoute['accounts'][number];
  * The account's rate counted in deliveries: its rate is in provider requests, as providers state their limits,
  * and a delivery makes its adapter's `rateCost` of them.
  */
-export function deliveryRate(account: Account): BucketRate {
+export function deliveryRate(account: Account, contact?: Contact): BucketRate {
   const { perMinute, burst } = accountRate(account);
-  const cost = PROVIDER_ADAPTERS[account.provider].rateCost;
+  const cost = PROVIDER_ADAPTERS[account.provider].rateCost(contact);
   return { perMinute: perMinute / cost, burst: Math.max(1, Math.floor(burst / cost)) };
 }
 
@@ -59,7 +60,10 @@ export async function gateAccount(
   const booked = job.deferral?.booked[account.name];
   if (booked !== undefined && booked > now) return { go: false, until: booked, booked };
   if (booked !== undefined && now - booked <= settings.bookingGraceMs) return { go: true };
-  const token = await store.takeToken(account.name, deliveryRate(account), settings.bookAheadMs);
+  const contact = 'contact' in job ? job.contact : undefined;
+  const token = await store.takeToken(account.name, deliveryRate(account, contact), settings.bookAheadMs);
+  // Every try lost a race to another taker: the bucket is busy, not booked out, so soon is worth trying.
+  if (!token.taken && token.contended) return { go: false, until: token.readyAt };
   if (!token.taken) {
     // Booked full for the whole horizon: by the time it has passed, the bucket books this far ahead again.
     return { go: false, until: now + settings.bookAheadMs };

@@ -64,8 +64,9 @@ export interface BucketRate {
 /**
  * A token was taken (`at`, epoch ms, when it may be used, present only when that is later than now: a booked
  * token), or none is there within the time the taker would wait: `readyAt` is when one can next be had.
+ * `contended`: no answer was had, every try having lost a race to another taker; worth trying again at readyAt.
  */
-export type TokenAnswer = { taken: true; at?: number } | { taken: false; readyAt: number };
+export type TokenAnswer = { taken: true; at?: number } | { taken: false; readyAt: number; contended?: true };
 
 /** What the ingest record of an event says about it, written with its first accept. */
 export interface IngestDetails {
@@ -741,7 +742,7 @@ function tokenBuckets({
           full = emptyAt === undefined || emptyAt < fullSince;
         }
       }
-      return { taken: false, readyAt: now() + interval };
+      return { taken: false, readyAt: now() + interval, contended: true };
     },
 
     async holdBucket(account, until) {

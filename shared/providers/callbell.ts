@@ -225,7 +225,7 @@ export const callbellAdapter: ProviderAdapter<typeof CallbellCredentialsSchema> 
   provider: 'callbell',
   // Lookup and create. Assumption: Callbell's limit (https://docs.callbell.eu/api/reference/rate_limits) counts
   // every request of the token; its page does not say which.
-  rateCost: 2,
+  rateCost: () => 2,
   credentials: CallbellCredentialsSchema,
   defaultBaseUrl: () => DEFAULT_BASE_URLS.callbell,
   skipReason: callbellSkipReason,

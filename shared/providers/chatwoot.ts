@@ -302,7 +302,7 @@ export const chatwootAdapter: ProviderAdapter<typeof ChatwootCredentialsSchema> 
   provider: 'chatwoot',
   // The create alone, whose refusal is the lookup; rack-attack counts every request of the IP
   // (https://github.com/chatwoot/chatwoot/blob/develop/config/initializers/rack_attack.rb).
-  rateCost: 1,
+  rateCost: () => 1,
   credentials: ChatwootCredentialsSchema,
   defaultBaseUrl: (credentials) => credentials.baseUrl,
   skipReason: (contact) => chatwootSkipReason(contact),

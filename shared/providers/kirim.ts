@@ -300,7 +300,7 @@ export const kirimAdapter: ProviderAdapter<typeof KirimCredentialsSchema> = {
   provider: 'kirim',
   // The create only: Kirim.chat's write limit counts POST, PUT, PATCH and DELETE; the lookup is a read, whose
   // limit is ten times higher (https://developers.kirim.chat/concepts/rate-limits/).
-  rateCost: 1,
+  rateCost: () => 1,
   credentials: KirimCredentialsSchema,
   defaultBaseUrl: () => DEFAULT_BASE_URLS.kirim,
   skipReason: (contact) => kirimSkipReason(contact),

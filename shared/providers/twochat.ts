@@ -195,9 +195,9 @@ export function readTwoChatSearch(
 
 export const twoChatAdapter: ProviderAdapter<typeof TwoChatCredentialsSchema> = {
   provider: 'twochat',
-  // Lookup and create: 2Chat's limit counts every request of the account
+  // A search per query (phone, then email) and the create: 2Chat's limit counts every request of the account
   // (https://developers.2chat.co/docs/API/api-response-codes).
-  rateCost: 2,
+  rateCost: (contact) => 1 + (contact === undefined ? 2 : twoChatSearchQueries(contact).length),
   credentials: TwoChatCredentialsSchema,
   defaultBaseUrl: () => DEFAULT_BASE_URLS.twochat,
   skipReason: (contact) =>

@@ -57,11 +57,11 @@ export interface RequestContext<C> {
 export interface ProviderAdapter<S extends z.ZodMiniType = z.ZodMiniType> {
   provider: ProviderName;
   /**
-   * Requests one delivery of a new contact makes that the provider counts against its rate limit (lookup and
+   * Requests one delivery of a new contact makes that the provider counts against its rate limit (lookups and
    * create, where it counts both): the tokens a delivery takes from the account's bucket, whose rate is in
-   * requests, as providers state their limits.
+   * requests, as providers state their limits. Without the contact (a lead not fetched yet), the most it can be.
    */
-  rateCost: number;
+  rateCost(contact: Contact | undefined): number;
   /** Shape of the account secret `contact-relay/{stage}/provider/{account}`. */
   credentials: S;
   /** Where the API lives when no override is set (Chatwoot: from the secret). */

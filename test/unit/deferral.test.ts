@@ -4,7 +4,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { findRoute, parseRoutesConfig, type ResolvedRoute } from '../../shared/config/routes.js';
-import { deliveryRate, pacingDefaults, planJob, rateLimitedUntil, type AccountStep } from '../../shared/deferral.js';
+import {
+  deliveryRate,
+  gateAccount,
+  pacingDefaults,
+  planJob,
+  rateLimitedUntil,
+  type AccountStep,
+} from '../../shared/deferral.js';
+import type { OutcomeStore } from '../../shared/store.js';
 import { toDeliveryJob, type Deferral, type DeliveryJob } from '../../shared/jobs.js';
 import { testContact } from '../helpers/contacts.js';
 
@@ -106,9 +114,42 @@ describe('Function: rateLimitedUntil', () => {
 });
 
 describe('Function: deliveryRate', () => {
-  it("counts a delivery as the requests its provider counts: 2Chat's lookup and create, Kirim's write", () => {
-    const [twochat, kirim] = route.accounts;
-    expect(deliveryRate(twochat as ResolvedRoute['accounts'][number])).toEqual({ perMinute: 300, burst: 5 });
-    expect(deliveryRate(kirim as ResolvedRoute['accounts'][number])).toEqual({ perMinute: 300, burst: 5 });
+  const [twochat, kirim] = route.accounts as [ResolvedRoute['accounts'][number], ResolvedRoute['accounts'][number]];
+
+  it("counts a delivery as the requests its provider counts: 2Chat's searches and create, Kirim's write", () => {
+    // 2Chat searches by phone, then by email, then creates: three of its 600 a minute.
+    expect(deliveryRate(twochat, testContact())).toEqual({ perMinute: 200, burst: 3 });
+    expect(deliveryRate(twochat, testContact({ emails: [] }))).toEqual({ perMinute: 300, burst: 5 });
+    // Without the contact (a lead not fetched yet), the most a delivery can cost.
+    expect(deliveryRate(twochat)).toEqual({ perMinute: 200, burst: 3 });
+    expect(deliveryRate(kirim, testContact())).toEqual({ perMinute: 300, burst: 5 });
+  });
+});
+
+describe('Function: gateAccount', () => {
+  const [, kirim] = route.accounts as [ResolvedRoute['accounts'][number], ResolvedRoute['accounts'][number]];
+  const refusing = (answer: Awaited<ReturnType<OutcomeStore['takeToken']>>) => ({ takeToken: async () => answer });
+
+  it('tries again soon when every take lost a race, and only after the horizon when the bucket is booked out', async () => {
+    const contended = refusing({ taken: false, readyAt: NOW + 200, contended: true });
+    expect(await gateAccount(job(), kirim, contended, NOW)).toEqual({ go: false, until: NOW + 200 });
+    const bookedOut = refusing({ taken: false, readyAt: NOW + 200 });
+    expect(await gateAccount(job(), kirim, bookedOut, NOW)).toEqual({
+      go: false,
+      until: NOW + pacingDefaults.bookAheadMs,
+    });
+  });
+
+  it('uses a booked token at its time, or within the grace after it, and takes a new one once that has passed', async () => {
+    const booked = job({ attempts: 0, throttles: 0, done: [], booked: { kirim: NOW } });
+    const none = refusing({ taken: true, at: NOW + 5_000 });
+    expect(await gateAccount(booked, kirim, none, NOW - 1_000)).toEqual({ go: false, until: NOW, booked: NOW });
+    expect(await gateAccount(booked, kirim, none, NOW + pacingDefaults.bookingGraceMs)).toEqual({ go: true });
+    const late = NOW + pacingDefaults.bookingGraceMs + 1;
+    expect(await gateAccount(booked, kirim, none, late)).toEqual({
+      go: false,
+      until: NOW + 5_000,
+      booked: NOW + 5_000,
+    });
   });
 });

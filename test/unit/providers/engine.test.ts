@@ -47,7 +47,7 @@ function scriptedAdapter(options: { lookup?: boolean; skip?: string } = {}): Pro
     (JSON.parse(response.body) as { answer: ProviderAnswer }).answer;
   return {
     provider: 'twochat',
-    rateCost: 2,
+    rateCost: () => 2,
     credentials: z.object({ apiKey: z.string() }),
     defaultBaseUrl: () => 'https://provider.example',
     skipReason: () => options.skip,
