@@ -3,7 +3,8 @@
  * accounts (`contact-relay/{stage}/provider/{account}`), source secrets for
  * routes whose auth checks a signature or a token (the route's `secretName`,
  * else `contact-relay/{stage}/source/{source}`), and Shopify Admin API
- * credentials for routes with `reconcile`. Shared by `doctor` and
+ * credentials for routes with `reconcile`, and the stage's lookup key (the
+ * person index's hashes of emails and phones). Shared by `doctor` and
  * `secrets init`.
  */
 import { findRoute, type ProviderName, type ResolvedRoute, type RoutesConfig } from '../shared/config/routes.js';
@@ -13,6 +14,7 @@ import { PROVIDER_ADAPTERS } from '../shared/providers/index.js';
 import { providerSecretName } from '../shared/secrets.js';
 import { ShopifyAdminCredentialsSchema, shopifyAdminSecretName } from '../shared/shopify/admin.js';
 import type * as z from '../shared/zod.js';
+import { LookupKeySchema, lookupKeySecretName, MIN_LOOKUP_KEY_LENGTH } from '../shared/person-key.js';
 import { describeIssues } from '../shared/validation.js';
 import { routeSecretName, secretField } from './webhook.js';
 
@@ -98,6 +100,11 @@ const filled = (value: unknown): boolean =>
     ? value !== ''
     : typeof value === 'object' && value !== null && Object.keys(value).length > 0;
 
+/** A random key: `openssl rand -base64 48` gives 64 characters (384 bits). */
+const LOOKUP_KEY_TEMPLATE = {
+  key: `<at least ${MIN_LOOKUP_KEY_LENGTH} random characters, e.g. from: openssl rand -base64 48>`,
+};
+
 const SHOPIFY_ADMIN_TEMPLATE = {
   shopDomain: '<my-shop.myshopify.com>',
   accessToken: '<Admin API access token, shpat_…>',
@@ -106,7 +113,7 @@ const SHOPIFY_ADMIN_TEMPLATE = {
 
 export interface SecretSpec {
   name: string;
-  kind: 'provider' | 'source' | 'shopify-admin';
+  kind: 'provider' | 'source' | 'shopify-admin' | 'lookup-key';
   /** `2Chat account "twochat"`, `shopify/default (signature)`. */
   purpose: string;
   template: Record<string, unknown>;
@@ -211,6 +218,17 @@ export function neededSecrets(config: RoutesConfig, stage: string): SecretSpec[]
       problem: (value) => shapeProblem(ShopifyAdminCredentialsSchema, value),
     });
   }
+
+  // Every accepted contact's emails and phones are indexed under hashes keyed with it; without it events are
+  // accepted all the same, but `contact-relay trace <email|phone>` finds none of them.
+  specs.push({
+    name: lookupKeySecretName(stage),
+    kind: 'lookup-key',
+    purpose: 'lookup key: the person index hashes emails and phones with it (trace by email or phone)',
+    template: LOOKUP_KEY_TEMPLATE,
+    usedBy: [],
+    problem: (value) => shapeProblem(LookupKeySchema, value),
+  });
   return specs;
 }
 

@@ -46,6 +46,8 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
     moreSecrets: {
       [`contact-relay/${STAGE}/shopify-admin/default`]: { shopDomain: SHOP, accessToken: 'itest-shopify-token' },
       [`contact-relay/${STAGE}/source/meta-leads`]: META_SECRET,
+      // The person index's hashes are keyed with it (shared/person-key.ts).
+      [`contact-relay/${STAGE}/lookup-key`]: { key: 'itest-lookup-key-of-at-least-32-characters' },
     },
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 1,
     ...(options.logLevel !== undefined ? { logLevel: options.logLevel } : {}),

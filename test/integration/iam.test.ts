@@ -20,6 +20,7 @@ import { eventually, PROVIDERS, STAGE, startPipeline, type Pipeline } from '../h
 
 const TABLE_ARN = `arn:aws:dynamodb:us-east-1:000000000000:table/contact-relay-${STAGE}-events`;
 const TWOCHAT_SECRET = `contact-relay/${STAGE}/provider/twochat`;
+const LOOKUP_KEY_ARN = secretArn(`contact-relay/${STAGE}/lookup-key`);
 
 const post = (pipeline: Pipeline, key: string) => {
   const body = JSON.stringify({ email: `${key}@example.com`, phone: '+14155550144' });
@@ -71,6 +72,13 @@ describe('Local IAM: with the roles infra/ declares', () => {
     expect(await answer(post(pipeline, 'iam-dup-1'))).toEqual([200, outcome('accepted', 'iam-dup-1')]);
     expect(await answer(post(pipeline, 'iam-dup-1'))).toEqual([200, outcome('duplicate', 'iam-dup-1')]);
     expect(decisionsOf(pipeline, 'forms')).toContainEqual(decision('forms', 'dynamodb:GetItem', TABLE_ARN, 'allowed'));
+    // The accept indexed the person: the lookup key read and the batch write, both granted.
+    expect(decisionsOf(pipeline, 'forms')).toEqual(
+      expect.arrayContaining([
+        decision('forms', 'secretsmanager:GetSecretValue', LOOKUP_KEY_ARN, 'allowed'),
+        decision('forms', 'dynamodb:BatchWriteItem', TABLE_ARN, 'allowed'),
+      ]),
+    );
   });
 
   it('delivers a job with every call of forms and deliver evaluated against its own role and allowed', async () => {
@@ -96,9 +104,18 @@ describe('Local IAM: with the roles infra/ declares', () => {
         decision('deliver', 'secretsmanager:GetSecretValue', secretArn(TWOCHAT_SECRET), 'allowed'),
       ]),
     );
-    // Ingest: a conditional put, the job and the queued mark (the default form route reads no secret).
-    const formsActions = decisionsOf(pipeline, 'forms').map((entry) => entry.action);
-    expect(formsActions.sort()).toEqual(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'sqs:SendMessage']);
+    // Ingest: a conditional put, the job, the queued mark and the person index. The default form route reads no
+    // source secret: the only secret forms reads is the lookup key (once per cache TTL, so maybe not here).
+    const formsDecisions = decisionsOf(pipeline, 'forms');
+    const formsActions = formsDecisions.map((entry) => entry.action).filter((action) => !action.startsWith('secrets'));
+    expect(formsActions.sort()).toEqual([
+      'dynamodb:BatchWriteItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'sqs:SendMessage',
+    ]);
+    const secretsRead = formsDecisions.filter((entry) => entry.action.startsWith('secrets')).map((e) => e.resource);
+    expect(new Set(secretsRead)).toEqual(new Set(secretsRead.length > 0 ? [LOOKUP_KEY_ARN] : []));
     expect(pipeline.emulator.iam?.decisions.filter((entry) => entry.decision !== 'allowed')).toEqual([]);
   });
 

@@ -319,14 +319,16 @@ afterAll(() => {
 });
 
 /** The secrets of stage ci, by kind: each role may read one kind (`source/*` and so on). */
-const secretsCi = (kind: 'source/' | 'provider/' | 'shopify-admin/' | 'source/meta-leads') =>
+const secretsCi = (kind: 'source/' | 'provider/' | 'shopify-admin/' | 'source/meta-leads' | 'lookup-key') =>
   `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:contact-relay/ci/${kind}*`;
 const SOURCE_SECRETS = secretsCi('source/');
 const PROVIDER_SECRETS = secretsCi('provider/');
 const SHOPIFY_ADMIN_SECRETS = secretsCi('shopify-admin/');
 /** Meta Lead Ads routes' secrets: deliver reads their page tokens, and no other source secret. */
 const META_LEADS_SECRETS = secretsCi('source/meta-leads');
-const SECRET_KINDS = [SOURCE_SECRETS, PROVIDER_SECRETS, SHOPIFY_ADMIN_SECRETS, META_LEADS_SECRETS];
+/** The one secret the person index's hashes are keyed with: that name and its ARN's six random characters. */
+const LOOKUP_KEY = `${secretsCi('lookup-key').slice(0, -1)}-??????`;
+const SECRET_KINDS = [SOURCE_SECRETS, PROVIDER_SECRETS, SHOPIFY_ADMIN_SECRETS, META_LEADS_SECRETS, LOOKUP_KEY];
 const TABLE = '${EventsTable.Arn}';
 const QUEUE = '${DeliveryQueue.Arn}';
 const DLQ = '${DeliveryDeadLetterQueue.Arn}';
@@ -343,17 +345,19 @@ const logs = (fn: string) => {
 const EXPECTED_GRANTS: Record<FunctionName | typeof SHOPIFY_EVENTS, Record<string, string[]>> = {
   forms: {
     ...logs('forms'),
-    'secretsmanager:GetSecretValue': [SOURCE_SECRETS],
+    'secretsmanager:GetSecretValue': [SOURCE_SECRETS, LOOKUP_KEY],
     'sqs:SendMessage': [QUEUE],
   },
   shops: {
     ...logs('shops'),
-    'secretsmanager:GetSecretValue': [SOURCE_SECRETS],
+    'secretsmanager:GetSecretValue': [SOURCE_SECRETS, LOOKUP_KEY],
     'sqs:SendMessage': [QUEUE],
   },
-  // No signature on the bus, so no secrets; the on-failure destination is sent with this role.
+  // No signature on the bus, so no source secrets, only the lookup key; the on-failure destination is sent
+  // with this role.
   shopifyEvents: {
     ...logs('shopifyEvents'),
+    'secretsmanager:GetSecretValue': [LOOKUP_KEY],
     'sqs:SendMessage': [QUEUE, EVENTS_DLQ],
   },
   deliver: {
@@ -382,7 +386,7 @@ const EXPECTED_GRANTS: Record<FunctionName | typeof SHOPIFY_EVENTS, Record<strin
   },
   reconcile: {
     ...logs('reconcile'),
-    'secretsmanager:GetSecretValue': [SHOPIFY_ADMIN_SECRETS],
+    'secretsmanager:GetSecretValue': [SHOPIFY_ADMIN_SECRETS, LOOKUP_KEY],
     'sqs:SendMessage': [QUEUE],
   },
 };
@@ -731,6 +735,27 @@ describe('queue, dead letters and table', () => {
     expect(deliverTimeoutMs).toBeLessThan(storeDefaults.leaseMs);
   });
 
+  it('lists recent events in the on-demand GSI recent (gsi1pk, gsi1sk strings), projecting whole records', () => {
+    const table = resource(ci, 'EventsTable').Properties;
+    expect(table['BillingMode']).toBe('PAY_PER_REQUEST');
+    expect(table['AttributeDefinitions']).toEqual(
+      expect.arrayContaining([
+        { AttributeName: 'gsi1pk', AttributeType: 'S' },
+        { AttributeName: 'gsi1sk', AttributeType: 'S' },
+      ]),
+    );
+    expect(table['GlobalSecondaryIndexes']).toEqual([
+      {
+        IndexName: 'recent',
+        KeySchema: [
+          { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+          { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ]);
+  });
+
   it('expires records through the table TTL attribute expiresAt', () => {
     expect(resource(ci, 'EventsTable').Properties['TimeToLiveSpecification']).toEqual({
       AttributeName: 'expiresAt',
@@ -796,21 +821,28 @@ describe('IAM: least privilege', () => {
   );
 
   it('derives the table grants from the store methods each bundle calls', () => {
-    // Ingest (forms, shops, shopifyEvents, and reconcile's accept) reads a refused dedupe write: GetItem included.
-    const ingest = ['beginIngest', 'markSeen', 'completeIngest', 'abandonIngest'];
+    // Ingest (forms, shops, shopifyEvents, and reconcile's accept) reads a refused dedupe write: GetItem included;
+    // it counts duplicates and writes the person index (BatchWriteItem).
+    const ingest = ['beginIngest', 'markSeen', 'completeIngest', 'abandonIngest', 'countDuplicate', 'indexPerson'];
     const called = Object.fromEntries([...FUNCTIONS, SHOPIFY_EVENTS].map((fn) => [fn, storeMethodsCalled(fn).sort()]));
     expect(called).toEqual({
       // Plain form routes' rate limits (shared/sources/protection.ts): an UpdateItem forms already has.
       forms: [...ingest, 'countRequest'].sort(),
       shops: [...ingest].sort(),
       shopifyEvents: [...ingest].sort(),
-      deliver: ['claimOutcome', 'holdBucket', 'recordOutcome', 'takeToken'],
+      deliver: ['claimOutcome', 'holdBucket', 'recordDeadLetter', 'recordOutcome', 'takeToken'],
       healthcheck: [],
       redrive: [],
       reconcile: [...ingest, 'getCheckpoint', 'putCheckpoint'].sort(),
     });
-    const allFour = ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
-    expect(Object.keys(tableGrants('forms')).sort()).toEqual(allFour);
+    const ingestActions = [
+      'dynamodb:BatchWriteItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ];
+    expect(Object.keys(tableGrants('forms')).sort()).toEqual(ingestActions);
     expect(Object.keys(tableGrants('deliver')).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
   });
 

@@ -75,8 +75,9 @@ describe('Pipeline: form webhook → queue → four providers', () => {
     // The answer does not wait for providers: nothing has reached them yet.
     expect(pipeline.emulator.state.requests.filter((request) => request.provider !== 'secretsmanager')).toEqual([]);
 
-    // Ingest cost: one conditional put (pending), one update (queued), one SendMessage.
-    expect(dynamoCalls()).toEqual({ PutItem: 1, UpdateItem: 1 });
+    // Ingest cost: one conditional put (pending), one update (queued), one SendMessage, and the person index in
+    // one BatchWriteItem (a put per email and phone).
+    expect(dynamoCalls()).toEqual({ PutItem: 1, UpdateItem: 1, BatchWriteItem: 1 });
 
     pipeline.emulator.state.awsCalls.clear();
     poller = pipeline.startPoller();

@@ -24,7 +24,7 @@ describe('neededSecrets', () => {
   const specs = neededSecrets(config, 'prod');
   const byName = Object.fromEntries(specs.map((spec) => [spec.name, spec]));
 
-  it('lists provider accounts, source secrets of routes that check one, and Shopify Admin secrets of reconcile routes', () => {
+  it('lists provider accounts, source secrets of routes that check one, Shopify Admin secrets of reconcile routes and the lookup key', () => {
     expect(specs.map((spec) => spec.name)).toEqual([
       'contact-relay/prod/provider/main',
       'contact-relay/prod/provider/eu',
@@ -33,8 +33,18 @@ describe('neededSecrets', () => {
       'contact-relay/prod/source/form',
       'contact-relay/prod/shopify-admin/default',
       'contact-relay/dev/shopify-admin/other',
+      'contact-relay/prod/lookup-key',
     ]);
     expect(byName['contact-relay/prod/provider/eu']?.usedBy).toEqual(['typeform/leads', 'form/signed']);
+  });
+
+  it('asks the lookup key for a "key" of at least 32 characters, and takes no placeholder for one', () => {
+    const lookupKey = byName['contact-relay/prod/lookup-key'];
+    expect(lookupKey?.kind).toBe('lookup-key');
+    expect(lookupKey?.problem(lookupKey.template)).toBe('key still holds the template placeholder');
+    expect(lookupKey?.problem({ key: 'too short' })).toMatch(/^key: must be at least 32 characters/);
+    expect(lookupKey?.problem({})).toMatch(/^key: /);
+    expect(lookupKey?.problem({ key: 'x'.repeat(32) })).toBeUndefined();
   });
 
   it('one secret used by a token route and an HMAC route needs both fields', () => {
