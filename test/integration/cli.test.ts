@@ -515,11 +515,12 @@ describe('contact-relay doctor', () => {
       `contact-relay doctor — stage local (secrets: ${path.join(root, 'local/secrets.json')}; providers: emulator ${emulator})`,
     );
     const rows = run.stdout.split('\n').filter((line) => /^ {2}[✓✗–] /.test(line));
-    expect(rows).toHaveLength(21);
+    // The lookup key (the person index's hashes) is one of the secrets.
+    expect(rows).toHaveLength(22);
     expect(rows.every((row) => row.startsWith('  ✓'))).toBe(true);
     for (const account of PROVIDERS)
       expect(run.stdout).toMatch(new RegExp(`✓ {2}credentials ${account} +.* accepted them \\(HTTP 200\\)`));
-    expect(run.stdout).toContain('21 checks: 21 ✓, 0 ✗');
+    expect(run.stdout).toContain('22 checks: 22 ✓, 0 ✗');
   });
 
   it('a placeholder left in a secret, a missing secret, a refused key and a token secret without its token are ✗ with their fix (exit 1)', async () => {
@@ -549,7 +550,7 @@ describe('contact-relay doctor', () => {
     );
     expect(out).not.toContain('revoked-kirim-token');
     expect(out).toMatch(/✓ {2}credentials callbell/);
-    expect(out).toContain('21 checks: 16 ✓, 4 ✗, 1 not run');
+    expect(out).toContain('22 checks: 17 ✓, 4 ✗, 1 not run');
   });
 
   it('a deployed stage reads Secrets Manager in the stack region: each missing secret is a ✗ with the aws secretsmanager create-secret command for that region (exit 1)', async () => {
@@ -575,7 +576,10 @@ describe('contact-relay doctor', () => {
         expect.any(String),
       ],
     });
-    expect(report.checks.filter((check) => check.status === 'fail').map((check) => check.subject)).toHaveLength(16);
+    expect(report.checks.filter((check) => check.status === 'fail').map((check) => check.subject)).toHaveLength(17);
+    expect(report.checks.find((check) => check.subject === 'secret contact-relay/prod/lookup-key')?.status).toBe(
+      'fail',
+    );
     expect(
       report.checks
         .filter((check) => check.subject.startsWith('credentials'))
@@ -591,6 +595,7 @@ describe('contact-relay secrets init', () => {
     expect(run.code).toBe(0);
     const files = readdirSync(path.join(work, 'tpl')).sort();
     expect(files).toEqual([
+      'lookup-key.json',
       'provider-callbell.json',
       'provider-chatwoot.json',
       'provider-kirim.json',
@@ -624,15 +629,18 @@ describe('contact-relay secrets init', () => {
     expect(run.stdout).toContain(
       'aws secretsmanager create-secret --name contact-relay/prod/shopify-admin/default --secret-string file://tpl/shopify-admin-default.json --region us-east-1\n',
     );
-    expect(run.stdout.match(/aws secretsmanager create-secret .+ --region us-east-1\n/g)).toHaveLength(16);
+    expect(run.stdout.match(/aws secretsmanager create-secret .+ --region us-east-1\n/g)).toHaveLength(17);
+    expect(run.stdout).toContain(
+      'aws secretsmanager create-secret --name contact-relay/prod/lookup-key --secret-string file://tpl/lookup-key.json --region us-east-1\n',
+    );
     const elsewhere = await cli(['secrets', 'init', '--stage', 'prod', '--out', 'tpl', '--region', 'eu-west-1']);
-    expect(elsewhere.stdout.match(/aws secretsmanager create-secret .+ --region eu-west-1\n/g)).toHaveLength(16);
+    expect(elsewhere.stdout.match(/aws secretsmanager create-secret .+ --region eu-west-1\n/g)).toHaveLength(17);
     expect(elsewhere.stdout).toContain('contact-relay doctor --stage prod --region eu-west-1');
 
     // Kept unless --force: a filled-in template is never overwritten.
     writeFileSync(path.join(work, 'tpl/provider-twochat.json'), '{"apiKey":"filled-in"}');
     expect((await cli(['secrets', 'init', '--stage', 'prod', '--out', 'tpl'])).stdout).toContain(
-      '(16 kept as they were; --force overwrites)',
+      '(17 kept as they were; --force overwrites)',
     );
     expect(readFileSync(path.join(work, 'tpl/provider-twochat.json'), 'utf8')).toBe('{"apiKey":"filled-in"}');
     expect((await cli(['secrets', 'init', '--stage', 'prod', '--out', 'tpl', '--force'])).code).toBe(0);
@@ -651,6 +659,6 @@ describe('contact-relay secrets init', () => {
     writeFileSync(path.join(work, 'prod-secrets.json'), JSON.stringify(asSecrets));
     const doctor = await cli(['doctor', '--stage', 'prod', '--secrets', 'prod-secrets.json']);
     expect(doctor.code).toBe(1);
-    expect(doctor.stdout.match(/still holds? the template placeholder/g)).toHaveLength(16);
+    expect(doctor.stdout.match(/still holds? the template placeholder/g)).toHaveLength(17);
   });
 });
