@@ -136,6 +136,7 @@ async function freshStore(): Promise<OutcomeStore> {
       BillingMode: table['BillingMode'] as 'PAY_PER_REQUEST',
       AttributeDefinitions: table['AttributeDefinitions'] as CreateTableCommandInput['AttributeDefinitions'],
       KeySchema: table['KeySchema'] as CreateTableCommandInput['KeySchema'],
+      GlobalSecondaryIndexes: table['GlobalSecondaryIndexes'] as CreateTableCommandInput['GlobalSecondaryIndexes'],
     }),
   );
   // dynalite answers CreateTable while the table is still CREATING, even with createTableMs: 0.
