@@ -57,6 +57,9 @@ export async function gateAccount(
   now: number,
   settings = pacingDefaults,
 ): Promise<TokenGate> {
+  const retryAt = job.deferral?.retryAt?.[account.name];
+  // Failed for real at an earlier receive: tried again no sooner than the queue would have brought it back.
+  if (retryAt !== undefined && retryAt > now) return { go: false, until: retryAt };
   const booked = job.deferral?.booked[account.name];
   if (booked !== undefined && booked > now) return { go: false, until: booked, booked };
   if (booked !== undefined && now - booked <= settings.bookingGraceMs) return { go: true };
@@ -112,38 +115,59 @@ export type JobPlan =
 const MAX_DELAY_SECONDS = 900;
 
 /**
- * The plan for a receive: `receiveCount` is SQS's count for this message, which restarts at each deferral;
+ * The plan for a receive: `count` is SQS's receive count for this message, which restarts at each deferral;
  * the receives before this one of the same message all failed for real (a deferral ends its message).
+ * `retryDelayMs`: when the queue brings back a failed message (its visibility timeout).
+ *
+ * A receive where some accounts failed for real and others wait for their token counts as an attempt, but the
+ * job goes back as a deferral rather than failing: failing would drop the waiting accounts' booked tokens,
+ * and under a long booking they would never be called before the failing ones spent the job's attempts.
+ * The failed accounts are then tried again after `retryDelayMs`, as the queue would have.
  */
 export function planJob(
   job: DeliveryJob,
   steps: readonly AccountStep[],
-  receive: { count: number; maxReceiveCount: number | undefined; now: number },
+  receive: { count: number; maxReceiveCount: number | undefined; now: number; retryDelayMs?: number },
   settings = pacingDefaults,
 ): JobPlan {
   const prior = job.deferral?.attempts ?? 0;
   const throttles = (job.deferral?.throttles ?? 0) + (steps.some((step) => step.kind === 'throttled') ? 1 : 0);
   const throttledTooOften = throttles > settings.maxThrottles;
-  const failed = steps.some((step) => step.kind === 'failed' || (step.kind === 'throttled' && throttledTooOften));
-  if (failed) {
-    const attempts = prior + receive.count;
+  const isFailure = (step: AccountStep) => step.kind === 'failed' || (step.kind === 'throttled' && throttledTooOften);
+  const failures = steps.filter(isFailure);
+  const waiting = steps.flatMap((step) =>
+    (step.kind === 'deferred' || step.kind === 'throttled') && !isFailure(step) ? [step] : [],
+  );
+  const retryAt: Record<string, number> = {};
+  let attempts = prior + receive.count - 1;
+  if (failures.length > 0) {
+    attempts += 1;
     // Without earlier deferrals, SQS's own count is the real one and its redrive policy applies.
-    if (prior > 0 && receive.maxReceiveCount !== undefined && attempts >= receive.maxReceiveCount)
+    const deferring = prior > 0 || waiting.length > 0;
+    if (deferring && receive.maxReceiveCount !== undefined && attempts >= receive.maxReceiveCount)
       return { kind: 'dead-letter', attempts };
-    return { kind: 'retry', attempts };
+    if (waiting.length === 0 || receive.retryDelayMs === undefined) return { kind: 'retry', attempts };
+    for (const step of failures) retryAt[step.account] = receive.now + receive.retryDelayMs;
   }
-  const waiting = steps.flatMap((step) => (step.kind === 'deferred' || step.kind === 'throttled' ? [step] : []));
   if (waiting.length === 0) return { kind: 'done' };
-  const until = Math.min(...waiting.map((step) => step.until));
+  // Accounts still waiting out an earlier failure keep their time.
+  for (const step of waiting) {
+    const earlier = job.deferral?.retryAt?.[step.account];
+    if (step.kind === 'deferred' && step.booked === undefined && earlier !== undefined && earlier > receive.now)
+      retryAt[step.account] = earlier;
+  }
+  const until = Math.min(...waiting.map((step) => step.until), ...Object.values(retryAt));
   const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((until - receive.now) / 1000)));
   const done = new Set(job.deferral?.done ?? []);
   for (const step of steps) if (step.kind === 'final') done.add(step.account);
   const booked: Record<string, number> = {};
-  for (const step of waiting)
+  for (const step of waiting) {
     if (step.kind === 'deferred' && step.booked !== undefined) booked[step.account] = step.booked;
+  }
+  const retries = Object.keys(retryAt).length > 0 ? { retryAt } : {};
   return {
     kind: 'defer',
     delaySeconds,
-    deferral: { attempts: prior + receive.count - 1, throttles, done: [...done].sort(), booked },
+    deferral: { attempts, throttles, done: [...done].sort(), booked, ...retries },
   };
 }

@@ -330,14 +330,17 @@ export async function deliverQueuedJob(
     return outcomes;
   }
   const { queue, now = Date.now, settings } = deps.pacing;
-  const priorAttempts = job.deferral?.attempts ?? 0;
+  const steps = deliveries.map(accountStep);
+  // The queue's settings matter only to a receive that failed for real (read once per container).
+  const failing = steps.some((step) => step.kind === 'failed' || step.kind === 'throttled');
+  const queueSettings = failing ? await queue.settings() : undefined;
   const receive = {
     count: deps.receiveCount ?? 1,
-    // Read only when it can matter: a job deferred after a failed receive, failing again.
-    maxReceiveCount: priorAttempts > 0 ? await queue.maxReceiveCount() : undefined,
+    maxReceiveCount: queueSettings?.maxReceiveCount,
     now: now(),
+    ...(queueSettings !== undefined ? { retryDelayMs: queueSettings.visibilityTimeoutSeconds * 1000 } : {}),
   };
-  const plan = planJob(job, deliveries.map(accountStep), receive, settings);
+  const plan = planJob(job, steps, receive, settings);
   // The event's history names each time one of its jobs went to the dead-letter queue; never a reason to fail.
   const recordDeadLetter = () =>
     deps.store.recordDeadLetter(job.eventKey, now()).catch((error: unknown) => {
@@ -349,7 +352,7 @@ export async function deliverQueuedJob(
     case 'retry': {
       // SQS moves a message whose receive count exceeds maxReceiveCount: a failing receive at that count is its
       // last (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html).
-      const max = receive.maxReceiveCount ?? (await queue.maxReceiveCount().catch(() => undefined));
+      const max = receive.maxReceiveCount;
       if (max !== undefined && receive.count >= max) await recordDeadLetter();
       throw incomplete();
     }

@@ -24,6 +24,8 @@ const DeferralSchema = z.strictObject({
   done: z.array(z.string()),
   /** The time (epoch ms) each account's booked token may be used. */
   booked: z.record(z.string(), z.number()),
+  /** Accounts that failed for real while others waited for their token: not tried again before this time. */
+  retryAt: z.optional(z.record(z.string(), z.number())),
 });
 export type Deferral = z.infer<typeof DeferralSchema>;
 

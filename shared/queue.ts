@@ -13,8 +13,16 @@ export interface DeferralQueue {
   sendLater(job: DeliveryJob, delaySeconds: number): Promise<void>;
   /** The job in the dead-letter queue, where redrive finds it as it finds the jobs SQS moved there. */
   deadLetter(job: DeliveryJob): Promise<void>;
-  /** The delivery queue's maxReceiveCount (its redrive policy), read once; undefined without a policy. */
-  maxReceiveCount(): Promise<number | undefined>;
+  /**
+   * The delivery queue's maxReceiveCount (its redrive policy; undefined without one) and visibility timeout,
+   * read once.
+   */
+  settings(): Promise<QueueSettings>;
+}
+
+export interface QueueSettings {
+  maxReceiveCount: number | undefined;
+  visibilityTimeoutSeconds: number;
 }
 
 export function createSqsQueue(queueUrl: string, client: SQSClient = new SQSClient({})): JobQueue {
@@ -29,7 +37,7 @@ export function createDeferralQueue(
   urls: { queueUrl: string; dlqUrl: string },
   client: SQSClient = new SQSClient({}),
 ): DeferralQueue {
-  let maxReceiveCount: Promise<number | undefined> | undefined;
+  let settings: Promise<QueueSettings> | undefined;
   return {
     async sendLater(job, delaySeconds) {
       if (!Number.isInteger(delaySeconds) || delaySeconds < 0 || delaySeconds > 900)
@@ -42,20 +50,27 @@ export function createDeferralQueue(
     async deadLetter(job) {
       await client.send(new SendMessageCommand({ QueueUrl: urls.dlqUrl, MessageBody: encodeDeliveryJob(job) }));
     },
-    maxReceiveCount() {
-      maxReceiveCount ??= client
-        .send(new GetQueueAttributesCommand({ QueueUrl: urls.queueUrl, AttributeNames: ['RedrivePolicy'] }))
-        .then(({ Attributes }) => {
-          const policy = Attributes?.['RedrivePolicy'];
-          if (policy === undefined) return undefined;
-          const count = Number((JSON.parse(policy) as { maxReceiveCount?: unknown }).maxReceiveCount);
-          return Number.isInteger(count) && count > 0 ? count : undefined;
+    settings() {
+      const names = ['RedrivePolicy', 'VisibilityTimeout'] as const;
+      settings ??= client
+        .send(new GetQueueAttributesCommand({ QueueUrl: urls.queueUrl, AttributeNames: [...names] }))
+        .then(({ Attributes = {} }) => {
+          const policy = Attributes['RedrivePolicy'];
+          const count =
+            policy === undefined
+              ? Number.NaN
+              : Number((JSON.parse(policy) as { maxReceiveCount?: unknown }).maxReceiveCount);
+          return {
+            maxReceiveCount: Number.isInteger(count) && count > 0 ? count : undefined,
+            // SQS's default, should the attribute be missing (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html).
+            visibilityTimeoutSeconds: Number(Attributes['VisibilityTimeout'] ?? 30),
+          };
         })
         .catch((error: unknown) => {
-          maxReceiveCount = undefined; // read again next time
+          settings = undefined; // read again next time
           throw error;
         });
-      return maxReceiveCount;
+      return settings;
     },
   };
 }

@@ -71,7 +71,7 @@ async function setup(store?: (real: OutcomeStore) => OutcomeStore) {
     deadLetter: async (job) => {
       deadLettered.push(job);
     },
-    maxReceiveCount: async () => 5,
+    settings: async () => ({ maxReceiveCount: 5, visibilityTimeoutSeconds: 360 }),
   };
   const deps = {
     routes: config,

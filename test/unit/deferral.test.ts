@@ -70,12 +70,55 @@ describe('Function: planJob', () => {
     expect(planJob(job(), steps, receive(1))).toMatchObject({ kind: 'defer', delaySeconds: 900 });
   });
 
-  it('leaves a real failure to SQS while the job was never deferred, whatever else waits', () => {
+  it('leaves a real failure to SQS when no account waits for a token', () => {
     const steps: AccountStep[] = [
       { account: 'twochat', kind: 'failed' },
-      { account: 'kirim', kind: 'deferred', until: NOW + 1_000, booked: NOW + 1_000 },
+      { account: 'kirim', kind: 'final' },
     ];
-    expect(planJob(job(), steps, receive(5, 5))).toEqual({ kind: 'retry', attempts: 5 });
+    expect(planJob(job(), steps, { ...receive(2, 5), retryDelayMs: 360_000 })).toEqual({ kind: 'retry', attempts: 2 });
+  });
+
+  it('counts a real failure while another account waits, but sends the job back so the wait keeps its token', () => {
+    const steps: AccountStep[] = [
+      { account: 'twochat', kind: 'failed' },
+      { account: 'kirim', kind: 'deferred', until: NOW + 40_000, booked: NOW + 40_000 },
+    ];
+    expect(planJob(job(), steps, { ...receive(1, 5), retryDelayMs: 360_000 })).toEqual({
+      kind: 'defer',
+      delaySeconds: 40,
+      deferral: {
+        attempts: 1,
+        throttles: 0,
+        done: [],
+        booked: { kirim: NOW + 40_000 },
+        // Tried again when the queue would have brought the failed job back.
+        retryAt: { twochat: NOW + 360_000 },
+      },
+    });
+    // At maxReceiveCount the job goes to the dead-letter queue, waiting accounts and all.
+    expect(planJob(job(), steps, { ...receive(5, 5), retryDelayMs: 360_000 })).toEqual({
+      kind: 'dead-letter',
+      attempts: 5,
+    });
+  });
+
+  it('keeps a failed account waiting until its retry time while a booked one is served', () => {
+    const deferred = job({
+      attempts: 1,
+      throttles: 0,
+      done: [],
+      booked: {},
+      retryAt: { twochat: NOW + 300_000 },
+    });
+    const steps: AccountStep[] = [
+      { account: 'twochat', kind: 'deferred', until: NOW + 300_000 },
+      { account: 'kirim', kind: 'final' },
+    ];
+    expect(planJob(deferred, steps, receive(1))).toEqual({
+      kind: 'defer',
+      delaySeconds: 300,
+      deferral: { attempts: 1, throttles: 0, done: ['kirim'], booked: {}, retryAt: { twochat: NOW + 300_000 } },
+    });
   });
 
   it('dead-letters a deferred job whose real attempts reach maxReceiveCount, counting those before it', () => {

@@ -74,7 +74,7 @@ function recordingQueue(maxReceiveCount = 5) {
     async deadLetter(job) {
       deadLetters.push(job);
     },
-    maxReceiveCount: async () => maxReceiveCount,
+    settings: async () => ({ maxReceiveCount, visibilityTimeoutSeconds: 360 }),
   };
   return { queue, later, deadLetters };
 }
@@ -203,6 +203,42 @@ describe('Function: deliverQueuedJob, paced', () => {
     const token = await deps.store.takeToken('kirim', { perMinute: 600, burst: 10 });
     expect(token.taken).toBe(false);
     if (!token.taken) expect(token.readyAt).toBeGreaterThanOrEqual(clock.now + 59_000);
+  });
+
+  it('calls an account waiting for its token at its time while another keeps failing, counting only the failures', async () => {
+    const { routes, route } = routesWith({
+      kirim: { provider: 'kirim', rate: { perMinute: 60, burst: 1 } },
+      twochat: { provider: 'twochat', rate: { perMinute: 600, burst: 100 } },
+    });
+    const { deps, clock, later } = await pacedDeps(routes);
+    await deps.store.takeToken('kirim', { perMinute: 60, burst: 1 }); // another job took Kirim's token
+    emulator.state.faults.push({ provider: 'twochat', status: 503, times: 1_000 });
+    const { body } = person(route, 1);
+    await deliverQueuedJob(body, { ...deps, receiveCount: 1 });
+    expect(later).toHaveLength(1);
+    const [first] = later as [{ job: DeliveryJob; delaySeconds: number }];
+    // Kirim waits a second for its booked token; 2Chat's failure is an attempt, tried again a visibility later.
+    expect(first.delaySeconds).toBe(1);
+    expect(first.job.deferral).toEqual({
+      attempts: 1,
+      throttles: 0,
+      done: [],
+      booked: { kirim: START + 1_000 },
+      retryAt: { twochat: START + 360_000 },
+    });
+    clock.now = START + 1_000;
+    const twochatCalls = requestsTo('twochat').length;
+    await deliverQueuedJob(encodeDeliveryJob(first.job), { ...deps, receiveCount: 1 });
+    expect(contactsAt('kirim')).toHaveLength(1);
+    expect(requestsTo('twochat')).toHaveLength(twochatCalls); // not before its retry time
+    const second = (later[1] as { job: DeliveryJob; delaySeconds: number }).job;
+    expect(second.deferral).toMatchObject({ attempts: 1, done: ['kirim'], retryAt: { twochat: START + 360_000 } });
+    // At its retry time 2Chat answers again: created, and the job is done.
+    emulator.state.faults = [];
+    clock.now = START + 360_000;
+    await deliverQueuedJob(encodeDeliveryJob(second), { ...deps, receiveCount: 1 });
+    expect(contactsAt('twochat')).toHaveLength(1);
+    expect(later).toHaveLength(2);
   });
 
   it('dead-letters, as the job was accepted, a deferred job whose real attempts reach maxReceiveCount', async () => {
