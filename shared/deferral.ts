@@ -27,10 +27,12 @@ export const pacingDefaults = {
    */
   bookAheadMs: 900_000,
   /**
-   * A booked token not used within this long after its time is given up and a new one taken: jobs that come
-   * back late together (a backlog on the queue) would otherwise all call the provider at once.
+   * A booked token not used within this long after its time is given up and a new one taken. Long enough that
+   * the first receives of a burst, queued ahead of the jobs they defer, do not void the tokens booked meanwhile
+   * (each voided token is a slot of the account's rate lost); short enough that jobs coming back much later
+   * together (a stalled consumer) do not all call the provider at once on old tokens.
    */
-  bookingGraceMs: 30_000,
+  bookingGraceMs: 120_000,
   /** Provider 429s a job is deferred for before each further one counts as a real attempt. */
   maxThrottles: 10,
 };
