@@ -13,6 +13,9 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { HistoryEntry } from './store.js';
+
+export type { HistoryEntry } from './store.js';
 
 /** The DynamoDB actions the reader calls: an operator's policy for the CLI needs these on the table and index. */
 export const HISTORY_ACTIONS = ['dynamodb:Query'] as const;
@@ -21,18 +24,6 @@ export const HISTORY_ACTIONS = ['dynamodb:Query'] as const;
 export const RECENT_INDEX = 'recent';
 
 const DAY_MS = 24 * 3600 * 1000;
-
-/** One line of an outcome record's `history`, appended by every recorded outcome. */
-export interface HistoryEntry {
-  at: number;
-  status: string;
-  receiveCount?: number;
-  httpStatus?: number;
-  code?: string;
-  reason?: string;
-  providerContactId?: string;
-  message?: string;
-}
 
 /** The ingest record of an event as it is stored. */
 export interface IngestRecord {
