@@ -10,6 +10,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { Contact } from './contact.js';
+import { SecretUnusableError, type SecretStore } from './secrets.js';
 import * as z from './zod.js';
 
 /** 32 characters of a random string carry at least the 128 bits that keep a guess of the key out of reach. */
@@ -44,4 +45,27 @@ export function personHashes(key: string, contact: Pick<Contact, 'emails' | 'pho
     ...contact.phones.map((phone) => phoneHash(key, phone.e164)),
   ];
   return [...new Set(hashes)];
+}
+
+/**
+ * The stage's lookup key through the secrets cache. A missing or malformed key is remembered for `ttlMs`
+ * too: the cache keeps no failed read, and without this every accept would call Secrets Manager again (and
+ * log it) until the key is created.
+ */
+export function lookupKeyReader(
+  secrets: Pick<SecretStore, 'get'>,
+  name: string,
+  ttlMs: number,
+  now: () => number = Date.now,
+): () => Promise<string> {
+  let unusable: { error: SecretUnusableError; until: number } | undefined;
+  return async () => {
+    if (unusable !== undefined && now() < unusable.until) throw unusable.error;
+    try {
+      return (await secrets.get(name, LookupKeySchema)).key;
+    } catch (error) {
+      if (error instanceof SecretUnusableError) unusable = { error, until: now() + ttlMs };
+      throw error;
+    }
+  };
 }

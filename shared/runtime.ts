@@ -11,10 +11,10 @@ import { parseRoutesConfig, type RoutesConfig } from './config/routes.js';
 import { createHttpClient } from './http.js';
 import { acceptEvent, sourceSecretReader, type IngestDependencies } from './ingest.js';
 import type { LeadFetcher } from './leads.js';
-import { LookupKeySchema, lookupKeySecretName, personHashes } from './person-key.js';
+import { lookupKeyReader, lookupKeySecretName, personHashes } from './person-key.js';
 import type { ProviderContext } from './providers/types.js';
 import { createDeferralQueue, createSqsQueue, type DeferralQueue } from './queue.js';
-import { SecretStore } from './secrets.js';
+import { DEFAULT_SECRET_TTL_MS, SecretStore } from './secrets.js';
 import { createMetaLeadFetcher } from './sources/meta-graph.js';
 import { captchaVerifyUrls, type FormProtectionDependencies } from './sources/protection.js';
 import { createDynamoStore, type OutcomeStore } from './store.js';
@@ -43,11 +43,11 @@ export function ingestDependencies(
   const store = createDynamoStore({ tableName: requireEnv(runtime.env, 'TABLE_NAME') });
   const queue = createSqsQueue(requireEnv(runtime.env, 'QUEUE_URL'));
   const lookupKey = lookupKeySecretName(runtime.env.STAGE);
+  const readLookupKey = lookupKeyReader(secrets, lookupKey, secretTtl(runtime).ttlMs ?? DEFAULT_SECRET_TTL_MS);
   const writes = {
     store,
     queue,
-    personHashes: async (contact: Contact) =>
-      personHashes((await secrets.get(lookupKey, LookupKeySchema)).key, contact),
+    personHashes: async (contact: Contact) => personHashes(await readLookupKey(), contact),
   };
   return {
     routes: runtime.routes,
