@@ -804,7 +804,9 @@ function estimateCost(service: ServiceConfig, handlers: HandlersResult) {
     }),
   };
   // A Typeform response: beginIngest + SendMessage + completeIngest.
-  const ingest = { writes: 2, awsCalls: 3, cpuMs: handlers.forms.cpuMsPerInvocation };
+  // Record (+ its index entry) begun and completed, and the person index of one email and one phone: 6 write
+  // units; beginIngest, SendMessage, completeIngest, BatchWriteItem in turn.
+  const ingest = { writes: 6, awsCalls: 4, cpuMs: handlers.forms.cpuMsPerInvocation };
   return { durations, ingest, scenarios: costScenarios(ingest, durations, service.deliverBatchSize) };
 }
 
@@ -1062,7 +1064,7 @@ function costLines(service: ServiceConfig, { durations, ingest, scenarios }: Cos
     '  How each grows:',
     ...COMPONENTS.map((component) => `  - ${component}: ${GROWTH[component]}`),
     `  Durations: CPU measured here ÷ ${durations.vcpuShare.toFixed(3)} vCPU (${service.memorySizeMb} of 1,769 MB) + ${durations.awsCallMs} ms per sequential AWS call + ${durations.providerCallMs} ms per provider call (both assumed); ingest ${ingest.cpuMs.toFixed(1)} ms CPU → ${(vcpuMs(ingest.cpuMs) + ingest.awsCalls * durations.awsCallMs).toFixed(0)} ms; deliver ${durations.deliverBaseCpuMs.toFixed(1)} ms CPU per invocation + ${durations.deliverCpuMsPerCall.toFixed(2)} ms per SDK or provider call (solved from the 1-job and ${service.deliverBatchSize}-job runs), a batch lasting as long as its slowest job: a delivery 3 AWS calls + 2 provider calls, a deferral 2 AWS calls (token, SendMessage).`,
-    `  Counts: Typeform ingest (${ingest.writes} writes; a Shopify order writes 5); per account delivered 1 token + claim + record write; a deferral 1 SendMessage; receive + DeleteMessageBatch per batch; no reads in AWS. Free tiers, idle queue polling, CloudWatch Logs, Secrets Manager and data transfer are left out.`,
+    `  Counts: Typeform ingest (${ingest.writes} write units with its index and person index); per account delivered 1 token + claim + record write; a deferral 1 SendMessage; receive + DeleteMessageBatch per batch; no reads in AWS. Free tiers, idle queue polling, CloudWatch Logs, Secrets Manager and data transfer are left out.`,
   ];
 }
 

@@ -29,8 +29,11 @@ export interface IngestShape {
   /**
    * beginIngest (conditional PutItem) + completeIngest (UpdateItem) per key: 2 for a source with one event key,
    * 4 with a signed-body key (Shopify, WooCommerce, signed forms), +1 PutItem per alias (a Shopify order: 5).
-   * Every item is under 1 KB: one write unit each. A refused conditional write (a duplicate) still costs its
-   * unit: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/WorkingWithItems.html#WorkingWithItems.ConditionalWrites.ReturnConsumedCapacity
+   * The event's own record is listed in the GSI `recent` (projection ALL), so both its writes also write the
+   * index: +2 (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/GSI.html). The person index is
+   * one item per email and phone: +2 for a contact with one of each. Every item is under 1 KB: one write unit
+   * each. A refused conditional write (a duplicate) still costs its unit:
+   * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/WorkingWithItems.html#WorkingWithItems.ConditionalWrites.ReturnConsumedCapacity
    */
   writes: number;
   /** Sequential AWS calls on its path (writes + SendMessage). */
@@ -96,7 +99,8 @@ export const GROWTH: Record<Component, string> = {
   'SQS requests':
     'one send per webhook + receive and delete per batch; each deferral adds one send and a receive/delete ' +
     'share: flat up to rate × 15 min, then one more round per job per 15 min of backlog ahead of it.',
-  'DynamoDB writes, ingest': 'fixed per webhook (2 for Typeform, 5 for a Shopify order): linear in webhooks.',
+  'DynamoDB writes, ingest':
+    'fixed per webhook (6 for a Typeform response with an email and a phone: its record, the index, the person index): linear in webhooks.',
   'DynamoDB writes, outcomes': 'claim + record per account delivered: linear in webhooks × accounts, flat in bursts.',
   'DynamoDB writes, token bucket':
     'one per account per job up to rate × 15 min of backlog; beyond it every job refused is refused again ' +
