@@ -232,7 +232,7 @@ describe('Function: loadFunctionRoles', () => {
 
   it('grants the stage’s own resources as infra/ declares them, and nothing else', () => {
     expect(grants('forms', 'dynamodb:GetItem', TABLE)).toBe('allowed');
-    expect(grants('deliver', 'sqs:SendMessage', DLQ)).toBe('implicitDeny');
+    expect(grants('deliver', 'sqs:DeleteMessage', DLQ)).toBe('implicitDeny');
     expect(grants('redrive', 'sqs:StartMessageMoveTask', DLQ)).toBe('allowed');
     const read = (name: string) => grants('healthcheck', 'secretsmanager:GetSecretValue', secretArn(name));
     expect(read('contact-relay/u/provider/kirim')).toBe('allowed');
@@ -274,7 +274,7 @@ describe('Class: LocalIam', () => {
 
   it('refuses an SQS call with 403 and the AccessDenied query error code', () => {
     const dlqUrl = `http://h/${ACCOUNT}/contact-relay-u-delivery-dlq`;
-    const refusal = check('local-deliver', 'AmazonSQS.SendMessage', { QueueUrl: dlqUrl });
+    const refusal = check('local-healthcheck', 'AmazonSQS.SendMessage', { QueueUrl: dlqUrl });
     expect(refusal?.status).toBe(403);
     expect(refusal?.headers).toEqual({
       'content-type': 'application/x-amz-json-1.0',
@@ -282,7 +282,7 @@ describe('Class: LocalIam', () => {
     });
     expect(refusal?.body).toEqual({
       __type: 'com.amazon.coral.service#AccessDeniedException',
-      Message: `${user('DeliverFunctionRole', 'deliver')} sqs:sendmessage on resource: ${DLQ} ${noSend}`,
+      Message: `${user('HealthcheckFunctionRole', 'healthcheck')} sqs:sendmessage on resource: ${DLQ} ${noSend}`,
     });
   });
 
