@@ -77,8 +77,10 @@ describe('Secret scope: each path reads its own kind of secret, and is allowed i
     } finally {
       await poller.stop();
     }
-    expect(secretReads('forms')).toEqual(allowed(secret('source', 'typeform')));
-    expect(secretReads('shops')).toEqual(allowed(secret('source', 'woocommerce')));
+    // Each ingest function also reads the stage's lookup key, once, to index the person by keyed hashes.
+    const lookupKey = `contact-relay/${STAGE}/lookup-key`;
+    expect(secretReads('forms')).toEqual(allowed(secret('source', 'typeform'), lookupKey));
+    expect(secretReads('shops')).toEqual(allowed(secret('source', 'woocommerce'), lookupKey));
     // Each provider key is read once, then served from the warm container's cache.
     expect(secretReads('deliver')).toEqual(expect.arrayContaining(allowed(...PROVIDER_SECRETS)));
     expect(new Set(secretReads('deliver').map((read) => read.resource))).toEqual(
