@@ -27,14 +27,16 @@ export const pacingDefaults = {
    */
   bookAheadMs: 900_000,
   /**
-   * A booked token not used within this long after its time is given up and a new one taken. Jobs come back
-   * late together when the first receives of a burst queue ahead of the jobs they deferred, and call the
-   * provider at once when that backlog clears: a minute's worth of the account's rate at most, which a limit
-   * counted per minute (every provider here but Callbell, whose is per second and far above its default rate)
-   * takes at once. A longer grace let the 5,000 burst soak's clusters exceed the limits (1.3–1.9% 429s at
-   * 120 s); a shorter one voids more booked tokens, each a slot of the rate lost (a 2-minute stall at 30 s).
+   * A booked token not used within this long after its time is given up and a new one taken. Long enough that
+   * the first receives of a burst, queued ahead of the jobs they defer, do not void the tokens booked meanwhile
+   * (each voided token is a slot of the account's rate lost); short enough that jobs coming back much later
+   * together (a stalled consumer) do not all call the provider at once on old tokens. Measured in the 5,000
+   * burst soak, whose first receives took four to six minutes on one machine: at 30 s it stalled two minutes
+   * on voided tokens, at 60 s it voided nearly every token booked during the first pass (both runs stopped on
+   * course for more than 1.2× the minimum), at 120 s it drained in 1.13× with 0.96% 429s from late jobs
+   * calling together.
    */
-  bookingGraceMs: 60_000,
+  bookingGraceMs: 120_000,
   /** Provider 429s a job is deferred for before each further one counts as a real attempt. */
   maxThrottles: 10,
 };
