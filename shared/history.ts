@@ -13,7 +13,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import type { HistoryEntry } from './store.js';
+import { eventPk, OUTCOME_SK_PREFIX, personPk, recentPartition, sortableMs, type HistoryEntry } from './store.js';
 
 export type { HistoryEntry } from './store.js';
 
@@ -227,12 +227,12 @@ export interface HistoryReader {
 export function recentPartitions(since: number, until: number): string[] {
   const days: string[] = [];
   for (let day = Math.floor(until / DAY_MS) * DAY_MS; day >= Math.floor(since / DAY_MS) * DAY_MS; day -= DAY_MS)
-    days.push(`events#${new Date(day).toISOString().slice(0, 10)}`);
+    days.push(recentPartition(day));
   return days;
 }
 
 /** A receivedAt as the sort keys write it: 13 digits, so text order is time order. */
-const sortTime = (ms: number) => String(Math.max(0, Math.floor(ms))).padStart(13, '0');
+const sortTime = (ms: number) => sortableMs(Math.max(0, ms));
 
 export function createHistoryReader(options: { client: DynamoDBClient; tableName: string }): HistoryReader {
   const documents = DynamoDBDocumentClient.from(options.client);
@@ -262,13 +262,16 @@ export function createHistoryReader(options: { client: DynamoDBClient; tableName
       // Consistent: a trace run right after a delivery shows that delivery.
       for await (const item of query({
         KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': `event#${eventKey}` },
+        ExpressionAttributeValues: { ':pk': eventPk(eventKey) },
         ConsistentRead: true,
       })) {
         const sk = String(item['sk']);
         if (sk === 'ingest') records.ingest = item as IngestRecord;
-        else if (sk.startsWith('outcome#'))
-          records.outcomes.push({ ...(item as Omit<OutcomeRecord, 'account'>), account: sk.slice('outcome#'.length) });
+        else if (sk.startsWith(OUTCOME_SK_PREFIX))
+          records.outcomes.push({
+            ...(item as Omit<OutcomeRecord, 'account'>),
+            account: sk.slice(OUTCOME_SK_PREFIX.length),
+          });
       }
       if (records.ingest === undefined && records.outcomes.length === 0) return undefined;
       return buildTimeline(records);
@@ -278,7 +281,7 @@ export function createHistoryReader(options: { client: DynamoDBClient; tableName
       const events: EventReference[] = [];
       for await (const item of query({
         KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': `person#${hash}` },
+        ExpressionAttributeValues: { ':pk': personPk(hash) },
         ScanIndexForward: false,
         ConsistentRead: true,
       }))
@@ -297,7 +300,7 @@ export function createHistoryReader(options: { client: DynamoDBClient; tableName
           ExpressionAttributeValues: { ':day': day, ':since': sortTime(since), ':until': `${sortTime(until)}~` },
           ScanIndexForward: false,
         })) {
-          const eventKey = String(item['pk']).slice('event#'.length);
+          const eventKey = String(item['pk']).slice(eventPk('').length);
           events.push(reference({ ...item, eventKey, receivedAt: item['receivedAt'] ?? item['at'] }));
           if (events.length >= limit) return events;
         }

@@ -210,19 +210,23 @@ interface DynamoStoreOptions {
   settings?: Partial<typeof storeDefaults>;
 }
 
-const eventPk = (eventKey: string) => `event#${eventKey}`;
-const outcomeSk = (account: string) => `outcome#${account}`;
+// The table's keys, written here and read by the history reader (shared/history.ts) alike.
+export const eventPk = (eventKey: string) => `event#${eventKey}`;
+export const OUTCOME_SK_PREFIX = 'outcome#';
+const outcomeSk = (account: string) => `${OUTCOME_SK_PREFIX}${account}`;
+export const personPk = (hash: string) => `person#${hash}`;
 const DAY_SECONDS = 24 * 3600;
 /** Epoch ms as 13 digits (good until the year 2286), so keys sort in time order as strings. */
-const sortableMs = (ms: number) => String(Math.floor(ms)).padStart(13, '0');
+export const sortableMs = (ms: number) => String(Math.floor(ms)).padStart(13, '0');
+/** The recent-events index partition of the UTC day holding `ms`. */
+export const recentPartition = (ms: number) => `events#${new Date(ms).toISOString().slice(0, 10)}`;
 /** The recent-events index keys of an event received at `receivedAt`: its UTC day, then its time. */
 export function recentIndexKeys(eventKey: string, receivedAt: number): { gsi1pk: string; gsi1sk: string } {
-  const day = new Date(receivedAt).toISOString().slice(0, 10);
-  return { gsi1pk: `events#${day}`, gsi1sk: `${sortableMs(receivedAt)}#${eventKey}` };
+  return { gsi1pk: recentPartition(receivedAt), gsi1sk: `${sortableMs(receivedAt)}#${eventKey}` };
 }
 /** A person index item's key. */
 export function personIndexKey(hash: string, eventKey: string, receivedAt: number): { pk: string; sk: string } {
-  return { pk: `person#${hash}`, sk: `${sortableMs(receivedAt)}#${eventKey}` };
+  return { pk: personPk(hash), sk: `${sortableMs(receivedAt)}#${eventKey}` };
 }
 
 function isConditionFailure(error: unknown): error is ConditionalCheckFailedException {
