@@ -6,12 +6,12 @@
  * filters of infra/monitoring.yml, by the receive that reached it only.
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Contact } from '../../shared/contact.js';
 import { findRoute, parseRoutesConfig, type ResolvedRoute, type RoutesConfig } from '../../shared/config/routes.js';
 import { DeliveryIncompleteError, deliverJob, deliverQueuedJob } from '../../shared/delivery.js';
-import { createHttpClient, type HttpClient } from '../../shared/http.js';
+import type { HttpClient } from '../../shared/http.js';
 import { toDeliveryJob } from '../../shared/jobs.js';
 import {
   LeadFetchTransientError,
@@ -24,9 +24,10 @@ import type { ProviderContext } from '../../shared/providers/types.js';
 import { SecretStore } from '../../shared/secrets.js';
 import { createDynamoStore, type OutcomeStore } from '../../shared/store.js';
 import { functionAccessKeyId, LOCAL_ACCOUNT, LOCAL_REGION } from '../../local/emulator/iam.js';
-import { startEmulator, type Emulator } from '../../local/emulator/server.js';
+import type { Emulator } from '../../local/emulator/server.js';
 import { testContact } from '../helpers/contacts.js';
-import { createEventsTable, localCredentials, startDynalite } from '../helpers/dynamo.js';
+import { startDeliveryBackends, type DeliveryBackends } from '../helpers/delivery-backends.js';
+import { createEventsTable, type startDynalite } from '../helpers/dynamo.js';
 import { jsonLines, monitoringFilters, publish } from '../helpers/metric-filters.js';
 
 const STAGE = 'delivery';
@@ -45,8 +46,9 @@ const routes: RoutesConfig = parseRoutesConfig({
 });
 const route = findRoute(routes, 'form', 'default') as ResolvedRoute;
 
+let backends: DeliveryBackends;
 beforeAll(async () => {
-  emulator = await startEmulator({
+  backends = await startDeliveryBackends({
     secrets: { [`contact-relay/${STAGE}/provider/twochat`]: { apiKey: 'key-2chat' } },
     credentials: { twochat: ['key-2chat'], kirim: ['key-kirim'] },
     // Calls signed as `deliver` are held to this role, which reads 2Chat's secret only (a grant that misses
@@ -63,22 +65,9 @@ beforeAll(async () => {
       },
     },
   });
-  dynamo = await startDynalite();
-  dynamoClient = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials: localCredentials });
-  secretsClient = new SecretsManagerClient({
-    endpoint: emulator.url,
-    region: 'us-east-1',
-    credentials: localCredentials,
-  });
-  http = createHttpClient();
+  ({ emulator, dynamo, dynamoClient, secretsClient, http } = backends);
 });
-afterAll(async () => {
-  http.close();
-  secretsClient.destroy();
-  dynamoClient.destroy();
-  await dynamo.close();
-  await emulator.close();
-});
+afterAll(() => backends.close());
 afterEach(() => vi.restoreAllMocks());
 
 function providers(secrets = new SecretStore({ client: secretsClient })): ProviderContext {

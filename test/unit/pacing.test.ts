@@ -4,21 +4,22 @@
  * keeps what deliver sends back. The store's clock and deliver's are one injected clock, so nothing here
  * waits for a rate; the emulator's limits run on real time.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Contact } from '../../shared/contact.js';
 import { findRoute, parseRoutesConfig, type ResolvedRoute, type RoutesConfig } from '../../shared/config/routes.js';
 import { DeliveryIncompleteError, deliverQueuedJob } from '../../shared/delivery.js';
-import { createHttpClient, type HttpClient } from '../../shared/http.js';
+import type { HttpClient } from '../../shared/http.js';
 import { encodeDeliveryJob, parseDeliveryJob, toDeliveryJob, type DeliveryJob } from '../../shared/jobs.js';
 import type { ProviderContext } from '../../shared/providers/types.js';
 import type { DeferralQueue } from '../../shared/queue.js';
 import { SecretStore } from '../../shared/secrets.js';
 import { createDynamoStore, type OutcomeStore } from '../../shared/store.js';
-import { startEmulator, type Emulator } from '../../local/emulator/server.js';
+import type { Emulator } from '../../local/emulator/server.js';
 import { testContact } from '../helpers/contacts.js';
-import { createEventsTable, localCredentials, startDynalite } from '../helpers/dynamo.js';
+import { startDeliveryBackends, type DeliveryBackends } from '../helpers/delivery-backends.js';
+import { createEventsTable, type startDynalite } from '../helpers/dynamo.js';
 
 const STAGE = 'pacing';
 const KIRIM_SECRET = `contact-relay/${STAGE}/provider/kirim`;
@@ -29,30 +30,18 @@ let dynamoClient: DynamoDBClient;
 let secretsClient: SecretsManagerClient;
 let http: HttpClient;
 
+let backends: DeliveryBackends;
 beforeAll(async () => {
-  emulator = await startEmulator({
+  backends = await startDeliveryBackends({
     secrets: {
       [`contact-relay/${STAGE}/provider/twochat`]: { apiKey: 'key-2chat' },
       [KIRIM_SECRET]: { token: 'key-kirim', phoneNumberId: '106540352242922' },
     },
     credentials: { twochat: ['key-2chat'], kirim: ['key-kirim'] },
   });
-  dynamo = await startDynalite();
-  dynamoClient = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials: localCredentials });
-  secretsClient = new SecretsManagerClient({
-    endpoint: emulator.url,
-    region: 'us-east-1',
-    credentials: localCredentials,
-  });
-  http = createHttpClient();
+  ({ emulator, dynamo, dynamoClient, secretsClient, http } = backends);
 });
-afterAll(async () => {
-  http.close();
-  secretsClient.destroy();
-  dynamoClient.destroy();
-  await dynamo.close();
-  await emulator.close();
-});
+afterAll(() => backends.close());
 beforeEach(async () => {
   emulator.state.reset();
   emulator.state.secrets.set(KIRIM_SECRET, JSON.stringify({ token: 'key-kirim', phoneNumberId: '106540352242922' }));
